@@ -1,0 +1,300 @@
+"""The base every rule builds on: name resolution, TODO comments, and import bookkeeping.
+
+A rule is a LibCST ``VisitorBasedCodemodCommand`` subclass of :class:`Rule` with a stable ``CODE``.
+It must only rewrite objects that resolve to Prefect (``self.prefect_name(node)``), leave everything
+else byte for byte, and flag what it cannot prove safe with ``# TODO(prefect2-migration): CODE ...``
+on the line above the affected statement (``self.add_todo``) -- never a silent change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+
+import libcst as cst
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import (
+    ParentNodeProvider,
+    QualifiedName,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+)
+
+from meta_flows.codemod.names import PREFECT1_STAR_EXPORTS, canonical
+from meta_flows.codemod.project import ProjectIndex
+
+TODO_PREFIX = "# TODO(prefect2-migration):"
+SCRATCH_PROJECT = "meta_flows.project"
+SCRATCH_APPLIED = "meta_flows.applied"
+SCRATCH_REQUIREMENTS = "meta_flows.requirements"
+SCRATCH_BLOCKS = "meta_flows.blocks"
+
+
+def todo_text(code: str, message: str) -> str:
+    """The exact comment text of a TODO (one line)."""
+    message = " ".join(message.split())
+    return f"{TODO_PREFIX} {code} {message}"
+
+
+def todo_line(code: str, message: str) -> cst.EmptyLine:
+    return cst.EmptyLine(indent=True, comment=cst.Comment(todo_text(code, message)))
+
+
+def has_comment(lines: Iterable[cst.EmptyLine], text: str) -> bool:
+    return any(line.comment is not None and line.comment.value == text for line in lines)
+
+
+def with_leading_comments(node: cst.CSTNode, comments: Sequence[str]) -> cst.CSTNode:
+    """Return ``node`` (a statement) with comment lines added above it, skipping ones present.
+
+    Works for simple statements, compound statements and decorated definitions (the comment goes
+    above the decorators). Idempotent: a comment already above the statement is not added again.
+    """
+    if not hasattr(node, "leading_lines"):
+        return node
+    existing = list(node.leading_lines)
+    new = [
+        cst.EmptyLine(indent=True, comment=cst.Comment(text))
+        for text in comments
+        if not has_comment(existing, text)
+    ]
+    if not new:
+        return node
+    return node.with_changes(leading_lines=[*existing, *new])
+
+
+def with_todo(node: cst.CSTNode, code: str, message: str) -> cst.CSTNode:
+    """Return the statement ``node`` with ``# TODO(prefect2-migration): CODE message`` above it."""
+    return with_leading_comments(node, [todo_text(code, message)])
+
+
+_STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+
+
+class Rule(VisitorBasedCodemodCommand):
+    """Base class of every rewrite rule.
+
+    Subclasses set ``CODE`` (``"PF00x"``), ``NAME`` (the construct, as in the file name) and a
+    one-line ``DESCRIPTION``; ``TRIGGERS`` lists substrings of which at least one must occur in the
+    source for the rule to run at all (a cheap pre-filter: an empty tuple means always run).
+    """
+
+    CODE: ClassVar[str] = "PF000"
+    NAME: ClassVar[str] = "base"
+    DESCRIPTION: ClassVar[str] = ""
+    TRIGGERS: ClassVar[tuple[str, ...]] = ()
+
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ParentNodeProvider)
+
+    def __init__(self, context: CodemodContext) -> None:
+        super().__init__(context)
+        self._statement_stack: list[cst.CSTNode] = []
+        self._pending: dict[int, list[str]] = {}
+        self._star_modules: set[str] = set()
+        self.source_module: cst.Module | None = None
+
+    # ------------------------------------------------------------------ running
+
+    @classmethod
+    def wants(cls, source: str) -> bool:
+        return not cls.TRIGGERS or any(t in source for t in cls.TRIGGERS)
+
+    @property
+    def project(self) -> ProjectIndex:
+        return self.context.scratch.get(SCRATCH_PROJECT) or ProjectIndex()
+
+    def mark_applied(self) -> None:
+        """Record that this rule changed the module (shown in reports and commit messages)."""
+        self.context.scratch.setdefault(SCRATCH_APPLIED, set()).add(self.CODE)
+
+    def require_package(self, requirement: str) -> None:
+        """Record a Prefect 2 package the migrated project must add to its requirements."""
+        self.context.scratch.setdefault(SCRATCH_REQUIREMENTS, set()).add(requirement)
+
+    def require_block(self, block: str) -> None:
+        """Record a Prefect 2 block (``"Secret block 'github-token'"``) an operator must create."""
+        self.context.scratch.setdefault(SCRATCH_BLOCKS, set()).add(block)
+
+    def add_import(self, module: str, name: str | None = None, asname: str | None = None) -> None:
+        AddImportsVisitor.add_needed_import(self.context, module, name, asname)
+        self.mark_applied()
+
+    def remove_import_if_unused(self, module: str, name: str | None = None) -> None:
+        RemoveImportsVisitor.remove_unused_import(self.context, module, name)
+
+    # ------------------------------------------------------------------ resolution
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        self.source_module = node
+        for stmt in node.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.ImportFrom) and isinstance(
+                        small.names, cst.ImportStar
+                    ):
+                        mod = dotted_name(small.module) if small.module else None
+                        if mod and (mod == "prefect" or mod.startswith("prefect.")):
+                            self._star_modules.add(mod)
+        return True
+
+    def qualified_names(self, node: cst.CSTNode) -> set[str]:
+        """Every canonical qualified name ``node`` may refer to (empty when unknown)."""
+        try:
+            qnames: set[QualifiedName] = self.get_metadata(QualifiedNameProvider, node, set())
+        except KeyError:
+            qnames = set()
+        out: set[str] = set()
+        for q in qnames:
+            name = q.name
+            if q.source == QualifiedNameSource.LOCAL:
+                # A wrapper defined in this very module (``class MyFlow(Flow)``).
+                local = f"{self.context.full_module_name or '__main__'}.{name}"
+                followed = self.project.follow(local)
+                if followed != local:
+                    out.add(canonical(followed))
+                continue
+            if name.startswith("."):
+                name = self.project.absolute(self.context.full_module_name, name)
+            out.add(canonical(self.project.follow(name)))
+        if not out and self._star_modules:
+            dotted = dotted_name(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+            if dotted:
+                head = dotted.split(".", 1)[0]
+                if head in PREFECT1_STAR_EXPORTS and not self._is_bound_locally(node):
+                    for mod in self._star_modules:
+                        out.add(canonical(f"{mod}.{dotted}"))
+        return out
+
+    def _is_bound_locally(self, node: cst.CSTNode) -> bool:
+        try:
+            qnames = self.get_metadata(QualifiedNameProvider, node, set())
+        except KeyError:
+            return False
+        return any(q.source == QualifiedNameSource.LOCAL for q in qnames)
+
+    def prefect_name(self, node: cst.CSTNode | None) -> str | None:
+        """The canonical qualified name of a Name/Attribute/Call's callee, if it is Prefect's."""
+        if node is None:
+            return None
+        if isinstance(node, cst.Call):
+            node = node.func
+        if isinstance(node, cst.Decorator):
+            node = node.decorator
+            if isinstance(node, cst.Call):
+                node = node.func
+        for name in sorted(self.qualified_names(node)):
+            if name == "prefect" or name.startswith("prefect."):
+                return name
+        return None
+
+    def is_prefect(self, node: cst.CSTNode | None, *names: str) -> bool:
+        """True when ``node`` resolves to one of the canonical ``names`` (``"prefect.Flow"``)."""
+        resolved = self.prefect_name(node)
+        return resolved is not None and resolved in names
+
+    def resolves_under(self, node: cst.CSTNode | None, *prefixes: str) -> bool:
+        resolved = self.prefect_name(node)
+        return resolved is not None and any(
+            resolved == p or resolved.startswith(p + ".") for p in prefixes
+        )
+
+    def code_for(self, node: cst.CSTNode) -> str:
+        module = self.source_module or cst.Module(body=[])
+        return module.code_for_node(node)
+
+    # ------------------------------------------------------------------ TODOs
+
+    def add_todo(self, message: str) -> None:
+        """Flag the innermost statement being visited with a TODO comment on the line above."""
+        if not self._statement_stack:
+            raise RuntimeError("add_todo called outside any statement")
+        key = id(self._statement_stack[-1])
+        text = todo_text(self.CODE, message)
+        pending = self._pending.setdefault(key, [])
+        if text not in pending:
+            pending.append(text)
+        self.mark_applied()
+
+    def comment_out(self, stmt: cst.CSTNode, message: str) -> cst.SimpleStatementLine:
+        """Replace a statement that cannot stay with ``pass``, its code kept as comments above."""
+        code = self.code_for(stmt.with_changes(leading_lines=[]) if hasattr(stmt, "leading_lines") else stmt)
+        comments = [todo_text(self.CODE, message)]
+        comments += ["# " + line if line.strip() else "#" for line in code.rstrip("\n").splitlines()]
+        self.mark_applied()
+        return cst.SimpleStatementLine(
+            body=[cst.Pass()],
+            leading_lines=[
+                *getattr(stmt, "leading_lines", ()),
+                *(cst.EmptyLine(indent=True, comment=cst.Comment(c)) for c in comments),
+            ],
+        )
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, _STATEMENT_TYPES):
+            self._statement_stack.append(node)
+        return super().on_visit(node)
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        result = super().on_leave(original_node, updated_node)
+        if isinstance(original_node, _STATEMENT_TYPES):
+            self._statement_stack.pop()
+            pending = self._pending.pop(id(original_node), None)
+            if pending:
+                result = self._attach(result, pending)
+        return result
+
+    def _attach(self, result, comments: list[str]):
+        if isinstance(result, cst.FlattenSentinel):
+            nodes = list(result.nodes)
+            if nodes:
+                nodes[0] = with_leading_comments(nodes[0], comments)
+                return cst.FlattenSentinel(nodes)
+        elif isinstance(result, cst.RemovalSentinel):
+            if self._statement_stack:
+                parent = self._pending.setdefault(id(self._statement_stack[-1]), [])
+                parent.extend(c for c in comments if c not in parent)
+            return result
+        elif hasattr(result, "leading_lines"):
+            return with_leading_comments(result, comments)
+        return result
+
+
+def dotted_name(node: cst.BaseExpression | None) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted_name(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+def get_arg(call: cst.Call, keyword: str, position: int | None = None) -> cst.Arg | None:
+    """The argument passed as ``keyword=`` or at ``position`` (when no keyword came first)."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg
+    if position is not None:
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        if position < len(positional):
+            return positional[position]
+    return None
+
+
+def literal_value(node: cst.BaseExpression | None):
+    """The Python value of a literal expression (numbers, strings, lists, dicts...), or raise."""
+    import ast
+
+    if node is None:
+        raise ValueError("no expression")
+    code = cst.Module(body=[]).code_for_node(node)
+    return ast.literal_eval(code.strip())
+
+
+def is_literal(node: cst.BaseExpression | None) -> bool:
+    try:
+        literal_value(node)
+    except Exception:
+        return False
+    return True

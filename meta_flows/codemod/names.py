@@ -1,0 +1,167 @@
+"""What a dotted name means in Prefect 1 and Prefect 2.
+
+Rules never match strings such as ``"Flow"``: they ask the resolver (see ``base.py``) for the
+qualified name of a node, and this module folds Prefect 1's many import paths for one object into a
+single canonical spelling, e.g. ``prefect.core.flow.Flow`` and ``prefect.Flow`` are both
+``prefect.Flow``; ``prefect.engine.executors.LocalDaskExecutor`` is
+``prefect.executors.LocalDaskExecutor``.
+"""
+
+from __future__ import annotations
+
+# Longest prefix first; each maps an import path of Prefect 0.x/1.x onto the canonical spelling.
+_PREFIX_ALIASES: tuple[tuple[str, str], ...] = (
+    ("prefect.core.flow.", "prefect."),
+    ("prefect.core.task.", "prefect."),
+    ("prefect.core.parameter.", "prefect."),
+    ("prefect.core.edge.", "prefect."),
+    ("prefect.core.", "prefect."),
+    ("prefect.utilities.edges.", "prefect."),
+    ("prefect.utilities.tasks.", "prefect."),
+    ("prefect.utilities.context.", "prefect.context."),
+    ("prefect.tasks.control_flow.conditional.", "prefect.tasks.control_flow."),
+    ("prefect.tasks.control_flow.case.", "prefect.tasks.control_flow."),
+    ("prefect.tasks.control_flow.filter.", "prefect.tasks.control_flow."),
+    ("prefect.engine.executors.", "prefect.executors."),
+    ("prefect.executors.dask.", "prefect.executors."),
+    ("prefect.executors.local.", "prefect.executors."),
+    ("prefect.environments.storage.", "prefect.storage."),
+    ("prefect.environments.execution.", "prefect.environments."),
+    ("prefect.engine.result_handlers.", "prefect.engine.results."),
+    ("prefect.schedules.schedules.", "prefect.schedules."),
+    ("prefect.schedules.clocks.", "prefect.schedules.clocks."),
+    ("prefect.engine.signals.", "prefect.engine.signals."),
+    ("prefect.client.secrets.", "prefect.client."),
+    ("prefect.tasks.secrets.base.", "prefect.tasks.secrets."),
+    ("prefect.tasks.secrets.env_var.", "prefect.tasks.secrets."),
+)
+
+# Objects that the top-level ``prefect`` package re-exports under another module.
+_TOP_LEVEL_CANONICAL = {
+    "prefect.case": "prefect.tasks.control_flow.case",
+    "prefect.tasks.control_flow.case": "prefect.tasks.control_flow.case",
+}
+
+# Names that ``from prefect import *`` binds in Prefect 1.4 (``prefect.__init__``).
+PREFECT1_STAR_EXPORTS = frozenset(
+    {
+        "Flow",
+        "Task",
+        "Parameter",
+        "task",
+        "tags",
+        "unmapped",
+        "mapped",
+        "flatten",
+        "apply_map",
+        "case",
+        "context",
+        "resource_manager",
+        "Client",
+        "triggers",
+        "signals",
+        "schedules",
+        "storage",
+        "executors",
+        "engine",
+        "utilities",
+        "tasks",
+        "config",
+        "flow",  # the flow object is not exported, but keep the name resolvable
+    }
+)
+
+# What ``from prefect import X`` may import in Prefect 2.20 (used to tell P1-only imports apart).
+PREFECT2_TOP_LEVEL = frozenset(
+    {
+        "flow",
+        "task",
+        "Flow",
+        "Task",
+        "unmapped",
+        "allow_failure",
+        "get_run_logger",
+        "get_client",
+        "tags",
+        "pause_flow_run",
+        "resume_flow_run",
+        "suspend_flow_run",
+        "State",
+        "Manifest",
+        "deploy",
+        "serve",
+        "runtime",
+        "context",
+        "settings",
+        "states",
+        "artifacts",
+        "blocks",
+        "deployments",
+        "filesystems",
+        "logging",
+        "task_runners",
+        "exceptions",
+        "variables",
+        "results",
+        "serializers",
+        "futures",
+        "engine",
+        "client",
+        "events",
+        "automations",
+        "__version__",
+    }
+)
+
+# Module prefixes that exist only in Prefect 1 (importing them under Prefect 2 fails).
+PREFECT1_ONLY_MODULES = (
+    "prefect.core",
+    "prefect.engine.signals",
+    "prefect.engine.state",
+    "prefect.engine.results",
+    "prefect.engine.result",
+    "prefect.engine.executors",
+    "prefect.engine.result_handlers",
+    "prefect.engine.flow_runner",
+    "prefect.engine.task_runner",
+    "prefect.engine.serializers",
+    "prefect.executors",
+    "prefect.run_configs",
+    "prefect.storage",
+    "prefect.schedules",
+    "prefect.environments",
+    "prefect.triggers",
+    "prefect.utilities.edges",
+    "prefect.utilities.tasks",
+    "prefect.utilities.logging",
+    "prefect.utilities.notifications",
+    "prefect.utilities.debug",
+    "prefect.utilities.graphql",
+    "prefect.tasks.",
+    "prefect.backend",
+    "prefect.agent",
+    "prefect.client.secrets",
+    "prefect.tasks.secrets",
+    "prefect.tasks.control_flow",
+)
+
+
+def canonical(qualified_name: str) -> str:
+    """Fold one of Prefect's import paths onto the canonical spelling used by the rules."""
+    name = qualified_name
+    for prefix, replacement in _PREFIX_ALIASES:
+        if name.startswith(prefix):
+            name = replacement + name[len(prefix) :]
+            break
+    return _TOP_LEVEL_CANONICAL.get(name, name)
+
+
+def is_prefect1_only_module(module: str) -> bool:
+    """True for a module path (``prefect.engine.signals``) that Prefect 2 does not have."""
+    for prefix in PREFECT1_ONLY_MODULES:
+        if prefix.endswith("."):
+            if module.startswith(prefix):
+                return True
+        elif module == prefix or module.startswith(prefix + "."):
+            return True
+    return False
