@@ -9,18 +9,22 @@ on the line above the affected statement (``self.add_todo``) -- never a silent c
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import ClassVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst._metadata_dependent import LazyValue
 from libcst.metadata import (
+    MetadataWrapper,
     ParentNodeProvider,
     QualifiedName,
     QualifiedNameProvider,
     QualifiedNameSource,
 )
 
+import meta_flows.codemod._speedups  # noqa: F401  (cache LibCST matcher introspection)
 from meta_flows.codemod.names import PREFECT1_STAR_EXPORTS, canonical
 from meta_flows.codemod.project import ProjectIndex
 
@@ -29,6 +33,7 @@ SCRATCH_PROJECT = "meta_flows.project"
 SCRATCH_APPLIED = "meta_flows.applied"
 SCRATCH_REQUIREMENTS = "meta_flows.requirements"
 SCRATCH_BLOCKS = "meta_flows.blocks"
+SCRATCH_WRAPPER = "meta_flows.wrapper"
 
 
 def todo_text(code: str, message: str) -> str:
@@ -69,6 +74,7 @@ def with_todo(node: cst.CSTNode, code: str, message: str) -> cst.CSTNode:
     return with_leading_comments(node, [todo_text(code, message)])
 
 
+_MISSING = object()
 _STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
 
 
@@ -85,7 +91,9 @@ class Rule(VisitorBasedCodemodCommand):
     DESCRIPTION: ClassVar[str] = ""
     TRIGGERS: ClassVar[tuple[str, ...]] = ()
 
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ParentNodeProvider)
+    # Metadata is resolved lazily, on first use (see get_metadata): most rules find nothing to do
+    # in most files, and resolving scopes is most of a rule's cost.
+    METADATA_DEPENDENCIES = ()
 
     def __init__(self, context: CodemodContext) -> None:
         super().__init__(context)
@@ -122,6 +130,47 @@ class Rule(VisitorBasedCodemodCommand):
 
     def remove_import_if_unused(self, module: str, name: str | None = None) -> None:
         RemoveImportsVisitor.remove_unused_import(self.context, module, name)
+
+    def transform_module(self, tree: cst.Module) -> cst.Module:
+        """Run the rule, then the import fixes it asked for.
+
+        Unlike LibCST's ``CodemodCommand.transform_module`` this reuses the metadata computed by
+        the previous rule when that rule left the tree unchanged (metadata resolution is most of
+        a rule's cost), and runs the import visitors only for requests made by *this* rule.
+        """
+        cached = self.context.scratch.get(SCRATCH_WRAPPER)
+        if cached is not None and cached.module is tree:
+            wrapper = cached
+        else:
+            wrapper = MetadataWrapper(tree)
+        self.context.scratch[SCRATCH_WRAPPER] = wrapper
+        with self.resolve(wrapper):
+            self.context = replace(self.context, wrapper=wrapper)
+            try:
+                new_tree = self.transform_module_impl(wrapper.module)
+            finally:
+                self.context = replace(self.context, wrapper=None)
+        if new_tree.code == wrapper.module.code:
+            new_tree = wrapper.module  # unchanged: the next rule reuses this metadata
+        for key, visitor in (
+            (AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor),
+            (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
+        ):
+            if self.context.scratch.get(key):
+                new_tree = visitor(self.context).transform_module(new_tree)
+            self.context.scratch.pop(key, None)
+        return new_tree
+
+    def get_metadata(self, key, node, default=_MISSING):  # type: ignore[override]
+        if key not in self.metadata:
+            wrapper = self.context.wrapper
+            if wrapper is None:
+                raise KeyError(f"metadata {key.__name__} requested outside transform_module")
+            self.metadata = {**self.metadata, key: wrapper.resolve(key)}
+        value = self.metadata[key][node] if default is _MISSING else self.metadata[key].get(node, default)
+        if isinstance(value, LazyValue):
+            value = value()
+        return value
 
     # ------------------------------------------------------------------ resolution
 
