@@ -34,6 +34,7 @@ SCRATCH_APPLIED = "meta_flows.applied"
 SCRATCH_REQUIREMENTS = "meta_flows.requirements"
 SCRATCH_BLOCKS = "meta_flows.blocks"
 SCRATCH_WRAPPER = "meta_flows.wrapper"
+SCRATCH_ORIGINAL = "meta_flows.original_source"
 
 
 def todo_text(code: str, message: str) -> str:

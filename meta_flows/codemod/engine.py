@@ -16,6 +16,7 @@ from libcst.codemod import CodemodContext
 from meta_flows.codemod.base import (
     SCRATCH_APPLIED,
     SCRATCH_BLOCKS,
+    SCRATCH_ORIGINAL,
     SCRATCH_PROJECT,
     SCRATCH_REQUIREMENTS,
     TODO_PREFIX,
@@ -101,6 +102,7 @@ def migrate_source(
 
     context = CodemodContext(filename=path, full_module_name=module_name)
     context.scratch[SCRATCH_PROJECT] = project
+    context.scratch[SCRATCH_ORIGINAL] = source
     for rule_cls in gather_rules(disabled):
         if not rule_cls.wants(source):
             continue

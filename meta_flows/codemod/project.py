@@ -56,12 +56,19 @@ class ProjectIndex:
         return bool(module) and name in self.imported.get(module, set())
 
 
-def module_name_for(root: Path, path: Path) -> str:
-    rel = path.resolve().relative_to(root.resolve()).with_suffix("")
-    parts = list(rel.parts)
-    if parts and parts[-1] == "__init__":
-        parts = parts[:-1]
-    return ".".join(parts)
+def module_name_for(path: Path) -> str:
+    """The dotted module name Python would import ``path`` as from its package root.
+
+    Walks up while the parent directory is a package (has ``__init__.py``), so ``src/pkg/a.py``
+    is ``pkg.a`` and a script directory's ``flows/etl.py`` is ``etl``.
+    """
+    path = path.resolve()
+    parts = [] if path.name == "__init__.py" else [path.stem]
+    parent = path.parent
+    while (parent / "__init__.py").exists():
+        parts.insert(0, parent.name)
+        parent = parent.parent
+    return ".".join(parts) or path.stem
 
 
 def _import_map(tree: ast.Module, module: str) -> dict[str, str]:
@@ -105,7 +112,7 @@ def scan_project(root: Path, files: list[Path]) -> ProjectIndex:
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
-            module = module_name_for(root, path)
+            module = module_name_for(path)
         except (OSError, UnicodeDecodeError, ValueError):
             continue
         sources.append((module, text))

@@ -7,7 +7,7 @@ from textwrap import dedent
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from meta_flows.codemod.base import SCRATCH_PROJECT, Rule
+from meta_flows.codemod.base import SCRATCH_ORIGINAL, SCRATCH_PROJECT, Rule
 from meta_flows.codemod.engine import ERROR, MigrationResult, migrate_source
 from meta_flows.codemod.project import scan_sources
 
@@ -19,6 +19,7 @@ def apply_rule(rule: type[Rule], source: str, module_name: str = MODULE) -> str:
     source = dedent(source)
     context = CodemodContext(filename="flows/example.py", full_module_name=module_name)
     context.scratch[SCRATCH_PROJECT] = scan_sources([(module_name, source)])
+    context.scratch[SCRATCH_ORIGINAL] = source
     return rule(context).transform_module(cst.parse_module(source)).code
 
 

@@ -13,14 +13,9 @@ REWRITES = [
         id="unmapped-moves",
     ),
     pytest.param(
-        "from prefect import task, Flow\n\n@task\ndef a():\n    return 1\n",
+        "from prefect import task, Parameter\n\n@task\ndef a():\n    return 1\n",
         "from prefect import task\n\n@task\ndef a():\n    return 1\n",
         id="unused-p1-name-removed",
-    ),
-    pytest.param(
-        "import prefect\nfrom prefect import flow\n\n@flow\ndef f():\n    pass\n",
-        "from prefect import flow\n\n@flow\ndef f():\n    pass\n",
-        id="unused-import-prefect-removed",
     ),
     pytest.param(
         "from prefect.executors import LocalDaskExecutor\nimport os\n",
@@ -33,6 +28,7 @@ NOOPS = [
     pytest.param("from prefect import flow, task\n\n@flow\ndef f():\n    task\n", id="p2"),
     pytest.param("import prefect\n\n@prefect.flow\ndef f():\n    pass\n", id="import-prefect-used"),
     pytest.param("from os import path\nimport json\n", id="not-prefect"),
+    pytest.param("from prefect import task, Flow\nimport prefect\n", id="users-unused-p2-imports"),
     pytest.param("from prefect import get_run_logger as grl\ngrl()\n", id="alias-used"),
 ]
 
@@ -98,3 +94,17 @@ def test_unknown_flow_options_are_removed_with_todo():
     ) in out
     assert "LocalExecutor" not in out.split("TODO")[0]
     assert apply_rule(ImportsRule, out) == out
+
+
+def test_imports_whose_uses_were_rewritten_away_are_removed():
+    from meta_flows.codemod.testing import migrate
+
+    src = (
+        "import prefect\n"
+        "from prefect import task\n\n"
+        "@task\n"
+        "def a():\n"
+        "    prefect.context.get('logger').info('hi')\n"
+    )
+    out = migrate(src).code
+    assert "import prefect\n" not in out

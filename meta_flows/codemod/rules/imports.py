@@ -8,7 +8,9 @@ Runs last, after every other rule has rewritten what it can:
       from prefect.utilities.edges import unmapped      ->  from prefect import unmapped
       from prefect.utilities.tasks import task          ->  from prefect import task
 
-- Every Prefect import that nothing uses any more is removed (A), ``import prefect`` included.
+- A Prefect import that nothing uses any more is removed (A), ``import prefect`` included: a
+  Prefect 1-only one always (it would break the import), a Prefect 2-valid one only when the
+  original source used it (its uses were rewritten away); a user's own unused import stays.
 - A Prefect 1-only import that is still used cannot stay (the module would not import under
   Prefect 2): it is commented out under a TODO, and every statement still using the name gets a
   TODO too (H).
@@ -18,12 +20,14 @@ Runs last, after every other rule has rewritten what it can:
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.metadata import ParentNodeProvider
 
-from meta_flows.codemod.base import Rule, dotted_name
+from meta_flows.codemod.base import SCRATCH_ORIGINAL, Rule, dotted_name
 from meta_flows.codemod.names import PREFECT2_TOP_LEVEL, is_prefect1_only_module
 
 # (Prefect 1 module, name) -> Prefect 2 module for the same object.
@@ -60,6 +64,15 @@ FLOW_OPTIONS = frozenset(
 )
 
 
+def _used_names(source: str) -> set[str]:
+    """Names the source reads (``x`` in ``x(...)``, ``x.y``), ignoring the imports themselves."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
 def _is_prefect_module(module: str) -> bool:
     return module == "prefect" or module.startswith("prefect.")
 
@@ -85,6 +98,8 @@ class ImportsRule(Rule):
     TRIGGERS = ("prefect",)
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
+        original = self.context.scratch.get(SCRATCH_ORIGINAL)
+        self._originally_used = _used_names(original) if original else _used_names(tree.code)
         tree = super().transform_module(tree)  # moves, plus removal of unused imports
         return _FlagLeftovers(self.context).transform_module(tree)
 
@@ -103,14 +118,16 @@ class ImportsRule(Rule):
             if target is not None:
                 self.add_import(target, name, asname)
                 self.context.scratch.setdefault("PF001.moved", set()).add((module, name, asname))
-            RemoveImportsVisitor.remove_unused_import(self.context, module, name, asname)
+            if _p1_only(module, name) or (asname or name) in self._originally_used:
+                RemoveImportsVisitor.remove_unused_import(self.context, module, name, asname)
         return updated_node
 
     def leave_Import(self, original_node: cst.Import, updated_node: cst.Import):
         for alias in updated_node.names:
             name = dotted_name(alias.name)
             if name and _is_prefect_module(name) and alias.asname is None:
-                self.remove_import_if_unused(name)
+                if is_prefect1_only_module(name) or name.split(".")[0] in self._originally_used:
+                    self.remove_import_if_unused(name)
         return updated_node
 
 

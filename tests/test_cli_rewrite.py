@@ -1,0 +1,123 @@
+"""`meta-flows rewrite`: modes, report, errors that do not stop the batch, usage errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from meta_flows.cli import app
+from meta_flows.codemod import runner
+
+OLD = "from prefect.utilities.edges import unmapped\n\nx = unmapped(1)\n"
+NEW = "from prefect import unmapped\n\nx = unmapped(1)\n"
+
+
+@pytest.fixture()
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "a.py").write_text(OLD)
+    (tmp_path / "flows" / "plain.py").write_text("import os\nprint(os.sep)\n")
+    (tmp_path / "flows" / "p2.py").write_text("from prefect import flow\n\n@flow\ndef f():\n    pass\n")
+    (tmp_path / "flows" / "broken.py").write_text("from prefect import task\ndef (:\n")
+    (tmp_path / "flows" / "latin1.py").write_bytes(b"# caf\xe9\nfrom prefect import task\n")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "h.py").write_text(OLD)
+    venv = tmp_path / "venv2"
+    venv.mkdir()
+    (venv / "pyvenv.cfg").write_text("home = /usr\n")
+    (venv / "v.py").write_text(OLD)
+    return tmp_path
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_diff_is_default_and_writes_nothing(tree: Path):
+    result = invoke("rewrite", str(tree))
+    assert result.exit_code == 0, result.output
+    assert "-from prefect.utilities.edges import unmapped" in result.stdout
+    assert "+from prefect import unmapped" in result.stdout
+    assert (tree / "flows" / "a.py").read_text() == OLD
+    assert "h.py" not in result.stdout and "v.py" not in result.stdout
+
+
+def test_write_then_check_is_clean_and_idempotent(tree: Path):
+    assert invoke("rewrite", "--check", str(tree)).exit_code == 1
+    result = invoke("rewrite", "--write", str(tree))
+    assert result.exit_code == 0
+    assert (tree / "flows" / "a.py").read_text() == NEW
+    assert (tree / ".hidden" / "h.py").read_text() == OLD  # hidden folders are skipped
+    assert (tree / "venv2" / "v.py").read_text() == OLD  # virtualenvs are skipped
+    assert invoke("rewrite", "--check", str(tree)).exit_code == 0
+    assert (tree / "flows" / "a.py").read_text() == NEW
+
+
+def test_report_lists_every_file_with_status_and_errors(tree: Path):
+    report = tree / "out" / "report.json"
+    result = invoke("rewrite", str(tree), "--report", str(report))
+    assert result.exit_code == 0
+    data = json.loads(report.read_text())
+    by_name = {Path(f["path"]).name: f for f in data["files"]}
+    assert set(by_name) == {"a.py", "plain.py", "p2.py", "broken.py", "latin1.py"}
+    assert by_name["a.py"]["status"] == "migrated"
+    assert by_name["a.py"]["rules"] == ["PF001"]
+    assert by_name["plain.py"]["status"] == "not-prefect1"
+    assert by_name["p2.py"]["status"] == "unchanged"
+    assert by_name["broken.py"]["status"] == "error"
+    assert "syntax error" in by_name["broken.py"]["error"]
+    assert by_name["latin1.py"]["status"] == "error"
+    assert "not UTF-8" in by_name["latin1.py"]["error"]
+    for entry in data["files"]:
+        assert set(entry) >= {"path", "status", "rules", "todos", "error"}
+    assert data["summary"]["by_status"] == {
+        "migrated": 1,
+        "not-prefect1": 1,
+        "unchanged": 1,
+        "error": 2,
+    }
+    assert "broken.py" in result.stderr
+
+
+def test_disable_switches_a_rule_off(tree: Path):
+    result = invoke("rewrite", "--check", "--disable", "PF001", str(tree / "flows" / "a.py"))
+    assert result.exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["rewrite", "--write", "--check", "."], "choose one of"),
+        (["rewrite", "does/not/exist"], "no such file"),
+        (["rewrite", "--disable", "PF999", "."], "unknown rule code"),
+    ],
+)
+def test_usage_errors_exit_2(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_process_pool_gives_the_same_results(tmp_path: Path):
+    for i in range(runner.POOL_THRESHOLD + 4):
+        (tmp_path / f"m{i}.py").write_text(OLD if i % 2 else "from prefect import task\n")
+    serial = runner.run([tmp_path], jobs=1)
+    pooled = runner.run([tmp_path], jobs=2)
+    assert [(r.path, r.status, r.code) for r in serial.results] == [
+        (r.path, r.status, r.code) for r in pooled.results
+    ]
+    assert serial.counts() == {"migrated": 14, "unchanged": 14}
+
+
+def test_console_script_runs(tree: Path):
+    exe = Path(sys.executable).with_name("meta-flows")
+    out = subprocess.run(
+        [str(exe), "rewrite", "--check", str(tree / "flows" / "a.py")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1
+    assert "1 migrated" in out.stderr
