@@ -168,7 +168,11 @@ class Rule(VisitorBasedCodemodCommand):
             if wrapper is None:
                 raise KeyError(f"metadata {key.__name__} requested outside transform_module")
             self.metadata = {**self.metadata, key: wrapper.resolve(key)}
-        value = self.metadata[key][node] if default is _MISSING else self.metadata[key].get(node, default)
+        value = (
+            self.metadata[key][node]
+            if default is _MISSING
+            else self.metadata[key].get(node, default)
+        )
         if isinstance(value, LazyValue):
             value = value()
         return value
@@ -268,9 +272,13 @@ class Rule(VisitorBasedCodemodCommand):
 
     def comment_out(self, stmt: cst.CSTNode, message: str) -> cst.SimpleStatementLine:
         """Replace a statement that cannot stay with ``pass``, its code kept as comments above."""
-        code = self.code_for(stmt.with_changes(leading_lines=[]) if hasattr(stmt, "leading_lines") else stmt)
+        code = self.code_for(
+            stmt.with_changes(leading_lines=[]) if hasattr(stmt, "leading_lines") else stmt
+        )
         comments = [todo_text(self.CODE, message)]
-        comments += ["# " + line if line.strip() else "#" for line in code.rstrip("\n").splitlines()]
+        comments += [
+            "# " + line if line.strip() else "#" for line in code.rstrip("\n").splitlines()
+        ]
         self.mark_applied()
         return cst.SimpleStatementLine(
             body=[cst.Pass()],

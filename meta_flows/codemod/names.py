@@ -31,6 +31,8 @@ _PREFIX_ALIASES: tuple[tuple[str, str], ...] = (
     ("prefect.schedules.schedules.", "prefect.schedules."),
     ("prefect.schedules.clocks.", "prefect.schedules.clocks."),
     ("prefect.engine.signals.", "prefect.engine.signals."),
+    ("prefect.signals.", "prefect.engine.signals."),
+    ("prefect.triggers.", "prefect.triggers."),
     ("prefect.client.secrets.", "prefect.client."),
     ("prefect.tasks.secrets.base.", "prefect.tasks.secrets."),
     ("prefect.tasks.secrets.env_var.", "prefect.tasks.secrets."),

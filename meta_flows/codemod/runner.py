@@ -103,9 +103,7 @@ def migrate_file(
         module = module_name_for(path)
     except (OSError, ValueError):
         module = path.stem
-    return migrate_source(
-        source, str(path), module_name=module, project=project, disabled=disabled
-    )
+    return migrate_source(source, str(path), module_name=module, project=project, disabled=disabled)
 
 
 def run(

@@ -62,7 +62,9 @@ def test_todo_is_indented_and_idempotent():
     src = "from prefect import Flow\ndef make():\n    # keep me\n    return Flow('x')\n"
     once = apply_rule(FlagFlows, src)
     assert once == (
-        "from prefect import Flow\ndef make():\n    # keep me\n    " + TODO + "\n    return Flow('x')\n"
+        "from prefect import Flow\ndef make():\n    # keep me\n    "
+        + TODO
+        + "\n    return Flow('x')\n"
     )
     assert apply_rule(FlagFlows, once) == once
 

@@ -87,11 +87,14 @@ def test_unknown_flow_options_are_removed_with_todo():
     )
     out = apply_rule(ImportsRule, src)
     assert '@flow(name="x")\n' in out
-    assert todo_text(
-        "PF001",
-        "removed Prefect 1 flow option(s) `executor=LocalExecutor()`: no automatic Prefect 2 "
-        "equivalent",
-    ) in out
+    assert (
+        todo_text(
+            "PF001",
+            "removed Prefect 1 flow option(s) `executor=LocalExecutor()`: no automatic Prefect 2 "
+            "equivalent",
+        )
+        in out
+    )
     assert "LocalExecutor" not in out.split("TODO")[0]
     assert apply_rule(ImportsRule, out) == out
 

@@ -212,7 +212,9 @@ class _FlagLeftovers(Rule):
         call = updated_node.decorator
         if not isinstance(call, cst.Call) or not self.is_prefect(original_node, "prefect.flow"):
             return updated_node
-        bad = [a for a in call.args if a.keyword is not None and a.keyword.value not in FLOW_OPTIONS]
+        bad = [
+            a for a in call.args if a.keyword is not None and a.keyword.value not in FLOW_OPTIONS
+        ]
         if not bad:
             return updated_node
         quoted = ", ".join(f"`{self.code_for(a).strip().rstrip(',')}`" for a in bad)

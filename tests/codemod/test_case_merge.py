@@ -1,0 +1,226 @@
+"""PF008 case_merge: case/merge/ifelse/switch inside @flow functions become if/elif."""
+
+import runpy
+
+import pytest
+
+from meta_flows.codemod.base import todo_text
+from meta_flows.codemod.rules.case_merge import RULE, SKIP_TODO
+from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+
+HEAD = "from prefect import flow, case\nfrom prefect.tasks.control_flow import merge\n"
+OUT_HEAD = "from prefect import flow\n"
+SKIP = todo_text("PF008", SKIP_TODO)
+
+
+def flow_src(body: str, head: str = HEAD) -> str:
+    return head + "@flow\ndef f(cond):\n" + body
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            flow_src(
+                "    with case(cond, True):\n        a = yes()\n"
+                "    with case(cond, False):\n        b = no()\n"
+                "    c = merge(a, b)\n"
+            ),
+            flow_src("    if cond:\n        c = yes()\n    else:\n        c = no()\n", OUT_HEAD),
+            id="spec-example",
+        ),
+        pytest.param(
+            flow_src(
+                "    # yes\n    with case(cond, True):\n        a = yes()\n        log(a)\n"
+                "    # no\n    with case(cond, False):\n        b = no()\n"
+                "    c = merge(a, b)\n    report(c)\n"
+            ),
+            flow_src(
+                "    # yes\n    if cond:\n        a = yes()\n        log(a)\n        c = a\n"
+                "    # no\n    else:\n        c = no()\n    report(c)\n",
+                OUT_HEAD,
+            ),
+            id="comments-kept-and-branch-var-reused",
+        ),
+        pytest.param(
+            flow_src("    with case(cond, True):\n        yes()\n"),
+            flow_src("    if cond:\n        yes()\n", OUT_HEAD),
+            id="single-true",
+        ),
+        pytest.param(
+            flow_src("    with case(cond, False):\n        no()\n"),
+            flow_src("    if not cond:\n        no()\n", OUT_HEAD),
+            id="single-false",
+        ),
+        pytest.param(
+            flow_src("    with case(cond, None):\n        no()\n"),
+            flow_src("    if cond is None:\n        no()\n", OUT_HEAD),
+            id="none-uses-is",
+        ),
+        pytest.param(
+            flow_src("    with case(cond, limit):\n        no()\n"),
+            flow_src("    if cond == limit:\n        no()\n", OUT_HEAD),
+            id="non-literal-value",
+        ),
+        pytest.param(
+            flow_src(
+                '    with case(cond, "a"):\n        a()\n'
+                '    with case(cond, "b"):\n        b()\n'
+                "    with case(cond, 3):\n        c()\n"
+            ),
+            flow_src(
+                '    if cond == "a":\n        a()\n    elif cond == "b":\n        b()\n'
+                "    elif cond == 3:\n        c()\n",
+                OUT_HEAD,
+            ),
+            id="if-elif-chain",
+        ),
+        pytest.param(
+            flow_src(
+                "    with case(check(), True):\n        a()\n"
+                "    with case(check(), False):\n        b()\n"
+            ),
+            flow_src("    if check():\n        a()\n    if not check():\n        b()\n", OUT_HEAD),
+            id="call-condition-not-merged",
+        ),
+        pytest.param(
+            flow_src(
+                "    with case(cond, 1):\n        a = one()\n"
+                "    with case(cond, 2):\n        b = two()\n"
+                "    c = merge(a, b)\n"
+            ),
+            flow_src(
+                "    c = None\n    if cond == 1:\n        c = one()\n    elif cond == 2:\n"
+                "        c = two()\n",
+                OUT_HEAD,
+            ),
+            id="merge-non-exhaustive-initialises",
+        ),
+        pytest.param(
+            flow_src("    with case(cond, True):\n        a = yes()\n    report(a)\n    done()\n"),
+            flow_src("    if cond:\n        a = yes()\n        report(a)\n    done()\n", OUT_HEAD),
+            id="skip-propagation-moves-consumer",
+        ),
+        pytest.param(
+            flow_src(
+                "    with case(cond, True):\n        a = yes()\n"
+                "    with case(cond, False):\n        b = no()\n"
+                "    both(a, b)\n"
+            ),
+            flow_src(
+                "    a = None\n    b = None\n    if cond:\n        a = yes()\n    else:\n"
+                f"        b = no()\n    {SKIP}\n    both(a, b)\n",
+                OUT_HEAD,
+            ),
+            id="consumer-of-two-branches-flagged",
+        ),
+        pytest.param(
+            "from prefect import flow\nfrom prefect.tasks.control_flow import ifelse\n"
+            "@flow\ndef f(cond):\n    t = yes()\n    ifelse(cond, t, no())\n",
+            "from prefect import flow\n@flow\ndef f(cond):\n"
+            "    if cond:\n        t = yes()\n    else:\n        no()\n",
+            id="ifelse",
+        ),
+        pytest.param(
+            "from prefect import flow\nfrom prefect.tasks.control_flow import switch\n"
+            "@flow\ndef f(cond):\n    switch(cond, {'a': a(), 'b': b()})\n",
+            "from prefect import flow\n@flow\ndef f(cond):\n"
+            "    if cond == 'a':\n        a()\n    elif cond == 'b':\n        b()\n",
+            id="switch",
+        ),
+        pytest.param(
+            "import prefect\nfrom prefect import flow\n@flow\ndef f(cond):\n"
+            "    with prefect.case(cond, True):\n        yes()\n",
+            "import prefect\nfrom prefect import flow\n@flow\ndef f(cond):\n"
+            "    if cond:\n        yes()\n",
+            id="dotted-case",
+        ),
+        pytest.param(
+            flow_src(
+                "    with case(cond, True):\n        with case(other, True):\n            x()\n"
+            ),
+            flow_src("    if cond:\n        if other:\n            x()\n", OUT_HEAD),
+            id="nested",
+        ),
+    ],
+)
+def test_rewrite(before, after):
+    assert_rewrite(RULE, before, after)
+
+
+def test_unprovable_merge_is_commented_out():
+    src = flow_src(
+        "    with case(cond, True):\n        a = yes()\n"
+        "    with case(other, True):\n        b = no()\n"
+        "    c = merge(a, b)\n"
+    )
+    out = apply_rule(RULE, src)
+    assert "    # c = merge(a, b)\n    pass\n" in out
+    assert "PF008 merge(...) could not be rewritten safely" in out
+    assert "import merge" not in out
+    compile(out, "x", "exec")
+    assert apply_rule(RULE, out) == out
+
+
+def test_case_outside_flow_is_flagged_not_rewritten():
+    src = "from prefect import case\ndef build(c):\n    with case(c, True):\n        x()\n"
+    out = apply_rule(RULE, src)
+    assert "PF008 with case(...) outside a @flow function" in out
+    assert "with case(c, True):" in out
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from prefect import flow\nfrom mylib import case\n"
+        "@flow\ndef f(c):\n    with case(c, True):\n        x()\n",
+        "from prefect import flow\n@flow\ndef f(c):\n    if c:\n        x()\n",
+        "from prefect import flow\nfrom mylib import merge\n@flow\ndef f(a, b):\n    c = merge(a, b)\n",
+        "from prefect import flow\n@flow\ndef f(case):\n    with case(1, True):\n        x()\n",
+    ],
+)
+def test_noop(source):
+    assert_noop(RULE, source)
+
+
+def test_run_picks_the_right_branch_for_both_values(tmp_path, prefect_api):
+    src = (
+        "from prefect import flow, task, case\nfrom prefect.tasks.control_flow import merge\n\n"
+        "@task\ndef yes():\n    return 'yes'\n\n@task\ndef no():\n    return 'no'\n\n"
+        "@task\ndef shout(x):\n    return x.upper()\n\n"
+        "@flow\ndef f(cond):\n"
+        "    with case(cond, True):\n        a = yes()\n"
+        "    with case(cond, False):\n        b = no()\n"
+        "    c = merge(a, b)\n    return shout(c)\n\n"
+        "@flow\ndef g(cond):\n"
+        "    with case(cond, True):\n        a = yes()\n"
+        "    loud = shout(a)\n    return a\n"
+    )
+    code = apply_rule(RULE, src)
+    path = tmp_path / "migrated.py"
+    path.write_text(code)
+    ns = runpy.run_path(str(path))
+    assert ns["f"](True) == "YES"
+    assert ns["f"](False) == "NO"
+    # only-one-branch variable: initialised to None, so later code does not raise NameError
+    assert ns["g"](True) == "yes"
+    assert ns["g"](False) is None
+
+
+def test_pipeline_with_flow_block():
+    """Whole pipeline (PF002 turns the `with Flow` block into a @flow function first)."""
+    from meta_flows.codemod.testing import migrate
+
+    src = (
+        "from prefect import Flow, task, case\nfrom prefect.tasks.control_flow import merge\n\n"
+        "@task\ndef check():\n    return True\n\n@task\ndef yes():\n    return 1\n\n"
+        "@task\ndef no():\n    return 2\n\n"
+        "with Flow('demo') as flow:\n    cond = check()\n"
+        "    with case(cond, True):\n        a = yes()\n"
+        "    with case(cond, False):\n        b = no()\n"
+        "    c = merge(a, b)\n"
+    )
+    code = migrate(src).code
+    assert "    if cond:\n        c = yes()\n    else:\n        c = no()\n" in code
+    assert "control_flow" not in code and "case" not in code.split("@task")[0]
+    compile(code, "x", "exec")

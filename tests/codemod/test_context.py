@@ -1,0 +1,248 @@
+"""PF007 context: prefect.context reads become get_run_logger() / prefect.runtime."""
+
+import importlib.util
+import textwrap
+from datetime import date, timedelta
+
+import pytest
+
+from meta_flows.codemod.base import todo_text
+from meta_flows.codemod.rules.context import ContextRule
+from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+
+HELPER = '''
+
+
+def _prefect1_today(offset_days=0, fmt="%Y-%m-%d"):
+    """Prefect 1's context ``today`` (+/- days): the flow run's scheduled start date."""
+    from datetime import timedelta
+
+    return (runtime.flow_run.scheduled_start_time + timedelta(days=offset_days)).strftime(fmt)
+
+'''
+
+
+def _in_task(imports: str, line: str) -> str:
+    return f"{imports}\n\n@task\ndef t(x):\n    {line}\n"
+
+
+@pytest.mark.parametrize(
+    ("expr", "after"),
+    [
+        ('prefect.context.get("logger")', "get_run_logger()"),
+        ("prefect.context.logger", "get_run_logger()"),
+        ('prefect.context["logger"]', "get_run_logger()"),
+        ('prefect.context.get("parameters")["x"]', 'runtime.flow_run.parameters["x"]'),
+        ('prefect.context.get("parameters", {}).get("x")', 'runtime.flow_run.parameters.get("x")'),
+        ('prefect.context.parameters["x"]', 'runtime.flow_run.parameters["x"]'),
+        ("prefect.context.scheduled_start_time", "runtime.flow_run.scheduled_start_time"),
+        ('prefect.context.get("date")', "runtime.flow_run.scheduled_start_time"),
+        ('prefect.context.get("flow_run_id")', "runtime.flow_run.id"),
+        ("prefect.context.flow_run_name", "runtime.flow_run.name"),
+        ('prefect.context["flow_name"]', "runtime.flow_run.flow_name"),
+        ('prefect.context.get("task_run_id")', "runtime.task_run.id"),
+        ("prefect.context.task_name", "runtime.task_run.task_name"),
+        ('prefect.context.get("task_run_name")', "runtime.task_run.name"),
+        ('prefect.context.get("flow_run_id", "local")', 'runtime.flow_run.id or "local"'),
+    ],
+)
+def test_reads_inside_a_task(expr, after):
+    import_line = (
+        "from prefect import get_run_logger, task"
+        if "logger" in expr
+        else "from prefect import runtime, task"
+    )
+    assert_rewrite(
+        ContextRule,
+        _in_task("import prefect\nfrom prefect import task", f"v = {expr}"),
+        _in_task(import_line, f"v = {after}"),
+    )
+
+
+def test_from_prefect_import_context_and_import_cleanup():
+    assert_rewrite(
+        ContextRule,
+        _in_task("from prefect import context, task", 'context.get("logger").info(x)'),
+        _in_task("from prefect import get_run_logger, task", "get_run_logger().info(x)"),
+    )
+
+
+def test_default_is_parenthesised_inside_a_larger_expression():
+    assert_rewrite(
+        ContextRule,
+        _in_task(
+            "import prefect\nfrom prefect import task",
+            'f(prefect.context.get("flow_name", "x") + "y")',
+        ),
+        _in_task(
+            "from prefect import runtime, task", 'f((runtime.flow_run.flow_name or "x") + "y")'
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "call"),
+    [
+        ("today", "_prefect1_today()"),
+        ("yesterday", "_prefect1_today(-1)"),
+        ("tomorrow", "_prefect1_today(1)"),
+        ("today_nodash", '_prefect1_today(0, "%Y%m%d")'),
+    ],
+)
+def test_dates_use_one_helper_after_the_imports(key, call):
+    before = f'import prefect\nfrom prefect import task\n\n\n@task\ndef t():\n    return prefect.context.get("{key}")\n'
+    after = f"from prefect import runtime, task{HELPER}\n@task\ndef t():\n    return {call}\n"
+    assert_rewrite(ContextRule, before, after)
+
+
+def test_helper_added_once_for_many_dates():
+    out = apply_rule(
+        ContextRule,
+        "import prefect\n\n\ndef a():\n    return prefect.context.today\n\n\n"
+        'def b():\n    return prefect.context.yesterday, prefect.context["tomorrow"]\n',
+    )
+    assert out.count("def _prefect1_today") == 1
+    assert "return _prefect1_today(-1), _prefect1_today(1)" in out
+
+
+def test_logger_in_plain_helper_function_and_task_run_method():
+    assert_rewrite(
+        ContextRule,
+        "import prefect\n\ndef helper():\n    prefect.context.logger.info('x')\n\n"
+        "class T(prefect.Task):\n    def run(self):\n        self.l = prefect.context.get('logger')\n",
+        "import prefect\nfrom prefect import get_run_logger\n\ndef helper():\n    get_run_logger().info('x')\n\n"
+        "class T(prefect.Task):\n    def run(self):\n        self.l = get_run_logger()\n",
+    )
+
+
+MODULE_LOGGER_TODO = todo_text(
+    "PF007",
+    "a module-level logger does not reach the Prefect run logs: call get_run_logger() inside the "
+    "task or flow instead",
+)
+
+
+def test_module_level_logger_becomes_logging_with_todo():
+    assert_rewrite(
+        ContextRule,
+        'import prefect\n\nlogger = prefect.context.get("logger")\n',
+        f"import logging\n\n{MODULE_LOGGER_TODO}\nlogger = logging.getLogger(__name__)\n",
+    )
+
+
+def test_get_logger_inside_and_outside_runs():
+    assert_rewrite(
+        ContextRule,
+        "from prefect.utilities.logging import get_logger\n\nlog = get_logger('etl')\n\n"
+        "def t():\n    get_logger().info('x')\n",
+        f"import logging\nfrom prefect import get_run_logger\n\n{MODULE_LOGGER_TODO}\n"
+        "log = logging.getLogger('etl')\n\ndef t():\n    get_run_logger().info('x')\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ('prefect.context.get("map_index")', "map_index has no Prefect 2 equivalent"),
+        ("prefect.context.task_loop_count", "LOOP signal"),
+        ('prefect.context.get("secrets")["TOKEN"]', "Secret.load("),
+        ("prefect.context.config.cloud.api", "Prefect 1 config"),
+        ("prefect.context.get(key)", "computed key"),
+        ('prefect.context.get("flow_id")', "'flow_id' has no direct Prefect 2 equivalent"),
+        ("prefect.context.update(a=1)", "different module in Prefect 2"),
+    ],
+)
+def test_human_cases_get_a_todo_and_stay(line, fragment):
+    src = _in_task("import prefect\nfrom prefect import task", f"v = {line}")
+    out = apply_rule(ContextRule, src)
+    lines = out.splitlines()
+    assert lines[-1] == f"    v = {line}"
+    assert (
+        lines[-2].strip().startswith("# TODO(prefect2-migration): PF007") and fragment in lines[-2]
+    )
+    assert apply_rule(ContextRule, out) == out
+
+
+def test_with_context_is_flagged():
+    src = "import prefect\n\ndef f():\n    with prefect.context(a=1):\n        g()\n"
+    out = apply_rule(ContextRule, src)
+    assert "PF007 `with prefect.context(...)`" in out.splitlines()[3]
+    assert out.endswith("    with prefect.context(a=1):\n        g()\n")
+
+
+def test_module_level_human_case_is_commented_out():
+    out = apply_rule(ContextRule, "import prefect\n\ncfg = prefect.context.config\n")
+    assert "# cfg = prefect.context.config\npass\n" in out
+    compile(out, "x", "exec")
+    assert apply_rule(ContextRule, out) == out
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        # other libraries' context
+        "from mylib import context\n\ndef f():\n    return context.get('logger')\n",
+        "import contextvars\ncontext = contextvars.copy_context()\nx = context.get('logger')\n",
+        # shadowed name
+        "from prefect import context\n\ndef f(context):\n    return context.get('logger')\n",
+        # already Prefect 2
+        "from prefect import runtime, get_run_logger\n\ndef f():\n    get_run_logger().info(runtime.flow_run.id)\n",
+        "import prefect\n\ndef f():\n    return prefect.context.get_run_context()\n",
+        "from prefect.context import FlowRunContext\nctx = FlowRunContext.get()\n",
+        "import logging\nlogger = logging.getLogger(__name__)\n",
+    ],
+)
+def test_noop(src):
+    assert_noop(ContextRule, src)
+
+
+def test_runtime_mappings_give_values_in_a_real_flow_run(tmp_path, prefect_api):
+    """The rewritten reads run under Prefect 2.20 and return the run's values."""
+    src = textwrap.dedent(
+        """
+        import prefect
+        from prefect import flow, task
+
+
+        @task(name="my-task")
+        def info(x):
+            prefect.context.get("logger").info("hello")
+            return {
+                "x": prefect.context.get("parameters")["x"],
+                "today": prefect.context.today,
+                "yesterday": prefect.context.get("yesterday"),
+                "date": prefect.context.get("date"),
+                "flow_run_id": prefect.context.get("flow_run_id"),
+                "flow_name": prefect.context.flow_name,
+                "flow_run_name": prefect.context.flow_run_name,
+                "task_name": prefect.context.task_name,
+                "task_run_id": prefect.context["task_run_id"],
+            }
+
+
+        @flow(name="ctx-flow")
+        def ctx_flow(x: int = 1):
+            return info(x)
+
+        """
+    )
+    out = apply_rule(ContextRule, src)
+    assert "prefect.context" not in out
+    got = {k: str(v) for k, v in _run_module(out, tmp_path, "ctx_flow", x=7).items()}
+    assert got["x"] == "7"
+    assert got["flow_name"] == "ctx-flow"
+    assert got["task_name"] == "my-task"
+    assert got["flow_run_name"] not in ("", "None")
+    assert len(got["flow_run_id"]) == 36 and len(got["task_run_id"]) == 36
+    assert got["today"] == got["date"][:10]
+    assert got["yesterday"] == (date.fromisoformat(got["today"]) - timedelta(days=1)).isoformat()
+
+
+def _run_module(code, tmp_path, flow_name, **params):
+    """Import ``code`` as a module and run its flow in this process (ephemeral Prefect 2 API)."""
+    path = tmp_path / "migrated_module.py"
+    path.write_text(code)
+    spec = importlib.util.spec_from_file_location("migrated_module", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, flow_name)(**params)

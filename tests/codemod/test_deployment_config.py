@@ -1,0 +1,120 @@
+"""PF016 deployment_config: storage/run_config/schedule leave the code; executor moves into Flow()."""
+
+import pytest
+
+from meta_flows.codemod.rules.deployment_config import DeploymentConfigRule
+from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+
+
+def moved(what: str) -> str:
+    return f"# prefect2-migration: {what} moved to prefect.yaml (meta-flows deployments)\n"
+
+
+# Values are left unimported here: the removal is by keyword; import clean-up is tested below.
+HEAD = "from prefect import Flow\n\n"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (
+            'with Flow("a", storage=GitHub(repo="r")) as flow:\n    pass\n',
+            moved("storage") + 'with Flow("a") as flow:\n    pass\n',
+        ),
+        (
+            'with Flow("a", run_config=KubernetesRun(), executor=E) as flow:\n    pass\n',
+            moved("run_config") + 'with Flow("a", executor=E) as flow:\n    pass\n',
+        ),
+        (
+            'with Flow("a") as flow:\n    pass\n\nflow.storage = GitHub(repo="r")\n'
+            "flow.run_config = KubernetesRun()\n",
+            moved("storage") + moved("run_config") + 'with Flow("a") as flow:\n    pass\n',
+        ),
+        (
+            'with Flow("a") as flow:\n    pass\nflow.executor = LocalDaskExecutor()\n',
+            'with Flow("a", executor=LocalDaskExecutor()) as flow:\n    pass\n',
+        ),
+        (
+            'with Flow("a", executor=X) as flow:\n    pass\nflow.executor = LocalDaskExecutor()\n',
+            'with Flow("a", executor=LocalDaskExecutor()) as flow:\n    pass\n',
+        ),
+        (
+            'f = Flow("a", storage=GitHub(repo="r"))\nf.add_task(t)\n',
+            moved("storage") + 'f = Flow("a")\nf.add_task(t)\n',
+        ),
+        (
+            'def create():\n    with Flow("a") as f:\n        pass\n'
+            '    f.storage = GitHub(repo="r")\n    return f\n',
+            "def create():\n    "
+            + moved("storage")
+            + '    with Flow("a") as f:\n        pass\n    return f\n',
+        ),
+        (
+            'with Flow("a") as flow:\n    pass\nif __name__ == "__main__":\n'
+            '    flow.storage = GitHub(repo="r")\n',
+            moved("storage") + 'with Flow("a") as flow:\n    pass\n',
+        ),
+    ],
+)
+def test_rewrites(before, after):
+    assert_rewrite(DeploymentConfigRule, HEAD + before, HEAD + after)
+
+
+def test_schedule_variables_commented_out_and_imports_dropped():
+    before = (
+        "import pendulum\nfrom prefect import Flow\nfrom prefect.schedules import Schedule\n"
+        "from prefect.schedules.clocks import CronClock\nfrom shared.schedules import nightly\n\n"
+        'clock = CronClock("0 6 * * *", start_date=pendulum.datetime(2023, 1, 1))\n'
+        "schedule = Schedule(clocks=[clock])\n\n"
+        'with Flow("a", schedule=schedule) as flow:\n    pass\n'
+        'with Flow("b", schedule=nightly) as b:\n    pass\n'
+    )
+    after = (
+        "from prefect import Flow\n\n"
+        + moved("schedule")
+        + '# clock = CronClock("0 6 * * *", start_date=pendulum.datetime(2023, 1, 1))\n'
+        + moved("schedule")
+        + "# schedule = Schedule(clocks=[clock])\n\n"
+        + moved("schedule")
+        + 'with Flow("a") as flow:\n    pass\n'
+        + moved("schedule")
+        + 'with Flow("b") as b:\n    pass\n'
+    )
+    assert_rewrite(DeploymentConfigRule, before, after)
+
+
+def test_schedule_variable_still_used_is_kept():
+    src = (
+        "from prefect import Flow\nfrom prefect.schedules import CronSchedule\n"
+        's = CronSchedule("0 1 * * *")\nwith Flow("a", schedule=s) as flow:\n    pass\nprint(s)\n'
+    )
+    got = apply_rule(DeploymentConfigRule, src)
+    assert 's = CronSchedule("0 1 * * *")\n' in got and 'with Flow("a") as flow:' in got
+
+
+def test_shared_schedules_module_is_commented_out():
+    src = (
+        "from prefect.schedules import CronSchedule, IntervalSchedule\nfrom datetime import timedelta\n\n"
+        'nightly = CronSchedule("0 1 * * *")\nhourly = IntervalSchedule(interval=timedelta(hours=1))\n'
+        "TIMEOUT = 5\n"
+    )
+    got = apply_rule(DeploymentConfigRule, src)
+    assert '# nightly = CronSchedule("0 1 * * *")\n' in got
+    assert "# hourly = IntervalSchedule(interval=timedelta(hours=1))\n" in got
+    assert got.rstrip().endswith("TIMEOUT = 5")
+    compile(got, "schedules.py", "exec")
+    assert apply_rule(DeploymentConfigRule, got) == got
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "from metaflow import Flow\nwith Flow('x', storage=S) as flow:\n    pass\nflow.storage = S\n",
+        "class Thing:\n    pass\nt = Thing()\nt.storage = 1\nt.schedule = 2\n",
+        "from prefect import flow\n@flow(name='x')\ndef x():\n    pass\n",
+        "from prefect import Flow\nwith Flow('x', executor=E) as flow:\n    pass\n",
+        "from my.schedules import CronSchedule\ns = CronSchedule('x')\n",
+    ],
+)
+def test_noop(src):
+    assert_noop(DeploymentConfigRule, src)

@@ -1,0 +1,170 @@
+"""PF003 parameters: Parameter(...) -> typed flow function arguments."""
+
+import pytest
+
+from meta_flows.codemod.rules.parameters import ParametersRule
+from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+
+HEAD = "from prefect import flow, Parameter\n\n"
+AFTER_HEAD = "from prefect import flow\n\n"
+
+
+def flow_src(body: str, args: str = "") -> str:
+    return f'@flow(name="f")\ndef f({args}):\n' + "".join(f"    {ln}\n" for ln in body.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("body", "args", "new_body"),
+    [
+        ('n = Parameter("n", default=3)\nx(n)', "n: int = 3", "x(n)"),
+        ('n = Parameter("n", default=1.5)\nx(n)', "n: float = 1.5", "x(n)"),
+        ('n = Parameter("n", default="a")\nx(n)', 'n: str = "a"', "x(n)"),
+        ('n = Parameter("n", default=False)\nx(n)', "n: bool = False", "x(n)"),
+        ('n = Parameter("n", default=None)\nx(n)', "n=None", "x(n)"),
+        ('n = Parameter("n", required=False)\nx(n)', "n=None", "x(n)"),
+        ('n = Parameter("n", default=N)\nx(n)', "n=N", "x(n)"),
+        ('n = Parameter("n")\nx(n)', "n", "x(n)"),
+        ('n = Parameter("n", 3)\nx(n)', "n: int = 3", "x(n)"),
+        ('n = Parameter("n", default=3, required=True)\nx(n)', "n", "x(n)"),
+        (
+            'a = Parameter("a", default=1)\nb = Parameter("b")\nc = Parameter("c", default="c")\nx(a, b, c)',
+            'b, a: int = 1, c: str = "c"',
+            "x(a, b, c)",
+        ),
+        ('num = Parameter("n", default=3)\nx(num)', "n: int = 3", "num = n\nx(num)"),
+        ('p = Parameter("p")\nx(upstream_tasks=[p])', "p", "x(upstream_tasks=[p])"),
+        ('n = Parameter("n", tags=["t"])', "n", "pass"),
+        (
+            '"""Doc."""\n# c\nn = Parameter("n", default=[1])\nx(n)',
+            "n: Optional[list] = None",
+            '"""Doc."""\n# c\nn = n if n is not None else [1]\nx(n)',
+        ),
+    ],
+)
+def test_parameters_become_arguments(body, args, new_body):
+    after = AFTER_HEAD + flow_src(new_body, args)
+    if "Optional" in args:
+        after = "from prefect import flow\nfrom typing import Optional\n\n" + flow_src(
+            new_body, args
+        )
+    assert_rewrite(ParametersRule, HEAD + flow_src(body), after)
+
+
+def test_json_parameter_dict_default():
+    before = (
+        "from prefect import flow\nfrom prefect.core.parameter import JSONParameter\n\n"
+        + flow_src('cfg = JSONParameter("cfg", default={"a": 1})\nx(cfg)')
+    )
+    after = "from prefect import flow\nfrom typing import Optional\n\n" + flow_src(
+        'cfg = cfg if cfg is not None else {"a": 1}\nx(cfg)', "cfg: Optional[dict] = None"
+    )
+    assert_rewrite(ParametersRule, before, after)
+
+
+def test_json_parameter_renamed_variable_copies_into_variable():
+    src = "from prefect import flow, JSONParameter\n" + flow_src(
+        'c = JSONParameter("cfg", default={})\nx(c)'
+    )
+    got = apply_rule(ParametersRule, src)
+    assert (
+        "def f(cfg: Optional[dict] = None):\n    c = cfg\n    c = c if c is not None else {}\n"
+        in got
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "arg"),
+    [
+        ('DateTimeParameter("d")', "d: datetime.datetime"),
+        ('DateTimeParameter("d", required=False)', "d: Optional[datetime.datetime] = None"),
+        (
+            'DateTimeParameter("d", default=None, required=False)',
+            "d: Optional[datetime.datetime] = None",
+        ),
+    ],
+)
+def test_datetime_parameter(call, arg):
+    src = (
+        "from prefect import flow\nfrom prefect.core.parameter import DateTimeParameter\n"
+        + flow_src(f"d = {call}\nx(d)")
+    )
+    got = apply_rule(ParametersRule, src)
+    assert f"def f({arg}):\n    x(d)\n" in got
+    assert "import datetime\n" in got and "DateTimeParameter" not in got
+    assert apply_rule(ParametersRule, got) == got
+
+
+def test_datetime_default_flagged():
+    src = "from prefect import flow, DateTimeParameter\n" + flow_src(
+        'd = DateTimeParameter("d", default="2020-01-01")'
+    )
+    got = apply_rule(ParametersRule, src)
+    assert 'def f(d: datetime.datetime = "2020-01-01"):' in got
+    assert "PF003 DateTimeParameter 'd' default is no longer parsed" in got
+
+
+def test_non_identifier_name():
+    src = HEAD + flow_src('start = Parameter("start-date", default="x")\nx(start)')
+    got = apply_rule(ParametersRule, src)
+    assert (
+        "# TODO(prefect2-migration): PF003 parameter 'start-date' is now the argument `start_date`"
+        in got
+    )
+    assert 'def f(start_date: str = "x"):\n    start = start_date\n    x(start)\n' in got
+    assert apply_rule(ParametersRule, got) == got
+
+
+def test_module_level_parameter_lifted_and_removed():
+    before = HEAD + 'n = Parameter("n", default=2)\n\n' + flow_src("x(n)")
+    after = AFTER_HEAD + "\n" + flow_src("x(n)", "n: int = 2")
+    got = apply_rule(ParametersRule, before)
+    assert "def f(n: int = 2):\n    x(n)\n" in got and "Parameter(" not in got
+    del after
+
+
+def test_module_level_parameter_kept_when_used_elsewhere():
+    before = HEAD + 'n = Parameter("n", default=2)\nprint(n)\n' + flow_src("x(n)")
+    got = apply_rule(ParametersRule, before)
+    assert 'n = Parameter("n", default=2)\nprint(n)\n' in got
+    assert "def f(n: int = 2):" in got
+
+
+def test_existing_arguments_kept_and_required_first():
+    before = HEAD + flow_src('n = Parameter("n")\nx(n, a)', "a=1")
+    got = apply_rule(ParametersRule, before)
+    assert "def f(n, a=1):\n    x(n, a)\n" in got
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        # not inside a flow function
+        HEAD + 'def g():\n    n = Parameter("n")\n',
+        # someone else's Parameter
+        "from inspect import Parameter\nfrom prefect import flow\n"
+        + flow_src('n = Parameter("n", 1)'),
+        # a Prefect 1 `with Flow` block is PF002's job
+        "from prefect import Flow, Parameter\nwith Flow('x') as f:\n    n = Parameter('n')\n",
+        # already migrated
+        "from prefect import flow\n" + flow_src("x(n)", "n: int = 3"),
+    ],
+)
+def test_noop(src):
+    assert_noop(ParametersRule, src)
+
+
+def test_module_level_parameter_unused_by_flows_is_commented_out():
+    got = apply_rule(ParametersRule, HEAD + 'a = Parameter("a")\n')
+    assert "PF003 Parameter `a` is not used by any flow" in got
+    assert '# a = Parameter("a")\npass\n' in got
+    assert apply_rule(ParametersRule, got) == got
+
+
+def test_function_argument_with_same_name_is_not_a_use():
+    before = (
+        HEAD
+        + 'offset = Parameter("offset", default=0)\n\ndef helper(offset):\n    return offset\n\n'
+        + flow_src("x(offset)")
+    )
+    got = apply_rule(ParametersRule, before)
+    assert "Parameter(" not in got and "def f(offset: int = 0):" in got

@@ -1,0 +1,98 @@
+"""PF015 run_register: flow.run() / flow.register() / __main__."""
+
+import pytest
+
+from meta_flows.codemod.rules.run_register import RunRegisterRule
+from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+
+HEAD = 'from prefect import Flow\n\nwith Flow("ETL Flow") as flow:\n    pass\n\n'
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("flow.run()\n", 'if __name__ == "__main__":\n    etl_flow()\n'),
+        (
+            'flow.run(parameters={"n": 3})\n',
+            'if __name__ == "__main__":\n    etl_flow(**{"n": 3})\n',
+        ),
+        ("flow.run(x=1)\n", 'if __name__ == "__main__":\n    etl_flow(x=1)\n'),
+        ("flow.run(parameters={})\n", 'if __name__ == "__main__":\n    etl_flow()\n'),
+        (
+            'if __name__ == "__main__":\n    flow.run()\n',
+            'if __name__ == "__main__":\n    etl_flow()\n',
+        ),
+        ("def main():\n    flow.run(n=2)\n", "def main():\n    etl_flow(n=2)\n"),
+        ('flow.register(project_name="p", labels=["a"])\nx = 1\n', "x = 1\n"),
+        ('if __name__ == "__main__":\n    flow.register("p")\n', ""),
+        (
+            'if __name__ == "__main__":\n    flow.register("p")\n    flow.run()\n',
+            'if __name__ == "__main__":\n    etl_flow()\n',
+        ),
+        ("flow.visualize()\nflow.serialize()\nflow.run_agent()\n", ""),
+        ("flow.run(run_on_schedule=True)\n", ""),
+        ("flow.run(run_on_schedule=False)\n", 'if __name__ == "__main__":\n    etl_flow()\n'),
+        (
+            "# run it\nflow.run()\nflow.run(n=1)\n",
+            '# run it\nif __name__ == "__main__":\n    etl_flow()\n    etl_flow(n=1)\n',
+        ),
+        ("def f():\n    flow.register()\n", "def f():\n    pass\n"),
+    ],
+)
+def test_rewrites(before, after):
+    # a statement removed at the end of the module takes its blank line with it
+    expected = HEAD + after if after else HEAD[:-1]
+    assert_rewrite(RunRegisterRule, HEAD + before, expected)
+
+
+def test_state_result_is_flagged():
+    got = apply_rule(
+        RunRegisterRule, HEAD + "state = flow.run()\nassert state.result[t].result == 1\n"
+    )
+    assert "state = etl_flow(return_state=True)\n" in got
+    assert "PF015 `state` was the Prefect 1 flow run State" in got
+    assert apply_rule(RunRegisterRule, got) == got
+
+
+def test_used_result_of_removed_call_is_commented_out():
+    got = apply_rule(RunRegisterRule, HEAD + "flow_id = flow.register()\nprint(flow_id)\n")
+    assert "# TODO(prefect2-migration): PF015 flow.register() does not exist in Prefect 2" in got
+    assert "# flow_id = flow.register()\npass\n" in got
+
+
+def test_runner_options_dropped_with_todo():
+    got = apply_rule(RunRegisterRule, HEAD + "flow.run(executor=LocalExecutor())\n")
+    assert "PF015 flow.run() options executor have no Prefect 2 equivalent" in got
+    assert "    etl_flow()\n" in got
+
+
+def test_name_follows_plan_with_several_flows():
+    src = (
+        'from prefect import Flow\nwith Flow("a") as flow:\n    pass\nflow.run()\n'
+        'with Flow("b") as flow:\n    pass\nflow.run()\ndef main():\n    flow.run()\n'
+    )
+    got = apply_rule(RunRegisterRule, src)
+    assert got.count("    a()\n") == 1 and got.count("    b()\n") == 2
+
+
+def test_factory_result():
+    src = (
+        'from prefect import Flow\ndef create():\n    with Flow("made") as f:\n        pass\n'
+        "    return f\n\nflow = create()\nflow.run()\n"
+    )
+    got = apply_rule(RunRegisterRule, src)
+    assert got.endswith('flow = create()\nif __name__ == "__main__":\n    flow()\n')
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "import subprocess\nsubprocess.run(['ls'])\n",
+        "from prefect import Flow\nclass A:\n    def run(self):\n        pass\nflow = A()\nflow.run()\n",
+        "from metaflow import Flow\nwith Flow('x') as flow:\n    pass\nflow.run()\n",
+        HEAD + "def f(flow):\n    flow.run()\n",
+        "from prefect import flow\n@flow\ndef etl():\n    pass\nif __name__ == '__main__':\n    etl()\n",
+    ],
+)
+def test_noop(src):
+    assert_noop(RunRegisterRule, src)

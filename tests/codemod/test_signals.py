@@ -1,0 +1,226 @@
+"""PF011 signals: raise signals.X -> exceptions / Completed states, or commented out under a TODO."""
+
+import runpy
+
+import pytest
+
+from meta_flows.codemod.base import todo_text
+from meta_flows.codemod.rules.signals import RULE
+from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
+
+SKIP_TODO = todo_text(
+    "PF011",
+    "signals.SKIP became a Completed state: Prefect 2 has no Skipped state and downstream tasks "
+    "still run; guard them if they relied on skip propagation",
+)
+RETRY_TODO = todo_text(
+    "PF011",
+    "signals.RETRY became RuntimeError: configure retries= (and retry_delay_seconds=) on the task "
+    "so Prefect 2 retries it",
+)
+BROADER = "this now also matches other RuntimeErrors"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            "from prefect.engine import signals\ndef f():\n    raise signals.FAIL('bad')\n",
+            "def f():\n    raise RuntimeError('bad')\n",
+            id="fail-module",
+        ),
+        pytest.param(
+            "from prefect.engine.signals import FAIL\ndef f():\n    raise FAIL(message='bad')\n",
+            "def f():\n    raise RuntimeError('bad')\n",
+            id="fail-name-message-kw",
+        ),
+        pytest.param(
+            "import prefect\ndef f():\n    raise prefect.engine.signals.FAIL\n",
+            "import prefect\ndef f():\n    raise RuntimeError\n",
+            id="fail-dotted-no-call",
+        ),
+        pytest.param(
+            "from prefect import signals\ndef f(e):\n    raise signals.TRIGGERFAIL('x') from e\n",
+            "def f(e):\n    raise RuntimeError('x') from e\n",
+            id="triggerfail-from-prefect",
+        ),
+        pytest.param(
+            "from prefect.engine.signals import VALIDATIONFAIL\n"
+            "def f():\n    raise VALIDATIONFAIL('x')  # why\n",
+            "def f():\n    raise RuntimeError('x')  # why\n",
+            id="validationfail-keeps-comment",
+        ),
+        pytest.param(
+            "from prefect.engine import signals\ndef f():\n    raise signals.FAIL('x', result=1)\n",
+            "def f():\n"
+            f"    {todo_text('PF011', 'signals.FAIL: result= dropped (RuntimeError)')}\n"
+            "    raise RuntimeError('x')\n",
+            id="fail-result-dropped",
+        ),
+        pytest.param(
+            "from prefect import task\nfrom prefect.engine import signals\n"
+            "@task\ndef t():\n    raise signals.SUCCESS('done')\n",
+            "from prefect import task\nfrom prefect.states import Completed\n\n"
+            "@task\ndef t():\n    return Completed(message='done')\n",
+            id="success-in-task",
+        ),
+        pytest.param(
+            "from prefect import task\nfrom prefect.engine.signals import SUCCESS\n"
+            "@task(name='t')\ndef t():\n    raise SUCCESS()\n",
+            "from prefect import task\nfrom prefect.states import Completed\n\n"
+            "@task(name='t')\ndef t():\n    return Completed()\n",
+            id="success-no-message",
+        ),
+        pytest.param(
+            "from prefect import task\nfrom prefect.engine import signals\n"
+            "@task\ndef t(x):\n    if not x:\n        raise signals.SKIP('empty')\n    return x\n",
+            "from prefect import task\nfrom prefect.states import Completed\n\n"
+            "@task\ndef t(x):\n    if not x:\n"
+            f"        {SKIP_TODO}\n"
+            "        return Completed(message='skipped: empty')\n    return x\n",
+            id="skip-in-task",
+        ),
+        pytest.param(
+            "from prefect import task\nfrom prefect.engine import signals\n"
+            "@task\ndef t(x):\n    raise signals.SKIP(f'no {x}')\n",
+            "from prefect import task\nfrom prefect.states import Completed\n\n"
+            f"@task\ndef t(x):\n    {SKIP_TODO}\n    return Completed(message=f'skipped: no {{x}}')\n",
+            id="skip-fstring",
+        ),
+        pytest.param(
+            "from prefect import task\nfrom prefect.engine import signals\n"
+            "@task\ndef t(x):\n    raise signals.SKIP(x)\n",
+            "from prefect import task\nfrom prefect.states import Completed\n\n"
+            f"@task\ndef t(x):\n    {SKIP_TODO}\n"
+            '    return Completed(message="skipped: " + str(x))\n',
+            id="skip-expression",
+        ),
+        pytest.param(
+            "from prefect import task\nfrom prefect.engine import signals\n"
+            "@task(max_retries=3)\ndef t():\n    raise signals.RETRY('again')\n",
+            "from prefect import task\n@task(max_retries=3)\ndef t():\n"
+            "    raise RuntimeError('again')\n",
+            id="retry-with-retries",
+        ),
+        pytest.param(
+            "from prefect import task\nfrom prefect.engine import signals\n"
+            "@task\ndef t():\n    raise signals.RETRY('again')\n",
+            f"from prefect import task\n@task\ndef t():\n    {RETRY_TODO}\n"
+            "    raise RuntimeError('again')\n",
+            id="retry-without-retries",
+        ),
+        pytest.param(
+            "from prefect.engine import signals\n"
+            "def f():\n    try:\n        g()\n    except signals.FAIL:\n        pass\n",
+            "def f():\n"
+            f"    {todo_text('PF011', 'signals.FAIL became RuntimeError here (as the rewritten raises): ' + BROADER)}\n"
+            "    try:\n        g()\n    except RuntimeError:\n        pass\n",
+            id="except-fail",
+        ),
+        pytest.param(
+            "from prefect.engine.signals import FAIL\ndef f(e):\n    return isinstance(e, FAIL)\n",
+            "def f(e):\n"
+            f"    {todo_text('PF011', 'signals.FAIL became RuntimeError here (as the rewritten raises): ' + BROADER)}\n"
+            "    return isinstance(e, RuntimeError)\n",
+            id="isinstance-fail",
+        ),
+        pytest.param(
+            "from prefect.engine import signals\ndef f():\n    raise signals.PAUSE('wait')\n",
+            "def f():\n"
+            f"    {todo_text('PF011', 'signals.PAUSE: call prefect.pause_flow_run() in the flow before this task instead')}\n"
+            "    # raise signals.PAUSE('wait')\n    pass\n",
+            id="pause",
+        ),
+        pytest.param(
+            "from prefect import task\nfrom prefect.engine.signals import ENDRUN\n"
+            "@task\ndef t(state):\n    raise ENDRUN(state)\n",
+            "from prefect import task\n@task\ndef t(state):\n"
+            "    # TODO(prefect2-migration): PF011 signals.ENDRUN(state) has no Prefect 2 equivalent: "
+            "return a Prefect 2 state (prefect.states.Completed/Failed/Cancelled) from the task "
+            "instead; P1 state objects differ\n"
+            "    # raise ENDRUN(state)\n    pass\n",
+            id="endrun",
+        ),
+        pytest.param(
+            "from prefect.engine import signals\ndef helper():\n    raise signals.SUCCESS('x')\n",
+            "def helper():\n"
+            "    # TODO(prefect2-migration): PF011 signals.SUCCESS raised outside a @task function: "
+            "return prefect.states.Completed(message=...) from the task instead\n"
+            "    # raise signals.SUCCESS('x')\n    pass\n",
+            id="success-outside-task",
+        ),
+        pytest.param(
+            "from prefect.engine import signals\n"
+            "def f(e):\n    if isinstance(e, signals.SKIP):\n        return 1\n",
+            "def f(e):\n"
+            "    # TODO(prefect2-migration): PF011 signals.SKIP does not exist in Prefect 2: rewrite "
+            "this without it\n"
+            "    # if isinstance(e, signals.SKIP):\n    #     return 1\n    pass\n",
+            id="other-reference-commented",
+        ),
+    ],
+)
+def test_rewrite(before, after):
+    assert_rewrite(RULE, before, after)
+
+
+def test_loop_is_flagged_and_module_still_compiles():
+    src = (
+        "from prefect import task\nfrom prefect.engine import signals\n"
+        "@task\ndef t():\n    raise signals.LOOP(result=1)\n"
+    )
+    out = apply_rule(RULE, src)
+    assert "PF011 signals.LOOP: rewrite the task body as a while loop" in out
+    assert "    # raise signals.LOOP(result=1)\n    pass\n" in out
+    assert "import signals" not in out
+    compile(out, "x", "exec")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "class FAIL(Exception): pass\ndef f():\n    raise FAIL('x')\n",
+        "from mylib import signals\ndef f():\n    raise signals.FAIL('x')\n",
+        "from prefect.engine import signals\ndef f(signals):\n    raise signals.FAIL('x')\n",
+        "def f():\n    raise RuntimeError('x')\n",
+        "from prefect import task\nfrom prefect.states import Completed\n"
+        "@task\ndef t():\n    return Completed(message='ok')\n",
+    ],
+)
+def test_noop(source):
+    assert_noop(RULE, source)
+
+
+def _run(tmp_path, code):
+    path = tmp_path / "migrated.py"
+    path.write_text(code)
+    return runpy.run_path(str(path))
+
+
+def test_run_fail_fails_flow_and_success_returns_completed(tmp_path, prefect_api):
+    src = (
+        "from prefect import flow, task\nfrom prefect.engine import signals\n\n"
+        "@task\ndef bad():\n    raise signals.FAIL('bad input')\n\n"
+        "@task\ndef good():\n    raise signals.SUCCESS('all good')\n\n"
+        "@flow\ndef failing():\n    bad()\n\n"
+        "@flow\ndef passing():\n    return good(return_state=True)\n"
+    )
+    code = apply_rule(RULE, src)
+    assert "signals" not in code
+    ns = _run(tmp_path, code)
+    state = ns["failing"](return_state=True)
+    assert state.is_failed()
+    with pytest.raises(RuntimeError, match="bad input"):
+        state.result()
+    task_state = ns["passing"]()
+    assert task_state.is_completed() and task_state.message == "all good"
+
+
+def test_pipeline_output_has_no_signals_import():
+    src = (
+        "from prefect import task\nfrom prefect.engine import signals\n\n"
+        "@task\ndef t(x):\n    if x:\n        raise signals.FAIL('x')\n    raise signals.SKIP('y')\n"
+    )
+    code = migrate(src).code
+    assert "prefect.engine" not in code
+    compile(code, "x", "exec")

@@ -1,0 +1,141 @@
+"""PF005 task_calls: upstream_tasks, task_args, flatten, apply_map, set_upstream, .run/.fn."""
+
+import textwrap
+
+import pytest
+
+from meta_flows.codemod.rules.task_calls import RULE
+from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from tests.codemod.test_task_options import run_under_prefect2
+
+HEAD = "from prefect import flow, task\n\n@task\ndef a(x=1):\n    return [[x], [x + 1]]\n\n@task\ndef b(x, y=0):\n    return x\n\n@flow\ndef f():\n"
+
+
+def case(body_before, body_after, head=HEAD):
+    return head + textwrap.indent(body_before, "    "), head + textwrap.indent(body_after, "    ")
+
+
+REWRITES = [
+    pytest.param(
+        *case("r = a()\nb(1, upstream_tasks=[r])\n", "r = a()\nb(1, wait_for=[r])\n"),
+        id="upstream-tasks",
+    ),
+    pytest.param(
+        *case("m = b.map([1, 2], upstream_tasks=[a])\n", "m = b.map([1, 2], wait_for=[a])\n"),
+        id="upstream-on-map",
+    ),
+    pytest.param(
+        *case(
+            "b(1, task_args=dict(name='x', max_retries=2))\n",
+            "b.with_options(name='x', retries=2)(1)\n",
+        ),
+        id="task-args-dict-call",
+    ),
+    pytest.param(
+        *case("b(1, task_args={'tags': ['t']}, y=2)\n", "b.with_options(tags=['t'])(1, y=2)\n"),
+        id="task-args-dict-literal",
+    ),
+    pytest.param(
+        *case(
+            "r = a()\nb.map(flatten(r))\n",
+            "r = a()\nb.map([item for sub in r for item in sub])\n",
+            head=HEAD.replace("import flow, task", "import flatten, flow, task"),
+        ),
+        id="flatten-value",
+    ),
+    pytest.param(
+        *case(
+            "m = a.map([1, 2])\nb.map(flatten(m))\n",
+            "m = a.map([1, 2])\nb.map([item for sub in m for item in sub.result()])\n",
+            head=HEAD.replace("import flow, task", "import flatten, flow, task"),
+        ),
+        id="flatten-futures",
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), REWRITES)
+def test_rewrites(before, after):
+    got = apply_rule(RULE, before)
+    after = after.replace(
+        "from prefect import flatten, flow, task", "from prefect import flow, task"
+    )
+    assert got == after, got
+    assert apply_rule(RULE, got) == got
+
+
+def test_apply_map_becomes_a_comprehension():
+    src = HEAD.replace("import flow, task", "import apply_map, flow, task, unmapped") + (
+        "    return apply_map(per_item, [1, 2], c=unmapped(5))\n\n"
+        "def per_item(x, c):\n    return b(x, y=c)\n"
+    )
+    out = apply_rule(RULE, src)
+    assert "from prefect import flow, task\n" in out
+    assert "    return [per_item(item0, c=5) for item0 in [1, 2]]\n" in out
+
+
+def test_apply_map_with_case_is_flagged():
+    src = (
+        "from prefect import apply_map, case, flow\n@flow\ndef f():\n    apply_map(g, [1])\n"
+        "def g(x):\n    with case(x, True):\n        pass\n"
+    )
+    out = apply_rule(RULE, src)
+    assert "# TODO(prefect2-migration): PF005 apply_map(g, ...)" in out
+    assert "    apply_map(g, [1])\n" in out
+
+
+def test_set_upstream_is_commented_out():
+    src = HEAD + "    r = a()\n    b.set_upstream(a)\n    b(1)\n"
+    out = apply_rule(RULE, src)
+    assert "    # b.set_upstream(a)\n    pass\n" in out
+    assert "PF005 set_upstream() does not exist in Prefect 2" in out
+    assert apply_rule(RULE, out) == out
+
+
+def test_run_and_module_level_calls_become_fn():
+    src = HEAD + "    return b(1)\n\nprint(b.run(3))\nvalue = b(4)\n"
+    assert_rewrite(RULE, src, HEAD + "    return b(1)\n\nprint(b.fn(3))\nvalue = b.fn(4)\n")
+
+
+def test_operators_on_mapped_futures_are_flagged():
+    src = HEAD + "    m = b.map([1, 2])\n    total = sum(m)\n    more = m + [1]\n"
+    out = apply_rule(RULE, src)
+    assert out.count("is a list of futures from .map()") == 2
+
+
+NOOPS = [
+    HEAD + "    r = a()\n    b(1, wait_for=[r])\n",
+    HEAD + "    b.with_options(name='x')(1)\n",
+    "from mylib import flatten\nx = flatten([[1]])\n",
+    "from itertools import chain\ndef b(x, upstream_tasks=None):\n    pass\nb(1, upstream_tasks=[2])\n",
+    "import subprocess\nsubprocess.run(['ls'])\n",
+    "from prefect import task\n@task\ndef b(x):\n    return x\ndef helper():\n    return b(1)\n",
+]
+
+
+@pytest.mark.parametrize("source", NOOPS)
+def test_noops(source):
+    assert_noop(RULE, source)
+
+
+def test_migrated_calls_run_under_prefect2(tmp_path, prefect_env):
+    """wait_for accepts plain values and futures; the flatten forms resolve values and futures."""
+    before = HEAD.replace("import flow, task", "import flatten, flow, task") + textwrap.indent(
+        textwrap.dedent(
+            """\
+            r = a(1)
+            s = b(1, upstream_tasks=[r])
+            fut = b.submit(2)
+            t = b(3, upstream_tasks=[fut, s], task_args=dict(name="renamed", max_retries=1))
+            m = a.map([1, 3])
+            flat = b.map(flatten(m))
+            flat_values = flatten(r)
+            return s, t, [x.result() for x in flat], flat_values
+            """
+        ),
+        "    ",
+    )
+    migrated = apply_rule(RULE, before)
+    assert "flatten" not in migrated
+    script = migrated + '\nassert f() == (1, 3, [[1], [2], [3], [4]], [1, 2]), f()\nprint("OK")\n'
+    assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)

@@ -1,0 +1,463 @@
+"""PF013 task_library: prefect.tasks.* library tasks become Prefect 2 code (§12)."""
+
+import subprocess
+import sys
+
+import libcst as cst
+import pytest
+from libcst.codemod import CodemodContext
+
+from meta_flows.codemod.base import SCRATCH_REQUIREMENTS, todo_text
+from meta_flows.codemod.rules.task_library import RULE, SHELL_HELPER
+from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
+
+
+def T(message: str) -> str:
+    return todo_text("PF013", message)
+
+
+HELPER = SHELL_HELPER.rstrip("\n")
+DEPLOYMENT_TODO = T(
+    "check the deployment name remote/remote (Prefect 2 runs a deployment of the child flow, not "
+    "the flow by name); run_deployment returns a FlowRun and does not raise when the child run fails"
+)
+
+REWRITES = [
+    pytest.param(
+        """\
+        from prefect import flow
+        from prefect.tasks.shell import ShellTask
+
+        shell = ShellTask(return_all=True, helper_script="cd /data")
+
+        @flow(name="etl")
+        def etl():
+            return shell(command="ls")
+        """,
+        f"""\
+        from prefect import task, flow
+        from prefect_shell import ShellOperation
+
+
+        {HELPER.replace(chr(10), chr(10) + " " * 8)}
+
+
+        @task(name="ShellTask")
+        def shell(command=None, env=None, helper_script="cd /data"):
+            return _run_shell_task(command, env, helper_script, return_all=True)
+
+
+        @flow(name="etl")
+        def etl():
+            return shell(command="ls")
+        """,
+        id="shell-task-module-level",
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), REWRITES)
+def test_rewrite(before, after):
+    assert_rewrite(RULE, before, after)
+
+
+def _out(source: str) -> str:
+    out = apply_rule(RULE, source)
+    assert apply_rule(RULE, out) == out, "not idempotent"
+    compile(out, "flows/example.py", "exec")
+    return out
+
+
+@pytest.mark.parametrize(
+    ("constructor", "task_def"),
+    [
+        (
+            'shell.ShellTask(command="ls -l", name="list", max_retries=2, tags=["io"])',
+            '@task(name="list", retries=2, tags=["io"])\n'
+            'def sh(command="ls -l", env=None, helper_script=None):\n'
+            "    return _run_shell_task(command, env, helper_script)\n",
+        ),
+        (
+            'shell.ShellTask("echo hi", {"A": "1"}, shell="sh", stream_output=True)',
+            '@task(name="ShellTask")\n'
+            'def sh(command="echo hi", env={"A": "1"}, helper_script=None):\n'
+            '    return _run_shell_task(command, env, helper_script, shell="sh", stream_output=True)\n',
+        ),
+        (
+            "shell.ShellTask(helper_script=HELPER, return_all=True)",
+            '@task(name="ShellTask")\n'
+            "def sh(command=None, env=None, helper_script=HELPER):\n"
+            "    return _run_shell_task(command, env, helper_script, return_all=True)\n",
+        ),
+    ],
+)
+def test_shell_task_options(constructor, task_def):
+    source = f"from prefect.tasks import shell\nHELPER = 'cd /'\nsh = {constructor}\n"
+    out = _out(source)
+    assert task_def in out
+    assert "ShellTask(" not in out and "prefect.tasks" not in out
+
+
+def test_shell_task_unknown_option_is_dropped_with_todo():
+    out = _out(
+        "from prefect.tasks.shell import ShellTask\n"
+        "from prefect import triggers\n"
+        "sh = ShellTask(trigger=triggers.all_finished)\n"
+    )
+    assert (
+        T(
+            "task options trigger=triggers.all_finished were dropped: set their Prefect 2 form on @task"
+        )
+        in out
+    )
+    assert '@task(name="ShellTask")\ndef sh(' in out
+
+
+def test_shell_task_upstream_tasks_become_wait_for():
+    out = _out(
+        "from prefect import flow\nfrom prefect.tasks.shell import ShellTask\n"
+        "sh = ShellTask()\n"
+        "@flow(name='x')\ndef x(a):\n    sh(command='ls', upstream_tasks=[a])\n"
+    )
+    assert "    sh(command='ls', wait_for=[a])\n" in out
+
+
+def test_inline_shell_task_is_hoisted_once_with_one_helper():
+    out = _out(
+        """\
+from prefect import flow
+from prefect.tasks.shell import ShellTask
+
+
+@flow(name="x")
+def x():
+    a = ShellTask(return_all=True)(command="ls")
+    b = ShellTask(name="pwd")(command="pwd")
+    return a, b
+"""
+    )
+    assert out.count("def _run_shell_task(") == 1
+    assert '    a = shell_task(command="ls")\n    b = shell_task_2(command="pwd")\n' in out
+    assert '@task(name="pwd")\ndef shell_task_2(' in out
+    assert out.index("def shell_task(") < out.index('@flow(name="x")')
+
+
+def test_inline_shell_task_with_runtime_arguments_is_commented_out():
+    out = _out(
+        "from prefect import flow\nfrom prefect.tasks.shell import ShellTask\n"
+        "@flow(name='x')\ndef x(script):\n    a = ShellTask(helper_script=script)(command='ls')\n"
+    )
+    assert "    # a = ShellTask(helper_script=script)(command='ls')\n    pass\n" in out
+    assert "from prefect.tasks.shell" in out.split("# a =")[0] or "ShellTask" in out
+
+
+def test_string_formatter():
+    out = _out(
+        "from prefect.tasks.templates import StringFormatter\n"
+        "msg = StringFormatter(name='message body', template='Hi {name}!')\n"
+    )
+    assert out == (
+        "@task(name='message body')\ndef msg(template='Hi {name}!', **format_kwargs):\n"
+        "    return template.format(**format_kwargs)\n"
+    ).join(["from prefect import task\n\n\n", ""])
+
+
+def test_string_formatter_with_context_field_is_flagged():
+    out = _out(
+        "from prefect.tasks.templates import StringFormatter\n"
+        "msg = StringFormatter(template='Today is {today}')\n"
+    )
+    assert T("StringFormatter also formatted with prefect.context") in out.split("(today")[0]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("Constant(3)", "3"),
+        ("Constant(value=[1, 2], name='c')", "[1, 2]"),
+        ("FunctionTask(fn)", "task(fn)"),
+        ("FunctionTask(fn, name='n', max_retries=1)", "task(fn, name='n', retries=1)"),
+        (
+            "FunctionTask(len)",
+            "task(lambda *args, **kwargs: len(*args, **kwargs), name=len.__name__)",
+        ),
+    ],
+)
+def test_constant_and_function_task(before, after):
+    source = (
+        "from prefect.tasks.core.constants import Constant\n"
+        "from prefect.tasks.core.function import FunctionTask\n"
+        "def fn(a):\n    return a\n"
+        f"x = {before}\n"
+    )
+    out = _out(source)
+    assert f"x = {after}\n" in out
+    assert "prefect.tasks" not in out
+
+
+def test_start_flow_run_same_module_becomes_subflow_call():
+    out = _out(
+        """\
+from prefect import flow
+from prefect.tasks.prefect import StartFlowRun
+
+start = StartFlowRun(flow_name="child", project_name="p", wait=True)
+
+
+@flow(name="child")
+def child_flow(x=1):
+    return x
+
+
+@flow(name="parent")
+def parent():
+    start(parameters={"x": 2})
+    StartFlowRun(flow_name="child", project_name="p")()
+"""
+    )
+    assert "StartFlowRun" not in out
+    assert "    child_flow(x=2)\n    child_flow()\n" in out
+    assert "start =" not in out
+
+
+def test_start_flow_run_elsewhere_becomes_run_deployment():
+    out = _out(
+        """\
+from prefect import flow
+from prefect.tasks.prefect import StartFlowRun
+
+start = StartFlowRun(flow_name="remote", project_name="p", wait=True)
+
+
+@flow(name="parent")
+def parent(params):
+    start(parameters=params)
+"""
+    )
+    assert out.endswith(
+        f'    {DEPLOYMENT_TODO}\n    run_deployment(name="remote/remote", parameters=params)\n'
+    )
+    assert "from prefect.deployments import run_deployment\n" in out
+    assert "StartFlowRun" not in out
+
+
+def test_create_and_wait_for_flow_run():
+    out = _out(
+        """\
+from prefect import flow
+from prefect.tasks.prefect import create_flow_run, wait_for_flow_run
+
+
+@flow(name="parent")
+def parent():
+    run_id = create_flow_run(flow_name="remote", project_name="p", parameters={"a": 1})
+    wait_for_flow_run(run_id, raise_final_state=True, stream_logs=True)
+    fire_and_forget = create_flow_run(flow_name="remote")
+"""
+    )
+    assert out.endswith(
+        f"    {DEPLOYMENT_TODO}\n"
+        '    run_id = run_deployment(name="remote/remote", parameters={"a": 1})\n'
+        "    if not run_id.state.is_completed():\n"
+        '        raise RuntimeError(f"child flow run {run_id.name} ended in state {run_id.state.name}")\n'
+        f"    {DEPLOYMENT_TODO}\n"
+        '    fire_and_forget = run_deployment(name="remote/remote", timeout=0)\n'
+    )
+    assert "prefect.tasks" not in out
+
+
+def test_get_task_run_result_is_commented_out():
+    out = _out(
+        "from prefect import flow\n"
+        "from prefect.tasks.prefect import get_task_run_result\n"
+        "@flow(name='p')\ndef p(run_id):\n    r = get_task_run_result(run_id, 'task-slug')\n"
+    )
+    assert "    # r = get_task_run_result(run_id, 'task-slug')\n    pass\n" in out
+    assert T("get_task_run_result has no Prefect 2 equivalent") in out
+
+
+@pytest.mark.parametrize(
+    ("module", "cls", "package", "advice"),
+    [
+        ("snowflake", "SnowflakeQuery", "prefect-snowflake", "snowflake_query"),
+        ("postgres", "PostgresFetch", "prefect-sqlalchemy", "SqlAlchemyConnector"),
+        ("mysql", "MySQLExecute", "prefect-sqlalchemy", "SqlAlchemyConnector"),
+        ("aws", "S3Download", "prefect-aws", "S3Bucket"),
+        ("aws", "LambdaInvoke", "prefect-aws", "LambdaFunction"),
+        ("gcp", "BigQueryTask", "prefect-gcp", "bigquery_query"),
+        ("gcp", "GCSUpload", "prefect-gcp", "GcsBucket"),
+        ("dbt", "DbtShellTask", "prefect-dbt", "DbtCoreOperation"),
+        ("airbyte", "AirbyteConnectionTask", "prefect-airbyte", "run_connection_sync"),
+        ("notifications", "SlackTask", "prefect-slack", "send_incoming_webhook_message"),
+        ("notifications", "EmailTask", "prefect-email", "email_send_message"),
+        ("jupyter", "ExecuteNotebook", "prefect-jupyter", "execute_notebook"),
+        (
+            "great_expectations",
+            "RunGreatExpectationsValidation",
+            "prefect-great-expectations",
+            "run_checkpoint_validation",
+        ),
+        ("kubernetes", "RunNamespacedJob", "prefect-kubernetes", "KubernetesJob"),
+        (
+            "databricks",
+            "DatabricksSubmitRun",
+            "prefect-databricks",
+            "jobs_runs_submit_and_wait_for_completion",
+        ),
+    ],
+)
+def test_other_library_tasks_are_commented_out_with_package(module, cls, package, advice):
+    source = (
+        f"from prefect import flow\nfrom prefect.tasks.{module} import {cls}\n\n"
+        f"lib = {cls}(query='select 1')\n\n"
+        "@flow(name='x')\ndef x():\n    return lib()\n"
+    )
+    context = CodemodContext(filename="x.py", full_module_name="x")
+    out = RULE(context).transform_module(cst.parse_module(source)).code
+    assert context.scratch[SCRATCH_REQUIREMENTS] == {package}
+    todo_line = out.splitlines()[2]
+    assert todo_line.startswith(T(f"Prefect 1 {cls} has no automatic migration: use {package}:"))
+    assert advice in todo_line
+    assert f"# lib = {cls}(query='select 1')\npass\n" in out
+    assert f"from prefect.tasks.{module}" not in out
+    assert T(f"lib (a Prefect 1 {cls}) was commented out") in out
+    assert out.rstrip().endswith("return lib()")
+    compile(out, "x", "exec")
+
+
+def test_shell_task_requires_prefect_shell():
+    context = CodemodContext(filename="x.py", full_module_name="x")
+    source = "from prefect.tasks.shell import ShellTask\nsh = ShellTask()\n"
+    RULE(context).transform_module(cst.parse_module(source))
+    assert context.scratch[SCRATCH_REQUIREMENTS] == {"prefect-shell"}
+
+
+NOOPS = [
+    pytest.param(
+        """\
+        from prefect import flow, task
+        from prefect_shell import ShellOperation
+
+        @task
+        def sh(command):
+            return ShellOperation(commands=[command]).run()
+        """,
+        id="already-prefect2",
+    ),
+    pytest.param(
+        """\
+        from mylib.tasks.shell import ShellTask
+
+        sh = ShellTask(return_all=True)
+        """,
+        id="other-library-shell-task",
+    ),
+    pytest.param(
+        """\
+        from prefect.tasks.shell import ShellTask
+
+        def build():
+            class ShellTask:
+                pass
+            return ShellTask()
+        """,
+        id="shadowed-name",
+    ),
+    pytest.param(
+        """\
+        from prefect.tasks.control_flow import merge
+        from prefect.tasks.secrets import PrefectSecret
+
+        token = PrefectSecret("token")
+        """,
+        id="control-flow-and-secrets-left-to-other-rules",
+    ),
+]
+
+
+@pytest.mark.parametrize("source", NOOPS)
+def test_noop(source):
+    assert_noop(RULE, source)
+
+
+# ---------------------------------------------------------------------- behaviour under Prefect 2
+
+SHELL_FLOW = """\
+from prefect import flow
+from prefect.tasks.shell import ShellTask
+from prefect.tasks.templates import StringFormatter
+from prefect.tasks.core.constants import Constant
+from prefect.tasks.core.function import FunctionTask
+from prefect.tasks.prefect import StartFlowRun
+
+last_line = ShellTask()
+all_lines = ShellTask(return_all=True, helper_script="cd /tmp && export GREETING=hi")
+greet = StringFormatter(template="Hello {name}!")
+start_child = StartFlowRun(flow_name="child", project_name="p", wait=True)
+
+
+@flow(name="child")
+def child_flow(x=1):
+    return x * 10
+
+
+@flow(name="shell")
+def shell_flow():
+    a = last_line(command="echo one; echo two >&2; echo '  three  '")
+    b = all_lines(command="echo $GREETING; echo; pwd")
+    c = last_line(command="true")
+    d = all_lines(command="true")
+    e = greet(name="Marvin")
+    f = FunctionTask(len, name="length")(b)
+    g = Constant(7)
+    h = start_child(parameters={"x": 4})
+    return a, b, c, d, e, f, g, h
+"""
+
+FAILING_FLOW = """
+
+@flow(name="failing")
+def failing():
+    return last_line(command="echo out; exit 3")
+"""
+
+# What Prefect 1.4's ShellTask returns for these commands (stderr merged into stdout, each line
+# right-stripped; last line or None by default, every line with return_all=True).
+PREFECT1_RESULTS = ("  three", ["hi", "", "/tmp"], None, [], "Hello Marvin!", 3, 7, 40)
+
+
+def _run_in_subprocess(tmp_path, code: str, script: str, env: dict) -> subprocess.CompletedProcess:
+    """Run ``script`` next to the migrated module against the test's Prefect server."""
+    (tmp_path / "flows_example.py").write_text(code)
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_migrated_library_tasks_return_what_prefect1_returned(tmp_path, prefect_env):
+    """One Prefect 2 process (the ephemeral API is slow to start): results, then a failing command."""
+    code = apply_rule(RULE, SHELL_FLOW + FAILING_FLOW)
+    assert "prefect.tasks" not in code
+    run = _run_in_subprocess(
+        tmp_path,
+        code,
+        "from flows_example import shell_flow, failing\n"
+        "print('RESULT', repr(shell_flow()))\n"
+        "print('FAILED', failing(return_state=True).is_failed())\n",
+        prefect_env,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"RESULT {PREFECT1_RESULTS!r}" in run.stdout
+    assert "FAILED True" in run.stdout  # a non-zero exit fails the task, as Prefect 1's FAIL did
+
+
+def test_whole_pipeline_output_compiles_without_prefect1_task_library():
+    result = migrate(SHELL_FLOW)
+    assert "prefect.tasks" not in result.code
+    assert "prefect-shell" in result.requirements
+    compile(result.code, "flows/example.py", "exec")

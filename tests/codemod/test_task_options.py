@@ -1,0 +1,223 @@
+"""PF004 task_options: Prefect 1 task options become Prefect 2.20 task() options."""
+
+import inspect
+import subprocess
+import sys
+import textwrap
+
+import prefect
+import pytest
+
+from meta_flows.codemod.base import todo_text
+from meta_flows.codemod.rules.task_options import P2_TASK_OPTIONS, RULE, convert_template
+from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+
+REWRITES = [
+    pytest.param(
+        "from prefect import task\n@task(max_retries=3, log_stdout=True, nout=2, slug='s')\ndef a(): pass\n",
+        "from prefect import task\n@task(retries=3, log_prints=True)\ndef a(): pass\n",
+        id="renames-and-drops",
+    ),
+    pytest.param(
+        "from datetime import timedelta\nfrom prefect import task\n"
+        "@task(max_retries=2, retry_delay=timedelta(minutes=1, seconds=30))\ndef a(): pass\n",
+        "from prefect import task\n@task(retries=2, retry_delay_seconds=90)\ndef a(): pass\n",
+        id="retry-delay-literal-and-unused-timedelta-removed",
+    ),
+    pytest.param(
+        "from datetime import timedelta\nfrom prefect import task\nD = timedelta(seconds=5)\n"
+        "@task(retry_delay=D)\ndef a(): pass\n",
+        "from datetime import timedelta\nfrom prefect import task\nD = timedelta(seconds=5)\n"
+        "@task(retry_delay_seconds=int(D.total_seconds()))\ndef a(): pass\n",
+        id="retry-delay-expression",
+    ),
+    pytest.param(
+        "import datetime\nimport prefect\n@prefect.task(timeout=datetime.timedelta(hours=1))\ndef a(): pass\n",
+        "import prefect\n@prefect.task(timeout_seconds=3600)\ndef a(): pass\n",
+        id="timeout-timedelta-module-import",
+    ),
+    pytest.param(
+        "from prefect import task\n@task(timeout=60, max_retries=0)\ndef a(): pass\n",
+        "from prefect import task\n@task(timeout_seconds=60)\ndef a(): pass\n",
+        id="timeout-int-and-max-retries-zero-dropped",
+    ),
+    pytest.param(
+        "from prefect import task\n@task(\n    name='a',\n    max_retries=1,\n    nout=2,\n)\ndef a(): pass\n",
+        "from prefect import task\n@task(\n    name='a',\n    retries=1,\n)\ndef a(): pass\n",
+        id="multiline-layout-kept",
+    ),
+    pytest.param(
+        "from prefect import task\n@task(task_run_name='run-{x}', checkpoint=False)\ndef a(x): pass\n",
+        "from prefect import task\n@task(task_run_name='run-{x}', persist_result=False)\ndef a(x): pass\n",
+        id="string-run-name-kept-checkpoint",
+    ),
+    pytest.param(
+        "from datetime import timedelta\nfrom prefect import task\n"
+        "from prefect.engine.cache_validators import all_inputs\n"
+        "@task(cache_for=timedelta(hours=1), cache_validator=all_inputs)\ndef a(x): pass\n",
+        "from datetime import timedelta\nfrom prefect import task\nfrom prefect.tasks import task_input_hash\n\n"
+        "@task(cache_key_fn=task_input_hash, cache_expiration=timedelta(hours=1))\ndef a(x): pass\n",
+        id="cache-all-inputs",
+    ),
+    pytest.param(
+        "from datetime import timedelta\nfrom prefect import task\n"
+        "@task(cache_for=timedelta(hours=1))\ndef a(x): pass\n",
+        "from datetime import timedelta\nfrom prefect import task\n"
+        '@task(cache_key_fn=lambda *_: "a", cache_expiration=timedelta(hours=1))\ndef a(x): pass\n',
+        id="cache-duration-only-constant-key",
+    ),
+    pytest.param(
+        "from prefect import task\n@task(cache_key='k')\ndef a(x): pass\n",
+        "from prefect import task\n@task(cache_key_fn=lambda *_: 'k')\ndef a(x): pass\n",
+        id="cache-key",
+    ),
+    pytest.param(
+        "from prefect import task\nfrom prefect.engine.results import LocalResult\n"
+        "@task(result=LocalResult(dir='/tmp/r'))\ndef a(x): pass\n",
+        "from prefect import task\nfrom prefect.filesystems import LocalFileSystem\n\n"
+        "@task(persist_result=True, result_storage=LocalFileSystem(basepath='/tmp/r'))\ndef a(x): pass\n",
+        id="local-result",
+    ),
+    pytest.param(
+        "from prefect import task\n@task(target='{flow_name}/{task_name}-{x}.pkl', checkpoint=True)\ndef a(x): pass\n",
+        "from prefect import task\n# "
+        + todo_text(
+            "PF004",
+            "Prefect 1 skipped this task when its target existed; Prefect 2 recomputes and overwrites the key -- add a cache_key_fn if the skip matters",
+        )[2:]
+        + "\n@task(result_storage_key='{flow_run.flow_name}/{task_run.task_name}-{parameters[x]}.pkl', persist_result=True)\ndef a(x): pass\n",
+        id="target-template",
+    ),
+    pytest.param(
+        "from prefect import task\ndef f(x): return x\nt = task(f, max_retries=2, name='t')\n",
+        "from prefect import task\ndef f(x): return x\nt = task(f, retries=2, name='t')\n",
+        id="task-call-form",
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), REWRITES)
+def test_rewrites(before, after):
+    assert_rewrite(RULE, before, after)
+
+
+H_CASES = [
+    (
+        "@task(task_run_name=lambda **kw: kw['x'])\ndef a(x): pass\n",
+        "task_run_name=lambda **kw: kw['x']",
+        "@task()",
+    ),
+    (
+        "@task(skip_on_upstream_skip=False)\ndef a(x): pass\n",
+        "skip_on_upstream_skip=False",
+        "@task()",
+    ),
+    ("@task(result=S3Result(bucket='b'))\ndef a(x): pass\n", "prefect-aws S3Bucket", "@task()"),
+    (
+        "@task(trigger=my_trigger, max_retries=1)\ndef a(x): pass\n",
+        "trigger=my_trigger",
+        "@task(retries=1)",
+    ),
+    ("@task(target='{today}/{x}')\ndef a(x): pass\n", "{today}", "@task()"),
+    (
+        "@task(timeout=T)\ndef a(x): pass\n",
+        "timeout_seconds takes seconds",
+        "@task(timeout_seconds=T)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "todo_part", "decorator"), H_CASES)
+def test_human_cases_are_removed_with_a_todo(body, todo_part, decorator):
+    src = "from prefect import task\nfrom prefect.engine.results import S3Result\n" + body
+    out = apply_rule(RULE, src)
+    todo_lines = [
+        line for line in out.splitlines() if line.startswith("# TODO(prefect2-migration): PF004")
+    ]
+    assert any(todo_part in line for line in todo_lines), out
+    assert decorator in out.splitlines()
+    compile(out, "x", "exec")
+    assert apply_rule(RULE, out) == out
+
+
+NOOPS = [
+    "from prefect import task\n@task(retries=3, retry_delay_seconds=10)\ndef a(): pass\n",
+    "from prefect import task\n@task\ndef a(): pass\n",
+    "from celery import task\n@task(max_retries=3)\ndef a(): pass\n",
+    "def task(**kw): return lambda f: f\n@task(max_retries=3)\ndef a(): pass\n",
+    "from prefect import task\nopts = {}\n@task(**opts)\ndef a(): pass\n",
+    "from prefect import task\n@task(name='x', tags=['a'], task_run_name='{x}')\ndef a(x): pass\n",
+]
+
+
+@pytest.mark.parametrize("source", NOOPS)
+def test_noops(source):
+    assert_noop(RULE, source)
+
+
+def test_known_option_list_matches_installed_prefect():
+    params = set(inspect.signature(prefect.task).parameters) - {"__fn"}
+    assert params == P2_TASK_OPTIONS
+
+
+def test_target_template_conversion():
+    assert convert_template("{task_name}/{x}", ["x"]) == (
+        "{task_run.task_name}/{parameters[x]}",
+        [],
+    )
+    assert convert_template("{date:%Y}/{y}", ["x"]) == ("{date:%Y}/{y}", ["date", "y"])
+
+
+def test_class_kwargs_of_repository_task_subclass():
+    src = (
+        "from prefect import Task\nclass T(Task):\n    def run(self): pass\n"
+        "t = T(table='x', max_retries=2, log_stdout=True)\n"
+    )
+    out = apply_rule(RULE, src)
+    assert "t = T(table='x', retries=2, log_prints=True)\n" in out
+
+
+def test_migrated_options_run_under_prefect2(tmp_path, prefect_env):
+    """Retries actually happen, and timeouts are seconds, after the rewrite."""
+    before = textwrap.dedent(
+        """\
+        from datetime import timedelta
+        from prefect import task
+
+        CALLS = []
+
+        @task(max_retries=2, retry_delay=timedelta(seconds=0), log_stdout=True, nout=1)
+        def flaky():
+            CALLS.append(1)
+            if len(CALLS) < 3:
+                raise ValueError("boom")
+            return len(CALLS)
+        """
+    )
+    migrated = apply_rule(RULE, before)
+    assert "retries=2, retry_delay_seconds=0, log_prints=True" in migrated
+    script = migrated + textwrap.dedent(
+        """
+        from prefect import flow
+
+        @flow
+        def f():
+            return flaky()
+
+        assert f() == 3, CALLS
+        assert flaky.retries == 2 and flaky.log_prints is True
+        print("OK")
+        """
+    )
+    assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)
+
+
+def run_under_prefect2(tmp_path, script: str, env: dict) -> str:
+    """Run ``script`` in a fresh interpreter against the test's Prefect server (``prefect_env``)."""
+    path = tmp_path / "migrated_module.py"
+    path.write_text(script)
+    proc = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout

@@ -1,0 +1,291 @@
+"""PF006 task_subclass: Task subclasses and their instances become @task functions."""
+
+import textwrap
+
+import pytest
+
+from meta_flows.codemod.rules.task_subclass import RULE
+from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from tests.codemod.test_task_options import run_under_prefect2
+
+SIMPLE_BEFORE = """\
+from prefect import Task
+from prefect.utilities.tasks import defaults_from_attrs
+
+
+class Extract(Task):
+    def __init__(self, table=None, **kwargs):
+        self.table = table
+        super().__init__(**kwargs)
+
+    @defaults_from_attrs("table")
+    def run(self, table=None):
+        return read(table)
+
+
+# users
+extract = Extract(table="users", max_retries=2)
+"""
+
+SIMPLE_AFTER = """\
+from prefect import task
+
+
+# users
+@task(name="Extract", max_retries=2)
+def extract(table="users"):
+    return read(table)
+"""
+
+RUN_ONLY_BEFORE = """\
+from prefect import Task, Flow
+
+class Add(Task):
+    def run(self, x, y=1):
+        self.logger.info("adding")
+        return x + y
+
+add = Add(name="adder")
+
+with Flow("f") as flow:
+    add(1)
+"""
+
+RUN_ONLY_AFTER = """\
+from prefect import get_run_logger, task, Flow
+
+@task(name="adder")
+def add(x, y=1):
+    get_run_logger().info("adding")
+    return x + y
+
+with Flow("f") as flow:
+    add(1)
+"""
+
+INLINE_BEFORE = """\
+import prefect
+
+class Double(prefect.Task):
+    def run(self, x):
+        return 2 * x
+
+@prefect.flow
+def f():
+    a = Double()(1)
+    b = Double(max_retries=3, name="twice")(a)
+    t = Double()
+    return t(b)
+"""
+
+INLINE_AFTER = """\
+import prefect
+from prefect import task
+
+@task(name="Double")
+def double(x):
+    return 2 * x
+
+@prefect.flow
+def f():
+    a = double(1)
+    b = double.with_options(retries=3, name="twice")(a)
+    t = double
+    return t(b)
+"""
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(SIMPLE_BEFORE, SIMPLE_AFTER, id="init-and-defaults-from-attrs"),
+        pytest.param(RUN_ONLY_BEFORE, RUN_ONLY_AFTER, id="run-only-with-logger"),
+        pytest.param(INLINE_BEFORE, INLINE_AFTER, id="instances-inside-flow"),
+    ],
+)
+def test_rewrites(before, after):
+    assert_rewrite(RULE, before, after)
+
+
+def test_several_instances_get_one_function_each():
+    src = SIMPLE_BEFORE + 'orders = Extract(table="orders", name="orders")\n'
+    out = apply_rule(RULE, src)
+    assert '@task(name="Extract", max_retries=2)\ndef extract(table="users"):' in out
+    assert '@task(name="orders")\ndef orders(table="orders"):' in out
+    assert "class Extract" not in out
+    compile(out, "x", "exec")
+
+
+def test_inline_instance_with_class_arguments_passes_them_to_the_call():
+    src = SIMPLE_BEFORE + '@prefect.flow\ndef f():\n    return Extract(table="orders")()\n'
+    src = "import prefect\n" + src
+    out = apply_rule(RULE, src)
+    assert '@task(name="Extract")\ndef extract_task(table=None):' in out
+    assert 'return extract_task(table="orders")' in out
+
+
+WRAP_BEFORE = """\
+from prefect import Task
+from prefect.utilities.tasks import defaults_from_attrs
+
+class Scale(Task):
+    def __init__(self, factor=2, **kwargs):
+        self.factor = factor
+        self.calls = 0
+        super().__init__(**kwargs)
+
+    def helper(self, x):
+        return x * self.factor
+
+    @defaults_from_attrs("factor")
+    def run(self, x, factor=None):
+        self.calls += 1
+        return self.helper(x) + factor
+
+scale = Scale(factor=3, max_retries=1)
+"""
+
+
+def test_class_with_state_is_kept_as_helper_and_wrapped():
+    out = apply_rule(RULE, WRAP_BEFORE)
+    assert "class Scale:\n" in out
+    assert "super().__init__" not in out and "defaults_from_attrs" not in out
+    assert "        factor = self.factor if factor is None else factor\n" in out
+    assert '@task(name="Scale", max_retries=1)\ndef scale(x, factor=None):\n' in out
+    assert "    return Scale(factor=3).run(x=x, factor=factor)\n" in out
+    assert "# TODO(prefect2-migration): PF006 Task subclass Scale is kept as a plain helper" in out
+    assert apply_rule(RULE, out) == out
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        (
+            "from prefect import Task\nclass T(Task):\n    def __call__(self, x):\n        pass\n"
+            "    def run(self):\n        pass\nt = T()\n",
+            "overrides Prefect internals (__call__)",
+        ),
+        (
+            "from prefect.tasks.shell import ShellTask\nclass T(ShellTask):\n    def run(self):\n"
+            "        return super().run(command='ls')\nt = T()\n",
+            "inherits the task-library class ShellTask",
+        ),
+    ],
+)
+def test_human_cases_are_commented_out(source, reason):
+    out = apply_rule(RULE, source)
+    assert reason in out
+    assert "# t = T()" in out
+    compile(out, "x", "exec")
+    assert apply_rule(RULE, out) == out
+
+
+NOOPS = [
+    "from luigi import Task\nclass T(Task):\n    def run(self):\n        pass\nt = T()\n",
+    "class Task:\n    pass\nclass T(Task):\n    def run(self):\n        pass\nt = T()\n",
+    "from prefect import task\n@task\ndef t(x):\n    return x\n",
+    "from prefect import Task\nx = 1\n",
+]
+
+
+@pytest.mark.parametrize("source", NOOPS)
+def test_noops(source):
+    assert_noop(RULE, source)
+
+
+def test_migrated_subclass_module_runs_under_prefect2(tmp_path, prefect_env):
+    before = textwrap.dedent(
+        """\
+        from prefect import Task
+        from prefect.utilities.tasks import defaults_from_attrs
+
+        ATTEMPTS = []
+
+        class Extract(Task):
+            def __init__(self, table=None, **kwargs):
+                self.table = table
+                super().__init__(**kwargs)
+
+            @defaults_from_attrs("table")
+            def run(self, table=None):
+                ATTEMPTS.append(table)
+                if len(ATTEMPTS) < 2:
+                    raise RuntimeError("flaky")
+                return f"rows of {table}"
+
+        class Scale(Task):
+            def __init__(self, factor=2, **kwargs):
+                self.factor = factor
+                super().__init__(**kwargs)
+
+            def helper(self, x):
+                return x * self.factor
+
+            def run(self, x):
+                return self.helper(x)
+
+        extract = Extract(table="users", max_retries=1)
+        scale = Scale(factor=3)
+        """
+    )
+    from meta_flows.codemod.rules.task_options import RULE as OPTIONS
+
+    migrated = apply_rule(OPTIONS, apply_rule(RULE, before))
+    assert '@task(name="Extract", retries=1)\ndef extract(table="users"):' in migrated
+    script = migrated + textwrap.dedent(
+        """
+        from prefect import flow
+
+        @flow
+        def f():
+            return extract(), Extract_or_none(), scale(5), scale.name, extract.name
+
+        def Extract_or_none():
+            return globals().get("Extract")
+
+        assert f() == ("rows of users", None, 15, "Scale", "Extract"), f()
+        assert ATTEMPTS == ["users", "users"]
+        print("OK")
+        """
+    )
+    assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)
+
+
+def test_whole_pipeline_subclass_options_and_calls():
+    from meta_flows.codemod.testing import migrate
+
+    result = migrate(
+        """\
+        from datetime import timedelta
+        from prefect import Flow, Task, task
+        from prefect.utilities.tasks import defaults_from_attrs
+
+        class Extract(Task):
+            def __init__(self, table=None, **kwargs):
+                self.table = table
+                super().__init__(**kwargs)
+
+            @defaults_from_attrs("table")
+            def run(self, table=None):
+                return [table]
+
+        extract = Extract(table="users", max_retries=2, retry_delay=timedelta(seconds=1))
+
+        @task(max_retries=1, nout=2)
+        def load(rows):
+            return len(rows)
+
+        with Flow("etl") as flow:
+            rows = extract()
+            load(rows, upstream_tasks=[rows])
+        """
+    )
+    code = result.code
+    assert (
+        '@task(name="Extract", retries=2, retry_delay_seconds=1)\ndef extract(table="users"):'
+        in code
+    )
+    assert "@task(retries=1)\ndef load(rows):" in code
+    assert "load(rows, wait_for=[rows])" in code
+    assert "Task" not in code.replace("@task", "") and "timedelta" not in code
+    compile(code, "etl.py", "exec")
