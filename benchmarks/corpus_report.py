@@ -70,10 +70,30 @@ def third_party_imports(source: str, local: set[str]) -> set[str]:
     return found
 
 
+def _import_all(python: str, paths: list[str], cwd: Path) -> dict[str, str | None]:
+    out = subprocess.run(
+        [python, "-c", _IMPORTER],
+        input=json.dumps(paths),
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=3600,
+    )
+    marker = out.stdout.rfind("@@RESULTS@@")
+    return json.loads(out.stdout[marker + len("@@RESULTS@@") :]) if marker >= 0 else {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--legacy-python",
+        type=Path,
+        help="A Prefect 1 interpreter: also import each ORIGINAL file there, and report the "
+        "Prefect 2 import share among the files that import under Prefect 1 (doc fragments "
+        "that need earlier snippets fail on both sides and say nothing about the codemod).",
+    )
     args = parser.parse_args()
 
     from meta_flows.codemod.audit import prefect1_leftovers
@@ -84,6 +104,7 @@ def main() -> None:
     parsed = 0
     leftovers: dict[str, int] = {}
     importable: list[str] = []
+    originals: dict[str, str] = {}
     scratch = Path(tempfile.mkdtemp(prefix="corpus-"))
     for i, r in enumerate(results):
         if r.status == "error":
@@ -102,16 +123,11 @@ def main() -> None:
             target.parent.mkdir()
             target.write_text(r.code, encoding="utf-8")
             importable.append(str(target))
-    out = subprocess.run(
-        [sys.executable, "-c", _IMPORTER],
-        input=json.dumps(importable),
-        capture_output=True,
-        text=True,
-        cwd=scratch,
-        timeout=3600,
-    )
-    marker = out.stdout.rfind("@@RESULTS@@")
-    imports = json.loads(out.stdout[marker + len("@@RESULTS@@") :]) if marker >= 0 else {}
+            legacy = scratch / f"l{i}" / Path(r.path).name
+            legacy.parent.mkdir()
+            legacy.write_text(original, encoding="utf-8")
+            originals[str(target)] = str(legacy)
+    imports = _import_all(sys.executable, importable, scratch)
     ok = sum(1 for v in imports.values() if v is None)
     errors = Counter(r.status for r in results)
     todos = Counter(t.rule for r in results for t in r.todos)
@@ -123,11 +139,20 @@ def main() -> None:
     print(f"TODOs: {sum(todos.values())} in all, {sum(todos.values()) / max(n, 1):.2f} per file")
     for rule, count in sorted(todos.items()):
         print(f"  {rule}: {count} ({count / max(n, 1):.2f} per file)")
+    if args.legacy_python:
+        legacy = _import_all(str(args.legacy_python), list(originals.values()), scratch)
+        base = [m for m, o in originals.items() if legacy.get(o) is None]
+        both = sum(1 for m in base if imports.get(m) is None)
+        print(
+            f"import under Prefect 2, of the files whose original imports under Prefect 1: "
+            f"{both}/{len(base)}"
+        )
+        imports = {m: imports.get(m) for m in base}
     failures = {k: v for k, v in imports.items() if v}
     if failures:
-        print("import failures (first 15):")
-        for path, error in list(failures.items())[:15]:
-            print(f"  {Path(path).name}: {error}")
+        print(f"import failures ({len(failures)}):")
+        for path, error in failures.items():
+            print(f"  {Path(path).parent.name}/{Path(path).name}: {error}")
     if args.json:
         args.json.write_text(
             json.dumps(

@@ -20,7 +20,9 @@ def tree(tmp_path: Path) -> Path:
     (tmp_path / "flows").mkdir()
     (tmp_path / "flows" / "a.py").write_text(OLD)
     (tmp_path / "flows" / "plain.py").write_text("import os\nprint(os.sep)\n")
-    (tmp_path / "flows" / "p2.py").write_text("from prefect import flow\n\n@flow\ndef f():\n    pass\n")
+    (tmp_path / "flows" / "p2.py").write_text(
+        "from prefect import flow\n\n@flow\ndef f():\n    pass\n"
+    )
     (tmp_path / "flows" / "broken.py").write_text("from prefect import task\ndef (:\n")
     (tmp_path / "flows" / "latin1.py").write_bytes(b"# caf\xe9\nfrom prefect import task\n")
     (tmp_path / ".hidden").mkdir()

@@ -168,3 +168,24 @@ def test_function_argument_with_same_name_is_not_a_use():
     )
     got = apply_rule(ParametersRule, before)
     assert "Parameter(" not in got and "def f(offset: int = 0):" in got
+
+
+def test_flow_body_with_compound_statements_is_handled():
+    from meta_flows.codemod.rules.parameters import ParametersRule
+
+    before = (
+        "from prefect import flow, Parameter, case\n\n"
+        "@flow(name='x')\n"
+        "def x():\n"
+        "    n = Parameter('n', default=3)\n"
+        "    with case(n, 3):\n"
+        "        m = n\n"
+    )
+    after = (
+        "from prefect import flow, case\n\n"
+        "@flow(name='x')\n"
+        "def x(n: int = 3):\n"
+        "    with case(n, 3):\n"
+        "        m = n\n"
+    )
+    assert_rewrite(ParametersRule, before, after)

@@ -195,7 +195,9 @@ class ParametersRule(Rule):
         found: list[tuple[int | None, _Param | None]] = []
         assigned = set()
         for stmt in node.body.body:
-            for small in getattr(stmt, "body", ()):
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
                 if isinstance(small, cst.Assign):
                     for t in small.targets:
                         assigned.update(r.value for r in name_refs(t.target))
