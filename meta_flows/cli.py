@@ -115,6 +115,135 @@ def rewrite(
         raise typer.Exit(1)
 
 
+@app.command()
+def inventory(
+    repo_dir: Annotated[Path, typer.Argument(help="The Prefect 1 repository to inventory.")],
+    json_file: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the inventory JSON (see inventory/model.py) here."),
+    ] = None,
+) -> None:
+    """List every Prefect 1 flow with its deployment config (loaded in Prefect 1.4.1)."""
+    from meta_flows.inventory.collect import inventory_repo
+    from meta_flows.legacy.env import LegacyEnvError
+
+    if not repo_dir.is_dir():
+        _usage(f"not a directory: {repo_dir}")
+    try:
+        result = inventory_repo(repo_dir)
+    except LegacyEnvError as exc:  # the base Prefect 1 environment itself cannot be built
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(result.to_json(), encoding="utf-8")
+    else:
+        for flow in result.flows:
+            clocks = len(flow.schedule.clocks) if flow.schedule else 0
+            parts = [
+                f"{flow.file}:{flow.line or '?'}",
+                f"{flow.name!r} -> {flow.function_name or '(no function)'}",
+                f"[{flow.method}]",
+                f"storage={flow.storage.type if flow.storage else '-'}",
+                f"run_config={flow.run_config.type if flow.run_config else '-'}",
+                f"executor={flow.executor.type if flow.executor else '-'}",
+                f"clocks={clocks}",
+                f"project={flow.project_name or '-'}",
+            ]
+            typer.echo("  ".join(parts))
+            if flow.dynamic_error:
+                typer.echo(f"    static fallback: {flow.dynamic_error.splitlines()[0]}")
+    for error in result.errors:
+        where = f"{error.file or '.'}{f':{error.line}' if error.line else ''}"
+        typer.echo(f"{error.kind} error: {where}: {error.message.splitlines()[0]}", err=True)
+    dynamic = sum(f.method == "dynamic" for f in result.flows)
+    typer.echo(
+        f"{len(result.flows)} flow(s) ({dynamic} dynamic, {len(result.flows) - dynamic} static); "
+        f"{len(result.errors)} error(s)",
+        err=True,
+    )
+
+
+@app.command()
+def deployments(
+    repo_dir: Annotated[
+        Path, typer.Argument(help="The Prefect 1 repository (its prefect.yaml goes here).")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="The prefect.yaml to write (default: REPO_DIR/prefect.yaml)."),
+    ] = None,
+    pool: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pool",
+            help="NAME=TYPE: send every deployment of work pool TYPE (or Prefect 1 run config, "
+            "e.g. KubernetesRun) to the pool NAME (repeatable).",
+        ),
+    ] = None,
+    inventory: Annotated[
+        Path | None,
+        typer.Option("--inventory", help="Use this inventory JSON instead of collecting one."),
+    ] = None,
+) -> None:
+    """Translate Prefect 1 deployment config into prefect.yaml and work-pools.yaml (§13-16)."""
+    from meta_flows.deployments.render import blocks_report, write_plan
+    from meta_flows.deployments.translate import TranslationError, parse_pool_overrides, translate
+    from meta_flows.inventory.model import Inventory
+
+    if not repo_dir.is_dir():
+        _usage(f"not a directory: {repo_dir}")
+    try:
+        overrides = parse_pool_overrides(pool or [])
+    except TranslationError as exc:
+        _usage(str(exc))
+    if inventory is not None:
+        inv = Inventory.from_json(inventory.read_text(encoding="utf-8"))
+    else:
+        from meta_flows.inventory.collect import inventory_repo
+
+        inv = inventory_repo(repo_dir)
+    try:
+        plan = translate(inv, overrides, repo_root=str(repo_dir.resolve()))
+    except TranslationError as exc:
+        _usage(str(exc))
+    yaml_path, pools_path = write_plan(plan, out or repo_dir / "prefect.yaml")
+    typer.echo(f"wrote {yaml_path}: {len(plan.deployments)} deployment(s)")
+    typer.echo(f"wrote {pools_path}: {len(plan.pools)} work pool(s)")
+    for line in blocks_report(plan):
+        typer.echo(f"block: {line}")
+    for todo in plan.all_todos():
+        typer.echo(f"TODO: {todo}")
+
+
+pools_app = typer.Typer(help="Work pools for migrated deployments.", no_args_is_help=True)
+app.add_typer(pools_app, name="pools")
+
+
+@pools_app.command("apply")
+def pools_apply(
+    file: Annotated[Path, typer.Argument(help="A work-pools.yaml written by `deployments`.")],
+) -> None:
+    """Create or update the file's work pools on the current Prefect API (idempotent)."""
+    import asyncio
+
+    from meta_flows.deployments.pools import apply_pools
+    from meta_flows.deployments.render import load_pools
+
+    if not file.is_file():
+        _usage(f"no such file: {file}")
+    try:
+        pools = load_pools(file)
+    except ValueError as exc:
+        _usage(str(exc))
+    results = asyncio.run(apply_pools(pools))
+    for result in results:
+        detail = f" ({result.message})" if result.message else ""
+        typer.echo(f"{result.action}: {result.name}{detail}", err=result.action == "error")
+    if any(r.action == "error" for r in results):
+        raise typer.Exit(1)
+
+
 class _Progress:
     """A one-line progress counter on a terminal (nothing when output is not a TTY)."""
 

@@ -13,12 +13,11 @@ from dataclasses import replace
 from typing import ClassVar
 
 import libcst as cst
+from libcst._metadata_dependent import LazyValue
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst._metadata_dependent import LazyValue
 from libcst.metadata import (
     MetadataWrapper,
-    ParentNodeProvider,
     QualifiedName,
     QualifiedNameProvider,
     QualifiedNameSource,
@@ -91,6 +90,7 @@ class Rule(VisitorBasedCodemodCommand):
     NAME: ClassVar[str] = "base"
     DESCRIPTION: ClassVar[str] = ""
     TRIGGERS: ClassVar[tuple[str, ...]] = ()
+    APPLY_REMOVALS: ClassVar[bool] = False
 
     # Metadata is resolved lazily, on first use (see get_metadata): most rules find nothing to do
     # in most files, and resolving scopes is most of a rule's cost.
@@ -137,7 +137,10 @@ class Rule(VisitorBasedCodemodCommand):
 
         Unlike LibCST's ``CodemodCommand.transform_module`` this reuses the metadata computed by
         the previous rule when that rule left the tree unchanged (metadata resolution is most of
-        a rule's cost), and runs the import visitors only for requests made by *this* rule.
+        a rule's cost), adds the imports *this* rule asked for right away (later rules resolve
+        names through them), and defers removing unused imports: requests pile up and are applied
+        once, by the rule with ``APPLY_REMOVALS`` (PF001, last) or by the engine at the end (an
+        unused import changes no other rule's resolution, and removal needs a scope analysis).
         """
         cached = self.context.scratch.get(SCRATCH_WRAPPER)
         if cached is not None and cached.module is tree:
@@ -153,13 +156,11 @@ class Rule(VisitorBasedCodemodCommand):
                 self.context = replace(self.context, wrapper=None)
         if new_tree.code == wrapper.module.code:
             new_tree = wrapper.module  # unchanged: the next rule reuses this metadata
-        for key, visitor in (
-            (AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor),
-            (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
-        ):
-            if self.context.scratch.get(key):
-                new_tree = visitor(self.context).transform_module(new_tree)
-            self.context.scratch.pop(key, None)
+        if self.context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
+            new_tree = AddImportsVisitor(self.context).transform_module(new_tree)
+        self.context.scratch.pop(AddImportsVisitor.CONTEXT_KEY, None)
+        if self.APPLY_REMOVALS:
+            new_tree = apply_pending_removals(self.context, new_tree)
         return new_tree
 
     def get_metadata(self, key, node, default=_MISSING):  # type: ignore[override]
@@ -316,6 +317,14 @@ class Rule(VisitorBasedCodemodCommand):
         elif hasattr(result, "leading_lines"):
             return with_leading_comments(result, comments)
         return result
+
+
+def apply_pending_removals(context: CodemodContext, tree: cst.Module) -> cst.Module:
+    """Remove the imports rules asked to remove if unused (LibCST's RemoveImportsVisitor)."""
+    if context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
+        tree = RemoveImportsVisitor(context).transform_module(tree)
+    context.scratch.pop(RemoveImportsVisitor.CONTEXT_KEY, None)
+    return tree
 
 
 def dotted_name(node: cst.BaseExpression | None) -> str | None:

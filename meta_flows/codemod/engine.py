@@ -14,6 +14,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 
 from meta_flows.codemod.base import (
+    apply_pending_removals,
     SCRATCH_APPLIED,
     SCRATCH_BLOCKS,
     SCRATCH_ORIGINAL,
@@ -117,6 +118,7 @@ def migrate_source(
                 error=f"rule {rule_cls.CODE} ({rule_cls.NAME}) failed: {type(exc).__name__}: "
                 f"{_one_line(exc)} [{where.filename.rsplit('/', 1)[-1]}:{where.lineno}]",
             )
+    tree = apply_pending_removals(context, tree)  # when PF001 is disabled
     code = tree.code
     status = MIGRATED if code != source else UNCHANGED
     return MigrationResult(

@@ -7,7 +7,12 @@ from textwrap import dedent
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from meta_flows.codemod.base import SCRATCH_ORIGINAL, SCRATCH_PROJECT, Rule
+from meta_flows.codemod.base import (
+    SCRATCH_ORIGINAL,
+    SCRATCH_PROJECT,
+    Rule,
+    apply_pending_removals,
+)
 from meta_flows.codemod.engine import ERROR, MigrationResult, migrate_source
 from meta_flows.codemod.project import scan_sources
 
@@ -20,7 +25,8 @@ def apply_rule(rule: type[Rule], source: str, module_name: str = MODULE) -> str:
     context = CodemodContext(filename="flows/example.py", full_module_name=module_name)
     context.scratch[SCRATCH_PROJECT] = scan_sources([(module_name, source)])
     context.scratch[SCRATCH_ORIGINAL] = source
-    return rule(context).transform_module(cst.parse_module(source)).code
+    tree = rule(context).transform_module(cst.parse_module(source))
+    return apply_pending_removals(context, tree).code
 
 
 def assert_rewrite(rule: type[Rule], before: str, after: str) -> None:

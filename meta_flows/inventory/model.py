@@ -7,7 +7,33 @@ that the deployment translator reads. Field names follow Prefect 1's own objects
 Values are plain JSON: datetimes are ISO 8601 strings with their UTC offset, intervals are
 seconds, timezones are IANA names. Every flow records *how* it was read: ``dynamic`` (loaded and
 serialized by Prefect 1.4.1 itself in the managed environment) or ``static`` (read from the
-source with LibCST when loading failed), and for ``static`` why the dynamic read failed.
+source when loading failed), and for ``static`` why the dynamic read failed. Values the static
+reader cannot evaluate are strings ``"<unevaluated: EXPR>"`` (never guessed).
+
+Producers: :func:`meta_flows.inventory.collect.inventory_repo` (dynamic entries come from
+``meta_flows/legacy/probe.py`` running in the managed Prefect 1.4.1 environment, static ones from
+:mod:`meta_flows.inventory.static`).
+
+Field notes:
+
+- ``storage.fields``: the arguments the storage was constructed with, by parameter name (secret
+  *names* such as ``access_token_secret`` are kept; credential-like values are ``"<redacted>"``;
+  ``secrets`` lists the storage's secret names).
+- ``run_config.fields``: every field of Prefect 1's serialized run config (``None`` when unset);
+  static entries carry only the arguments written in the source.
+- ``executor.fields``: the constructor arguments (classes as dotted paths).
+- ``tasks``: every task of the flow, Parameters and Prefect's auto-generated tasks (constants of
+  ``.map``, collections) included, each with its class (``type``) and ``auto_generated``; static
+  entries list the Parameters and the task calls written directly in the ``with`` block.
+- ``labels``: the run config's labels plus ``register(labels=...)``. ``project_name``:
+  ``register(project_name=...)`` / ``Client().register(flow, project_name)``; a register call
+  under ``if __name__ == "__main__":`` never runs on import, so it is read from the source.
+- ``function_name`` is ``None`` only when the codemod does not turn the flow into a module-level
+  ``@flow`` function (e.g. a flow built by a factory that takes arguments): no entrypoint exists.
+- ``errors``: ``requirements`` (``file`` is the project directory; pip's reason; its flows are
+  read statically), ``syntax`` (file and line; the module is skipped), ``import`` / ``timeout``
+  (the module failed to load in Prefect 1; its flows are read statically), ``serialize``
+  (``flow.serialize()`` failed for one flow; that flow is read statically).
 """
 
 from __future__ import annotations
@@ -33,6 +59,8 @@ class TaskInfo(_Model):
     slug: str = Field(description="Unique within the flow (Prefect 1's task slug).")
     name: str
     mapped: bool = False
+    type: str | None = Field(None, description="Dotted class of the task (dynamic entries).")
+    auto_generated: bool = Field(False, description="Created by Prefect (constants, collections).")
 
 
 class EdgeInfo(_Model):
@@ -54,7 +82,9 @@ class ClockInfo(_Model):
     type: Literal["CronClock", "IntervalClock", "RRuleClock", "DatesClock"]
     cron: str | None = None
     day_or: bool | None = None
-    interval: float | None = Field(None, description="Seconds (IntervalClock).")
+    interval: float | str | None = Field(
+        None, description="Seconds (IntervalClock); a string only when unevaluated."
+    )
     rrule: str | None = None
     dates: list[str] = Field(default_factory=list)
     start_date: str | None = None
@@ -62,6 +92,9 @@ class ClockInfo(_Model):
     timezone: str | None = Field(None, description="IANA name of start_date's tz, if any.")
     parameter_defaults: dict[str, Any] = Field(default_factory=dict)
     labels: list[str] = Field(default_factory=list)
+    unevaluated: list[str] = Field(
+        default_factory=list, description="Static reader: 'field: <unevaluated: EXPR>'."
+    )
 
 
 class ScheduleInfo(_Model):
@@ -70,6 +103,9 @@ class ScheduleInfo(_Model):
     or_filters: list[str] = Field(default_factory=list)
     not_filters: list[str] = Field(default_factory=list)
     adjustments: list[str] = Field(default_factory=list)
+    unevaluated: list[str] = Field(
+        default_factory=list, description="Static reader: clocks/schedules it could not read."
+    )
 
 
 class FlowInfo(_Model):
@@ -77,7 +113,10 @@ class FlowInfo(_Model):
     line: int | None = None
     variable: str | None = Field(None, description="Module variable holding the Flow.")
     name: str = Field(description="The Prefect 1 flow name, verbatim.")
-    function_name: str = Field(description="The @flow function the codemod writes for it.")
+    function_name: str | None = Field(
+        description="The @flow function the codemod writes for it (plan_flow_functions); None "
+        "when the codemod writes no module-level function for this flow."
+    )
     method: Literal["dynamic", "static"]
     dynamic_error: str | None = Field(None, description="Why the dynamic read failed.")
     parameters: list[ParameterInfo] = Field(default_factory=list)
@@ -98,7 +137,7 @@ class FlowInfo(_Model):
 class InventoryError(_Model):
     file: str | None = None
     line: int | None = None
-    kind: Literal["requirements", "syntax", "import", "serialize", "static"]
+    kind: Literal["requirements", "syntax", "import", "serialize", "timeout", "static"]
     message: str
 
 

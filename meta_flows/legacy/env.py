@@ -9,10 +9,16 @@ created on first use and reused after.
 - A **project** environment layers a project's own requirements on top of the base: a virtualenv
   whose site-packages points at the base's through a ``.pth`` file, so Prefect 1 is installed
   once, not per project.
-- Environments are keyed by a hash of their inputs (Python version, constraints, requirements),
-  built in a temporary directory and renamed into place when complete, under a file lock: two
-  processes asking for the same environment at once build it once, and a crash never leaves a
-  half-built environment that looks finished.
+- Environments are keyed by a hash of their inputs (Python version, constraints, requirements)
+  and built under a file lock: two processes asking for the same environment at once build it
+  once. An environment counts as finished only once its marker file is written, last; a crash
+  leaves no marker, and the next request wipes the leftover and builds again. (Environments are
+  built at their final path, not renamed into place: a virtualenv is not relocatable, its console
+  scripts' ``#!`` lines and activate scripts name the directory it was created in.)
+- A project environment whose requirements cannot install raises :class:`LegacyEnvError` with
+  pip's reason; that answer is remembered for ``FAILURE_TTL`` seconds
+  (``$META_FLOWS_ENV_FAILURE_TTL``, default one hour) so repeated inventories do not pay for
+  pip's failure again.
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +44,9 @@ except ModuleNotFoundError:  # Python 3.10
 PREFECT1 = "prefect==1.4.1"
 CONSTRAINTS = Path(__file__).with_name("constraints-prefect1.txt")
 _MARKER = ".meta-flows-complete"
+# A project environment whose requirements failed to install is not retried for this long (an
+# inventory asks once per project and run; a network hiccup heals after it). Seconds.
+FAILURE_TTL = int(os.environ.get("META_FLOWS_ENV_FAILURE_TTL", "3600"))
 
 
 class LegacyEnvError(RuntimeError):
@@ -146,8 +156,9 @@ def _pip(python: Path, args: list[str], what: str) -> None:
         text=True,
     )
     if out.returncode != 0:
-        tail = "\n".join((out.stderr or out.stdout).strip().splitlines()[-12:])
-        raise LegacyEnvError(f"cannot install {what}:\n{tail}")
+        lines = (out.stderr or out.stdout).strip().splitlines()
+        reason = [line for line in lines if line.startswith("ERROR:")] or lines[-12:]
+        raise LegacyEnvError(f"cannot install {what}: " + "\n".join(reason))
 
 
 def _site_packages(env: Path) -> Path:
@@ -157,22 +168,21 @@ def _site_packages(env: Path) -> Path:
     return found[0]
 
 
-def _build(target: Path, build: callable) -> None:
-    """Build an environment in a temporary sibling, then rename it into place."""
-    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+def _build(target: Path, build: Callable[[Path], None]) -> None:
+    """Build an environment at ``target`` (caller holds its lock); mark it complete last."""
+    shutil.rmtree(target, ignore_errors=True)  # an unfinished leftover of a crashed build
     try:
         subprocess.run(
-            [sys.executable, "-m", "venv", str(tmp)], check=True, capture_output=True, text=True
+            [sys.executable, "-m", "venv", str(target)], check=True, capture_output=True, text=True
         )
-        build(tmp)
-        (tmp / _MARKER).write_text("ok\n")
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
+        build(target)
     except subprocess.CalledProcessError as exc:
+        shutil.rmtree(target, ignore_errors=True)
         raise LegacyEnvError(f"cannot create a virtualenv: {exc.stderr.strip()}") from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    (target / _MARKER).write_text("ok\n")
 
 
 def base_env(root: Path | None = None) -> LegacyEnv:
@@ -204,7 +214,10 @@ def legacy_env(
     target = root / f"prefect1-project-{_key(base.path.name, *requirements)}"
     if (target / _MARKER).exists():
         return LegacyEnv(target, requirements)
+    failed = root / f"{target.name}.failed"
     with _locked(root / f"{target.name}.lock"):
+        if _recent(failed):  # pip already said no for these exact inputs: don't ask again
+            raise LegacyEnvError(failed.read_text(encoding="utf-8"))
         if not (target / _MARKER).exists():
 
             def build(tmp: Path) -> None:
@@ -218,8 +231,20 @@ def legacy_env(
                     "the project's requirements (" + ", ".join(requirements) + ")",
                 )
 
-            _build(target, build)
+            try:
+                _build(target, build)
+            except LegacyEnvError as exc:
+                failed.write_text(str(exc), encoding="utf-8")
+                raise
+            failed.unlink(missing_ok=True)
     return LegacyEnv(target, requirements)
+
+
+def _recent(path: Path) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < FAILURE_TTL
+    except FileNotFoundError:
+        return False
 
 
 def env_for_project(project_dir: Path, root: Path | None = None) -> LegacyEnv:

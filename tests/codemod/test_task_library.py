@@ -7,7 +7,7 @@ import libcst as cst
 import pytest
 from libcst.codemod import CodemodContext
 
-from meta_flows.codemod.base import SCRATCH_REQUIREMENTS, todo_text
+from meta_flows.codemod.base import SCRATCH_REQUIREMENTS, apply_pending_removals, todo_text
 from meta_flows.codemod.rules.task_library import RULE, SHELL_HELPER
 from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
@@ -313,7 +313,8 @@ def test_other_library_tasks_are_commented_out_with_package(module, cls, package
         "@flow(name='x')\ndef x():\n    return lib()\n"
     )
     context = CodemodContext(filename="x.py", full_module_name="x")
-    out = RULE(context).transform_module(cst.parse_module(source)).code
+    tree = RULE(context).transform_module(cst.parse_module(source))
+    out = apply_pending_removals(context, tree).code
     assert context.scratch[SCRATCH_REQUIREMENTS] == {package}
     todo_line = out.splitlines()[2]
     assert todo_line.startswith(T(f"Prefect 1 {cls} has no automatic migration: use {package}:"))
