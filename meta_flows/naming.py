@@ -81,3 +81,23 @@ def flow_function_name(
         if candidate not in taken and candidate not in RESERVED:
             return candidate
         n += 1
+
+
+# Characters Prefect 2.20 rejects in flow names (``prefect._internal.schemas.validators.
+# BANNED_CHARACTERS``): ``@flow(name=...)`` raises InvalidNameError at decoration time.
+BANNED_FLOW_NAME_CHARACTERS = ("/", "%", "&", ">", "<")
+FLOW_NAME_REPLACEMENT = "-"
+
+
+def prefect2_flow_name(name: str) -> str:
+    """The Prefect 2 name of a Prefect 1 flow: verbatim, except that each character Prefect 2
+    rejects (``/ % & > <``) becomes ``-`` (``"ETL a/b"`` -> ``"ETL a-b"``).
+
+    The codemod writes this name in ``@flow(name=...)`` (with a TODO naming the old one) and the
+    deployment translator must use it too. Function names are derived from the *original* name by
+    :func:`flow_function_name`; both spellings give the same function name, since the replaced
+    characters and ``-`` are all non-alphanumeric.
+    """
+    for char in BANNED_FLOW_NAME_CHARACTERS:
+        name = name.replace(char, FLOW_NAME_REPLACEMENT)
+    return name

@@ -339,7 +339,10 @@ class _Auditor(cst.CSTVisitor):
         if module.split(".")[0] != "prefect":
             return False
         if is_prefect1_only_module(canonical(module)) or is_prefect1_only_module(module):
-            self.report(node, f"import from Prefect 1-only module {module}")
+            what = f"import from Prefect 1-only module {module}"
+            if not isinstance(node.names, cst.ImportStar):
+                what += ": " + ", ".join(f"{module}.{_dotted(a.name)}" for a in node.names)
+            self.report(node, what)
             return False
         if isinstance(node.names, cst.ImportStar):
             return False

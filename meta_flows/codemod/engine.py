@@ -14,13 +14,13 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 
 from meta_flows.codemod.base import (
-    apply_pending_removals,
     SCRATCH_APPLIED,
     SCRATCH_BLOCKS,
     SCRATCH_ORIGINAL,
     SCRATCH_PROJECT,
     SCRATCH_REQUIREMENTS,
     TODO_PREFIX,
+    apply_pending_removals,
 )
 from meta_flows.codemod.project import ProjectIndex, scan_sources
 from meta_flows.codemod.rules import gather_rules

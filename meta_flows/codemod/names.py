@@ -116,8 +116,11 @@ PREFECT2_TOP_LEVEL = frozenset(
 )
 
 # Module prefixes that exist only in Prefect 1 (importing them under Prefect 2 fails).
+# ``prefect.engine`` exists in Prefect 2, but none of the names Prefect 1 code imports from it
+# (``state``, ``signals``, ``FlowRunner``, ``TaskRunner``, ``results``...) do.
 PREFECT1_ONLY_MODULES = (
     "prefect.core",
+    "prefect.engine",
     "prefect.engine.signals",
     "prefect.engine.state",
     "prefect.engine.results",

@@ -28,6 +28,13 @@ FLAGGED = [
     pytest.param(
         "import prefect.engine.signals\n", 1, "prefect.engine.signals", id="import-dotted"
     ),
+    pytest.param("from prefect.engine import state\n", 1, "prefect.engine", id="engine-state"),
+    pytest.param(
+        "from prefect.engine import FlowRunner\n", 1, "prefect.engine", id="engine-flowrunner"
+    ),
+    pytest.param(
+        "import prefect\nx = prefect.engine.TaskRunner\n", 2, "prefect.engine", id="engine-attr"
+    ),
     pytest.param(
         "from prefect.tasks.secrets import PrefectSecret\n",
         1,

@@ -71,10 +71,186 @@ def test_mixed_import_keeps_the_prefect2_names():
     assert "# from prefect import Parameter\n" in out
 
 
-def test_star_import_of_prefect1_is_commented_out():
-    src = "from prefect import *\n"
+STAR_REWRITES = [
+    pytest.param("from prefect import *\nimport os\n", "import os\n", id="star-unused"),
+    pytest.param(
+        "# header\nfrom prefect import *\n\n@task\ndef a(x):\n    return unmapped(x)\n",
+        "# header\nfrom prefect import task, unmapped\n\n@task\ndef a(x):\n    return unmapped(x)\n",
+        id="star-becomes-explicit",
+    ),
+    pytest.param(
+        "from prefect import *\n\n@flow(name='f')\ndef f():\n    get_run_logger().info(1)\n",
+        "from prefect import flow, get_run_logger\n\n@flow(name='f')\n"
+        "def f():\n    get_run_logger().info(1)\n",
+        id="star-names-added-by-rules",
+    ),
+    pytest.param(
+        "from prefect import *\n\ndef task(f):\n    return f\n\n@task\ndef a():\n    pass\n",
+        "\ndef task(f):\n    return f\n\n@task\ndef a():\n    pass\n",
+        id="star-name-defined-locally",
+    ),
+]
+
+
+@pytest.mark.parametrize("before, after", STAR_REWRITES)
+def test_star_import_replaced_by_explicit_prefect2_imports(before, after):
+    assert_rewrite(ImportsRule, before, after)
+
+
+def test_star_import_with_prefect1_names_used_is_commented_out():
+    src = "from prefect import *\n\np = Parameter('x')\n\n@task\ndef a():\n    return case\n"
     out = apply_rule(ImportsRule, src)
-    assert "# from prefect import *" in out and "TODO(prefect2-migration): PF001" in out
+    assert out.startswith("from prefect import task\n")
+    assert "# from prefect import *\n" in out
+    assert "(used here: `Parameter`, `case`)" in out
+    # module level: commented out (NameError otherwise); inside a function: a TODO
+    assert "# p = Parameter('x')\n" in out
+    assert "    # TODO(prefect2-migration): PF001 uses `case`" in out
+    assert "    return case\n" in out
+    compile(out, "x", "exec")
+    assert apply_rule(ImportsRule, out) == out
+
+
+def test_star_import_module_imports_under_prefect2():
+    from meta_flows.codemod.testing import migrate
+
+    src = (
+        "from prefect import *\n\n"
+        "@task\n"
+        "def double(x):\n"
+        "    return 2 * x\n\n"
+        'with Flow("star") as flow:\n'
+        "    double.map([1, 2], unmapped(3))\n"
+    )
+    out = migrate(src).code
+    namespace: dict = {}
+    exec(compile(out, "star_mod", "exec"), namespace)
+    import prefect
+
+    assert namespace["task"] is prefect.task and namespace["unmapped"] is prefect.unmapped
+    assert namespace["flow"] is prefect.flow
+
+
+ENGINE_IMPORTS = [
+    pytest.param("from prefect.engine import state\n", "state", id="from-engine-import-state"),
+    pytest.param("from prefect.engine import FlowRunner, TaskRunner\n", "FlowRunner", id="runners"),
+    pytest.param("import prefect.engine.state\n", "prefect.engine.state", id="import-state"),
+    pytest.param(
+        "from prefect.engine.flow_runner import FlowRunner\n", "FlowRunner", id="flow-runner"
+    ),
+]
+
+
+@pytest.mark.parametrize("imp, use", ENGINE_IMPORTS)
+def test_prefect_engine_names_are_prefect1_only(imp, use):
+    assert apply_rule(ImportsRule, imp + "import os\n") == "import os\n"
+    out = apply_rule(ImportsRule, f"{imp}\ndef f():\n    return {use}\n")
+    assert "# TODO(prefect2-migration): PF001" in out
+    assert f"\n    return {use}\n" in out
+    assert not any(line.startswith(("from prefect", "import prefect")) for line in out.splitlines())
+    compile(out, "x", "exec")
+    assert apply_rule(ImportsRule, out) == out
+
+
+DEAD_NAMES = [
+    pytest.param(
+        "from prefect.engine.results import S3Result\n"
+        "RESULT = S3Result(bucket='b')\n"
+        "CONFIG = {'result': RESULT}\n"
+        "OTHER = 1\n",
+        ["# RESULT = S3Result(bucket='b')", "# CONFIG = {'result': RESULT}"],
+        ["OTHER = 1"],
+        id="transitive",
+    ),
+    pytest.param(
+        "from prefect.engine import signals\n@decorate(signals.FAIL)\ndef f():\n    pass\ng = f\n",
+        ["# @decorate(signals.FAIL)", "# def f():", "# g = f"],
+        [],
+        id="decorator-kills-def",
+    ),
+    pytest.param(
+        "from prefect.engine.state import Failed\nclass Handler(Base):\n    state = Failed\n",
+        ["# class Handler(Base):", "#     state = Failed"],
+        [],
+        id="class-body-runs-at-import",
+    ),
+    pytest.param(
+        "import os\n"
+        "from prefect.engine.state import Failed\n"
+        "if __name__ == '__main__':\n"
+        "    print(os)\n"
+        "    print(Failed)\n",
+        ["    # print(Failed)"],
+        ["if __name__ == '__main__':", "    print(os)"],
+        id="inside-main-guard",
+    ),
+    pytest.param(
+        "from prefect.engine.state import Failed\n"
+        "for s in [Failed]:\n"
+        "    print(s)\n"
+        "with open(Failed) as fh:\n"
+        "    pass\n"
+        "while s:\n"
+        "    pass\n",
+        ["# for s in [Failed]:", "#     print(s)", "# with open(Failed) as fh:", "# while s:"],
+        [],
+        id="block-headers",
+    ),
+]
+
+
+@pytest.mark.parametrize("src, commented, live", DEAD_NAMES)
+def test_module_level_uses_of_commented_out_names_are_commented_out(src, commented, live):
+    out = apply_rule(ImportsRule, src)
+    lines = out.splitlines()
+    for line in commented:
+        assert line in lines, out
+    for line in live:
+        assert line in lines, out
+    assert "reads `" in out
+    compile(out, "x", "exec")
+    assert apply_rule(ImportsRule, out) == out
+
+
+def test_uses_inside_functions_get_a_todo_only():
+    src = (
+        "from prefect.engine.results import S3Result\n"
+        "RESULT = S3Result(bucket='b')\n"
+        "\n"
+        "def f():\n"
+        "    return RESULT\n"
+        "\n"
+        "g = lambda: RESULT\n"
+        "\n"
+        "def h(RESULT):\n"
+        "    return RESULT\n"
+    )
+    out = apply_rule(ImportsRule, src)
+    assert "    # TODO(prefect2-migration): PF001 uses `RESULT`" in out
+    assert "    return RESULT\n" in out
+    assert "g = lambda: RESULT\n" in out  # runs later: flagged, not commented out
+    assert out.count("uses `RESULT`") == 2  # f and the lambda, not h's parameter
+    assert apply_rule(ImportsRule, out) == out
+
+
+def test_prefect1_attribute_of_import_prefect_gets_a_todo():
+    src = "import prefect\n\nc = prefect.Client(api_key=k)\nf = prefect.flow\n"
+    out = apply_rule(ImportsRule, src)
+    assert "# TODO(prefect2-migration): PF001 `prefect.Client` is Prefect 1 API" in out
+    assert out.count("TODO") == 1
+    assert apply_rule(ImportsRule, out) == out
+
+
+DEAD_NAME_NOOPS = [
+    pytest.param("from os import *\nx = path\n", id="other-star-import"),
+    pytest.param("import os\nx = os.path\nprint(undefined_name)\n", id="never-defined"),
+    pytest.param("from prefect import flow\nf = flow\n", id="prefect2"),
+]
+
+
+@pytest.mark.parametrize("source", DEAD_NAME_NOOPS)
+def test_dead_name_noops(source):
+    assert_noop(ImportsRule, source)
 
 
 def test_unknown_flow_options_are_removed_with_todo():

@@ -189,3 +189,60 @@ def test_flow_body_with_compound_statements_is_handled():
         "        m = n\n"
     )
     assert_rewrite(ParametersRule, before, after)
+
+
+INLINE_HEAD = "from prefect import flow, Parameter\n\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "after"),
+    [
+        pytest.param(
+            '@flow(name="p")\ndef p():\n    load(Parameter("x", default=1))\n',
+            '@flow(name="p")\ndef p(x: int = 1):\n    load(x)\n',
+            id="positional",
+        ),
+        pytest.param(
+            '@flow(name="p")\ndef p():\n    load(y=Parameter("x"), z=2)\n',
+            '@flow(name="p")\ndef p(x):\n    load(y=x, z=2)\n',
+            id="keyword-required",
+        ),
+        pytest.param(
+            '@flow(name="p")\ndef p():\n    n = Parameter("n", default=2)\n'
+            '    load(n)\n    load(Parameter("n", default=2))\n',
+            '@flow(name="p")\ndef p(n: int = 2):\n    load(n)\n    load(n)\n',
+            id="same-name-as-assigned",
+        ),
+        pytest.param(
+            '@flow(name="p")\ndef p():\n    x = 5\n    load(x, Parameter("x", default=1))\n',
+            '@flow(name="p")\ndef p(x_2: int = 1):\n    x = 5\n    load(x, x_2)\n',
+            id="renamed-when-taken",
+        ),
+        pytest.param(
+            '@flow(name="p")\ndef p():\n    load(Parameter("cfg", default={"a": 1}))\n',
+            '@flow(name="p")\ndef p(cfg: Optional[dict] = None):\n'
+            '    cfg = cfg if cfg is not None else {"a": 1}\n    load(cfg)\n',
+            id="mutable-default",
+        ),
+    ],
+)
+def test_inline_parameter_becomes_argument(body, after):
+    expected = INLINE_HEAD.replace("flow, Parameter", "flow")
+    if "Optional" in after:
+        expected = expected.replace("flow\n", "flow\nfrom typing import Optional\n", 1)
+    assert_rewrite(ParametersRule, INLINE_HEAD + body, expected + after)
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        # not in a flow function
+        'from prefect import Parameter\ndef f():\n    load(Parameter("x"))\n',
+        # someone else's Parameter
+        'from inspect import Parameter\nfrom prefect import flow\n@flow\ndef f():\n    load(Parameter("x", 1))\n',
+        # inside a nested function of the flow (runs later, not a flow argument)
+        'from prefect import flow, Parameter\n@flow\ndef f():\n    def g():\n        return Parameter("x")\n    return g\n',
+    ],
+)
+def test_inline_parameter_noop(src):
+    assert_noop(ParametersRule, src)

@@ -96,3 +96,41 @@ def test_factory_result():
 )
 def test_noop(src):
     assert_noop(RunRegisterRule, src)
+
+
+def test_flow_bound_inside_a_movable_function():
+    src = (
+        "from prefect import Flow\n\n"
+        'def main():\n    with Flow("ETL Flow") as flow:\n        pass\n'
+        "    flow.register()\n    flow.run(n=1)\n"
+    )
+    after = (
+        "from prefect import Flow\n\n"
+        'def main():\n    with Flow("ETL Flow") as flow:\n        pass\n    etl_flow(n=1)\n'
+    )
+    assert_rewrite(RunRegisterRule, src, after)
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        # the function has arguments: PF002 leaves the flow for a human, so does PF015
+        'from prefect import Flow\ndef main(n):\n    with Flow("x") as flow:\n        pass\n'
+        "    flow.run()\n",
+        # a local `flow` of another function is not the one built in main
+        'from prefect import Flow\ndef main():\n    with Flow("x") as flow:\n        pass\n'
+        "\ndef other(flow):\n    flow.run()\n",
+    ],
+)
+def test_local_flow_noop(src):
+    assert_noop(RunRegisterRule, src)
+
+
+def test_per_task_state_lookups_are_commented_out():
+    got = apply_rule(
+        RunRegisterRule,
+        HEAD + "state = flow.run()\nassert state.result[t].result == 1\nprint(state)\n",
+    )
+    assert "# assert state.result[t].result == 1\npass\nprint(state)\n" in got
+    assert "PF015 `state.result[task]` (per-task results of a Prefect 1 flow run State)" in got
+    assert apply_rule(RunRegisterRule, got) == got

@@ -13,21 +13,34 @@ After::
         data = extract()
         return load(data)
 
-- The flow name is kept verbatim (``name=``); the other keyword arguments pass through for later
-  rules (``executor=`` -> PF014, ``state_handlers=`` -> PF012); ``storage=``/``run_config=``/
-  ``schedule=``/``environment=`` leave the code (deployment config, see PF016); ``validate=`` is
-  dropped; ``reference_tasks=``, ``terminal_state_handler=``, ``tasks=``, ``edges=`` and non-trivial
-  ``result=`` are removed with a TODO (H).
+- The flow name is kept verbatim (``name=``), except that the characters Prefect 2 rejects
+  (``/ % & > <``: InvalidNameError at decoration time) become ``-`` with a TODO naming the old
+  name (:func:`meta_flows.naming.prefect2_flow_name`, shared with the deployment translator) (C).
+- The other keyword arguments pass through for later rules (``executor=`` -> PF014,
+  ``state_handlers=`` -> PF012); ``storage=``/``run_config=``/``schedule=``/``environment=`` leave
+  the code (deployment config, see PF016); ``validate=`` is dropped; ``reference_tasks=``,
+  ``terminal_state_handler=``, ``tasks=`` (of a ``with`` block), ``edges=`` and non-trivial
+  ``result=`` are removed with a TODO (H): nothing Prefect 2's ``flow()`` rejects reaches it.
 - The function name comes from :func:`plan_flow_functions`, the single source of truth shared with
-  PF015 and the deployment translator (``meta_flows.naming.flow_function_name``).
+  PF015 and the deployment translator (``meta_flows.naming.flow_function_name`` of the original
+  name; the renamed name gives the same function name).
 - The flow returns its single terminal task call (``.map`` terminals return the list of results);
   with several terminal tasks it returns nothing.
 - ``v = etl_flow`` keeps the old variable when it is still referenced (at the end of the module when
   the variable is called ``flow``, which would shadow the decorator).
-- Zero-argument factories (``def create_flow(): with Flow(...) as f: ...; return f``) return the
-  module-level @flow function; factories with arguments are flagged (H).
-- The functional API (``f = Flow("x"); f.set_dependencies(...)``) with static edges becomes task
-  calls in topological order (C); anything dynamic is flagged (H).
+- A flow built in a zero-argument function (a factory ``def create_flow(): with Flow(...) as f:
+  ...; return f``, or ``def main(): with Flow(...) as f: ...; f.run()``) moves to module level
+  when its body needs none of the function's locals: ``return f`` returns the @flow function,
+  ``f.run()`` was already rewritten by PF015, other uses keep a local alias. Otherwise H.
+- The functional API (``f = Flow("x", tasks=[...])``, ``f.add_task``, ``f.add_edge``,
+  ``f.set_dependencies``, ``f.chain``, and ``t.set_upstream/set_downstream/bind(..., flow=f)``)
+  with static edges becomes task calls in topological order (C); a flow without tasks becomes a
+  function with ``pass``.
+- ``f.set_reference_tasks(...)`` and reads of ``f.tasks``/``f.edges``/``f.storage``... on a
+  converted flow are commented out with a TODO (H): they fail under Prefect 2.
+- A module-level flow left for a human (dynamic functional API, the flow object handed to other
+  code, ``with Flow(...) as f, other():``) is commented out under its TODO together with the
+  statements using it outside functions, since ``Flow(...)`` fails at import under Prefect 2 (H).
 - Build-time statements doing I/O now run at every flow run: flagged (C).
 """
 
@@ -49,7 +62,12 @@ from meta_flows.codemod.base import (
     with_todo,
 )
 from meta_flows.codemod.project import ProjectIndex, scan_sources
-from meta_flows.naming import flow_function_name
+from meta_flows.naming import (
+    BANNED_FLOW_NAME_CHARACTERS,
+    FLOW_NAME_REPLACEMENT,
+    flow_function_name,
+    prefect2_flow_name,
+)
 
 FLOW = "prefect.Flow"
 # Scratch key: module-level names other rules unbound before PF002 ran (commented out, removed), so
@@ -57,6 +75,20 @@ FLOW = "prefect.Flow"
 SCRATCH_UNBOUND = "meta_flows.unbound_names"
 DEPLOYMENT_KWARGS = ("storage", "run_config", "schedule", "environment")
 INFO_PREFIX = "# prefect2-migration:"
+HUMAN_WITH = (
+    "this Flow is built inside a function with arguments or other code (or together with other "
+    "context managers): rewrite it by hand as a module-level @flow function (arguments become "
+    "flow parameters)"
+)
+HUMAN_WITH_MODULE = (
+    "this Flow is entered together with other context managers: rewrite it by hand as a "
+    "module-level @flow function (the Prefect 1 code is kept below as comments)"
+)
+HUMAN_FUNCTIONAL = (
+    "Flow built with the functional API but its edges are not static (or it uses edges=, or "
+    "the flow object is handed to other code): rewrite it by hand as an @flow function calling "
+    "the tasks in order"
+)
 
 
 def moved_comment(what: str) -> str:
@@ -74,6 +106,11 @@ class FlowPlan:
     line: int
     kind: str = "with"  # "with" | "functional"
     factory: str | None = None  # the zero-argument factory function that builds the flow
+
+    @property
+    def prefect2_name(self) -> str | None:
+        """The name written in ``@flow(name=...)`` (see :func:`prefect2_flow_name`)."""
+        return prefect2_flow_name(self.flow_name) if self.flow_name is not None else None
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -207,6 +244,25 @@ def count_refs(nodes, name: str) -> int:
     return sum(1 for n in nodes for r in name_refs(n) if r.value == name)
 
 
+def live_refs(nodes, name: str, skipped: set[int]) -> int:
+    """Like :func:`count_refs`, not counting the statements whose id is in ``skipped``."""
+
+    class _Skip(_Names):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            return id(node) not in skipped
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, cst.BaseCompoundStatement) and id(node) in skipped:
+                return False
+            return super().on_visit(node)
+
+    visitor = _Skip()
+    for node in nodes:
+        if id(node) not in skipped:
+            node.visit(visitor)
+    return sum(1 for r in visitor.names if r.value == name)
+
+
 def _target_names(target: cst.BaseExpression) -> list[str]:
     if isinstance(target, cst.Name):
         return [target.value]
@@ -224,6 +280,11 @@ def module_bound_names(
     module: cst.Module, exclude_with_targets: set[int] = frozenset()
 ) -> set[str]:
     """Names bound at module level (definitions, assignments, imports, loop/with targets)."""
+    return bound_names(module.body, exclude_with_targets)
+
+
+def bound_names(stmts, exclude_with_targets: set[int] = frozenset()) -> set[str]:
+    """Names bound by ``stmts`` in their own scope (not inside nested functions or classes)."""
     names: set[str] = set()
 
     def walk(stmts) -> None:
@@ -261,7 +322,7 @@ def module_bound_names(
                 for block in _blocks(stmt):
                     walk(block)
 
-    walk(module.body)
+    walk(stmts)
     return names
 
 
@@ -296,6 +357,26 @@ def string_value(node: cst.BaseExpression | None) -> str | None:
     except Exception:
         return None
     return value if isinstance(value, str) else None
+
+
+def renamed_flow_name(
+    node: cst.BaseExpression,
+) -> tuple[cst.SimpleString, str, str] | None:
+    """For a flow name literal Prefect 2 rejects: (the new literal, old name, new name)."""
+    if not isinstance(node, cst.SimpleString):
+        return None
+    old = node.evaluated_value
+    if not isinstance(old, str):
+        return None
+    new = prefect2_flow_name(old)
+    if new == old:
+        return None
+    raw = node.value
+    head = len(node.prefix) + len(node.quote)
+    inner = raw[head : len(raw) - len(node.quote)]
+    for char in BANNED_FLOW_NAME_CHARACTERS:
+        inner = inner.replace(char, FLOW_NAME_REPLACEMENT)
+    return node.with_changes(value=raw[:head] + inner + node.quote), old, new
 
 
 def _flow_call_of_with(rule: Rule, node: cst.With) -> cst.Call | None:
@@ -387,6 +468,121 @@ def _removed_by_earlier_rules(stmt: cst.CSTNode, variable: str) -> bool:
     return _attr_assign(stmt, variable) in _REMOVED_LATER_ATTRS
 
 
+# Flow-object API that PF002 comments out wherever it is used (it cannot stay under Prefect 2).
+OBSOLETE_METHODS = {"set_reference_tasks"}
+OBSOLETE_ATTRS = {"tasks", "edges", "reference_tasks"}
+# Reads of deployment settings (``flow.storage.build()``): they moved to prefect.yaml.
+DEPLOYMENT_ATTRS = {"storage", "run_config", "schedule", "environment", "executor"}
+# The functional API PF002 turns into task calls.
+FUNCTIONAL_METHODS = ("add_task", "add_edge", "set_dependencies", "chain")
+
+
+class _Uses(cst.CSTVisitor):
+    """Classifies each reference to ``variable``: ("call", method), ("set", attr), ("get", attr)
+    or ("bare", None)."""
+
+    def __init__(self, variable: str) -> None:
+        self.variable = variable
+        self.uses: list[tuple[str, str | None]] = []
+
+    def _is_var(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Name) and node.value == self.variable
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        func = node.func
+        if isinstance(func, cst.Attribute) and self._is_var(func.value):
+            self.uses.append(("call", func.attr.value))
+            for arg in node.args:
+                arg.visit(self)
+            return False
+        return True
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
+        target = node.target
+        if isinstance(target, cst.Attribute) and self._is_var(target.value):
+            self.uses.append(("set", target.attr.value))
+            return False
+        if self.variable in _target_names(target):
+            self.uses.append(("bind", None))
+            return False
+        return True
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if self._is_var(node.value):
+            self.uses.append(("get", node.attr.value))
+            return False
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        if self._is_var(node.value):
+            self.uses.append(("arg", None))  # handed to other code, which may change it
+            return False
+        node.value.visit(self)
+        return False
+
+    def visit_Param(self, node: cst.Param) -> bool:
+        if node.default is not None:
+            node.default.visit(self)
+        return False
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == self.variable:
+            self.uses.append(("bare", None))
+
+
+def flow_uses(node: cst.CSTNode, variable: str) -> list[tuple[str, str | None]]:
+    """How ``node`` uses the flow object ``variable`` (see :class:`_Uses`)."""
+    visitor = _Uses(variable)
+    node.visit(visitor)
+    return visitor.uses
+
+
+def _handled_use(kind: str, attr: str | None) -> bool:
+    """A use of a flow object that some rule takes care of (or that works on a Prefect 2 flow)."""
+    if kind == "call":
+        return attr in _REMOVED_LATER_METHODS or attr in OBSOLETE_METHODS
+    if kind == "set":
+        return attr in _REMOVED_LATER_ATTRS
+    return kind not in (
+        "bind",
+        "arg",
+    )  # reads (`flow.name`, `flow.tasks` -> TODO) and bare references (alias)
+
+
+def obsolete_use(stmt: cst.CSTNode, variable: str) -> str | None:
+    """The TODO message for a statement using Flow API that cannot stay, else None."""
+    uses = flow_uses(stmt, variable)
+    calls = sorted({a for k, a in uses if k == "call" and a in OBSOLETE_METHODS})
+    reads = sorted({a for k, a in uses if k == "get" and a in OBSOLETE_ATTRS})
+    if calls:
+        return (
+            f"`{variable}.set_reference_tasks(...)`: Prefect 2 has no reference tasks; the "
+            f"flow's final state comes from its return value (return the results of those tasks "
+            f"from the flow) or from its first unhandled exception"
+        )
+    settings = sorted({a for k, a in uses if k == "get" and a in DEPLOYMENT_ATTRS})
+    if settings:
+        attrs = ", ".join(f"`{variable}.{a}`" for a in settings)
+        return (
+            f"{attrs}: a Prefect 2 flow has no deployment settings (storage, run config, "
+            f"schedule... moved to prefect.yaml, see `meta-flows deployments`): rewrite this"
+        )
+    if reads:
+        attrs = ", ".join(f"`{variable}.{a}`" for a in reads)
+        return (
+            f"{attrs}: a Prefect 2 flow has no static task graph (tasks run as the function "
+            f"calls them): rewrite this check, e.g. against the flow's return value"
+        )
+    return None
+
+
 # ------------------------------------------------------------------------ functional API graph
 
 
@@ -413,13 +609,25 @@ class _Graph:
         else:
             self.keyword[down].append((key, up))
 
+    def list_edge(self, ups: list[str], down: str, key: str) -> None:
+        """``down(key=[up1, up2])``: a keyword argument collecting several results."""
+        for up in ups:
+            self.node(up)
+        self.node(down)
+        self.keyword[down].append((key, tuple(ups)))
+
+    def deps(self, name: str) -> set[str]:
+        out = set(self.upstream[name])
+        for _, up in self.keyword[name]:
+            out |= set(up) if isinstance(up, tuple) else {up}
+        return out
+
     def topological(self) -> list[str] | None:
         done: list[str] = []
         remaining = list(self.order)
         while remaining:
             for name in remaining:
-                deps = set(self.upstream[name]) | {u for _, u in self.keyword[name]}
-                if deps <= set(done):
+                if self.deps(name) <= set(done):
                     done.append(name)
                     remaining.remove(name)
                     break
@@ -472,6 +680,96 @@ def _bool_literal(node: cst.BaseExpression | None) -> bool | None:
     if isinstance(node, cst.Name) and node.value in ("True", "False"):
         return node.value == "True"
     return None
+
+
+TASK_METHODS = ("set_upstream", "set_downstream", "bind")
+
+
+def _task_method_call(stmt: cst.CSTNode, variable: str) -> tuple[str, str, cst.Call] | None:
+    """``t.set_upstream(...)``/``t.set_downstream(...)``/``t.bind(...)`` with ``flow=variable``
+    as a single expression statement: (task name, method, call)."""
+    if not (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, cst.Call)
+    ):
+        return None
+    call = stmt.body[0].value
+    func = call.func
+    if not (
+        isinstance(func, cst.Attribute)
+        and isinstance(func.value, cst.Name)
+        and func.attr.value in TASK_METHODS
+    ):
+        return None
+    flow_arg = get_arg(call, "flow")
+    if not (
+        flow_arg is not None
+        and isinstance(flow_arg.value, cst.Name)
+        and flow_arg.value.value == variable
+    ):
+        return None
+    return func.value.value, func.attr.value, call
+
+
+def _apply_task_method(graph: _Graph, task_name: str, method: str, call: cst.Call) -> bool:
+    """Record ``task.set_upstream/set_downstream/bind(..., flow=f)``; False when not static."""
+    if any(a.star for a in call.args):
+        return False
+    if method in ("set_upstream", "set_downstream"):
+        known = {"task", "flow", "key", "mapped"}
+        if any(a.keyword is not None and a.keyword.value not in known for a in call.args):
+            return False
+        other = get_arg(call, "task", 0)
+        if other is None or not isinstance(other.value, cst.Name):
+            return False
+        key = get_arg(call, "key", 2)
+        key_value = string_value(key.value) if key is not None else None
+        if key is not None and not (key_value and key_value.isidentifier()):
+            if not (isinstance(key.value, cst.Name) and key.value.value == "None"):
+                return False
+        mapped_arg = get_arg(call, "mapped", 3)
+        mapped = _bool_literal(mapped_arg.value if mapped_arg else None)
+        if mapped is None:
+            return False
+        up, down = (
+            (other.value.value, task_name)
+            if method == "set_upstream"
+            else (task_name, other.value.value)
+        )
+        graph.edge(up, down, key_value)
+        if mapped:
+            graph.mapped.add(down)
+        return True
+    # bind(**kwargs, upstream_tasks=[...], mapped=..., flow=f): keyword arguments only
+    mapped_arg = get_arg(call, "mapped")
+    mapped = _bool_literal(mapped_arg.value if mapped_arg else None)
+    if mapped is None:
+        return False
+    graph.node(task_name)
+    for arg in call.args:
+        if arg.keyword is None:
+            return False  # positional arguments need the task's signature
+        key = arg.keyword.value
+        if key in ("flow", "mapped"):
+            continue
+        if key == "upstream_tasks":
+            ups = _name_list(arg.value)
+            if ups is None:
+                return False
+            for up in ups:
+                graph.edge(up, task_name, None)
+        elif isinstance(arg.value, cst.Name):
+            graph.edge(arg.value.value, task_name, key)
+        else:
+            ups = _name_list(arg.value) if isinstance(arg.value, cst.List) else None
+            if not ups:
+                return False
+            graph.list_edge(ups, task_name, key)
+    if mapped:
+        graph.mapped.add(task_name)
+    return True
 
 
 def _apply_functional(graph: _Graph, method: str, call: cst.Call) -> bool:
@@ -563,22 +861,51 @@ def _apply_functional(graph: _Graph, method: str, call: cst.Call) -> bool:
     return False
 
 
-def _functional_graph(module: cst.Module, index: int, variable: str) -> _Graph | None:
-    """The static graph built on ``variable = Flow(...)`` at module body ``index``, else None."""
+def _functional_graph(
+    module: cst.Module, index: int, variable: str, call: cst.Call
+) -> _Graph | None:
+    """The static graph built on ``variable = Flow(...)`` at module body ``index``, else None.
+
+    ``Flow(..., tasks=[a, b])`` adds nodes; ``add_task``/``add_edge``/``set_dependencies``/
+    ``chain`` statements add nodes and edges; other uses of the flow object must be handled by a
+    rule (``run``/``register``..., ``set_reference_tasks`` and ``.tasks`` reads -> TODO) or work
+    on a Prefect 2 flow through the alias. The scan stops where the variable is bound again.
+    """
     graph = _Graph()
+    if get_arg(call, "edges") is not None:
+        return None
+    tasks_arg = get_arg(call, "tasks")
+    if tasks_arg is not None:
+        names = _name_list(tasks_arg.value)
+        if names is None:
+            return None
+        for name in names:
+            graph.node(name)
     for i, stmt in enumerate(module.body):
-        if i == index or not count_refs([stmt], variable):
+        if i <= index:
+            continue
+        uses = flow_uses(stmt, variable)
+        if not uses:
             continue
         method = _method_call(stmt, variable)
-        if method and method[0] in ("add_task", "add_edge", "set_dependencies", "chain"):
+        if method and method[0] in FUNCTIONAL_METHODS:
             if not _apply_functional(graph, method[0], method[1]):
                 return None
             graph.statements.append(i)
             continue
-        if _removed_by_earlier_rules(stmt, variable):
+        task_method = _task_method_call(stmt, variable)
+        if task_method is not None:
+            if not _apply_task_method(graph, *task_method):
+                return None
+            graph.statements.append(i)
             continue
-        return None  # any other use of the flow object: not static
-    if not graph.order or graph.topological() is None:
+        if any(kind == "bind" for kind, _ in uses):
+            if len(uses) == 1 and _simple_assign(stmt) is not None:
+                break  # a new binding: what follows is about another object
+            return None
+        if not all(_handled_use(kind, attr) for kind, attr in uses):
+            return None  # any other use of the flow object: not static
+    if graph.topological() is None:
         return None
     return graph
 
@@ -627,24 +954,35 @@ def _factory_with(rule: Rule, func: cst.FunctionDef) -> tuple[cst.With, cst.Call
         or p.star_kwarg is not None
     ):
         return None
-    variable = _with_variable(found[0])
-    if variable is None:
-        return None
-    for stmt in func.body.body:
-        if stmt is found[0] or _is_docstring(stmt):
-            continue
-        if (
-            isinstance(stmt, cst.SimpleStatementLine)
-            and len(stmt.body) == 1
-            and isinstance(stmt.body[0], cst.Return)
-            and isinstance(stmt.body[0].value, cst.Name)
-            and stmt.body[0].value.value == variable
-        ):
-            continue
-        if _removed_by_earlier_rules(stmt, variable):
-            continue
+    with_stmt = found[0]
+    variable = _with_variable(with_stmt)
+    others = [stmt for stmt in func.body.body if stmt is not with_stmt]
+    if variable is not None:
+        for stmt in others:
+            if not all(_handled_use(kind, attr) for kind, attr in flow_uses(stmt, variable)):
+                return None
+    # The flow body moves to module level: it must not need the function's local names, and the
+    # function must not need the names the body binds.
+    local = bound_names(others)
+    if isinstance(with_stmt.body, cst.IndentedBlock):
+        inner = with_stmt.body.body
+        if {r.value for r in name_refs(with_stmt.body)} & local:
+            return None
+        used_after = {r.value for r in name_refs(cst.Module(body=others))}
+        if (bound_names(inner) - {variable}) & used_after:
+            return None
+    if any(isinstance(n, (cst.Global, cst.Nonlocal)) for n in _small_statements(func.body.body)):
         return None
     return found
+
+
+def _small_statements(stmts):
+    for stmt in stmts:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield from stmt.body
+        elif isinstance(stmt, cst.BaseCompoundStatement):
+            for block in _blocks(stmt):
+                yield from _small_statements(block)
 
 
 def collect_sites(rule: Rule, module: cst.Module) -> list[_Site]:
@@ -693,9 +1031,7 @@ def collect_sites(rule: Rule, module: cst.Module) -> list[_Site]:
             assign = _simple_assign(stmt)
             if assign and isinstance(assign[1], cst.Call) and rule.is_prefect(assign[1].func, FLOW):
                 call = assign[1]
-                if get_arg(call, "tasks") or get_arg(call, "edges"):
-                    continue
-                graph = _functional_graph(module, i, assign[0])
+                graph = _functional_graph(module, i, assign[0], call)
                 if graph is not None:
                     name_arg = get_arg(call, "name", 0)
                     sites.append(
@@ -944,6 +1280,10 @@ class FlowDefinitionRule(Rule):
         self.flow_alias: str | None = None
         self.body_todos: dict[int, dict[int, list[str]]] = {}
         self.functional_statements: set[int] = set()
+        # id(original statement) -> TODO message: statements commented out (Prefect 1 flow code
+        # that cannot stay: flows left for a human at module level, obsolete Flow API).
+        self.commented: dict[int, str] = {}
+        self.functional_functions: set[str] = set()
 
     # -------------------------------------------------------------- analysis (original nodes)
 
@@ -951,37 +1291,128 @@ class FlowDefinitionRule(Rule):
         super().visit_Module(node)
         self.mod = node
         self.tasks = module_task_names(self, node)
-        for site in collect_sites(self, node):
+        sites = collect_sites(self, node)
+        for site in sites:
             self.sites[id(node.body[site.index])] = site
             if site.kind == "factory":
                 self.inner[id(site.with_node)] = site
             if site.graph is not None:
                 self.functional_statements.update(id(node.body[i]) for i in site.graph.statements)
+        self._plan_human_flows(node)
+        self._plan_obsolete(node, sites)
         return True
+
+    def _is_flow_with(self, node: cst.With) -> bool:
+        return any(
+            isinstance(i.item, cst.Call) and self.is_prefect(i.item.func, FLOW) for i in node.items
+        )
+
+    def _plan_human_flows(self, module: cst.Module) -> None:
+        """Module-level flows PF002 cannot convert: comment them out with everything that uses
+        them (outside functions), since ``Flow(...)`` fails at import under Prefect 2."""
+        for i, stmt in enumerate(module.body):
+            if id(stmt) in self.sites:
+                continue
+            variables: list[str] = []
+            if isinstance(stmt, cst.With) and self._is_flow_with(stmt):
+                self.commented[id(stmt)] = HUMAN_WITH_MODULE
+                variables = [
+                    item.asname.name.value
+                    for item in stmt.items
+                    if item.asname is not None and isinstance(item.asname.name, cst.Name)
+                ]
+            else:
+                assign = _simple_assign(stmt)
+                if not (
+                    assign
+                    and isinstance(assign[1], cst.Call)
+                    and self.is_prefect(assign[1].func, FLOW)
+                ):
+                    continue
+                self.commented[id(stmt)] = HUMAN_FUNCTIONAL
+                variables = [assign[0]]
+            for variable in variables:
+                self._comment_dependents(module.body[i + 1 :], variable)
+
+    def _comment_dependents(self, stmts, variable: str) -> bool:
+        """Mark the statements using ``variable`` (not inside functions or classes); False once
+        the variable is bound again."""
+        message = (
+            f"uses the Prefect 1 flow `{variable}`, which was left for a human (see the PF002 "
+            f"TODO on its definition): rewrite it for the @flow function"
+        )
+        for stmt in stmts:
+            if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                continue
+            if id(stmt) in self.sites or variable in bound_names([stmt]):
+                if count_refs([stmt], variable) and id(stmt) not in self.commented:
+                    if not any(k == "bind" for k, _ in flow_uses(stmt, variable)):
+                        self.commented[id(stmt)] = message
+                return False
+            if not count_refs([stmt], variable):
+                continue
+            if isinstance(stmt, cst.SimpleStatementLine):
+                self.commented.setdefault(id(stmt), message)
+                continue
+            blocks = _blocks(stmt)
+            if count_refs([stmt], variable) > sum(count_refs(b, variable) for b in blocks):
+                self.commented.setdefault(id(stmt), message)  # used in the statement's header
+                continue
+            for block in blocks:
+                if not self._comment_dependents(block, variable):
+                    return False
+        return True
+
+    def _plan_obsolete(self, module: cst.Module, sites: list[_Site]) -> None:
+        """``flow.set_reference_tasks(...)`` and ``flow.tasks``/``.edges`` reads of converted
+        flows, wherever they are: commented out with a TODO."""
+        targets: dict[str, str] = {}  # qualified name of the flow variable -> variable
+        for site in sites:
+            if site.variable is None:
+                continue
+            if site.kind == "factory":
+                targets[f"{site.factory.name.value}.<locals>.{site.variable}"] = site.variable
+            else:
+                targets[site.variable] = site.variable
+        if not targets:
+            return
+        variables = set(targets.values())
+        rule = self
+
+        class _Scan(cst.CSTVisitor):
+            def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+                if id(node) in rule.commented:
+                    return
+                for ref in name_refs(node):
+                    if ref.value not in variables:
+                        continue
+                    try:
+                        qnames = rule.get_metadata(QualifiedNameProvider, ref, set())
+                    except KeyError:
+                        qnames = set()
+                    if not any(targets.get(q.name) == ref.value for q in qnames):
+                        continue
+                    message = obsolete_use(node, ref.value)
+                    if message is not None:
+                        rule.commented[id(node)] = message
+                        return
+
+        module.visit(_Scan())
 
     def visit_With(self, node: cst.With) -> None:
         site = self.inner.get(id(node)) or self.sites.get(id(node))
         if site is not None:
             self.body_todos[id(node)] = self._body_todos(site, node.body)
             return
-        if _flow_call_of_with(self, node) is not None or any(
-            isinstance(i.item, cst.Call) and self.is_prefect(i.item.func, FLOW) for i in node.items
-        ):
-            self.add_todo(
-                "this Flow is built inside a function with arguments or other code (or "
-                "together with other context managers): rewrite it by hand as a module-level "
-                "@flow function (arguments become flow parameters)"
-            )
+        if id(node) not in self.commented and self._is_flow_with(node):
+            self.add_todo(HUMAN_WITH)
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-        if id(node) in self.sites:
+        if id(node) in self.sites or id(node) in self.commented:
             return
         assign = _simple_assign(node)
         if assign and isinstance(assign[1], cst.Call) and self.is_prefect(assign[1].func, FLOW):
-            self.add_todo(
-                "Flow built with the functional API but its edges are not static (or it uses "
-                "tasks=/edges=): rewrite it by hand as an @flow function calling the tasks"
-            )
+            self.add_todo(HUMAN_FUNCTIONAL)
 
     def _body_todos(self, site: _Site, body: cst.BaseSuite) -> dict[int, list[str]]:
         """TODOs for top-level body statements: I/O at build time, uses of the flow object."""
@@ -999,7 +1430,11 @@ class FlowDefinitionRule(Rule):
                     f"flow run and does I/O ({', '.join(finder.reasons)}): move it out of the "
                     f"flow if it must run once"
                 )
-            if site.variable and count_refs([stmt], site.variable):
+            if (
+                site.variable
+                and count_refs([stmt], site.variable)
+                and id(stmt) not in self.commented
+            ):
                 out.setdefault(i, []).append(
                     f"`{site.variable}` was the Prefect 1 Flow object, which does not exist "
                     f"inside the @flow function: rewrite this statement (task calls, "
@@ -1009,7 +1444,28 @@ class FlowDefinitionRule(Rule):
 
     # -------------------------------------------------------------------- rewriting
 
+    def _commented_out(self, original_node, updated_node):
+        message = self.commented.get(id(original_node))
+        if message is None:
+            return None
+        return self.comment_out(updated_node, message)
+
+    def leave_For(self, original_node, updated_node):
+        return self._commented_out(original_node, updated_node) or updated_node
+
+    def leave_While(self, original_node, updated_node):
+        return self._commented_out(original_node, updated_node) or updated_node
+
+    def leave_If(self, original_node, updated_node):
+        return self._commented_out(original_node, updated_node) or updated_node
+
+    def leave_Try(self, original_node, updated_node):
+        return self._commented_out(original_node, updated_node) or updated_node
+
     def leave_With(self, original_node: cst.With, updated_node: cst.With):
+        commented = self._commented_out(original_node, updated_node)
+        if commented is not None:
+            return commented
         site = self.sites.get(id(original_node))
         if site is None or site.kind != "with":
             return updated_node  # factory flows are rewritten with their factory
@@ -1022,19 +1478,30 @@ class FlowDefinitionRule(Rule):
         kept: list[cst.Arg] = []
         for pos, arg in enumerate(call.args):
             if arg.keyword is None and not arg.star and pos == 0:
-                kept.append(
-                    arg.with_changes(
-                        keyword=cst.Name("name"),
-                        equal=cst.AssignEqual(
-                            whitespace_before=cst.SimpleWhitespace(""),
-                            whitespace_after=cst.SimpleWhitespace(""),
-                        ),
-                    )
+                arg = arg.with_changes(
+                    keyword=cst.Name("name"),
+                    equal=cst.AssignEqual(
+                        whitespace_before=cst.SimpleWhitespace(""),
+                        whitespace_after=cst.SimpleWhitespace(""),
+                    ),
                 )
-                continue
             key = arg.keyword.value if arg.keyword is not None else None
+            if key == "name":
+                renamed = renamed_flow_name(arg.value)
+                if renamed is not None:
+                    value, old, new = renamed
+                    arg = arg.with_changes(value=value)
+                    todos.append(
+                        f'the flow was renamed from "{old}" to "{new}" (Prefect 2 rejects '
+                        f"{' '.join(BANNED_FLOW_NAME_CHARACTERS)} in flow names): update the "
+                        f"dashboards, automations and API calls keyed on the old name"
+                    )
+                kept.append(arg)
+                continue
             if key in DEPLOYMENT_KWARGS or key == "validate":
                 continue
+            if key == "tasks" and site.kind == "functional":
+                continue  # its tasks are called by the function
             if key in ("reference_tasks", "terminal_state_handler", "tasks", "edges"):
                 todos.append(
                     f"Flow({key}={self.code_for(arg.value)}) has no Prefect 2 equivalent and was "
@@ -1192,7 +1659,7 @@ class FlowDefinitionRule(Rule):
             for i, stmt in enumerate(self.mod.body)
             if i != site.index and not (site.graph and i in site.graph.statements)
         ]
-        return count_refs(others, variable) > 0
+        return live_refs(others, variable, set(self.commented)) > 0
 
     def _alias(self, variable: str, function_name: str) -> cst.SimpleStatementLine:
         return cst.SimpleStatementLine(
@@ -1219,7 +1686,7 @@ class FlowDefinitionRule(Rule):
             return self._after(site, self._functional_function(site, updated_node))
         if id(original_node) in self.functional_statements:
             return cst.RemovalSentinel.REMOVE
-        return updated_node
+        return self._commented_out(original_node, updated_node) or updated_node
 
     def _functional_function(self, site: _Site, stmt) -> cst.FunctionDef:
         graph = site.graph
@@ -1229,7 +1696,8 @@ class FlowDefinitionRule(Rule):
             for up in graph.upstream[name]:
                 consumers[up] += 1
             for _, up in graph.keyword[name]:
-                consumers[up] += 1
+                for u in up if isinstance(up, tuple) else (up,):
+                    consumers[u] += 1
         params = self._module_parameters()
         result_var: dict[str, str] = {}
         taken = set(order) | module_bound_names(self.mod)
@@ -1238,7 +1706,12 @@ class FlowDefinitionRule(Rule):
             if name in params:
                 result_var[name] = name
                 continue
-            args = [f"{k}={result_var[u]}" for k, u in graph.keyword[name]]
+            args = [
+                f"{k}=[{', '.join(result_var[x] for x in u)}]"
+                if isinstance(u, tuple)
+                else f"{k}={result_var[u]}"
+                for k, u in graph.keyword[name]
+            ]
             ups = [result_var[u] for u in graph.upstream[name]]
             if ups:
                 args.append(f"upstream_tasks=[{', '.join(ups)}]")
@@ -1258,6 +1731,7 @@ class FlowDefinitionRule(Rule):
         if not lines:
             lines = ["pass"]
         body = cst.parse_statement("def _():\n" + "".join(f"    {ln}\n" for ln in lines)).body
+        self.functional_functions.add(site.function_name)
         return self._function(site, body, stmt.leading_lines)
 
     def _module_parameters(self) -> set[str]:
@@ -1286,40 +1760,61 @@ class FlowDefinitionRule(Rule):
         index = list(original_node.body.body).index(with_original)
         with_updated = stmts[index]
         func = self._function(site, with_updated.body, with_updated.leading_lines)
-        others = stmts[:index] + stmts[index + 1 :]
-        rest = [s for s in others if not _is_docstring(s)]
-        if (
-            len(rest) == 1
-            and isinstance(rest[0], cst.SimpleStatementLine)
-            and isinstance(rest[0].body[0], cst.Return)
-            and count_refs(rest, site.variable) == 1
-        ):
-            ret = rest[0]
-            new_stmts = [
-                s
-                if s is not ret
-                else s.with_changes(body=[cst.Return(value=cst.Name(site.function_name))])
-                for s in others
-            ]
-        else:
-            new_stmts = (
-                stmts[:index]
-                + [self._alias(site.variable, site.function_name)]
-                + stmts[index + 1 :]
-            )
+        new_stmts = self._factory_rest(site, stmts, index) or [
+            cst.SimpleStatementLine(body=[cst.Pass()])
+        ]
         factory = updated_node.with_changes(body=updated_node.body.with_changes(body=new_stmts))
         blank = cst.EmptyLine()
         factory = factory.with_changes(leading_lines=[blank, blank])
         func = func.with_changes(leading_lines=[*updated_node.leading_lines, *func.leading_lines])
         return cst.FlattenSentinel([func, factory])
 
+    def _factory_rest(self, site: _Site, stmts: list, index: int) -> list:
+        """The factory's statements once its flow moved out (already rewritten by this rule):
+        ``return f`` returns the @flow function; other uses of ``f`` keep an alias."""
+        others = stmts[:index] + stmts[index + 1 :]
+        variable = site.variable
+        refs = count_refs(others, variable) if variable else 0
+        if not refs:
+            return others
+        returns = [
+            s
+            for s in others
+            if isinstance(s, cst.SimpleStatementLine)
+            and len(s.body) == 1
+            and isinstance(s.body[0], cst.Return)
+            and isinstance(s.body[0].value, cst.Name)
+            and s.body[0].value.value == variable
+        ]
+        if len(returns) == refs:
+            return [
+                s.with_changes(body=[cst.Return(value=cst.Name(site.function_name))])
+                if s in returns
+                else s
+                for s in others
+            ]
+        alias = self._alias(variable, site.function_name)
+        return [*stmts[:index], alias.with_changes(leading_lines=stmts[index].leading_lines)] + (
+            stmts[index + 1 :]
+        )
+
     def leave_Module(self, original_node, updated_node):
         return self._finish(updated_node)
 
     def _finish(self, module: cst.Module) -> cst.Module:
-        if self.flow_alias is None:
-            return module
-        return module.with_changes(body=[*module.body, self._alias("flow", self.flow_alias)])
+        body = list(module.body)
+        # A function written in place of a one-line `f = Flow(...)`: keep a blank line after it.
+        for i in range(1, len(body)):
+            prev, stmt = body[i - 1], body[i]
+            if (
+                isinstance(prev, cst.FunctionDef)
+                and prev.name.value in self.functional_functions
+                and not any(line.comment is None for line in stmt.leading_lines[:1])
+            ):
+                body[i] = stmt.with_changes(leading_lines=[cst.EmptyLine(), *stmt.leading_lines])
+        if self.flow_alias is not None:
+            body.append(self._alias("flow", self.flow_alias))
+        return module.with_changes(body=body) if body != list(module.body) else module
 
 
 RULE = FlowDefinitionRule

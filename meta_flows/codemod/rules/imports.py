@@ -21,14 +21,25 @@ Runs last, after every other rule has rewritten what it can:
 from __future__ import annotations
 
 import ast
+import builtins
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import RemoveImportsVisitor
-from libcst.metadata import ParentNodeProvider
+from libcst.metadata import (
+    ExpressionContext,
+    ExpressionContextProvider,
+    GlobalScope,
+    ParentNodeProvider,
+    ScopeProvider,
+)
 
 from meta_flows.codemod.base import SCRATCH_ORIGINAL, Rule, dotted_name
-from meta_flows.codemod.names import PREFECT2_TOP_LEVEL, is_prefect1_only_module
+from meta_flows.codemod.names import (
+    PREFECT1_STAR_EXPORTS,
+    PREFECT2_TOP_LEVEL,
+    is_prefect1_only_module,
+)
 
 # (Prefect 1 module, name) -> Prefect 2 module for the same object.
 MOVED = {
@@ -37,6 +48,29 @@ MOVED = {
     ("prefect.utilities.tasks", "tags"): "prefect",
     ("prefect.core", "Task"): "prefect",
 }
+
+# Prefect 2 names that rules add with ``add_import("prefect", name)``: when the module had
+# ``from prefect import *`` those requests were no-ops, so PF001 imports them explicitly when it
+# comments the star import out. (``Flow``, ``Task``, ``context``... are left out on purpose: used
+# after the rewrite they are Prefect 1 leftovers, not Prefect 2 code.)
+STAR_REPLACEMENTS = frozenset(
+    {
+        "flow",
+        "task",
+        "unmapped",
+        "allow_failure",
+        "get_run_logger",
+        "get_client",
+        "tags",
+        "runtime",
+        "pause_flow_run",
+        "resume_flow_run",
+        "suspend_flow_run",
+    }
+)
+
+_BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__spec__"}
+_BUILTINS |= {"__builtins__", "__loader__", "__package__", "__path__", "__annotations__"}
 
 # Keywords accepted by prefect.flow() in Prefect 2.20.
 FLOW_OPTIONS = frozenset(
@@ -96,12 +130,22 @@ class ImportsRule(Rule):
     NAME = "imports"
     DESCRIPTION = "Prefect imports: new paths, unused ones removed, Prefect 1-only ones flagged"
     TRIGGERS = ("prefect",)
+    APPLY_REMOVALS = True  # every rule's deferred import removals are applied here, once
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
         original = self.context.scratch.get(SCRATCH_ORIGINAL)
-        self._originally_used = _used_names(original) if original else _used_names(tree.code)
+        start = tree.code
+        self._originally_used = _used_names(original) if original else _used_names(start)
         tree = super().transform_module(tree)  # moves, plus removal of unused imports
-        return _FlagLeftovers(self.context).transform_module(tree)
+        flag = _FlagLeftovers(self.context)
+        tree = flag.transform_module(tree)
+        body = _parse(original) if original else None
+        if body is None:
+            body = _parse(start) or []
+        bound = module_bindings(body)
+        if has_star_import(body, prefect=True):
+            bound |= PREFECT1_STAR_EXPORTS
+        return _DeadNames(self.context, bound, set(flag.flagged_names)).transform_module(tree)
 
     def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom):
         module = _import_module_name(updated_node)
@@ -140,6 +184,32 @@ class _FlagLeftovers(Rule):
     def __init__(self, context: CodemodContext) -> None:
         super().__init__(context)
         self.flagged_names: dict[str, str] = {}
+        self.flagged_modules: set[str] = set()
+        self._star_needs: set[str] = set()
+        self._star_p1_used: set[str] = set()
+
+    def _explicit_star(self, line: cst.SimpleStatementLine, node: cst.ImportFrom):
+        """``from prefect import *`` -> ``from prefect import <the Prefect 2 names used>``."""
+        self.mark_applied()
+        if not self._star_needs:
+            return cst.RemovalSentinel.REMOVE
+        names = [cst.ImportAlias(name=cst.Name(n)) for n in sorted(self._star_needs)]
+        names = [
+            a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            for a in names[:-1]
+        ] + names[-1:]
+        return line.with_changes(body=[node.with_changes(names=names)])
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        try:
+            tree = ast.parse(node.code)
+        except (SyntaxError, ValueError):
+            tree = None
+        if tree is not None:
+            unbound = _used_names(node.code) - module_bindings(tree.body)
+            self._star_needs = unbound & STAR_REPLACEMENTS
+            self._star_p1_used = (unbound & PREFECT1_STAR_EXPORTS) - STAR_REPLACEMENTS
+        return super().visit_Module(node)
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
         stmt = updated_node.body[0] if len(updated_node.body) == 1 else None
@@ -147,7 +217,63 @@ class _FlagLeftovers(Rule):
             replaced = self._import_from(updated_node, stmt)
             if replaced is not None:
                 return replaced
+        elif isinstance(stmt, cst.Import):
+            replaced = self._import(updated_node, stmt)
+            if replaced is not None:
+                return replaced
         return updated_node
+
+    def _import(self, line: cst.SimpleStatementLine, node: cst.Import):
+        """``import prefect.engine.state`` (still used): commented out, uses flagged."""
+        keep, drop = [], []
+        for alias in node.names:
+            name = dotted_name(alias.name) or ""
+            if _is_prefect_module(name) and is_prefect1_only_module(name):
+                drop.append(alias)
+                if alias.asname is not None:
+                    self.flagged_names[alias.asname.name.value] = name
+                else:
+                    self.flagged_modules.add(name)
+            else:
+                keep.append(alias)
+        if not drop:
+            return None
+        names = ", ".join(f"`{dotted_name(a.name)}`" for a in drop)
+        commented = self.comment_out(
+            line.with_changes(body=[node.with_changes(names=_fix_commas(drop))]),
+            f"{names} is a Prefect 1-only module: rewrite its uses by hand (see "
+            "MIGRATION_RULES.md)",
+        )
+        if not keep:
+            return commented
+        kept_line = line.with_changes(body=[node.with_changes(names=_fix_commas(keep))])
+        return cst.FlattenSentinel([kept_line, commented])
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if not self._statement_stack:
+            return
+        if (
+            isinstance(node.value, cst.Name)
+            and node.attr.value in PREFECT1_STAR_EXPORTS
+            and node.attr.value not in PREFECT2_TOP_LEVEL
+            and self.prefect_name(node) == f"prefect.{node.attr.value}"
+        ):  # ``prefect.Client``, ``prefect.Parameter`` through ``import prefect``
+            self.add_todo(f"`prefect.{node.attr.value}` is Prefect 1 API: rewrite for Prefect 2")
+            return
+        if not self.flagged_modules:
+            return
+        name = dotted_name(node)
+        if name is None:
+            return
+        for module in self.flagged_modules:
+            if name == module or name.startswith(module + "."):
+                parent = self.get_metadata_parent(node)
+                if not isinstance(parent, (cst.ImportAlias, cst.Import)):
+                    self.add_todo(
+                        f"uses Prefect 1 module `{module}` (its import is commented out): "
+                        "rewrite for Prefect 2"
+                    )
+                return
 
     def _import_from(self, line: cst.SimpleStatementLine, node: cst.ImportFrom):
         module = _import_module_name(node)
@@ -156,10 +282,17 @@ class _FlagLeftovers(Rule):
         moved = self.context.scratch.get("PF001.moved", set())
         if isinstance(node.names, cst.ImportStar):
             if is_prefect1_only_module(module) or module == "prefect":
+                if module == "prefect" and not self._star_p1_used:
+                    return self._explicit_star(line, node)
+                if module == "prefect":
+                    for name in sorted(self._star_needs):
+                        self.add_import("prefect", name)
+                p1 = ", ".join(f"`{n}`" for n in sorted(self._star_p1_used))
                 return self.comment_out(
                     line,
-                    f"`from {module} import *` binds Prefect 1 names; import the Prefect 2 "
-                    "names this module uses explicitly",
+                    f"`from {module} import *` binds Prefect 1 names"
+                    + (f" (used here: {p1})" if p1 else "")
+                    + ": import the Prefect 2 names this module uses explicitly",
                 )
             return None
         keep, drop = [], []
@@ -223,6 +356,304 @@ class _FlagLeftovers(Rule):
         )
         args = [a for a in call.args if a not in bad]
         return updated_node.with_changes(decorator=call.with_changes(args=_fix_commas(args)))
+
+
+# ---------------------------------------------------------------------- dead names
+#
+# A rule that comments out a Prefect 1 import or definition (``from prefect import *``,
+# ``slack_notifier``, an ``S3Result``, a library task instance...) leaves its name unbound. A
+# statement that still reads the name at import time would make the module fail with NameError,
+# so PF001 comments such module-level statements out too (transitively: what they bound becomes
+# unbound in turn); a use inside a function body only gets a TODO (the module still imports).
+
+
+def _stores(node: ast.AST, out: set[str]) -> None:
+    """Names ``node`` binds in the scope it runs in (not inside nested functions or classes)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        out.add(node.name)
+        return
+    if isinstance(node, ast.Lambda):
+        return
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        for alias in node.names:
+            if alias.name != "*":
+                out.add(alias.asname or alias.name.split(".")[0])
+        return
+    if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+        out.add(node.id)
+    elif isinstance(node, ast.ExceptHandler) and node.name:
+        out.add(node.name)
+    elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+        out.add(node.name)
+    elif isinstance(node, ast.MatchMapping) and node.rest:
+        out.add(node.rest)
+    for child in ast.iter_child_nodes(node):
+        _stores(child, out)
+
+
+def module_bindings(body: list[ast.stmt]) -> set[str]:
+    """Every name the module-level statements ``body`` bind (``global`` declarations included)."""
+    out: set[str] = set()
+    for stmt in body:
+        _stores(stmt, out)
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Global):
+                out.update(node.names)
+    return out
+
+
+def has_star_import(body: list[ast.stmt], prefect: bool) -> bool:
+    """Whether ``body`` has a (non-)Prefect ``from x import *`` at module level."""
+    for node in body:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.ImportFrom) and any(a.name == "*" for a in sub.names):
+                is_prefect = (sub.module or "").split(".")[0] == "prefect" and not sub.level
+                if is_prefect == prefect:
+                    return True
+    return False
+
+
+def import_time_loads(node: ast.AST, lazy_annotations: bool = False) -> set[str]:
+    """Names read when ``node`` runs at module level: not function or lambda bodies."""
+    out: set[str] = set()
+
+    def visit(n: ast.AST) -> None:
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            if not isinstance(n, ast.Lambda):
+                for dec in n.decorator_list:
+                    visit(dec)
+                if not lazy_annotations and n.returns is not None:
+                    visit(n.returns)
+            args = n.args
+            for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
+                visit(default)
+            if not lazy_annotations and not isinstance(n, ast.Lambda):
+                every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+                for arg in every:
+                    if arg is not None and arg.annotation is not None:
+                        visit(arg.annotation)
+            return
+        if isinstance(n, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            bound: set[str] = set()
+            for gen in n.generators:
+                _stores(gen.target, bound)
+            inner: set[str] = set()
+            for child in ast.iter_child_nodes(n):
+                inner |= import_time_loads(child, lazy_annotations)
+            out.update(inner - bound)
+            return
+        if isinstance(n, ast.AnnAssign) and lazy_annotations:
+            visit(n.target)
+            if n.value is not None:
+                visit(n.value)
+            return
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            out.add(n.id)
+        for child in ast.iter_child_nodes(n):
+            visit(child)
+
+    visit(node)
+    return out
+
+
+def _parse(code: str) -> list[ast.stmt] | None:
+    try:
+        return ast.parse(code).body
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _parse_expr(code: str) -> ast.AST | None:
+    try:
+        return ast.parse(f"({code})", mode="eval")
+    except (SyntaxError, ValueError):
+        return None
+
+
+_BLOCKS = (cst.If, cst.For, cst.While, cst.With, cst.Try)
+
+
+class _DeadNames(Rule):
+    """Third pass of PF001: statements that read names a rule commented out (see above)."""
+
+    CODE = "PF001"
+    NAME = "imports"
+
+    def __init__(
+        self, context: CodemodContext, original_bound: set[str], flagged: set[str]
+    ) -> None:
+        super().__init__(context)
+        self.original_bound = original_bound
+        self.flagged = flagged
+        self.dead: set[str] = set()
+        self.plan: dict[int, list[str]] = {}
+        self._inside = 0
+        self._lazy = False
+
+    # -------------------------------------------------------------- the plan
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        super().visit_Module(node)
+        body = _parse(node.code)
+        if body is None or has_star_import(body, prefect=False):
+            return False
+        self._lazy = any(
+            isinstance(s, ast.ImportFrom)
+            and s.module == "__future__"
+            and any(a.name == "annotations" for a in s.names)
+            for s in body
+        )
+        candidates = self.original_bound - module_bindings(body) - _BUILTINS
+        if not candidates:
+            return False
+        self._facts: dict[int, tuple[set[str], set[str]]] = {}
+        for _ in range(50):  # each round comments out at least one more statement
+            bound: set[str] = set()
+            self._bindings(node.body, bound)
+            self.dead = self.original_bound - bound - _BUILTINS
+            if not self._mark(node.body):
+                break
+        return bool(self.dead)
+
+    def _facts_of(self, stmt: cst.CSTNode) -> tuple[set[str], set[str]]:
+        """(names read at import time, names bound) of a statement, header only for blocks."""
+        key = id(stmt)
+        if key in self._facts:
+            return self._facts[key]
+        loads: set[str] = set()
+        stores: set[str] = set()
+        if isinstance(stmt, _BLOCKS) and isinstance(stmt.body, cst.IndentedBlock):
+            for expr, is_target in self._header(stmt):
+                parsed = _parse_expr(self.code_for(expr))
+                if parsed is None:
+                    continue
+                if is_target:
+                    # a target like ``x.attr`` or ``x[i]`` reads x; a plain name binds it
+                    target = parsed.body
+                    if isinstance(target, ast.Name):
+                        stores.add(target.id)
+                    elif isinstance(target, (ast.Tuple, ast.List)):
+                        stores |= {e.id for e in ast.walk(target) if isinstance(e, ast.Name)}
+                    else:
+                        loads |= import_time_loads(target, self._lazy)
+                else:
+                    loads |= import_time_loads(parsed, self._lazy)
+        else:
+            body = _parse(self.code_for(stmt.with_changes(leading_lines=[])))
+            for node in body or ():
+                loads |= import_time_loads(node, self._lazy)
+                _stores(node, stores)
+        self._facts[key] = (loads, stores)
+        return loads, stores
+
+    def _header(self, stmt: cst.CSTNode):
+        """(expression, is a binding target) pairs of a block statement's header(s)."""
+        if isinstance(stmt, cst.If):
+            yield stmt.test, False
+            orelse = stmt.orelse
+            while isinstance(orelse, cst.If):  # elif tests belong to this statement
+                yield orelse.test, False
+                orelse = orelse.orelse
+        elif isinstance(stmt, cst.While):
+            yield stmt.test, False
+        elif isinstance(stmt, cst.For):
+            yield stmt.iter, False
+            yield stmt.target, True
+        elif isinstance(stmt, cst.With):
+            for item in stmt.items:
+                yield item.item, False
+                if item.asname is not None:
+                    yield item.asname.name, True
+        elif isinstance(stmt, cst.Try):
+            for handler in stmt.handlers:
+                if handler.type is not None:
+                    yield handler.type, False
+                if handler.name is not None:
+                    yield handler.name.name, True
+
+    def _blocks(self, stmt: cst.CSTNode):
+        """The indented bodies of a block statement (elif/else/except/finally included)."""
+        parts = [stmt.body]
+        if isinstance(stmt, cst.If):
+            orelse = stmt.orelse
+            while isinstance(orelse, cst.If):
+                parts.append(orelse.body)
+                orelse = orelse.orelse
+            if orelse is not None:
+                parts.append(orelse.body)
+        elif isinstance(stmt, (cst.For, cst.While)) and stmt.orelse is not None:
+            parts.append(stmt.orelse.body)
+        elif isinstance(stmt, cst.Try):
+            parts += [h.body for h in stmt.handlers]
+            if stmt.orelse is not None:
+                parts.append(stmt.orelse.body)
+            if stmt.finalbody is not None:
+                parts.append(stmt.finalbody.body)
+        return [p.body for p in parts if isinstance(p, cst.IndentedBlock)]
+
+    def _is_block(self, stmt: cst.CSTNode) -> bool:
+        return isinstance(stmt, _BLOCKS) and isinstance(stmt.body, cst.IndentedBlock)
+
+    def _bindings(self, body, bound: set[str]) -> None:
+        for stmt in body:
+            if id(stmt) in self.plan:
+                continue
+            bound |= self._facts_of(stmt)[1]
+            if self._is_block(stmt):
+                for block in self._blocks(stmt):
+                    self._bindings(block, bound)
+
+    def _mark(self, body) -> bool:
+        changed = False
+        for stmt in body:
+            if id(stmt) in self.plan:
+                continue
+            used = self._facts_of(stmt)[0] & self.dead
+            if used:
+                self.plan[id(stmt)] = sorted(used)
+                changed = True
+            elif self._is_block(stmt):
+                for block in self._blocks(stmt):
+                    changed |= self._mark(block)
+        return changed
+
+    # -------------------------------------------------------------- the rewrite
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if id(node) in self.plan:
+            self._inside += 1
+        return super().on_visit(node)
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        result = super().on_leave(original_node, updated_node)
+        names = self.plan.get(id(original_node))
+        if names is None:
+            return result
+        self._inside -= 1
+        quoted = ", ".join(f"`{n}`" for n in names)
+        return self.comment_out(
+            result,
+            f"reads {quoted}, no longer defined at module level (its Prefect 1 import or "
+            "definition was commented out, or moved into a flow function): the module would "
+            "fail to import (NameError); rewrite for Prefect 2",
+        )
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if self._inside or node.value not in self.dead or node.value in self.flagged:
+            return
+        if not self._statement_stack:
+            return
+        if self.get_metadata(ExpressionContextProvider, node, None) != ExpressionContext.LOAD:
+            return
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None or isinstance(scope, GlobalScope):
+            return  # module level: planned above, or not read at import time
+        if any(not isinstance(a.scope, GlobalScope) for a in scope[node.value]):
+            return  # a local of the same name
+        self.add_todo(
+            f"uses `{node.value}`, no longer defined at module level (its Prefect 1 import or "
+            "definition was commented out, or moved into a flow function): rewrite for Prefect 2"
+        )
 
 
 def _fix_commas(items: list) -> list:

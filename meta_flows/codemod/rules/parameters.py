@@ -31,6 +31,8 @@ After::
 - Names that are not identifiers are renamed (TODO with the old name) (C).
 - Parameters defined at module level and used in a flow are lifted into its signature; the
   module-level assignment goes when nothing else uses it (A).
+- A Parameter passed inline as a call argument (``load(Parameter("x", default=1))``) becomes the
+  argument ``x`` and the call passes ``x`` (renamed if ``x`` is already used in the flow) (A).
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class ParametersRule(Rule):
         self.module_param_stmts: dict[str, int] = {}
         self.flows: dict[int, list[tuple[int | None, _Param | None]]] = {}
         self.lifted: dict[str, set[str]] = {}  # module-level parameter -> flows lifting it
+        self.inline: dict[int, str] = {}  # id(Parameter call used as an argument) -> argument
 
     def visit_Module(self, node: cst.Module) -> bool:
         super().visit_Module(node)
@@ -216,8 +219,67 @@ class ParametersRule(Rule):
                     self.add_todo("Parameter with a computed name: turn it into a flow argument")
                 else:
                     found.append((i, param))
+        found += self._inline_params(node, [p for _, p in found if p is not None])
         if found:
             self.flows[id(node)] = found
+
+    def _inline_params(self, node: cst.FunctionDef, known: list[_Param]) -> list:
+        """``load(Parameter("x", default=1))``: the Parameter becomes the argument ``x`` and the
+        call passes ``x`` (same name as an assigned Parameter: that one's variable)."""
+        rule = self
+        calls: list[cst.Call] = []
+
+        class _Finder(cst.CSTVisitor):
+            def visit_FunctionDef(self, inner: cst.FunctionDef) -> bool:
+                return False
+
+            def visit_ClassDef(self, inner: cst.ClassDef) -> bool:
+                return False
+
+            def visit_Lambda(self, inner: cst.Lambda) -> bool:
+                return False
+
+            def visit_Arg(self, arg: cst.Arg) -> bool:
+                value = arg.value
+                if isinstance(value, cst.Call) and rule.is_prefect(value.func, *_PARAMETERS):
+                    calls.append(value)
+                    return False
+                return True
+
+        for stmt in node.body.body:
+            stmt.visit(_Finder())
+        if not calls:
+            return []
+        p = node.params
+        taken = {r.value for s in node.body.body for r in name_refs(s)}
+        taken |= {q.name.value for q in [*p.params, *p.posonly_params, *p.kwonly_params]}
+        taken |= {q.argument for q in known} | {q.variable for q in known} | {"flow", "task"}
+        by_name = {q.original_name: q.variable for q in known}
+        out = []
+        for call in calls:
+            param = self._param("", call)
+            if param is None:
+                continue  # a computed name: left as is (PF001 flags the Prefect 1 object)
+            if param.original_name in by_name:
+                self.inline[id(call)] = by_name[param.original_name]
+                continue
+            argument, n = param.argument, 2
+            while argument in taken:
+                argument = f"{param.argument}_{n}"
+                n += 1
+            param.prelude = [line.replace(param.argument, argument) for line in param.prelude]
+            param.argument = param.variable = argument
+            taken.add(argument)
+            by_name[param.original_name] = argument
+            self.inline[id(call)] = argument
+            out.append((None, param))
+        return out
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call):
+        argument = self.inline.get(id(original_node))
+        if argument is None:
+            return updated_node
+        return cst.Name(argument)
 
     def leave_FunctionDef(self, original_node, updated_node):
         found = self.flows.get(id(original_node))
@@ -322,6 +384,7 @@ class ParametersRule(Rule):
             return updated_node
         body = []
         changed = False
+        carried: list[cst.EmptyLine] = []
         for orig, new in zip(original_node.body, updated_node.body, strict=True):
             variable = ids.get(id(orig))
             if variable is not None:
@@ -335,7 +398,11 @@ class ParametersRule(Rule):
                 ]
                 if not any(_module_scope_uses(s, variable) for s in others):
                     changed = True
+                    carried += list(new.leading_lines)  # blank lines and comments stay
                     continue
+            if carried:
+                new = new.with_changes(leading_lines=[*carried, *new.leading_lines])
+                carried = []
             body.append(new)
         if not changed or len(original_node.body) != len(updated_node.body):
             return updated_node

@@ -1,7 +1,9 @@
 """PF015 run_register: flow.run() / flow.register() / __main__ (MIGRATION_RULES §17).
 
 Runs first, on the original source, for variables bound to a Prefect 1 Flow (``with Flow(...) as
-flow``, ``flow = Flow(...)``, or the result of a zero-argument flow factory).
+flow``, ``flow = Flow(...)``, the result of a zero-argument flow factory, or ``with Flow(...) as f``
+inside a function whose flow PF002 moves to module level, e.g. ``def main(): with Flow("etl") as
+f: ...; f.run()`` -> ``etl()``).
 
 Before::
 
@@ -23,7 +25,8 @@ After::
   ``flow.serialize()`` are removed; where their result was used the statement is commented out
   with a TODO (H).
 - ``state = flow.run()`` then ``state.result[task]``: the call returns a Prefect 2 State
-  (``return_state=True``) and a TODO asks to rewrite the per-task lookups (H).
+  (``return_state=True``) and a TODO asks to rewrite the per-task lookups (H); statements doing
+  such a lookup are commented out (they would fail under Prefect 2).
 """
 
 from __future__ import annotations
@@ -97,6 +100,8 @@ class RunRegisterRule(Rule):
         self.flows: dict[str, list[tuple[int, str]]] = {}
         self.factories: set[str] = set()
         self.factory_vars: set[str] = set()
+        self.local_flows: dict[str, str] = {}  # "factory.<locals>.f" -> function name
+        self.state_vars: set[str] = set()  # names bound to `flow.run()` States
         self.calls: dict[int, tuple[str, cst.BaseExpression]] = {}  # id(call) -> (method, callee)
         self.guards: set[int] = set()
         self.emptied: set[int] = set()
@@ -109,6 +114,11 @@ class RunRegisterRule(Rule):
         for site in collect_sites(self, node):
             if site.kind == "factory":
                 self.factories.add(site.factory.name.value)
+                if site.variable:
+                    # `with Flow(...) as f` inside the function: `f.run()` there calls the
+                    # module-level @flow function PF002 moves the flow to.
+                    local = f"{site.factory.name.value}.<locals>.{site.variable}"
+                    self.local_flows[local] = site.function_name
             elif site.variable:
                 self.flows.setdefault(site.variable, []).append((site.line, site.function_name))
         return True
@@ -145,6 +155,9 @@ class RunRegisterRule(Rule):
         module_level_binding = any(
             q.name == name and q.source == QualifiedNameSource.LOCAL for q in qnames
         )
+        for q in qnames:
+            if q.source == QualifiedNameSource.LOCAL and q.name in self.local_flows:
+                return cst.Name(self.local_flows[q.name])
         if name in self.flows and module_level_binding:
             defs = self.flows[name]
             if module_level:
@@ -245,6 +258,14 @@ class RunRegisterRule(Rule):
     def leave_SimpleStatementLine(self, original_node, updated_node):
         info = self._statement_call(original_node)
         if info is None:
+            state_var = self._task_result_lookup(original_node)
+            if state_var is not None:
+                return self.comment_out(
+                    updated_node,
+                    f"`{state_var}.result[task]` (per-task results of a Prefect 1 flow run "
+                    f"State) does not exist in Prefect 2: return the values you need from the "
+                    f"flow and read `{state_var}.result()`",
+                )
             return updated_node
         method, used = info
         module_level = self._at_module_level()
@@ -253,6 +274,7 @@ class RunRegisterRule(Rule):
             if used:
                 state_var = self._assigned_name(original_node)
                 if state_var is not None:
+                    self.state_vars.add(state_var)
                     updated_node = self._return_state(updated_node)
                     self.add_todo(
                         f"`{state_var}` was the Prefect 1 flow run State; the call now returns "
@@ -290,6 +312,26 @@ class RunRegisterRule(Rule):
             f"deployments` / prefect.yaml and served by workers): rewrite the code that used its "
             f"result",
         )
+
+    def _task_result_lookup(self, stmt: cst.SimpleStatementLine) -> str | None:
+        """The flow-run State variable ``stmt`` subscripts as ``state.result[...]``, if any."""
+        if not self.state_vars:
+            return None
+        found: list[str] = []
+
+        class _Finder(cst.CSTVisitor):
+            def visit_Subscript(inner, node: cst.Subscript) -> None:  # noqa: N805
+                value = node.value
+                if (
+                    isinstance(value, cst.Attribute)
+                    and value.attr.value == "result"
+                    and isinstance(value.value, cst.Name)
+                    and value.value.value in self.state_vars
+                ):
+                    found.append(value.value.value)
+
+        stmt.visit(_Finder())
+        return found[0] if found else None
 
     @staticmethod
     def _assigned_names(stmt: cst.SimpleStatementLine) -> list[str]:
