@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,10 @@ from typing import Annotated
 import typer
 
 from meta_flows import __version__
+
+# Prefect 2.20 and its integrations warn about their own internals on import (duplicate block
+# registrations, pydantic v1/v2 mixing); none of it is actionable for a meta-flows user.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"(prefect|pydantic)(\.|$)")
 
 app = typer.Typer(
     name="meta-flows",

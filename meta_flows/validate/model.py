@@ -1,0 +1,62 @@
+"""What one run of a flow produced, on either side of a migration, in one comparable shape.
+
+The legacy side (Prefect 1.4.1, in the managed environment) and the migrated side (Prefect 2, a
+real flow run against the current API) each produce a :class:`RunCapture`; the comparators turn a
+pair of captures into a :class:`CaseVerdict`.
+
+Task results travel as JSON when they are JSON-able (``result``), and always as a stable textual
+representation (``result_repr``: ``repr`` with dict keys and sets sorted) so that values that cannot
+be serialized still compare. Files are those written under the run's temporary working directory,
+by POSIX relative path, with the SHA-256 of their content.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Side = Literal["legacy", "migrated"]
+Verdict = Literal["equal", "different", "legacy-error", "migrated-error", "skipped"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskCapture(_Model):
+    name: str = Field(description="Task name as Prefect named it (P1 task name / P2 task name).")
+    map_index: int | None = Field(None, description="Index of a mapped child; None if unmapped.")
+    state: str = Field(description="Final state type, e.g. Success/Completed, Failed, Skipped.")
+    ok: bool = Field(description="True when the state is a success (P1 Success, P2 Completed).")
+    message: str | None = None
+    result: Any = None
+    result_json: bool = Field(False, description="True when `result` holds the JSON value.")
+    result_repr: str | None = None
+
+
+class RunCapture(_Model):
+    side: Side
+    flow_name: str
+    case: str = "default"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    final_state: str | None = None
+    ok: bool = False
+    error: str | None = Field(None, description="Why the run could not happen or crashed.")
+    tasks: list[TaskCapture] = Field(default_factory=list)
+    files: dict[str, str] = Field(default_factory=dict, description="relpath -> sha256")
+    duration_s: float | None = None
+    timed_out: bool = False
+
+
+class CaseVerdict(_Model):
+    flow_name: str
+    case: str
+    verdict: Verdict
+    diff: list[str] = Field(default_factory=list, description="Readable lines of what differs.")
+    notes: list[str] = Field(
+        default_factory=list, description="Known semantic differences (§18) that explain it."
+    )
+    legacy_duration_s: float | None = None
+    migrated_duration_s: float | None = None
+    reason: str | None = Field(None, description="Why skipped / which side errored.")
