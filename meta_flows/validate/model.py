@@ -33,6 +33,15 @@ class TaskCapture(_Model):
     result: Any = None
     result_json: bool = Field(False, description="True when `result` holds the JSON value.")
     result_repr: str | None = None
+    auto_generated: bool = Field(
+        False,
+        description="A task Prefect 1 created implicitly (Parameter, Constant, List/Tuple/Set/Dict, "
+        "operators such as GetItem/Add, case's CompareValue, merge's Merge, resource manager "
+        "tasks); see meta_flows.validate.compare.P1_AUTO_TASK_CLASSES. Never compared.",
+    )
+    attempts: int | None = Field(
+        None, description="How many times the task ran, retries included (None if unknown)."
+    )
 
 
 class RunCapture(_Model):
@@ -47,6 +56,11 @@ class RunCapture(_Model):
     files: dict[str, str] = Field(default_factory=dict, description="relpath -> sha256")
     duration_s: float | None = None
     timed_out: bool = False
+    executor: str | None = Field(
+        None,
+        description="Legacy side: the executor class name (e.g. LocalDaskExecutor); "
+        "a Dask executor makes parallelism (§18.4) a candidate explanation of a difference.",
+    )
 
 
 class CaseVerdict(_Model):
@@ -60,3 +74,44 @@ class CaseVerdict(_Model):
     legacy_duration_s: float | None = None
     migrated_duration_s: float | None = None
     reason: str | None = Field(None, description="Why skipped / which side errored.")
+
+
+class ValueOptions(_Model):
+    """How two task results are compared (a case's defaults, or one task's overrides)."""
+
+    rel_tol: float = Field(0.0, description="Relative tolerance for floats (math.isclose).")
+    abs_tol: float = Field(0.0, description="Absolute tolerance for floats (math.isclose).")
+    unordered: bool | list[str] = Field(
+        False,
+        description="Compare lists as multisets: everywhere (True) or at these dotted paths "
+        "(segments are fnmatch patterns; '*' matches any key or list index). DataFrame rows too.",
+    )
+    check_dtype: bool = Field(True, description="DataFrames: column dtypes must match.")
+    comparator: str | None = Field(
+        None,
+        description="'pkg.module:function' called with (legacy_value, migrated_value), "
+        "returning bool or (bool, message); replaces the built-in comparison.",
+    )
+
+
+class CompareOptions(ValueOptions):
+    """Per-case comparison options (what a validation case may say about comparing it)."""
+
+    skip: str | None = Field(None, description="Do not compare this case; the reason.")
+    ignore_tasks: list[str] = Field(default_factory=list, description="Task name globs.")
+    ignore_keys: list[str] = Field(
+        default_factory=list,
+        description="Dotted paths inside results, optionally scoped to tasks: 'meta.created_at' "
+        "(every task) or 'extract:meta.*' (task-name glob before ':'); 'parameters:x' for "
+        "parameters. Segments are fnmatch patterns; '*' matches any key or list index.",
+    )
+    ignore_files: list[str] = Field(
+        default_factory=list,
+        description="Globs on POSIX relative paths (fnmatch: '*' also matches '/').",
+    )
+    compare_files: bool = True
+    compare_parameters: bool = True
+    tasks: dict[str, ValueOptions] = Field(
+        default_factory=dict,
+        description="Per task-name glob overrides of the value options (fields set there win).",
+    )
