@@ -1,0 +1,253 @@
+"""Run Prefect 2 flows and report what the API recorded: runs in a child process of meta-flows.
+
+:mod:`meta_flows.validate.migrated_run` starts ``python -m meta_flows.validate.migrated_child``
+(meta-flows' own interpreter, ``PYTHONPATH`` = the migrated repo's import roots, results
+persisted to a temporary local storage) with one request on stdin::
+
+    {"output": "/abs/out.jsonl", "workdir": "/abs/tmp",
+     "runs": [{"id": 0, "file": "flows/etl.py", "module": "etl", "function": "etl",
+               "flow": "etl", "case": "default", "parameters": {...}}, ...]}
+
+Each run: the module is imported once (cwd: a scratch directory), the process ``chdir``s into a
+fresh empty directory and calls the flow with ``return_state=True`` -- a real flow run against
+the current API (``PREFECT_API_URL``). Then everything is read back through the API with a new
+client: the flow run's state, its task runs, and each task run's persisted result
+(``state.result()`` from result storage).
+
+The API records neither a task run's task name (only ``name`` = ``<task name>-<dynamic key>``,
+or a custom ``task_run_name``) nor a mapped child's index. Two thin wrappers say it:
+``prefect.engine.create_task_run`` notes each task run's task name, ``begin_task_map`` notes the
+task run of every map index. Without them (another engine) the name is the run name minus its
+``-<dynamic_key>`` suffix and ``map_index`` stays None.
+
+Output JSON lines, flushed as written: ``{"event": "start", "id"}``, ``{"event": "running",
+"id"}`` (right before the flow is called: the caller's time limit starts here) and
+``{"event": "run", "id", "capture": {... RunCapture fields ...}}``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from typing import Any
+from uuid import UUID
+
+from meta_flows.legacy.run_probe import file_hashes, result_fields
+
+TASK_NAMES: dict[UUID, str] = {}  # task run id -> task name
+MAPS: list[tuple[str, list[Any]]] = []  # (task name, futures/states by map index)
+
+
+def install_patches() -> None:
+    import prefect.engine as engine
+
+    original_create = engine.create_task_run
+    original_map = engine.begin_task_map
+
+    @functools.wraps(original_create)
+    async def create_task_run(task, *args, **kwargs):
+        task_run = await original_create(task, *args, **kwargs)
+        TASK_NAMES[task_run.id] = task.name
+        return task_run
+
+    @functools.wraps(original_map)
+    async def begin_task_map(task, *args, **kwargs):
+        items = await original_map(task, *args, **kwargs)
+        MAPS.append((task.name, list(items)))
+        return items
+
+    engine.create_task_run = create_task_run
+    engine.begin_task_map = begin_task_map
+
+
+def map_indices() -> dict[Any, int]:
+    """Task run id (or run name, when the id is not known) -> map index, for this run's maps."""
+    out: dict[Any, int] = {}
+    for _name, items in MAPS:
+        for index, item in enumerate(items):
+            task_run = getattr(item, "task_run", None)
+            details = getattr(item, "state_details", None)
+            if task_run is not None:
+                out[task_run.id] = index
+            elif details is not None and details.task_run_id is not None:
+                out[details.task_run_id] = index
+            elif getattr(item, "name", None):
+                out[item.name] = index
+    return out
+
+
+def task_name(task_run) -> str:
+    if task_run.id in TASK_NAMES:
+        return TASK_NAMES[task_run.id]
+    suffix = f"-{task_run.dynamic_key}"
+    name = task_run.name
+    return name[: -len(suffix)] if name.endswith(suffix) else name
+
+
+class _Unreadable:
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def fetch_results(states: list) -> list:
+    """The persisted result of each completed state, read from result storage concurrently
+    with one client (``PersistedResult.get``; other result kinds through ``state.result``)."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.results import PersistedResult
+
+    async def one(state, client):
+        if state is None or state.type != StateType.COMPLETED:
+            return None
+        try:
+            if isinstance(state.data, PersistedResult):
+                return await state.data.get(client=client)
+            return await state.result(raise_on_failure=False, fetch=True)
+        except Exception as exc:  # noqa: BLE001 - not persisted / cannot be read back
+            return _Unreadable(f"{type(exc).__name__}: {exc}")
+
+    async def all_of():
+        async with get_client() as client:
+            return await asyncio.gather(*(one(s, client) for s in states))
+
+    return asyncio.run(all_of())
+
+
+def read_back(flow_run_id: UUID, capture: dict) -> None:
+    """Fill ``capture`` from the API: flow run state, task runs and their persisted results."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.objects import StateType
+
+    indices = map_indices()
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(flow_run_id)
+        state = flow_run.state
+        capture["final_state"] = state.name if state else None
+        capture["ok"] = bool(state and state.type == StateType.COMPLETED)
+        if state is not None and not capture["ok"]:
+            capture["error"] = state.message
+        task_runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+    values = fetch_results([tr.state for tr in task_runs])
+    tasks = []
+    for task_run, value in zip(task_runs, values, strict=True):
+        tstate = task_run.state
+        ok = bool(tstate and tstate.type == StateType.COMPLETED)
+        entry = {
+            "name": task_name(task_run),
+            "map_index": indices.get(task_run.id, indices.get(task_run.name)),
+            "state": tstate.name if tstate else "Unknown",
+            "ok": ok,
+            "message": tstate.message if tstate else None,
+            "result": None,
+            "result_json": False,
+            "result_repr": None,
+            "attempts": task_run.run_count,
+        }
+        if ok and isinstance(value, _Unreadable):
+            entry["message"] = f"result not readable: {value.reason}"
+        elif ok:
+            entry.update(result_fields(value))
+        tasks.append(entry)
+    tasks.sort(key=lambda e: (e["name"], -1 if e["map_index"] is None else e["map_index"]))
+    capture["tasks"] = tasks
+
+
+def find_flow(module, function: str | None, name: str):
+    from prefect.flows import Flow
+
+    if function:
+        obj = getattr(module, function, None)
+        if isinstance(obj, Flow):
+            return obj
+    for obj in vars(module).values():
+        if isinstance(obj, Flow) and obj.name == name:
+            return obj
+    return None
+
+
+def run_one(spec: dict, workdir: str, scratch: str, emit) -> dict:
+    capture = {
+        "side": "migrated",
+        "flow_name": spec["flow"],
+        "case": spec.get("case") or "default",
+        "parameters": spec.get("parameters") or {},
+        "final_state": None,
+        "ok": False,
+        "error": None,
+        "tasks": [],
+        "files": {},
+        "duration_s": None,
+        "timed_out": False,
+    }
+    os.chdir(scratch)
+    try:
+        module = importlib.import_module(spec["module"])
+    except BaseException as exc:  # noqa: BLE001 - SystemExit from a script too
+        capture["error"] = f"import {spec['module']}: {type(exc).__name__}: {exc}"
+        return capture
+    flow = find_flow(module, spec.get("function"), spec["flow"])
+    if flow is None:
+        capture["error"] = f"no flow {spec.get('function') or spec['flow']!r} in {spec['file']}"
+        return capture
+    cwd = tempfile.mkdtemp(prefix="run-", dir=workdir)
+    os.chdir(cwd)
+    TASK_NAMES.clear()
+    MAPS.clear()
+    emit({"event": "running", "id": spec["id"]})
+    started = time.perf_counter()
+    try:
+        state = flow(**capture["parameters"], return_state=True)
+    except BaseException as exc:  # noqa: BLE001 - the engine itself failed
+        capture["duration_s"] = time.perf_counter() - started
+        capture["error"] = f"{type(exc).__name__}: {exc}"
+        capture["files"] = file_hashes(cwd)
+        return capture
+    capture["duration_s"] = time.perf_counter() - started
+    os.chdir(workdir)
+    capture["files"] = file_hashes(cwd)
+    flow_run_id = state.state_details.flow_run_id
+    if flow_run_id is None:
+        capture["final_state"] = state.name
+        capture["error"] = state.message or "the flow run was not created"
+        return capture
+    try:
+        read_back(flow_run_id, capture)
+    except Exception as exc:  # noqa: BLE001 - the API went away
+        capture["error"] = f"reading the flow run back: {type(exc).__name__}: {exc}"
+    return capture
+
+
+def main() -> int:
+    request = json.load(sys.stdin)
+    workdir = request["workdir"]
+    out = open(request["output"], "a", encoding="utf-8")
+
+    def emit(event: dict) -> None:
+        out.write(json.dumps(event, sort_keys=True) + "\n")
+        out.flush()
+
+    sys.stdout = io.StringIO()  # the flows' own prints must not reach our caller's pipe
+    scratch = tempfile.mkdtemp(prefix="import-", dir=workdir)
+    install_patches()
+    for spec in request["runs"]:
+        emit({"event": "start", "id": spec["id"]})
+        capture = run_one(spec, workdir, scratch, emit)
+        emit({"event": "run", "id": spec["id"], "capture": capture})
+        sys.stdout = io.StringIO()
+    out.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

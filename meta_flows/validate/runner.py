@@ -1,0 +1,129 @@
+"""Drive a child process that runs flows one after another and reports them as JSON lines.
+
+Shared by both sides (:mod:`~meta_flows.validate.legacy_run`, :mod:`~meta_flows.validate.migrated_run`).
+The child reads one request (``{"output": ..., "workdir": ..., "runs": [{"id": ...}, ...], ...}``)
+on stdin and appends events to ``output``: ``start`` (a run begins: module import), ``running``
+(the flow is being called) and ``run`` (its capture). The parent polls that file and enforces
+the time limits: ``timeout`` seconds from ``running`` (plus ``slack``, when the child enforces
+the limit itself and only a stuck child must be killed), ``import_grace`` seconds from ``start``
+to ``running``. A child that overruns is killed with its whole process group, the run in
+progress is reported (``timed_out``, or the child's exit code and last stderr lines), and a new
+child takes the runs after it. A child may also exit on purpose between runs (the Prefect 1
+child does after a timed-out run whose threads may live on): the remaining runs go to a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from meta_flows.validate.model import RunCapture
+
+POLL = 0.01
+
+
+def run_batches(
+    command: list[str],
+    env: dict[str, str],
+    request: dict,
+    runs: list[dict],
+    blank: Callable[[dict, str, bool], RunCapture],
+    *,
+    timeout: float,
+    slack: float = 0.0,
+    import_grace: float = 60.0,
+    what: str = "the interpreter",
+) -> dict[int, RunCapture]:
+    """Run every request in ``runs`` (dicts with a unique ``id``); capture by id."""
+    got: dict[int, RunCapture] = {}
+    remaining = list(runs)
+    while remaining:
+        got.update(
+            _one_child(command, env, request, remaining, blank, timeout, slack, import_grace, what)
+        )
+        remaining = [r for r in remaining if r["id"] not in got]
+    return got
+
+
+def _one_child(command, env, request, runs, blank, timeout, slack, import_grace, what):
+    by_id = {r["id"]: r for r in runs}
+    got: dict[int, RunCapture] = {}
+    with tempfile.TemporaryDirectory(prefix="meta-flows-runs-") as tmp:
+        output = Path(tmp) / "out.jsonl"
+        output.touch()
+        workdir = Path(tmp) / "work"
+        workdir.mkdir()
+        stderr_path = Path(tmp) / "stderr.txt"
+        body = {**request, "output": str(output), "workdir": str(workdir), "runs": runs}
+        current: int | None = None
+        deadline: float | None = None
+        consumed = 0
+        killed = False
+        with open(stderr_path, "w") as stderr:
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                cwd=workdir,
+                env=env,
+                text=True,
+                start_new_session=True,
+            )
+            try:
+                proc.stdin.write(json.dumps(body))
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            while True:
+                exited = proc.poll() is not None
+                complete = output.read_text(encoding="utf-8").split("\n")[:-1]
+                for line in complete[consumed:]:
+                    event = json.loads(line)
+                    now = time.monotonic()
+                    if event["event"] == "start":
+                        current, deadline = event["id"], now + timeout + import_grace
+                    elif event["event"] == "running":
+                        deadline = now + timeout + slack
+                    elif event["event"] == "run":
+                        got[event["id"]] = RunCapture.model_validate(event["capture"])
+                        current = deadline = None
+                consumed = len(complete)
+                if exited:
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    _kill(proc)
+                    killed = True
+                    break
+                time.sleep(POLL)
+        proc.wait()
+        if current is None and not got:  # died before its first run: blame that one
+            current = runs[0]["id"]
+        if current is not None and current not in got:
+            if killed:
+                got[current] = blank(
+                    by_id[current], f"the run took longer than {timeout:g} s (killed)", True
+                )
+            else:
+                tail = stderr_path.read_text(errors="replace").strip().splitlines()[-3:]
+                got[current] = blank(
+                    by_id[current],
+                    f"{what} exited with code {proc.returncode}"
+                    + (f": {' | '.join(tail)}" if tail else ""),
+                    False,
+                )
+    return got
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()

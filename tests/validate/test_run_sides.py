@@ -1,0 +1,300 @@
+"""Both sides really run: Prefect 1 fixtures in the managed environment, their codemod output as
+Prefect 2 flow runs against the test server; the captures hold states, per-task results (mapped
+children by index) and files, and agree with each other.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from meta_flows.codemod.engine import migrate_source
+from meta_flows.validate.legacy_run import RunSpec, run_legacy
+from meta_flows.validate.migrated_run import run_migrated, run_migrated_many
+
+CASES_DIR = Path(__file__).resolve().parent.parent / "integration" / "cases"
+
+RUNS = [
+    RunSpec("map_reduce.py", "map-reduce"),
+    RunSpec("case_merge.py", "case-merge", "big"),
+    RunSpec("case_merge.py", "case-merge", "small", {"n": 7}),
+    RunSpec("files_output.py", "files-output"),
+]
+FUNCTIONS = {
+    "map_reduce.py": "map_reduce",
+    "case_merge.py": "case_merge",
+    "files_output.py": None,  # found by flow name
+}
+ROWS = [{"id": i, "value": i * i} for i in range(5)]
+# (flow, case) -> {(task name, map index): result} of every successful, user-written task
+EXPECTED = {
+    ("map-reduce", "default"): {
+        ("numbers", None): [1, 2, 3, 4],
+        **{("square", i): v for i, v in enumerate([1, 4, 9, 16])},
+        **{("plus_one", i): v for i, v in enumerate([2, 5, 10, 17])},
+        ("total", None): 34,
+    },
+    ("case-merge", "big"): {("is_big", None): True, ("shrink", None): 4, ("save", None): 4},
+    ("case-merge", "small"): {("is_big", None): False, ("grow", None): 70, ("save", None): 70},
+    ("files-output", "default"): {
+        ("make_rows", None): ROWS,
+        ("write_csv", None): "output/rows.csv",
+        ("write_summary", None): "output/summary.json",
+    },
+}
+FILES = {
+    ("map-reduce", "default"): set(),
+    ("case-merge", "big"): {"case_merge_result.json"},
+    ("case-merge", "small"): {"case_merge_result.json"},
+    ("files-output", "default"): {"output/rows.csv", "output/summary.json"},
+}
+
+
+def _results(capture) -> dict:
+    return {
+        (t.name, t.map_index): t.result
+        for t in capture.tasks
+        if t.ok and not t.auto_generated and t.result_json
+    }
+
+
+@pytest.fixture(scope="module")
+def legacy(base):
+    started = time.monotonic()
+    captures = run_legacy(CASES_DIR, RUNS, env=base, timeout=60)
+    return captures, time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def migrated_repo(tmp_path_factory) -> Path:
+    repo = tmp_path_factory.mktemp("migrated-repo")
+    for name in FUNCTIONS:
+        result = migrate_source((CASES_DIR / name).read_text(), name, module_name=name[:-3])
+        assert result.status == "migrated", result.error
+        (repo / name).write_text(result.code)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def migrated(prefect_server, migrated_repo):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PREFECT_API_URL", prefect_server)
+        started = time.monotonic()
+        captures = run_migrated_many(
+            migrated_repo,
+            [
+                {
+                    "file": r.file,
+                    "function_name": FUNCTIONS[r.file],
+                    "flow_name": r.flow_name,
+                    "case": r.case,
+                    "parameters": r.parameters,
+                }
+                for r in RUNS
+            ],
+            timeout=120,
+        )
+        return captures, time.monotonic() - started
+
+
+@pytest.mark.parametrize("index", range(len(RUNS)))
+def test_legacy_capture(legacy, index):
+    capture = legacy[0][index]
+    key = (capture.flow_name, capture.case)
+    assert (capture.side, key) == ("legacy", (RUNS[index].flow_name, RUNS[index].case))
+    assert capture.error is None
+    assert (capture.final_state, capture.ok, capture.timed_out) == ("Success", True, False)
+    assert capture.duration_s is not None and capture.duration_s > 0
+    assert _results(capture) == EXPECTED[key]
+    assert set(capture.files) == FILES[key]
+    for task in capture.tasks:
+        if task.ok:
+            assert task.result_repr is not None
+
+
+def test_legacy_implicit_tasks_and_skips(legacy):
+    big = legacy[0][1]
+    by_name = {t.name: t for t in big.tasks}
+    assert {n for n, t in by_name.items() if t.auto_generated} == {
+        "n",
+        "case(True)",
+        "case(False)",
+        "Merge",
+    }
+    assert (by_name["grow"].state, by_name["grow"].ok, by_name["grow"].result) == (
+        "Skipped",
+        False,
+        None,
+    )
+    files = legacy[0][3]
+    assert {t.name for t in files.tasks if t.auto_generated} == {"n", "out_dir"}
+
+
+@pytest.mark.parametrize("index", range(len(RUNS)))
+def test_migrated_capture(migrated, index):
+    capture = migrated[0][index]
+    key = (capture.flow_name, capture.case)
+    assert (capture.side, key) == ("migrated", (RUNS[index].flow_name, RUNS[index].case))
+    assert capture.error is None
+    assert (capture.final_state, capture.ok, capture.timed_out) == ("Completed", True, False)
+    assert _results(capture) == EXPECTED[key]
+    assert set(capture.files) == FILES[key]
+    assert all(t.attempts == 1 and not t.auto_generated for t in capture.tasks)
+
+
+@pytest.mark.parametrize("index", range(len(RUNS)))
+def test_both_sides_agree(legacy, migrated, index):
+    old, new = legacy[0][index], migrated[0][index]
+    assert old.files == new.files  # same content hashes
+    assert _results(old) == _results(new)
+    reprs = {
+        (t.name, t.map_index): t.result_repr for t in old.tasks if t.ok and not t.auto_generated
+    }
+    assert reprs == {(t.name, t.map_index): t.result_repr for t in new.tasks}
+
+
+def test_overhead_report(legacy, migrated, capsys):
+    """Not an assertion on speed: prints wall time minus the flows' own durations per case."""
+    for side, (captures, wall) in (("legacy", legacy), ("migrated", migrated)):
+        flows = sum(c.duration_s or 0 for c in captures)
+        with capsys.disabled():
+            print(
+                f"\n{side}: {len(captures)} cases, wall {wall:.2f} s, flows {flows:.2f} s, "
+                f"overhead {(wall - flows) / len(captures):.2f} s/case"
+            )
+
+
+# ------------------------------------------------------------------- failures and time limits
+
+LEGACY_BROKEN = """
+import time
+from prefect import Flow, task
+
+@task
+def boom():
+    raise ValueError("boom")
+
+@task
+def after_boom(x):
+    return x
+
+@task
+def independent():
+    return "still ran"
+
+@task
+def sleepy():
+    time.sleep(60)
+
+@task
+def fine():
+    with open("fine.txt", "w") as fh:
+        fh.write("ok")
+    return 1
+
+with Flow("raises") as raises:
+    after_boom(boom())
+    independent()
+
+with Flow("hangs") as hangs:
+    sleepy()
+
+with Flow("after") as after:
+    fine()
+"""
+
+MIGRATED_BROKEN = """
+import time
+from prefect import flow, task
+
+@task
+def boom():
+    raise ValueError("boom")
+
+@task
+def sleepy():
+    time.sleep(60)
+
+@task
+def fine():
+    with open("fine.txt", "w") as fh:
+        fh.write("ok")
+    return 1
+
+@flow(name="raises")
+def raises():
+    return boom()
+
+@flow(name="hangs")
+def hangs():
+    sleepy()
+
+@flow(name="after")
+def after():
+    return fine()
+"""
+
+
+def test_legacy_failure_timeout_and_recovery(base, tmp_path):
+    (tmp_path / "broken.py").write_text(LEGACY_BROKEN)
+    raises, hangs, after = run_legacy(
+        tmp_path,
+        [("broken.py", "raises"), ("broken.py", "hangs"), ("broken.py", "after")],
+        env=base,
+        timeout=2,
+    )
+    assert (raises.final_state, raises.ok, raises.timed_out) == ("Failed", False, False)
+    states = {t.name: t.state for t in raises.tasks}
+    assert states == {"boom": "Failed", "after_boom": "TriggerFailed", "independent": "Success"}
+    boom = next(t for t in raises.tasks if t.name == "boom")
+    assert "boom" in (boom.message or "") and boom.result is None
+    assert (hangs.timed_out, hangs.ok, hangs.final_state) == (True, False, None)
+    assert 2 <= hangs.duration_s < 10
+    # the interpreter was replaced after the timeout; the next run is unaffected
+    assert after.error is None, after.error
+    assert (after.final_state, after.ok, after.files.keys()) == ("Success", True, {"fine.txt"})
+
+
+def test_legacy_missing_flow_and_import_error(base, tmp_path):
+    (tmp_path / "ok.py").write_text(LEGACY_BROKEN)
+    (tmp_path / "bad.py").write_text("import not_a_module_anywhere\n")
+    missing, bad, after = run_legacy(
+        tmp_path,
+        [("ok.py", "nope"), ("bad.py", "x"), ("ok.py", "after")],
+        env=base,
+        timeout=30,
+    )
+    assert missing.error == "no flow named 'nope' in ok.py"
+    assert bad.error.startswith("import bad: ModuleNotFoundError")
+    assert after.ok
+
+
+def test_migrated_failure_timeout_and_recovery(prefect_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    (tmp_path / "broken.py").write_text(MIGRATED_BROKEN)
+    raises, hangs, after = run_migrated_many(
+        tmp_path,
+        [
+            {"file": "broken.py", "function_name": "raises", "flow_name": "raises"},
+            {"file": "broken.py", "function_name": "hangs", "flow_name": "hangs"},
+            {"file": "broken.py", "function_name": "after", "flow_name": "after"},
+        ],
+        timeout=4,
+    )
+    assert (raises.final_state, raises.ok, raises.timed_out) == ("Failed", False, False)
+    assert [(t.name, t.state, t.ok) for t in raises.tasks] == [("boom", "Failed", False)]
+    assert "boom" in (raises.error or "")
+    assert (hangs.timed_out, hangs.ok) == (True, False)
+    assert (after.final_state, after.ok, after.files.keys()) == ("Completed", True, {"fine.txt"})
+    assert [(t.name, t.result) for t in after.tasks] == [("fine", 1)]
+
+
+def test_run_migrated_single(prefect_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    (tmp_path / "broken.py").write_text(MIGRATED_BROKEN)
+    capture = run_migrated(tmp_path, "broken.py", None, "after", {}, case="one", timeout=60)
+    assert (capture.case, capture.final_state, capture.ok) == ("one", "Completed", True)
+    missing = run_migrated(tmp_path, "broken.py", None, "nope", {}, timeout=60)
+    assert missing.error == "no flow 'nope' in broken.py"
