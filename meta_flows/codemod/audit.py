@@ -37,6 +37,8 @@ from libcst.metadata import (
 
 from meta_flows.codemod.names import (
     PREFECT1_STAR_EXPORTS,
+    PREFECT2_FLOW_OPTIONS,
+    PREFECT2_TASK_OPTIONS,
     PREFECT2_TOP_LEVEL,
     canonical,
     is_prefect1_only_module,
@@ -93,56 +95,6 @@ _PREFECT2_CONTEXT_API = frozenset(
     }
 )
 
-# Keyword arguments ``prefect.task`` / ``prefect.flow`` accept in Prefect 2.20.
-PREFECT2_TASK_OPTIONS = frozenset(
-    {
-        "name",
-        "description",
-        "tags",
-        "version",
-        "cache_key_fn",
-        "cache_expiration",
-        "task_run_name",
-        "retries",
-        "retry_delay_seconds",
-        "retry_jitter_factor",
-        "persist_result",
-        "result_storage",
-        "result_storage_key",
-        "result_serializer",
-        "cache_result_in_memory",
-        "timeout_seconds",
-        "log_prints",
-        "refresh_cache",
-        "on_completion",
-        "on_failure",
-        "retry_condition_fn",
-        "viz_return_value",
-    }
-)
-PREFECT2_FLOW_OPTIONS = frozenset(
-    {
-        "name",
-        "version",
-        "flow_run_name",
-        "retries",
-        "retry_delay_seconds",
-        "task_runner",
-        "description",
-        "timeout_seconds",
-        "validate_parameters",
-        "persist_result",
-        "result_storage",
-        "result_serializer",
-        "cache_result_in_memory",
-        "log_prints",
-        "on_completion",
-        "on_failure",
-        "on_cancellation",
-        "on_crashed",
-        "on_running",
-    }
-)
 
 # Methods and attributes of a Prefect 1 ``Flow`` object that a Prefect 2 flow does not have.
 _FLOW_OBJECT_P1_METHODS = frozenset(

@@ -151,6 +151,59 @@ PREFECT1_ONLY_MODULES = (
 )
 
 
+# Keyword arguments ``prefect.task`` / ``prefect.flow`` accept in Prefect 2.20
+# (inspect.signature in 2.20.27; tests/codemod/test_task_options.py checks the task list).
+PREFECT2_TASK_OPTIONS = frozenset(
+    {
+        "name",
+        "description",
+        "tags",
+        "version",
+        "cache_key_fn",
+        "cache_expiration",
+        "task_run_name",
+        "retries",
+        "retry_delay_seconds",
+        "retry_jitter_factor",
+        "persist_result",
+        "result_storage",
+        "result_storage_key",
+        "result_serializer",
+        "cache_result_in_memory",
+        "timeout_seconds",
+        "log_prints",
+        "refresh_cache",
+        "on_completion",
+        "on_failure",
+        "retry_condition_fn",
+        "viz_return_value",
+    }
+)
+PREFECT2_FLOW_OPTIONS = frozenset(
+    {
+        "name",
+        "version",
+        "flow_run_name",
+        "retries",
+        "retry_delay_seconds",
+        "task_runner",
+        "description",
+        "timeout_seconds",
+        "validate_parameters",
+        "persist_result",
+        "result_storage",
+        "result_serializer",
+        "cache_result_in_memory",
+        "log_prints",
+        "on_completion",
+        "on_failure",
+        "on_cancellation",
+        "on_crashed",
+        "on_running",
+    }
+)
+
+
 def canonical(qualified_name: str) -> str:
     """Fold one of Prefect's import paths onto the canonical spelling used by the rules."""
     name = qualified_name

@@ -287,3 +287,14 @@ def test_imports_whose_uses_were_rewritten_away_are_removed():
     )
     out = migrate(src).code
     assert "import prefect\n" not in out
+
+
+def test_flow_options_list_matches_prefect2():
+    import inspect
+
+    import prefect
+
+    from meta_flows.codemod.names import PREFECT2_FLOW_OPTIONS
+
+    params = set(inspect.signature(prefect.flow).parameters) - {"__fn"}
+    assert params == PREFECT2_FLOW_OPTIONS

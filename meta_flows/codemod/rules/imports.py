@@ -37,6 +37,7 @@ from libcst.metadata import (
 from meta_flows.codemod.base import SCRATCH_ORIGINAL, Rule, dotted_name
 from meta_flows.codemod.names import (
     PREFECT1_STAR_EXPORTS,
+    PREFECT2_FLOW_OPTIONS,
     PREFECT2_TOP_LEVEL,
     is_prefect1_only_module,
 )
@@ -73,29 +74,7 @@ _BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__sp
 _BUILTINS |= {"__builtins__", "__loader__", "__package__", "__path__", "__annotations__"}
 
 # Keywords accepted by prefect.flow() in Prefect 2.20.
-FLOW_OPTIONS = frozenset(
-    {
-        "name",
-        "version",
-        "flow_run_name",
-        "retries",
-        "retry_delay_seconds",
-        "task_runner",
-        "description",
-        "timeout_seconds",
-        "validate_parameters",
-        "persist_result",
-        "result_storage",
-        "result_serializer",
-        "cache_result_in_memory",
-        "log_prints",
-        "on_completion",
-        "on_failure",
-        "on_cancellation",
-        "on_crashed",
-        "on_running",
-    }
-)
+FLOW_OPTIONS = PREFECT2_FLOW_OPTIONS
 
 
 def _used_names(source: str) -> set[str]:

@@ -37,34 +37,10 @@ import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
 from meta_flows.codemod.base import Rule, is_literal, literal_value
+from meta_flows.codemod.names import PREFECT2_TASK_OPTIONS
 
 # inspect.signature(prefect.task) in Prefect 2.20.27, without the function itself.
-P2_TASK_OPTIONS = frozenset(
-    {
-        "name",
-        "description",
-        "tags",
-        "version",
-        "cache_key_fn",
-        "cache_expiration",
-        "task_run_name",
-        "retries",
-        "retry_delay_seconds",
-        "retry_jitter_factor",
-        "persist_result",
-        "result_storage",
-        "result_storage_key",
-        "result_serializer",
-        "cache_result_in_memory",
-        "timeout_seconds",
-        "log_prints",
-        "refresh_cache",
-        "on_completion",
-        "on_failure",
-        "retry_condition_fn",
-        "viz_return_value",
-    }
-)
+P2_TASK_OPTIONS = PREFECT2_TASK_OPTIONS
 # Task.with_options accepts the same minus ``version``.
 P2_WITH_OPTIONS = P2_TASK_OPTIONS - {"version"}
 
