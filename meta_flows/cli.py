@@ -221,6 +221,62 @@ def deployments(
         typer.echo(f"TODO: {todo}")
 
 
+@app.command()
+def validate(
+    legacy: Annotated[
+        Path, typer.Option("--legacy", help="The repository before rewriting (Prefect 1).")
+    ],
+    migrated: Annotated[
+        Path, typer.Option("--migrated", help="The repository after rewriting (Prefect 2).")
+    ],
+    cases: Annotated[
+        Path | None,
+        typer.Option("--cases", help="YAML validation cases: {flow: [{case, parameters}]}."),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write a JSON report (one entry per flow and case)."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds one flow run may take.")
+    ] = 300.0,
+) -> None:
+    """Run every flow old and new side by side and compare (exit 1 unless all equal/skipped)."""
+    from meta_flows.legacy.env import LegacyEnvError
+    from meta_flows.validate.cases import CasesFileError
+    from meta_flows.validate.project import validate_repo
+
+    for label, path in (("--legacy", legacy), ("--migrated", migrated)):
+        if not path.is_dir():
+            _usage(f"{label}: not a directory: {path}")
+    try:
+        verdicts = validate_repo(legacy, migrated, cases, timeout=timeout)
+    except CasesFileError as exc:
+        _usage(str(exc))
+    except LegacyEnvError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except ValueError as exc:  # the cases file names an unknown flow
+        _usage(str(exc))
+    if report is not None:
+        entries = [v.model_dump(mode="json") for v in verdicts]
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+    for v in verdicts:
+        durations = "/".join(
+            "-" if s is None else f"{s:.2f}s" for s in (v.legacy_duration_s, v.migrated_duration_s)
+        )
+        detail = v.reason or (v.diff[0] if v.diff else "")
+        typer.echo(f"{v.verdict:<15} {v.flow_name} [{v.case}] {durations}  {detail}".rstrip())
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        counts[v.verdict] = counts.get(v.verdict, 0) + 1
+    parts = [f"{n} {verdict}" for verdict, n in sorted(counts.items())]
+    typer.echo(f"{len(verdicts)} case(s): {', '.join(parts) or 'none'}", err=True)
+    if any(v.verdict not in ("equal", "skipped") for v in verdicts):
+        raise typer.Exit(1)
+
+
 pools_app = typer.Typer(help="Work pools for migrated deployments.", no_args_is_help=True)
 app.add_typer(pools_app, name="pools")
 

@@ -1,0 +1,1 @@
+"""meta-flows' own Prefect 2 flows (thin layers over the core libraries)."""
