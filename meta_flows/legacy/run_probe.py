@@ -332,7 +332,8 @@ def run_one(spec: dict, repo: str, workdir: str, scratch: str, timeout: float, e
         if state is not None:
             capture["tasks"] = task_entries(flow, state)
             if not state.is_successful() and state.message:
-                capture["error"] = str(state.message)
+                # The run happened and ended Failed: a result to compare, not an error.
+                capture["message"] = str(state.message)
     except RunTimeout:
         capture["duration_s"] = time.perf_counter() - started
         capture["timed_out"] = True

@@ -744,7 +744,8 @@ def compare_runs(
         return CaseVerdict(
             **base,
             verdict="migrated-error",
-            reason=f"migrated run ended {migrated.final_state} while the legacy run succeeded",
+            reason=f"migrated run ended {migrated.final_state} while the legacy run succeeded"
+            + (f": {migrated.message}" if migrated.message else ""),
             diff=result.diff,
             notes=notes,
         )

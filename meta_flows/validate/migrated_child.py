@@ -134,7 +134,8 @@ def read_back(flow_run_id: UUID, capture: dict) -> None:
         capture["final_state"] = state.name if state else None
         capture["ok"] = bool(state and state.type == StateType.COMPLETED)
         if state is not None and not capture["ok"]:
-            capture["error"] = state.message
+            # The run happened and ended Failed: a result to compare, not an error.
+            capture["message"] = state.message
         task_runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
         )

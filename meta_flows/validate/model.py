@@ -52,6 +52,9 @@ class RunCapture(_Model):
     final_state: str | None = None
     ok: bool = False
     error: str | None = Field(None, description="Why the run could not happen or crashed.")
+    message: str | None = Field(
+        None, description="The final state's message (e.g. why a run that happened ended Failed)."
+    )
     tasks: list[TaskCapture] = Field(default_factory=list)
     files: dict[str, str] = Field(default_factory=dict, description="relpath -> sha256")
     duration_s: float | None = None

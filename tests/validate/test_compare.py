@@ -602,3 +602,41 @@ def test_render_markdown_and_table():
 def test_render_markdown_equal_has_no_diff_section():
     md = render_markdown(verdict(legacy(t("a", 1)), migrated(m("a", 1))))
     assert "**equal**" in md and "```" not in md
+
+
+def test_two_runs_that_ended_failed_are_compared_not_errors():
+    # Prefect 1 flows may fail by design (a state handler test, a validation flow): a run that
+    # happened and ended Failed is a result to compare; legacy-error is for runs that could not run.
+    lg = legacy(
+        t("load", 1),
+        t("check", None, state="Failed", ok=False),
+        ok=False,
+        final_state="Failed",
+        message="Some reference tasks failed.",
+    )
+    mg = migrated(
+        m("load", 1),
+        m("check", None, state="Failed", ok=False),
+        ok=False,
+        final_state="Failed",
+        message="1/2 states failed.",
+    )
+    assert verdict(lg, mg).verdict == "equal"
+    mg_ok = migrated(m("load", 1), m("check", 2), final_state="Completed")
+    v = verdict(lg, mg_ok)
+    assert v.verdict == "different"
+    assert any("check" in line for line in v.diff)
+
+
+def test_migrated_failure_reason_carries_the_final_message():
+    lg = legacy(t("load", 1), final_state="Success")
+    mg = migrated(
+        m("load", None, state="Failed", ok=False),
+        ok=False,
+        final_state="Failed",
+        message="Flow run encountered an exception. RuntimeError: boom",
+    )
+    v = verdict(lg, mg)
+    assert v.verdict == "migrated-error"
+    assert v.reason.endswith("RuntimeError: boom")
+    assert any("load" in line for line in v.diff)
