@@ -101,6 +101,8 @@ class Rule(VisitorBasedCodemodCommand):
         self._statement_stack: list[cst.CSTNode] = []
         self._pending: dict[int, list[str]] = {}
         self._star_modules: set[str] = set()
+        # How many function/lambda bodies enclose the node being visited (0 = import time).
+        self.function_depth = 0
         self.source_module: cst.Module | None = None
 
     # ------------------------------------------------------------------ running
@@ -292,10 +294,14 @@ class Rule(VisitorBasedCodemodCommand):
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, _STATEMENT_TYPES):
             self._statement_stack.append(node)
+        if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+            self.function_depth += 1
         return super().on_visit(node)
 
     def on_leave(self, original_node, updated_node):  # type: ignore[override]
         result = super().on_leave(original_node, updated_node)
+        if isinstance(original_node, (cst.FunctionDef, cst.Lambda)):
+            self.function_depth -= 1
         if isinstance(original_node, _STATEMENT_TYPES):
             self._statement_stack.pop()
             pending = self._pending.pop(id(original_node), None)

@@ -125,7 +125,6 @@ class ContextRule(Rule):
 
     def __init__(self, context) -> None:
         super().__init__(context)
-        self._depth = 0
         self._plan: dict[
             int, tuple[str, cst.BaseExpression | None]
         ] = {}  # node id -> (key, default)
@@ -135,20 +134,6 @@ class ContextRule(Rule):
         self._changed = False
 
     # ------------------------------------------------------------------ scopes
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._depth += 1
-
-    def leave_FunctionDef(self, original_node, updated_node):
-        self._depth -= 1
-        return updated_node
-
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        self._depth += 1
-
-    def leave_Lambda(self, original_node, updated_node):
-        self._depth -= 1
-        return updated_node
 
     def visit_Import(self, node) -> bool:
         return False
@@ -219,7 +204,7 @@ class ContextRule(Rule):
             key in ("logger",) or key in FLOW_RUN or key in TASK_RUN or key in DATES
         ):
             self._plan[id(node)] = (key, default)
-            if key == "logger" and self._depth == 0:
+            if key == "logger" and self.function_depth == 0:
                 self.add_todo(
                     "a module-level logger does not reach the Prefect run logs: call "
                     "get_run_logger() inside the task or flow instead"
@@ -241,7 +226,7 @@ class ContextRule(Rule):
 
     def _flag(self, message: str) -> None:
         self.add_todo(message)
-        if self._depth == 0:
+        if self.function_depth == 0:
             stmt = self._statement_stack[-1]
             if isinstance(stmt, cst.SimpleStatementLine):
                 self._comment_out[id(stmt)] = message
@@ -252,7 +237,7 @@ class ContextRule(Rule):
         self._changed = True
         self.mark_applied()
         if key in ("logger", "get_logger"):
-            if self._depth:
+            if self.function_depth:
                 self.add_import("prefect", "get_run_logger")
                 return cst.Call(func=cst.Name("get_run_logger"))
             self.add_import("logging")

@@ -43,7 +43,11 @@ from meta_flows.codemod.rules.flow_definition import (
     moved_comment,
     name_refs,
 )
-from meta_flows.codemod.rules.run_register import _is_main_guard, sweep_block, sweep_module
+from meta_flows.codemod.rules.run_register import (
+    drop_emptied_main_guard,
+    sweep_block,
+    sweep_module,
+)
 
 _DEPLOYMENT_PREFIXES = {
     "prefect.schedules": "schedule",
@@ -258,13 +262,7 @@ class DeploymentConfigRule(Rule):
         return sweep_block(self, updated_node)
 
     def leave_If(self, original_node, updated_node):
-        if (
-            id(updated_node.body) in self.emptied
-            and _is_main_guard(original_node)
-            and updated_node.orelse is None
-        ):
-            return cst.RemovalSentinel.REMOVE
-        return updated_node
+        return drop_emptied_main_guard(self, original_node, updated_node)
 
     def leave_Module(self, original_node, updated_node):
         updated_node = sweep_module(self, updated_node)

@@ -78,6 +78,17 @@ def sweep_block(rule, block: cst.IndentedBlock) -> cst.IndentedBlock:
     return block.with_changes(body=body, footer=[*rest, *block.footer])
 
 
+def drop_emptied_main_guard(rule, original_node: cst.If, updated_node: cst.If):
+    """Remove an ``if __name__ == "__main__":`` whose body ``sweep_block`` emptied."""
+    if (
+        id(updated_node.body) in rule.emptied
+        and _is_main_guard(original_node)
+        and updated_node.orelse is None
+    ):
+        return cst.RemovalSentinel.REMOVE
+    return updated_node
+
+
 def sweep_module(rule, module: cst.Module) -> cst.Module:
     if not any(id(s) in rule.removed for s in module.body):
         return module
@@ -371,13 +382,7 @@ class RunRegisterRule(Rule):
         return sweep_block(self, updated_node)
 
     def leave_If(self, original_node, updated_node):
-        if (
-            id(updated_node.body) in self.emptied
-            and _is_main_guard(original_node)
-            and updated_node.orelse is None
-        ):
-            return cst.RemovalSentinel.REMOVE
-        return updated_node
+        return drop_emptied_main_guard(self, original_node, updated_node)
 
     def leave_Module(self, original_node, updated_node):
         updated_node = sweep_module(self, updated_node)

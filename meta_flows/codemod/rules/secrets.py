@@ -79,7 +79,6 @@ class SecretsRule(Rule):
 
     def __init__(self, context) -> None:
         super().__init__(context)
-        self._depth = 0  # function nesting
         self._produced: set[int] = set()  # ids of replacement expressions we built
         self._secret_name = "Secret"
         self._changed = False
@@ -120,20 +119,6 @@ class SecretsRule(Rule):
                                 return "SecretBlock"
         return "Secret"
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._depth += 1
-
-    def leave_FunctionDef(self, original_node, updated_node):
-        self._depth -= 1
-        return updated_node
-
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        self._depth += 1
-
-    def leave_Lambda(self, original_node, updated_node):
-        self._depth -= 1
-        return updated_node
-
     def visit_Import(self, node) -> bool:
         return False
 
@@ -159,7 +144,7 @@ class SecretsRule(Rule):
             new = self._block_value(original_node, get_value=True)
         elif name == CLIENT_SECRET:
             new = self._block_value(original_node, get_value=False)
-            if new is not None and self._depth == 0:
+            if new is not None and self.function_depth == 0:
                 self.add_todo(
                     "the Secret block is now loaded at import time (Prefect 1 read it lazily): "
                     "move the load into the flow or task that uses it"
@@ -254,7 +239,7 @@ class SecretsRule(Rule):
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
         """``x = PrefectSecret("X")`` at module level -> ``def x(): return <value>``."""
-        if self._depth or len(updated_node.body) != 1:
+        if self.function_depth or len(updated_node.body) != 1:
             return updated_node
         stmt = updated_node.body[0]
         orig = original_node.body[0]
