@@ -31,6 +31,31 @@ def flow_src(body: str, head: str = HEAD) -> str:
         ),
         pytest.param(
             flow_src(
+                "    with case(cond, True):\n        a = yes()\n"
+                "    with case(cond, False):\n        b = no()\n"
+                "    c = report(merge(a, b), 1)\n"
+            ),
+            flow_src(
+                "    if cond:\n        merged = yes()\n    else:\n        merged = no()\n"
+                "    c = report(merged, 1)\n",
+                OUT_HEAD,
+            ),
+            id="merge-nested-in-a-call",
+        ),
+        pytest.param(
+            flow_src(
+                "    with case(cond, True):\n        a = yes()\n"
+                "    merged = 3\n    report(merge(a), merged)\n"
+            ),
+            flow_src(
+                "    merged_2 = None\n    if cond:\n        merged_2 = yes()\n"
+                f"    merged = 3\n    {SKIP}\n    report(merged_2, merged)\n",
+                OUT_HEAD,
+            ),
+            id="merge-nested-single-branch-fresh-name",
+        ),
+        pytest.param(
+            flow_src(
                 "    # yes\n    with case(cond, True):\n        a = yes()\n        log(a)\n"
                 "    # no\n    with case(cond, False):\n        b = no()\n"
                 "    c = merge(a, b)\n    report(c)\n"

@@ -427,6 +427,12 @@ class CaseMergeRule(Rule):
         # merge(a, b) -> the variable assigned in whichever branch ran
         kept = []
         for stmt in rest:
+            if is_exclusive:
+                stmt, nested = self._hoist_nested_merge(stmt, branches)
+                if nested is not None:
+                    target, covered = nested
+                    if not (exhaustive and covered == len(branches)):
+                        need_init.append(target)
             merged = self._merge_into(stmt, branches) if is_exclusive else None
             if merged is None:
                 kept.append(stmt)
@@ -487,6 +493,48 @@ class CaseMergeRule(Rule):
             inits[0] = inits[0].with_changes(leading_lines=leading)
         return new_if, inits, kept
 
+    def _hoist_nested_merge(self, stmt, branches: list[Branch]):
+        """``x = f(merge(a, b))``: each branch assigns ``merged``; the call reads it.
+
+        Returns the (possibly rewritten) statement and ``(name, branches covered)`` or None.
+        """
+        orig = self._original(stmt)
+        if (
+            orig is None
+            or not isinstance(stmt, cst.SimpleStatementLine)
+            or self._call_stmt(stmt, MERGE) is not None
+        ):
+            return stmt, None
+        kinds = self._kinds
+        calls: list[cst.Call] = []
+
+        class FindMerge(cst.CSTVisitor):
+            def visit_Call(self, n: cst.Call) -> None:
+                if kinds.get(id(n.func)) == MERGE:
+                    calls.append(n)
+
+        orig.visit(FindMerge())
+        if len(calls) != 1:
+            return stmt, None
+        counts = self._flow_loads[-1] if self._flow_loads else {}
+        target, n = "merged", 1
+        while target in counts:
+            n += 1
+            target = f"merged_{n}"
+        covered = self._merge_call_into(target, calls[0], branches)
+        if covered is None:
+            return stmt, None
+        original_call = calls[0]
+
+        class Replace(cst.CSTTransformer):
+            def leave_Call(self, original_node, updated_node):
+                if updated_node.deep_equals(original_call):
+                    return cst.Name(target)
+                return updated_node
+
+        counts[target] = 1
+        return stmt.visit(Replace()), (target, covered)
+
     def _merge_into(self, stmt, branches: list[Branch]):
         """Rewrite ``c = merge(a, b)`` into the branches; return ``(c, branches covered)``."""
         call = self._call_stmt(stmt, MERGE)
@@ -495,7 +543,11 @@ class CaseMergeRule(Rule):
         targets = stmt.body[0].targets
         if len(targets) != 1 or not isinstance(targets[0].target, cst.Name):
             return None
-        target = targets[0].target.value
+        covered = self._merge_call_into(targets[0].target.value, call, branches)
+        return None if covered is None else (targets[0].target.value, covered)
+
+    def _merge_call_into(self, target: str, call: cst.Call, branches: list[Branch]):
+        """Assign ``target`` in each branch owning an argument of ``merge``; branches covered."""
         owners: dict[int, str] = {}
         for arg in call.args:
             if arg.keyword is not None or arg.star or not isinstance(arg.value, cst.Name):
@@ -515,7 +567,7 @@ class CaseMergeRule(Rule):
             else:
                 branch.body.append(assign(target, cst.Name(name)))
             branch.outputs.add(target)
-        return target, len(owners)
+        return len(owners)
 
     # ------------------------------------------------------------------ leftovers
 
