@@ -6,16 +6,20 @@
     a = extract()                            a = extract(return_state=True)
     b = load()                               b = load(return_state=True)
     cleanup(a, upstream_tasks=[b])    ->     cleanup(allow_failure(a), wait_for=[allow_failure(b)])
-                                             # re-raise an upstream failure (Prefect 1 failed...)
-                                             a.result()
-                                             b.result()
 
 - ``all_successful`` (the default): the option is dropped (A).
-- ``all_finished`` / ``always_run``: as above (C): the upstream calls return their states, the task
-  runs unconditionally (a failed upstream's argument is its exception, as in Prefect 1), then the
-  upstream failure is re-raised so the flow still ends Failed.
+- ``all_finished`` / ``always_run``: as above (C): the upstream calls return their states and the
+  task runs unconditionally (a failed upstream's argument is its exception, as in Prefect 1).
+  Several trigger tasks may share an upstream. The upstream failure is *not* re-raised: a Prefect
+  1 flow's state comes from its reference tasks, by default the terminal ones, and an upstream of
+  a trigger task is never terminal, so Prefect 1.4.1 ends such a run Success ("All reference
+  tasks succeeded") when the cleanup succeeds -- and so does the Prefect 2 flow, which holds the
+  failed state without raising it. (MIGRATION_RULES §8 says to re-raise; that only holds for a
+  flow with explicit reference tasks, which PF002 flags.)
 - ``any_failed`` / ``all_failed`` / ``any_successful``: the same, with the call guarded by
-  ``if any(s.is_failed() for s in (a, b)):`` (``all(...)``, ``is_completed()``) (C).
+  ``if any(s.is_failed() for s in (a, b)):`` (``all(...)``, ``is_completed()``) (C); a result
+  assigned to a name is only allowed when nothing else reads it. Not reproduced: when the guard
+  is false Prefect 1 ended the task TriggerFailed, which failed the flow if it was terminal.
 - ``not_all_skipped``: Prefect 2 has no skips: behaves like the default; dropped (C).
 - ``manual_only``, ``some_failed(...)``/``some_successful(...)``, custom triggers: H (TODO).
 - Call sites the rule cannot prove (upstream not a task call in the same flow body, upstream result
@@ -40,7 +44,7 @@ GUARDS = {
     "any_successful": ("any", "is_completed"),
 }
 DROP = frozenset({"all_successful", "not_all_skipped"})
-RERAISE_COMMENT = "# re-raise an upstream failure: the flow failed in Prefect 1 too (PF009)"
+TERMINAL_COMMENT = "# like Prefect 1, the run is judged by its terminal tasks, not the failure handled above (PF009)"
 _EQ = cst.AssignEqual(
     whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
 )
@@ -104,6 +108,8 @@ class TriggersRule(Rule):
         self._module_tasks: set[str] = set()  # every module-level @task function
         self._stripped: set[int] = set()  # ids of decorator calls that lost trigger=
         self._flow_depth = 0
+        self._state_defs: set[int] = set()  # ids of upstream statements given return_state=True
+        self._made: set[int] = set()  # ids of trigger call statements this rule wrote
 
     # ------------------------------------------------------------------ discovery
 
@@ -214,7 +220,7 @@ class TriggersRule(Rule):
             return None
         if not self._is_module_name(call.func):
             return None
-        if info.trigger in GUARDS and not isinstance(small, cst.Expr):
+        if info.trigger in GUARDS and not isinstance(small, (cst.Expr, cst.Assign)):
             return None
         return call
 
@@ -258,8 +264,7 @@ class TriggersRule(Rule):
         return (
             f"{info.name} had trigger={info.trigger} in Prefect 1 ({semantics(info.trigger)}): "
             f"call its upstream tasks with return_state=True, pass them as allow_failure(...) / "
-            f"wait_for=[allow_failure(...)], call it (guarded when the trigger needs it), then "
-            f"re-raise upstream failures so the flow still fails"
+            f"wait_for=[allow_failure(...)] and call it (guarded when the trigger needs it)"
         )
 
     def leave_IndentedBlock(self, original_node, updated_node):
@@ -270,7 +275,7 @@ class TriggersRule(Rule):
             return updated_node
         body = list(updated_node.body)
         originals = list(original_node.body)
-        changed = False
+        changed = rewritten = False
         i = 0
         while i < len(body):
             orig = originals[i] if i < len(originals) else None
@@ -285,17 +290,55 @@ class TriggersRule(Rule):
                 i += 1
             else:
                 body, originals, i = result
+                rewritten = True
             changed = True
         if not changed:
             return updated_node
+        if rewritten:
+            body = self._judge_by_terminal_tasks(body)
         self.mark_applied()
         return updated_node.with_changes(body=body)
+
+    def _judge_by_terminal_tasks(self, body: list[cst.BaseStatement]) -> list:
+        """End the flow with a ``Completed`` state when it has no return of its own.
+
+        A flow returning None is judged by *every* task run in Prefect 2, so the upstream failure
+        the trigger task handled would fail it; Prefect 1 judged it by its terminal tasks, which
+        raise here when they fail. Futures (``.map``/``.submit``) could fail without raising, so
+        such flows keep Prefect 2's rule, with a TODO.
+        """
+        last = body[-1] if body else None
+        if (
+            isinstance(last, cst.SimpleStatementLine)
+            and isinstance(last.body[-1], (cst.Return, cst.Raise))
+        ) or not body:
+            return body
+        if any(_has_future_call(stmt) for stmt in body):
+            body[-1] = with_todo(
+                body[-1],
+                self.CODE,
+                "Prefect 1 judged this run by its terminal tasks only, so the upstream failure a "
+                "trigger task handled did not fail it; Prefect 2 fails a flow returning None when "
+                "any task run failed: return the terminal tasks' results to keep Prefect 1's state",
+            )
+            return body
+        self.add_import("prefect.states", "Completed")
+        ret = cst.SimpleStatementLine(
+            body=[
+                cst.Return(
+                    cst.parse_expression('Completed(message="All reference tasks succeeded.")')
+                )
+            ],
+            leading_lines=[cst.EmptyLine(comment=cst.Comment(TERMINAL_COMMENT))],
+        )
+        return [*body, ret]
 
     def _rewrite_site(self, body, originals, i, info: TriggerTask):
         stmt = body[i]
         small = stmt.body[0]
         call: cst.Call = small.value
         upstream: list[str] = []
+        waits: set[str] = set()
         for arg in call.args:
             if arg.keyword is not None and arg.keyword.value in ("upstream_tasks", "wait_for"):
                 if not isinstance(arg.value, (cst.List, cst.Tuple)):
@@ -304,6 +347,7 @@ class TriggersRule(Rule):
                     if not isinstance(el.value, cst.Name):
                         return None
                     upstream.append(el.value.value)
+                    waits.add(el.value.value)
             elif arg.star:
                 return None
             elif isinstance(arg.value, cst.Name) and self._assigned_before(
@@ -312,21 +356,39 @@ class TriggersRule(Rule):
                 upstream.append(arg.value.value)
         if not upstream:
             return None
+        if info.trigger in GUARDS and isinstance(small, cst.Assign):
+            # guarded ``x = alert(...)``: only when nothing else reads ``x``
+            targets = small.targets
+            if len(targets) != 1 or not isinstance(targets[0].target, cst.Name):
+                return None
+            target = targets[0].target.value
+            if any(_count_name(other, target) for k, other in enumerate(body) if k != i):
+                return None
         upstream = list(dict.fromkeys(upstream))
         defs: dict[str, int] = {}
+        kept: list[str] = []  # data arguments read elsewhere too: they stay values
         for name in upstream:
-            k = self._upstream_def(body, i, name)
-            if k is None:
+            k = self._upstream_def(body, originals, i, name)
+            if k is not None:
+                defs[name] = k
+            elif name in waits or not self._assigned_before(body, i, name):
                 return None
-            defs[name] = k
-        # rewrite the upstream calls
+            else:
+                kept.append(name)
+        if not defs:
+            return None
+        upstream = [name for name in upstream if name in defs]
+        # rewrite the upstream calls (once: another trigger task may share them)
         body = list(body)
         for k in defs.values():
+            if id(body[k]) in self._state_defs:
+                continue
             assign = body[k].body[0]
             new_call = call_with(
                 assign.value, cst.Arg(cst.Name("True"), keyword=cst.Name("return_state"), equal=_EQ)
             )
             body[k] = body[k].with_changes(body=[assign.with_changes(value=new_call)])
+            self._state_defs.add(id(body[k]))
         # rewrite the trigger call's arguments
         args = []
         for arg in call.args:
@@ -355,20 +417,26 @@ class TriggersRule(Rule):
             new_stmt = guard(info.trigger, upstream, new_stmt).with_changes(
                 leading_lines=stmt.leading_lines
             )
-        reraise = [
-            cst.SimpleStatementLine(
-                body=[cst.Expr(cst.parse_expression(f"{name}.result()"))],
-                leading_lines=[cst.EmptyLine(comment=cst.Comment(RERAISE_COMMENT))]
-                if index == 0
-                else [],
+        if kept:
+            names = ", ".join(f"`{name}`" for name in kept)
+            new_stmt = with_todo(
+                new_stmt,
+                self.CODE,
+                f"{info.name} (trigger={info.trigger}) still runs after failures of its other "
+                f"upstream tasks, but not when the task producing {names} fails: Prefect 1 ran "
+                f"it then too, Prefect 2 stops at that call; if that path matters, call it with "
+                f"return_state=True and pass its state here",
             )
-            for index, name in enumerate(upstream)
-        ]
+        self._made.add(id(new_stmt))
         self.add_import("prefect", "allow_failure")
-        new = [new_stmt, *reraise, *tail]
+        new = [new_stmt, *tail]
         body[i : i + 1] = new
         originals = [*originals[:i], *([None] * len(new)), *originals[i + 1 :]]
         return body, originals, i + len(new)
+
+    def _other_trigger_site(self, orig) -> bool:
+        """A statement (original) that is itself a trigger-task call this rule rewrites."""
+        return orig is not None and self._trigger_call(orig) is not None
 
     @staticmethod
     def _assigned_before(body, i: int, name: str) -> bool:
@@ -382,14 +450,19 @@ class TriggersRule(Rule):
                         return True
         return False
 
-    def _upstream_def(self, body, i: int, name: str) -> int | None:
-        """Index of ``name = task(...)`` before ``i``, when ``name`` is used nowhere else."""
+    def _upstream_def(self, body, originals, i: int, name: str) -> int | None:
+        """Index of ``name = task(...)`` before ``i``, when ``name`` is used nowhere else
+        (but in other trigger-task calls, rewritten or still to rewrite)."""
         found = []
         for k, stmt in enumerate(body):
             uses = _count_name(stmt, name)
             if k == i:
                 continue
             if uses == 0:
+                continue
+            if id(stmt) in self._made or (
+                k > i and k < len(originals) and self._other_trigger_site(originals[k])
+            ):
                 continue
             if k > i or found:
                 return None
@@ -404,7 +477,10 @@ class TriggersRule(Rule):
                 or not isinstance(small.value, cst.Call)
                 or not isinstance(small.value.func, cst.Name)
                 or small.value.func.value not in self._module_tasks
-                or get_arg(small.value, "return_state") is not None
+                or (
+                    get_arg(small.value, "return_state") is not None
+                    and id(stmt) not in self._state_defs
+                )
             ):
                 return None
             found.append(k)
@@ -415,6 +491,19 @@ class TriggersRule(Rule):
             self.remove_import_if_unused("prefect.triggers", name)
         self.remove_import_if_unused("prefect", "triggers")
         return updated_node
+
+
+def _has_future_call(node: cst.CSTNode) -> bool:
+    found = False
+
+    class V(cst.CSTVisitor):
+        def visit_Call(self, n: cst.Call) -> None:
+            nonlocal found
+            if isinstance(n.func, cst.Attribute) and n.func.attr.value in ("map", "submit"):
+                found = True
+
+    node.visit(V())
+    return found
 
 
 def _count_name(node: cst.CSTNode, name: str) -> int:
