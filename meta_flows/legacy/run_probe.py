@@ -179,11 +179,27 @@ _IMPLICIT_CLASSES = {
 }
 
 
+def is_secret(task) -> bool:
+    """A Prefect 1 secret task (its value is never recorded)."""
+    return any(c.__module__.startswith("prefect.tasks.secrets") for c in type(task).__mro__)
+
+
 def is_implicit(task) -> bool:
-    """A task Prefect 1 made for the user (no Prefect 2 task run corresponds to it)."""
+    """A task Prefect 1 made for the user (no Prefect 2 task run corresponds to it).
+
+    Also: ``ifelse``'s ``as_bool`` (a function task of Prefect 1's control-flow module) and
+    secret tasks (the codemod turns them into plain reads, PF010).
+    """
     from prefect import Parameter
 
     if getattr(task, "auto_generated", False) or isinstance(task, Parameter):
+        return True
+    if is_secret(task):
+        return True
+    run = getattr(task, "run", None)
+    if type(task).__name__ == "FunctionTask" and getattr(run, "__module__", "").startswith(
+        "prefect.tasks.control_flow"
+    ):
         return True
     cls = type(task)
     return (
@@ -204,8 +220,17 @@ def task_entry(task, state, map_index, implicit: bool) -> dict:
         "result_repr": None,
         "auto_generated": implicit,
     }
-    if ok:
-        entry.update(result_fields(state.result))
+    if ok and is_secret(task):
+        entry["result_repr"] = "<secret: not recorded>"
+    elif ok:
+        result = state.result
+        from prefect.engine.signals import PrefectStateSignal
+
+        if isinstance(result, PrefectStateSignal):
+            # ``raise signals.SUCCESS("msg")``: Prefect 1 keeps the signal as the result; the
+            # task returned nothing (Prefect 2: ``return Completed(message="msg")``, PF011)
+            result = None
+        entry.update(result_fields(result))
     return entry
 
 

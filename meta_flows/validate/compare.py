@@ -201,6 +201,12 @@ def _render_path(path: Path) -> str:
     return out.lstrip(".")
 
 
+def _migrated_skip(t: TaskCapture) -> bool:
+    """A Prefect 2 task that ended ``Completed(message="skipped...")``: how the codemod (PF011)
+    rewrites ``raise signals.SKIP(...)`` (what runs downstream is compared as usual)."""
+    return t.state == "Completed" and (t.message or "").startswith("skipped")
+
+
 def _task_label(name: str, map_index: int | None, occurrence: int | None = None) -> str:
     label = f"task {name!r}"
     if map_index is not None:
@@ -613,6 +619,8 @@ class _RunComparer:
             notes.add("18.8")
         if lt.state == "Cached":
             notes.add("18.7")
+        if lt.state == "Skipped" and _migrated_skip(mt):
+            return _Result([], notes)  # PF011's rewrite of SKIP: the task itself matches
         if lt.state == "Skipped" and mt.state != "Skipped":  # `ok` either way: Skipped is special
             notes.add("18.2")
             ran = f"{mt.state}, result {_short(mt.result)}" if mt.ok else _state_text(mt)

@@ -63,11 +63,15 @@ def module_and_root(repo: Path, file: str) -> tuple[str, Path]:
 
 
 def legacy_env_vars() -> dict[str, str]:
-    """The environment of a Prefect 1 interpreter: ours without Prefect 2 / Python settings."""
+    """The environment of a Prefect 1 interpreter: ours without Prefect 2 / Python settings.
+
+    Prefect 1's own settings (``PREFECT__CONTEXT__SECRETS__X``, ``PREFECT__...``: two
+    underscores) pass; Prefect 2's (``PREFECT_API_URL``: one) do not.
+    """
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("PREFECT_", "PYTHON", "VIRTUAL_ENV"))
+        if k.startswith("PREFECT__") or not k.startswith(("PREFECT_", "PYTHON", "VIRTUAL_ENV"))
     }
     env.update(
         PYTHONNOUSERSITE="1",

@@ -42,6 +42,7 @@ from meta_flows.legacy.run_probe import file_hashes, result_fields
 
 TASK_NAMES: dict[UUID, str] = {}  # task run id -> task name
 MAPS: list[tuple[str, list[Any]]] = []  # (task name, futures/states by map index)
+FINAL_STATES: dict[UUID, Any] = {}  # task run id -> the final state, as the engine returned it
 
 
 def install_patches() -> None:
@@ -49,6 +50,7 @@ def install_patches() -> None:
 
     original_create = engine.create_task_run
     original_map = engine.begin_task_map
+    original_begin = engine.begin_task_run
 
     @functools.wraps(original_create)
     async def create_task_run(task, *args, **kwargs):
@@ -62,7 +64,14 @@ def install_patches() -> None:
         MAPS.append((task.name, list(items)))
         return items
 
+    @functools.wraps(original_begin)
+    async def begin_task_run(task, task_run, *args, **kwargs):
+        state = await original_begin(task, task_run, *args, **kwargs)
+        FINAL_STATES[task_run.id] = state
+        return state
+
     engine.create_task_run = create_task_run
+    engine.begin_task_run = begin_task_run
     engine.begin_task_map = begin_task_map
 
 
@@ -95,28 +104,39 @@ class _Unreadable:
         self.reason = reason
 
 
-def fetch_results(states: list) -> list:
+def fetch_results(states: list, in_memory: list | None = None) -> list:
     """The persisted result of each completed state, read from result storage concurrently
-    with one client (``PersistedResult.get``; other result kinds through ``state.result``)."""
+    with one client (``PersistedResult.get``; other result kinds through ``state.result``).
+
+    A task with ``persist_result=False`` (Prefect 1's ``checkpoint=False``) has nothing in
+    storage: its value is taken from the state the engine returned in this process
+    (``in_memory``, same order), which still holds it.
+    """
     import asyncio
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import StateType
     from prefect.results import PersistedResult
 
-    async def one(state, client):
+    async def one(state, local, client):
         if state is None or state.type != StateType.COMPLETED:
             return None
         try:
             if isinstance(state.data, PersistedResult):
                 return await state.data.get(client=client)
+            if local is not None and local.type == StateType.COMPLETED:
+                return await local.result(raise_on_failure=False, fetch=True)
             return await state.result(raise_on_failure=False, fetch=True)
         except Exception as exc:  # noqa: BLE001 - not persisted / cannot be read back
             return _Unreadable(f"{type(exc).__name__}: {exc}")
 
+    locals_ = in_memory if in_memory is not None else [None] * len(states)
+
     async def all_of():
         async with get_client() as client:
-            return await asyncio.gather(*(one(s, client) for s in states))
+            return await asyncio.gather(
+                *(one(s, m, client) for s, m in zip(states, locals_, strict=True))
+            )
 
     return asyncio.run(all_of())
 
@@ -139,7 +159,9 @@ def read_back(flow_run_id: UUID, capture: dict) -> None:
         task_runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
         )
-    values = fetch_results([tr.state for tr in task_runs])
+    values = fetch_results(
+        [tr.state for tr in task_runs], [FINAL_STATES.get(tr.id) for tr in task_runs]
+    )
     tasks = []
     for task_run, value in zip(task_runs, values, strict=True):
         tstate = task_run.state
@@ -205,6 +227,7 @@ def run_one(spec: dict, workdir: str, scratch: str, emit) -> dict:
     os.chdir(cwd)
     TASK_NAMES.clear()
     MAPS.clear()
+    FINAL_STATES.clear()
     emit({"event": "running", "id": spec["id"]})
     started = time.perf_counter()
     try:

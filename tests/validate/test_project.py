@@ -116,9 +116,9 @@ def _migrate_into(legacy: Path, migrated: Path, edits: dict[str, tuple[str, str]
         (migrated / path.name).write_text(code)
 
 
-def _variant(source: str, flow_name: str) -> str:
-    assert 'Flow("map-reduce")' in source
-    return source.replace('Flow("map-reduce")', f'Flow("{flow_name}")')
+def _variant(source: str, flow_name: str, old_name: str = "map-reduce") -> str:
+    assert f'Flow("{old_name}")' in source
+    return source.replace(f'Flow("{old_name}")', f'Flow("{flow_name}")')
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +130,10 @@ def repos(tmp_path_factory) -> tuple[Path, Path]:
     source = (CASES_DIR / "map_reduce.py").read_text()
     (legacy / "broken_const.py").write_text(_variant(source, "map-reduce-const"))
     (legacy / "raises.py").write_text(_variant(source, "map-reduce-raises"))
+    (legacy / "dropped.py").write_text(_variant(source, "map-reduce-dropped"))
+    (legacy / "reordered.py").write_text(_variant(source, "map-reduce-reordered"))
+    files = (CASES_DIR / "files_output.py").read_text()
+    (legacy / "other_file.py").write_text(_variant(files, "files-output-other", "files-output"))
     (legacy / "needs_param.py").write_text(NEEDS_PARAM)
     _migrate_into(
         legacy,
@@ -137,6 +141,14 @@ def repos(tmp_path_factory) -> tuple[Path, Path]:
         {
             "broken_const.py": ("return x + 1", "return x + 2"),
             "raises.py": ("return sum(values)", "raise RuntimeError('boom')"),
+            # the reduce task is gone
+            "dropped.py": ("    result = total(bumped)\n    return result", "    return 0"),
+            # the same values, mapped in the opposite order
+            "reordered.py": (
+                "square.map(numbers())",
+                "square.map(sorted(numbers(), reverse=True))",
+            ),
+            "other_file.py": ('"summary.json"', '"summary-v2.json"'),
         },
     )
     return legacy, migrated
@@ -158,9 +170,12 @@ def test_validate_repo_cases(verdicts):
         ("case-merge", "big"),
         ("case-merge", "small"),
         ("files-output", "default"),
+        ("files-output-other", "default"),
         ("map-reduce", "default"),
         ("map-reduce-const", "default"),
+        ("map-reduce-dropped", "default"),
         ("map-reduce-raises", "default"),
+        ("map-reduce-reordered", "default"),
         ("needs-param", "default"),
     ]
 
@@ -185,6 +200,30 @@ def test_validate_repo_changed_constant(verdicts):
     assert verdict.verdict == "different"
     assert any("plus_one" in line for line in verdict.diff)
     assert any("total" in line for line in verdict.diff)
+
+
+def test_validate_repo_dropped_task(verdicts):
+    verdict = verdicts["map-reduce-dropped", "default"]
+    assert verdict.verdict == "different"
+    assert any(
+        line.startswith("task 'total'") and "only in legacy" in line for line in verdict.diff
+    )
+
+
+def test_validate_repo_reordered_map(verdicts):
+    verdict = verdicts["map-reduce-reordered", "default"]
+    assert verdict.verdict == "different"
+    text = "\n".join(verdict.diff)
+    assert "task 'square' [map_index=0]: legacy 1 != migrated 16" in text
+    assert "task 'total'" not in text  # the sum is the same
+
+
+def test_validate_repo_different_file(verdicts):
+    verdict = verdicts["files-output-other", "default"]
+    assert verdict.verdict == "different"
+    text = "\n".join(verdict.diff)
+    assert "'output/summary.json': only in legacy" in text
+    assert "'output/summary-v2.json': only in migrated" in text
 
 
 def test_validate_repo_migrated_raises(verdicts):
