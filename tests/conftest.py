@@ -6,11 +6,7 @@ first use, which the in-process client and subprocesses (via ``prefect_env``) bo
 """
 
 import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -21,59 +17,21 @@ os.environ.pop("PREFECT_API_URL", None)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_API_BLOCKS_REGISTER_ON_START", "false")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# automations and the events they react to (client side too: flow-run events are emitted)
+os.environ.setdefault("PREFECT_EXPERIMENTAL_EVENTS", "true")
 
 
 @pytest.fixture(scope="session")
 def prefect_server():
-    """A real Prefect 2 server on 127.0.0.1 with its own SQLite database; yields its API URL."""
-    port = _free_port()
-    home = Path(tempfile.mkdtemp(prefix="meta-flows-test-server-"))
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home}/prefect.db",
-        "PREFECT_UI_ENABLED": "false",
-    }
-    log = open(home / "server.log", "w")
-    exe = Path(sys.executable).with_name("prefect")
-    proc = subprocess.Popen(
-        [str(exe), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    import httpx
+    """A real Prefect 2 server on 127.0.0.1 with its own SQLite database and events switched on
+    (automations run); yields its API URL."""
+    from meta_flows.local_server import start_server
 
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(
-                f"prefect server did not start:\n{(home / 'server.log').read_text()}"
-            )
-        time.sleep(0.5)
+    server = start_server(Path(tempfile.mkdtemp(prefix="meta-flows-test-server-")))
     try:
-        yield url
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        server.stop()
 
 
 @pytest.fixture(scope="session")
