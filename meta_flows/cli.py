@@ -327,6 +327,91 @@ class _Progress:
             self.shown = False
 
 
+wave_app = typer.Typer(help="Migration waves (the migrate-wave flow).", no_args_is_help=True)
+app.add_typer(wave_app, name="wave")
+
+
+def _print_wave(result: dict) -> None:
+    for project in result["projects"]:
+        flows = project["flows"]
+        equal = sum(1 for f in flows if f["verdict"] == "equal")
+        typer.echo(
+            f"{project['state']:<12} {project['name']:<24} {equal}/{len(flows)} flow case(s) equal"
+            f"  {project['reason'] or ''}"
+        )
+
+
+def _wave_exit(result: dict) -> int:
+    return 1 if any(p["state"] == "failed" for p in result["projects"]) else 0
+
+
+@wave_app.command("run")
+def wave_run(
+    registry: Path = typer.Argument(..., help="Registry YAML file or directory."),
+    wave: str = typer.Option(..., "--wave", help="The wave to run."),
+    report: Path | None = typer.Option(None, "--report", help="Write the JSON report here."),
+    workspace: Path = typer.Option(Path(".meta-flows"), help="Clones and the ledger."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="No push, deployments or promotion."),
+    max_parallel: int = typer.Option(2, "--max-parallel", help="Projects at the same time."),
+    timeout: float = typer.Option(300.0, help="Seconds one validation flow run may take."),
+) -> None:
+    """Run one wave of the registry against the current Prefect API (exit 1 if a project failed)."""
+    from meta_flows.flows.wave import migrate_wave
+    from meta_flows.registry import RegistryFileError, UnknownWaveError
+
+    try:
+        result = migrate_wave(
+            wave=wave,
+            registry=str(registry),
+            workspace=str(workspace),
+            dry_run=dry_run,
+            max_parallel=max_parallel,
+            timeout=timeout,
+            report=str(report) if report else None,
+        )
+    except (RegistryFileError, UnknownWaveError) as exc:
+        _usage(str(exc))
+    _print_wave(result)
+    raise typer.Exit(_wave_exit(result))
+
+
+@app.command()
+def demo(
+    workspace: Path = typer.Option(
+        Path(".meta-flows/demo"), help="Where the demo keeps its state."
+    ),
+    report: Path | None = typer.Option(None, "--report", help="Write the JSON report here."),
+    keep_server: bool = typer.Option(
+        False, "--keep-server", help="Leave the auto-started Prefect server running (UI)."
+    ),
+) -> None:
+    """Run a whole wave over the demo registry (examples/) on embedded defaults."""
+    from meta_flows.demo import run_demo
+
+    report = report or workspace / "report.json"
+    typer.echo(f"meta-flows demo: workspace {workspace} (first run builds the Prefect 1 env)")
+    result = run_demo(workspace, report=report, keep_server=keep_server)
+    _print_wave(result.report)
+    typer.echo("")
+    typer.echo(f"Report: {report}")
+    typer.echo(f"Ledger: {workspace / 'ledger' / 'demo.json'}")
+    typer.echo(f"Migrated repositories: {workspace / 'repos'} (branch prefect2/demo)")
+    if result.server_home is not None:
+        if keep_server:
+            typer.echo(f"Prefect API (still running): {result.api_url}")
+        else:
+            typer.echo(
+                "Prefect UI (runs, artifacts 'wave-demo-*', deployments): "
+                f"PREFECT_HOME={result.server_home} PREFECT_API_DATABASE_CONNECTION_URL="
+                f"sqlite+aiosqlite:///{result.server_home}/prefect.db prefect server start"
+            )
+    else:
+        typer.echo(
+            f"Prefect API: {result.api_url} (flow run 'migrate-wave', artifacts 'wave-demo-*')"
+        )
+    raise typer.Exit(_wave_exit(result.report))
+
+
 def _usage(message: str) -> None:
     typer.echo(f"Usage error: {message}", err=True)
     raise typer.Exit(2)

@@ -79,6 +79,9 @@ class ProjectRecord(_Model):
     todos: int = Field(0, ge=0, description="TODO(prefect2-migration) comments left.")
     rules: list[str] = Field(default_factory=list, description="Codemod rules that applied.")
     flows: list[FlowVerdict] = Field(default_factory=list)
+    prefect1_paused: list[str] = Field(
+        default_factory=list, description="Prefect 1 flow ids whose schedules this wave paused."
+    )
     updated: datetime | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
 

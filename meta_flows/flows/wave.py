@@ -1,0 +1,388 @@
+"""The migration wave as Prefect 2 flows: ``migrate-wave`` and ``rollback-wave``.
+
+A thin layer over :mod:`meta_flows.wave`. The task graph is coarse (Prefect costs ~74 ms per task
+run here): one ``migrate-project`` task run per project, mapped across the wave's projects in
+groups of ``max_parallel`` (clone -> inventory -> rewrite -> commit/push -> shadow deployments
+-> validation -> gate), then one ``settle-project`` task run per project that promotes it or
+rolls it back, batch by batch as the wave's gate policy says. A project that fails (bad registry
+entry, unreachable repository, rejected push, ...) is ``failed`` with the reason; the rest of the
+wave goes on. Published: a wave summary table artifact and one markdown artifact per project
+(diff stats, TODOs, verdicts, branch or pull request).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import traceback
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task, unmapped
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from meta_flows import wave as steps
+from meta_flows.ledger import Ledger, ProjectState
+from meta_flows.registry import LoadedRegistry, Project, Registry, Wave, load_registry
+from meta_flows.validate.compare import render_markdown
+
+DEFAULT_REGISTRY = "flows_registry"
+DEFAULT_WORKSPACE = ".meta-flows"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+def _github_credentials(block: str | None, project: Project):
+    from meta_flows.gitops import parse_github_remote
+
+    if not block or parse_github_remote(project.git_url) is None:
+        return None
+    from prefect_github import GitHubCredentials
+
+    try:
+        return GitHubCredentials.load(block)
+    except ValueError as exc:
+        raise steps.StepError(
+            f"{project.git_url} is a GitHub remote: create the GitHubCredentials block "
+            f"{block!r} (a token that may push and open pull requests): {exc}"
+        ) from exc
+
+
+@task(name="migrate-project", task_run_name="migrate-{project.name}")
+def migrate_project(
+    project: Project,
+    wave: Wave,
+    workspace: str,
+    ledger_wave: str,
+    dry_run: bool,
+    timeout: float,
+    github_block: str | None,
+) -> dict:
+    """Everything up to the gate for one project; never raises (a failure is an outcome)."""
+    logger = get_run_logger()
+    ledger = Ledger(workspace, ledger_wave)
+    record = ledger.get(project.name)
+    if record.state in steps.TERMINAL:
+        logger.info("%s: already %s, nothing to do", project.name, record.state.value)
+        return steps.outcome_from_record(record).__dict__
+    step = ""
+    try:
+        prepared = steps.prepare(project, wave, Path(workspace), push=not dry_run)
+        logger.info(
+            "%s: rewritten (%s); %d TODO(s); rules %s",
+            project.name,
+            prepared.diffstat or "no change",
+            len(prepared.todos),
+            ", ".join(prepared.rules) or "-",
+        )
+        record = ledger.update(
+            project.name,
+            state=ProjectState.REWRITTEN,
+            branch=wave.branch,
+            base_commit=None,
+            migration_commit=prepared.commit,
+            pushed=not dry_run,
+            todos=len(prepared.todos),
+            rules=prepared.rules or record.rules,
+        )
+        step = "pull request"
+        credentials = None if dry_run else _github_credentials(github_block, project)
+        if credentials is not None:
+            from meta_flows.github_pr import ensure_pull_request
+            from meta_flows.gitops import parse_github_remote
+
+            pr = ensure_pull_request(
+                credentials,
+                *parse_github_remote(project.git_url),
+                head=wave.branch,
+                base=project.default_branch,
+                title=f"Migrate {project.name} to Prefect 2 (wave {wave.name})",
+                body="\n".join(
+                    [
+                        f"meta-flows wave `{wave.name}`.",
+                        "",
+                        *(f"- `{p}:{n}` {m}" for p, n, m in prepared.todos),
+                    ]
+                ),
+            )
+            record = ledger.update(project.name, pr_url=pr.url)
+        names: list[str] = []
+        if not dry_run:
+            step = "shadow deployments"
+            deployments = steps.deploy_shadow(prepared, wave)
+            names = [d.full_name for d in deployments]
+            record = ledger.update(
+                project.name,
+                state=ProjectState.DEPLOYED_SHADOW,
+                deployment_ids=[d.id for d in deployments],
+                deployment_names=names,
+            )
+            logger.info("%s: %d shadow deployment(s)", project.name, len(names))
+        step = "validation"
+        verdicts = steps.validate(prepared, timeout=timeout)
+        passed, why = steps.decide(wave.gate, verdicts, len(prepared.todos))
+        record = ledger.update(
+            project.name,
+            state=ProjectState.VALIDATED,
+            flows=steps.flow_verdicts(verdicts),
+            note=f"gate {'passed' if passed else 'refused'}: {why}",
+        )
+        logger.info("%s: gate %s: %s", project.name, "passed" if passed else "refused", why)
+    except Exception as exc:  # noqa: BLE001 - one project's failure never stops the wave
+        reason = str(exc) if isinstance(exc, steps.StepError) else f"{type(exc).__name__}: {exc}"
+        reason = f"{step}: {reason}" if step else reason
+        logger.error("%s failed at %s", project.name, reason)
+        logger.debug(traceback.format_exc())
+        if not dry_run:
+            ledger.update(project.name, state=ProjectState.FAILED, reason=reason)
+        return steps.Outcome(project.name, "failed", reason).__dict__
+    details = [f"- `{p}:{n}` {m}" for p, n, m in prepared.todos]
+    details += [render_markdown(v) for v in verdicts if v.verdict not in ("equal", "skipped")]
+    return steps.Outcome(
+        name=project.name,
+        state="pending",
+        reason=why,
+        flows=[{"name": v.flow_name, "case": v.case, "verdict": v.verdict} for v in verdicts],
+        todos=len(prepared.todos),
+        branch=wave.branch,
+        pr_url=record.pr_url,
+        diffstat=prepared.diffstat,
+        deployments=names,
+        run_seconds=steps.run_seconds(verdicts),
+        gate_passed=passed,
+        details=details,
+    ).__dict__
+
+
+@task(name="settle-project", task_run_name="settle-{project.name}")
+def settle_project(
+    project: Project,
+    wave: Wave,
+    registry: Registry,
+    workspace: str,
+    ledger_wave: str,
+    promote: bool,
+    reason: str,
+    github_block: str | None,
+) -> dict:
+    """Promote the project, or roll it back with ``reason``; never raises."""
+    logger = get_run_logger()
+    ledger = Ledger(workspace, ledger_wave)
+    record = ledger.get(project.name)
+    try:
+        if promote:
+            record = steps.promote(
+                project,
+                wave,
+                record,
+                ledger,
+                workspace=Path(workspace),
+                prefect1_server=registry.prefect1_server,
+                github_credentials=_github_credentials(github_block, project),
+            )
+            logger.info("%s: promoted", project.name)
+        else:
+            record = steps.rollback(
+                project, record, ledger, reason, prefect1_server=registry.prefect1_server
+            )
+            logger.warning("%s: rolled back: %s", project.name, reason)
+    except Exception as exc:  # noqa: BLE001
+        why = f"{'promotion' if promote else 'rollback'}: {type(exc).__name__}: {exc}"
+        logger.error("%s: %s", project.name, why)
+        record = ledger.update(project.name, state=ProjectState.FAILED, reason=why)
+    return steps.outcome_from_record(record).__dict__
+
+
+def _load(registry: str) -> LoadedRegistry:
+    loaded = load_registry(registry)
+    for error in loaded.errors:
+        get_run_logger().error("registry: %s", error)
+    return loaded
+
+
+def _publish(wave: str, outcomes: list[dict], dry_run: bool) -> None:
+    rows = [
+        {
+            "project": o["name"],
+            "state": o["state"],
+            "flows equal": f"{sum(f['verdict'] == 'equal' for f in o['flows'])}/{len(o['flows'])}",
+            "todos": o.get("todos", 0),
+            "changes": o.get("diffstat", ""),
+            "branch / PR": o.get("pr_url") or o.get("branch") or "",
+            "reason": o.get("reason") or "",
+        }
+        for o in outcomes
+    ]
+    create_table_artifact(
+        rows,
+        key=_slug(f"wave-{wave}-summary"),
+        description=f"meta-flows wave {wave!r}{' (dry run)' if dry_run else ''}: "
+        + ", ".join(f"{n} {s}" for s, n in _counts(outcomes).items()),
+    )
+    for o in outcomes:
+        lines = [
+            f"# {o['name']}: {o['state']}",
+            "",
+            f"- reason: {o.get('reason') or '-'}",
+            f"- changes: {o.get('diffstat') or '-'}",
+            f"- branch: `{o.get('branch') or '-'}`"
+            + (f" · [pull request]({o['pr_url']})" if o.get("pr_url") else ""),
+            f"- deployments: {', '.join(o.get('deployments') or []) or '-'}",
+            f"- TODO(prefect2-migration) comments: {o.get('todos', 0)}",
+            "",
+            "| flow | case | verdict |",
+            "|---|---|---|",
+            *(f"| {f['name']} | {f.get('case', 'default')} | {f['verdict']} |" for f in o["flows"]),
+            "",
+            *(o.get("details") or []),
+        ]
+        create_markdown_artifact(
+            "\n".join(lines),
+            key=_slug(f"wave-{wave}-{o['name']}"),
+            description=f"meta-flows wave {wave!r}: project {o['name']}",
+        )
+
+
+def _counts(outcomes: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o["state"]] = counts.get(o["state"], 0) + 1
+    return counts
+
+
+@flow(name="migrate-wave", log_prints=True)
+def migrate_wave(
+    wave: str = "demo",
+    registry: str = DEFAULT_REGISTRY,
+    workspace: str = DEFAULT_WORKSPACE,
+    dry_run: bool = False,
+    max_parallel: int = 2,
+    timeout: float = 300.0,
+    github_credentials_block: str = "meta-flows-github",
+    report: str | None = None,
+) -> dict:
+    """Migrate every project of a wave to Prefect 2; promote the batches that validate.
+
+    Returns the report {"wave", "projects": [{"name", "state", "reason", "flows"}]}.
+
+    Args:
+        wave: The wave to run (a wave name from the registry).
+        registry: Registry YAML file or directory (flows_registry/).
+        workspace: Where clones and the ledger live; kept between runs (resume, idempotency).
+        dry_run: Clone, rewrite and validate only: no push, no deployments, no promotion.
+        max_parallel: How many projects are migrated at the same time.
+        timeout: Seconds one validation flow run may take (a hanging flow is cut there).
+        github_credentials_block: GitHubCredentials block for GitHub remotes (pull requests).
+        report: Also write the JSON report to this path.
+    """
+    if max_parallel < 1:
+        raise ValueError("max_parallel must be at least 1")
+    logger = get_run_logger()
+    loaded = _load(registry)
+    the_wave = loaded.registry.wave(wave)
+    projects = loaded.registry.projects_of(wave)
+    ledger_wave = f"{wave}-dry-run" if dry_run else wave
+    outcomes: dict[str, dict] = {}
+    for error in loaded.errors_for_wave(wave):
+        name = error.project or f"{error.file}:{error.line}"
+        outcomes[name] = steps.Outcome(name, "failed", f"registry: {error}").__dict__
+    logger.info("wave %s: %d project(s)%s", wave, len(projects), " (dry run)" if dry_run else "")
+    for start in range(0, len(projects), max_parallel):
+        group = projects[start : start + max_parallel]
+        futures = migrate_project.map(
+            group,
+            wave=unmapped(the_wave),
+            workspace=unmapped(workspace),
+            ledger_wave=unmapped(ledger_wave),
+            dry_run=unmapped(dry_run),
+            timeout=unmapped(timeout),
+            github_block=unmapped(github_credentials_block),
+        )
+        for project, future in zip(group, futures, strict=True):
+            outcomes[project.name] = future.result()
+    # Promote or roll back, batch by batch (the gate policy's batch size and policy)
+    ready = [p for p in projects if outcomes[p.name]["state"] == "pending"]
+    for batch in the_wave.gate.batches(ready):
+        refused = [p.name for p in batch if not outcomes[p.name]["gate_passed"]]
+        decisions = []
+        for p in batch:
+            o = outcomes[p.name]
+            ok = bool(o["gate_passed"])
+            why = o["reason"]
+            if ok and refused and the_wave.gate.batch_policy == "all-or-nothing":
+                ok, why = False, f"batch rolled back (all-or-nothing): {', '.join(refused)} refused"
+            decisions.append((p, ok, why))
+        if dry_run:
+            for p, ok, why in decisions:
+                outcomes[p.name]["reason"] = (
+                    f"dry run: would be {'promoted' if ok else 'rolled back'}: {why}"
+                )
+            continue
+        futures = settle_project.map(
+            [p for p, _, _ in decisions],
+            wave=unmapped(the_wave),
+            registry=unmapped(loaded.registry),
+            workspace=unmapped(workspace),
+            ledger_wave=unmapped(ledger_wave),
+            promote=[ok for _, ok, _ in decisions],
+            reason=[why for _, _, why in decisions],
+            github_block=unmapped(github_credentials_block),
+        )
+        for (p, _, _), future in zip(decisions, futures, strict=True):
+            settled = future.result()
+            kept = outcomes[p.name]
+            kept.update(state=settled["state"], reason=settled["reason"] or kept["reason"])
+    ordered = list(outcomes.values())
+    _publish(wave, ordered, dry_run)
+    result = {"wave": wave, "projects": [steps.Outcome(**o).report() for o in ordered]}
+    if report:
+        Path(report).parent.mkdir(parents=True, exist_ok=True)
+        Path(report).write_text(json.dumps(result, indent=2) + "\n")
+    for o in ordered:
+        logger.info("%-20s %-12s %s", o["name"], o["state"], o.get("reason") or "")
+    # the benchmark reads the flows' own run time from here
+    result["run_seconds"] = round(sum(o.get("run_seconds", 0.0) for o in ordered), 3)
+    return result
+
+
+@flow(name="rollback-wave", log_prints=True)
+def rollback_wave(
+    wave: str,
+    project: str | None = None,
+    reason: str = "rollback requested",
+    registry: str = DEFAULT_REGISTRY,
+    workspace: str = DEFAULT_WORKSPACE,
+) -> dict:
+    """Reverse a promoted wave: Prefect 2 schedules off and deployments paused, the Prefect 1
+    schedules this wave paused switched back on. Branches and merge commits stay for humans.
+
+    Args:
+        wave: The wave whose promoted projects to roll back.
+        project: Only this project (default: every promoted project of the wave).
+        reason: Why; recorded in the ledger and the report.
+        registry: Registry YAML file or directory.
+        workspace: The wave's workspace (where its ledger is).
+    """
+    logger = get_run_logger()
+    loaded = _load(registry)
+    ledger = Ledger(workspace, wave)
+    records = ledger.all()
+    names = [project] if project else [n for n, r in records.items() if r.state.value == "promoted"]
+    out = []
+    for name in names:
+        record = ledger.get(name)
+        if record.state != ProjectState.PROMOTED:
+            logger.info("%s: %s, not promoted: nothing to roll back", name, record.state.value)
+            out.append(steps.outcome_from_record(record).report())
+            continue
+        try:
+            the_project = loaded.registry.project(name)
+            record = steps.rollback(
+                the_project, record, ledger, reason, prefect1_server=loaded.registry.prefect1_server
+            )
+        except Exception as exc:  # noqa: BLE001
+            record = ledger.update(name, state=ProjectState.FAILED, reason=f"rollback: {exc}")
+        logger.warning("%s: %s (%s)", name, record.state.value, record.reason)
+        out.append(steps.outcome_from_record(record).report())
+    return {"wave": wave, "projects": out}

@@ -1,0 +1,222 @@
+"""Shadow deployments on the Prefect 2 API: create them inactive, then promote or roll back.
+
+A Prefect API adapter (like :mod:`meta_flows.deployments.pools`) used by the wave. A translated
+:class:`~meta_flows.deployments.translate.DeploymentPlan` becomes a deployment that pulls the
+migration branch (a ``git_clone`` pull step), with every schedule **inactive** and the tags
+``meta-flows-shadow`` and ``wave:<wave>``: it shadows the Prefect 1 flow until promotion.
+
+- :func:`upsert_shadow_deployments` is idempotent: Prefect upserts a deployment by flow and name,
+  so a re-run updates the same deployment (same id) instead of adding one.
+- :func:`promote_deployments` activates every schedule, unpauses the deployment and, when the
+  migration branch was merged, points the pull step at the default branch.
+- :func:`pause_deployments` deactivates every schedule and pauses the deployment (rollback); the
+  deployment itself stays for humans to inspect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from meta_flows.deployments.pools import apply_pools
+from meta_flows.deployments.translate import DeploymentPlan, Plan
+
+SHADOW_TAG = "meta-flows-shadow"
+PROMOTED_TAG = "meta-flows-promoted"
+
+
+class _ThreadSafeLock:
+    """An async context manager over a threading lock (projects deploy from several threads,
+    each with its own event loop)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    async def __aenter__(self) -> None:
+        while not self._lock.acquire(blocking=False):
+            await asyncio.sleep(0.05)
+
+    async def __aexit__(self, *exc) -> None:
+        self._lock.release()
+
+
+_POOLS_LOCK = _ThreadSafeLock()
+
+
+@dataclass
+class ShadowDeployment:
+    id: str
+    name: str  # deployment name
+    flow_name: str  # the Prefect 2 flow name
+    schedules: int
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.flow_name}/{self.name}"
+
+
+def git_pull_steps(git_url: str, branch: str) -> list[dict[str, Any]]:
+    """Clone ``branch`` of ``git_url`` at run time (the working directory becomes the clone)."""
+    return [{"prefect.deployments.steps.git_clone": {"repository": git_url, "branch": branch}}]
+
+
+def _schedule(entry: dict[str, Any]):
+    from prefect.client.schemas.schedules import construct_schedule
+
+    return construct_schedule(
+        interval=entry.get("interval"),
+        anchor_date=entry.get("anchor_date"),
+        cron=entry.get("cron"),
+        rrule=entry.get("rrule"),
+        timezone=entry.get("timezone"),
+    )
+
+
+def target_pool(
+    deployment: DeploymentPlan, pool: tuple[str, str] | None
+) -> tuple[str, str | None, dict[str, Any]]:
+    """(pool name, pool type or None when planned, job variables) for one deployment."""
+    planned = deployment.work_pool or {}
+    if pool is None:
+        return planned.get("name", "default"), None, dict(planned.get("job_variables") or {})
+    return pool[0], pool[1], {}
+
+
+async def upsert_shadow_deployments(
+    plan: Plan,
+    *,
+    git_url: str,
+    branch: str,
+    wave: str,
+    pool: tuple[str, str] | None = None,
+    client=None,
+) -> list[ShadowDeployment]:
+    """Create or update one inactive deployment per planned deployment; pools created first.
+
+    ``pool`` = (name, type) sends every deployment to that work pool (the registry's target
+    pool; job variables planned for another pool type are dropped); without it each deployment
+    goes to its planned pool.
+    """
+    if client is None:
+        from prefect.client.orchestration import get_client
+
+        async with get_client() as new_client:
+            return await upsert_shadow_deployments(
+                plan, git_url=git_url, branch=branch, wave=wave, pool=pool, client=new_client
+            )
+    from prefect.client.schemas.actions import DeploymentScheduleCreate
+
+    if pool is not None:
+        pools = [{"name": pool[0], "type": pool[1]}]
+    else:
+        pools = [p.to_dict() for p in plan.pools]
+    async with _POOLS_LOCK:
+        results = await apply_pools(pools, client)
+        if any(r.action == "error" and "AlreadyExists" in r.message for r in results):
+            results = await apply_pools(pools, client)  # created meanwhile by another process
+    for result in results:
+        if result.action == "error":
+            raise RuntimeError(f"work pool {result.name!r}: {result.message}")
+    out = []
+    for deployment in plan.deployments:
+        pool_name, _, job_variables = target_pool(deployment, pool)
+        flow_id = await client.create_flow_from_name(deployment.flow_name)
+        schedules = [
+            DeploymentScheduleCreate(schedule=_schedule(entry), active=False)
+            for entry in deployment.schedules
+        ]
+        tags = sorted({*deployment.tags, SHADOW_TAG, f"wave:{wave}"})
+        deployment_id = await client.create_deployment(
+            flow_id=flow_id,
+            name=deployment.name,
+            entrypoint=deployment.entrypoint,
+            parameters=deployment.parameters,
+            tags=tags,
+            schedules=schedules,
+            work_pool_name=pool_name,
+            job_variables=job_variables,
+            pull_steps=git_pull_steps(git_url, branch),
+            description=f"Migrated from Prefect 1 by meta-flows (wave {wave}); shadow until "
+            f"promoted.",
+        )
+        out.append(
+            ShadowDeployment(
+                str(deployment_id), deployment.name, deployment.flow_name, len(schedules)
+            )
+        )
+    return out
+
+
+async def _set_schedules(client, deployment_id: UUID, active: bool) -> int:
+    changed = 0
+    for schedule in await client.read_deployment_schedules(deployment_id):
+        if schedule.active != active:
+            await client.update_deployment_schedule(deployment_id, schedule.id, active=active)
+            changed += 1
+    return changed
+
+
+async def promote_deployments(
+    ids: list[str], *, git_url: str | None = None, branch: str | None = None, client=None
+) -> int:
+    """Activate every schedule, unpause, tag promoted; with ``git_url``/``branch`` the pull step
+    clones that branch from now on. Returns the number of schedules switched on."""
+    if client is None:
+        from prefect.client.orchestration import get_client
+
+        async with get_client() as new_client:
+            return await promote_deployments(ids, git_url=git_url, branch=branch, client=new_client)
+    from prefect.client.schemas.actions import DeploymentScheduleCreate
+
+    switched = 0
+    for raw in ids:
+        deployment_id = UUID(raw)
+        deployment = await client.read_deployment(deployment_id)
+        schedules = await client.read_deployment_schedules(deployment_id)
+        switched += sum(1 for s in schedules if not s.active)
+        tags = sorted({*(set(deployment.tags) - {SHADOW_TAG}), PROMOTED_TAG})
+        pull_steps = (
+            git_pull_steps(git_url, branch) if git_url and branch else deployment.pull_steps
+        )
+        # Prefect upserts by flow and name: the same deployment (id), schedules replaced
+        await client.create_deployment(
+            flow_id=deployment.flow_id,
+            name=deployment.name,
+            entrypoint=deployment.entrypoint,
+            parameters=deployment.parameters,
+            tags=tags,
+            schedules=[
+                DeploymentScheduleCreate(schedule=s.schedule, active=True) for s in schedules
+            ],
+            work_pool_name=deployment.work_pool_name,
+            job_variables=deployment.job_variables,
+            pull_steps=pull_steps,
+            description=deployment.description,
+            paused=False,
+        )
+    return switched
+
+
+async def pause_deployments(ids: list[str], client=None) -> int:
+    """Deactivate every schedule and pause each deployment; returns schedules switched off."""
+    if client is None:
+        from prefect.client.orchestration import get_client
+
+        async with get_client() as new_client:
+            return await pause_deployments(ids, new_client)
+    from prefect.exceptions import ObjectNotFound
+
+    switched = 0
+    for raw in ids:
+        deployment_id = UUID(raw)
+        try:
+            deployment = await client.read_deployment(deployment_id)
+        except ObjectNotFound:
+            continue  # deleted by a human: nothing left to pause
+        switched += await _set_schedules(client, deployment_id, False)
+        if not deployment.paused:
+            await client.set_deployment_paused_state(deployment_id, True)
+    return switched
