@@ -356,11 +356,11 @@ def wave_run(
     timeout: float = typer.Option(300.0, help="Seconds one validation flow run may take."),
 ) -> None:
     """Run one wave of the registry against the current Prefect API (exit 1 if a project failed)."""
-    from meta_flows.flows.wave import migrate_wave
+    from meta_flows.flows.wave import migrate_wave, wave_result
     from meta_flows.registry import RegistryFileError, UnknownWaveError
 
     try:
-        result = migrate_wave(
+        state = migrate_wave(
             wave=wave,
             registry=str(registry),
             workspace=str(workspace),
@@ -368,7 +368,9 @@ def wave_run(
             max_parallel=max_parallel,
             timeout=timeout,
             report=str(report) if report else None,
+            return_state=True,
         )
+        result = wave_result(state)
     except (RegistryFileError, UnknownWaveError) as exc:
         _usage(str(exc))
     _print_wave(result)

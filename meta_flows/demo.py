@@ -91,13 +91,16 @@ def run_demo(workspace: Path, *, report: Path | None = None, keep_server: bool =
         os.environ["PREFECT_API_URL"] = api_url
         os.environ.update(EVENTS)
     try:
-        from meta_flows.flows.wave import migrate_wave
+        from meta_flows.flows.wave import migrate_wave, wave_result
 
-        result = migrate_wave(
-            wave="demo",
-            registry=str(DEMO_REGISTRY),
-            workspace=str(workspace),
-            report=str(report) if report else None,
+        result = wave_result(
+            migrate_wave(
+                wave="demo",
+                registry=str(DEMO_REGISTRY),
+                workspace=str(workspace),
+                report=str(report) if report else None,
+                return_state=True,
+            )
         )
     finally:
         if server is not None and not keep_server:

@@ -143,6 +143,13 @@ def _write_generated(directory: Path, name: str, text: str) -> str | None:
     return target.name
 
 
+def legacy_checkout(project: Project, workspace: Path) -> Path:
+    """The project's default branch as it is on the remote (clone or fetch): the original."""
+    legacy = gitops.workspace_clone(project.git_url, workspace / "repos", f"{project.name}.legacy")
+    legacy.git.checkout("-f", "--detach", f"origin/{project.default_branch}")
+    return Path(legacy.working_tree_dir)
+
+
 def prepare(
     project: Project,
     wave: Wave,
@@ -155,9 +162,7 @@ def prepare(
     """Clone or fetch, inventory the original, rewrite on the migration branch, commit, push."""
     repos = workspace / "repos"
     with phase("clone"):
-        legacy = gitops.workspace_clone(project.git_url, repos, f"{project.name}.legacy")
-        legacy.git.checkout("-f", "--detach", f"origin/{project.default_branch}")
-        legacy_dir = Path(legacy.working_tree_dir)
+        legacy_dir = legacy_checkout(project, workspace)
         repo = gitops.workspace_clone(project.git_url, repos, project.name)
         gitops.checkout_migration_branch(repo, wave.branch, project.default_branch)
         migrated_dir = Path(repo.working_tree_dir)

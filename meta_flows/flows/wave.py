@@ -19,6 +19,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.states import Failed
 
 from meta_flows import wave as steps
 from meta_flows.ledger import Ledger, ProjectState
@@ -264,7 +265,8 @@ def migrate_wave(
 ) -> dict:
     """Migrate every project of a wave to Prefect 2; promote the batches that validate.
 
-    Returns the report {"wave", "projects": [{"name", "state", "reason", "flows"}]}.
+    Returns the report {"wave", "projects": [{"name", "state", "reason", "flows"}]}; the run
+    ends Failed (report attached) when a project failed, after the rest of the wave is done.
 
     Args:
         wave: The wave to run (a wave name from the registry).
@@ -343,7 +345,20 @@ def migrate_wave(
         logger.info("%-20s %-12s %s", o["name"], o["state"], o.get("reason") or "")
     # the benchmark reads the flows' own run time from here
     result["run_seconds"] = round(sum(o.get("run_seconds", 0.0) for o in ordered), 3)
+    failed = [o["name"] for o in ordered if o["state"] == "failed"]
+    if failed:
+        # the wave did all it could; its run is Failed so automations can tell someone
+        return Failed(message=f"{len(failed)} project(s) failed: {', '.join(failed)}", data=result)
     return result
+
+
+def wave_result(state) -> dict:
+    """The report of a ``migrate_wave(..., return_state=True)`` run, Completed or Failed; the
+    exception when the flow itself crashed (bad registry path, unknown wave)."""
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, BaseException):
+        raise value
+    return value
 
 
 @flow(name="rollback-wave", log_prints=True)
