@@ -414,6 +414,28 @@ def demo(
     raise typer.Exit(_wave_exit(result.report))
 
 
+automations_app = typer.Typer(help="Prefect automations for waves.", no_args_is_help=True)
+app.add_typer(automations_app, name="automations")
+
+
+@automations_app.command("apply")
+def automations_apply(
+    registry: Path = typer.Argument(..., help="Registry YAML file or directory."),
+    wave: str | None = typer.Option(None, "--wave", help="Only this wave's projects."),
+    rollback_deployment: str = typer.Option(
+        "rollback-wave/rollback-wave", help="Deployment the rollback automation runs."
+    ),
+) -> None:
+    """Create or update the notification and rollback automations (idempotent).
+
+    Prefect 2.20's server runs automations only with PREFECT_EXPERIMENTAL_EVENTS=true (server and
+    client).
+    """
+    from meta_flows.automations import apply_command
+
+    raise typer.Exit(apply_command(registry, wave, rollback_deployment))
+
+
 def _usage(message: str) -> None:
     typer.echo(f"Usage error: {message}", err=True)
     raise typer.Exit(2)

@@ -91,6 +91,7 @@ async def upsert_shadow_deployments(
     git_url: str,
     branch: str,
     wave: str,
+    project: str,
     pool: tuple[str, str] | None = None,
     client=None,
 ) -> list[ShadowDeployment]:
@@ -105,7 +106,13 @@ async def upsert_shadow_deployments(
 
         async with get_client() as new_client:
             return await upsert_shadow_deployments(
-                plan, git_url=git_url, branch=branch, wave=wave, pool=pool, client=new_client
+                plan,
+                git_url=git_url,
+                branch=branch,
+                wave=wave,
+                project=project,
+                pool=pool,
+                client=new_client,
             )
     from prefect.client.schemas.actions import DeploymentScheduleCreate
 
@@ -128,7 +135,16 @@ async def upsert_shadow_deployments(
             DeploymentScheduleCreate(schedule=_schedule(entry), active=False)
             for entry in deployment.schedules
         ]
-        tags = sorted({*deployment.tags, SHADOW_TAG, f"wave:{wave}"})
+        tags = sorted(
+            {
+                # the registry's project name (the rollback automation matches it); a
+                # Prefect 1 project name the translator tagged stays as prefect1-project:
+                *(f"prefect1-{t}" if t.startswith("project:") else t for t in deployment.tags),
+                SHADOW_TAG,
+                f"wave:{wave}",
+                f"project:{project}",
+            }
+        )
         deployment_id = await client.create_deployment(
             flow_id=flow_id,
             name=deployment.name,

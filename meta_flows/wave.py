@@ -247,7 +247,19 @@ def validate(
 
 
 def decide(policy: GatePolicy, verdicts: list[CaseVerdict], todos: int) -> tuple[bool, str]:
-    return gate(policy, verdicts=[(v.flow_name, v.case, v.verdict) for v in verdicts], todos=todos)
+    """The gate's decision; a refusal also says why each erroring run failed (timeouts...)."""
+    passed, why = gate(
+        policy, verdicts=[(v.flow_name, v.case, v.verdict) for v in verdicts], todos=todos
+    )
+    if not passed:
+        errors = [
+            f"{v.flow_name}: {v.reason}"
+            for v in verdicts
+            if v.verdict in ("legacy-error", "migrated-error") and v.reason
+        ]
+        if errors:
+            why += " (" + "; ".join(e if len(e) < 200 else e[:199] + "…" for e in errors) + ")"
+    return passed, why
 
 
 def flow_verdicts(verdicts: list[CaseVerdict]) -> list[FlowVerdict]:
@@ -280,7 +292,12 @@ def deploy_shadow(prepared: Prepared, wave: Wave) -> list:
     pool = (project.work_pool.name, project.work_pool.type) if project.work_pool else None
     return _run(
         upsert_shadow_deployments(
-            prepared.plan, git_url=project.git_url, branch=wave.branch, wave=wave.name, pool=pool
+            prepared.plan,
+            git_url=project.git_url,
+            branch=wave.branch,
+            wave=wave.name,
+            project=project.name,
+            pool=pool,
         )
     )
 

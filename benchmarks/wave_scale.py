@@ -1,0 +1,105 @@
+"""One migration wave over a generated estate, end to end; prints where the time goes.
+
+    python benchmarks/wave_scale.py [OUT_DIR] [--repos 50] [--flows 9] [--max-parallel 2]
+
+Generates ``repos`` x ``flows`` small Prefect 1 flows (benchmarks/estate.py: bare git remotes on
+disk, mixed constructs), starts a local Prefect server (unless ``PREFECT_API_URL`` is set), and
+runs ``migrate-wave`` over them: clone, inventory, rewrite, commit/push, shadow deployments,
+validation (both sides really run), gate, promotion. Prints:
+
+- wall time of the wave and per flow;
+- the flows' own run time: the sum over every validated case of the Prefect 1 run and the Prefect
+  2 flow run (each measured around the flow call itself);
+- the meta-pipeline's overhead per flow: ``(wall - flows' own time / parallelism) / flows``, where
+  parallelism = min(max_parallel, CPU cores): what the wave costs beyond running the flows, with
+  the flow runs credited as running side by side as they do.
+
+The first run also builds the Prefect 1 environment (~1 min, not counted: it is built before the
+clock starts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from estate import generate_estate, write_registry  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", type=Path, default=None)
+    parser.add_argument("--repos", type=int, default=50)
+    parser.add_argument("--flows", type=int, default=9)
+    parser.add_argument("--max-parallel", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args(argv)
+    out = args.out or Path(tempfile.mkdtemp(prefix="meta-flows-wave-scale-"))
+    out.mkdir(parents=True, exist_ok=True)
+
+    started = time.perf_counter()
+    repos = generate_estate(out / "estate", repos=args.repos, flows_per_repo=args.flows)
+    registry = write_registry(out / "estate", repos, wave="bench")
+    n_flows = sum(len(r.flow_names) for r in repos)
+    print(
+        f"estate: {len(repos)} repositories, {n_flows} flows in {time.perf_counter() - started:.1f} s"
+    )
+
+    server = None
+    if not os.environ.get("PREFECT_API_URL"):
+        from meta_flows.local_server import EVENTS, start_server
+
+        server = start_server(out / "server")
+        os.environ["PREFECT_API_URL"] = server.url
+        os.environ.update(EVENTS)
+        print(f"prefect server: {server.url}")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from meta_flows.legacy.env import base_env
+
+    base_env()  # build (or reuse) the Prefect 1 environment before timing
+    try:
+        from meta_flows.flows.wave import migrate_wave, wave_result
+
+        started = time.perf_counter()
+        result = wave_result(
+            migrate_wave(
+                wave="bench",
+                registry=str(registry),
+                workspace=str(out / "ws"),
+                max_parallel=args.max_parallel,
+                timeout=args.timeout,
+                report=str(out / "report.json"),
+                return_state=True,
+            )
+        )
+        wall = time.perf_counter() - started
+    finally:
+        if server is not None:
+            server.stop()
+    states: dict[str, int] = {}
+    for project in result["projects"]:
+        states[project["state"]] = states.get(project["state"], 0) + 1
+    verdicts: dict[str, int] = {}
+    for project in result["projects"]:
+        for f in project["flows"]:
+            verdicts[f["verdict"]] = verdicts.get(f["verdict"], 0) + 1
+    own = result["run_seconds"]
+    parallel = max(1, min(args.max_parallel, os.cpu_count() or 1))
+    overhead = (wall - own / parallel) / n_flows
+    print(f"projects: {states}")
+    print(f"flow cases: {verdicts}")
+    print(f"wall time: {wall:.1f} s ({wall / 60:.1f} min) for {n_flows} flows")
+    print(f"time per flow: {wall / n_flows:.2f} s")
+    print(f"flows' own run time (legacy + migrated, summed): {own:.1f} s")
+    print(f"meta-pipeline overhead per flow (parallelism {parallel}): {overhead:.2f} s")
+    print(f"report: {out / 'report.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Helpers for the wave tests: demo remotes, registries, a webhook receiver, API reads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import git
+import pytest
+import yaml
+
+from meta_flows.demo import DEMO_PROJECTS, EXAMPLES, make_remote
+from tests.legacy.conftest import base, legacy_cache, legacy_root  # noqa: F401
+
+
+class Receiver:
+    """A local HTTP endpoint that records every POST body (the webhook of a notification)."""
+
+    def __init__(self) -> None:
+        bodies = self.bodies = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length") or 0)
+                bodies.append(self.rfile.read(length).decode("utf-8", "replace"))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def demo_remotes(root: Path) -> dict[str, Path]:
+    return {name: make_remote(EXAMPLES / name, root, name) for name in DEMO_PROJECTS}
+
+
+def write_registry(path: Path, projects: list[dict], *, webhook: str | None = None, gate=None):
+    data: dict = {"waves": [{"name": "demo", "order": 1, "gate": gate or {"max_todos": 0}}]}
+    data["projects"] = [
+        {"wave": "demo", "work_pool": {"name": "meta-flows-test", "type": "process"}, **p}
+        for p in projects
+    ]
+    if webhook:
+        data["notifications"] = {"webhook_url": webhook}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def refs(bare: Path) -> dict[str, str]:
+    repo = git.Repo(bare)
+    return {h.name: h.commit.hexsha for h in repo.heads}
+
+
+def deployments_of(tag: str) -> list:
+    """Every deployment carrying ``tag``, with its schedules: [(deployment, schedules)]."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
+
+    async def read():
+        async with get_client() as client:
+            found = await client.read_deployments(
+                deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[tag]))
+            )
+            return [(d, await client.read_deployment_schedules(d.id)) for d in found]
+
+    return asyncio.run(read())
+
+
+def load_json(path: Path) -> dict:
+    return json.loads(path.read_text())

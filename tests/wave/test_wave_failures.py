@@ -1,0 +1,118 @@
+"""A malformed registry entry, an unreachable repository, a push the remote rejects and a flow
+that hangs: each is a clear per-project outcome while the rest of the wave completes."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from meta_flows.demo import EXAMPLES, make_remote
+from tests.wave.conftest import refs, write_registry
+
+HANGS = """
+import time
+
+from prefect import Flow, task
+
+
+@task
+def wait_for_a_file_that_never_comes():
+    time.sleep(600)
+
+
+with Flow("hangs") as flow:
+    wait_for_a_file_that_never_comes()
+"""
+
+
+@pytest.fixture(scope="module")
+def report(prefect_api, legacy_cache, tmp_path_factory):
+    import asyncio
+
+    from meta_flows.deployments.pools import apply_pools
+    from meta_flows.flows.wave import migrate_wave, wave_result
+
+    asyncio.run(apply_pools([{"name": "meta-flows-test", "type": "process"}]))
+    os.environ["META_FLOWS_CACHE"] = str(legacy_cache)
+    tmp = tmp_path_factory.mktemp("wave-failures")
+    remotes = tmp / "remotes"
+    good = make_remote(EXAMPLES / "acme-etl", remotes, "good")
+    rejecting = make_remote(EXAMPLES / "acme-etl", remotes, "rejecting")
+    hook = rejecting / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'pushes are frozen for the audit' >&2\nexit 1\n")
+    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
+    source = tmp / "hanging-src"
+    (source / "flows").mkdir(parents=True)
+    (source / "flows" / "hangs.py").write_text(HANGS)
+    hanging = make_remote(source, remotes, "hanging")
+    registry = write_registry(
+        tmp / "registry.yaml",
+        [
+            {"name": "good", "git_url": str(good)},
+            {"name": "broken-entry"},  # no git_url
+            {"name": "unreachable", "git_url": "http://127.0.0.1:9/nobody/nothing.git"},
+            {"name": "rejecting", "git_url": str(rejecting)},
+            {"name": "hanging", "git_url": str(hanging)},
+        ],
+    )
+    before = refs(rejecting)
+    state = migrate_wave(
+        wave="demo",
+        registry=str(registry),
+        workspace=str(tmp / "ws"),
+        timeout=6,
+        max_parallel=3,
+        return_state=True,
+    )
+    result = wave_result(state)
+    return {
+        "state": state,
+        "projects": {p["name"]: p for p in result["projects"]},
+        "registry": registry,
+        "rejecting": (rejecting, before),
+    }
+
+
+def test_the_rest_of_the_wave_completes(report):
+    good = report["projects"]["good"]
+    assert good["state"] == "promoted", good
+    assert report["state"].is_failed()
+
+
+def test_malformed_entry_names_file_line_and_field(report):
+    broken = report["projects"]["broken-entry"]
+    assert broken["state"] == "failed"
+    assert f"{report['registry'].name}:" in broken["reason"] and "git_url" in broken["reason"]
+
+
+def test_unreachable_repository(report):
+    gone = report["projects"]["unreachable"]
+    assert gone["state"] == "failed"
+    assert gone["reason"].startswith("clone:") and "127.0.0.1:9" in gone["reason"]
+
+
+def test_rejected_push_keeps_the_remote_message(report):
+    rejected = report["projects"]["rejecting"]
+    assert rejected["state"] == "failed"
+    assert rejected["reason"].startswith("push:") and "pushes are frozen" in rejected["reason"]
+    bare, before = report["rejecting"]
+    assert refs(bare) == before  # nothing landed
+
+
+def test_hanging_flow_is_cut_and_refused(report):
+    hanging = report["projects"]["hanging"]
+    assert hanging["state"] == "rolled-back"
+    assert "hangs" in hanging["reason"] and "timed out" in hanging["reason"]
+    assert [f["verdict"] for f in hanging["flows"]] in (["legacy-error"], ["migrated-error"])
+
+
+def test_registry_path_errors_are_clear(tmp_path):
+    from meta_flows.registry import RegistryFileError, load_registry
+
+    with pytest.raises(RegistryFileError) as info:
+        load_registry(tmp_path / "missing.yaml")
+    assert "missing.yaml" in str(info.value)
+    assert Path(tmp_path).exists()
