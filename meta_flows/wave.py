@@ -320,8 +320,11 @@ def promote(
     workspace: Path,
     prefect1_server: Prefect1Server | None = None,
     github_credentials=None,
+    reason: str | None = None,
 ) -> ProjectRecord:
-    """Merge (or mark the PR ready), switch the Prefect 2 schedules on, pause Prefect 1's."""
+    """Merge (or mark the PR ready), switch the Prefect 2 schedules on, pause Prefect 1's.
+
+    ``reason`` (why the gate let it through) is kept in the ledger and the report."""
     from meta_flows.shadow import promote_deployments
 
     repo = gitops.workspace_clone(project.git_url, workspace / "repos", project.name)
@@ -360,7 +363,7 @@ def promote(
         project.name,
         state=ProjectState.PROMOTED,
         prefect1_paused=paused,
-        reason=None,
+        reason=reason,
         note="Prefect 2 schedules active",
     )
 

@@ -78,6 +78,21 @@ _MISSING = object()
 _STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
 
 
+_ATTRIBUTE_HOOKS: dict[type, bool] = {}
+
+
+def _attribute_hooks(cls: type) -> bool:
+    """Does ``cls`` define ``visit_<Node>_<attribute>``/``leave_...`` hooks?"""
+    found = _ATTRIBUTE_HOOKS.get(cls)
+    if found is None:
+        found = _ATTRIBUTE_HOOKS[cls] = any(
+            name.count("_") >= 2 and name.split("_", 2)[1][:1].isupper()
+            for name in dir(cls)
+            if name.startswith(("visit_", "leave_"))
+        )
+    return found
+
+
 class Rule(VisitorBasedCodemodCommand):
     """Base class of every rewrite rule.
 
@@ -291,15 +306,41 @@ class Rule(VisitorBasedCodemodCommand):
             ],
         )
 
+    # Fast path: a rule without matcher decorators (all of ours) skips LibCST's per-node matcher
+    # bookkeeping, and per-attribute hooks are only looked up when the class defines any. Same
+    # calls as LibCST makes, minus the bookkeeping (about a third of a pass's time).
+
+    def _plain(self) -> bool:
+        plain = self.__dict__.get("_plain_cached")
+        if plain is None:
+            plain = not (self._matchers or self._extra_visit_funcs or self._extra_leave_funcs)
+            self.__dict__["_plain_cached"] = plain
+        return plain
+
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, _STATEMENT_TYPES):
             self._statement_stack.append(node)
         if isinstance(node, (cst.FunctionDef, cst.Lambda)):
             self.function_depth += 1
+        if self._plain():
+            return cst.CSTTransformer.on_visit(self, node)
         return super().on_visit(node)
 
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        if self._plain() and not _attribute_hooks(type(self)):
+            return
+        super().on_visit_attribute(node, attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        if self._plain() and not _attribute_hooks(type(self)):
+            return
+        super().on_leave_attribute(original_node, attribute)
+
     def on_leave(self, original_node, updated_node):  # type: ignore[override]
-        result = super().on_leave(original_node, updated_node)
+        if self._plain():
+            result = cst.CSTTransformer.on_leave(self, original_node, updated_node)
+        else:
+            result = super().on_leave(original_node, updated_node)
         if isinstance(original_node, (cst.FunctionDef, cst.Lambda)):
             self.function_depth -= 1
         if isinstance(original_node, _STATEMENT_TYPES):

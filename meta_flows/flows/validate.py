@@ -1,12 +1,15 @@
-"""The validation as Prefect 2 flows: ``validate_project`` maps ``validate_flow`` over flows.
+"""The validation as Prefect 2 flows: ``validate_project`` maps ``validate_flows`` over flows.
 
 A thin layer over :mod:`meta_flows.validate.project`. The task graph is coarse: one
-``plan_validation`` task (inventory + cases), then one ``validate_flow`` task run per flow of the
-project (all its cases: one Prefect 1 interpreter and one Prefect 2 child per flow), mapped with
-``validate_flow.map`` in batches of at most ``max_parallel`` task runs at a time. The flow
-publishes a table artifact of every verdict (key ``<artifact_key>``) and a markdown artifact per
-flow whose cases are not all ``equal``/``skipped`` (key ``<artifact_key>-<flow name slug>``),
-and returns the verdicts as dicts (:class:`~meta_flows.validate.model.CaseVerdict` fields).
+``plan_validation`` task (inventory + cases), then the project's flows dealt round-robin into at
+most ``max_parallel`` groups and one ``validate_flows`` task run per group, mapped with
+``validate_flows.map`` (dynamic task mapping). Each task run validates all the cases of its flows
+with ONE Prefect 1 interpreter and ONE Prefect 2 child process (each run still gets its own
+fresh working directory), so interpreters are reused across flows instead of started per flow.
+The flow publishes a table artifact of every verdict (key ``<artifact_key>``) and a markdown
+artifact per flow whose cases are not all ``equal``/``skipped`` (key
+``<artifact_key>-<flow name slug>``), and returns the verdicts as dicts
+(:class:`~meta_flows.validate.model.CaseVerdict` fields).
 """
 
 from __future__ import annotations
@@ -43,15 +46,16 @@ def plan_validation(
     return list(groups.values())
 
 
-@task(name="validate_flow", task_run_name="validate_flow-{cases[0].flow.name}")
-def validate_flow(
-    cases: list[ValidationCase],
+@task(name="validate_flows", task_run_name="validate_flows-{groups[0][0].flow.name}")
+def validate_flows(
+    groups: list[list[ValidationCase]],
     legacy_dir: str,
     migrated_dir: str,
     timeout: float,
     env_root: str | None,
 ) -> list[dict]:
-    """Run every case of one flow on both sides and compare: one verdict (dict) per case."""
+    """Run every case of these flows on both sides (one interpreter per side) and compare."""
+    cases = [case for group in groups for case in group]
     verdicts = run_cases(
         legacy_dir, migrated_dir, cases, timeout, Path(env_root) if env_root else None
     )
@@ -76,7 +80,8 @@ def validate_project(
         cases_file: A YAML cases file ({flow name: [{case, parameters, options}]}); without it
             every flow is validated once with its defaults.
         timeout: Seconds one flow run may take, on either side.
-        max_parallel: How many flows are validated at the same time.
+        max_parallel: How many groups of flows are validated at the same time (one Prefect 1
+            interpreter and one Prefect 2 process per group).
         artifact_key: Key of the verdict table artifact (per-flow markdown artifacts get
             "<artifact_key>-<flow>").
         env_root: Where the managed Prefect 1 environments live (default: meta-flows' cache).
@@ -84,11 +89,11 @@ def validate_project(
     if max_parallel < 1:
         raise ValueError("max_parallel must be at least 1")
     groups = plan_validation(legacy_dir, cases_file, env_root)
+    buckets = [groups[i::max_parallel] for i in range(min(max_parallel, len(groups)))]
     rows: list[dict] = []
-    for start in range(0, len(groups), max_parallel):
-        batch = groups[start : start + max_parallel]
-        futures = validate_flow.map(
-            batch,
+    if buckets:
+        futures = validate_flows.map(
+            buckets,
             legacy_dir=unmapped(legacy_dir),
             migrated_dir=unmapped(migrated_dir),
             timeout=unmapped(timeout),

@@ -181,6 +181,7 @@ def settle_project(
                 workspace=Path(workspace),
                 prefect1_server=registry.prefect1_server,
                 github_credentials=_github_credentials(github_block, project),
+                reason=reason,
             )
             logger.info("%s: promoted", project.name)
         else:

@@ -299,14 +299,16 @@ def test_validate_project_flow_artifacts(small_repos, prefect_api, legacy_root):
     from meta_flows.flows.validate import validate_project
 
     legacy, migrated = small_repos
-    rows = validate_project(
+    state = validate_project(
         str(legacy),
         str(migrated),
         timeout=120,
         max_parallel=1,
         artifact_key="test-validation",
         env_root=str(legacy_root),
+        return_state=True,
     )
+    rows = state.result()
     assert {(r["flow_name"], r["verdict"]) for r in rows} == {
         ("map-reduce", "equal"),
         ("map-reduce-const", "different"),
@@ -328,3 +330,17 @@ def test_validate_project_flow_artifacts(small_repos, prefect_api, legacy_root):
     (markdown,) = asyncio.run(read("test-validation-map-reduce-const"))
     assert markdown.type == "markdown" and "plus_one" in markdown.data
     assert asyncio.run(read("test-validation-map-reduce")) == []
+
+    async def task_runs():
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+        async with get_client() as client:
+            return await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(
+                    id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+                )
+            )
+
+    # max_parallel=1: both flows validated by one mapped task run (one interpreter per side)
+    names = sorted(t.name for t in asyncio.run(task_runs()))
+    assert [n for n in names if n.startswith("validate_flows")] == ["validate_flows-map-reduce"]
