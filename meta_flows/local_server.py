@@ -46,14 +46,22 @@ def database_url(home: Path) -> str:
 
 
 def start_server(
-    home: Path, *, port: int | None = None, ui: bool = False, timeout: float = 180
+    home: Path,
+    *,
+    port: int | None = None,
+    ui: bool = False,
+    events: bool = True,
+    timeout: float = 180,
 ) -> LocalServer:
-    """Start the server and wait until ``/health`` answers; RuntimeError with its log if not."""
+    """Start the server and wait until ``/health`` answers; RuntimeError with its log if not.
+
+    ``events``: run Prefect 2.20's experimental events and automations services (the demo and
+    the automation tests need them; they cost CPU on every run otherwise)."""
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     env = {
         **os.environ,
-        **EVENTS,
+        "PREFECT_EXPERIMENTAL_EVENTS": "true" if events else "false",
         "PREFECT_HOME": str(home),
         "PREFECT_API_DATABASE_CONNECTION_URL": database_url(home),
         "PREFECT_UI_ENABLED": "true" if ui else "false",

@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import git
+
 from meta_flows import gitops
 from meta_flows.codemod.engine import find_todos
 from meta_flows.codemod.runner import discover, write_result
@@ -65,6 +67,7 @@ class Prepared:
     """A project cloned, inventoried, rewritten and pushed."""
 
     project: Project
+    base_commit: str
     legacy_dir: Path
     migrated_dir: Path
     inventory: Inventory
@@ -143,10 +146,12 @@ def _write_generated(directory: Path, name: str, text: str) -> str | None:
     return target.name
 
 
-def legacy_checkout(project: Project, workspace: Path) -> Path:
-    """The project's default branch as it is on the remote (clone or fetch): the original."""
+def legacy_checkout(project: Project, workspace: Path, commit: str | None = None) -> Path:
+    """The original Prefect 1 code: ``commit`` (the one a wave first migrated from, so a resumed
+    wave whose promotion already merged still compares against Prefect 1) or else the default
+    branch as it is on the remote."""
     legacy = gitops.workspace_clone(project.git_url, workspace / "repos", f"{project.name}.legacy")
-    legacy.git.checkout("-f", "--detach", f"origin/{project.default_branch}")
+    legacy.git.checkout("-f", "--detach", commit or f"origin/{project.default_branch}")
     return Path(legacy.working_tree_dir)
 
 
@@ -158,11 +163,16 @@ def prepare(
     push: bool = True,
     env_root: Path | None = None,
     jobs: int = 1,
+    base_commit: str | None = None,
 ) -> Prepared:
-    """Clone or fetch, inventory the original, rewrite on the migration branch, commit, push."""
+    """Clone or fetch, inventory the original, rewrite on the migration branch, commit, push.
+
+    ``base_commit``: the default-branch commit an earlier (crashed) run of this wave migrated
+    from; the original is read from there."""
     repos = workspace / "repos"
     with phase("clone"):
-        legacy_dir = legacy_checkout(project, workspace)
+        legacy_dir = legacy_checkout(project, workspace, base_commit)
+        base_commit = git.Repo(legacy_dir).head.commit.hexsha
         repo = gitops.workspace_clone(project.git_url, repos, project.name)
         gitops.checkout_migration_branch(repo, wave.branch, project.default_branch)
         migrated_dir = Path(repo.working_tree_dir)
@@ -207,6 +217,7 @@ def prepare(
     diffstat = repo.git.diff("--shortstat", f"origin/{project.default_branch}", "HEAD").strip()
     return Prepared(
         project=project,
+        base_commit=base_commit,
         legacy_dir=legacy_dir,
         migrated_dir=migrated_dir,
         inventory=inventory,
@@ -356,7 +367,8 @@ def promote(
     paused = list(record.prefect1_paused)
     adapter = _prefect1(prefect1_server)
     if adapter is not None and project.prefect1 is not None:
-        change = adapter.pause_flows(project.prefect1.project, project.prefect1.flows or None)
+        names = project.prefect1.flows or sorted({f.name for f in record.flows})
+        change = adapter.pause_flows(project.prefect1.project, names)
         # only what this wave switched off is switched back on by a rollback
         paused = sorted({*paused, *change.changed.values()})
     return ledger.update(

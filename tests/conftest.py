@@ -17,21 +17,58 @@ os.environ.pop("PREFECT_API_URL", None)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_API_BLOCKS_REGISTER_ON_START", "false")
-# automations and the events they react to (client side too: flow-run events are emitted)
-os.environ.setdefault("PREFECT_EXPERIMENTAL_EVENTS", "true")
 
 
 @pytest.fixture(scope="session")
 def prefect_server():
-    """A real Prefect 2 server on 127.0.0.1 with its own SQLite database and events switched on
-    (automations run); yields its API URL."""
+    """A real Prefect 2 server on 127.0.0.1 with its own SQLite database; yields its API URL."""
     from meta_flows.local_server import start_server
 
-    server = start_server(Path(tempfile.mkdtemp(prefix="meta-flows-test-server-")))
+    server = start_server(Path(tempfile.mkdtemp(prefix="meta-flows-test-server-")), events=False)
     try:
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def events_server():
+    """Another real server, with Prefect 2.20's experimental events and automations switched on
+    (``PREFECT_EXPERIMENTAL_EVENTS=true``), one per test module: automations are named
+    deterministically, so two modules must not share one."""
+    from meta_flows.local_server import start_server
+
+    server = start_server(Path(tempfile.mkdtemp(prefix="meta-flows-test-events-")), events=True)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def events_api(events_server):
+    """Point this process's client at the events server, with client-side events on."""
+    from prefect.events.worker import EventsWorker
+    from prefect.settings import PREFECT_API_URL, PREFECT_EXPERIMENTAL_EVENTS, temporary_settings
+
+    # Prefect keeps one events worker per client type, bound to the API URL it started with:
+    # stop any earlier one so events go to this module's server
+    EventsWorker.drain_all(timeout=10)
+    saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_EXPERIMENTAL_EVENTS")}
+    with temporary_settings(
+        updates={PREFECT_API_URL: events_server, PREFECT_EXPERIMENTAL_EVENTS: True}
+    ):
+        os.environ["PREFECT_API_URL"] = events_server
+        os.environ["PREFECT_EXPERIMENTAL_EVENTS"] = "true"
+        try:
+            yield events_server
+        finally:
+            EventsWorker.drain_all(timeout=10)
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

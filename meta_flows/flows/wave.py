@@ -69,7 +69,9 @@ def migrate_project(
         return steps.outcome_from_record(record).__dict__
     step = ""
     try:
-        prepared = steps.prepare(project, wave, Path(workspace), push=not dry_run)
+        prepared = steps.prepare(
+            project, wave, Path(workspace), push=not dry_run, base_commit=record.base_commit
+        )
         logger.info(
             "%s: rewritten (%s); %d TODO(s); rules %s",
             project.name,
@@ -81,7 +83,7 @@ def migrate_project(
             project.name,
             state=ProjectState.REWRITTEN,
             branch=wave.branch,
-            base_commit=None,
+            base_commit=prepared.base_commit,
             migration_commit=prepared.commit,
             pushed=not dry_run,
             todos=len(prepared.todos),

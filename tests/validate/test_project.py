@@ -343,4 +343,4 @@ def test_validate_project_flow_artifacts(small_repos, prefect_api, legacy_root):
 
     # max_parallel=1: both flows validated by one mapped task run (one interpreter per side)
     names = sorted(t.name for t in asyncio.run(task_runs()))
-    assert [n for n in names if n.startswith("validate_flows")] == ["validate_flows-map-reduce"]
+    assert len([n for n in names if n.startswith("validate_flows")]) == 1, names

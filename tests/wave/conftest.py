@@ -52,7 +52,9 @@ def demo_remotes(root: Path) -> dict[str, Path]:
     return {name: make_remote(EXAMPLES / name, root, name) for name in DEMO_PROJECTS}
 
 
-def write_registry(path: Path, projects: list[dict], *, webhook: str | None = None, gate=None):
+def write_registry(
+    path: Path, projects: list[dict], *, webhook: str | None = None, gate=None, extra=None
+):
     data: dict = {"waves": [{"name": "demo", "order": 1, "gate": gate or {"max_todos": 0}}]}
     data["projects"] = [
         {"wave": "demo", "work_pool": {"name": "meta-flows-test", "type": "process"}, **p}
@@ -60,6 +62,7 @@ def write_registry(path: Path, projects: list[dict], *, webhook: str | None = No
     ]
     if webhook:
         data["notifications"] = {"webhook_url": webhook}
+    data.update(extra or {})
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 

@@ -14,18 +14,20 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import git
 import pytest
 
+from tests.gitops.fake_prefect1 import FakeFlow, FakePrefect1, serve
 from tests.wave.conftest import deployments_of, load_json, refs, write_registry
 
 BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
-def runs(prefect_server, prefect_api, legacy_cache, receiver, tmp_path_factory):
+def runs(events_server, events_api, legacy_cache, receiver, tmp_path_factory):
     from meta_flows.automations import apply_automations
     from meta_flows.demo import DEMO_PROJECTS
     from meta_flows.flows.wave import migrate_wave, wave_result
@@ -36,10 +38,26 @@ def runs(prefect_server, prefect_api, legacy_cache, receiver, tmp_path_factory):
     remotes = demo_remotes(tmp / "remotes")
     initial = {name: refs(bare) for name, bare in remotes.items()}
     projects = [{"name": name, "git_url": str(remotes[name])} for name in DEMO_PROJECTS]
+    projects[0]["prefect1"] = {"project": "acme"}
+    projects[1]["prefect1"] = {"project": "billing"}
     projects.append({"name": "gone", "git_url": str(tmp / "remotes" / "gone.git")})
-    registry = write_registry(tmp / "registry.yaml", projects, webhook=receiver.url)
+    # the Prefect 1 server (not runnable here: a stand-in at its GraphQL contract)
+    prefect1 = FakePrefect1(
+        flows=[
+            FakeFlow(str(uuid.uuid4()), "daily-sales", "acme", 3),
+            FakeFlow(str(uuid.uuid4()), "Inventory Check", "acme", 1),
+            FakeFlow(str(uuid.uuid4()), "invoice-export", "billing", 2),
+        ]
+    )
+    serve(prefect1)
+    registry = write_registry(
+        tmp / "registry.yaml",
+        projects,
+        webhook=receiver.url,
+        extra={"prefect1_server": {"url": prefect1.url}},
+    )
     workspace = tmp / "ws"
-    env = {**os.environ, "PREFECT_API_URL": prefect_server, "META_FLOWS_CACHE": str(legacy_cache)}
+    env = {**os.environ, "PREFECT_API_URL": events_server, "META_FLOWS_CACHE": str(legacy_cache)}
     os.environ["META_FLOWS_CACHE"] = str(legacy_cache)
 
     import asyncio
@@ -107,6 +125,9 @@ def runs(prefect_server, prefect_api, legacy_cache, receiver, tmp_path_factory):
         "ledger": ledger,
         "receiver": receiver,
         "applied": applied,
+        "prefect1": prefect1,
+        "registry": registry,
+        "workspace": workspace,
     }
 
 
@@ -208,3 +229,32 @@ def test_failed_wave_notification_reaches_the_webhook(runs):
     while time.monotonic() < deadline and not any("migrate-wave" in b for b in receiver.bodies):
         time.sleep(1)
     assert any("migrate-wave" in b for b in receiver.bodies), receiver.bodies
+
+
+def test_prefect1_schedules_paused_for_the_promoted_project_only(runs):
+    active = {f.name: f.is_schedule_active for f in runs["prefect1"].flows}
+    assert active == {"daily-sales": False, "Inventory Check": False, "invoice-export": True}
+
+
+def test_rollback_wave_reverses_the_promoted_project(runs):
+    # last in this module: it changes the state the tests above look at
+    from meta_flows.flows.wave import rollback_wave
+
+    result = rollback_wave(
+        wave="demo",
+        project="acme-etl",
+        reason="checking the rollback",
+        registry=str(runs["registry"]),
+        workspace=str(runs["workspace"]),
+    )
+    assert result["projects"] == [
+        {
+            "name": "acme-etl",
+            "state": "rolled-back",
+            "reason": "checking the rollback",
+            "flows": result["projects"][0]["flows"],
+        }
+    ]
+    for deployment, schedules in deployments_of("project:acme-etl"):
+        assert deployment.paused and not any(s.active for s in schedules)
+    assert all(f.is_schedule_active for f in runs["prefect1"].flows)  # Prefect 1 back on
