@@ -52,7 +52,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from meta_flows.validate.cases import CaseSpec
+from meta_flows.validate.cases import CaseSpec, duplicate_case
 from meta_flows.validate.model import Verdict
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -272,14 +272,10 @@ class Project(_Model):
     @field_validator("cases")
     @classmethod
     def _unique_cases(cls, cases: dict[str, list[CaseSpec]]) -> dict[str, list[CaseSpec]]:
-        for flow, specs in cases.items():
-            seen: set[str] = set()
-            for index, spec in enumerate(specs):
-                if spec.case in seen:
-                    raise _invalid(
-                        f"flow {flow!r}: case {index} repeats the case name {spec.case!r}"
-                    )
-                seen.add(spec.case)
+        repeated = duplicate_case(cases)
+        if repeated:
+            flow, index, name = repeated
+            raise _invalid(f"flow {flow!r}: case {index} repeats the case name {name!r}")
         return cases
 
 

@@ -69,15 +69,22 @@ def load_cases(path: str | Path) -> dict[str, list[CaseSpec]]:
     except ValidationError as exc:
         problems = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise CasesFileError(f"{path}: {problems}") from exc
+    repeated = duplicate_case(cases)
+    if repeated:
+        flow_name, index, name = repeated
+        raise CasesFileError(f"{path}: {flow_name}[{index}].case: duplicate case name {name!r}")
+    return cases
+
+
+def duplicate_case(cases: dict[str, list[CaseSpec]]) -> tuple[str, int, str] | None:
+    """The first ``(flow, index, case name)`` repeating a case name within its flow, or None."""
     for flow_name, specs in cases.items():
         seen: set[str] = set()
         for index, spec in enumerate(specs):
             if spec.case in seen:
-                raise CasesFileError(
-                    f"{path}: {flow_name}[{index}].case: duplicate case name {spec.case!r}"
-                )
+                return flow_name, index, spec.case
             seen.add(spec.case)
-    return cases
+    return None
 
 
 @dataclass
