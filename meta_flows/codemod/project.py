@@ -19,6 +19,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from meta_flows import pyast
 from meta_flows.codemod.names import canonical
 
 _PREFECT_BASES = {"prefect.Flow", "prefect.Task"}
@@ -129,7 +130,7 @@ def scan_sources(sources: list[tuple[str, str]]) -> ProjectIndex:
         if "import" not in text:
             continue
         try:
-            tree = ast.parse(text)
+            tree = pyast.parse(text)
         except (SyntaxError, ValueError):
             continue
         imports = _import_map(tree, module)

@@ -20,13 +20,13 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import subprocess
 import tempfile
 from pathlib import Path
 
+from meta_flows import pyast
 from meta_flows.codemod.project import module_name_for, scan_project
 from meta_flows.codemod.runner import discover
 from meta_flows.inventory.model import FlowInfo, Inventory, InventoryError
@@ -52,7 +52,7 @@ class _Module:
         self.syntax_error: SyntaxError | None = None
         self.plans = None
         try:
-            ast.parse(self.source, filename=str(path))
+            pyast.parse(self.source, filename=str(path))
         except SyntaxError as exc:
             self.syntax_error = exc
 

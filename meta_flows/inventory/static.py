@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from meta_flows import pyast
 from meta_flows.codemod.names import canonical
 
 UTC = dt.timezone.utc
@@ -577,7 +578,7 @@ class StaticRepo:
             return None
         path, source = self.sources[module]
         try:
-            tree = ast.parse(source, filename=str(path))
+            tree = pyast.parse(source, filename=str(path))
         except SyntaxError:
             return None
         reader = ModuleReader(self, module, tree, source)

@@ -36,6 +36,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from meta_flows import pyast
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -109,7 +111,7 @@ def project_requirements(project_dir: Path) -> list[str]:
 
 def _setup_py_requirements(path: Path) -> list[str]:
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = pyast.parse(path.read_text(encoding="utf-8"))
     except SyntaxError as exc:
         raise LegacyEnvError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from exc
     for node in ast.walk(tree):

@@ -34,6 +34,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from meta_flows import pyast
 from meta_flows.codemod.base import SCRATCH_ORIGINAL, Rule, dotted_name
 from meta_flows.codemod.names import (
     PREFECT1_STAR_EXPORTS,
@@ -80,7 +81,7 @@ FLOW_OPTIONS = PREFECT2_FLOW_OPTIONS
 def _used_names(source: str) -> set[str]:
     """Names the source reads (``x`` in ``x(...)``, ``x.y``), ignoring the imports themselves."""
     try:
-        tree = ast.parse(source)
+        tree = pyast.parse(source)
     except (SyntaxError, ValueError):
         return set()
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
@@ -181,7 +182,7 @@ class _FlagLeftovers(Rule):
 
     def visit_Module(self, node: cst.Module) -> bool:
         try:
-            tree = ast.parse(node.code)
+            tree = pyast.parse(node.code)
         except (SyntaxError, ValueError):
             tree = None
         if tree is not None:
@@ -437,14 +438,14 @@ def import_time_loads(node: ast.AST, lazy_annotations: bool = False) -> set[str]
 
 def _parse(code: str) -> list[ast.stmt] | None:
     try:
-        return ast.parse(code).body
+        return pyast.parse(code).body
     except (SyntaxError, ValueError):
         return None
 
 
 def _parse_expr(code: str) -> ast.AST | None:
     try:
-        return ast.parse(f"({code})", mode="eval")
+        return pyast.parse(f"({code})", mode="eval")
     except (SyntaxError, ValueError):
         return None
 
