@@ -12,7 +12,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_table_artifact
 
-from meta_flows.flows.wave import DEFAULT_REGISTRY, DEFAULT_WORKSPACE, _slug
+from meta_flows.flows.validate import artifact_slug
+from meta_flows.flows.wave import DEFAULT_REGISTRY, DEFAULT_WORKSPACE
 from meta_flows.registry import Project, load_registry
 from meta_flows.wave import legacy_checkout, phase
 
@@ -76,7 +77,7 @@ def inventory(
         rows.extend(future.result())
     create_table_artifact(
         rows,
-        key=_slug(f"inventory-{wave or 'all'}"),
+        key=artifact_slug(f"inventory-{wave or 'all'}"),
         description=f"Prefect 1 flows of {len(projects)} project(s)",
     )
     return rows

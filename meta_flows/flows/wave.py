@@ -13,7 +13,6 @@ wave goes on. Published: a wave summary table artifact and one markdown artifact
 from __future__ import annotations
 
 import json
-import re
 import traceback
 from pathlib import Path
 
@@ -22,16 +21,13 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Failed
 
 from meta_flows import wave as steps
+from meta_flows.flows.validate import artifact_slug
 from meta_flows.ledger import Ledger, ProjectState
 from meta_flows.registry import LoadedRegistry, Project, Registry, Wave, load_registry
 from meta_flows.validate.compare import render_markdown
 
 DEFAULT_REGISTRY = "flows_registry"
 DEFAULT_WORKSPACE = ".meta-flows"
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
 def _github_credentials(block: str | None, project: Project):
@@ -220,7 +216,7 @@ def _publish(wave: str, outcomes: list[dict], dry_run: bool) -> None:
     ]
     create_table_artifact(
         rows,
-        key=_slug(f"wave-{wave}-summary"),
+        key=artifact_slug(f"wave-{wave}-summary"),
         description=f"meta-flows wave {wave!r}{' (dry run)' if dry_run else ''}: "
         + ", ".join(f"{n} {s}" for s, n in _counts(outcomes).items()),
     )
@@ -243,7 +239,7 @@ def _publish(wave: str, outcomes: list[dict], dry_run: bool) -> None:
         ]
         create_markdown_artifact(
             "\n".join(lines),
-            key=_slug(f"wave-{wave}-{o['name']}"),
+            key=artifact_slug(f"wave-{wave}-{o['name']}"),
             description=f"meta-flows wave {wave!r}: project {o['name']}",
         )
 

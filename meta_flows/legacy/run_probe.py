@@ -313,11 +313,10 @@ def _on_alarm(signum, frame):
     raise RunTimeout()
 
 
-def run_one(spec: dict, repo: str, workdir: str, scratch: str, timeout: float, emit) -> dict:
-    import prefect
-
-    capture = {
-        "side": "legacy",
+def blank_capture(side: str, spec: dict) -> dict:
+    """A RunCapture (as a dict) for ``spec`` before anything ran; both sides start from it."""
+    return {
+        "side": side,
         "flow_name": spec["flow"],
         "case": spec.get("case") or "default",
         "parameters": spec.get("parameters") or {},
@@ -328,8 +327,14 @@ def run_one(spec: dict, repo: str, workdir: str, scratch: str, timeout: float, e
         "files": {},
         "duration_s": None,
         "timed_out": False,
-        "executor": None,
     }
+
+
+def run_one(spec: dict, repo: str, workdir: str, scratch: str, timeout: float, emit) -> dict:
+    import prefect
+
+    capture = blank_capture("legacy", spec)
+    capture["executor"] = None
     path = os.path.abspath(os.path.join(repo, spec["file"]))
     try:
         module = import_module(spec["module"], scratch)

@@ -38,7 +38,7 @@ import time
 from typing import Any
 from uuid import UUID
 
-from meta_flows.legacy.run_probe import file_hashes, result_fields
+from meta_flows.legacy.run_probe import blank_capture, file_hashes, result_fields
 
 TASK_NAMES: dict[UUID, str] = {}  # task run id -> task name
 MAPS: list[tuple[str, list[Any]]] = []  # (task name, futures/states by map index)
@@ -200,19 +200,7 @@ def find_flow(module, function: str | None, name: str):
 
 
 def run_one(spec: dict, workdir: str, scratch: str, emit) -> dict:
-    capture = {
-        "side": "migrated",
-        "flow_name": spec["flow"],
-        "case": spec.get("case") or "default",
-        "parameters": spec.get("parameters") or {},
-        "final_state": None,
-        "ok": False,
-        "error": None,
-        "tasks": [],
-        "files": {},
-        "duration_s": None,
-        "timed_out": False,
-    }
+    capture = blank_capture("migrated", spec)
     os.chdir(scratch)
     try:
         module = importlib.import_module(spec["module"])
