@@ -21,12 +21,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import tempfile
 from pathlib import Path
 
-from meta_flows import pyast
+from meta_flows import pyast, zygote
 from meta_flows.codemod.project import module_name_for, scan_project
 from meta_flows.codemod.runner import discover
 from meta_flows.inventory.model import FlowInfo, Inventory, InventoryError
@@ -155,17 +154,6 @@ def _probe(
     events: dict[str, list[dict]] = {m.rel: [] for m in modules}
     remaining = list(modules)
     roots = list(dict.fromkeys([str(m.root) for m in modules] + [str(repo)]))
-    env_vars = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PREFECT_", "PYTHON", "VIRTUAL_ENV"))
-    }
-    env_vars.update(
-        PYTHONNOUSERSITE="1",
-        PYTHONDONTWRITEBYTECODE="1",
-        PREFECT__LOGGING__LEVEL="ERROR",
-        PREFECT__CLOUD__USE_LOCAL_SECRETS="true",
-    )
     while remaining:
         with tempfile.TemporaryDirectory(prefix="meta-flows-probe-") as tmp:
             output = Path(tmp) / "out.jsonl"
@@ -177,23 +165,26 @@ def _probe(
                 "module_timeout": module_timeout,
                 "modules": [{"file": m.rel, "module": m.name} for m in remaining],
             }
+            request_path = Path(tmp) / "request.json"
+            request_path.write_text(json.dumps(request), encoding="utf-8")
+            stderr_path = Path(tmp) / "stderr.txt"
             failure = None
+            child = zygote.launch(
+                env.program(PROBE),
+                env=env.child_environ(),
+                cwd=repo,
+                stdin=request_path,
+                stderr=stderr_path,
+            )
             try:
-                done = subprocess.run(
-                    [str(env.python), str(PROBE)],
-                    input=json.dumps(request),
-                    capture_output=True,
-                    text=True,
-                    cwd=repo,
-                    env=env_vars,
-                    timeout=repo_timeout,
-                )
-                if done.returncode != 0:
-                    tail = (done.stderr or "").strip().splitlines()[-3:]
-                    failure = f"the Prefect 1 interpreter exited with code {done.returncode}" + (
+                code = child.wait(timeout=repo_timeout)
+                if code != 0:
+                    tail = stderr_path.read_text(errors="replace").strip().splitlines()[-3:]
+                    failure = f"the Prefect 1 interpreter exited with code {code}" + (
                         f": {' | '.join(tail)}" if tail else ""
                     )
             except subprocess.TimeoutExpired:
+                zygote.kill(child)
                 failure = f"the Prefect 1 probe took longer than {repo_timeout} s"
             lines = output.read_text(encoding="utf-8").splitlines()
         finished: set[str] = set()

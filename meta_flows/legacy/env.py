@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from meta_flows import pyast
+from meta_flows import pyast, zygote
 
 try:
     import tomllib
@@ -49,6 +49,9 @@ _MARKER = ".meta-flows-complete"
 # A project environment whose requirements failed to install is not retried for this long (an
 # inventory asks once per project and run; a network hiccup heals after it). Seconds.
 FAILURE_TTL = int(os.environ.get("META_FLOWS_ENV_FAILURE_TTL", "3600"))
+
+
+PRELOAD = ("prefect",)  # what a warm Prefect 1 interpreter imports before forking children
 
 
 class LegacyEnvError(RuntimeError):
@@ -67,6 +70,34 @@ class LegacyEnv:
     def run(self, args: list[str], **kwargs) -> subprocess.CompletedProcess:
         """Run ``python ARGS`` in this environment."""
         return subprocess.run([str(self.python), *args], **kwargs)
+
+    def program(self, script: Path) -> zygote.Program:
+        """``script`` (a standalone probe: standard library and Prefect 1 only) in this
+        environment, forked from a warm interpreter that has Prefect 1 imported. The inventory's
+        probe and the validation's runs use the same preload and :meth:`child_environ`, so they
+        share that interpreter."""
+        return zygote.Program(str(self.python), str(script), PRELOAD)
+
+    @staticmethod
+    def child_environ() -> dict[str, str]:
+        """The environment of a Prefect 1 interpreter: ours without Prefect 2 / Python settings.
+
+        Prefect 1's own settings (``PREFECT__CONTEXT__SECRETS__X``, ``PREFECT__...``: two
+        underscores) pass; Prefect 2's (``PREFECT_API_URL``: one) do not.
+        """
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k.startswith("PREFECT__") or not k.startswith(("PREFECT_", "PYTHON", "VIRTUAL_ENV"))
+        }
+        env.update(
+            PYTHONNOUSERSITE="1",
+            PYTHONDONTWRITEBYTECODE="1",
+            PREFECT__LOGGING__LEVEL="ERROR",
+            PREFECT__CLOUD__USE_LOCAL_SECRETS="true",
+            PREFECT__FLOWS__CHECKPOINTING="false",
+        )
+        return env
 
 
 def cache_root() -> Path:

@@ -18,7 +18,6 @@ flow's executor class.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,27 +59,6 @@ def module_and_root(repo: Path, file: str) -> tuple[str, Path]:
     for _ in range(name.count(".") + (1 if path.name == "__init__.py" else 0)):
         root = root.parent
     return name, root
-
-
-def legacy_env_vars() -> dict[str, str]:
-    """The environment of a Prefect 1 interpreter: ours without Prefect 2 / Python settings.
-
-    Prefect 1's own settings (``PREFECT__CONTEXT__SECRETS__X``, ``PREFECT__...``: two
-    underscores) pass; Prefect 2's (``PREFECT_API_URL``: one) do not.
-    """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k.startswith("PREFECT__") or not k.startswith(("PREFECT_", "PYTHON", "VIRTUAL_ENV"))
-    }
-    env.update(
-        PYTHONNOUSERSITE="1",
-        PYTHONDONTWRITEBYTECODE="1",
-        PREFECT__LOGGING__LEVEL="ERROR",
-        PREFECT__CLOUD__USE_LOCAL_SECRETS="true",
-        PREFECT__FLOWS__CHECKPOINTING="false",
-    )
-    return env
 
 
 def _blank(spec: RunSpec, error: str, *, timed_out: bool = False) -> RunCapture:
@@ -136,8 +114,8 @@ def run_legacy(
         return _blank(specs[run["id"]], error, timed_out=timed_out)
 
     captures = run_batches(
-        [str(env.python), str(RUN_PROBE)],
-        legacy_env_vars(),
+        env.program(RUN_PROBE),
+        env.child_environ(),
         {"repo": str(repo), "roots": roots, "timeout": timeout},
         requests,
         blank,

@@ -2,9 +2,9 @@
 
 ``run_migrated(repo_dir, file, function_name, flow_name, parameters, case, timeout)`` runs one
 case; ``run_migrated_many(repo_dir, runs, timeout)`` runs several cases of one repository in ONE
-child process (:mod:`meta_flows.validate.migrated_child`: meta-flows' own interpreter, with the
-migrated repository's import roots on ``PYTHONPATH``), so Prefect 2 and the flow modules are
-imported once. Isolation per case: a fresh empty working directory, a fresh flow run. Results
+child process (:mod:`meta_flows.validate.migrated_child`: meta-flows' own interpreter, forked
+from a warm one that has Prefect 2 imported, see :mod:`meta_flows.zygote`), so Prefect 2 and the
+flow modules are imported once. Isolation per case: a fresh empty working directory, a fresh flow run. Results
 are persisted (``PREFECT_RESULTS_PERSIST_BY_DEFAULT=true``, local result storage in a temporary
 directory that lives as long as the batch) and read back through the API after the run.
 
@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from meta_flows import zygote
 from meta_flows.validate.legacy_run import module_and_root
 from meta_flows.validate.model import RunCapture
 from meta_flows.validate.runner import run_batches
@@ -35,16 +36,23 @@ TIMEOUT = 300.0  # seconds one flow run may take
 IMPORT_GRACE = 60.0  # seconds importing a flow module may take
 
 
-def child_env(roots: list[str], storage: Path) -> dict[str, str]:
+# Imported once by the warm Prefect 2 interpreter children are forked from (meta_flows.zygote):
+# Prefect, the engine, the child's own code and the installed collections (prefect-kubernetes...,
+# which Prefect loads when it reads a block)
+PRELOAD = (
+    "prefect.engine",
+    "meta_flows.validate.migrated_child",
+    "prefect.plugins:load_prefect_collections",
+)
+PROGRAM = zygote.Program(sys.executable, "meta_flows.validate.migrated_child:main", PRELOAD)
+
+
+def child_env() -> dict[str, str]:
+    """The child's environment: ours, results persisted by default (the flow's import roots and
+    the result storage directory travel in the request: the environment stays the same for
+    every project, so one warm interpreter serves them all)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [*roots, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
-    )
-    env.update(
-        PYTHONDONTWRITEBYTECODE="1",
-        PREFECT_RESULTS_PERSIST_BY_DEFAULT="true",
-        PREFECT_LOCAL_STORAGE_PATH=str(storage),
-    )
+    env.update(PYTHONDONTWRITEBYTECODE="1", PREFECT_RESULTS_PERSIST_BY_DEFAULT="true")
     return env
 
 
@@ -89,9 +97,9 @@ def run_migrated_many(
 
     with tempfile.TemporaryDirectory(prefix="meta-flows-p2-results-") as storage:
         captures = run_batches(
-            [sys.executable, "-m", "meta_flows.validate.migrated_child"],
-            child_env(roots, Path(storage)),
-            {},
+            PROGRAM,
+            child_env(),
+            {"roots": roots, "storage": storage},
             requests,
             blank,
             timeout=timeout,

@@ -15,21 +15,19 @@ child does after a timed-out run whose threads may live on): the remaining runs 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from meta_flows import zygote
 from meta_flows.validate.model import RunCapture
 
 POLL = 0.01
 
 
 def run_batches(
-    command: list[str],
+    program: zygote.Program,
     env: dict[str, str],
     request: dict,
     runs: list[dict],
@@ -45,13 +43,13 @@ def run_batches(
     remaining = list(runs)
     while remaining:
         got.update(
-            _one_child(command, env, request, remaining, blank, timeout, slack, import_grace, what)
+            _one_child(program, env, request, remaining, blank, timeout, slack, import_grace, what)
         )
         remaining = [r for r in remaining if r["id"] not in got]
     return got
 
 
-def _one_child(command, env, request, runs, blank, timeout, slack, import_grace, what):
+def _one_child(program, env, request, runs, blank, timeout, slack, import_grace, what):
     by_id = {r["id"]: r for r in runs}
     got: dict[int, RunCapture] = {}
     with tempfile.TemporaryDirectory(prefix="meta-flows-runs-") as tmp:
@@ -61,47 +59,34 @@ def _one_child(command, env, request, runs, blank, timeout, slack, import_grace,
         workdir.mkdir()
         stderr_path = Path(tmp) / "stderr.txt"
         body = {**request, "output": str(output), "workdir": str(workdir), "runs": runs}
+        request_path = Path(tmp) / "request.json"
+        request_path.write_text(json.dumps(body), encoding="utf-8")
         current: int | None = None
         deadline: float | None = None
         consumed = 0
         killed = False
-        with open(stderr_path, "w") as stderr:
-            proc = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                cwd=workdir,
-                env=env,
-                text=True,
-                start_new_session=True,
-            )
-            try:
-                proc.stdin.write(json.dumps(body))
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-            while True:
-                exited = proc.poll() is not None
-                complete = output.read_text(encoding="utf-8").split("\n")[:-1]
-                for line in complete[consumed:]:
-                    event = json.loads(line)
-                    now = time.monotonic()
-                    if event["event"] == "start":
-                        current, deadline = event["id"], now + timeout + import_grace
-                    elif event["event"] == "running":
-                        deadline = now + timeout + slack
-                    elif event["event"] == "run":
-                        got[event["id"]] = RunCapture.model_validate(event["capture"])
-                        current = deadline = None
-                consumed = len(complete)
-                if exited:
-                    break
-                if deadline is not None and time.monotonic() > deadline:
-                    _kill(proc)
-                    killed = True
-                    break
-                time.sleep(POLL)
+        proc = zygote.launch(program, env=env, cwd=workdir, stdin=request_path, stderr=stderr_path)
+        while True:
+            exited = proc.poll() is not None
+            complete = output.read_text(encoding="utf-8").split("\n")[:-1]
+            for line in complete[consumed:]:
+                event = json.loads(line)
+                now = time.monotonic()
+                if event["event"] == "start":
+                    current, deadline = event["id"], now + timeout + import_grace
+                elif event["event"] == "running":
+                    deadline = now + timeout + slack
+                elif event["event"] == "run":
+                    got[event["id"]] = RunCapture.model_validate(event["capture"])
+                    current = deadline = None
+            consumed = len(complete)
+            if exited:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                zygote.kill(proc)
+                killed = True
+                break
+            time.sleep(POLL)
         proc.wait()
         if current is None and not got:  # died before its first run: blame that one
             current = runs[0]["id"]
@@ -119,11 +104,3 @@ def _one_child(command, env, request, runs, blank, timeout, slack, import_grace,
                     False,
                 )
     return got
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
