@@ -1,10 +1,11 @@
 """The migration wave as Prefect 2 flows: ``migrate-wave`` and ``rollback-wave``.
 
 A thin layer over :mod:`meta_flows.wave`. The task graph is coarse (Prefect costs ~74 ms per task
-run here): one ``migrate-project`` task run per project, mapped across the wave's projects in
-groups of ``max_parallel`` (clone -> inventory -> rewrite -> commit/push -> shadow deployments
--> validation -> gate), then one ``settle-project`` task run per project that promotes it or
-rolls it back, batch by batch as the wave's gate policy says. A project that fails (bad registry
+run here): one ``migrate-project`` task run per project (clone -> inventory -> rewrite ->
+commit/push -> shadow deployments -> validation -> gate), ``max_parallel`` at a time, the next
+starting as soon as one finishes; then one ``settle-project`` task run per project that promotes
+it or rolls it back, batch by batch as the wave's gate policy says (again ``max_parallel`` at a
+time). A project that fails (bad registry
 entry, unreachable repository, rejected push, ...) is ``failed`` with the reason; the rest of the
 wave goes on. Published: a wave summary table artifact and one markdown artifact per project
 (diff stats, TODOs, verdicts, branch or pull request).
@@ -16,7 +17,7 @@ import json
 import traceback
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task, unmapped
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Failed
 
@@ -251,6 +252,26 @@ def _counts(outcomes: list[dict]) -> dict[str, int]:
     return counts
 
 
+def _window(task_, calls: list[tuple[Project, dict]], limit: int, progress=None) -> dict:
+    """Run ``task_`` once per (project, keyword arguments), at most ``limit`` at a time: a new
+    task run starts as soon as one finishes (no waiting for the slowest of a group); results by
+    project name."""
+    pending = list(calls)
+    running: dict[str, object] = {}
+    results: dict[str, dict] = {}
+    while pending or running:
+        while pending and len(running) < limit:
+            project, kwargs = pending.pop(0)
+            running[project.name] = task_.submit(**kwargs)
+        for name, future in list(running.items()):
+            if future.wait(timeout=0.2) is not None:
+                results[name] = future.result()
+                del running[name]
+                if progress is not None:
+                    progress(len(results), len(calls))
+    return results
+
+
 @flow(name="migrate-wave", log_prints=True)
 def migrate_wave(
     wave: str = "demo",
@@ -289,19 +310,29 @@ def migrate_wave(
         name = error.project or f"{error.file}:{error.line}"
         outcomes[name] = steps.Outcome(name, "failed", f"registry: {error}").__dict__
     logger.info("wave %s: %d project(s)%s", wave, len(projects), " (dry run)" if dry_run else "")
-    for start in range(0, len(projects), max_parallel):
-        group = projects[start : start + max_parallel]
-        futures = migrate_project.map(
-            group,
-            wave=unmapped(the_wave),
-            workspace=unmapped(workspace),
-            ledger_wave=unmapped(ledger_wave),
-            dry_run=unmapped(dry_run),
-            timeout=unmapped(timeout),
-            github_block=unmapped(github_credentials_block),
-        )
-        for project, future in zip(group, futures, strict=True):
-            outcomes[project.name] = future.result()
+    for project in projects:
+        outcomes[project.name] = {}  # report order: the registry's
+    done = _window(
+        migrate_project,
+        [
+            (
+                p,
+                dict(
+                    project=p,
+                    wave=the_wave,
+                    workspace=workspace,
+                    ledger_wave=ledger_wave,
+                    dry_run=dry_run,
+                    timeout=timeout,
+                    github_block=github_credentials_block,
+                ),
+            )
+            for p in projects
+        ],
+        max_parallel,
+        lambda n, total: logger.info("wave %s: %d/%d project(s) validated", wave, n, total),
+    )
+    outcomes.update(done)
     # Promote or roll back, batch by batch (the gate policy's batch size and policy)
     ready = [p for p in projects if outcomes[p.name]["state"] == "pending"]
     for batch in the_wave.gate.batches(ready):
@@ -320,18 +351,28 @@ def migrate_wave(
                     f"dry run: would be {'promoted' if ok else 'rolled back'}: {why}"
                 )
             continue
-        futures = settle_project.map(
-            [p for p, _, _ in decisions],
-            wave=unmapped(the_wave),
-            registry=unmapped(loaded.registry),
-            workspace=unmapped(workspace),
-            ledger_wave=unmapped(ledger_wave),
-            promote=[ok for _, ok, _ in decisions],
-            reason=[why for _, _, why in decisions],
-            github_block=unmapped(github_credentials_block),
+        settled_all = _window(
+            settle_project,
+            [
+                (
+                    p,
+                    dict(
+                        project=p,
+                        wave=the_wave,
+                        registry=loaded.registry,
+                        workspace=workspace,
+                        ledger_wave=ledger_wave,
+                        promote=ok,
+                        reason=why,
+                        github_block=github_credentials_block,
+                    ),
+                )
+                for p, ok, why in decisions
+            ],
+            max_parallel,
         )
-        for (p, _, _), future in zip(decisions, futures, strict=True):
-            settled = future.result()
+        for p, _, _ in decisions:
+            settled = settled_all[p.name]
             kept = outcomes[p.name]
             kept.update(state=settled["state"], reason=settled["reason"] or kept["reason"])
     ordered = list(outcomes.values())
