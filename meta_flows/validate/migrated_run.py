@@ -48,11 +48,20 @@ PROGRAM = zygote.Program(sys.executable, "meta_flows.validate.migrated_child:mai
 
 
 def child_env() -> dict[str, str]:
-    """The child's environment: ours, results persisted by default (the flow's import roots and
-    the result storage directory travel in the request: the environment stays the same for
-    every project, so one warm interpreter serves them all)."""
+    """The child's environment: ours, results persisted by default, no events.
+
+    The flow's import roots and the result storage directory travel in the request: the
+    environment stays the same for every project, so one warm interpreter serves them all.
+    Validation runs are the harness's, judged by the gate: they emit no events (with events on,
+    a flow run cost the server about twice the CPU, and no automation is meant to react to a
+    shadow run); their flow runs, task runs, states and logs are all in the API as usual.
+    """
     env = dict(os.environ)
-    env.update(PYTHONDONTWRITEBYTECODE="1", PREFECT_RESULTS_PERSIST_BY_DEFAULT="true")
+    env.update(
+        PYTHONDONTWRITEBYTECODE="1",
+        PREFECT_RESULTS_PERSIST_BY_DEFAULT="true",
+        PREFECT_EXPERIMENTAL_EVENTS="false",
+    )
     return env
 
 
