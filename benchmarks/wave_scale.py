@@ -12,7 +12,9 @@ validation (both sides really run), gate, promotion. Prints:
   2 flow run (each measured around the flow call itself);
 - the meta-pipeline's overhead per flow: ``(wall - flows' own time / parallelism) / flows``, where
   parallelism = min(max_parallel, CPU cores): what the wave costs beyond running the flows, with
-  the flow runs credited as running side by side as they do.
+  the flow runs credited as running side by side as they do;
+- CPU seconds spent by the wave's process, by the interpreters it starts (flow runs on both
+  sides, git) and by the Prefect server (when the benchmark started it).
 
 The first run also builds the Prefect 1 environment (~1 min, not counted: it is built before the
 clock starts).
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -80,8 +83,14 @@ def main(argv: list[str] | None = None) -> None:
         )
         wall = time.perf_counter() - started
     finally:
+        from meta_flows import zygote
+
+        own_cpu = _cpu(resource.RUSAGE_SELF)
+        zygote.shutdown()  # its children's CPU is counted once it and they are reaped
+        children_cpu = _cpu(resource.RUSAGE_CHILDREN)
         if server is not None:
             server.stop()
+        server_cpu = _cpu(resource.RUSAGE_CHILDREN) - children_cpu
     states: dict[str, int] = {}
     for project in result["projects"]:
         states[project["state"]] = states.get(project["state"], 0) + 1
@@ -98,7 +107,22 @@ def main(argv: list[str] | None = None) -> None:
     print(f"time per flow: {wall / n_flows:.2f} s")
     print(f"flows' own run time (legacy + migrated, summed): {own:.1f} s")
     print(f"meta-pipeline overhead per flow (parallelism {parallel}): {overhead:.2f} s")
+    steps = result.get("step_seconds") or {}
+    if steps:
+        print(
+            "per flow, by step (summed over projects): "
+            + ", ".join(f"{k} {v / n_flows:.2f} s" for k, v in steps.items())
+        )
+    print(
+        f"CPU: wave process {own_cpu:.0f} s, flow-running interpreters and git "
+        f"{children_cpu:.0f} s, Prefect server {server_cpu:.0f} s (cores: {os.cpu_count()})"
+    )
     print(f"report: {out / 'report.json'}")
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":

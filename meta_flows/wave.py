@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,8 +51,10 @@ class StepError(RuntimeError):
 
 
 @contextmanager
-def phase(name: str) -> Iterator[None]:
-    """Errors inside become ``StepError("<name>: ...")`` (git errors keep their own text)."""
+def phase(name: str, timings: dict[str, float] | None = None) -> Iterator[None]:
+    """Errors inside become ``StepError("<name>: ...")`` (git errors keep their own text); with
+    ``timings``, the seconds the step took are added under ``name``."""
+    started = time.perf_counter()
     try:
         yield
     except StepError:
@@ -60,6 +63,9 @@ def phase(name: str) -> Iterator[None]:
         raise StepError(f"{name}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - reported per project, never hidden
         raise StepError(f"{name}: {type(exc).__name__}: {exc}") from exc
+    finally:
+        if timings is not None:
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
 
 
 @dataclass
@@ -77,6 +83,7 @@ class Prepared:
     files_changed: list[str] = field(default_factory=list)
     commit: str | None = None
     diffstat: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
 
 
 @dataclass
@@ -93,6 +100,7 @@ class Outcome:
     diffstat: str = ""
     deployments: list[str] = field(default_factory=list)
     run_seconds: float = 0.0  # the flows' own run time (legacy + migrated), for benchmarks
+    timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
     gate_passed: bool | None = None
     details: list[str] = field(default_factory=list)  # markdown lines (TODOs, diffs)
 
@@ -170,13 +178,14 @@ def prepare(
     ``base_commit``: the default-branch commit an earlier (crashed) run of this wave migrated
     from; the original is read from there."""
     repos = workspace / "repos"
-    with phase("clone"):
+    timings: dict[str, float] = {}
+    with phase("clone", timings):
         legacy_dir = legacy_checkout(project, workspace, base_commit)
         base_commit = git.Repo(legacy_dir).head.commit.hexsha
         repo = gitops.workspace_clone(project.git_url, repos, project.name)
         gitops.checkout_migration_branch(repo, wave.branch, project.default_branch)
         migrated_dir = Path(repo.working_tree_dir)
-    with phase("inventory"):
+    with phase("inventory", timings):
         from meta_flows.inventory.collect import inventory_repo
 
         inventory = inventory_repo(legacy_dir, env_root=env_root)
@@ -185,7 +194,7 @@ def prepare(
     missing = [str(p.relative_to(migrated_dir)) for p in targets if not p.exists()]
     if missing:
         raise StepError(f"registry: flow_paths not in the repository: {', '.join(missing)}")
-    with phase("rewrite"):
+    with phase("rewrite", timings):
         summary = run_codemod(targets, jobs=jobs)
         rules: Counter[str] = Counter()
         changed: list[str] = []
@@ -193,7 +202,7 @@ def prepare(
             if write_result(result):
                 changed.append(str(Path(result.path).relative_to(migrated_dir)))
                 rules.update(result.rules)
-    with phase("deployment translation"):
+    with phase("deployment translation", timings):
         plan = translate(inventory, repo_root=str(legacy_dir))
         for name, text in (
             ("prefect.yaml", render_prefect_yaml(plan)),
@@ -203,16 +212,17 @@ def prepare(
             if written:
                 changed.append(written)
     todos = []
-    for path in discover(targets):
-        rel = str(path.relative_to(migrated_dir))
-        todos += [(rel, t.line, f"{t.rule} {t.message}") for t in find_todos(path.read_text())]
-    with phase("commit"):
+    with phase("rewrite", timings):
+        for path in discover(targets):
+            rel = str(path.relative_to(migrated_dir))
+            todos += [(rel, t.line, f"{t.rule} {t.message}") for t in find_todos(path.read_text())]
+    with phase("commit", timings):
         message = gitops.migration_commit_message(
             project.name, wave.name, files=changed, rules=dict(rules), todos=todos
         )
         commit = gitops.commit_migration(repo, message, paths=changed) if changed else None
     if push:
-        with phase("push"):
+        with phase("push", timings):
             gitops.push_branch(repo, wave.branch)
     diffstat = repo.git.diff("--shortstat", f"origin/{project.default_branch}", "HEAD").strip()
     return Prepared(
@@ -227,6 +237,7 @@ def prepare(
         files_changed=changed,
         commit=commit or repo.head.commit.hexsha,
         diffstat=diffstat,
+        timings=timings,
     )
 
 

@@ -14,6 +14,7 @@ wave goes on. Published: a wave summary table artifact and one markdown artifact
 from __future__ import annotations
 
 import json
+import time
 import traceback
 from pathlib import Path
 
@@ -108,9 +109,11 @@ def migrate_project(
             )
             record = ledger.update(project.name, pr_url=pr.url)
         names: list[str] = []
+        timings = prepared.timings
         if not dry_run:
             step = "shadow deployments"
-            deployments = steps.deploy_shadow(prepared, wave)
+            with steps.phase("shadow deployments", timings):
+                deployments = steps.deploy_shadow(prepared, wave)
             names = [d.full_name for d in deployments]
             record = ledger.update(
                 project.name,
@@ -120,7 +123,14 @@ def migrate_project(
             )
             logger.info("%s: %d shadow deployment(s)", project.name, len(names))
         step = "validation"
-        verdicts = steps.validate(prepared, timeout=timeout)
+        with steps.phase("validation", timings):
+            verdicts = steps.validate(prepared, timeout=timeout)
+        logger.info(
+            "%s: %s (of which the flows' own runs %.1f s)",
+            project.name,
+            ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()),
+            steps.run_seconds(verdicts),
+        )
         passed, why = steps.decide(wave.gate, verdicts, len(prepared.todos))
         record = ledger.update(
             project.name,
@@ -150,6 +160,7 @@ def migrate_project(
         diffstat=prepared.diffstat,
         deployments=names,
         run_seconds=steps.run_seconds(verdicts),
+        timings={k: round(v, 3) for k, v in timings.items()},
         gate_passed=passed,
         details=details,
     ).__dict__
@@ -170,6 +181,7 @@ def settle_project(
     logger = get_run_logger()
     ledger = Ledger(workspace, ledger_wave)
     record = ledger.get(project.name)
+    started = time.perf_counter()
     try:
         if promote:
             record = steps.promote(
@@ -192,7 +204,9 @@ def settle_project(
         why = f"{'promotion' if promote else 'rollback'}: {type(exc).__name__}: {exc}"
         logger.error("%s: %s", project.name, why)
         record = ledger.update(project.name, state=ProjectState.FAILED, reason=why)
-    return steps.outcome_from_record(record).__dict__
+    outcome = steps.outcome_from_record(record)
+    outcome.timings = {"promotion" if promote else "rollback": time.perf_counter() - started}
+    return outcome.__dict__
 
 
 def _load(registry: str) -> LoadedRegistry:
@@ -375,6 +389,7 @@ def migrate_wave(
             settled = settled_all[p.name]
             kept = outcomes[p.name]
             kept.update(state=settled["state"], reason=settled["reason"] or kept["reason"])
+            kept["timings"] = {**(kept.get("timings") or {}), **settled["timings"]}
     ordered = list(outcomes.values())
     _publish(wave, ordered, dry_run)
     result = {"wave": wave, "projects": [steps.Outcome(**o).report() for o in ordered]}
@@ -385,11 +400,20 @@ def migrate_wave(
         logger.info("%-20s %-12s %s", o["name"], o["state"], o.get("reason") or "")
     # the benchmark reads the flows' own run time from here
     result["run_seconds"] = round(sum(o.get("run_seconds", 0.0) for o in ordered), 3)
+    result["step_seconds"] = _step_seconds(ordered)
     failed = [o["name"] for o in ordered if o["state"] == "failed"]
     if failed:
         # the wave did all it could; its run is Failed so automations can tell someone
         return Failed(message=f"{len(failed)} project(s) failed: {', '.join(failed)}", data=result)
     return result
+
+
+def _step_seconds(outcomes: list[dict]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for o in outcomes:
+        for step, seconds in (o.get("timings") or {}).items():
+            total[step] = round(total.get(step, 0.0) + seconds, 3)
+    return total
 
 
 def wave_result(state) -> dict:
