@@ -16,6 +16,7 @@ migration branch (a ``git_clone`` pull step), with every schedule **inactive** a
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,27 @@ class _ThreadSafeLock:
 
 
 _POOLS_LOCK = _ThreadSafeLock()
+WRITE_ATTEMPTS = 12
+
+
+async def _write(call, *args, **kwargs):
+    """One API write; a ``503`` (on SQLite: another writer held the database) is retried at once.
+
+    Prefect's client retries a 503 after 2, 4, 8... seconds; a wave writes while its validation
+    runs write too, so such conflicts are routine and brief: we retry after 50 ms, doubling up to
+    1 s (with jitter), and let any other error through.
+    """
+    import httpx
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}):
+                return await call(*args, **kwargs)
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code != 503 or attempt == WRITE_ATTEMPTS - 1:
+                raise
+        await asyncio.sleep(min(0.05 * 2**attempt, 1.0) * (0.5 + random.random()))
 
 
 @dataclass
@@ -130,7 +152,7 @@ async def upsert_shadow_deployments(
     out = []
     for deployment in plan.deployments:
         pool_name, _, job_variables = target_pool(deployment, pool)
-        flow_id = await client.create_flow_from_name(deployment.flow_name)
+        flow_id = await _write(client.create_flow_from_name, deployment.flow_name)
         schedules = [
             DeploymentScheduleCreate(schedule=_schedule(entry), active=False)
             for entry in deployment.schedules
@@ -145,7 +167,8 @@ async def upsert_shadow_deployments(
                 f"project:{project}",
             }
         )
-        deployment_id = await client.create_deployment(
+        deployment_id = await _write(
+            client.create_deployment,
             flow_id=flow_id,
             name=deployment.name,
             entrypoint=deployment.entrypoint,
@@ -170,7 +193,9 @@ async def _set_schedules(client, deployment_id: UUID, active: bool) -> int:
     changed = 0
     for schedule in await client.read_deployment_schedules(deployment_id):
         if schedule.active != active:
-            await client.update_deployment_schedule(deployment_id, schedule.id, active=active)
+            await _write(
+                client.update_deployment_schedule, deployment_id, schedule.id, active=active
+            )
             changed += 1
     return changed
 
@@ -198,7 +223,8 @@ async def promote_deployments(
             git_pull_steps(git_url, branch) if git_url and branch else deployment.pull_steps
         )
         # Prefect upserts by flow and name: the same deployment (id), schedules replaced
-        await client.create_deployment(
+        await _write(
+            client.create_deployment,
             flow_id=deployment.flow_id,
             name=deployment.name,
             entrypoint=deployment.entrypoint,
@@ -234,5 +260,5 @@ async def pause_deployments(ids: list[str], client=None) -> int:
             continue  # deleted by a human: nothing left to pause
         switched += await _set_schedules(client, deployment_id, False)
         if not deployment.paused:
-            await client.set_deployment_paused_state(deployment_id, True)
+            await _write(client.set_deployment_paused_state, deployment_id, True)
     return switched

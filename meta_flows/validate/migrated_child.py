@@ -246,7 +246,7 @@ def find_flow(module, function: str | None, name: str):
     return None
 
 
-def run_one(spec: dict, workdir: str, scratch: str, emit) -> dict:
+def run_one(spec: dict, workdir: str, scratch: str, emit, storage=None) -> dict:
     capture = blank_capture("migrated", spec)
     os.chdir(scratch)
     try:
@@ -258,6 +258,8 @@ def run_one(spec: dict, workdir: str, scratch: str, emit) -> dict:
     if flow is None:
         capture["error"] = f"no flow {spec.get('function') or spec['flow']!r} in {spec['file']}"
         return capture
+    if storage is not None and flow.result_storage is None:
+        flow.result_storage = storage  # the default storage, saved once (see result_storage)
     cwd = tempfile.mkdtemp(prefix="run-", dir=workdir)
     os.chdir(cwd)
     TASK_NAMES.clear()
@@ -287,25 +289,31 @@ def run_one(spec: dict, workdir: str, scratch: str, emit) -> dict:
     return capture
 
 
-def register_result_storage(attempts: int = 5) -> None:
-    """Register the local result storage's block type and schema with the API before any run.
+def result_storage(storage: str | None, attempts: int = 5):
+    """The local result storage block every run of this child persists to, saved once.
 
-    Prefect does it on a flow run's first persisted result by reading, then creating when not
-    found; two children starting at once on a fresh server can both create, and the loser's flow
-    call raises ``ObjectAlreadyExists`` (a conflict of the harness, not the flow's behaviour).
-    Done here, a conflict is retried: the second read finds what the other child created.
+    Left to itself, Prefect saves an anonymous storage block (type, schema and document: three
+    reads and a write) at the start of *every* flow run; on SQLite that write is one more chance
+    to meet another writer's lock and wait out the client's back-off. Saved here, the flows whose
+    ``result_storage`` is unset get this block (what ``PREFECT_LOCAL_STORAGE_PATH`` would have
+    given them), already saved. Registering the block type can also race another child on a
+    fresh server (read, not found, both create: ``ObjectAlreadyExists``); that is retried.
+    None when there is no API to save to (the run itself will say so).
     """
     from prefect.exceptions import ObjectAlreadyExists
     from prefect.filesystems import LocalFileSystem
+    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH
 
+    block = LocalFileSystem(basepath=storage or str(PREFECT_LOCAL_STORAGE_PATH.value()))
     for attempt in range(attempts):
         try:
-            LocalFileSystem.register_type_and_schema()
-            return
+            block._save(is_anonymous=True, overwrite=True)
+            return block
         except ObjectAlreadyExists:
             time.sleep(0.05 * (attempt + 1))
-        except Exception:  # noqa: BLE001, S110 - no API here: the run itself will say so
-            return
+        except Exception:  # noqa: BLE001 - no API here
+            return None
+    return None
 
 
 def main() -> int:
@@ -325,12 +333,12 @@ def main() -> int:
     install_patches()
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-    register_result_storage()
     storage = request.get("storage")
     with temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: storage} if storage else {}):
+        block = result_storage(storage)
         for spec in request["runs"]:
             emit({"event": "start", "id": spec["id"]})
-            capture = run_one(spec, workdir, scratch, emit)
+            capture = run_one(spec, workdir, scratch, emit, block)
             emit({"event": "run", "id": spec["id"], "capture": capture})
             sys.stdout = io.StringIO()
     out.close()
