@@ -80,6 +80,20 @@ class ShadowDeployment:
         return f"{self.flow_name}/{self.name}"
 
 
+CONCURRENT_CALLS = 4  # deployments written at once: their API round trips overlap
+
+
+async def _each(items, call) -> list:
+    """``await call(item)`` for every item, a few at a time; results in the items' order."""
+    limit = asyncio.Semaphore(CONCURRENT_CALLS)
+
+    async def bounded(item):
+        async with limit:
+            return await call(item)
+
+    return list(await asyncio.gather(*(bounded(item) for item in items)))
+
+
 def git_pull_steps(git_url: str, branch: str) -> list[dict[str, Any]]:
     """Clone ``branch`` of ``git_url`` at run time (the working directory becomes the clone)."""
     return [{"prefect.deployments.steps.git_clone": {"repository": git_url, "branch": branch}}]
@@ -149,8 +163,8 @@ async def upsert_shadow_deployments(
     for result in results:
         if result.action == "error":
             raise RuntimeError(f"work pool {result.name!r}: {result.message}")
-    out = []
-    for deployment in plan.deployments:
+
+    async def one(deployment: DeploymentPlan) -> ShadowDeployment:
         pool_name, _, job_variables = target_pool(deployment, pool)
         flow_id = await _write(client.create_flow_from_name, deployment.flow_name)
         schedules = [
@@ -181,12 +195,11 @@ async def upsert_shadow_deployments(
             description=f"Migrated from Prefect 1 by meta-flows (wave {wave}); shadow until "
             f"promoted.",
         )
-        out.append(
-            ShadowDeployment(
-                str(deployment_id), deployment.name, deployment.flow_name, len(schedules)
-            )
+        return ShadowDeployment(
+            str(deployment_id), deployment.name, deployment.flow_name, len(schedules)
         )
-    return out
+
+    return await _each(plan.deployments, one)
 
 
 async def _set_schedules(client, deployment_id: UUID, active: bool) -> int:
@@ -212,12 +225,10 @@ async def promote_deployments(
             return await promote_deployments(ids, git_url=git_url, branch=branch, client=new_client)
     from prefect.client.schemas.actions import DeploymentScheduleCreate
 
-    switched = 0
-    for raw in ids:
+    async def one(raw: str) -> int:
         deployment_id = UUID(raw)
         deployment = await client.read_deployment(deployment_id)
         schedules = await client.read_deployment_schedules(deployment_id)
-        switched += sum(1 for s in schedules if not s.active)
         tags = sorted({*(set(deployment.tags) - {SHADOW_TAG}), PROMOTED_TAG})
         pull_steps = (
             git_pull_steps(git_url, branch) if git_url and branch else deployment.pull_steps
@@ -239,7 +250,9 @@ async def promote_deployments(
             description=deployment.description,
             paused=False,
         )
-    return switched
+        return sum(1 for s in schedules if not s.active)
+
+    return sum(await _each(ids, one))
 
 
 async def pause_deployments(ids: list[str], client=None) -> int:
@@ -251,14 +264,15 @@ async def pause_deployments(ids: list[str], client=None) -> int:
             return await pause_deployments(ids, new_client)
     from prefect.exceptions import ObjectNotFound
 
-    switched = 0
-    for raw in ids:
+    async def one(raw: str) -> int:
         deployment_id = UUID(raw)
         try:
             deployment = await client.read_deployment(deployment_id)
         except ObjectNotFound:
-            continue  # deleted by a human: nothing left to pause
-        switched += await _set_schedules(client, deployment_id, False)
+            return 0  # deleted by a human: nothing left to pause
+        switched = await _set_schedules(client, deployment_id, False)
         if not deployment.paused:
             await _write(client.set_deployment_paused_state, deployment_id, True)
-    return switched
+        return switched
+
+    return sum(await _each(ids, one))

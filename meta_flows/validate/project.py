@@ -6,9 +6,9 @@
    flows, their files, parameters and the ``@flow`` function the codemod wrote for each;
 2. plan the cases (:mod:`meta_flows.validate.cases`: a cases file, else each flow's defaults);
 3. run every runnable case under Prefect 1 in ONE interpreter
-   (:func:`~meta_flows.validate.legacy_run.run_legacy`) and under Prefect 2 in one child process
-   (:func:`~meta_flows.validate.migrated_run.run_migrated_many`), the migrated module being the
-   file at the same relative path in the migrated repository;
+   (:func:`~meta_flows.validate.legacy_run.run_legacy`) and, at the same time, under Prefect 2 in
+   one child process (:func:`~meta_flows.validate.migrated_run.run_migrated_many`), the migrated
+   module being the file at the same relative path in the migrated repository;
 4. compare each pair (:func:`~meta_flows.validate.compare.compare_runs`).
 
 :func:`run_cases` does steps 3-4 for any subset of planned cases (the Prefect flow layer calls
@@ -18,6 +18,7 @@ it once per flow).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from meta_flows.validate.cases import ValidationCase, load_cases, plan_cases
@@ -64,26 +65,30 @@ def run_cases(
         else:
             runnable.append(index)
     chosen = [cases[i] for i in runnable]
-    legacy = run_legacy(
-        legacy_dir,
-        [RunSpec(c.flow.file, c.flow.name, c.case, c.parameters) for c in chosen],
-        timeout=timeout,
-        root=env_root,
-    )
-    new = run_migrated_many(
-        migrated,
-        [
-            {
-                "file": c.flow.file,
-                "function_name": c.flow.function_name,
-                "flow_name": c.flow.name,
-                "case": c.case,
-                "parameters": c.parameters,
-            }
-            for c in chosen
-        ],
-        timeout=timeout,
-    )
+    # both sides at once: the Prefect 1 runs need no API, the Prefect 2 ones mostly wait on it
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meta-flows-legacy") as pool:
+        legacy_future = pool.submit(
+            run_legacy,
+            legacy_dir,
+            [RunSpec(c.flow.file, c.flow.name, c.case, c.parameters) for c in chosen],
+            timeout=timeout,
+            root=env_root,
+        )
+        new = run_migrated_many(
+            migrated,
+            [
+                {
+                    "file": c.flow.file,
+                    "function_name": c.flow.function_name,
+                    "flow_name": c.flow.name,
+                    "case": c.case,
+                    "parameters": c.parameters,
+                }
+                for c in chosen
+            ],
+            timeout=timeout,
+        )
+        legacy = legacy_future.result()
     for index, case, old, fresh in zip(runnable, chosen, legacy, new, strict=True):
         try:
             verdicts[index] = compare_runs(old, fresh, case.options)
