@@ -49,9 +49,10 @@ WRITE_ATTEMPTS = 12
 
 
 async def _write(call, *args, **kwargs):
-    """One API write; a ``503`` (on SQLite: another writer held the database) is retried at once.
+    """One idempotent API write (an upsert, a state set); a ``503`` (on SQLite: another writer
+    held the database) or a dropped connection is retried at once.
 
-    Prefect's client retries a 503 after 2, 4, 8... seconds; a wave writes while its validation
+    Prefect's client retries those after 2, 4, 8... seconds; a wave writes while its validation
     runs write too, so such conflicts are routine and brief: we retry after 50 ms, doubling up to
     1 s (with jitter), and let any other error through.
     """
@@ -64,6 +65,9 @@ async def _write(call, *args, **kwargs):
                 return await call(*args, **kwargs)
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code != 503 or attempt == WRITE_ATTEMPTS - 1:
+                raise
+        except httpx.TransportError:  # what Prefect's client retries: reset, timeout, protocol
+            if attempt == WRITE_ATTEMPTS - 1:
                 raise
         await asyncio.sleep(min(0.05 * 2**attempt, 1.0) * (0.5 + random.random()))
 

@@ -19,9 +19,10 @@ def _status_error(code: int) -> httpx.HTTPStatusError:
 
 
 class Flaky:
-    """Fails with ``code`` ``failures`` times, then returns its arguments."""
+    """Fails with ``code`` (a status, or an exception class) ``failures`` times, then returns
+    its arguments."""
 
-    def __init__(self, failures: int, code: int = 503) -> None:
+    def __init__(self, failures: int, code=503) -> None:
         self.failures = failures
         self.code = code
         self.calls = 0
@@ -31,7 +32,9 @@ class Flaky:
         self.calls += 1
         self.client_retries.append(PREFECT_CLIENT_MAX_RETRIES.value())
         if self.calls <= self.failures:
-            raise _status_error(self.code)
+            if isinstance(self.code, int):
+                raise _status_error(self.code)
+            raise self.code("connection reset")
         return args, kwargs
 
 
@@ -43,6 +46,12 @@ def test_busy_database_is_retried_quickly_without_the_clients_own_backoff():
     assert call.calls == 4
     assert elapsed < 1.5  # Prefect's client alone would have slept 2 + 4 + 8 s
     assert call.client_retries == [0, 0, 0, 0]  # its own retries are off inside
+
+
+def test_a_dropped_connection_is_retried():
+    call = Flaky(failures=2, code=httpx.ReadError)
+    assert asyncio.run(shadow._write(call, 2)) == ((2,), {})
+    assert call.calls == 3
 
 
 def test_other_errors_are_not_retried():
