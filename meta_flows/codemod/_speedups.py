@@ -101,3 +101,75 @@ def _install_batched() -> None:
 
 
 _install_batched()
+
+
+_ATTRIBUTE_HOOKS: dict[type, bool] = {}
+
+
+def has_attribute_hooks(cls: type) -> bool:
+    """Does ``cls`` define ``visit_<Node>_<attribute>``/``leave_...`` hooks?
+
+    LibCST's typed visitor bases declare a stub for every one of them, marked as no-ops (as its
+    batched visitors skip them); only the others count. Errs on the side of yes: any other
+    ``visit_``/``leave_`` name with a capitalised node name and something after it counts.
+    """
+    found = _ATTRIBUTE_HOOKS.get(cls)
+    if found is None:
+        found = _ATTRIBUTE_HOOKS[cls] = any(
+            name.count("_") >= 2
+            and name.split("_", 2)[1][:1].isupper()
+            and not getattr(getattr(cls, name, None), "_is_no_op", False)
+            for name in dir(cls)
+            if name.startswith(("visit_", "leave_"))
+        )
+    return found
+
+
+def is_plain(visitor) -> bool:
+    """A matcher-decoratable visitor with no matcher decorators (answer kept per instance).
+
+    For such a visitor LibCST's per-node matcher bookkeeping always allows every call, so the
+    plain ``CSTVisitor``/``CSTTransformer`` dispatch does exactly the same.
+    """
+    plain = visitor.__dict__.get("_meta_flows_plain")
+    if plain is None:
+        plain = not (visitor._matchers or visitor._extra_visit_funcs or visitor._extra_leave_funcs)
+        visitor.__dict__["_meta_flows_plain"] = plain
+    return plain
+
+
+def _install_plain_dispatch() -> None:
+    """Give LibCST's matcher-decoratable visitors (the import helpers among them) the fast path
+    our rules have (see ``Rule.on_visit``): without matcher decorators, plain dispatch."""
+    if _mv is None or not all(
+        hasattr(_mv, n) for n in ("MatcherDecoratableTransformer", "MatcherDecoratableVisitor")
+    ):
+        return
+    from libcst import CSTTransformer, CSTVisitor
+
+    for cls, plain_cls in (
+        (_mv.MatcherDecoratableTransformer, CSTTransformer),
+        (_mv.MatcherDecoratableVisitor, CSTVisitor),
+    ):
+        _route(cls, plain_cls, "on_visit")
+        _route(cls, plain_cls, "on_leave")
+        _route(cls, plain_cls, "on_visit_attribute", attribute=True)
+        _route(cls, plain_cls, "on_leave_attribute", attribute=True)
+
+
+def _route(cls: type, plain_cls: type, name: str, attribute: bool = False) -> None:
+    matcher_path = getattr(cls, name)
+    plain_path = getattr(plain_cls, name)
+
+    def dispatch(self, *args):
+        if not is_plain(self):
+            return matcher_path(self, *args)
+        if attribute and not has_attribute_hooks(type(self)):
+            return None
+        return plain_path(self, *args)
+
+    dispatch.__name__ = dispatch.__qualname__ = name
+    setattr(cls, name, dispatch)
+
+
+_install_plain_dispatch()

@@ -23,7 +23,8 @@ from libcst.metadata import (
     QualifiedNameSource,
 )
 
-import meta_flows.codemod._speedups  # noqa: F401  (cache LibCST matcher introspection)
+from meta_flows.codemod._speedups import has_attribute_hooks, is_plain
+from meta_flows.codemod.metadata import SharedMetadataWrapper, transform_with
 from meta_flows.codemod.names import PREFECT1_STAR_EXPORTS, canonical
 from meta_flows.codemod.project import ProjectIndex
 
@@ -34,6 +35,7 @@ SCRATCH_REQUIREMENTS = "meta_flows.requirements"
 SCRATCH_BLOCKS = "meta_flows.blocks"
 SCRATCH_WRAPPER = "meta_flows.wrapper"
 SCRATCH_ORIGINAL = "meta_flows.original_source"
+SCRATCH_CODE = "meta_flows.code"
 
 
 def todo_text(code: str, message: str) -> str:
@@ -76,21 +78,20 @@ def with_todo(node: cst.CSTNode, code: str, message: str) -> cst.CSTNode:
 
 _MISSING = object()
 _STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+_SCOPE_TYPES = (cst.FunctionDef, cst.Lambda)
+# node type -> (is a statement, opens a function body); isinstance on LibCST's abstract base
+# classes is slow, and every pass asks for every node.
+_NODE_KINDS: dict[type, tuple[bool, bool]] = {}
 
 
-_ATTRIBUTE_HOOKS: dict[type, bool] = {}
-
-
-def _attribute_hooks(cls: type) -> bool:
-    """Does ``cls`` define ``visit_<Node>_<attribute>``/``leave_...`` hooks?"""
-    found = _ATTRIBUTE_HOOKS.get(cls)
-    if found is None:
-        found = _ATTRIBUTE_HOOKS[cls] = any(
-            name.count("_") >= 2 and name.split("_", 2)[1][:1].isupper()
-            for name in dir(cls)
-            if name.startswith(("visit_", "leave_"))
+def _kind(node: cst.CSTNode) -> tuple[bool, bool]:
+    kind = _NODE_KINDS.get(type(node))
+    if kind is None:
+        kind = _NODE_KINDS[type(node)] = (
+            isinstance(node, _STATEMENT_TYPES),
+            isinstance(node, _SCOPE_TYPES),
         )
-    return found
+    return kind
 
 
 class Rule(VisitorBasedCodemodCommand):
@@ -116,6 +117,7 @@ class Rule(VisitorBasedCodemodCommand):
         self._statement_stack: list[cst.CSTNode] = []
         self._pending: dict[int, list[str]] = {}
         self._star_modules: set[str] = set()
+        self._held: list[cst.CSTNode] = []
         # How many function/lambda bodies enclose the node being visited (0 = import time).
         self.function_depth = 0
         self.source_module: cst.Module | None = None
@@ -163,18 +165,23 @@ class Rule(VisitorBasedCodemodCommand):
         if cached is not None and cached.module is tree:
             wrapper = cached
         else:
-            wrapper = MetadataWrapper(tree)
+            wrapper = SharedMetadataWrapper(tree)
         self.context.scratch[SCRATCH_WRAPPER] = wrapper
+        before = module_code(self.context, tree)
+        remember_code(self.context, wrapper.module, before)  # the same tree, or a deep copy
         with self.resolve(wrapper):
             self.context = replace(self.context, wrapper=wrapper)
             try:
                 new_tree = self.transform_module_impl(wrapper.module)
             finally:
                 self.context = replace(self.context, wrapper=None)
-        if new_tree.code == wrapper.module.code:
+        if module_code(self.context, new_tree) == before:
             new_tree = wrapper.module  # unchanged: the next rule reuses this metadata
         if self.context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
-            new_tree = AddImportsVisitor(self.context).transform_module(new_tree)
+            # AddImportsVisitor needs no metadata: no deep copy (LibCST's transform_module makes
+            # one); the next rule's wrapper copies if the tree needs it.
+            adder = AddImportsVisitor(self.context)
+            new_tree = transform_with(adder, MetadataWrapper(new_tree, unsafe_skip_copy=True))
         self.context.scratch.pop(AddImportsVisitor.CONTEXT_KEY, None)
         if self.APPLY_REMOVALS:
             new_tree = apply_pending_removals(self.context, new_tree)
@@ -194,6 +201,15 @@ class Rule(VisitorBasedCodemodCommand):
         if isinstance(value, LazyValue):
             value = value()
         return value
+
+    def new_node_id(self, node: cst.CSTNode) -> int:
+        """``id(node)`` for a node made during this pass, with ``node`` held until the pass ends.
+
+        Record nodes the rule built (or updated nodes) by this, not by ``id``: Python reuses a
+        freed object's id, so a node the tree later dropped could be mistaken for a new one.
+        """
+        self._held.append(node)
+        return id(node)
 
     # ------------------------------------------------------------------ resolution
 
@@ -307,43 +323,39 @@ class Rule(VisitorBasedCodemodCommand):
         )
 
     # Fast path: a rule without matcher decorators (all of ours) skips LibCST's per-node matcher
-    # bookkeeping, and per-attribute hooks are only looked up when the class defines any. Same
-    # calls as LibCST makes, minus the bookkeeping (about a third of a pass's time).
-
-    def _plain(self) -> bool:
-        plain = self.__dict__.get("_plain_cached")
-        if plain is None:
-            plain = not (self._matchers or self._extra_visit_funcs or self._extra_leave_funcs)
-            self.__dict__["_plain_cached"] = plain
-        return plain
+    # bookkeeping, and per-attribute hooks are only looked up when the class defines any besides
+    # LibCST's no-op stubs. Same calls as LibCST makes, minus the bookkeeping and the stubs (over
+    # half of a pass's time). _speedups gives LibCST's own matcher-decoratable visitors the same.
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, _STATEMENT_TYPES):
+        statement, scope = _kind(node)
+        if statement:
             self._statement_stack.append(node)
-        if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+        if scope:
             self.function_depth += 1
-        if self._plain():
+        if is_plain(self):
             return cst.CSTTransformer.on_visit(self, node)
         return super().on_visit(node)
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        if self._plain() and not _attribute_hooks(type(self)):
+        if is_plain(self) and not has_attribute_hooks(type(self)):
             return
         super().on_visit_attribute(node, attribute)
 
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        if self._plain() and not _attribute_hooks(type(self)):
+        if is_plain(self) and not has_attribute_hooks(type(self)):
             return
         super().on_leave_attribute(original_node, attribute)
 
     def on_leave(self, original_node, updated_node):  # type: ignore[override]
-        if self._plain():
+        if is_plain(self):
             result = cst.CSTTransformer.on_leave(self, original_node, updated_node)
         else:
             result = super().on_leave(original_node, updated_node)
-        if isinstance(original_node, (cst.FunctionDef, cst.Lambda)):
+        statement, scope = _kind(original_node)
+        if scope:
             self.function_depth -= 1
-        if isinstance(original_node, _STATEMENT_TYPES):
+        if statement:
             self._statement_stack.pop()
             pending = self._pending.pop(id(original_node), None)
             if pending:
@@ -366,10 +378,33 @@ class Rule(VisitorBasedCodemodCommand):
         return result
 
 
+def module_code(context: CodemodContext, module: cst.Module) -> str:
+    """``module.code``, remembered: rules hand most modules on to the next one unchanged."""
+    known = context.scratch.get(SCRATCH_CODE, {}).get(id(module))
+    if known is not None and known[0] is module:
+        return known[1]
+    code = module.code
+    remember_code(context, module, code)
+    return code
+
+
+def remember_code(context: CodemodContext, module: cst.Module, code: str) -> None:
+    """Record ``module.code`` (a few modules per file: the last ones the rules passed on)."""
+    known = context.scratch.setdefault(SCRATCH_CODE, {})
+    if len(known) >= 8:
+        known.clear()
+    known[id(module)] = (module, code)  # holding the module keeps its id from being reused
+
+
 def apply_pending_removals(context: CodemodContext, tree: cst.Module) -> cst.Module:
-    """Remove the imports rules asked to remove if unused (LibCST's RemoveImportsVisitor)."""
+    """Remove the imports rules asked to remove if unused (LibCST's RemoveImportsVisitor).
+
+    Reuses the last rule's metadata when that rule left ``tree`` as it found it.
+    """
     if context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
-        tree = RemoveImportsVisitor(context).transform_module(tree)
+        cached = context.scratch.get(SCRATCH_WRAPPER)
+        wrapper = cached if cached is not None and cached.module is tree else None
+        tree = transform_with(RemoveImportsVisitor(context), wrapper or SharedMetadataWrapper(tree))
     context.scratch.pop(RemoveImportsVisitor.CONTEXT_KEY, None)
     return tree
 

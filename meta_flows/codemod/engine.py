@@ -21,6 +21,7 @@ from meta_flows.codemod.base import (
     SCRATCH_REQUIREMENTS,
     TODO_PREFIX,
     apply_pending_removals,
+    module_code,
 )
 from meta_flows.codemod.project import ProjectIndex, scan_sources
 from meta_flows.codemod.rules import gather_rules
@@ -119,7 +120,7 @@ def migrate_source(
                 f"{_one_line(exc)} [{where.filename.rsplit('/', 1)[-1]}:{where.lineno}]",
             )
     tree = apply_pending_removals(context, tree)  # when PF001 is disabled
-    code = tree.code
+    code = module_code(context, tree)
     status = MIGRATED if code != source else UNCHANGED
     return MigrationResult(
         path,

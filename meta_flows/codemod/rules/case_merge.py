@@ -305,7 +305,7 @@ class CaseMergeRule(Rule):
         if not self._in_flow() or len(original_node.body) != len(updated_node.body):
             return updated_node
         pairs = zip(original_node.body, updated_node.body, strict=True)
-        self._originals = {id(u): o for o, u in pairs}
+        self._originals = {self.new_node_id(u): o for o, u in pairs}
         body = self._rewrite_body(list(updated_node.body))
         return updated_node.with_changes(body=body) if body is not None else updated_node
 
@@ -468,7 +468,7 @@ class CaseMergeRule(Rule):
                 continue
             flagged = with_todo(stmt, self.CODE, SKIP_TODO)
             if id(stmt) in self._originals:
-                self._originals[id(flagged)] = self._originals[id(stmt)]
+                self._originals[self.new_node_id(flagged)] = self._originals[id(stmt)]
             stmt = flagged
             for k in hits:
                 for name in sorted(loads & branches[k].outputs):

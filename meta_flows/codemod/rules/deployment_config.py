@@ -255,7 +255,7 @@ class DeploymentConfigRule(Rule):
     def leave_SimpleStatementLine(self, original_node, updated_node):
         if id(original_node) in self.remove:
             self.mark_applied()
-            self.removed.add(id(updated_node))
+            self.removed.add(self.new_node_id(updated_node))
         return updated_node
 
     def leave_IndentedBlock(self, original_node, updated_node):

@@ -35,7 +35,7 @@ from libcst.metadata import (
 )
 
 from meta_flows import pyast
-from meta_flows.codemod.base import SCRATCH_ORIGINAL, Rule, dotted_name
+from meta_flows.codemod.base import SCRATCH_ORIGINAL, Rule, dotted_name, module_code
 from meta_flows.codemod.names import (
     PREFECT1_STAR_EXPORTS,
     PREFECT2_FLOW_OPTIONS,
@@ -114,7 +114,7 @@ class ImportsRule(Rule):
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
         original = self.context.scratch.get(SCRATCH_ORIGINAL)
-        start = tree.code
+        start = module_code(self.context, tree)
         self._originally_used = _used_names(original) if original else _used_names(start)
         tree = super().transform_module(tree)  # moves, plus removal of unused imports
         flag = _FlagLeftovers(self.context)
@@ -181,12 +181,13 @@ class _FlagLeftovers(Rule):
         return line.with_changes(body=[node.with_changes(names=names)])
 
     def visit_Module(self, node: cst.Module) -> bool:
+        code = module_code(self.context, node)
         try:
-            tree = pyast.parse(node.code)
+            tree = pyast.parse(code)
         except (SyntaxError, ValueError):
             tree = None
         if tree is not None:
-            unbound = _used_names(node.code) - module_bindings(tree.body)
+            unbound = _used_names(code) - module_bindings(tree.body)
             self._star_needs = unbound & STAR_REPLACEMENTS
             self._star_p1_used = (unbound & PREFECT1_STAR_EXPORTS) - STAR_REPLACEMENTS
         return super().visit_Module(node)
@@ -474,7 +475,7 @@ class _DeadNames(Rule):
 
     def visit_Module(self, node: cst.Module) -> bool:
         super().visit_Module(node)
-        body = _parse(node.code)
+        body = _parse(module_code(self.context, node))
         if body is None or has_star_import(body, prefect=False):
             return False
         self._lazy = any(

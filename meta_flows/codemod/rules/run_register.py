@@ -73,7 +73,7 @@ def sweep_block(rule, block: cst.IndentedBlock) -> cst.IndentedBlock:
         new = block.with_changes(
             body=[cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=rest)]
         )
-        rule.emptied.add(id(new))
+        rule.emptied.add(rule.new_node_id(new))
         return new
     return block.with_changes(body=body, footer=[*rest, *block.footer])
 
@@ -306,11 +306,11 @@ class RunRegisterRule(Rule):
                     body=cst.IndentedBlock(body=[updated_node.with_changes(leading_lines=[])]),
                     leading_lines=updated_node.leading_lines,
                 )
-                self.guards.add(id(guard))
+                self.guards.add(self.new_node_id(guard))
                 return guard
             return updated_node
         if not used:
-            self.removed.add(id(updated_node))
+            self.removed.add(self.new_node_id(updated_node))
             return updated_node
         what = (
             "flow.run(run_on_schedule=True)" if method == "run_on_schedule" else f"flow.{method}()"

@@ -155,7 +155,7 @@ class SecretsRule(Rule):
             return updated_node
         if new is None:
             return updated_node
-        self._produced.add(id(new))
+        self._produced.add(self.new_node_id(new))
         self._changed = True
         self.mark_applied()
         return new

@@ -388,7 +388,7 @@ class TriggersRule(Rule):
                 assign.value, cst.Arg(cst.Name("True"), keyword=cst.Name("return_state"), equal=_EQ)
             )
             body[k] = body[k].with_changes(body=[assign.with_changes(value=new_call)])
-            self._state_defs.add(id(body[k]))
+            self._state_defs.add(self.new_node_id(body[k]))
         # rewrite the trigger call's arguments
         args = []
         for arg in call.args:
@@ -427,7 +427,7 @@ class TriggersRule(Rule):
                 f"it then too, Prefect 2 stops at that call; if that path matters, call it with "
                 f"return_state=True and pass its state here",
             )
-        self._made.add(id(new_stmt))
+        self._made.add(self.new_node_id(new_stmt))
         self.add_import("prefect", "allow_failure")
         new = [new_stmt, *tail]
         body[i : i + 1] = new
