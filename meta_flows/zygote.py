@@ -84,10 +84,6 @@ def _send(out, message: dict) -> None:
     out.flush()
 
 
-def _exit_code(status: int) -> int:
-    return os.waitstatus_to_exitcode(status)
-
-
 def serve(preload: list[str]) -> int:
     """The zygote's main loop (see the module docstring)."""
     protocol = os.fdopen(os.dup(1), "w")
@@ -116,7 +112,7 @@ def serve(preload: list[str]) -> int:
             if pid == 0:
                 break
             children -= 1
-            _send(protocol, {"exit": pid, "code": _exit_code(status)})
+            _send(protocol, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
         if not readable:
             continue
         chunk = os.read(stdin, 1 << 16)

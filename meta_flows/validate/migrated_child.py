@@ -161,29 +161,9 @@ def fetch_results(states: list, in_memory: list | None = None) -> list:
 
     async def all_of():
         async with get_client() as client:
-            first = {}  # one result per storage block first, so each block is read once
-            for index, state in enumerate(states):
-                data = getattr(state, "data", None) if state is not None else None
-                if isinstance(data, PersistedResult) and state.type == StateType.COMPLETED:
-                    first.setdefault(data.storage_block_id, index)
-            values = dict(
-                zip(
-                    first.values(),
-                    await asyncio.gather(
-                        *(one(states[i], locals_[i], client) for i in first.values())
-                    ),
-                    strict=True,
-                )
+            return await asyncio.gather(
+                *(one(s, m, client) for s, m in zip(states, locals_, strict=True))
             )
-            rest = [i for i in range(len(states)) if i not in values]
-            values.update(
-                zip(
-                    rest,
-                    await asyncio.gather(*(one(states[i], locals_[i], client) for i in rest)),
-                    strict=True,
-                )
-            )
-            return [values[i] for i in range(len(states))]
 
     return asyncio.run(all_of())
 
@@ -336,6 +316,8 @@ def main() -> int:
     storage = request.get("storage")
     with temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: storage} if storage else {}):
         block = result_storage(storage)
+        if block is not None:  # results are read back through the block that wrote them
+            STORAGE_BLOCKS[block._block_document_id] = block
         for spec in request["runs"]:
             emit({"event": "start", "id": spec["id"]})
             capture = run_one(spec, workdir, scratch, emit, block)
