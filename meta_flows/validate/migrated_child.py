@@ -114,14 +114,15 @@ async def read_persisted(result, client) -> Any:
     deserialized with the serializer it was written with. Unlike ``PersistedResult.get``, the
     block document is read and instantiated once per block, not once per result, and a block
     class already imported is used as it is (Prefect's lookup rescans every installed package's
-    entry points first: ~0.3 s each time)."""
+    entry points first: ~0.3 s each time). ``client`` is awaited for a client only when the block
+    is not known yet."""
     from prefect.blocks.core import Block, block_schema_to_key
     from prefect.results import PersistedResultBlob
     from prefect.utilities.dispatch import lookup_type
 
     block = STORAGE_BLOCKS.get(result.storage_block_id)
     if block is None:
-        document = await client.read_block_document(result.storage_block_id)
+        document = await (await client()).read_block_document(result.storage_block_id)
         try:  # a class already imported (local storage): no rescan of installed collections
             cls = lookup_type(Block, block_schema_to_key(document.block_schema))
         except (KeyError, TypeError, AttributeError):
@@ -133,11 +134,13 @@ async def read_persisted(result, client) -> Any:
 
 def fetch_results(states: list, in_memory: list | None = None) -> list:
     """The persisted result of each completed state, read from result storage concurrently
-    with one client (other result kinds through ``state.result``).
+    (other result kinds through ``state.result``).
 
     A task with ``persist_result=False`` (Prefect 1's ``checkpoint=False``) has nothing in
     storage: its value is taken from the state the engine returned in this process
-    (``in_memory``, same order), which still holds it.
+    (``in_memory``, same order), which still holds it. An API client is made only if a result
+    needs one (a storage block not read yet): making one costs ~50-90 ms of CPU (TLS
+    certificates are loaded even for a plain-HTTP API), more than reading a run's results.
     """
     import asyncio
 
@@ -145,7 +148,16 @@ def fetch_results(states: list, in_memory: list | None = None) -> list:
     from prefect.client.schemas.objects import StateType
     from prefect.results import PersistedResult
 
-    async def one(state, local, client):
+    made: list = []
+    lock = asyncio.Lock()
+
+    async def client():
+        async with lock:
+            if not made:
+                made.append(await get_client().__aenter__())
+            return made[0]
+
+    async def one(state, local):
         if state is None or state.type != StateType.COMPLETED:
             return None
         try:
@@ -160,32 +172,32 @@ def fetch_results(states: list, in_memory: list | None = None) -> list:
     locals_ = in_memory if in_memory is not None else [None] * len(states)
 
     async def all_of():
-        async with get_client() as client:
-            return await asyncio.gather(
-                *(one(s, m, client) for s, m in zip(states, locals_, strict=True))
-            )
+        try:
+            return await asyncio.gather(*(one(s, m) for s, m in zip(states, locals_, strict=True)))
+        finally:
+            if made:
+                await made[0].__aexit__(None, None, None)
 
     return asyncio.run(all_of())
 
 
-def read_back(flow_run_id: UUID, capture: dict) -> None:
-    """Fill ``capture`` from the API: flow run state, task runs and their persisted results."""
-    from prefect.client.orchestration import get_client
+def read_back(flow_run_id: UUID, capture: dict, client) -> None:
+    """Fill ``capture`` from the API (``client``, a sync Prefect client): flow run state, task
+    runs and their persisted results."""
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.client.schemas.objects import StateType
 
     indices = map_indices()
-    with get_client(sync_client=True) as client:
-        flow_run = client.read_flow_run(flow_run_id)
-        state = flow_run.state
-        capture["final_state"] = state.name if state else None
-        capture["ok"] = bool(state and state.type == StateType.COMPLETED)
-        if state is not None and not capture["ok"]:
-            # The run happened and ended Failed: a result to compare, not an error.
-            capture["message"] = state.message
-        task_runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
+    flow_run = client.read_flow_run(flow_run_id)
+    state = flow_run.state
+    capture["final_state"] = state.name if state else None
+    capture["ok"] = bool(state and state.type == StateType.COMPLETED)
+    if state is not None and not capture["ok"]:
+        # The run happened and ended Failed: a result to compare, not an error.
+        capture["message"] = state.message
+    task_runs = client.read_task_runs(
+        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+    )
     values = fetch_results(
         [tr.state for tr in task_runs], [FINAL_STATES.get(tr.id) for tr in task_runs]
     )
@@ -213,6 +225,25 @@ def read_back(flow_run_id: UUID, capture: dict) -> None:
     capture["tasks"] = tasks
 
 
+class _ReadClient:
+    """One sync API client for every read-back of this child, made at first use."""
+
+    def __init__(self) -> None:
+        self._client = None
+
+    def get(self):
+        if self._client is None:
+            from prefect.client.orchestration import get_client
+
+            self._client = get_client(sync_client=True).__enter__()
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.__exit__(None, None, None)
+            self._client = None
+
+
 def find_flow(module, function: str | None, name: str):
     from prefect.flows import Flow
 
@@ -226,7 +257,7 @@ def find_flow(module, function: str | None, name: str):
     return None
 
 
-def run_one(spec: dict, workdir: str, scratch: str, emit, storage=None) -> dict:
+def run_one(spec: dict, workdir: str, scratch: str, emit, storage=None, reader=None) -> dict:
     capture = blank_capture("migrated", spec)
     os.chdir(scratch)
     try:
@@ -262,10 +293,15 @@ def run_one(spec: dict, workdir: str, scratch: str, emit, storage=None) -> dict:
         capture["final_state"] = state.name
         capture["error"] = state.message or "the flow run was not created"
         return capture
+    own_reader = reader is None
+    reader = reader or _ReadClient()
     try:
-        read_back(flow_run_id, capture)
+        read_back(flow_run_id, capture, reader.get())
     except Exception as exc:  # noqa: BLE001 - the API went away
         capture["error"] = f"reading the flow run back: {type(exc).__name__}: {exc}"
+    finally:
+        if own_reader:
+            reader.close()
     return capture
 
 
@@ -318,11 +354,15 @@ def main() -> int:
         block = result_storage(storage)
         if block is not None:  # results are read back through the block that wrote them
             STORAGE_BLOCKS[block._block_document_id] = block
-        for spec in request["runs"]:
-            emit({"event": "start", "id": spec["id"]})
-            capture = run_one(spec, workdir, scratch, emit, block)
-            emit({"event": "run", "id": spec["id"], "capture": capture})
-            sys.stdout = io.StringIO()
+        reader = _ReadClient()
+        try:
+            for spec in request["runs"]:
+                emit({"event": "start", "id": spec["id"]})
+                capture = run_one(spec, workdir, scratch, emit, block, reader)
+                emit({"event": "run", "id": spec["id"], "capture": capture})
+                sys.stdout = io.StringIO()
+        finally:
+            reader.close()
     out.close()
     return 0
 

@@ -299,3 +299,50 @@ def test_run_migrated_single(prefect_server, tmp_path, monkeypatch):
     assert (capture.case, capture.final_state, capture.ok) == ("one", "Completed", True)
     missing = run_migrated(tmp_path, "broken.py", None, "nope", {}, timeout=60)
     assert missing.error == "no flow 'nope' in broken.py"
+
+
+MIGRATED_OWN_STORAGE = """
+from prefect import flow, task
+from prefect.filesystems import LocalFileSystem
+
+STORAGE = LocalFileSystem(basepath={basepath!r})
+
+
+@task(persist_result=True)
+def square(n):
+    return n * n
+
+
+@flow(name="own-storage", result_storage=STORAGE, persist_result=True)
+def own_storage(n: int = 3):
+    return [square(n), square(n + 1)]
+
+
+@flow(name="default-storage")
+def default_storage(n: int = 2):
+    return square(n)
+"""
+
+
+def test_migrated_results_from_a_flows_own_storage_block(prefect_server, tmp_path, monkeypatch):
+    """A flow with its own result storage block (not the one the child saved): its results are
+    read back through that block, looked up once; the next run reads through the child's."""
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    own_dir = tmp_path / "own-results"
+    (tmp_path / "storage.py").write_text(MIGRATED_OWN_STORAGE.format(basepath=str(own_dir)))
+    own, default = run_migrated_many(
+        tmp_path,
+        [
+            {"file": "storage.py", "function_name": "own_storage", "flow_name": "own-storage"},
+            {"file": "storage.py", "function_name": "default_storage", "flow_name": "x"},
+        ],
+        timeout=60,
+    )
+    assert own.error is None, own.error
+    assert sorted((t.name, t.result, t.ok) for t in own.tasks) == [
+        ("square", 9, True),
+        ("square", 16, True),
+    ]
+    assert any(own_dir.iterdir()), "the results were not written to the flow's own storage"
+    assert default.error is None, default.error
+    assert [(t.name, t.result) for t in default.tasks] == [("square", 4)]
