@@ -13,9 +13,11 @@ wave goes on. Published: a wave summary table artifact and one markdown artifact
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
 import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -110,10 +112,25 @@ def migrate_project(
             record = ledger.update(project.name, pr_url=pr.url)
         names: list[str] = []
         timings = prepared.timings
+        deploying = None
         if not dry_run:
+            # the shadow deployments are written while the flows validate (validation runs the
+            # rewritten code itself, not the deployments): the API's latency is not added to it
+            deploying = _in_background(
+                _timed, "shadow deployments", timings, steps.deploy_shadow, prepared, wave
+            )
+        step = "validation"
+        try:
+            with steps.phase("validation", timings):
+                verdicts = steps.validate(prepared, timeout=timeout)
+        except BaseException:
+            if deploying is not None and deploying.exception() is not None:
+                step = "shadow deployments"  # it came first in the pipeline: report it
+                raise deploying.exception() from None
+            raise
+        if deploying is not None:
             step = "shadow deployments"
-            with steps.phase("shadow deployments", timings):
-                deployments = steps.deploy_shadow(prepared, wave)
+            deployments = deploying.result()
             names = [d.full_name for d in deployments]
             record = ledger.update(
                 project.name,
@@ -122,9 +139,6 @@ def migrate_project(
                 deployment_names=names,
             )
             logger.info("%s: %d shadow deployment(s)", project.name, len(names))
-        step = "validation"
-        with steps.phase("validation", timings):
-            verdicts = steps.validate(prepared, timeout=timeout)
         logger.info(
             "%s: %s (of which the flows' own runs %.1f s)",
             project.name,
@@ -141,7 +155,8 @@ def migrate_project(
         logger.info("%s: gate %s: %s", project.name, "passed" if passed else "refused", why)
     except Exception as exc:  # noqa: BLE001 - one project's failure never stops the wave
         reason = str(exc) if isinstance(exc, steps.StepError) else f"{type(exc).__name__}: {exc}"
-        reason = f"{step}: {reason}" if step else reason
+        if step and not reason.startswith(f"{step}: "):  # a StepError names its step already
+            reason = f"{step}: {reason}"
         logger.error("%s failed at %s", project.name, reason)
         logger.debug(traceback.format_exc())
         if not dry_run:
@@ -182,6 +197,7 @@ def settle_project(
     ledger = Ledger(workspace, ledger_wave)
     record = ledger.get(project.name)
     started = time.perf_counter()
+    timings: dict[str, float] = {}
     try:
         if promote:
             record = steps.promote(
@@ -193,6 +209,7 @@ def settle_project(
                 prefect1_server=registry.prefect1_server,
                 github_credentials=_github_credentials(github_block, project),
                 reason=reason,
+                timings=timings,
             )
             logger.info("%s: promoted", project.name)
         else:
@@ -205,8 +222,26 @@ def settle_project(
         logger.error("%s: %s", project.name, why)
         record = ledger.update(project.name, state=ProjectState.FAILED, reason=why)
     outcome = steps.outcome_from_record(record)
-    outcome.timings = {"promotion" if promote else "rollback": time.perf_counter() - started}
+    outcome.timings = {
+        "promotion" if promote else "rollback": time.perf_counter() - started,
+        **timings,
+    }
     return outcome.__dict__
+
+
+def _timed(name: str, timings: dict[str, float], call, *args):
+    with steps.phase(name, timings):
+        return call(*args)
+
+
+def _in_background(call, *args) -> Future:
+    """``call(*args)`` in its own thread, with this thread's context (Prefect settings and run
+    context); the future holds its result or exception."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meta-flows")
+    try:
+        return executor.submit(contextvars.copy_context().run, call, *args)
+    finally:
+        executor.shutdown(wait=False)
 
 
 def _load(registry: str) -> LoadedRegistry:
@@ -326,6 +361,7 @@ def migrate_wave(
     logger.info("wave %s: %d project(s)%s", wave, len(projects), " (dry run)" if dry_run else "")
     for project in projects:
         outcomes[project.name] = {}  # report order: the registry's
+    clock = {"started": time.perf_counter()}  # wall time of the wave's phases, for benchmarks
     done = _window(
         migrate_project,
         [
@@ -347,6 +383,7 @@ def migrate_wave(
         lambda n, total: logger.info("wave %s: %d/%d project(s) validated", wave, n, total),
     )
     outcomes.update(done)
+    clock["migrate"] = time.perf_counter()
     # Promote or roll back, batch by batch (the gate policy's batch size and policy)
     ready = [p for p in projects if outcomes[p.name]["state"] == "pending"]
     for batch in the_wave.gate.batches(ready):
@@ -390,8 +427,10 @@ def migrate_wave(
             kept = outcomes[p.name]
             kept.update(state=settled["state"], reason=settled["reason"] or kept["reason"])
             kept["timings"] = {**(kept.get("timings") or {}), **settled["timings"]}
+    clock["settle"] = time.perf_counter()
     ordered = list(outcomes.values())
     _publish(wave, ordered, dry_run)
+    clock["publish"] = time.perf_counter()
     result = {"wave": wave, "projects": [steps.Outcome(**o).report() for o in ordered]}
     if report:
         Path(report).parent.mkdir(parents=True, exist_ok=True)
@@ -401,6 +440,11 @@ def migrate_wave(
     # the benchmark reads the flows' own run time from here
     result["run_seconds"] = round(sum(o.get("run_seconds", 0.0) for o in ordered), 3)
     result["step_seconds"] = _step_seconds(ordered)
+    marks = list(clock.items())
+    result["phase_seconds"] = {
+        name: round(at - before, 3)
+        for (_, before), (name, at) in zip(marks, marks[1:], strict=False)
+    }
     failed = [o["name"] for o in ordered if o["state"] == "failed"]
     if failed:
         # the wave did all it could; its run is Failed so automations can tell someone

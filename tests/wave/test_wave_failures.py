@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from meta_flows.demo import EXAMPLES, make_remote
+from meta_flows.ledger import Ledger
 from tests.wave.conftest import refs, write_registry
 
 HANGS = """
@@ -48,6 +49,7 @@ def report(prefect_api, legacy_cache, tmp_path_factory):
     (source / "flows").mkdir(parents=True)
     (source / "flows" / "hangs.py").write_text(HANGS)
     hanging = make_remote(source, remotes, "hanging")
+    clash = make_remote(EXAMPLES / "acme-etl", remotes, "pool-clash")
     registry = write_registry(
         tmp / "registry.yaml",
         [
@@ -56,6 +58,13 @@ def report(prefect_api, legacy_cache, tmp_path_factory):
             {"name": "unreachable", "git_url": "http://127.0.0.1:9/nobody/nothing.git"},
             {"name": "rejecting", "git_url": str(rejecting)},
             {"name": "hanging", "git_url": str(hanging)},
+            # its shadow deployments fail (written while its flows validate): the pool exists
+            # with another type
+            {
+                "name": "pool-clash",
+                "git_url": str(clash),
+                "work_pool": {"name": "meta-flows-test", "type": "kubernetes"},
+            },
         ],
     )
     before = refs(rejecting)
@@ -73,6 +82,8 @@ def report(prefect_api, legacy_cache, tmp_path_factory):
         "projects": {p["name"]: p for p in result["projects"]},
         "registry": registry,
         "rejecting": (rejecting, before),
+        "clash": clash,
+        "workspace": tmp / "ws",
     }
 
 
@@ -116,3 +127,15 @@ def test_registry_path_errors_are_clear(tmp_path):
         load_registry(tmp_path / "missing.yaml")
     assert "missing.yaml" in str(info.value)
     assert Path(tmp_path).exists()
+
+
+def test_shadow_deployment_failure_fails_the_project(report):
+    clash = report["projects"]["pool-clash"]
+    assert clash["state"] == "failed"
+    assert (
+        clash["reason"].startswith("shadow deployments: ") and "exists with type" in clash["reason"]
+    ), clash["reason"]
+    assert clash["reason"].count("shadow deployments:") == 1  # the step is named once
+    assert "prefect2/demo" in refs(report["clash"])  # its migration branch was pushed before
+    ledger = Ledger(str(report["workspace"]), "demo").get("pool-clash")
+    assert (ledger.state.value, ledger.deployment_ids) == ("failed", [])
