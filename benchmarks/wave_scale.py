@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> None:
             "per flow, by step (summed over projects): "
             + ", ".join(f"{k} {v / n_flows:.2f} s" for k, v in steps.items())
         )
+    phases = result.get("phase_seconds") or {}
+    if phases:
+        print("wave phases (wall): " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
     print(
         f"CPU: wave process {own_cpu:.0f} s, flow-running interpreters and git "
         f"{children_cpu:.0f} s, Prefect server {server_cpu:.0f} s (cores: {os.cpu_count()})"

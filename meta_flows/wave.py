@@ -343,12 +343,17 @@ def promote(
     prefect1_server: Prefect1Server | None = None,
     github_credentials=None,
     reason: str | None = None,
+    timings: dict[str, float] | None = None,
 ) -> ProjectRecord:
     """Merge (or mark the PR ready), switch the Prefect 2 schedules on, pause Prefect 1's.
 
-    ``reason`` (why the gate let it through) is kept in the ledger and the report."""
+    ``reason`` (why the gate let it through) is kept in the ledger and the report; with
+    ``timings``, the seconds spent on git (``promotion: merge``) and on the deployments
+    (``promotion: deployments``) are added there."""
     from meta_flows.shadow import promote_deployments
 
+    timings = {} if timings is None else timings
+    started = time.perf_counter()
     repo = gitops.workspace_clone(project.git_url, workspace / "repos", project.name)
     github = gitops.parse_github_remote(project.git_url)
     merge_commit = record.merge_commit
@@ -374,7 +379,10 @@ def promote(
         )
         pull_branch = project.default_branch
     record = ledger.update(project.name, merge_commit=merge_commit, note="merged")
+    merged = time.perf_counter()
     _run(promote_deployments(record.deployment_ids, git_url=project.git_url, branch=pull_branch))
+    timings["promotion: merge"] = merged - started
+    timings["promotion: deployments"] = time.perf_counter() - merged
     paused = list(record.prefect1_paused)
     adapter = _prefect1(prefect1_server)
     if adapter is not None and project.prefect1 is not None:
