@@ -214,9 +214,11 @@ async def upsert_shadow_deployments(
     return await _each(plan.deployments, one)
 
 
-async def _set_schedules(client, deployment_id: UUID, active: bool) -> int:
+async def _set_schedules(client, deployment, active: bool) -> int:
+    """Switch the schedules of ``deployment`` (as read: it carries them) on or off."""
     changed = 0
-    for schedule in await client.read_deployment_schedules(deployment_id):
+    deployment_id = deployment.id
+    for schedule in deployment.schedules:
         if schedule.active != active:
             await _write(
                 client.update_deployment_schedule, deployment_id, schedule.id, active=active
@@ -239,8 +241,8 @@ async def promote_deployments(
 
     async def one(raw: str) -> int:
         deployment_id = UUID(raw)
-        deployment = await client.read_deployment(deployment_id)
-        schedules = await client.read_deployment_schedules(deployment_id)
+        deployment = await client.read_deployment(deployment_id)  # schedules included
+        schedules = deployment.schedules
         tags = sorted({*(set(deployment.tags) - {SHADOW_TAG}), PROMOTED_TAG})
         pull_steps = (
             git_pull_steps(git_url, branch) if git_url and branch else deployment.pull_steps
@@ -282,7 +284,7 @@ async def pause_deployments(ids: list[str], client=None) -> int:
             deployment = await client.read_deployment(deployment_id)
         except ObjectNotFound:
             return 0  # deleted by a human: nothing left to pause
-        switched = await _set_schedules(client, deployment_id, False)
+        switched = await _set_schedules(client, deployment, False)
         if not deployment.paused:
             await _write(client.set_deployment_paused_state, deployment_id, True)
         return switched
