@@ -352,7 +352,11 @@ def wave_run(
     report: Path | None = typer.Option(None, "--report", help="Write the JSON report here."),
     workspace: Path = typer.Option(Path(".meta-flows"), help="Clones and the ledger."),
     dry_run: bool = typer.Option(False, "--dry-run", help="No push, deployments or promotion."),
-    max_parallel: int = typer.Option(2, "--max-parallel", help="Projects at the same time."),
+    max_parallel: int = typer.Option(
+        2,
+        "--max-parallel",
+        help="Projects validating at the same time (one more is prepared meanwhile).",
+    ),
     timeout: float = typer.Option(300.0, help="Seconds one validation flow run may take."),
 ) -> None:
     """Run one wave of the registry against the current Prefect API (exit 1 if a project failed)."""

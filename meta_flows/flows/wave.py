@@ -2,7 +2,8 @@
 
 A thin layer over :mod:`meta_flows.wave`. The task graph is coarse (Prefect costs ~74 ms per task
 run here): one ``migrate-project`` task run per project (clone -> inventory -> rewrite ->
-commit/push -> shadow deployments -> validation -> gate), ``max_parallel`` at a time, the next
+commit/push -> shadow deployments written while the flows validate -> gate), ``max_parallel``
+validating at a time and one more being prepared (cloned, rewritten, pushed) meanwhile, the next
 starting as soon as one finishes; then one ``settle-project`` task run per project that promotes
 it or rolls it back, batch by batch as the wave's gate policy says (again ``max_parallel`` at a
 time). A project that fails (bad registry
@@ -15,13 +16,17 @@ from __future__ import annotations
 
 import contextvars
 import json
+import threading
 import time
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.context import get_run_context
 from prefect.states import Failed
 
 from meta_flows import wave as steps
@@ -112,33 +117,35 @@ def migrate_project(
             record = ledger.update(project.name, pr_url=pr.url)
         names: list[str] = []
         timings = prepared.timings
-        deploying = None
-        if not dry_run:
-            # the shadow deployments are written while the flows validate (validation runs the
-            # rewritten code itself, not the deployments): the API's latency is not added to it
-            deploying = _in_background(
-                _timed, "shadow deployments", timings, steps.deploy_shadow, prepared, wave
-            )
-        step = "validation"
-        try:
-            with steps.phase("validation", timings):
-                verdicts = steps.validate(prepared, timeout=timeout)
-        except BaseException:
-            if deploying is not None and deploying.exception() is not None:
-                step = "shadow deployments"  # it came first in the pipeline: report it
-                raise deploying.exception() from None
-            raise
-        if deploying is not None:
-            step = "shadow deployments"
-            deployments = deploying.result()
-            names = [d.full_name for d in deployments]
-            record = ledger.update(
-                project.name,
-                state=ProjectState.DEPLOYED_SHADOW,
-                deployment_ids=[d.id for d in deployments],
-                deployment_names=names,
-            )
-            logger.info("%s: %d shadow deployment(s)", project.name, len(names))
+        with _validation_slot(logger, project.name):
+            # one of max_parallel: the shadow deployments and the flow runs load the API
+            deploying = None
+            if not dry_run:
+                # the shadow deployments are written while the flows validate (validation runs the
+                # rewritten code itself, not the deployments): the API's latency is not added to it
+                deploying = _in_background(
+                    _timed, "shadow deployments", timings, steps.deploy_shadow, prepared, wave
+                )
+            step = "validation"
+            try:
+                with steps.phase("validation", timings):
+                    verdicts = steps.validate(prepared, timeout=timeout)
+            except BaseException:
+                if deploying is not None and deploying.exception() is not None:
+                    step = "shadow deployments"  # it came first in the pipeline: report it
+                    raise deploying.exception() from None
+                raise
+            if deploying is not None:
+                step = "shadow deployments"
+                deployments = deploying.result()
+                names = [d.full_name for d in deployments]
+                record = ledger.update(
+                    project.name,
+                    state=ProjectState.DEPLOYED_SHADOW,
+                    deployment_ids=[d.id for d in deployments],
+                    deployment_names=names,
+                )
+                logger.info("%s: %d shadow deployment(s)", project.name, len(names))
         logger.info(
             "%s: %s (of which the flows' own runs %.1f s)",
             project.name,
@@ -227,6 +234,31 @@ def settle_project(
         **timings,
     }
     return outcome.__dict__
+
+
+# A wave's projects validate ``max_parallel`` at a time; one more is prepared (cloned, rewritten,
+# pushed) meanwhile, so a validation slot never waits for a rewrite. Keyed by the wave's flow run.
+_VALIDATION_SLOTS: dict[object, threading.BoundedSemaphore] = {}
+PREPARE_AHEAD = 1
+
+
+@contextmanager
+def _validation_slot(logger, name: str) -> Iterator[None]:
+    """Hold one of this wave's validation slots (none outside a wave run: no limit)."""
+    from prefect.context import TaskRunContext
+
+    context = TaskRunContext.get()
+    slots = _VALIDATION_SLOTS.get(context.task_run.flow_run_id) if context else None
+    if slots is None:
+        yield
+        return
+    if not slots.acquire(blocking=False):
+        logger.info("%s: prepared; waiting for a validation slot", name)
+        slots.acquire()
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def _timed(name: str, timings: dict[str, float], call, *args):
@@ -342,7 +374,8 @@ def migrate_wave(
         registry: Registry YAML file or directory (flows_registry/).
         workspace: Where clones and the ledger live; kept between runs (resume, idempotency).
         dry_run: Clone, rewrite and validate only: no push, no deployments, no promotion.
-        max_parallel: How many projects are migrated at the same time.
+        max_parallel: How many projects validate at the same time (one more is cloned and
+            rewritten meanwhile).
         timeout: Seconds one validation flow run may take (a hanging flow is cut there).
         github_credentials_block: GitHubCredentials block for GitHub remotes (pull requests).
         report: Also write the JSON report to this path.
@@ -362,26 +395,31 @@ def migrate_wave(
     for project in projects:
         outcomes[project.name] = {}  # report order: the registry's
     clock = {"started": time.perf_counter()}  # wall time of the wave's phases, for benchmarks
-    done = _window(
-        migrate_project,
-        [
-            (
-                p,
-                dict(
-                    project=p,
-                    wave=the_wave,
-                    workspace=workspace,
-                    ledger_wave=ledger_wave,
-                    dry_run=dry_run,
-                    timeout=timeout,
-                    github_block=github_credentials_block,
-                ),
-            )
-            for p in projects
-        ],
-        max_parallel,
-        lambda n, total: logger.info("wave %s: %d/%d project(s) validated", wave, n, total),
-    )
+    wave_run = get_run_context().flow_run.id
+    _VALIDATION_SLOTS[wave_run] = threading.BoundedSemaphore(max_parallel)
+    try:
+        done = _window(
+            migrate_project,
+            [
+                (
+                    p,
+                    dict(
+                        project=p,
+                        wave=the_wave,
+                        workspace=workspace,
+                        ledger_wave=ledger_wave,
+                        dry_run=dry_run,
+                        timeout=timeout,
+                        github_block=github_credentials_block,
+                    ),
+                )
+                for p in projects
+            ],
+            max_parallel + PREPARE_AHEAD,  # one prepared ahead (see _validation_slot)
+            lambda n, total: logger.info("wave %s: %d/%d project(s) validated", wave, n, total),
+        )
+    finally:
+        del _VALIDATION_SLOTS[wave_run]
     outcomes.update(done)
     clock["migrate"] = time.perf_counter()
     # Promote or roll back, batch by batch (the gate policy's batch size and policy)

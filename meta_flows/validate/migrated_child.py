@@ -305,7 +305,7 @@ def run_one(spec: dict, workdir: str, scratch: str, emit, storage=None, reader=N
     return capture
 
 
-def result_storage(storage: str | None, attempts: int = 5):
+def result_storage(storage: str | None, attempts: int = 10):
     """The local result storage block every run of this child persists to, saved once.
 
     Left to itself, Prefect saves an anonymous storage block (type, schema and document: three
@@ -316,19 +316,31 @@ def result_storage(storage: str | None, attempts: int = 5):
     fresh server (read, not found, both create: ``ObjectAlreadyExists``); that is retried.
     None when there is no API to save to (the run itself will say so).
     """
+    import httpx
     from prefect.exceptions import ObjectAlreadyExists
     from prefect.filesystems import LocalFileSystem
-    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH
+    from prefect.settings import (
+        PREFECT_CLIENT_MAX_RETRIES,
+        PREFECT_LOCAL_STORAGE_PATH,
+        temporary_settings,
+    )
 
     block = LocalFileSystem(basepath=storage or str(PREFECT_LOCAL_STORAGE_PATH.value()))
     for attempt in range(attempts):
         try:
-            block._save(is_anonymous=True, overwrite=True)
+            # a 503 (on SQLite: another writer got in first) is retried here within ~50 ms,
+            # not after the client's 2-8 s back-off
+            with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}):
+                block._save(is_anonymous=True, overwrite=True)
             return block
         except ObjectAlreadyExists:
-            time.sleep(0.05 * (attempt + 1))
+            pass
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code != 503:
+                return None
         except Exception:  # noqa: BLE001 - no API here
             return None
+        time.sleep(0.05 * (attempt + 1))
     return None
 
 
