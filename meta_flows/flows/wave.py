@@ -2,14 +2,15 @@
 
 A thin layer over :mod:`meta_flows.wave`. The task graph is coarse (Prefect costs ~74 ms per task
 run here): one ``migrate-project`` task run per project (clone -> inventory -> rewrite ->
-commit/push -> shadow deployments written while the flows validate -> gate), ``max_parallel``
-validating at a time and one more being prepared (cloned, rewritten, pushed) meanwhile, the next
-starting as soon as one finishes; then one ``settle-project`` task run per project that promotes
-it or rolls it back, batch by batch as the wave's gate policy says (again ``max_parallel`` at a
-time). A project that fails (bad registry
-entry, unreachable repository, rejected push, ...) is ``failed`` with the reason; the rest of the
-wave goes on. Published: a wave summary table artifact and one markdown artifact per project
-(diff stats, TODOs, verdicts, branch or pull request).
+commit/push -> shadow deployments -> validation -> gate). ``max_parallel`` projects validate at a
+time while one more is prepared (cloned, rewritten, pushed), and a project's shadow deployments
+are written in the background while it waits for its validation slot and validates; the next
+project starts as soon as one finishes. Then one ``settle-project`` task run per project
+promotes it or rolls it back, batch by batch as the wave's gate policy says (``2 *
+max_parallel`` at a time: settling runs no flows). A project that fails (bad registry entry,
+unreachable repository, rejected push, ...) is ``failed`` with the reason; the rest of the wave
+goes on. Published: a wave summary table artifact and one markdown artifact per project (diff
+stats, TODOs, verdicts, branch or pull request).
 """
 
 from __future__ import annotations
@@ -117,35 +118,33 @@ def migrate_project(
             record = ledger.update(project.name, pr_url=pr.url)
         names: list[str] = []
         timings = prepared.timings
-        with _validation_slot(logger, project.name):
-            # one of max_parallel: the shadow deployments and the flow runs load the API
-            deploying = None
-            if not dry_run:
-                # the shadow deployments are written while the flows validate (validation runs the
-                # rewritten code itself, not the deployments): the API's latency is not added to it
-                deploying = _in_background(
-                    _timed, "shadow deployments", timings, steps.deploy_shadow, prepared, wave
-                )
-            step = "validation"
-            try:
-                with steps.phase("validation", timings):
-                    verdicts = steps.validate(prepared, timeout=timeout)
-            except BaseException:
-                if deploying is not None and deploying.exception() is not None:
-                    step = "shadow deployments"  # it came first in the pipeline: report it
-                    raise deploying.exception() from None
-                raise
-            if deploying is not None:
-                step = "shadow deployments"
-                deployments = deploying.result()
-                names = [d.full_name for d in deployments]
-                record = ledger.update(
-                    project.name,
-                    state=ProjectState.DEPLOYED_SHADOW,
-                    deployment_ids=[d.id for d in deployments],
-                    deployment_names=names,
-                )
-                logger.info("%s: %d shadow deployment(s)", project.name, len(names))
+        deploying = None
+        if not dry_run:
+            # written in the background from now on, while this project waits for a validation
+            # slot and validates (validation runs the rewritten code, not the deployments)
+            deploying = _in_background(
+                _timed, "shadow deployments", timings, steps.deploy_shadow, prepared, wave
+            )
+        step = "validation"
+        try:
+            with _validation_slot(logger, project.name), steps.phase("validation", timings):
+                verdicts = steps.validate(prepared, timeout=timeout)
+        except BaseException:
+            if deploying is not None and deploying.exception() is not None:
+                step = "shadow deployments"  # it came first in the pipeline: report it
+                raise deploying.exception() from None
+            raise
+        if deploying is not None:
+            step = "shadow deployments"
+            deployments = deploying.result()
+            names = [d.full_name for d in deployments]
+            record = ledger.update(
+                project.name,
+                state=ProjectState.DEPLOYED_SHADOW,
+                deployment_ids=[d.id for d in deployments],
+                deployment_names=names,
+            )
+            logger.info("%s: %d shadow deployment(s)", project.name, len(names))
         logger.info(
             "%s: %s (of which the flows' own runs %.1f s)",
             project.name,
@@ -237,7 +236,7 @@ def settle_project(
 
 
 # A wave's projects validate ``max_parallel`` at a time; one more is prepared (cloned, rewritten,
-# pushed) meanwhile, so a validation slot never waits for a rewrite. Keyed by the wave's flow run.
+# pushed) meanwhile, so a slot never waits for a rewrite. Keyed by the wave run.
 _VALIDATION_SLOTS: dict[object, threading.BoundedSemaphore] = {}
 PREPARE_AHEAD = 1
 
@@ -458,7 +457,7 @@ def migrate_wave(
                 )
                 for p, ok, why in decisions
             ],
-            max_parallel,
+            2 * max_parallel,  # settling runs no flows: git and a few API calls each
         )
         for p, _, _ in decisions:
             settled = settled_all[p.name]

@@ -58,7 +58,7 @@ def report(prefect_api, legacy_cache, tmp_path_factory):
             {"name": "unreachable", "git_url": "http://127.0.0.1:9/nobody/nothing.git"},
             {"name": "rejecting", "git_url": str(rejecting)},
             {"name": "hanging", "git_url": str(hanging)},
-            # its shadow deployments fail (written while its flows validate): the pool exists
+            # its shadow deployments fail: the pool exists
             # with another type
             {
                 "name": "pool-clash",
