@@ -95,9 +95,9 @@ class ShadowDeployment:
 CONCURRENT_CALLS = 4  # deployments handled at once: their reads overlap (writes take turns)
 
 
-async def _each(items, call) -> list:
-    """``await call(item)`` for every item, a few at a time; results in the items' order."""
-    limit = asyncio.Semaphore(CONCURRENT_CALLS)
+async def _each(items, call, at_once: int = CONCURRENT_CALLS) -> list:
+    """``await call(item)`` for every item, ``at_once`` at a time; results in the items' order."""
+    limit = asyncio.Semaphore(at_once)
 
     async def bounded(item):
         async with limit:
@@ -266,7 +266,9 @@ async def promote_deployments(
         )
         return sum(1 for s in schedules if not s.active)
 
-    return sum(await _each(ids, one))
+    # one at a time: promotion runs when several projects settle at once and the writes take
+    # turns; reads queued ahead of them on the server would only delay the next write
+    return sum(await _each(ids, one, at_once=1))
 
 
 async def pause_deployments(ids: list[str], client=None) -> int:

@@ -237,7 +237,16 @@ def settle_project(
 
 # A wave's projects validate ``max_parallel`` at a time; one more is prepared (cloned, rewritten,
 # pushed) meanwhile, so a slot never waits for a rewrite. Keyed by the wave run.
-_VALIDATION_SLOTS: dict[object, threading.BoundedSemaphore] = {}
+class _Slots:
+    """One wave run's validation slots, and the projects past validation (a project's task run
+    may still be finishing its shadow deployments; it no longer counts against the window)."""
+
+    def __init__(self, size: int) -> None:
+        self.semaphore = threading.BoundedSemaphore(size)
+        self.validated: set[str] = set()
+
+
+_VALIDATION_SLOTS: dict[object, _Slots] = {}
 PREPARE_AHEAD = 1
 
 
@@ -251,13 +260,14 @@ def _validation_slot(logger, name: str) -> Iterator[None]:
     if slots is None:
         yield
         return
-    if not slots.acquire(blocking=False):
+    if not slots.semaphore.acquire(blocking=False):
         logger.info("%s: prepared; waiting for a validation slot", name)
-        slots.acquire()
+        slots.semaphore.acquire()
     try:
         yield
     finally:
-        slots.release()
+        slots.validated.add(name)
+        slots.semaphore.release()
 
 
 def _timed(name: str, timings: dict[str, float], call, *args):
@@ -332,15 +342,22 @@ def _counts(outcomes: list[dict]) -> dict[str, int]:
     return counts
 
 
-def _window(task_, calls: list[tuple[Project, dict]], limit: int, progress=None) -> dict:
+def _window(
+    task_, calls: list[tuple[Project, dict]], limit: int, progress=None, done=frozenset()
+) -> dict:
     """Run ``task_`` once per (project, keyword arguments), at most ``limit`` at a time: a new
     task run starts as soon as one finishes (no waiting for the slowest of a group); results by
-    project name."""
+    project name. Projects in ``done`` (a live set: past their heavy part) no longer count
+    against ``limit``; at most ``2 * limit`` task runs are alive at once."""
     pending = list(calls)
     running: dict[str, object] = {}
     results: dict[str, dict] = {}
     while pending or running:
-        while pending and len(running) < limit:
+        while (
+            pending
+            and len([n for n in running if n not in done]) < limit
+            and len(running) < 2 * limit
+        ):
             project, kwargs = pending.pop(0)
             running[project.name] = task_.submit(**kwargs)
         for name, future in list(running.items()):
@@ -395,7 +412,7 @@ def migrate_wave(
         outcomes[project.name] = {}  # report order: the registry's
     clock = {"started": time.perf_counter()}  # wall time of the wave's phases, for benchmarks
     wave_run = get_run_context().flow_run.id
-    _VALIDATION_SLOTS[wave_run] = threading.BoundedSemaphore(max_parallel)
+    slots = _VALIDATION_SLOTS[wave_run] = _Slots(max_parallel)
     try:
         done = _window(
             migrate_project,
@@ -416,6 +433,7 @@ def migrate_wave(
             ],
             max_parallel + PREPARE_AHEAD,  # one prepared ahead (see _validation_slot)
             lambda n, total: logger.info("wave %s: %d/%d project(s) validated", wave, n, total),
+            done=slots.validated,
         )
     finally:
         del _VALIDATION_SLOTS[wave_run]

@@ -9,7 +9,7 @@ import time
 from prefect import flow, get_run_logger, task
 from prefect.context import get_run_context
 
-from meta_flows.flows.wave import _VALIDATION_SLOTS, _validation_slot
+from meta_flows.flows.wave import _VALIDATION_SLOTS, _Slots, _validation_slot
 
 
 class Meter:
@@ -48,15 +48,18 @@ def project(i: int) -> int:
     return i
 
 
+VALIDATED: set[str] = set()
+
+
 @flow
 def slotted(slots: int | None, n: int) -> list[int]:
     run = get_run_context().flow_run.id
     if slots is not None:
-        _VALIDATION_SLOTS[run] = threading.BoundedSemaphore(slots)
+        _VALIDATION_SLOTS[run] = _Slots(slots)
     try:
         return [f.result() for f in [project.submit(i) for i in range(n)]]
     finally:
-        _VALIDATION_SLOTS.pop(run, None)
+        VALIDATED.update(getattr(_VALIDATION_SLOTS.pop(run, None), "validated", ()))
 
 
 def test_slots_bound_validation_not_preparation(prefect_api):
@@ -66,6 +69,7 @@ def test_slots_bound_validation_not_preparation(prefect_api):
     assert METER.max_inside == 1  # one validating at a time...
     assert METER.max_alive >= 2  # ...while the others were preparing alongside
     assert not _VALIDATION_SLOTS
+    assert VALIDATED == {"p0", "p1", "p2"}  # each marked past validation
 
 
 def test_no_slots_outside_a_wave(prefect_api):
@@ -73,3 +77,57 @@ def test_no_slots_outside_a_wave(prefect_api):
     METER = Meter()
     assert slotted(None, 3) == [0, 1, 2]
     assert METER.max_inside >= 2
+
+
+class _Future:
+    def __init__(self) -> None:
+        self.finished = threading.Event()
+
+    def wait(self, timeout=None):
+        return "done" if self.finished.wait(timeout) else None
+
+    def result(self):
+        return {}
+
+
+class _Task:
+    def __init__(self) -> None:
+        self.futures: dict[str, _Future] = {}
+
+    def submit(self, name: str) -> _Future:
+        self.futures[name] = _Future()
+        return self.futures[name]
+
+
+def _until(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_window_admits_the_next_project_once_one_is_past_validation():
+    from types import SimpleNamespace
+
+    from meta_flows.flows.wave import _window
+
+    task_, done = _Task(), set()
+    calls = [(SimpleNamespace(name=n), {"name": n}) for n in "abc"]
+    runner = threading.Thread(target=_window, args=(task_, calls, 1), kwargs={"done": done})
+    runner.start()
+    assert _until(lambda: list(task_.futures) == ["a"])
+    time.sleep(0.5)
+    assert list(task_.futures) == ["a"]  # limit 1: b waits
+    done.add("a")  # a is past validation, still running (its deployments)
+    assert _until(lambda: list(task_.futures) == ["a", "b"])
+    done.add("b")  # 2 alive = 2 x limit: c waits although a and b are done validating
+    time.sleep(0.5)
+    assert list(task_.futures) == ["a", "b"]
+    task_.futures["a"].finished.set()
+    assert _until(lambda: list(task_.futures) == ["a", "b", "c"])
+    for future in task_.futures.values():
+        future.finished.set()
+    runner.join(timeout=5)
+    assert not runner.is_alive()
