@@ -257,7 +257,7 @@ def find_flow(module, function: str | None, name: str):
     return None
 
 
-def run_one(spec: dict, workdir: str, scratch: str, emit, storage=None, reader=None) -> dict:
+def run_one(spec: dict, workdir: str, scratch: str, emit, storage, reader: _ReadClient) -> dict:
     capture = blank_capture("migrated", spec)
     os.chdir(scratch)
     try:
@@ -293,15 +293,10 @@ def run_one(spec: dict, workdir: str, scratch: str, emit, storage=None, reader=N
         capture["final_state"] = state.name
         capture["error"] = state.message or "the flow run was not created"
         return capture
-    own_reader = reader is None
-    reader = reader or _ReadClient()
     try:
         read_back(flow_run_id, capture, reader.get())
     except Exception as exc:  # noqa: BLE001 - the API went away
         capture["error"] = f"reading the flow run back: {type(exc).__name__}: {exc}"
-    finally:
-        if own_reader:
-            reader.close()
     return capture
 
 
