@@ -40,6 +40,7 @@ import time
 from typing import Any
 from uuid import UUID
 
+from meta_flows import prefect_tls
 from meta_flows.legacy.run_probe import blank_capture, file_hashes, result_fields
 
 TASK_NAMES: dict[UUID, str] = {}  # task run id -> task name
@@ -354,6 +355,7 @@ def main() -> int:
     sys.stdout = io.StringIO()  # the flows' own prints must not reach our caller's pipe
     scratch = tempfile.mkdtemp(prefix="import-", dir=workdir)
     install_patches()
+    prefect_tls.share()  # every flow run and event makes an API client: one CA bundle load
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
     storage = request.get("storage")
