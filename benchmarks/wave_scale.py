@@ -15,6 +15,8 @@ validation (both sides really run), gate, promotion. Prints:
   the flow runs credited as running side by side as they do;
 - CPU seconds spent by the wave's process, by the interpreters it starts (flow runs on both
   sides, git) and by the Prefect server (when the benchmark started it);
+- the Prefect server's CPU during the wave, as a share of its one core (the server is the floor:
+  one process, SQLite);
 - the same overhead with every flow credited its run time on an idle server: two projects are
   validated again once the wave is over (the wave's own figure credits each flow with its run time
   under the wave's load, which the wave's own concurrent work inflates).
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         from meta_flows.flows.wave import migrate_wave, wave_result
 
+        server_before = _tree_cpu(server.process.pid) if server is not None else None
         started = time.perf_counter()
         result = wave_result(
             migrate_wave(
@@ -85,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
         wall = time.perf_counter() - started
+        server_during = _tree_cpu(server.process.pid) if server is not None else None
         idle = _idle_run_seconds(out / "ws" / "repos", [r.name for r in repos[:2]])
     finally:
         from meta_flows import zygote
@@ -130,6 +134,12 @@ def main(argv: list[str] | None = None) -> None:
         f"CPU: wave process {own_cpu:.0f} s, flow-running interpreters and git "
         f"{children_cpu:.0f} s, Prefect server {server_cpu:.0f} s (cores: {os.cpu_count()})"
     )
+    if server_before is not None and server_during is not None:
+        busy = server_during - server_before
+        print(
+            f"Prefect server during the wave: {busy:.0f} s of CPU, {busy / wall:.0%} of one core "
+            f"({busy / n_flows:.2f} s per flow)"
+        )
     print(f"report: {out / 'report.json'}")
 
 
@@ -148,6 +158,22 @@ def _idle_run_seconds(repos: Path, names: list[str]) -> tuple[float, int] | None
             seconds += (v.legacy_duration_s or 0.0) + (v.migrated_duration_s or 0.0)
             flows += 1
     return (seconds / flows, flows) if flows else None
+
+
+def _tree_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by process ``pid`` and its children (``prefect server start``
+    runs uvicorn as a child), from /proc; None where there is no /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, found = 0.0, False
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            found = True
+    return total if found else None
 
 
 def _cpu(who: int) -> float:
