@@ -30,7 +30,7 @@ from pathlib import Path
 import git
 
 from meta_flows import gitops
-from meta_flows.codemod.engine import find_todos
+from meta_flows.codemod.engine import ERROR, find_todos
 from meta_flows.codemod.runner import discover, write_result
 from meta_flows.codemod.runner import run as run_codemod
 from meta_flows.deployments.render import POOLS_FILE, render_pools_yaml, render_prefect_yaml
@@ -196,6 +196,14 @@ def prepare(
         raise StepError(f"registry: flow_paths not in the repository: {', '.join(missing)}")
     with phase("rewrite", timings):
         summary = run_codemod(targets, jobs=jobs)
+        failed = [r for r in summary.results if r.status == ERROR]
+        if failed:
+            # never commit a half-migrated project: a file the codemod could not process
+            # would stay Prefect 1 code with no TODO saying so
+            raise StepError(
+                "rewrite: the codemod failed on "
+                + "; ".join(f"{Path(r.path).relative_to(migrated_dir)}: {r.error}" for r in failed)
+            )
         rules: Counter[str] = Counter()
         changed: list[str] = []
         for result in summary.results:
