@@ -30,7 +30,7 @@ from pathlib import Path
 import git
 
 from meta_flows import gitops
-from meta_flows.codemod.engine import ERROR, find_todos
+from meta_flows.codemod.engine import ERROR, UNCHANGED, find_todos, imports_prefect
 from meta_flows.codemod.runner import discover, write_result
 from meta_flows.codemod.runner import run as run_codemod
 from meta_flows.deployments.render import POOLS_FILE, render_pools_yaml, render_prefect_yaml
@@ -196,14 +196,9 @@ def prepare(
         raise StepError(f"registry: flow_paths not in the repository: {', '.join(missing)}")
     with phase("rewrite", timings):
         summary = run_codemod(targets, jobs=jobs)
-        failed = [r for r in summary.results if r.status == ERROR]
-        if failed:
-            # never commit a half-migrated project: a file the codemod could not process
-            # would stay Prefect 1 code with no TODO saying so
-            raise StepError(
-                "rewrite: the codemod failed on "
-                + "; ".join(f"{Path(r.path).relative_to(migrated_dir)}: {r.error}" for r in failed)
-            )
+        problems = unmigrated(summary.results, migrated_dir)
+        if problems:
+            raise StepError(f"rewrite: {problems}")
         rules: Counter[str] = Counter()
         changed: list[str] = []
         for result in summary.results:
@@ -247,6 +242,30 @@ def prepare(
         diffstat=diffstat,
         timings=timings,
     )
+
+
+def unmigrated(results, root: Path) -> str | None:
+    """What the codemod left as Prefect 1 code without a TODO saying so, or None.
+
+    A project is never committed half-migrated: a file the codemod failed on, or one it left
+    unchanged although it still uses Prefect 1 API outside a TODO (the audit,
+    :mod:`meta_flows.codemod.audit`), fails its project with the file, line and reason named.
+    """
+    from meta_flows.codemod.audit import prefect1_leftovers
+
+    problems = []
+    for result in results:
+        where = Path(result.path).relative_to(root) if result.path else "<source>"
+        if result.status == ERROR:
+            problems.append(f"the codemod failed on {where}: {result.error}")
+        elif result.status == UNCHANGED and imports_prefect(result.code):
+            left = prefect1_leftovers(result.code)
+            if left:
+                problems.append(
+                    f"{where} left unchanged with Prefect 1 API and no TODO "
+                    f"(line {left[0].line}: {left[0].what})"
+                )
+    return "; ".join(problems) or None
 
 
 # ------------------------------------------------------------------------------ validation
