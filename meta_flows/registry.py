@@ -242,6 +242,12 @@ class Project(_Model):
         default_factory=dict,
         description="Validation cases: {flow name: [case, ...]}, the shape of a cases file.",
     )
+    validation_timeout: float | None = Field(
+        None,
+        gt=0,
+        description="Seconds one validation flow run of this project may take (either side); "
+        "overrides the wave run's timeout.",
+    )
     work_pool: WorkPoolTarget | None = None
     prefect1: Prefect1Target | None = None
     enabled: bool = True

@@ -5,12 +5,13 @@ run here): one ``migrate-project`` task run per project (clone -> inventory -> r
 commit/push -> shadow deployments -> validation -> gate). ``max_parallel`` projects validate at a
 time while one more is prepared (cloned, rewritten, pushed), and a project's shadow deployments
 are written in the background while it waits for its validation slot and validates; the next
-project starts as soon as one finishes. Then one ``settle-project`` task run per project
-promotes it or rolls it back, batch by batch as the wave's gate policy says (``2 *
-max_parallel`` at a time: settling runs no flows). A project that fails (bad registry entry,
-unreachable repository, rejected push, ...) is ``failed`` with the reason; the rest of the wave
-goes on. Published: a wave summary table artifact and one markdown artifact per project (diff
-stats, TODOs, verdicts, branch or pull request).
+project starts as soon as one finishes. One ``settle-project`` task run per project promotes it
+or rolls it back as soon as the wave's gate policy can decide its batch (per-project: when it
+passes or fails its own gate; all-or-nothing: when its whole batch is validated), alongside the
+migrations of the rest (``max_parallel`` at a time: settling runs no flows). A project that fails
+(bad registry entry, unreachable repository, rejected push, ...) is ``failed`` with the reason;
+the rest of the wave goes on. Published: a wave summary table artifact and one markdown artifact
+per project (diff stats, TODOs, verdicts, branch or pull request).
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def migrate_project(
         step = "validation"
         try:
             with _validation_slot(logger, project.name), steps.phase("validation", timings):
-                verdicts = steps.validate(prepared, timeout=timeout)
+                verdicts = steps.validate(prepared, timeout=project.validation_timeout or timeout)
         except BaseException:
             if deploying is not None and deploying.exception() is not None:
                 step = "shadow deployments"  # it came first in the pipeline: report it
@@ -342,30 +343,56 @@ def _counts(outcomes: list[dict]) -> dict[str, int]:
     return counts
 
 
+class _Window:
+    """Task runs of one task, one per (project, keyword arguments) added, at most ``limit`` at a
+    time: a new task run starts as soon as one finishes (no waiting for the slowest of a
+    group). Projects in ``done`` (a live set: past their heavy part) no longer count against
+    ``limit``; at most ``2 * limit`` task runs are alive at once."""
+
+    def __init__(self, task_, limit: int, done=frozenset()) -> None:
+        self.task, self.limit, self.done = task_, limit, done
+        self.pending: list[tuple[Project, dict]] = []
+        self.running: dict[str, object] = {}
+
+    def add(self, project: Project, kwargs: dict) -> None:
+        self.pending.append((project, kwargs))
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.pending or self.running)
+
+    def poll(self, seconds: float = 0.25) -> list[tuple[str, dict]]:
+        """Start what may start, wait up to about ``seconds`` in all; (name, result) finished."""
+        while (
+            self.pending
+            and len([n for n in self.running if n not in self.done]) < self.limit
+            and len(self.running) < 2 * self.limit
+        ):
+            project, kwargs = self.pending.pop(0)
+            self.running[project.name] = self.task.submit(**kwargs)
+        finished = []
+        each = min(max(seconds / max(len(self.running), 1), 0.02), seconds)
+        for name, future in list(self.running.items()):
+            if future.wait(timeout=each) is not None:
+                finished.append((name, future.result()))
+                del self.running[name]
+        return finished
+
+
 def _window(
     task_, calls: list[tuple[Project, dict]], limit: int, progress=None, done=frozenset()
 ) -> dict:
-    """Run ``task_`` once per (project, keyword arguments), at most ``limit`` at a time: a new
-    task run starts as soon as one finishes (no waiting for the slowest of a group); results by
-    project name. Projects in ``done`` (a live set: past their heavy part) no longer count
-    against ``limit``; at most ``2 * limit`` task runs are alive at once."""
-    pending = list(calls)
-    running: dict[str, object] = {}
+    """Run ``task_`` once per (project, keyword arguments) through a :class:`_Window`; results
+    by project name."""
+    window = _Window(task_, limit, done)
+    for project, kwargs in calls:
+        window.add(project, kwargs)
     results: dict[str, dict] = {}
-    while pending or running:
-        while (
-            pending
-            and len([n for n in running if n not in done]) < limit
-            and len(running) < 2 * limit
-        ):
-            project, kwargs = pending.pop(0)
-            running[project.name] = task_.submit(**kwargs)
-        for name, future in list(running.items()):
-            if future.wait(timeout=0.2) is not None:
-                results[name] = future.result()
-                del running[name]
-                if progress is not None:
-                    progress(len(results), len(calls))
+    while window.busy:
+        for name, result in window.poll():
+            results[name] = result
+            if progress is not None:
+                progress(len(results), len(calls))
     return results
 
 
@@ -392,7 +419,8 @@ def migrate_wave(
         dry_run: Clone, rewrite and validate only: no push, no deployments, no promotion.
         max_parallel: How many projects validate at the same time (one more is cloned and
             rewritten meanwhile).
-        timeout: Seconds one validation flow run may take (a hanging flow is cut there).
+        timeout: Seconds one validation flow run may take (a hanging flow is cut there); a
+            project's validation_timeout in the registry overrides it.
         github_credentials_block: GitHubCredentials block for GitHub remotes (pull requests).
         report: Also write the JSON report to this path.
     """
@@ -413,75 +441,68 @@ def migrate_wave(
     clock = {"started": time.perf_counter()}  # wall time of the wave's phases, for benchmarks
     wave_run = get_run_context().flow_run.id
     slots = _VALIDATION_SLOTS[wave_run] = _Slots(max_parallel)
-    try:
-        done = _window(
-            migrate_project,
-            [
-                (
-                    p,
-                    dict(
-                        project=p,
-                        wave=the_wave,
-                        workspace=workspace,
-                        ledger_wave=ledger_wave,
-                        dry_run=dry_run,
-                        timeout=timeout,
-                        github_block=github_credentials_block,
-                    ),
-                )
-                for p in projects
-            ],
-            max_parallel + PREPARE_AHEAD,  # one prepared ahead (see _validation_slot)
-            lambda n, total: logger.info("wave %s: %d/%d project(s) validated", wave, n, total),
-            done=slots.validated,
+    by_name = {p.name: p for p in projects}
+    migrating = _Window(
+        migrate_project,
+        max_parallel + PREPARE_AHEAD,  # one prepared ahead (see _validation_slot)
+        done=slots.validated,
+    )
+    # settling runs no flows (git and a few API calls each), alongside the migrations
+    settling = _Window(settle_project, max_parallel)
+    batches = steps.PromotionBatches(the_wave.gate, [p.name for p in projects])
+    for p in projects:
+        migrating.add(
+            p,
+            dict(
+                project=p,
+                wave=the_wave,
+                workspace=workspace,
+                ledger_wave=ledger_wave,
+                dry_run=dry_run,
+                timeout=timeout,
+                github_block=github_credentials_block,
+            ),
         )
+    validated = 0
+    try:
+        # A batch is promoted or rolled back as soon as the gate policy can decide it, while
+        # the rest of the wave migrates (per-project: each project as it passes its gate)
+        while migrating.busy or settling.busy:
+            for name, outcome in migrating.poll(0.25 if not settling.busy else 0.15):
+                outcomes[name] = outcome
+                validated += 1
+                logger.info("wave %s: %d/%d project(s) validated", wave, validated, len(projects))
+                if not migrating.busy:
+                    clock["migrate"] = time.perf_counter()
+                for batch in batches.finish(name, outcome):
+                    for decision in batch:
+                        if dry_run:
+                            outcomes[decision.project]["reason"] = (
+                                f"dry run: would be "
+                                f"{'promoted' if decision.promote else 'rolled back'}: "
+                                f"{decision.reason}"
+                            )
+                            continue
+                        settling.add(
+                            by_name[decision.project],
+                            dict(
+                                project=by_name[decision.project],
+                                wave=the_wave,
+                                registry=loaded.registry,
+                                workspace=workspace,
+                                ledger_wave=ledger_wave,
+                                promote=decision.promote,
+                                reason=decision.reason,
+                                github_block=github_credentials_block,
+                            ),
+                        )
+            for name, settled in settling.poll(0.1 if migrating.busy else 0.25):
+                kept = outcomes[name]
+                kept.update(state=settled["state"], reason=settled["reason"] or kept["reason"])
+                kept["timings"] = {**(kept.get("timings") or {}), **settled["timings"]}
     finally:
         del _VALIDATION_SLOTS[wave_run]
-    outcomes.update(done)
-    clock["migrate"] = time.perf_counter()
-    # Promote or roll back, batch by batch (the gate policy's batch size and policy)
-    ready = [p for p in projects if outcomes[p.name]["state"] == "pending"]
-    for batch in the_wave.gate.batches(ready):
-        refused = [p.name for p in batch if not outcomes[p.name]["gate_passed"]]
-        decisions = []
-        for p in batch:
-            o = outcomes[p.name]
-            ok = bool(o["gate_passed"])
-            why = o["reason"]
-            if ok and refused and the_wave.gate.batch_policy == "all-or-nothing":
-                ok, why = False, f"batch rolled back (all-or-nothing): {', '.join(refused)} refused"
-            decisions.append((p, ok, why))
-        if dry_run:
-            for p, ok, why in decisions:
-                outcomes[p.name]["reason"] = (
-                    f"dry run: would be {'promoted' if ok else 'rolled back'}: {why}"
-                )
-            continue
-        settled_all = _window(
-            settle_project,
-            [
-                (
-                    p,
-                    dict(
-                        project=p,
-                        wave=the_wave,
-                        registry=loaded.registry,
-                        workspace=workspace,
-                        ledger_wave=ledger_wave,
-                        promote=ok,
-                        reason=why,
-                        github_block=github_credentials_block,
-                    ),
-                )
-                for p, ok, why in decisions
-            ],
-            2 * max_parallel,  # settling runs no flows: git and a few API calls each
-        )
-        for p, _, _ in decisions:
-            settled = settled_all[p.name]
-            kept = outcomes[p.name]
-            kept.update(state=settled["state"], reason=settled["reason"] or kept["reason"])
-            kept["timings"] = {**(kept.get("timings") or {}), **settled["timings"]}
+    clock.setdefault("migrate", time.perf_counter())
     clock["settle"] = time.perf_counter()
     ordered = list(outcomes.values())
     _publish(wave, ordered, dry_run)

@@ -91,6 +91,7 @@ projects:
       monthly: [{case: default}, {case: march, parameters: {month: 3}}]
     work_pool: {name: k8s, type: kubernetes}
     prefect1: {project: billing, flows: [monthly]}
+    validation_timeout: 900
   - name: dormant
     git_url: https://git.example/dormant.git
     wave: first
@@ -105,6 +106,8 @@ prefect1_server: {url: "http://p1:4200/graphql", api_key_env: P1_TOKEN}
     assert billing.git_url == "/srv/git/billing.git"
     assert billing.cases["monthly"][1].parameters == {"month": 3}
     assert billing.work_pool is not None and billing.work_pool.type == "kubernetes"
+    assert billing.validation_timeout == 900
+    assert registry.project("dormant").validation_timeout is None
     # Disabled projects stay in the registry but not in their wave's run.
     assert [p.name for p in registry.projects_of("first")] == ["billing"]
     assert registry.project("dormant").enabled is False
@@ -140,6 +143,25 @@ projects:
     )
     # The rest of the wave still loads.
     assert [p.name for p in loaded.registry.projects_of("first")] == ["alpha"]
+
+
+def test_a_validation_timeout_must_be_positive(tmp_path: Path) -> None:
+    error = only_error(
+        load(
+            tmp_path,
+            WAVES
+            + """\
+projects:
+  - name: alpha
+    git_url: /srv/alpha.git
+    wave: first
+    validation_timeout: 0
+""",
+        )
+    )
+    assert error.field == "projects[0].validation_timeout"
+    assert error.line == 8  # the line of the field
+    assert "greater than 0" in str(error)
 
 
 def test_wrong_type_points_at_the_field_line(tmp_path: Path) -> None:
