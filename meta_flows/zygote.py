@@ -437,6 +437,15 @@ def launch(
     return _Popened(proc)
 
 
+def dump_stacks(child) -> None:
+    """Ask ``child`` to write every thread's stack to its stderr (``SIGUSR1``: the children of
+    meta-flows register :mod:`faulthandler` on it)."""
+    try:
+        os.kill(child.pid, signal.SIGUSR1)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def kill(child) -> None:
     """Kill ``child`` with its whole process group, and reap it."""
     try:

@@ -379,23 +379,6 @@ class _Window:
         return finished
 
 
-def _window(
-    task_, calls: list[tuple[Project, dict]], limit: int, progress=None, done=frozenset()
-) -> dict:
-    """Run ``task_`` once per (project, keyword arguments) through a :class:`_Window`; results
-    by project name."""
-    window = _Window(task_, limit, done)
-    for project, kwargs in calls:
-        window.add(project, kwargs)
-    results: dict[str, dict] = {}
-    while window.busy:
-        for name, result in window.poll():
-            results[name] = result
-            if progress is not None:
-                progress(len(results), len(calls))
-    return results
-
-
 @flow(name="migrate-wave", log_prints=True)
 def migrate_wave(
     wave: str = "demo",
@@ -447,8 +430,10 @@ def migrate_wave(
         max_parallel + PREPARE_AHEAD,  # one prepared ahead (see _validation_slot)
         done=slots.validated,
     )
-    # settling runs no flows (git and a few API calls each), alongside the migrations
-    settling = _Window(settle_project, max_parallel)
+    # settling runs no flows (git and a few API calls each): one at a time alongside the
+    # migrations (its deployment writes share the API server with the validation runs), then
+    # 2 x max_parallel at a time
+    settling = _Window(settle_project, 1)
     batches = steps.PromotionBatches(the_wave.gate, [p.name for p in projects])
     for p in projects:
         migrating.add(
@@ -468,6 +453,8 @@ def migrate_wave(
         # A batch is promoted or rolled back as soon as the gate policy can decide it, while
         # the rest of the wave migrates (per-project: each project as it passes its gate)
         while migrating.busy or settling.busy:
+            if not migrating.busy:
+                settling.limit = 2 * max_parallel
             for name, outcome in migrating.poll(0.25 if not settling.busy else 0.15):
                 outcomes[name] = outcome
                 validated += 1

@@ -36,6 +36,7 @@ code has no task run for -- Parameters, constants, collections (List/Dict/...), 
 
 from __future__ import annotations
 
+import faulthandler
 import functools
 import hashlib
 import importlib
@@ -310,6 +311,8 @@ def find_flow(module, path: str, name: str):
 
 
 def _on_alarm(signum, frame):
+    # where the run was, for the caller's reason (it reads the dump from our stderr)
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
     raise RunTimeout()
 
 
@@ -398,6 +401,7 @@ def main() -> int:
     os.chdir(workdir)
     install_patches()
     signal.signal(signal.SIGALRM, _on_alarm)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # stuck: the caller asks where
     for spec in request["runs"]:
         emit({"event": "start", "id": spec["id"]})
         capture = run_one(spec, repo, workdir, scratch, timeout, emit)

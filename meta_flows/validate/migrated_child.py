@@ -29,11 +29,13 @@ Output JSON lines, flushed as written: ``{"event": "start", "id"}``, ``{"event":
 
 from __future__ import annotations
 
+import faulthandler
 import functools
 import importlib
 import io
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -341,6 +343,7 @@ def result_storage(storage: str | None, attempts: int = 10):
 
 
 def main() -> int:
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # stuck: the caller asks where
     request = json.load(sys.stdin)
     workdir = request["workdir"]
     out = open(request["output"], "a", encoding="utf-8")

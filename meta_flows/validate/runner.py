@@ -22,6 +22,7 @@ from pathlib import Path
 
 from meta_flows import zygote
 from meta_flows.validate.model import RunCapture
+from meta_flows.validate.stacks import where
 
 POLL = 0.01
 
@@ -65,6 +66,9 @@ def _one_child(program, env, request, runs, blank, timeout, slack, import_grace,
         deadline: float | None = None
         consumed = 0
         killed = False
+        stderr_path.touch()
+        roots = [str(r) for r in request.get("roots") or [request.get("repo") or ""] if r]
+        since = 0  # where the current run's stderr begins (a stack dump is read from there)
         proc = zygote.launch(program, env=env, cwd=workdir, stdin=request_path, stderr=stderr_path)
         while True:
             exited = proc.poll() is not None
@@ -74,15 +78,20 @@ def _one_child(program, env, request, runs, blank, timeout, slack, import_grace,
                 now = time.monotonic()
                 if event["event"] == "start":
                     current, deadline = event["id"], now + timeout + import_grace
+                    since = stderr_path.stat().st_size
                 elif event["event"] == "running":
                     deadline = now + timeout + slack
                 elif event["event"] == "run":
-                    got[event["id"]] = RunCapture.model_validate(event["capture"])
+                    capture = RunCapture.model_validate(event["capture"])
+                    if capture.timed_out:  # the child cut it, and dumped its stacks first
+                        capture.error = _with_where(capture.error, stderr_path, since, roots)
+                    got[event["id"]] = capture
                     current = deadline = None
             consumed = len(complete)
             if exited:
                 break
             if deadline is not None and time.monotonic() > deadline:
+                _ask_where(proc, stderr_path)
                 zygote.kill(proc)
                 killed = True
                 break
@@ -93,7 +102,14 @@ def _one_child(program, env, request, runs, blank, timeout, slack, import_grace,
         if current is not None and current not in got:
             if killed:
                 got[current] = blank(
-                    by_id[current], f"the run took longer than {timeout:g} s (killed)", True
+                    by_id[current],
+                    _with_where(
+                        f"the run took longer than {timeout:g} s (killed)",
+                        stderr_path,
+                        since,
+                        roots,
+                    ),
+                    True,
                 )
             else:
                 tail = stderr_path.read_text(errors="replace").strip().splitlines()[-3:]
@@ -104,3 +120,28 @@ def _one_child(program, env, request, runs, blank, timeout, slack, import_grace,
                     False,
                 )
     return got
+
+
+def _ask_where(proc, stderr_path: Path, wait: float = 2.0) -> None:
+    """Have a stuck child dump its threads' stacks to its stderr; wait until it has written
+    (its stderr stops growing), up to ``wait`` seconds."""
+    size = stderr_path.stat().st_size
+    zygote.dump_stacks(proc)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        grown = stderr_path.stat().st_size
+        if grown > size:
+            time.sleep(0.1)
+            if stderr_path.stat().st_size == grown:
+                return
+
+
+def _with_where(error: str | None, stderr_path: Path, since: int, roots: list[str]) -> str | None:
+    """``error`` and where the run was, from a stack dump in stderr after offset ``since``."""
+    with open(stderr_path, "rb") as handle:
+        handle.seek(since)
+        place = where(handle.read().decode("utf-8", "replace"), roots)
+    if not place:
+        return error
+    return f"{error}; {place}" if error else place

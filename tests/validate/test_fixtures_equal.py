@@ -31,7 +31,9 @@ SECRETS = {"META_FLOWS_DB_PASSWORD": "hunter22", "PREFECT__CONTEXT__SECRETS__API
 
 
 @pytest.fixture(scope="module")
-def verdicts(prefect_server, legacy_root, tmp_path_factory):
+def verdicts(prefect_api, prefect_server, legacy_root, tmp_path_factory):
+    # prefect_api: this process's client (the Secret saved below) and the children's must
+    # use the same server; an environment variable alone does not move the client
     legacy = tmp_path_factory.mktemp("fixtures-legacy")
     migrated = tmp_path_factory.mktemp("fixtures-migrated")
     for name in FIXTURES:

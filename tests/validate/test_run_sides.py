@@ -237,6 +237,10 @@ def after():
 """
 
 
+def _sleep_line(source: str) -> int:
+    return source.splitlines().index("    time.sleep(60)") + 1
+
+
 def test_legacy_failure_timeout_and_recovery(base, tmp_path):
     (tmp_path / "broken.py").write_text(LEGACY_BROKEN)
     raises, hangs, after = run_legacy(
@@ -252,6 +256,8 @@ def test_legacy_failure_timeout_and_recovery(base, tmp_path):
     assert "boom" in (boom.message or "") and boom.result is None
     assert (hangs.timed_out, hangs.ok, hangs.final_state) == (True, False, None)
     assert 2 <= hangs.duration_s < 10
+    # where it hung: the child dumped its threads' stacks when the time was up
+    assert f"stuck at broken.py:{_sleep_line(LEGACY_BROKEN)} in sleepy" in hangs.error
     # the interpreter was replaced after the timeout; the next run is unaffected
     assert after.error is None, after.error
     assert (after.final_state, after.ok, after.files.keys()) == ("Success", True, {"fine.txt"})
@@ -288,6 +294,8 @@ def test_migrated_failure_timeout_and_recovery(prefect_server, tmp_path, monkeyp
     assert raises.error is None  # the run happened; it ended Failed
     assert "boom" in (raises.message or "")
     assert (hangs.timed_out, hangs.ok) == (True, False)
+    assert hangs.error.startswith("the run took longer than 12 s (killed); ")
+    assert f"stuck at broken.py:{_sleep_line(MIGRATED_BROKEN)} in sleepy" in hangs.error
     assert (after.final_state, after.ok, after.files.keys()) == ("Completed", True, {"fine.txt"})
     assert [(t.name, t.result) for t in after.tasks] == [("fine", 1)]
 

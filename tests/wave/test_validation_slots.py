@@ -108,10 +108,18 @@ def _until(condition, seconds: float = 5.0) -> bool:
     return False
 
 
+def _window(task_, calls, limit, done):
+    from meta_flows.flows.wave import _Window
+
+    window = _Window(task_, limit, done)
+    for project, kwargs in calls:
+        window.add(project, kwargs)
+    while window.busy:
+        window.poll()
+
+
 def test_window_admits_the_next_project_once_one_is_past_validation():
     from types import SimpleNamespace
-
-    from meta_flows.flows.wave import _window
 
     task_, done = _Task(), set()
     calls = [(SimpleNamespace(name=n), {"name": n}) for n in "abc"]

@@ -139,6 +139,10 @@ def test_hanging_flow_is_cut_and_refused(report):
     assert hanging["state"] == "rolled-back"
     assert "hangs" in hanging["reason"] and "timed out" in hanging["reason"]
     assert "longer than 6" in hanging["reason"]  # the project's own timeout, not the wave's
+    line = HANGS.splitlines().index("    time.sleep(600)") + 1
+    assert (
+        f"stuck at flows/hangs.py:{line} in wait_for_a_file_that_never_comes" in (hanging["reason"])
+    )
     assert [f["verdict"] for f in hanging["flows"]] in (["legacy-error"], ["migrated-error"])
 
 
