@@ -66,6 +66,9 @@ def start_server(
         "PREFECT_API_DATABASE_CONNECTION_URL": database_url(home),
         "PREFECT_UI_ENABLED": "true" if ui else "false",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # a debugging service that prints every event to the console (server.log), ~5 lines
+        # per flow run; the events themselves are still stored and still trigger automations
+        "PREFECT_API_SERVICES_EVENT_LOGGER_ENABLED": "false",
     }
     env.pop("PREFECT_API_URL", None)
     log = open(home / "server.log", "w")  # noqa: SIM115 - the server writes it while it runs

@@ -16,8 +16,10 @@ migration branch (a ``git_clone`` pull step), with every schedule **inactive** a
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import random
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -51,7 +53,10 @@ _POOLS_LOCK = _ThreadSafeLock()
 # write commits in between; our own concurrent writes were most of those (a 50-project wave
 # writing 4 at a time: 609 conflicts for 900 writes)
 _WRITE_LOCK = _ThreadSafeLock(poll=0.005)
-WRITE_ATTEMPTS = 12
+# How long one write keeps retrying a busy API before its project fails. While validation runs
+# write, about one upsert in two meets another write between its read and its write (a 503),
+# sometimes a dozen times in a row: patience is measured in time, not attempts.
+WRITE_PATIENCE = 180.0
 
 
 async def _write(call, *args, **kwargs):
@@ -61,23 +66,84 @@ async def _write(call, *args, **kwargs):
 
     Prefect's client retries those after 2, 4, 8... seconds; a wave writes while its validation
     runs write too, so such conflicts are routine and brief: we retry after 50 ms, doubling up to
-    1 s (with jitter), and let any other error through.
+    1 s (with jitter), for up to ``WRITE_PATIENCE`` seconds, and let any other error through.
     """
-    import httpx
-    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+    return await _retried(call, *args, lock=_WRITE_LOCK, **kwargs)
 
-    for attempt in range(WRITE_ATTEMPTS):
+
+async def _retried(call, *args, lock=None, **kwargs):
+    """``await call(...)`` (a method of a Prefect client; holding ``lock`` if given) with
+    :func:`_write`'s retries, each request sent once (see :func:`_send_once`)."""
+    import contextlib
+
+    import httpx
+
+    owner = getattr(getattr(call, "__self__", None), "_client", None)
+    if owner is not None:
+        _send_once(owner)
+    deadline = time.monotonic() + WRITE_PATIENCE
+    attempt = 0
+    while True:
+        token = _ONCE.set(True)
         try:
-            async with _WRITE_LOCK:
-                with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}):
-                    return await call(*args, **kwargs)
+            async with lock or contextlib.AsyncExitStack():
+                return await call(*args, **kwargs)
         except httpx.HTTPStatusError as exc:
-            if exc.response.status_code != 503 or attempt == WRITE_ATTEMPTS - 1:
+            if exc.response.status_code != 503 or time.monotonic() >= deadline:
                 raise
         except httpx.TransportError:  # what Prefect's client retries: reset, timeout, protocol
-            if attempt == WRITE_ATTEMPTS - 1:
+            if time.monotonic() >= deadline:
                 raise
-        await asyncio.sleep(min(0.05 * 2**attempt, 1.0) * (0.5 + random.random()))
+        finally:
+            _ONCE.reset(token)
+        await asyncio.sleep(min(0.05 * 2 ** min(attempt, 5), 1.0) * (0.5 + random.random()))
+        attempt += 1
+
+
+_ONCE: contextvars.ContextVar[bool] = contextvars.ContextVar("meta_flows_once", default=False)
+
+
+def _send_once(http) -> None:
+    """Let ``http`` (a Prefect client's ``PrefectHttpxClient``) send a request once, without
+    Prefect's retries, where :func:`_retried` asks for it (a context variable: the client's
+    other requests keep Prefect's retries).
+
+    Prefect 2.20's client sleeps 2 s after a ``503`` even when told to make no retry
+    (``PREFECT_CLIENT_MAX_RETRIES=0``: it waits, then returns the response). A wave writes while
+    its validation runs write, so the API answers ``503`` to one deployment upsert in four or
+    five (on SQLite, another write came between the upsert's read and its write); those 2 s
+    sleeps, inside the wave's one-write-at-a-time turn, were most of the time its deployment
+    writes took (a 450-flow wave: ~550 of 660 s).
+    """
+    if getattr(http, "_meta_flows_once", False):
+        return
+    add_csrf = getattr(http, "_add_csrf_headers", None)
+    if add_csrf is None:  # not the client this was written for: keep its own behaviour
+        return
+    import httpx
+    from prefect.client.base import PrefectResponse
+
+    retrying = http.send
+
+    async def send(request, *args, **kwargs):
+        if not _ONCE.get():
+            return await retrying(request, *args, **kwargs)
+        if getattr(http, "enable_csrf_support", False) and request.method in _CHANGES:
+            await add_csrf(request=request)
+        response = await httpx.AsyncClient.send(http, request, *args, **kwargs)
+        if response.status_code == 403 and "Invalid CSRF token" in response.text:
+            http.csrf_token = None  # fetched again on the next attempt
+            response.status_code = 503
+        response = PrefectResponse.from_httpx_response(response)
+        if getattr(http, "raise_on_all_errors", True):
+            response.raise_for_status()
+        return response
+
+    http.send = send
+    http._meta_flows_once = True
+
+
+_CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 @dataclass
@@ -92,6 +158,7 @@ class ShadowDeployment:
         return f"{self.flow_name}/{self.name}"
 
 
+READ_PAGE = 200  # the API's largest page (PREFECT_API_DEFAULT_LIMIT)
 CONCURRENT_CALLS = 4  # deployments handled at once: their reads overlap (writes take turns)
 
 
@@ -176,9 +243,20 @@ async def upsert_shadow_deployments(
         if result.action == "error":
             raise RuntimeError(f"work pool {result.name!r}: {result.message}")
 
+    # Prefect creates a flow with one INSERT (no read before it, so no conflict with other
+    # writers): every flow at once, outside the one-write-at-a-time lock the upserts need
+    names = sorted({d.flow_name for d in plan.deployments})
+    flow_ids = dict(
+        zip(
+            names,
+            await _each(names, lambda n: _retried(client.create_flow_from_name, n)),
+            strict=True,
+        )
+    )
+
     async def one(deployment: DeploymentPlan) -> ShadowDeployment:
         pool_name, _, job_variables = target_pool(deployment, pool)
-        flow_id = await _write(client.create_flow_from_name, deployment.flow_name)
+        flow_id = flow_ids[deployment.flow_name]
         schedules = [
             DeploymentScheduleCreate(schedule=_schedule(entry), active=False)
             for entry in deployment.schedules
@@ -214,6 +292,21 @@ async def upsert_shadow_deployments(
     return await _each(plan.deployments, one)
 
 
+async def _read_all(client, ids: list[str]) -> dict:
+    """{id: deployment} for ``ids``, read with one request (each carries its schedules); ids no
+    longer found are left out."""
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    found = {}
+    for start in range(0, len(ids), READ_PAGE):
+        page = [UUID(i) for i in ids[start : start + READ_PAGE]]
+        for d in await client.read_deployments(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=page)), limit=len(page)
+        ):
+            found[d.id] = d
+    return found
+
+
 async def _set_schedules(client, deployment, active: bool) -> int:
     """Switch the schedules of ``deployment`` (as read: it carries them) on or off."""
     changed = 0
@@ -239,9 +332,12 @@ async def promote_deployments(
             return await promote_deployments(ids, git_url=git_url, branch=branch, client=new_client)
     from prefect.client.schemas.actions import DeploymentScheduleCreate
 
+    deployments = await _read_all(client, ids)
+
     async def one(raw: str) -> int:
-        deployment_id = UUID(raw)
-        deployment = await client.read_deployment(deployment_id)  # schedules included
+        deployment = deployments.get(UUID(raw))
+        if deployment is None:
+            raise LookupError(f"deployment {raw} not found: deleted since its shadow was made?")
         schedules = deployment.schedules
         tags = sorted({*(set(deployment.tags) - {SHADOW_TAG}), PROMOTED_TAG})
         pull_steps = (
@@ -278,13 +374,13 @@ async def pause_deployments(ids: list[str], client=None) -> int:
 
         async with get_client() as new_client:
             return await pause_deployments(ids, new_client)
-    from prefect.exceptions import ObjectNotFound
+
+    deployments = await _read_all(client, ids)
 
     async def one(raw: str) -> int:
         deployment_id = UUID(raw)
-        try:
-            deployment = await client.read_deployment(deployment_id)
-        except ObjectNotFound:
+        deployment = deployments.get(deployment_id)
+        if deployment is None:
             return 0  # deleted by a human: nothing left to pause
         switched = await _set_schedules(client, deployment, False)
         if not deployment.paused:

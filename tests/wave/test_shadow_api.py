@@ -1,0 +1,112 @@
+"""meta_flows.shadow against a real Prefect 2 API: shadow deployments, promotion, pause."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from meta_flows import shadow
+from meta_flows.deployments.translate import DeploymentPlan, Plan
+
+POOL = ("meta-flows-shadow-test", "process")
+SCHEDULE = {"cron": "0 6 * * *", "timezone": "UTC"}
+
+
+def _plan(tag: str, flows: list[str]) -> Plan:
+    """Deployments named d0, d1... of the flows ``flows`` (a name may repeat)."""
+    return Plan(
+        project=tag,
+        deployments=[
+            DeploymentPlan(
+                name=f"d{i}",
+                flow_name=f"{tag}-{flow}",
+                entrypoint=f"flows/{flow}.py:{flow}",
+                schedules=[SCHEDULE],
+            )
+            for i, flow in enumerate(flows)
+        ],
+    )
+
+
+def _shadows(plan: Plan) -> list[shadow.ShadowDeployment]:
+    return asyncio.run(
+        shadow.upsert_shadow_deployments(
+            plan,
+            git_url="file:///remote.git",
+            branch="prefect2/w",
+            wave="w",
+            project="p",
+            pool=POOL,
+        )
+    )
+
+
+async def _read(ids: list[str]) -> dict:
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        return await shadow._read_all(client, ids)
+
+
+async def _delete(deployment_id: str) -> None:
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        await client.delete_deployment(uuid.UUID(deployment_id))
+
+
+def test_one_flow_per_flow_name_and_every_deployment_inactive(prefect_api):
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    made = _shadows(_plan(tag, ["a", "a", "b"]))
+    found = asyncio.run(_read([d.id for d in made]))
+    assert [d.name for d in made] == ["d0", "d1", "d2"]
+    by_name = {d.name: d for d in found.values()}
+    # two deployments of one flow share it; the other flow is its own
+    assert by_name["d0"].flow_id == by_name["d1"].flow_id != by_name["d2"].flow_id
+    for deployment in found.values():
+        assert shadow.SHADOW_TAG in deployment.tags
+        assert [s.active for s in deployment.schedules] == [False]
+    # a re-run updates the same deployments
+    assert [d.id for d in _shadows(_plan(tag, ["a", "a", "b"]))] == [d.id for d in made]
+
+
+def test_reads_every_deployment_across_pages(prefect_api, monkeypatch):
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    made = _shadows(_plan(tag, ["a", "b", "c"]))
+    monkeypatch.setattr(shadow, "READ_PAGE", 2)
+    ids = [d.id for d in made]
+    assert {str(k) for k in asyncio.run(_read(ids))} == set(ids)
+    assert asyncio.run(_read([])) == {}
+
+
+def test_promotion_activates_and_repoints_and_names_a_missing_deployment(prefect_api):
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    made = _shadows(_plan(tag, ["a", "b"]))
+    ids = [d.id for d in made]
+    switched = asyncio.run(
+        shadow.promote_deployments(ids, git_url="file:///remote.git", branch="main")
+    )
+    assert switched == 2
+    for deployment in asyncio.run(_read(ids)).values():
+        assert shadow.PROMOTED_TAG in deployment.tags and shadow.SHADOW_TAG not in deployment.tags
+        assert not deployment.paused and [s.active for s in deployment.schedules] == [True]
+        step = deployment.pull_steps[0]["prefect.deployments.steps.git_clone"]
+        assert step["branch"] == "main"
+
+    asyncio.run(_delete(ids[0]))
+    with pytest.raises(LookupError, match=ids[0]):
+        asyncio.run(shadow.promote_deployments(ids))
+
+
+def test_pause_skips_a_deleted_deployment_and_pauses_the_rest(prefect_api):
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    made = _shadows(_plan(tag, ["a", "b"]))
+    ids = [d.id for d in made]
+    asyncio.run(shadow.promote_deployments(ids))
+    asyncio.run(_delete(ids[0]))
+    assert asyncio.run(shadow.pause_deployments(ids)) == 1  # the one schedule left
+    (left,) = asyncio.run(_read(ids)).values()
+    assert str(left.id) == ids[1]
+    assert left.paused and [s.active for s in left.schedules] == [False]
