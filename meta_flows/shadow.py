@@ -86,7 +86,7 @@ async def _retried(call, *args, lock=None, **kwargs):
     while True:
         token = _ONCE.set(True)
         try:
-            async with lock or contextlib.AsyncExitStack():
+            async with lock or contextlib.nullcontext():
                 return await call(*args, **kwargs)
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code != 503 or time.monotonic() >= deadline:
@@ -110,8 +110,8 @@ def _send_once(http) -> None:
 
     Prefect 2.20's client sleeps 2 s after a ``503`` even when told to make no retry
     (``PREFECT_CLIENT_MAX_RETRIES=0``: it waits, then returns the response). A wave writes while
-    its validation runs write, so the API answers ``503`` to one deployment upsert in four or
-    five (on SQLite, another write came between the upsert's read and its write); those 2 s
+    its validation runs write, so the API answers ``503`` to between one deployment upsert in four
+    and one in two (on SQLite, another write came between the upsert's read and its write); those 2 s
     sleeps, inside the wave's one-write-at-a-time turn, were most of the time its deployment
     writes took (a 450-flow wave: ~550 of 660 s).
     """
@@ -293,8 +293,8 @@ async def upsert_shadow_deployments(
 
 
 async def _read_all(client, ids: list[str]) -> dict:
-    """{id: deployment} for ``ids``, read with one request (each carries its schedules); ids no
-    longer found are left out."""
+    """{id: deployment} for ``ids``, read with one request per page of ``READ_PAGE`` (each carries
+    its schedules); ids no longer found are left out."""
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
     found = {}

@@ -120,7 +120,10 @@ class BusyAPI:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def close(self) -> None:
+    def __enter__(self) -> BusyAPI:
+        return self
+
+    def __exit__(self, *exc) -> None:
         self.server.shutdown()
 
 
@@ -138,11 +141,8 @@ async def _create_flow(url: str, ours: bool) -> tuple[uuid.UUID, float]:
 
 
 def test_a_real_client_retries_a_busy_api_without_its_own_sleep():
-    api = BusyAPI(busy=3)
-    try:
+    with BusyAPI(busy=3) as api:
         flow_id, elapsed = asyncio.run(_create_flow(api.url, ours=True))
-    finally:
-        api.close()
     assert isinstance(flow_id, uuid.UUID)
     assert [body["name"] for _, body in api.posts] == ["f"] * 4
     # Prefect 2.20's client sleeps ~2 s after a 503 even with its retries off; ours retry
@@ -153,11 +153,8 @@ def test_a_real_client_retries_a_busy_api_without_its_own_sleep():
 
 
 def test_the_clients_own_retries_stay_outside_meta_flows_writes():
-    api = BusyAPI(busy=1)
-    try:
+    with BusyAPI(busy=1) as api:
         flow_id, elapsed = asyncio.run(_create_flow(api.url, ours=False))
-    finally:
-        api.close()
     assert isinstance(flow_id, uuid.UUID) and len(api.posts) == 2
     # Prefect's own back-off (2 s, with jitter) between the two
     assert api.posts[1][0] - api.posts[0][0] >= 1.0 and elapsed >= 1.0
