@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from meta_flows.codemod import runner  # noqa: E402
+from meta_flows.core.codemod import runner  # noqa: E402
 
 STDLIB = set(sys.stdlib_module_names)
 
@@ -96,7 +96,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from meta_flows.codemod.audit import prefect1_leftovers
+    from meta_flows.core.codemod.audit import prefect1_leftovers
 
     summary = runner.run(args.paths)
     results = [r for r in summary.results if r.status != "not-prefect1"]

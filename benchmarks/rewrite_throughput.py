@@ -24,8 +24,8 @@ import libcst as cst
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from meta_flows.codemod import runner  # noqa: E402
-from meta_flows.codemod.project import scan_project  # noqa: E402
+from meta_flows.core.codemod import runner  # noqa: E402
+from meta_flows.core.codemod.project import scan_project  # noqa: E402
 
 
 def best_of(repeat: int, fn) -> tuple[float, float]:

@@ -38,16 +38,16 @@ def main(argv: list[str] | None = None) -> None:
 
     server = None
     if not os.environ.get("PREFECT_API_URL"):
-        from meta_flows.local_server import start_server
+        from meta_flows.adapters.prefect2.local_server import start_server
 
         server = start_server(out / "server")
         os.environ["PREFECT_API_URL"] = server.url
     try:
         import shutil
 
-        from meta_flows.codemod.runner import run, write_result
-        from meta_flows.legacy.env import base_env
-        from meta_flows.validate.project import collect_cases, run_cases
+        from meta_flows.core.codemod.runner import run, write_result
+        from meta_flows.orchestration.validation import collect_cases, run_cases
+        from meta_flows.sandbox.legacy.env import base_env
 
         base_env()
         pairs = []

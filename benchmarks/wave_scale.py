@@ -61,14 +61,14 @@ def main(argv: list[str] | None = None) -> None:
 
     server = None
     if not os.environ.get("PREFECT_API_URL"):
-        from meta_flows.local_server import EVENTS, start_server
+        from meta_flows.adapters.prefect2.local_server import EVENTS, start_server
 
         server = start_server(out / "server")
         os.environ["PREFECT_API_URL"] = server.url
         os.environ.update(EVENTS)
         print(f"prefect server: {server.url}")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from meta_flows.legacy.env import base_env
+    from meta_flows.sandbox.legacy.env import base_env
 
     base_env()  # build (or reuse) the Prefect 1 environment before timing
     try:
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         server_during = _tree_cpu(server.process.pid) if server is not None else None
         idle = _idle_run_seconds(out / "ws" / "repos", [r.name for r in repos[:2]])
     finally:
-        from meta_flows import zygote
+        from meta_flows.sandbox import zygote
 
         own_cpu = _cpu(resource.RUSAGE_SELF)
         zygote.shutdown()  # its children's CPU is counted once it and they are reaped
@@ -147,7 +147,7 @@ def _idle_run_seconds(repos: Path, names: list[str]) -> tuple[float, int] | None
     """(own run time per flow, flows) for ``names`` validated again once the wave is over: the
     same flows on the same server, with nothing else running. The wave's figure credits each flow
     with its run time under the wave's load, which the wave's own work inflates."""
-    from meta_flows.validate.project import validate_repo
+    from meta_flows.orchestration.validation import validate_repo
 
     seconds, flows = 0.0, 0
     for name in names:

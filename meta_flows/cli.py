@@ -72,8 +72,8 @@ def rewrite(
     ] = None,
 ) -> None:
     """Rewrite Prefect 1 code to Prefect 2 (LibCST codemod; see the README's rule table)."""
-    from meta_flows.codemod.rules import RULES_BY_CODE
-    from meta_flows.codemod.runner import run, unified_diff, write_result
+    from meta_flows.core.codemod.rules import RULES_BY_CODE
+    from meta_flows.core.codemod.runner import run, unified_diff, write_result
 
     if sum((diff, write, check)) > 1:
         _usage("choose one of --diff, --write and --check")
@@ -129,8 +129,8 @@ def inventory(
     ] = None,
 ) -> None:
     """List every Prefect 1 flow with its deployment config (loaded in Prefect 1.4.1)."""
-    from meta_flows.inventory.collect import inventory_repo
-    from meta_flows.legacy.env import LegacyEnvError
+    from meta_flows.sandbox.inventory import inventory_repo
+    from meta_flows.sandbox.legacy.env import LegacyEnvError
 
     if not repo_dir.is_dir():
         _usage(f"not a directory: {repo_dir}")
@@ -192,9 +192,13 @@ def deployments(
     ] = None,
 ) -> None:
     """Translate Prefect 1 deployment config into prefect.yaml and work-pools.yaml (§13-16)."""
-    from meta_flows.deployments.render import blocks_report, write_plan
-    from meta_flows.deployments.translate import TranslationError, parse_pool_overrides, translate
-    from meta_flows.inventory.model import Inventory
+    from meta_flows.core.deployments.render import blocks_report, write_plan
+    from meta_flows.core.deployments.translate import (
+        TranslationError,
+        parse_pool_overrides,
+        translate,
+    )
+    from meta_flows.core.inventory.model import Inventory
 
     if not repo_dir.is_dir():
         _usage(f"not a directory: {repo_dir}")
@@ -205,7 +209,7 @@ def deployments(
     if inventory is not None:
         inv = Inventory.from_json(inventory.read_text(encoding="utf-8"))
     else:
-        from meta_flows.inventory.collect import inventory_repo
+        from meta_flows.sandbox.inventory import inventory_repo
 
         inv = inventory_repo(repo_dir)
     try:
@@ -242,9 +246,9 @@ def validate(
     ] = 300.0,
 ) -> None:
     """Run every flow old and new side by side and compare (exit 1 unless all equal/skipped)."""
-    from meta_flows.legacy.env import LegacyEnvError
-    from meta_flows.validate.cases import CasesFileError
-    from meta_flows.validate.project import validate_repo
+    from meta_flows.core.validation.cases import CasesFileError
+    from meta_flows.orchestration.validation import validate_repo
+    from meta_flows.sandbox.legacy.env import LegacyEnvError
 
     for label, path in (("--legacy", legacy), ("--migrated", migrated)):
         if not path.is_dir():
@@ -288,8 +292,8 @@ def pools_apply(
     """Create or update the file's work pools on the current Prefect API (idempotent)."""
     import asyncio
 
-    from meta_flows.deployments.pools import apply_pools
-    from meta_flows.deployments.render import load_pools
+    from meta_flows.adapters.prefect2.work_pools import apply_pools
+    from meta_flows.core.deployments.render import load_pools
 
     if not file.is_file():
         _usage(f"no such file: {file}")
@@ -360,8 +364,8 @@ def wave_run(
     timeout: float = typer.Option(300.0, help="Seconds one validation flow run may take."),
 ) -> None:
     """Run one wave of the registry against the current Prefect API (exit 1 if a project failed)."""
+    from meta_flows.core.registry import RegistryFileError, UnknownWaveError
     from meta_flows.flows.wave import migrate_wave, wave_result
-    from meta_flows.registry import RegistryFileError, UnknownWaveError
 
     try:
         state = migrate_wave(
@@ -435,7 +439,7 @@ def automations_apply(
     Prefect 2.20's server runs automations only with PREFECT_EXPERIMENTAL_EVENTS=true (server and
     client).
     """
-    from meta_flows.automations import apply_command
+    from meta_flows.adapters.prefect2.automations import apply_command
 
     raise typer.Exit(apply_command(registry, wave, rollback_deployment))
 

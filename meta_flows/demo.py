@@ -77,7 +77,7 @@ class DemoResult:
 
 def run_demo(workspace: Path, *, report: Path | None = None, keep_server: bool = False):
     """Run the demo wave; returns a :class:`DemoResult`."""
-    from meta_flows.local_server import EVENTS, start_server
+    from meta_flows.adapters.prefect2.local_server import EVENTS, start_server
 
     workspace = workspace.resolve()
     remotes = workspace / "remotes"

@@ -22,7 +22,7 @@ os.environ.setdefault("PREFECT_API_BLOCKS_REGISTER_ON_START", "false")
 @pytest.fixture(scope="session")
 def prefect_server():
     """A real Prefect 2 server on 127.0.0.1 with its own SQLite database; yields its API URL."""
-    from meta_flows.local_server import start_server
+    from meta_flows.adapters.prefect2.local_server import start_server
 
     server = start_server(Path(tempfile.mkdtemp(prefix="meta-flows-test-server-")), events=False)
     try:
@@ -36,7 +36,7 @@ def events_server():
     """Another real server, with Prefect 2.20's experimental events and automations switched on
     (``PREFECT_EXPERIMENTAL_EVENTS=true``), one per test module: automations are named
     deterministically, so two modules must not share one."""
-    from meta_flows.local_server import start_server
+    from meta_flows.adapters.prefect2.local_server import start_server
 
     server = start_server(Path(tempfile.mkdtemp(prefix="meta-flows-test-events-")), events=True)
     try:

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from meta_flows.cli import app
-from meta_flows.codemod import runner
+from meta_flows.core.codemod import runner
 
 OLD = "from prefect.utilities.edges import unmapped\n\nx = unmapped(1)\n"
 NEW = "from prefect import unmapped\n\nx = unmapped(1)\n"

@@ -1,4 +1,4 @@
-"""Prefect's API clients share one TLS context per CA file once meta_flows.prefect_tls is on."""
+"""Prefect's API clients share one TLS context per CA file once meta_flows.patches.prefect_tls is on."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from prefect.client.orchestration import PrefectClient
 from prefect.settings import PREFECT_API_TLS_INSECURE_SKIP_VERIFY, temporary_settings
 
-from meta_flows import prefect_tls
+from meta_flows.patches import prefect_tls
 
 API = "http://127.0.0.1:9/api"  # never contacted: the clients are only built
 

@@ -1,11 +1,11 @@
-"""Every ``ast.parse`` of meta-flows goes through the lock in meta_flows/pyast.py (threads)."""
+"""Every ``ast.parse`` of meta-flows goes through the lock in meta_flows/patches/pyast.py (threads)."""
 
 import ast
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from meta_flows import pyast
+from meta_flows.patches import pyast
 
 PACKAGE = Path(__file__).resolve().parents[1] / "meta_flows"
 

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from meta_flows.codemod.rules import RULES
+from meta_flows.core.codemod.rules import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""meta_flows.zygote: children forked from a warm interpreter behave like freshly started ones."""
+"""meta_flows.sandbox.zygote: children forked from a warm interpreter behave like freshly started ones."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from meta_flows import zygote
+from meta_flows.sandbox import zygote
 
 CHILD = textwrap.dedent(
     """\
@@ -203,7 +203,7 @@ def test_a_zygote_that_cannot_start_falls_back_to_a_plain_start(sandbox, caplog,
         "import threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
     )
     program = zygote.Program(sys.executable, str(tmp_path / "child.py"), preload)
-    with caplog.at_level(logging.WARNING, logger="meta_flows.zygote"):
+    with caplog.at_level(logging.WARNING, logger="meta_flows.sandbox.zygote"):
         code, report, _, _ = _run(program, env, tmp_path, "fb", code=0)
     assert code == 0
     assert report["env"] == "hello"
@@ -239,7 +239,7 @@ def test_the_zygote_exits_when_its_parent_goes(sandbox, tmp_path):
         textwrap.dedent(
             f"""\
             import sys, time
-            from meta_flows import zygote
+            from meta_flows.sandbox import zygote
             z = zygote._zygote_for(
                 zygote.Program(sys.executable, {str(tmp_path / "child.py")!r}, ("mf_preload_marker",)),
                 dict(__import__("os").environ),

@@ -12,16 +12,16 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_table_artifact
 
+from meta_flows.core.registry import Project, load_registry
 from meta_flows.flows.validate import artifact_slug
 from meta_flows.flows.wave import DEFAULT_REGISTRY, DEFAULT_WORKSPACE
-from meta_flows.registry import Project, load_registry
-from meta_flows.wave import legacy_checkout, phase
+from meta_flows.orchestration.project import legacy_checkout, phase
 
 
 @task(name="inventory-project", task_run_name="inventory-{project.name}")
 def inventory_project(project: Project, workspace: str) -> list[dict]:
     """One row per flow of the project (or one row naming the problem)."""
-    from meta_flows.inventory.collect import inventory_repo
+    from meta_flows.sandbox.inventory import inventory_repo
 
     try:
         with phase("clone"):

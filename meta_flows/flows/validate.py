@@ -1,6 +1,6 @@
 """The validation as Prefect 2 flows: ``validate_project`` maps ``validate_flows`` over flows.
 
-A thin layer over :mod:`meta_flows.validate.project`. The task graph is coarse: one
+A thin layer over :mod:`meta_flows.orchestration.validation`. The task graph is coarse: one
 ``plan_validation`` task (inventory + cases), then the project's flows dealt round-robin into at
 most ``max_parallel`` groups and one ``validate_flows`` task run per group, mapped with
 ``validate_flows.map`` (dynamic task mapping). Each task run validates all the cases of its flows
@@ -9,7 +9,7 @@ fresh working directory), so interpreters are reused across flows instead of sta
 The flow publishes a table artifact of every verdict (key ``<artifact_key>``) and a markdown
 artifact per flow whose cases are not all ``equal``/``skipped`` (key
 ``<artifact_key>-<flow name slug>``), and returns the verdicts as dicts
-(:class:`~meta_flows.validate.model.CaseVerdict` fields).
+(:class:`~meta_flows.core.validation.model.CaseVerdict` fields).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from pathlib import Path
 from prefect import flow, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from meta_flows.validate.cases import ValidationCase
-from meta_flows.validate.compare import render_markdown, verdict_table
-from meta_flows.validate.model import CaseVerdict
-from meta_flows.validate.project import TIMEOUT, collect_cases, run_cases
+from meta_flows.core.validation.cases import ValidationCase
+from meta_flows.core.validation.compare import render_markdown, verdict_table
+from meta_flows.core.validation.model import CaseVerdict
+from meta_flows.orchestration.validation import TIMEOUT, collect_cases, run_cases
 
 ARTIFACT_KEY = "meta-flows-validation"
 QUIET = ("equal", "skipped")

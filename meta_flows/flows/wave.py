@@ -1,6 +1,6 @@
 """The migration wave as Prefect 2 flows: ``migrate-wave`` and ``rollback-wave``.
 
-A thin layer over :mod:`meta_flows.wave`. The task graph is coarse (Prefect costs ~74 ms per task
+A thin layer over :mod:`meta_flows.orchestration.project`. The task graph is coarse (Prefect costs ~74 ms per task
 run here): one ``migrate-project`` task run per project (clone -> inventory -> rewrite ->
 commit/push -> shadow deployments -> validation -> gate). ``max_parallel`` projects validate at a
 time while one more is prepared (cloned, rewritten, pushed), and a project's shadow deployments
@@ -31,18 +31,18 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.context import get_run_context
 from prefect.states import Failed
 
-from meta_flows import wave as steps
+from meta_flows.core.registry import LoadedRegistry, Project, Registry, Wave, load_registry
+from meta_flows.core.validation.compare import render_markdown
 from meta_flows.flows.validate import artifact_slug
-from meta_flows.ledger import Ledger, ProjectState
-from meta_flows.registry import LoadedRegistry, Project, Registry, Wave, load_registry
-from meta_flows.validate.compare import render_markdown
+from meta_flows.orchestration import project as steps
+from meta_flows.orchestration.ledger import Ledger, ProjectState
 
 DEFAULT_REGISTRY = "flows_registry"
 DEFAULT_WORKSPACE = ".meta-flows"
 
 
 def _github_credentials(block: str | None, project: Project):
-    from meta_flows.gitops import parse_github_remote
+    from meta_flows.adapters.gitops import parse_github_remote
 
     if not block or parse_github_remote(project.git_url) is None:
         return None
@@ -99,8 +99,8 @@ def migrate_project(
         step = "pull request"
         credentials = None if dry_run else _github_credentials(github_block, project)
         if credentials is not None:
-            from meta_flows.github_pr import ensure_pull_request
-            from meta_flows.gitops import parse_github_remote
+            from meta_flows.adapters.github_pr import ensure_pull_request
+            from meta_flows.adapters.gitops import parse_github_remote
 
             pr = ensure_pull_request(
                 credentials,

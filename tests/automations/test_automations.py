@@ -1,4 +1,4 @@
-"""meta_flows.automations against a real Prefect 2 server (events on), with a real HTTP receiver
+"""meta_flows.adapters.prefect2.automations against a real Prefect 2 server (events on), with a real HTTP receiver
 standing in for the webhook and real failing flow runs setting the automations off."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from prefect import flow, tags
 from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from meta_flows.automations import (
+from meta_flows.adapters.prefect2.automations import (
     NOTIFY_MIGRATED,
     NOTIFY_WAVE,
     PREFIX,
@@ -26,8 +26,8 @@ from meta_flows.automations import (
     apply_command,
     rollback_automation_name,
 )
-from meta_flows.deployments.translate import MIGRATED_TAG
-from meta_flows.registry import Registry
+from meta_flows.core.deployments.translate import MIGRATED_TAG
+from meta_flows.core.registry import Registry
 
 
 def make_registry(projects: list[tuple[str, str]], **notifications) -> Registry:
@@ -346,7 +346,7 @@ async def _ensure_rollback_deployment() -> None:
 
 
 def test_unreachable_api_is_reported_by_the_command(tmp_path, capsys):
-    from meta_flows.local_server import free_port
+    from meta_flows.adapters.prefect2.local_server import free_port
 
     registry = tmp_path / "registry.yaml"
     registry.write_text("waves: [{name: demo}]\n", encoding="utf-8")

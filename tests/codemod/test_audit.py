@@ -1,10 +1,10 @@
-"""Tests of the Prefect 1 leftover audit (meta_flows.codemod.audit)."""
+"""Tests of the Prefect 1 leftover audit (meta_flows.core.codemod.audit)."""
 
 from textwrap import dedent
 
 import pytest
 
-from meta_flows.codemod.audit import Leftover, prefect1_leftovers
+from meta_flows.core.codemod.audit import Leftover, prefect1_leftovers
 
 
 def leftovers(code: str) -> list[Leftover]:

@@ -2,8 +2,8 @@
 
 import libcst as cst
 
-from meta_flows.codemod.base import Rule, todo_text
-from meta_flows.codemod.testing import apply_rule
+from meta_flows.core.codemod.base import Rule, todo_text
+from meta_flows.core.codemod.testing import apply_rule
 
 
 class FlagFlows(Rule):

@@ -4,9 +4,9 @@ import runpy
 
 import pytest
 
-from meta_flows.codemod.base import todo_text
-from meta_flows.codemod.rules.case_merge import RULE, SKIP_TODO
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.base import todo_text
+from meta_flows.core.codemod.rules.case_merge import RULE, SKIP_TODO
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 HEAD = "from prefect import flow, case\nfrom prefect.tasks.control_flow import merge\n"
 OUT_HEAD = "from prefect import flow\n"
@@ -234,7 +234,7 @@ def test_run_picks_the_right_branch_for_both_values(tmp_path, prefect_api):
 
 def test_pipeline_with_flow_block():
     """Whole pipeline (PF002 turns the `with Flow` block into a @flow function first)."""
-    from meta_flows.codemod.testing import migrate
+    from meta_flows.core.codemod.testing import migrate
 
     src = (
         "from prefect import Flow, task, case\nfrom prefect.tasks.control_flow import merge\n\n"

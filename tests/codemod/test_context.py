@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from meta_flows.codemod.base import todo_text
-from meta_flows.codemod.rules.context import ContextRule
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.base import todo_text
+from meta_flows.core.codemod.rules.context import ContextRule
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 HELPER = '''
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from meta_flows.codemod.rules.deployment_config import DeploymentConfigRule
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.rules.deployment_config import DeploymentConfigRule
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 
 def moved(what: str) -> str:

@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from meta_flows.codemod.base import todo_text
-from meta_flows.codemod.rules.executors import RULE
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
+from meta_flows.core.codemod.base import todo_text
+from meta_flows.core.codemod.rules.executors import RULE
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
 REWRITES = [
     pytest.param(
@@ -403,7 +403,7 @@ def test_requires_prefect_dask():
     import libcst as cst
     from libcst.codemod import CodemodContext
 
-    from meta_flows.codemod.base import SCRATCH_REQUIREMENTS
+    from meta_flows.core.codemod.base import SCRATCH_REQUIREMENTS
 
     context = CodemodContext(filename="x.py", full_module_name="x")
     source = (

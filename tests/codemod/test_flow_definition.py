@@ -2,13 +2,13 @@
 
 import pytest
 
-from meta_flows.codemod.base import todo_text
-from meta_flows.codemod.rules.flow_definition import (
+from meta_flows.core.codemod.base import todo_text
+from meta_flows.core.codemod.rules.flow_definition import (
     FlowDefinitionRule,
     FlowPlan,
     plan_flow_functions,
 )
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 TASKS = """\
 from prefect import Flow, task
@@ -106,7 +106,7 @@ def test_alias_named_flow_goes_to_end_of_module():
 
 
 def test_alias_when_imported_elsewhere(monkeypatch):
-    from meta_flows.codemod import project as project_mod
+    from meta_flows.core.codemod import project as project_mod
 
     src = TASKS + 'with Flow("x") as f:\n    load(1)\n'
     original = project_mod.scan_sources
@@ -116,7 +116,7 @@ def test_alias_when_imported_elsewhere(monkeypatch):
         index.imported.setdefault(sources[0][0], set()).add("f")
         return index
 
-    monkeypatch.setattr("meta_flows.codemod.testing.scan_sources", fake)
+    monkeypatch.setattr("meta_flows.core.codemod.testing.scan_sources", fake)
     assert apply_rule(FlowDefinitionRule, src).endswith("return load(1)\nf = x\n")
 
 
@@ -321,7 +321,7 @@ def test_whole_pipeline_runs_under_prefect2(tmp_path, prefect_env):
     import subprocess
     import sys
 
-    from meta_flows.codemod.testing import migrate
+    from meta_flows.core.codemod.testing import migrate
 
     result = migrate(PIPELINE_SOURCE)
     code = result.code
@@ -548,7 +548,7 @@ def test_flow_built_in_function_that_cannot_move_is_flagged(body):
 
 
 def test_whole_pipeline_flow_run_inside_main():
-    from meta_flows.codemod.testing import migrate
+    from meta_flows.core.codemod.testing import migrate
 
     code = migrate(
         FUNC_TASKS + 'def main():\n    with Flow("etl") as flow:\n        a()\n    flow.run()\n\n'
@@ -589,7 +589,7 @@ def test_invalid_name_as_keyword_in_functional_flow():
 def test_prefect2_flow_name_agrees_with_prefect():
     from prefect import flow as prefect_flow
 
-    from meta_flows.naming import flow_function_name, prefect2_flow_name
+    from meta_flows.core.naming import flow_function_name, prefect2_flow_name
 
     for name in ["Map / Reduce 🤓", "a%b&c<d>e", "plain name"]:
         new = prefect2_flow_name(name)
@@ -661,7 +661,7 @@ def test_functional_flow_runs_under_prefect2(tmp_path, prefect_env):
     import subprocess
     import sys
 
-    from meta_flows.codemod.testing import migrate
+    from meta_flows.core.codemod.testing import migrate
 
     code = migrate(FUNCTIONAL_SOURCE).code
     assert "Flow(" not in code and "set_upstream" not in code and ".bind(" not in code

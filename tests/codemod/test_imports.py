@@ -2,9 +2,9 @@
 
 import pytest
 
-from meta_flows.codemod.base import todo_text
-from meta_flows.codemod.rules.imports import ImportsRule
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.base import todo_text
+from meta_flows.core.codemod.rules.imports import ImportsRule
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 REWRITES = [
     pytest.param(
@@ -112,7 +112,7 @@ def test_star_import_with_prefect1_names_used_is_commented_out():
 
 
 def test_star_import_module_imports_under_prefect2():
-    from meta_flows.codemod.testing import migrate
+    from meta_flows.core.codemod.testing import migrate
 
     src = (
         "from prefect import *\n\n"
@@ -276,7 +276,7 @@ def test_unknown_flow_options_are_removed_with_todo():
 
 
 def test_imports_whose_uses_were_rewritten_away_are_removed():
-    from meta_flows.codemod.testing import migrate
+    from meta_flows.core.codemod.testing import migrate
 
     src = (
         "import prefect\n"
@@ -294,7 +294,7 @@ def test_flow_options_list_matches_prefect2():
 
     import prefect
 
-    from meta_flows.codemod.names import PREFECT2_FLOW_OPTIONS
+    from meta_flows.core.codemod.names import PREFECT2_FLOW_OPTIONS
 
     params = set(inspect.signature(prefect.flow).parameters) - {"__fn"}
     assert params == PREFECT2_FLOW_OPTIONS

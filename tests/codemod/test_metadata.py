@@ -17,8 +17,8 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from meta_flows.codemod.base import Rule
-from meta_flows.codemod.metadata import SharedMetadataWrapper, nodes_unique, transform_with
+from meta_flows.core.codemod.base import Rule
+from meta_flows.core.codemod.metadata import SharedMetadataWrapper, nodes_unique, transform_with
 
 CASES = Path(__file__).resolve().parents[1] / "integration" / "cases"
 

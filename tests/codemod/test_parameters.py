@@ -2,8 +2,8 @@
 
 import pytest
 
-from meta_flows.codemod.rules.parameters import ParametersRule
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.rules.parameters import ParametersRule
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 HEAD = "from prefect import flow, Parameter\n\n"
 AFTER_HEAD = "from prefect import flow\n\n"
@@ -171,7 +171,7 @@ def test_function_argument_with_same_name_is_not_a_use():
 
 
 def test_flow_body_with_compound_statements_is_handled():
-    from meta_flows.codemod.rules.parameters import ParametersRule
+    from meta_flows.core.codemod.rules.parameters import ParametersRule
 
     before = (
         "from prefect import flow, Parameter, case\n\n"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from meta_flows.codemod.rules.run_register import RunRegisterRule
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.rules.run_register import RunRegisterRule
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 HEAD = 'from prefect import Flow\n\nwith Flow("ETL Flow") as flow:\n    pass\n\n'
 

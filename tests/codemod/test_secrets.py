@@ -3,9 +3,9 @@
 import pytest
 from libcst.codemod import CodemodContext
 
-from meta_flows.codemod.base import SCRATCH_BLOCKS, todo_text
-from meta_flows.codemod.rules.secrets import SecretsRule, block_name
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.base import SCRATCH_BLOCKS, todo_text
+from meta_flows.core.codemod.rules.secrets import SecretsRule, block_name
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 P1 = "from prefect.tasks.secrets import PrefectSecret, EnvVarSecret\n"
 
@@ -131,7 +131,7 @@ def test_noop(src):
 
 
 def test_whole_pipeline_output_imports_under_prefect2():
-    from meta_flows.codemod.testing import migrate
+    from meta_flows.core.codemod.testing import migrate
 
     result = migrate(
         """

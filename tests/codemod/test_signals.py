@@ -4,9 +4,9 @@ import runpy
 
 import pytest
 
-from meta_flows.codemod.base import todo_text
-from meta_flows.codemod.rules.signals import RULE
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
+from meta_flows.core.codemod.base import todo_text
+from meta_flows.core.codemod.rules.signals import RULE
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
 SKIP_TODO = todo_text(
     "PF011",

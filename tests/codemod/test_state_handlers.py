@@ -5,8 +5,8 @@ import textwrap
 
 import pytest
 
-from meta_flows.codemod.rules.state_handlers import StateHandlersRule
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.rules.state_handlers import StateHandlersRule
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 FAILED_HANDLER = """\
 def notify(obj, old_state, new_state):

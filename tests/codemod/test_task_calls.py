@@ -4,8 +4,8 @@ import textwrap
 
 import pytest
 
-from meta_flows.codemod.rules.task_calls import RULE
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.rules.task_calls import RULE
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 from tests.codemod.test_task_options import run_under_prefect2
 
 HEAD = "from prefect import flow, task\n\n@task\ndef a(x=1):\n    return [[x], [x + 1]]\n\n@task\ndef b(x, y=0):\n    return x\n\n@flow\ndef f():\n"

@@ -7,9 +7,9 @@ import libcst as cst
 import pytest
 from libcst.codemod import CodemodContext
 
-from meta_flows.codemod.base import SCRATCH_REQUIREMENTS, apply_pending_removals, todo_text
-from meta_flows.codemod.rules.task_library import RULE, SHELL_HELPER
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
+from meta_flows.core.codemod.base import SCRATCH_REQUIREMENTS, apply_pending_removals, todo_text
+from meta_flows.core.codemod.rules.task_library import RULE, SHELL_HELPER
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
 
 def T(message: str) -> str:

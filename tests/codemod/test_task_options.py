@@ -8,9 +8,9 @@ import textwrap
 import prefect
 import pytest
 
-from meta_flows.codemod.base import todo_text
-from meta_flows.codemod.rules.task_options import P2_TASK_OPTIONS, RULE, convert_template
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.base import todo_text
+from meta_flows.core.codemod.rules.task_options import P2_TASK_OPTIONS, RULE, convert_template
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 REWRITES = [
     pytest.param(

@@ -4,8 +4,8 @@ import textwrap
 
 import pytest
 
-from meta_flows.codemod.rules.task_subclass import RULE
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.rules.task_subclass import RULE
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 from tests.codemod.test_task_options import run_under_prefect2
 
 SIMPLE_BEFORE = """\
@@ -228,7 +228,7 @@ def test_migrated_subclass_module_runs_under_prefect2(tmp_path, prefect_env):
         scale = Scale(factor=3)
         """
     )
-    from meta_flows.codemod.rules.task_options import RULE as OPTIONS
+    from meta_flows.core.codemod.rules.task_options import RULE as OPTIONS
 
     migrated = apply_rule(OPTIONS, apply_rule(RULE, before))
     assert '@task(name="Extract", retries=1)\ndef extract(table="users"):' in migrated
@@ -252,7 +252,7 @@ def test_migrated_subclass_module_runs_under_prefect2(tmp_path, prefect_env):
 
 
 def test_whole_pipeline_subclass_options_and_calls():
-    from meta_flows.codemod.testing import migrate
+    from meta_flows.core.codemod.testing import migrate
 
     result = migrate(
         """\

@@ -4,9 +4,9 @@ import runpy
 
 import pytest
 
-from meta_flows.codemod.base import todo_text
-from meta_flows.codemod.rules.triggers import RULE, TERMINAL_COMMENT
-from meta_flows.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.base import todo_text
+from meta_flows.core.codemod.rules.triggers import RULE, TERMINAL_COMMENT
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 OUT_HEAD = "from prefect import allow_failure, flow, task\nfrom prefect.states import Completed\n\n"
 END = f'    {TERMINAL_COMMENT}\n    return Completed(message="All reference tasks succeeded.")\n'

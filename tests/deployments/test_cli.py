@@ -4,7 +4,7 @@ import yaml
 from typer.testing import CliRunner
 
 from meta_flows.cli import app
-from meta_flows.inventory.model import ComponentInfo, FlowInfo, Inventory
+from meta_flows.core.inventory.model import ComponentInfo, FlowInfo, Inventory
 
 
 def _inventory(tmp_path):

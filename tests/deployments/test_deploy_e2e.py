@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meta_flows.inventory.model import (
+from meta_flows.core.inventory.model import (
     ClockInfo,
     ComponentInfo,
     FlowInfo,

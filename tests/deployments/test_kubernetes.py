@@ -5,9 +5,9 @@ import uuid
 
 import pytest
 
-from meta_flows.deployments.kubernetes import base_job_template, merge_job_manifest
-from meta_flows.deployments.translate import translate
-from meta_flows.inventory.model import ComponentInfo, FlowInfo, Inventory
+from meta_flows.core.deployments.kubernetes import base_job_template, merge_job_manifest
+from meta_flows.core.deployments.translate import translate
+from meta_flows.core.inventory.model import ComponentInfo, FlowInfo, Inventory
 
 KUBERNETES_RUN = {
     "image": "acme/etl:1.4",

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from meta_flows.codemod.audit import prefect1_leftovers
-from meta_flows.codemod.engine import MIGRATED, migrate_source
-from meta_flows.registry import load_registry
-
+from meta_flows.core.codemod.audit import prefect1_leftovers
+from meta_flows.core.codemod.engine import MIGRATED, migrate_source
+from meta_flows.core.registry import load_registry
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "estate.py"
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from meta_flows.codemod import runner
-from meta_flows.codemod.audit import prefect1_leftovers
-from meta_flows.codemod.engine import ERROR, MIGRATED, MigrationResult
+from meta_flows.core.codemod import runner
+from meta_flows.core.codemod.audit import prefect1_leftovers
+from meta_flows.core.codemod.engine import ERROR, MIGRATED, MigrationResult
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CLEAN = ["acme-etl", "billing-reports"]

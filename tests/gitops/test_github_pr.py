@@ -1,4 +1,4 @@
-"""meta_flows.github_pr through prefect-github's endpoint against a local GitHub GraphQL server."""
+"""meta_flows.adapters.github_pr through prefect-github's endpoint against a local GitHub GraphQL server."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import socket
 import pytest
 from prefect_github import GitHubCredentials
 
-from meta_flows import github_pr
-from meta_flows.github_pr import GitHubError
+from meta_flows.adapters import github_pr
+from meta_flows.adapters.github_pr import GitHubError
 
 from .fake_github import FakeGitHub, serve
 

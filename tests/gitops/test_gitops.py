@@ -1,4 +1,4 @@
-"""meta_flows.gitops against real git: bare remotes in tmp_path, seeded from a working clone."""
+"""meta_flows.adapters.gitops against real git: bare remotes in tmp_path, seeded from a working clone."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import git
 import pytest
 
-from meta_flows import gitops
-from meta_flows.gitops import GitError, PushRejected, UnreachableRepository
+from meta_flows.adapters import gitops
+from meta_flows.adapters.gitops import GitError, PushRejected, UnreachableRepository
 
 ENV = {
     "GIT_AUTHOR_NAME": "Human",

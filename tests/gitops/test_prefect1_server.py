@@ -1,4 +1,4 @@
-"""meta_flows.prefect1_server against a local Prefect 1 GraphQL server."""
+"""meta_flows.adapters.prefect1_server against a local Prefect 1 GraphQL server."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from meta_flows.prefect1_server import Prefect1Server, Prefect1ServerError
+from meta_flows.adapters.prefect1_server import Prefect1Server, Prefect1ServerError
 
 from .fake_prefect1 import FakeFlow, FakePrefect1, serve
 

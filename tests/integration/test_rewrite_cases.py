@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from meta_flows.codemod.audit import prefect1_leftovers
-from meta_flows.codemod.engine import MIGRATED, MigrationResult, migrate_source
+from meta_flows.core.codemod.audit import prefect1_leftovers
+from meta_flows.core.codemod.engine import MIGRATED, MigrationResult, migrate_source
 
 CASES_DIR = Path(__file__).parent / "cases"
 CASES = sorted(p.stem for p in CASES_DIR.glob("*.py"))

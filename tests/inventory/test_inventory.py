@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from meta_flows.cli import app
-from meta_flows.inventory.collect import inventory_repo
-from meta_flows.inventory.model import Inventory
-from meta_flows.inventory.static import StaticRepo, read_module
+from meta_flows.core.inventory.model import Inventory
+from meta_flows.core.inventory.static import StaticRepo, read_module
+from meta_flows.sandbox.inventory import inventory_repo
 
 ESTATE = Path(__file__).parent / "fixtures" / "estate"
 
@@ -52,7 +52,7 @@ def test_flows_are_found_ordered_and_read_by_the_right_method(inv):
 
 
 def test_function_names_come_from_the_codemod_naming(inv, estate):
-    from meta_flows.codemod.rules.flow_definition import plan_flow_functions
+    from meta_flows.core.codemod.rules.flow_definition import plan_flow_functions
 
     for f in inv.flows:
         plans = plan_flow_functions((estate / f.file).read_text(), Path(f.file).stem)
@@ -287,8 +287,8 @@ def _comparable_tasks(tasks):
 
 
 def test_static_agrees_with_dynamic_on_what_it_can_read(inv, estate):
-    from meta_flows.codemod.project import module_name_for
-    from meta_flows.codemod.runner import discover
+    from meta_flows.core.codemod.project import module_name_for
+    from meta_flows.core.codemod.runner import discover
 
     sources = {}
     for path in discover([estate]):
@@ -340,7 +340,7 @@ def test_inventory_json_round_trips(inv):
 
 
 def test_probe_is_standalone():
-    probe = Path(__file__).parents[2] / "meta_flows" / "legacy" / "probe.py"
+    probe = Path(__file__).parents[2] / "meta_flows" / "sandbox" / "legacy" / "probe.py"
     imported = set()
     for node in ast.walk(ast.parse(probe.read_text())):
         if isinstance(node, ast.Import):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from meta_flows.inventory.static import StaticRepo, read_module
+from meta_flows.core.inventory.static import StaticRepo, read_module
 
 
 def read(source: str, **others: str) -> list[dict]:

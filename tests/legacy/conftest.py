@@ -25,12 +25,12 @@ def legacy_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def legacy_root(legacy_cache) -> Path:
-    """The ``root`` argument of meta_flows.legacy.env functions (``$META_FLOWS_CACHE/legacy``)."""
+    """The ``root`` argument of meta_flows.sandbox.legacy.env functions (``$META_FLOWS_CACHE/legacy``)."""
     return legacy_cache / "legacy"
 
 
 @pytest.fixture(scope="session")
 def base(legacy_root):
-    from meta_flows.legacy.env import base_env
+    from meta_flows.sandbox.legacy.env import base_env
 
     return base_env(legacy_root)

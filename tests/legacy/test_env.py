@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from meta_flows.legacy import env as legacy
-from meta_flows.legacy.env import LegacyEnvError, base_env, legacy_env, project_requirements
+from meta_flows.sandbox.legacy import env as legacy
+from meta_flows.sandbox.legacy.env import LegacyEnvError, base_env, legacy_env, project_requirements
 
 LAYERED = "iniconfig==2.0.0"  # tiny pure-Python wheel, not in the base environment
 
@@ -67,7 +67,7 @@ def test_two_concurrent_requests_build_once(base, legacy_root, tmp_path):
         f"""
         import sys
         from pathlib import Path
-        import meta_flows.legacy.env as m
+        import meta_flows.sandbox.legacy.env as m
         original = m._build
         def counting(target, build):
             with open({str(log)!r}, "a") as fh:

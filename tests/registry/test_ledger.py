@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from meta_flows.ledger import FlowVerdict, Ledger, LedgerError, ProjectRecord, ProjectState
+from meta_flows.orchestration.ledger import (
+    FlowVerdict,
+    Ledger,
+    LedgerError,
+    ProjectRecord,
+    ProjectState,
+)
 
 
 def test_absent_project_is_pending_and_nothing_is_written(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from meta_flows.registry import (
+from meta_flows.core.registry import (
     GatePolicy,
     LoadedRegistry,
     RegistryError,
@@ -578,7 +578,7 @@ def test_readme_example_loads(tmp_path: Path) -> None:
 def test_registry_built_in_code_is_checked_too() -> None:
     from pydantic import ValidationError
 
-    from meta_flows.registry import Project, Registry, Wave
+    from meta_flows.core.registry import Project, Registry, Wave
 
     with pytest.raises(ValidationError, match="unknown wave 'nope'"):
         Registry(waves=[Wave(name="w")], projects=[Project(name="p", git_url="/p", wave="nope")])

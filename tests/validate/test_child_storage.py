@@ -7,7 +7,7 @@ import pytest
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.filesystems import LocalFileSystem
 
-from meta_flows.validate.migrated_child import result_storage
+from meta_flows.sandbox.migrated_child import result_storage
 
 
 def _status(code: int) -> httpx.HTTPStatusError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from meta_flows.validate.compare import (
+from meta_flows.core.validation.compare import (
     NOTES,
     compare_runs,
     load_comparator,
@@ -13,7 +13,7 @@ from meta_flows.validate.compare import (
     task_name_from_run,
     verdict_table,
 )
-from meta_flows.validate.model import CompareOptions, RunCapture, TaskCapture
+from meta_flows.core.validation.model import CompareOptions, RunCapture, TaskCapture
 
 _UNSET = object()
 
@@ -264,7 +264,7 @@ def test_series_and_frame_vs_series():
 
 def test_frames_from_the_capture_code():
     pd = pytest.importorskip("pandas")
-    from meta_flows.legacy.run_probe import result_fields
+    from meta_flows.sandbox.legacy.run_probe import result_fields
 
     def frame(x):
         fields = result_fields(pd.DataFrame({"id": [1, 2], "x": [0.5, x]}))

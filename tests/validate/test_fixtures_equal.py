@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from meta_flows.codemod.engine import migrate_source
-from meta_flows.validate.project import validate_repo
+from meta_flows.core.codemod.engine import migrate_source
+from meta_flows.orchestration.validation import validate_repo
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "integration" / "cases"
 FIXTURES = sorted(p.name for p in CASES_DIR.glob("*.py"))

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from meta_flows.codemod.engine import migrate_source
-from meta_flows.inventory.model import FlowInfo, ParameterInfo
-from meta_flows.validate.cases import CasesFileError, load_cases, plan_cases
-from meta_flows.validate.project import validate_repo
+from meta_flows.core.codemod.engine import migrate_source
+from meta_flows.core.inventory.model import FlowInfo, ParameterInfo
+from meta_flows.core.validation.cases import CasesFileError, load_cases, plan_cases
+from meta_flows.orchestration.validation import validate_repo
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "integration" / "cases"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from meta_flows.codemod.engine import migrate_source
-from meta_flows.validate.legacy_run import RunSpec, run_legacy
-from meta_flows.validate.migrated_run import run_migrated, run_migrated_many
+from meta_flows.core.codemod.engine import migrate_source
+from meta_flows.sandbox.legacy_run import RunSpec, run_legacy
+from meta_flows.sandbox.migrated_run import run_migrated, run_migrated_many
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "integration" / "cases"
 

@@ -9,7 +9,7 @@ import threading
 import time
 import traceback
 
-from meta_flows.validate.stacks import parse, where
+from meta_flows.sandbox.stacks import parse, where
 
 WAITER = """
 import threading

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from meta_flows.legacy.run_probe import file_hashes, result_fields, stable_repr
+from meta_flows.sandbox.legacy.run_probe import file_hashes, result_fields, stable_repr
 
 
 class Point:

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from meta_flows.registry import GatePolicy
-from meta_flows.wave import Decision, PromotionBatches
+from meta_flows.core.registry import GatePolicy
+from meta_flows.orchestration.project import Decision, PromotionBatches
 
 
 def passed(reason: str = "all equal") -> dict:

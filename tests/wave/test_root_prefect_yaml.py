@@ -15,7 +15,7 @@ BIN = Path(sys.executable).parent
 def test_prefect_deploy_all_creates_the_three_deployments(prefect_env, prefect_api):
     from prefect.client.orchestration import get_client
 
-    from meta_flows.deployments.pools import apply_pools
+    from meta_flows.adapters.prefect2.work_pools import apply_pools
 
     asyncio.run(apply_pools([{"name": "meta-flows", "type": "process"}]))
     env = {**prefect_env, "PWD": str(ROOT)}

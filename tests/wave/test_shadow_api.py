@@ -1,4 +1,4 @@
-"""meta_flows.shadow against a real Prefect 2 API: shadow deployments, promotion, pause."""
+"""meta_flows.adapters.prefect2.shadow against a real Prefect 2 API: shadow deployments, promotion, pause."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from meta_flows import shadow
-from meta_flows.deployments.translate import DeploymentPlan, Plan
+from meta_flows.adapters.prefect2 import shadow
+from meta_flows.core.deployments.translate import DeploymentPlan, Plan
 
 POOL = ("meta-flows-shadow-test", "process")
 SCHEDULE = {"cron": "0 6 * * *", "timezone": "UTC"}

@@ -1,4 +1,4 @@
-"""meta_flows.shadow._write: a 503 (SQLite busy) is retried quickly; anything else goes through.
+"""meta_flows.adapters.prefect2.shadow._write: a 503 (SQLite busy) is retried quickly; anything else goes through.
 
 The retry logic is exercised with plain callables; the real Prefect client is exercised against
 a local HTTP endpoint that answers like Prefect's API under a busy SQLite database (a 503 with
@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from meta_flows import shadow
+from meta_flows.adapters.prefect2 import shadow
 
 
 def _status_error(code: int) -> httpx.HTTPStatusError:

@@ -1,11 +1,11 @@
-"""The wave's guard against committing a half-migrated project (``meta_flows.wave.unmigrated``)."""
+"""The wave's guard against committing a half-migrated project (``meta_flows.orchestration.project.unmigrated``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from meta_flows.codemod.engine import ERROR, MIGRATED, NOT_PREFECT1, UNCHANGED, MigrationResult
-from meta_flows.wave import unmigrated
+from meta_flows.core.codemod.engine import ERROR, MIGRATED, NOT_PREFECT1, UNCHANGED, MigrationResult
+from meta_flows.orchestration.project import unmigrated
 
 ROOT = Path("/repo")
 PREFECT1 = (

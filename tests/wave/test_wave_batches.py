@@ -14,7 +14,7 @@ from tests.wave.conftest import deployments_of, refs, write_registry
 
 @pytest.fixture(scope="module")
 def wave(prefect_api, legacy_cache, tmp_path_factory):
-    from meta_flows.deployments.pools import apply_pools
+    from meta_flows.adapters.prefect2.work_pools import apply_pools
     from meta_flows.flows.wave import migrate_wave, wave_result
 
     asyncio.run(apply_pools([{"name": "meta-flows-test", "type": "process"}]))

@@ -28,10 +28,10 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="module")
 def runs(events_server, events_api, legacy_cache, receiver, tmp_path_factory):
-    from meta_flows.automations import apply_automations
+    from meta_flows.adapters.prefect2.automations import apply_automations
+    from meta_flows.core.registry import load_registry
     from meta_flows.demo import DEMO_PROJECTS
     from meta_flows.flows.wave import migrate_wave, wave_result
-    from meta_flows.registry import load_registry
     from tests.wave.conftest import demo_remotes
 
     tmp = tmp_path_factory.mktemp("wave-e2e")
@@ -134,7 +134,7 @@ def runs(events_server, events_api, legacy_cache, receiver, tmp_path_factory):
 async def _rollback_deployment():
     from prefect.client.orchestration import get_client
 
-    from meta_flows.deployments.pools import apply_pools
+    from meta_flows.adapters.prefect2.work_pools import apply_pools
 
     await apply_pools([{"name": "meta-flows-test", "type": "process"}])
     async with get_client() as client:

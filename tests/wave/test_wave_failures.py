@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from meta_flows.demo import EXAMPLES, make_remote
-from meta_flows.ledger import Ledger
+from meta_flows.orchestration.ledger import Ledger
 from tests.wave.conftest import refs, write_registry
 
 HANGS = """
@@ -45,7 +45,7 @@ def shout(text):
 def report(prefect_api, legacy_cache, tmp_path_factory):
     import asyncio
 
-    from meta_flows.deployments.pools import apply_pools
+    from meta_flows.adapters.prefect2.work_pools import apply_pools
     from meta_flows.flows.wave import migrate_wave, wave_result
 
     asyncio.run(apply_pools([{"name": "meta-flows-test", "type": "process"}]))
@@ -147,7 +147,7 @@ def test_hanging_flow_is_cut_and_refused(report):
 
 
 def test_registry_path_errors_are_clear(tmp_path):
-    from meta_flows.registry import RegistryFileError, load_registry
+    from meta_flows.core.registry import RegistryFileError, load_registry
 
     with pytest.raises(RegistryFileError) as info:
         load_registry(tmp_path / "missing.yaml")

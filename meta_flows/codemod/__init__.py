@@ -1,6 +1,0 @@
-"""The Prefect 1 -> Prefect 2 codemod (LibCST): one rule per module under ``rules/``."""
-
-from meta_flows.codemod.engine import MigrationResult, migrate_source
-from meta_flows.codemod.rules import RULES, gather_rules
-
-__all__ = ["RULES", "MigrationResult", "gather_rules", "migrate_source"]

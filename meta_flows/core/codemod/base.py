@@ -1,0 +1,449 @@
+"""The base every rule builds on: name resolution, TODO comments, and import bookkeeping.
+
+A rule is a LibCST ``VisitorBasedCodemodCommand`` subclass of :class:`Rule` with a stable ``CODE``.
+It must only rewrite objects that resolve to Prefect (``self.prefect_name(node)``), leave everything
+else byte for byte, and flag what it cannot prove safe with ``# TODO(prefect2-migration): CODE ...``
+on the line above the affected statement (``self.add_todo``) -- never a silent change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import ClassVar
+
+import libcst as cst
+from libcst._metadata_dependent import LazyValue
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import (
+    MetadataWrapper,
+    QualifiedName,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+)
+
+from meta_flows.core.codemod.metadata import SharedMetadataWrapper, transform_with
+from meta_flows.core.codemod.names import PREFECT1_STAR_EXPORTS, canonical
+from meta_flows.core.codemod.project import ProjectIndex
+from meta_flows.patches.libcst_matchers import has_attribute_hooks, is_plain
+
+TODO_PREFIX = "# TODO(prefect2-migration):"
+SCRATCH_PROJECT = "meta_flows.project"
+SCRATCH_APPLIED = "meta_flows.applied"
+SCRATCH_REQUIREMENTS = "meta_flows.requirements"
+SCRATCH_BLOCKS = "meta_flows.blocks"
+SCRATCH_WRAPPER = "meta_flows.wrapper"
+SCRATCH_ORIGINAL = "meta_flows.original_source"
+SCRATCH_CODE = "meta_flows.code"
+
+
+def todo_text(code: str, message: str) -> str:
+    """The exact comment text of a TODO (one line)."""
+    message = " ".join(message.split())
+    return f"{TODO_PREFIX} {code} {message}"
+
+
+def todo_line(code: str, message: str) -> cst.EmptyLine:
+    return cst.EmptyLine(indent=True, comment=cst.Comment(todo_text(code, message)))
+
+
+def has_comment(lines: Iterable[cst.EmptyLine], text: str) -> bool:
+    return any(line.comment is not None and line.comment.value == text for line in lines)
+
+
+def with_leading_comments(node: cst.CSTNode, comments: Sequence[str]) -> cst.CSTNode:
+    """Return ``node`` (a statement) with comment lines added above it, skipping ones present.
+
+    Works for simple statements, compound statements and decorated definitions (the comment goes
+    above the decorators). Idempotent: a comment already above the statement is not added again.
+    """
+    if not hasattr(node, "leading_lines"):
+        return node
+    existing = list(node.leading_lines)
+    new = [
+        cst.EmptyLine(indent=True, comment=cst.Comment(text))
+        for text in comments
+        if not has_comment(existing, text)
+    ]
+    if not new:
+        return node
+    return node.with_changes(leading_lines=[*existing, *new])
+
+
+def with_todo(node: cst.CSTNode, code: str, message: str) -> cst.CSTNode:
+    """Return the statement ``node`` with ``# TODO(prefect2-migration): CODE message`` above it."""
+    return with_leading_comments(node, [todo_text(code, message)])
+
+
+_MISSING = object()
+_STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+_SCOPE_TYPES = (cst.FunctionDef, cst.Lambda)
+# node type -> (is a statement, opens a function body); isinstance on LibCST's abstract base
+# classes is slow, and every pass asks for every node.
+_NODE_KINDS: dict[type, tuple[bool, bool]] = {}
+
+
+def _kind(node: cst.CSTNode) -> tuple[bool, bool]:
+    kind = _NODE_KINDS.get(type(node))
+    if kind is None:
+        kind = _NODE_KINDS[type(node)] = (
+            isinstance(node, _STATEMENT_TYPES),
+            isinstance(node, _SCOPE_TYPES),
+        )
+    return kind
+
+
+class Rule(VisitorBasedCodemodCommand):
+    """Base class of every rewrite rule.
+
+    Subclasses set ``CODE`` (``"PF00x"``), ``NAME`` (the construct, as in the file name) and a
+    one-line ``DESCRIPTION``; ``TRIGGERS`` lists substrings of which at least one must occur in the
+    source for the rule to run at all (a cheap pre-filter: an empty tuple means always run).
+    """
+
+    CODE: ClassVar[str] = "PF000"
+    NAME: ClassVar[str] = "base"
+    DESCRIPTION: ClassVar[str] = ""
+    TRIGGERS: ClassVar[tuple[str, ...]] = ()
+    APPLY_REMOVALS: ClassVar[bool] = False
+
+    # Metadata is resolved lazily, on first use (see get_metadata): most rules find nothing to do
+    # in most files, and resolving scopes is most of a rule's cost.
+    METADATA_DEPENDENCIES = ()
+
+    def __init__(self, context: CodemodContext) -> None:
+        super().__init__(context)
+        self._statement_stack: list[cst.CSTNode] = []
+        self._pending: dict[int, list[str]] = {}
+        self._star_modules: set[str] = set()
+        self._held: list[cst.CSTNode] = []
+        # How many function/lambda bodies enclose the node being visited (0 = import time).
+        self.function_depth = 0
+        self.source_module: cst.Module | None = None
+
+    # ------------------------------------------------------------------ running
+
+    @classmethod
+    def wants(cls, source: str) -> bool:
+        return not cls.TRIGGERS or any(t in source for t in cls.TRIGGERS)
+
+    @property
+    def project(self) -> ProjectIndex:
+        return self.context.scratch.get(SCRATCH_PROJECT) or ProjectIndex()
+
+    def mark_applied(self) -> None:
+        """Record that this rule changed the module (shown in reports and commit messages)."""
+        self.context.scratch.setdefault(SCRATCH_APPLIED, set()).add(self.CODE)
+
+    def require_package(self, requirement: str) -> None:
+        """Record a Prefect 2 package the migrated project must add to its requirements."""
+        self.context.scratch.setdefault(SCRATCH_REQUIREMENTS, set()).add(requirement)
+
+    def require_block(self, block: str) -> None:
+        """Record a Prefect 2 block (``"Secret block 'github-token'"``) an operator must create."""
+        self.context.scratch.setdefault(SCRATCH_BLOCKS, set()).add(block)
+
+    def add_import(self, module: str, name: str | None = None, asname: str | None = None) -> None:
+        AddImportsVisitor.add_needed_import(self.context, module, name, asname)
+        self.mark_applied()
+
+    def remove_import_if_unused(self, module: str, name: str | None = None) -> None:
+        RemoveImportsVisitor.remove_unused_import(self.context, module, name)
+
+    def transform_module(self, tree: cst.Module) -> cst.Module:
+        """Run the rule, then the import fixes it asked for.
+
+        Unlike LibCST's ``CodemodCommand.transform_module`` this reuses the metadata computed by
+        the previous rule when that rule left the tree unchanged (metadata resolution is most of
+        a rule's cost), adds the imports *this* rule asked for right away (later rules resolve
+        names through them), and defers removing unused imports: requests pile up and are applied
+        once, by the rule with ``APPLY_REMOVALS`` (PF001, last) or by the engine at the end (an
+        unused import changes no other rule's resolution, and removal needs a scope analysis).
+        """
+        cached = self.context.scratch.get(SCRATCH_WRAPPER)
+        if cached is not None and cached.module is tree:
+            wrapper = cached
+        else:
+            wrapper = SharedMetadataWrapper(tree)
+        self.context.scratch[SCRATCH_WRAPPER] = wrapper
+        before = module_code(self.context, tree)
+        remember_code(self.context, wrapper.module, before)  # the same tree, or a deep copy
+        with self.resolve(wrapper):
+            self.context = replace(self.context, wrapper=wrapper)
+            try:
+                new_tree = self.transform_module_impl(wrapper.module)
+            finally:
+                self.context = replace(self.context, wrapper=None)
+        if module_code(self.context, new_tree) == before:
+            new_tree = wrapper.module  # unchanged: the next rule reuses this metadata
+        if self.context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
+            # AddImportsVisitor needs no metadata: no deep copy (LibCST's transform_module makes
+            # one); the next rule's wrapper copies if the tree needs it.
+            adder = AddImportsVisitor(self.context)
+            new_tree = transform_with(adder, MetadataWrapper(new_tree, unsafe_skip_copy=True))
+        self.context.scratch.pop(AddImportsVisitor.CONTEXT_KEY, None)
+        if self.APPLY_REMOVALS:
+            new_tree = apply_pending_removals(self.context, new_tree)
+        return new_tree
+
+    def get_metadata(self, key, node, default=_MISSING):  # type: ignore[override]
+        if key not in self.metadata:
+            wrapper = self.context.wrapper
+            if wrapper is None:
+                raise KeyError(f"metadata {key.__name__} requested outside transform_module")
+            self.metadata = {**self.metadata, key: wrapper.resolve(key)}
+        value = (
+            self.metadata[key][node]
+            if default is _MISSING
+            else self.metadata[key].get(node, default)
+        )
+        if isinstance(value, LazyValue):
+            value = value()
+        return value
+
+    def new_node_id(self, node: cst.CSTNode) -> int:
+        """``id(node)`` for a node made during this pass, with ``node`` held until the pass ends.
+
+        Record nodes the rule built (or updated nodes) by this, not by ``id``: Python reuses a
+        freed object's id, so a node the tree later dropped could be mistaken for a new one.
+        """
+        self._held.append(node)
+        return id(node)
+
+    # ------------------------------------------------------------------ resolution
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        self.source_module = node
+        for stmt in node.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.ImportFrom) and isinstance(
+                        small.names, cst.ImportStar
+                    ):
+                        mod = dotted_name(small.module) if small.module else None
+                        if mod and (mod == "prefect" or mod.startswith("prefect.")):
+                            self._star_modules.add(mod)
+        return True
+
+    def qualified_names(self, node: cst.CSTNode) -> set[str]:
+        """Every canonical qualified name ``node`` may refer to (empty when unknown)."""
+        try:
+            qnames: set[QualifiedName] = self.get_metadata(QualifiedNameProvider, node, set())
+        except KeyError:
+            qnames = set()
+        out: set[str] = set()
+        for q in qnames:
+            name = q.name
+            if q.source == QualifiedNameSource.LOCAL:
+                # A wrapper defined in this very module (``class MyFlow(Flow)``).
+                local = f"{self.context.full_module_name or '__main__'}.{name}"
+                followed = self.project.follow(local)
+                if followed != local:
+                    out.add(canonical(followed))
+                continue
+            if name.startswith("."):
+                name = self.project.absolute(self.context.full_module_name, name)
+            out.add(canonical(self.project.follow(name)))
+        if not out and self._star_modules:
+            dotted = dotted_name(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+            if dotted:
+                head = dotted.split(".", 1)[0]
+                if head in PREFECT1_STAR_EXPORTS and not self._is_bound_locally(node):
+                    for mod in self._star_modules:
+                        out.add(canonical(f"{mod}.{dotted}"))
+        return out
+
+    def _is_bound_locally(self, node: cst.CSTNode) -> bool:
+        try:
+            qnames = self.get_metadata(QualifiedNameProvider, node, set())
+        except KeyError:
+            return False
+        return any(q.source == QualifiedNameSource.LOCAL for q in qnames)
+
+    def prefect_name(self, node: cst.CSTNode | None) -> str | None:
+        """The canonical qualified name of a Name/Attribute/Call's callee, if it is Prefect's."""
+        if node is None:
+            return None
+        if isinstance(node, cst.Call):
+            node = node.func
+        if isinstance(node, cst.Decorator):
+            node = node.decorator
+            if isinstance(node, cst.Call):
+                node = node.func
+        for name in sorted(self.qualified_names(node)):
+            if name == "prefect" or name.startswith("prefect."):
+                return name
+        return None
+
+    def is_prefect(self, node: cst.CSTNode | None, *names: str) -> bool:
+        """True when ``node`` resolves to one of the canonical ``names`` (``"prefect.Flow"``)."""
+        resolved = self.prefect_name(node)
+        return resolved is not None and resolved in names
+
+    def resolves_under(self, node: cst.CSTNode | None, *prefixes: str) -> bool:
+        resolved = self.prefect_name(node)
+        return resolved is not None and any(
+            resolved == p or resolved.startswith(p + ".") for p in prefixes
+        )
+
+    def code_for(self, node: cst.CSTNode) -> str:
+        module = self.source_module or cst.Module(body=[])
+        return module.code_for_node(node)
+
+    # ------------------------------------------------------------------ TODOs
+
+    def add_todo(self, message: str) -> None:
+        """Flag the innermost statement being visited with a TODO comment on the line above."""
+        if not self._statement_stack:
+            raise RuntimeError("add_todo called outside any statement")
+        key = id(self._statement_stack[-1])
+        text = todo_text(self.CODE, message)
+        pending = self._pending.setdefault(key, [])
+        if text not in pending:
+            pending.append(text)
+        self.mark_applied()
+
+    def comment_out(self, stmt: cst.CSTNode, message: str) -> cst.SimpleStatementLine:
+        """Replace a statement that cannot stay with ``pass``, its code kept as comments above."""
+        code = self.code_for(
+            stmt.with_changes(leading_lines=[]) if hasattr(stmt, "leading_lines") else stmt
+        )
+        comments = [todo_text(self.CODE, message)]
+        comments += [
+            "# " + line if line.strip() else "#" for line in code.rstrip("\n").splitlines()
+        ]
+        self.mark_applied()
+        return cst.SimpleStatementLine(
+            body=[cst.Pass()],
+            leading_lines=[
+                *getattr(stmt, "leading_lines", ()),
+                *(cst.EmptyLine(indent=True, comment=cst.Comment(c)) for c in comments),
+            ],
+        )
+
+    # Fast path: a rule without matcher decorators (all of ours) skips LibCST's per-node matcher
+    # bookkeeping, and per-attribute hooks are only looked up when the class defines any besides
+    # LibCST's no-op stubs. Same calls as LibCST makes, minus the bookkeeping and the stubs (over
+    # half of a pass's time). _speedups gives LibCST's own matcher-decoratable visitors the same.
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        statement, scope = _kind(node)
+        if statement:
+            self._statement_stack.append(node)
+        if scope:
+            self.function_depth += 1
+        if is_plain(self):
+            return cst.CSTTransformer.on_visit(self, node)
+        return super().on_visit(node)
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        if is_plain(self) and not has_attribute_hooks(type(self)):
+            return
+        super().on_visit_attribute(node, attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        if is_plain(self) and not has_attribute_hooks(type(self)):
+            return
+        super().on_leave_attribute(original_node, attribute)
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        if is_plain(self):
+            result = cst.CSTTransformer.on_leave(self, original_node, updated_node)
+        else:
+            result = super().on_leave(original_node, updated_node)
+        statement, scope = _kind(original_node)
+        if scope:
+            self.function_depth -= 1
+        if statement:
+            self._statement_stack.pop()
+            pending = self._pending.pop(id(original_node), None)
+            if pending:
+                result = self._attach(result, pending)
+        return result
+
+    def _attach(self, result, comments: list[str]):
+        if isinstance(result, cst.FlattenSentinel):
+            nodes = list(result.nodes)
+            if nodes:
+                nodes[0] = with_leading_comments(nodes[0], comments)
+                return cst.FlattenSentinel(nodes)
+        elif isinstance(result, cst.RemovalSentinel):
+            if self._statement_stack:
+                parent = self._pending.setdefault(id(self._statement_stack[-1]), [])
+                parent.extend(c for c in comments if c not in parent)
+            return result
+        elif hasattr(result, "leading_lines"):
+            return with_leading_comments(result, comments)
+        return result
+
+
+def module_code(context: CodemodContext, module: cst.Module) -> str:
+    """``module.code``, remembered: rules hand most modules on to the next one unchanged."""
+    known = context.scratch.get(SCRATCH_CODE, {}).get(id(module))
+    if known is not None and known[0] is module:
+        return known[1]
+    code = module.code
+    remember_code(context, module, code)
+    return code
+
+
+def remember_code(context: CodemodContext, module: cst.Module, code: str) -> None:
+    """Record ``module.code`` (a few modules per file: the last ones the rules passed on)."""
+    known = context.scratch.setdefault(SCRATCH_CODE, {})
+    if len(known) >= 8:
+        known.clear()
+    known[id(module)] = (module, code)  # holding the module keeps its id from being reused
+
+
+def apply_pending_removals(context: CodemodContext, tree: cst.Module) -> cst.Module:
+    """Remove the imports rules asked to remove if unused (LibCST's RemoveImportsVisitor).
+
+    Reuses the last rule's metadata when that rule left ``tree`` as it found it.
+    """
+    if context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
+        cached = context.scratch.get(SCRATCH_WRAPPER)
+        wrapper = cached if cached is not None and cached.module is tree else None
+        tree = transform_with(RemoveImportsVisitor(context), wrapper or SharedMetadataWrapper(tree))
+    context.scratch.pop(RemoveImportsVisitor.CONTEXT_KEY, None)
+    return tree
+
+
+def dotted_name(node: cst.BaseExpression | None) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted_name(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+def get_arg(call: cst.Call, keyword: str, position: int | None = None) -> cst.Arg | None:
+    """The argument passed as ``keyword=`` or at ``position`` (when no keyword came first)."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg
+    if position is not None:
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        if position < len(positional):
+            return positional[position]
+    return None
+
+
+def literal_value(node: cst.BaseExpression | None):
+    """The Python value of a literal expression (numbers, strings, lists, dicts...), or raise."""
+    import ast
+
+    if node is None:
+        raise ValueError("no expression")
+    code = cst.Module(body=[]).code_for_node(node)
+    return ast.literal_eval(code.strip())
+
+
+def is_literal(node: cst.BaseExpression | None) -> bool:
+    try:
+        literal_value(node)
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,144 @@
+"""Run the rule pipeline over one module's source and say what happened.
+
+``migrate_source`` never raises for bad input: a file that does not parse, or a rule that crashes,
+comes back as status ``error`` with the reason and the source untouched.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import asdict, dataclass, field
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+
+from meta_flows.core.codemod.base import (
+    SCRATCH_APPLIED,
+    SCRATCH_BLOCKS,
+    SCRATCH_ORIGINAL,
+    SCRATCH_PROJECT,
+    SCRATCH_REQUIREMENTS,
+    TODO_PREFIX,
+    apply_pending_removals,
+    module_code,
+)
+from meta_flows.core.codemod.project import ProjectIndex, scan_sources
+from meta_flows.core.codemod.rules import gather_rules
+
+MIGRATED = "migrated"
+UNCHANGED = "unchanged"
+NOT_PREFECT1 = "not-prefect1"
+ERROR = "error"
+
+_TODO_RE = re.compile(re.escape(TODO_PREFIX) + r"\s*(PF\d{3})\s*(.*)$")
+_PREFECT_IMPORT_RE = re.compile(r"^\s*(from\s+prefect[\s.]|import\s+prefect\b)", re.MULTILINE)
+
+
+@dataclass
+class Todo:
+    line: int
+    rule: str
+    message: str
+
+
+@dataclass
+class MigrationResult:
+    path: str | None
+    status: str
+    code: str
+    rules: list[str] = field(default_factory=list)
+    todos: list[Todo] = field(default_factory=list)
+    requirements: list[str] = field(default_factory=list)
+    blocks: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.status == MIGRATED
+
+    def report_entry(self) -> dict:
+        entry = asdict(self)
+        entry.pop("code")
+        return entry
+
+
+def find_todos(code: str) -> list[Todo]:
+    """Every ``# TODO(prefect2-migration): PFxxx ...`` comment in ``code``, with its line."""
+    todos = []
+    for number, line in enumerate(code.splitlines(), start=1):
+        match = _TODO_RE.search(line)
+        if match:
+            todos.append(Todo(number, match.group(1), match.group(2).strip()))
+    return todos
+
+
+def imports_prefect(source: str) -> bool:
+    return bool(_PREFECT_IMPORT_RE.search(source))
+
+
+def migrate_source(
+    source: str,
+    path: str | None = None,
+    *,
+    module_name: str | None = None,
+    project: ProjectIndex | None = None,
+    disabled: frozenset[str] | set[str] = frozenset(),
+) -> MigrationResult:
+    """Rewrite one module's Prefect 1 code to Prefect 2."""
+    module_name = module_name or "__main__"
+    if "prefect" not in source:
+        return MigrationResult(path, NOT_PREFECT1, source)
+    try:
+        tree = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        return MigrationResult(path, ERROR, source, error=f"syntax error: {_one_line(exc)}")
+    except Exception as exc:  # LibCST raises a few other errors on exotic input
+        return MigrationResult(path, ERROR, source, error=f"cannot parse: {_one_line(exc)}")
+    if not imports_prefect(source) and project is None:
+        return MigrationResult(path, NOT_PREFECT1, source)
+    if project is None:
+        project = scan_sources([(module_name, source)])
+    if not imports_prefect(source) and not _uses_wrappers(source, project):
+        return MigrationResult(path, NOT_PREFECT1, source)
+
+    context = CodemodContext(filename=path, full_module_name=module_name)
+    context.scratch[SCRATCH_PROJECT] = project
+    context.scratch[SCRATCH_ORIGINAL] = source
+    for rule_cls in gather_rules(disabled):
+        if not rule_cls.wants(source):
+            continue
+        try:
+            tree = rule_cls(context).transform_module(tree)
+        except Exception as exc:
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            return MigrationResult(
+                path,
+                ERROR,
+                source,
+                error=f"rule {rule_cls.CODE} ({rule_cls.NAME}) failed: {type(exc).__name__}: "
+                f"{_one_line(exc)} [{where.filename.rsplit('/', 1)[-1]}:{where.lineno}]",
+            )
+    tree = apply_pending_removals(context, tree)  # when PF001 is disabled
+    code = module_code(context, tree)
+    status = MIGRATED if code != source else UNCHANGED
+    return MigrationResult(
+        path,
+        status,
+        code,
+        rules=sorted(context.scratch.get(SCRATCH_APPLIED, set())) if status == MIGRATED else [],
+        todos=find_todos(code),
+        requirements=sorted(context.scratch.get(SCRATCH_REQUIREMENTS, set())),
+        blocks=sorted(context.scratch.get(SCRATCH_BLOCKS, set())),
+    )
+
+
+def _uses_wrappers(source: str, project: ProjectIndex) -> bool:
+    names = {q.rsplit(".", 1)[-1] for q in project.wrappers} | {
+        q.rsplit(".", 1)[-1] for q in project.task_classes
+    }
+    return any(name in source for name in names)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:500]

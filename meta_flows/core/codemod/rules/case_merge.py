@@ -1,0 +1,633 @@
+"""PF008 case_merge: ``case``/``merge``/``ifelse``/``switch`` become ``if``/``elif`` (§7).
+
+Inside ``@flow`` functions (the post-PF002 shape)::
+
+    with case(cond, True):          if cond:
+        a = yes()                       c = yes()
+    with case(cond, False):   ->    else:
+        b = no()                        c = no()
+    c = merge(a, b)
+
+- ``case(x, True)`` -> ``if x:``, ``False`` -> ``if not x:`` (the pair -> ``if``/``else``),
+  ``None`` -> ``if x is None:``, any other value -> ``if x == value:`` (C: P1 compared with ``==``).
+- Consecutive ``case`` blocks on the same side-effect-free condition with distinct literal values
+  are exclusive and become one ``if``/``elif``; ``merge(a, b)`` of outputs of distinct exclusive
+  branches becomes an assignment in each branch (variables from branches that may not run are
+  initialised to ``None`` before the ``if``).
+- ``ifelse(c, t, f)`` -> ``if c: ... else: ...``; ``switch(c, {k: t})`` -> ``if c == k: ... elif``,
+  moving the statements that produced ``t``/``f`` into the branches.
+- Skip propagation (§7 last paragraph, §18.2): a later simple statement that consumes outputs of
+  one branch only moves into that branch; one that mixes branches gets a TODO (and the variables it
+  reads are initialised to ``None`` before the ``if`` so it does not raise ``NameError``).
+- Anything else (``merge`` of non-exclusive outputs, ``case(...) as x``, ``ifelse`` arguments the
+  rule cannot place) is commented out under a TODO (H).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from meta_flows.core.codemod.base import Rule, get_arg, is_literal, literal_value, with_todo
+
+CASE = "prefect.tasks.control_flow.case"
+MERGE = "prefect.tasks.control_flow.merge"
+IFELSE = "prefect.tasks.control_flow.ifelse"
+SWITCH = "prefect.tasks.control_flow.switch"
+_CONTROL_FLOW = (CASE, MERGE, IFELSE, SWITCH)
+
+SKIP_TODO = (
+    "in Prefect 1 this was skipped when a case branch it depends on did not run; Prefect 2 runs "
+    "it anyway (variables from branches that did not run are None): guard it or move it into "
+    "the branch"
+)
+
+
+@dataclass
+class Branch:
+    value: cst.BaseExpression | None  # the case value (None for the default/else branch)
+    body: list[cst.BaseStatement]
+    leading_lines: list[cst.EmptyLine] = field(default_factory=list)
+    outputs: set[str] = field(default_factory=set)
+
+
+# ---------------------------------------------------------------------- pure helpers
+
+
+def assigned_names(stmt: cst.CSTNode) -> set[str]:
+    """Names a top-level simple statement assigns (``a = ...``, ``a, b = ...``, ``a += ...``)."""
+    names: set[str] = set()
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return names
+
+    def add_target(target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            names.add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for el in target.elements:
+                add_target(el.value)
+
+    for small in stmt.body:
+        if isinstance(small, cst.Assign):
+            for t in small.targets:
+                add_target(t.target)
+        elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
+            add_target(small.target)
+    return names
+
+
+def block_outputs(body: list[cst.BaseStatement]) -> set[str]:
+    out: set[str] = set()
+    for stmt in body:
+        out |= assigned_names(stmt)
+    return out
+
+
+class _Loads(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
+        if not isinstance(node.target, (cst.Name, cst.Tuple, cst.List)):
+            node.target.visit(self)
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+
+def loaded_names(node: cst.CSTNode) -> set[str]:
+    """Names an expression or statement reads (approximate: ignores scoping inside it)."""
+    visitor = _Loads()
+    node.visit(visitor)
+    return visitor.names
+
+
+class _Rename(cst.CSTTransformer):
+    def __init__(self, old: str, new: str) -> None:
+        self.old, self.new = old, new
+
+    def leave_AssignTarget(self, original_node, updated_node):
+        if isinstance(updated_node.target, cst.Name) and updated_node.target.value == self.old:
+            return updated_node.with_changes(target=cst.Name(self.new))
+        return updated_node
+
+
+def _contains_jump(stmt: cst.CSTNode) -> bool:
+    found = []
+
+    class V(cst.CSTVisitor):
+        def visit_Return(self, node):
+            found.append(node)
+
+        def visit_Raise(self, node):
+            found.append(node)
+
+        def visit_Break(self, node):
+            found.append(node)
+
+        def visit_Continue(self, node):
+            found.append(node)
+
+    stmt.visit(V())
+    return bool(found)
+
+
+def is_pure(expr: cst.BaseExpression) -> bool:
+    """A condition that can be evaluated once for several case blocks (no calls)."""
+    if isinstance(expr, cst.Name):
+        return True
+    if isinstance(expr, cst.Attribute):
+        return is_pure(expr.value)
+    if isinstance(expr, cst.Subscript):
+        return is_pure(expr.value) and all(
+            isinstance(s.slice, cst.Index) and is_literal(s.slice.value) for s in expr.slice
+        )
+    return False
+
+
+def test_for(cond: cst.BaseExpression, value: cst.BaseExpression) -> cst.BaseExpression:
+    """The ``if`` test for ``case(cond, value)``."""
+    if isinstance(value, cst.Name) and value.value == "True":
+        return cond
+    if isinstance(value, cst.Name) and value.value == "False":
+        return cst.UnaryOperation(operator=cst.Not(), expression=_paren_if_needed(cond))
+    op = cst.Is() if isinstance(value, cst.Name) and value.value == "None" else cst.Equal()
+    return cst.Comparison(
+        left=_paren_if_needed(cond),
+        comparisons=[cst.ComparisonTarget(operator=op, comparator=value)],
+    )
+
+
+def _paren_if_needed(expr: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(expr, (cst.Name, cst.Attribute, cst.Subscript, cst.Call)) or expr.lpar:
+        return expr
+    return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def _literal_key(value: cst.BaseExpression | None):
+    if value is None or not is_literal(value):
+        return None
+    v = literal_value(value)
+    return (type(v).__name__, repr(v))
+
+
+def exclusive(branches: list[Branch]) -> bool:
+    keys = [_literal_key(b.value) for b in branches if b.value is not None]
+    return None not in keys and len(set(keys)) == len(keys)
+
+
+def build_if(cond: cst.BaseExpression, branches: list[Branch], leading) -> cst.If:
+    """``if``/``elif``/``else`` for exclusive branches (a True/False pair ends in ``else``)."""
+    values = [_literal_key(b.value) for b in branches]
+    pair = len(branches) == 2 and set(values) == {("bool", "True"), ("bool", "False")}
+    orelse: cst.If | cst.Else | None = None
+    for index in range(len(branches) - 1, -1, -1):
+        branch = branches[index]
+        block = cst.IndentedBlock(body=branch.body)
+        if pair and index == 1:
+            orelse = cst.Else(body=block, leading_lines=branch.leading_lines)
+            continue
+        orelse = cst.If(
+            test=test_for(cond, branch.value),
+            body=block,
+            orelse=orelse,
+            leading_lines=leading if index == 0 else branch.leading_lines,
+        )
+    assert isinstance(orelse, cst.If)
+    return orelse
+
+
+def assign(name: str, value: cst.BaseExpression) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine(
+        body=[cst.Assign(targets=[cst.AssignTarget(target=cst.Name(name))], value=value)]
+    )
+
+
+# ---------------------------------------------------------------------- the rule
+
+
+class CaseMergeRule(Rule):
+    """Case/merge/ifelse/switch become if/elif (§7)."""
+
+    CODE = "PF008"
+    NAME = "case-merge"
+    DESCRIPTION = "case/merge/ifelse/switch become if/elif (§7)"
+    TRIGGERS = ("case", "merge", "ifelse", "switch")
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._kinds: dict[int, str] = {}  # id(func node of a call) -> canonical name
+        self._functions: list[bool] = []  # is each enclosing function a @flow
+        self._flow_loads: list[dict[str, int]] = []  # per flow function: name -> load count
+        self._changed = False
+        self._originals: dict[int, cst.CSTNode] = {}
+
+    # ------------------------------------------------------------------ analysis
+
+    def visit_Import(self, node) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node) -> bool:
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = self.prefect_name(node.func)
+        if name in _CONTROL_FLOW:
+            self._kinds[id(node.func)] = name
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        is_flow = any(self.is_prefect(d, "prefect.flow") for d in node.decorators)
+        self._functions.append(is_flow)
+        if is_flow:
+            counts: dict[str, int] = {}
+
+            class Count(cst.CSTVisitor):
+                def visit_Name(self, n: cst.Name) -> None:
+                    counts[n.value] = counts.get(n.value, 0) + 1
+
+            node.body.visit(Count())
+            self._flow_loads.append(counts)
+
+    def leave_FunctionDef(self, original_node, updated_node):
+        if self._functions.pop():
+            self._flow_loads.pop()
+        return updated_node
+
+    def _kind(self, call: cst.BaseExpression | None) -> str | None:
+        if isinstance(call, cst.Call):
+            return self._kinds.get(id(call.func))
+        return None
+
+    def _in_flow(self) -> bool:
+        return bool(self._functions) and self._functions[-1]
+
+    # ------------------------------------------------------------------ statement shapes
+
+    def _original(self, stmt: cst.CSTNode) -> cst.CSTNode | None:
+        """The original node of a statement of the block being rewritten (None for new ones)."""
+        return self._originals.get(id(stmt))
+
+    def _case_of(self, stmt: cst.BaseStatement):
+        """``(cond, value)`` for ``with case(cond, value):`` (one item, no ``as``), else None."""
+        orig = self._original(stmt)
+        if not isinstance(stmt, cst.With) or len(stmt.items) != 1 or stmt.asynchronous:
+            return None
+        item = stmt.items[0]
+        if item.asname is not None or self._kind(orig.items[0].item) != CASE:
+            return None
+        cond, value = get_arg(item.item, "task", 0), get_arg(item.item, "value", 1)
+        if cond is None or value is None:
+            return None
+        return cond.value, value.value
+
+    def _call_stmt(self, stmt: cst.BaseStatement, kind: str) -> cst.Call | None:
+        """The call of a statement ``kind(...)`` or ``x = kind(...)``."""
+        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+            return None
+        small, orig = stmt.body[0], self._original(stmt)
+        if orig is None or not isinstance(small, (cst.Expr, cst.Assign)):
+            return None
+        return small.value if self._kind(orig.body[0].value) == kind else None
+
+    # ------------------------------------------------------------------ block rewriting
+
+    def leave_IndentedBlock(self, original_node, updated_node):
+        if not self._in_flow() or len(original_node.body) != len(updated_node.body):
+            return updated_node
+        pairs = zip(original_node.body, updated_node.body, strict=True)
+        self._originals = {self.new_node_id(u): o for o, u in pairs}
+        body = self._rewrite_body(list(updated_node.body))
+        return updated_node.with_changes(body=body) if body is not None else updated_node
+
+    def _rewrite_body(self, body: list[cst.BaseStatement]) -> list[cst.BaseStatement] | None:
+        changed = False
+        i = 0
+        while i < len(body):
+            group = self._group_at(body, i)
+            if group is None:
+                i += 1
+                continue
+            cond, branches, consumed, leading = group
+            rest = [s for k, s in enumerate(body[i:], start=i) if k not in consumed]
+            before = [s for k, s in enumerate(body[:i]) if k not in consumed]
+            new_if, inits, rest = self._finish(cond, branches, rest, leading)
+            body = [*before, *inits, new_if, *rest]
+            i = len(before) + len(inits) + 1
+            changed = True
+        for index, stmt in enumerate(body):
+            orig = self._original(stmt)
+            what = self._leftover_kind(orig) if orig is not None else None
+            if what is not None:
+                body[index] = self._leftover(stmt, what)
+                changed = True
+        if changed:
+            self._changed = True
+            self.mark_applied()
+        return body if changed else None
+
+    def _group_at(self, body, i):
+        """Branches starting at ``body[i]``: ``(cond, branches, consumed indexes, leading)``."""
+        stmt = body[i]
+        case = self._case_of(stmt)
+        if case is not None:
+            cond, value = case
+            branches = [Branch(value, list(stmt.body.body))]
+            consumed = {i}
+            j = i + 1
+            while is_pure(cond) and j < len(body):
+                nxt = self._case_of(body[j])
+                if nxt is None or not nxt[0].deep_equals(cond):
+                    break
+                candidate = Branch(nxt[1], list(body[j].body.body), list(body[j].leading_lines))
+                if not exclusive([*branches, candidate]):
+                    break
+                branches.append(candidate)
+                consumed.add(j)
+                j += 1
+            return cond, branches, consumed, list(stmt.leading_lines)
+        for kind in (IFELSE, SWITCH):
+            call = self._call_stmt(stmt, kind)
+            if call is None or not isinstance(stmt.body[0], cst.Expr):
+                continue
+            placed = self._place_choice(body, i, call, kind)
+            if placed is not None:
+                cond, branches, consumed = placed
+                return cond, branches, consumed, list(stmt.leading_lines)
+        return None
+
+    def _place_choice(self, body, i, call: cst.Call, kind: str):
+        """Branches for ``ifelse(c, t, f)`` / ``switch(c, {k: t})`` at ``body[i]``."""
+        cond_arg = get_arg(call, "condition", 0)
+        if cond_arg is None:
+            return None
+        if kind == IFELSE:
+            t, f = get_arg(call, "true_task", 1), get_arg(call, "false_task", 2)
+            if t is None or f is None:
+                return None
+            pairs = [(cst.Name("True"), t.value), (cst.Name("False"), f.value)]
+        else:
+            cases = get_arg(call, "cases", 1)
+            if cases is None or not isinstance(cases.value, cst.Dict):
+                return None
+            pairs = []
+            for el in cases.value.elements:
+                if not isinstance(el, cst.DictElement):
+                    return None
+                pairs.append((el.key, el.value))
+        consumed = {i}
+        branches = []
+        for value, task_expr in pairs:
+            if isinstance(task_expr, cst.Call):
+                stmt = cst.SimpleStatementLine(body=[cst.Expr(task_expr)])
+            elif isinstance(task_expr, cst.Name):
+                k = self._defining_stmt(body, i, task_expr.value)
+                if k is None:
+                    return None
+                consumed.add(k)
+                stmt = body[k]
+            else:
+                return None
+            branches.append(Branch(value, [stmt]))
+        if not exclusive(branches):
+            return None
+        return cond_arg.value, branches, consumed
+
+    def _defining_stmt(self, body, i: int, name: str) -> int | None:
+        """Index of the only statement before ``i`` assigning ``name``, unused in between."""
+        found = [k for k in range(i) if name in assigned_names(body[k])]
+        if len(found) != 1:
+            return None
+        k = found[0]
+        if any(name in loaded_names(body[m]) for m in range(k + 1, i)):
+            return None
+        if not isinstance(body[k].body[0], cst.Assign):
+            return None
+        return k
+
+    # ------------------------------------------------------------------ merge + skip propagation
+
+    def _finish(self, cond, branches: list[Branch], rest, leading):
+        for b in branches:
+            b.outputs = block_outputs(b.body)
+        is_exclusive = exclusive(branches)
+        values = {_literal_key(b.value) for b in branches}
+        exhaustive = is_exclusive and values == {("bool", "True"), ("bool", "False")}
+        need_init: list[str] = []
+
+        # merge(a, b) -> the variable assigned in whichever branch ran
+        kept = []
+        for stmt in rest:
+            if is_exclusive:
+                stmt, nested = self._hoist_nested_merge(stmt, branches)
+                if nested is not None:
+                    target, covered = nested
+                    if not (exhaustive and covered == len(branches)):
+                        need_init.append(target)
+            merged = self._merge_into(stmt, branches) if is_exclusive else None
+            if merged is None:
+                kept.append(stmt)
+                continue
+            target, covered = merged
+            if not (exhaustive and covered == len(branches)):
+                need_init.append(target)
+        rest = kept
+
+        # skip propagation: move consumers of one branch's outputs into that branch
+        kept = []
+        assigned_outside: set[str] = set()
+        for stmt in rest:
+            loads = loaded_names(stmt)
+            everywhere = set.intersection(*(b.outputs for b in branches)) if exhaustive else set()
+            hits = [k for k, b in enumerate(branches) if loads & (b.outputs - everywhere)]
+            if not hits:
+                kept.append(stmt)
+                assigned_outside |= assigned_names(stmt)
+                continue
+            movable = (
+                len(hits) == 1
+                and (is_exclusive or len(branches) == 1)
+                and isinstance(stmt, cst.SimpleStatementLine)
+                and not _contains_jump(stmt)
+                and not (loads & assigned_outside)
+                and not self._mentions_control_flow(stmt)
+            )
+            if movable:
+                branch = branches[hits[0]]
+                branch.body.append(stmt)
+                branch.outputs |= assigned_names(stmt)
+                continue
+            flagged = with_todo(stmt, self.CODE, SKIP_TODO)
+            if id(stmt) in self._originals:
+                self._originals[self.new_node_id(flagged)] = self._originals[id(stmt)]
+            stmt = flagged
+            for k in hits:
+                for name in sorted(loads & branches[k].outputs):
+                    if name not in need_init and not (
+                        exhaustive and all(name in b.outputs for b in branches)
+                    ):
+                        need_init.append(name)
+            kept.append(stmt)
+            assigned_outside |= assigned_names(stmt)
+
+        new_if = build_if(cond, branches, leading) if is_exclusive else None
+        if new_if is None:  # a single case block with a non-literal value
+            (branch,) = branches
+            new_if = cst.If(
+                test=test_for(cond, branch.value),
+                body=cst.IndentedBlock(body=branch.body),
+                leading_lines=leading,
+            )
+        inits = [assign(name, cst.Name("None")) for name in need_init]
+        if inits:
+            new_if = new_if.with_changes(leading_lines=[])
+            inits[0] = inits[0].with_changes(leading_lines=leading)
+        return new_if, inits, kept
+
+    def _hoist_nested_merge(self, stmt, branches: list[Branch]):
+        """``x = f(merge(a, b))``: each branch assigns ``merged``; the call reads it.
+
+        Returns the (possibly rewritten) statement and ``(name, branches covered)`` or None.
+        """
+        orig = self._original(stmt)
+        if (
+            orig is None
+            or not isinstance(stmt, cst.SimpleStatementLine)
+            or self._call_stmt(stmt, MERGE) is not None
+        ):
+            return stmt, None
+        kinds = self._kinds
+        calls: list[cst.Call] = []
+
+        class FindMerge(cst.CSTVisitor):
+            def visit_Call(self, n: cst.Call) -> None:
+                if kinds.get(id(n.func)) == MERGE:
+                    calls.append(n)
+
+        orig.visit(FindMerge())
+        if len(calls) != 1:
+            return stmt, None
+        counts = self._flow_loads[-1] if self._flow_loads else {}
+        target, n = "merged", 1
+        while target in counts:
+            n += 1
+            target = f"merged_{n}"
+        covered = self._merge_call_into(target, calls[0], branches)
+        if covered is None:
+            return stmt, None
+        original_call = calls[0]
+
+        class Replace(cst.CSTTransformer):
+            def leave_Call(self, original_node, updated_node):
+                if updated_node.deep_equals(original_call):
+                    return cst.Name(target)
+                return updated_node
+
+        counts[target] = 1
+        return stmt.visit(Replace()), (target, covered)
+
+    def _merge_into(self, stmt, branches: list[Branch]):
+        """Rewrite ``c = merge(a, b)`` into the branches; return ``(c, branches covered)``."""
+        call = self._call_stmt(stmt, MERGE)
+        if call is None or not isinstance(stmt.body[0], cst.Assign):
+            return None
+        targets = stmt.body[0].targets
+        if len(targets) != 1 or not isinstance(targets[0].target, cst.Name):
+            return None
+        covered = self._merge_call_into(targets[0].target.value, call, branches)
+        return None if covered is None else (targets[0].target.value, covered)
+
+    def _merge_call_into(self, target: str, call: cst.Call, branches: list[Branch]):
+        """Assign ``target`` in each branch owning an argument of ``merge``; branches covered."""
+        owners: dict[int, str] = {}
+        for arg in call.args:
+            if arg.keyword is not None or arg.star or not isinstance(arg.value, cst.Name):
+                return None
+            owner = [k for k, b in enumerate(branches) if arg.value.value in b.outputs]
+            if len(owner) != 1 or owner[0] in owners:
+                return None
+            owners[owner[0]] = arg.value.value
+        counts = self._flow_loads[-1] if self._flow_loads else {}
+        for k, name in owners.items():
+            branch = branches[k]
+            assignments = [s for s in branch.body if name in assigned_names(s)]
+            # uses of the name: its assignment, the merge argument, nothing else
+            if counts.get(name, 0) <= 2 and len(assignments) == 1 and name != target:
+                index = branch.body.index(assignments[0])
+                branch.body[index] = assignments[0].visit(_Rename(name, target))
+            else:
+                branch.body.append(assign(target, cst.Name(name)))
+            branch.outputs.add(target)
+        return len(owners)
+
+    # ------------------------------------------------------------------ leftovers
+
+    def _leftover_kind(self, stmt: cst.BaseStatement) -> str | None:
+        if isinstance(stmt, cst.With) and any(self._kind(i.item) == CASE for i in stmt.items):
+            return "with case(...)"
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for name, label in ((MERGE, "merge"), (IFELSE, "ifelse"), (SWITCH, "switch")):
+                if self._mentions(stmt, name):
+                    return f"{label}(...)"
+        return None
+
+    def leave_With(self, original_node, updated_node):
+        if not self._in_flow() and self._leftover_kind(original_node):
+            self.add_todo(
+                "with case(...) outside a @flow function: rewrite it as plain if/else in the flow"
+            )
+        return updated_node
+
+    def leave_SimpleStatementLine(self, original_node, updated_node):
+        what = None if self._in_flow() else self._leftover_kind(original_node)
+        if what is not None:
+            self.add_todo(f"{what} outside a @flow function: rewrite it as plain if/else")
+        return updated_node
+
+    def _mentions_control_flow(self, stmt: cst.CSTNode) -> bool:
+        orig = self._original(stmt)
+        return orig is not None and any(self._mentions(orig, k) for k in _CONTROL_FLOW)
+
+    def _mentions(self, node: cst.CSTNode, kind: str) -> bool:
+        found = []
+        kinds = self._kinds
+
+        class V(cst.CSTVisitor):
+            def visit_Call(self, n: cst.Call) -> None:
+                if kinds.get(id(n.func)) == kind:
+                    found.append(n)
+
+        node.visit(V())
+        return bool(found)
+
+    def _leftover(self, stmt, what: str):
+        return self.comment_out(
+            stmt,
+            f"{what} could not be rewritten safely (branches not exclusive or outputs not "
+            f"assigned in a branch): rewrite it as plain if/elif and assign the merged variable "
+            f"in each branch",
+        )
+
+    def leave_Module(self, original_node, updated_node):
+        if self._changed:
+            for name in ("case", "merge", "ifelse", "switch"):
+                for module in (
+                    "prefect",
+                    "prefect.tasks.control_flow",
+                    "prefect.tasks.control_flow.case",
+                    "prefect.tasks.control_flow.conditional",
+                ):
+                    self.remove_import_if_unused(module, name)
+        return updated_node
+
+
+RULE = CaseMergeRule

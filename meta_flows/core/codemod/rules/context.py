@@ -1,0 +1,354 @@
+"""PF007 context: Prefect 1's ``prefect.context`` becomes ``get_run_logger()`` / ``prefect.runtime``.
+
+Spec: MIGRATION_RULES.md §6 (and the ``get_logger`` row of §1). Each form of reading a key --
+``prefect.context.get("k"[, default])``, ``prefect.context.k``, ``prefect.context["k"]``, also via
+``from prefect import context`` -- is rewritten by key:
+
+- ``logger`` -> ``get_run_logger()`` inside any function (a helper called from a task runs inside
+  the run too); at module level -> ``logging.getLogger(__name__)`` with a TODO (C).
+  ``prefect.utilities.logging.get_logger(...)`` likewise (``logging.getLogger(name)`` outside).
+- ``parameters``, ``scheduled_start_time``, ``date``, ``flow_run_id``, ``flow_run_name``,
+  ``flow_name`` -> ``runtime.flow_run.parameters / scheduled_start_time / id / name / flow_name``;
+  ``task_run_id``, ``task_name``, ``task_run_name`` -> ``runtime.task_run.id / task_name / name``
+  (``from prefect import runtime``). A ``.get(k, default)`` default is kept as ``(value or default)``
+  for the values that are None outside a run (ids and names).
+- ``today``, ``yesterday``, ``tomorrow`` (and ``*_nodash``) -> ``_prefect1_today(offset, fmt)``, one
+  small helper added after the imports that formats ``runtime.flow_run.scheduled_start_time`` (C).
+- ``map_index``, ``task_loop_*``, ``secrets``, ``config``, dynamic keys, ``with prefect.context(...)``
+  and any other use of the Prefect 1 context -> H: a TODO (``prefect.context`` is a different module
+  in Prefect 2); at module level the statement is commented out so the module still imports.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.codemod.visitors import RemoveImportsVisitor
+from libcst.metadata import ParentNodeProvider
+
+from meta_flows.core.codemod.base import Rule, get_arg, literal_value
+from meta_flows.core.codemod.rules.secrets import remove_p1_imports
+
+CONTEXT = "prefect.context"
+GET_LOGGER = "prefect.utilities.logging.get_logger"
+TODAY_HELPER = "_prefect1_today"
+
+FLOW_RUN = {
+    "parameters": "parameters",
+    "scheduled_start_time": "scheduled_start_time",
+    "date": "scheduled_start_time",
+    "flow_run_id": "id",
+    "flow_run_name": "name",
+    "flow_name": "flow_name",
+}
+TASK_RUN = {"task_run_id": "id", "task_name": "task_name", "task_run_name": "name"}
+# Values that are None outside a run: a ``.get(k, default)`` default keeps its meaning.
+NULLABLE = {
+    "flow_run_id",
+    "flow_run_name",
+    "flow_name",
+    "task_run_id",
+    "task_name",
+    "task_run_name",
+}
+DATES = {
+    "today": (0, None),
+    "yesterday": (-1, None),
+    "tomorrow": (1, None),
+    "today_nodash": (0, "%Y%m%d"),
+    "yesterday_nodash": (-1, "%Y%m%d"),
+    "tomorrow_nodash": (1, "%Y%m%d"),
+}
+HUMAN = {
+    "map_index": "context map_index has no Prefect 2 equivalent: pass the index to the task "
+    "explicitly (e.g. map over enumerate(...))",
+    "task_loop_result": "context task_loop_result belongs to the LOOP signal: carry the value in a "
+    "while loop inside the task (PF011)",
+    "task_loop_count": "context task_loop_count belongs to the LOOP signal: count iterations in a "
+    "while loop inside the task (PF011)",
+    "secrets": "Prefect 1 context secrets: read each secret with "
+    "Secret.load('<lowercase-dashed-name>').get() (from prefect.blocks.system) and create the "
+    "Secret block",
+    "config": "Prefect 1 config has no Prefect 2 equivalent: read the value from an environment "
+    "variable, a Variable or a block",
+}
+_CONTEXT_METHODS = {"get", "update", "to_dict", "setdefault", "keys", "items", "values"}
+# What Prefect 2.20's ``prefect.context`` module offers: already-migrated code, left alone.
+P2_CONTEXT_NAMES = frozenset(
+    {
+        "get_run_context",
+        "get_settings_context",
+        "FlowRunContext",
+        "TaskRunContext",
+        "SettingsContext",
+        "TagsContext",
+        "EngineContext",
+        "RunContext",
+        "ContextModel",
+        "PrefectObjectRegistry",
+        "tags",
+        "use_profile",
+        "root_settings_context",
+        "serialize_context",
+        "hydrated_context",
+    }
+)
+
+TODAY_HELPER_CODE = f'''def {TODAY_HELPER}(offset_days=0, fmt="%Y-%m-%d"):
+    """Prefect 1's context ``today`` (+/- days): the flow run's scheduled start date."""
+    from datetime import timedelta
+
+    return (runtime.flow_run.scheduled_start_time + timedelta(days=offset_days)).strftime(fmt)
+'''
+
+
+def _runtime(kind: str, attr: str) -> cst.Attribute:
+    return cst.Attribute(
+        value=cst.Attribute(value=cst.Name("runtime"), attr=cst.Name(kind)), attr=cst.Name(attr)
+    )
+
+
+def _string_key(node: cst.BaseExpression | None) -> str | None:
+    try:
+        value = literal_value(node)
+    except Exception:
+        return None
+    return value if isinstance(value, str) else None
+
+
+class ContextRule(Rule):
+    """Prefect.context becomes get_run_logger() / prefect.runtime (§6)."""
+
+    CODE = "PF007"
+    NAME = "context"
+    DESCRIPTION = "prefect.context becomes get_run_logger() / prefect.runtime (§6)"
+    TRIGGERS = ("context", "get_logger")
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._plan: dict[
+            int, tuple[str, cst.BaseExpression | None]
+        ] = {}  # node id -> (key, default)
+        self._consumed: set[int] = set()
+        self._comment_out: dict[int, str] = {}
+        self._need_today = False
+        self._changed = False
+
+    # ------------------------------------------------------------------ scopes
+
+    def visit_Import(self, node) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node) -> bool:
+        return False
+
+    # ------------------------------------------------------------------ finding reads
+
+    def _is_context(self, node: cst.CSTNode) -> bool:
+        return self.prefect_name(node) == CONTEXT
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if self.is_prefect(func, GET_LOGGER):
+            self._plan[id(node)] = ("get_logger", None)
+            return
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "get"
+            and self._is_context(func.value)
+        ):
+            self._consumed.add(id(func))
+            key = _string_key(get_arg(node, "key", 0).value) if node.args else None
+            default = get_arg(node, "default", 1)
+            self._claim(node, func.value, key, default.value if default else None)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if id(node) in self._consumed:
+            return
+        if node.attr.value in P2_CONTEXT_NAMES and self._is_context(node.value):
+            self._consumed.add(id(node.value))
+        elif self._is_context(node.value) and node.attr.value not in _CONTEXT_METHODS:
+            self._claim(node, node.value, node.attr.value, None)
+        elif self._is_context(node) and id(node) not in self._consumed:
+            self._flag(
+                f"Prefect 1 context `{self.code_for(node)}` is a different module in "
+                "Prefect 2: use prefect.runtime or get_run_logger()"
+            )
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if self._is_context(node.value) and len(node.slice) == 1:
+            index = node.slice[0].slice
+            key = _string_key(index.value) if isinstance(index, cst.Index) else None
+            self._claim(node, node.value, key, None)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if id(node) not in self._consumed and self._is_context(node):
+            self._flag(
+                f"Prefect 1 context `{node.value}` is a different module in Prefect 2: "
+                "use prefect.runtime or get_run_logger()"
+            )
+
+    def visit_With(self, node: cst.With) -> None:
+        for item in node.items:
+            call = item.item
+            if isinstance(call, cst.Call) and self._is_context(call.func):
+                self._consumed.add(id(call.func))
+                self.add_todo(
+                    "`with prefect.context(...)` has no Prefect 2 equivalent: pass the values as "
+                    "flow/task parameters instead (the block below still uses Prefect 1 context)"
+                )
+
+    def _claim(self, node, ctx, key: str | None, default) -> None:
+        """Plan the rewrite of a read of ``key``, or flag it."""
+        self._consumed.add(id(ctx))
+        if key is not None and (
+            key in ("logger",) or key in FLOW_RUN or key in TASK_RUN or key in DATES
+        ):
+            self._plan[id(node)] = (key, default)
+            if key == "logger" and self.function_depth == 0:
+                self.add_todo(
+                    "a module-level logger does not reach the Prefect run logs: call "
+                    "get_run_logger() inside the task or flow instead"
+                )
+            return
+        if key in HUMAN:
+            message = HUMAN[key]
+        elif key is None:
+            message = (
+                f"`{self.code_for(node)}` reads a computed key of the Prefect 1 context: "
+                "map it to prefect.runtime by hand"
+            )
+        else:
+            message = (
+                f"Prefect 1 context key {key!r} has no direct Prefect 2 equivalent: "
+                "use prefect.runtime / get_run_context() by hand"
+            )
+        self._flag(message)
+
+    def _flag(self, message: str) -> None:
+        self.add_todo(message)
+        if self.function_depth == 0:
+            stmt = self._statement_stack[-1]
+            if isinstance(stmt, cst.SimpleStatementLine):
+                self._comment_out[id(stmt)] = message
+
+    # ------------------------------------------------------------------ rewriting
+
+    def _replacement(self, key: str, default, args) -> cst.BaseExpression:
+        self._changed = True
+        self.mark_applied()
+        if key in ("logger", "get_logger"):
+            if self.function_depth:
+                self.add_import("prefect", "get_run_logger")
+                return cst.Call(func=cst.Name("get_run_logger"))
+            self.add_import("logging")
+            name = args[0].value if key == "get_logger" and args else cst.Name("__name__")
+            if key == "get_logger":
+                self.add_todo(
+                    "a module-level logger does not reach the Prefect run logs: call "
+                    "get_run_logger() inside the task or flow instead"
+                )
+            return cst.Call(
+                func=cst.Attribute(value=cst.Name("logging"), attr=cst.Name("getLogger")),
+                args=[cst.Arg(name)],
+            )
+        self.add_import("prefect", "runtime")
+        if key in DATES:
+            self._need_today = True
+            offset, fmt = DATES[key]
+            call_args = []
+            if offset or fmt:
+                call_args.append(cst.Arg(cst.parse_expression(str(offset))))
+            if fmt:
+                call_args.append(cst.Arg(cst.SimpleString(f'"{fmt}"')))
+            return cst.Call(func=cst.Name(TODAY_HELPER), args=call_args)
+        value = (
+            _runtime("flow_run", FLOW_RUN[key])
+            if key in FLOW_RUN
+            else _runtime("task_run", TASK_RUN[key])
+        )
+        if default is not None and key in NULLABLE:
+            return cst.BooleanOperation(left=value, operator=cst.Or(), right=default)
+        return value
+
+    def _leave_expr(self, original_node, updated_node):
+        planned = self._plan.get(id(original_node))
+        if planned is None:
+            return updated_node
+        args = original_node.args if isinstance(original_node, cst.Call) else ()
+        new = self._replacement(planned[0], planned[1], args)
+        if isinstance(new, cst.BooleanOperation) and not self._stands_alone(original_node):
+            new = new.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return new
+
+    def _stands_alone(self, node: cst.CSTNode) -> bool:
+        """True when ``node`` is a whole assigned/returned value or argument (no parens needed)."""
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        return isinstance(parent, (cst.Assign, cst.AnnAssign, cst.Return, cst.Arg)) and (
+            getattr(parent, "value", None) is node
+        )
+
+    def leave_Call(self, original_node, updated_node):
+        return self._leave_expr(original_node, updated_node)
+
+    def leave_Attribute(self, original_node, updated_node):
+        return self._leave_expr(original_node, updated_node)
+
+    def leave_Subscript(self, original_node, updated_node):
+        return self._leave_expr(original_node, updated_node)
+
+    def leave_SimpleStatementLine(self, original_node, updated_node):
+        message = self._comment_out.pop(id(original_node), None)
+        if message is None:
+            return updated_node
+        self._pending.pop(id(original_node), None)  # the TODO goes with the commented code
+        return self.comment_out(original_node, message)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not self._changed:
+            return updated_node
+        remove_p1_imports(self, original_node, lambda q: q in (CONTEXT, GET_LOGGER))
+        RemoveImportsVisitor.remove_unused_import(self.context, "prefect")
+        if self._need_today:
+            updated_node = _add_today_helper(updated_node)
+        return updated_node
+
+
+def _add_today_helper(module: cst.Module) -> cst.Module:
+    """Insert the ``_prefect1_today`` helper once, after the leading imports."""
+    body = list(module.body)
+    for stmt in body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == TODAY_HELPER:
+            return module
+    position = 0
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and all(
+            isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+        ):
+            position = i + 1
+        elif isinstance(stmt, cst.SimpleStatementLine) and i == 0 and _is_docstring(stmt):
+            position = 1
+        elif not isinstance(stmt, (cst.If, cst.Try)):
+            break
+    helper = cst.parse_statement(TODAY_HELPER_CODE)
+    helper = helper.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    if position < len(body):
+        nxt = body[position]
+        blank = sum(1 for line in nxt.leading_lines if line.comment is None)
+        if blank < 2:
+            nxt = nxt.with_changes(
+                leading_lines=[*(cst.EmptyLine() for _ in range(2 - blank)), *nxt.leading_lines]
+            )
+        body[position] = nxt
+    body.insert(position, helper)
+    return module.with_changes(body=body)
+
+
+def _is_docstring(stmt: cst.SimpleStatementLine) -> bool:
+    return (
+        len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+RULE = ContextRule

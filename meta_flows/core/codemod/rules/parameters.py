@@ -1,0 +1,412 @@
+"""PF003 parameters: Parameter(...) becomes a typed flow function argument (§2.2).
+
+Runs right after PF002, on ``@flow`` functions (``prefect.flow``).
+
+Before::
+
+    @flow(name="ETL")
+    def etl():
+        n = Parameter("n", default=3)
+        day = DateTimeParameter("day", required=False)
+        start = Parameter("start-date")
+        cfg = JSONParameter("cfg", default={"a": 1})
+        ...
+
+After::
+
+    # TODO(prefect2-migration): PF003 parameter 'start-date' is now the argument `start_date` ...
+    @flow(name="ETL")
+    def etl(start_date, n: int = 3, day: Optional[datetime.datetime] = None,
+            cfg: Optional[dict] = None):
+        start = start_date
+        cfg = cfg if cfg is not None else {"a": 1}
+        ...
+
+- Type hints come from literal defaults (int/float/str/bool); a None default gives no hint (A).
+- Required parameters (no default, ``required=True``) come first, otherwise the order is kept (A).
+- dict/list defaults become ``Optional[...] = None`` plus a fresh copy at the start of the body:
+  Prefect 2 validates the default against the hint, so ``d: dict = None`` would fail (C).
+- ``DateTimeParameter`` -> ``datetime.datetime`` (``Optional[...] = None`` when not required) (A);
+  a non-None default is kept but not parsed into a datetime: TODO (C).
+- Names that are not identifiers are renamed (TODO with the old name) (C).
+- Parameters defined at module level and used in a flow are lifted into its signature; the
+  module-level assignment goes when nothing else uses it (A).
+- A Parameter passed inline as a call argument (``load(Parameter("x", default=1))``) becomes the
+  argument ``x`` and the call passes ``x`` (renamed if ``x`` is already used in the flow) (A).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+
+from meta_flows.core.codemod.base import Rule, get_arg, literal_value, with_todo
+from meta_flows.core.codemod.rules.flow_definition import (
+    _is_docstring,
+    name_refs,
+    raw_qualified_names,
+    string_value,
+)
+from meta_flows.core.naming import identifier
+
+_PARAMETERS = ("prefect.Parameter", "prefect.DateTimeParameter", "prefect.JSONParameter")
+_HINTS = {bool: "bool", int: "int", float: "float", str: "str"}
+
+
+@dataclass
+class _Param:
+    variable: str
+    argument: str
+    original_name: str
+    annotation: str | None
+    default: cst.BaseExpression | None
+    prelude: list[str] = field(default_factory=list)
+    todos: list[str] = field(default_factory=list)
+
+
+def _parameter_assign(rule: Rule, stmt: cst.CSTNode) -> tuple[str, cst.Call] | None:
+    if (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Assign)
+        and len(stmt.body[0].targets) == 1
+        and isinstance(stmt.body[0].targets[0].target, cst.Name)
+        and isinstance(stmt.body[0].value, cst.Call)
+        and rule.is_prefect(stmt.body[0].value.func, *_PARAMETERS)
+    ):
+        return stmt.body[0].targets[0].target.value, stmt.body[0].value
+    return None
+
+
+def _module_scope_uses(stmt: cst.CSTNode, name: str) -> bool:
+    """``stmt`` refers to the module-level ``name`` (a function's own parameter does not)."""
+    if isinstance(stmt, cst.FunctionDef):
+        p = stmt.params
+        own = [*p.params, *p.posonly_params, *p.kwonly_params]
+        own += [a for a in (p.star_arg, p.star_kwarg) if isinstance(a, cst.Param)]
+        if any(param.name.value == name for param in own):
+            return any(r.value == name for d in stmt.decorators for r in name_refs(d))
+    return any(r.value == name for r in name_refs(stmt))
+
+
+class ParametersRule(Rule):
+    """Parameter(...) becomes a typed flow function argument (§2.2)."""
+
+    CODE = "PF003"
+    NAME = "parameters"
+    DESCRIPTION = "Parameter(...) becomes a typed flow function argument (§2.2)"
+    TRIGGERS = ("Parameter",)
+
+    def __init__(self, context: CodemodContext) -> None:
+        super().__init__(context)
+        self.module_params: dict[str, cst.Call] = {}
+        self.callees: set[tuple[str, str]] = set()
+        self.module_param_stmts: dict[str, int] = {}
+        self.flows: dict[int, list[tuple[int | None, _Param | None]]] = {}
+        self.lifted: dict[str, set[str]] = {}  # module-level parameter -> flows lifting it
+        self.inline: dict[int, str] = {}  # id(Parameter call used as an argument) -> argument
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        super().visit_Module(node)
+        for stmt in node.body:
+            found = _parameter_assign(self, stmt)
+            if found:
+                self.module_params[found[0]] = found[1]
+                self.module_param_stmts[found[0]] = id(stmt)
+        return True
+
+    # ------------------------------------------------------------------ one parameter
+
+    def _param(self, variable: str, call: cst.Call) -> _Param | None:
+        name_arg = get_arg(call, "name", 0)
+        name = string_value(name_arg.value) if name_arg else None
+        if name is None:
+            return None
+        kind = self.prefect_name(call.func)
+        for q in raw_qualified_names(self, call.func):
+            module, _, obj = q.rpartition(".")
+            if module.startswith("prefect"):
+                self.callees.add((module, obj))
+        default_arg = get_arg(call, "default", 1)
+        required_arg = get_arg(call, "required", 2)
+        default = default_arg.value if default_arg is not None else None
+        try:
+            required = bool(literal_value(required_arg.value)) if required_arg else None
+        except Exception:
+            return None
+        argument = name if name.isidentifier() else identifier(name, "param")
+        if not argument.isidentifier() or argument in ("flow", "task"):
+            argument = identifier(name, "param")
+        param = _Param(variable, argument, name, None, None)
+        if argument != name:
+            param.todos.append(
+                f"parameter '{name}' is now the argument `{argument}`: deployments, schedules and "
+                f"callers passing '{name}' must use the new name"
+            )
+        if kind == "prefect.DateTimeParameter":
+            if required is None:
+                required = default is None
+            self.add_import("datetime")
+            if required:
+                param.annotation = "datetime.datetime"
+            elif default is None or (isinstance(default, cst.Name) and default.value == "None"):
+                self.add_import("typing", "Optional")
+                param.annotation = "Optional[datetime.datetime]"
+                param.default = cst.Name("None")
+            else:
+                param.annotation = "datetime.datetime"
+                param.default = default
+                param.todos.append(
+                    f"DateTimeParameter '{name}' default is no longer parsed into a datetime: "
+                    f"make it a datetime.datetime (or None)"
+                )
+            return param
+        if required is None:
+            required = default is None
+        if required:
+            return param
+        if default is None:
+            param.default = cst.Name("None")
+            return param
+        try:
+            value = literal_value(default)
+        except Exception:
+            param.default = default
+            return param
+        if isinstance(value, (dict, list)):
+            hint = type(value).__name__
+            self.add_import("typing", "Optional")
+            param.annotation = f"Optional[{hint}]"
+            param.default = cst.Name("None")
+            code = cst.Module(body=[]).code_for_node(default)
+            param.prelude.append(f"{argument} = {argument} if {argument} is not None else {code}")
+            return param
+        param.annotation = _HINTS.get(type(value))
+        param.default = default
+        return param
+
+    # ------------------------------------------------------------------ flow functions
+
+    def _is_flow(self, node: cst.FunctionDef) -> bool:
+        return any(self.is_prefect(d, "prefect.flow") for d in node.decorators)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not self._is_flow(node) or not isinstance(node.body, cst.IndentedBlock):
+            return
+        found: list[tuple[int | None, _Param | None]] = []
+        assigned = set()
+        for stmt in node.body.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.Assign):
+                    for t in small.targets:
+                        assigned.update(r.value for r in name_refs(t.target))
+        used = {r.value for s in node.body.body for r in name_refs(s)}
+        for variable, call in self.module_params.items():
+            if variable in used and variable not in assigned:
+                param = self._param(variable, call)
+                if param is not None:
+                    found.append((None, param))
+                    self.lifted.setdefault(variable, set()).add(node.name.value)
+        for i, stmt in enumerate(node.body.body):
+            assign = _parameter_assign(self, stmt)
+            if assign:
+                param = self._param(*assign)
+                if param is None:
+                    self.add_todo("Parameter with a computed name: turn it into a flow argument")
+                else:
+                    found.append((i, param))
+        found += self._inline_params(node, [p for _, p in found if p is not None])
+        if found:
+            self.flows[id(node)] = found
+
+    def _inline_params(self, node: cst.FunctionDef, known: list[_Param]) -> list:
+        """``load(Parameter("x", default=1))``: the Parameter becomes the argument ``x`` and the
+        call passes ``x`` (same name as an assigned Parameter: that one's variable)."""
+        rule = self
+        calls: list[cst.Call] = []
+
+        class _Finder(cst.CSTVisitor):
+            def visit_FunctionDef(self, inner: cst.FunctionDef) -> bool:
+                return False
+
+            def visit_ClassDef(self, inner: cst.ClassDef) -> bool:
+                return False
+
+            def visit_Lambda(self, inner: cst.Lambda) -> bool:
+                return False
+
+            def visit_Arg(self, arg: cst.Arg) -> bool:
+                value = arg.value
+                if isinstance(value, cst.Call) and rule.is_prefect(value.func, *_PARAMETERS):
+                    calls.append(value)
+                    return False
+                return True
+
+        for stmt in node.body.body:
+            stmt.visit(_Finder())
+        if not calls:
+            return []
+        p = node.params
+        taken = {r.value for s in node.body.body for r in name_refs(s)}
+        taken |= {q.name.value for q in [*p.params, *p.posonly_params, *p.kwonly_params]}
+        taken |= {q.argument for q in known} | {q.variable for q in known} | {"flow", "task"}
+        by_name = {q.original_name: q.variable for q in known}
+        out = []
+        for call in calls:
+            param = self._param("", call)
+            if param is None:
+                continue  # a computed name: left as is (PF001 flags the Prefect 1 object)
+            if param.original_name in by_name:
+                self.inline[id(call)] = by_name[param.original_name]
+                continue
+            argument, n = param.argument, 2
+            while argument in taken:
+                argument = f"{param.argument}_{n}"
+                n += 1
+            param.prelude = [line.replace(param.argument, argument) for line in param.prelude]
+            param.argument = param.variable = argument
+            taken.add(argument)
+            by_name[param.original_name] = argument
+            self.inline[id(call)] = argument
+            out.append((None, param))
+        return out
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call):
+        argument = self.inline.get(id(original_node))
+        if argument is None:
+            return updated_node
+        return cst.Name(argument)
+
+    def leave_FunctionDef(self, original_node, updated_node):
+        found = self.flows.get(id(original_node))
+        if not found:
+            return updated_node
+        params = [p for _, p in found]
+        drop = {i for i, _ in found if i is not None}
+        stmts = []
+        carried: list[cst.EmptyLine] = []
+        for i, stmt in enumerate(updated_node.body.body):
+            if i in drop:
+                carried += [ln for ln in stmt.leading_lines if ln.comment is not None]
+                continue
+            if carried:
+                stmt = stmt.with_changes(leading_lines=[*carried, *stmt.leading_lines])
+                carried = []
+            stmts.append(stmt)
+        prelude: list[cst.BaseStatement] = []
+        existing = {p.name.value for p in updated_node.params.params}
+        for p in params:
+            n, argument = 2, p.argument
+            while argument in existing:
+                argument = f"{p.argument}_{n}"
+                n += 1
+            existing.add(argument)
+            if argument != p.argument:
+                p.prelude = [line.replace(p.argument, argument) for line in p.prelude]
+                p.argument = argument
+            if p.variable != p.argument:
+                prelude.append(cst.parse_statement(f"{p.variable} = {p.argument}\n"))
+                p.prelude = [line.replace(p.argument, p.variable) for line in p.prelude]
+            prelude += [cst.parse_statement(line + "\n") for line in p.prelude]
+        at = 1 if stmts and _is_docstring(stmts[0]) else 0
+        if prelude and at < len(stmts):
+            # keep comments above the first statement in place
+            first = stmts[at]
+            prelude[0] = prelude[0].with_changes(leading_lines=first.leading_lines)
+            stmts[at] = first.with_changes(leading_lines=[])
+        stmts[at:at] = prelude
+        if not stmts:
+            stmts = [cst.SimpleStatementLine(body=[cst.Pass()])]
+
+        new_params = [self._cst_param(p) for p in params]
+        old = list(updated_node.params.params)
+        required = [p for p in old if p.default is None] + [
+            p for p in new_params if p.default is None
+        ]
+        defaulted = [p for p in old if p.default is not None] + [
+            p for p in new_params if p.default is not None
+        ]
+        all_params = required + defaulted
+        all_params = [p.with_changes(comma=cst.MaybeSentinel.DEFAULT) for p in all_params]
+        func = updated_node.with_changes(
+            params=updated_node.params.with_changes(params=all_params),
+            body=updated_node.body.with_changes(body=stmts),
+        )
+        for p in params:
+            for todo in p.todos:
+                func = with_todo(func, self.CODE, todo)
+        for callee in self.callees:
+            self.remove_import_if_unused(*callee)
+        self.mark_applied()
+        return func
+
+    @staticmethod
+    def _cst_param(p: _Param) -> cst.Param:
+        eq = (
+            cst.AssignEqual()
+            if p.annotation
+            else cst.AssignEqual(
+                whitespace_before=cst.SimpleWhitespace(""),
+                whitespace_after=cst.SimpleWhitespace(""),
+            )
+        )
+        return cst.Param(
+            name=cst.Name(p.argument),
+            annotation=cst.Annotation(cst.parse_expression(p.annotation)) if p.annotation else None,
+            default=p.default,
+            equal=eq if p.default is not None else cst.MaybeSentinel.DEFAULT,
+        )
+
+    def leave_SimpleStatementLine(self, original_node, updated_node):
+        for variable, stmt_id in self.module_param_stmts.items():
+            if stmt_id == id(original_node) and variable not in self.lifted:
+                if not any(_module_scope_uses(s, variable) for s in self._rest(original_node)):
+                    return self.comment_out(
+                        updated_node,
+                        f"Parameter `{variable}` is not used by any flow: make it an argument of "
+                        f"the flow that needs it, or delete it",
+                    )
+        return updated_node
+
+    def _rest(self, stmt) -> list:
+        module = self.source_module
+        return [s for s in module.body if s is not stmt] if module is not None else []
+
+    def leave_Module(self, original_node, updated_node):
+        if not self.lifted:
+            return updated_node
+        ids = {self.module_param_stmts[v]: v for v in self.lifted}
+        if len(original_node.body) != len(updated_node.body):
+            return updated_node
+        body = []
+        changed = False
+        carried: list[cst.EmptyLine] = []
+        for orig, new in zip(original_node.body, updated_node.body, strict=True):
+            variable = ids.get(id(orig))
+            if variable is not None:
+                others = [
+                    s
+                    for s in updated_node.body
+                    if s is not new
+                    and not (
+                        isinstance(s, cst.FunctionDef) and s.name.value in self.lifted[variable]
+                    )
+                ]
+                if not any(_module_scope_uses(s, variable) for s in others):
+                    changed = True
+                    carried += list(new.leading_lines)  # blank lines and comments stay
+                    continue
+            if carried:
+                new = new.with_changes(leading_lines=[*carried, *new.leading_lines])
+                carried = []
+            body.append(new)
+        if not changed or len(original_node.body) != len(updated_node.body):
+            return updated_node
+        return updated_node.with_changes(body=body)
+
+
+RULE = ParametersRule

@@ -1,0 +1,412 @@
+"""PF015 run_register: flow.run() / flow.register() / __main__ (MIGRATION_RULES §17).
+
+Runs first, on the original source, for variables bound to a Prefect 1 Flow (``with Flow(...) as
+flow``, ``flow = Flow(...)``, the result of a zero-argument flow factory, or ``with Flow(...) as f``
+inside a function whose flow PF002 moves to module level, e.g. ``def main(): with Flow("etl") as
+f: ...; f.run()`` -> ``etl()``).
+
+Before::
+
+    flow.run(parameters={"n": 3})
+    flow.register(project_name="etl")
+
+After::
+
+    if __name__ == "__main__":
+        etl_flow(**{"n": 3})
+
+- ``flow.run()``, ``flow.run(parameters={...})``, ``flow.run(x=1)`` call the @flow function that
+  PF002 writes (name from ``plan_flow_functions``), guarded by ``if __name__ == "__main__":`` when
+  the call was an unguarded module-level statement (A). Runner options (``executor=``,
+  ``context=``...) are dropped with a TODO.
+- ``flow.register(...)`` is removed: project and labels go to prefect.yaml, read from the original
+  source by ``meta-flows deployments`` (A).
+- ``flow.run(run_on_schedule=True)``, ``flow.run_agent()``, ``flow.visualize()``,
+  ``flow.serialize()`` are removed; where their result was used the statement is commented out
+  with a TODO (H).
+- ``state = flow.run()`` then ``state.result[task]``: the call returns a Prefect 2 State
+  (``return_state=True``) and a TODO asks to rewrite the per-task lookups (H); statements doing
+  such a lookup are commented out (they would fail under Prefect 2).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.metadata import PositionProvider, QualifiedNameProvider, QualifiedNameSource
+
+from meta_flows.core.codemod.base import Rule, get_arg
+from meta_flows.core.codemod.rules.flow_definition import (
+    SCRATCH_UNBOUND,
+    collect_sites,
+    name_refs,
+    sweep_removed,
+)
+
+_REMOVED = {"register", "visualize", "serialize", "run_agent"}
+_RUNNER_KWARGS = {
+    "executor",
+    "context",
+    "runner_cls",
+    "task_contexts",
+    "task_states",
+    "return_tasks",
+    "flow_run_id",
+}
+_GUARD = '__name__ == "__main__"'
+
+
+def _is_main_guard(node: cst.CSTNode) -> bool:
+    if not isinstance(node, cst.If) or not isinstance(node.test, cst.Comparison):
+        return False
+    code = cst.Module(body=[]).code_for_node(node.test)
+    return " ".join(code.replace("'", '"').split()) in (_GUARD, '"__main__" == __name__')
+
+
+def sweep_block(rule, block: cst.IndentedBlock) -> cst.IndentedBlock:
+    """Remove ``rule.removed`` statements from a block (``pass`` if it empties, recorded in
+    ``rule.emptied``)."""
+    if not any(id(s) in rule.removed for s in block.body):
+        return block
+    body, rest = sweep_removed(block.body, rule.removed)
+    if not body:
+        new = block.with_changes(
+            body=[cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=rest)]
+        )
+        rule.emptied.add(rule.new_node_id(new))
+        return new
+    return block.with_changes(body=body, footer=[*rest, *block.footer])
+
+
+def drop_emptied_main_guard(rule, original_node: cst.If, updated_node: cst.If):
+    """Remove an ``if __name__ == "__main__":`` whose body ``sweep_block`` emptied."""
+    if (
+        id(updated_node.body) in rule.emptied
+        and _is_main_guard(original_node)
+        and updated_node.orelse is None
+    ):
+        return cst.RemovalSentinel.REMOVE
+    return updated_node
+
+
+def sweep_module(rule, module: cst.Module) -> cst.Module:
+    if not any(id(s) in rule.removed for s in module.body):
+        return module
+    body, rest = sweep_removed(module.body, rule.removed)
+    return module.with_changes(body=body, footer=[*rest, *module.footer])
+
+
+class RunRegisterRule(Rule):
+    """Flow.run() / flow.register() / __main__ (MIGRATION_RULES §17)."""
+
+    CODE = "PF015"
+    NAME = "run-register"
+    DESCRIPTION = "flow.run() / flow.register() / __main__ (MIGRATION_RULES §17)"
+    TRIGGERS = ("run", "register", "visualize", "serialize")
+    METADATA_DEPENDENCIES = (*Rule.METADATA_DEPENDENCIES, PositionProvider)
+
+    def __init__(self, context: CodemodContext) -> None:
+        super().__init__(context)
+        # variable -> [(line of the definition, function name)], module-level flows
+        self.flows: dict[str, list[tuple[int, str]]] = {}
+        self.factories: set[str] = set()
+        self.factory_vars: set[str] = set()
+        self.local_flows: dict[str, str] = {}  # "factory.<locals>.f" -> function name
+        self.state_vars: set[str] = set()  # names bound to `flow.run()` States
+        self.calls: dict[int, tuple[str, cst.BaseExpression]] = {}  # id(call) -> (method, callee)
+        self.guards: set[int] = set()
+        self.emptied: set[int] = set()
+        self.removed: set[int] = set()
+
+    # ------------------------------------------------------------------ analysis
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        super().visit_Module(node)
+        for site in collect_sites(self, node):
+            if site.kind == "factory":
+                self.factories.add(site.factory.name.value)
+                if site.variable:
+                    # `with Flow(...) as f` inside the function: `f.run()` there calls the
+                    # module-level @flow function PF002 moves the flow to.
+                    local = f"{site.factory.name.value}.<locals>.{site.variable}"
+                    self.local_flows[local] = site.function_name
+            elif site.variable:
+                self.flows.setdefault(site.variable, []).append((site.line, site.function_name))
+        return True
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Name)
+            and value.func.value in self.factories
+            and not value.args
+        ):
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    self.factory_vars.add(target.target.value)
+
+    def _callee(self, receiver: cst.BaseExpression, line: int, module_level: bool):
+        """What replaces ``receiver.run``: the flow function's name (or the factory result)."""
+        if isinstance(receiver, cst.Call):
+            if (
+                isinstance(receiver.func, cst.Name)
+                and receiver.func.value in self.factories
+                and not receiver.args
+            ):
+                return receiver
+            return None
+        if not isinstance(receiver, cst.Name):
+            return None
+        name = receiver.value
+        try:
+            qnames = self.get_metadata(QualifiedNameProvider, receiver, set())
+        except KeyError:
+            qnames = set()
+        module_level_binding = any(
+            q.name == name and q.source == QualifiedNameSource.LOCAL for q in qnames
+        )
+        for q in qnames:
+            if q.source == QualifiedNameSource.LOCAL and q.name in self.local_flows:
+                return cst.Name(self.local_flows[q.name])
+        if name in self.flows and module_level_binding:
+            defs = self.flows[name]
+            if module_level:
+                before = [fn for ln, fn in defs if ln < line]
+                return cst.Name(before[-1]) if before else None
+            return cst.Name(defs[-1][1])
+        if name in self.factory_vars:
+            return receiver
+        return None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute):
+            return
+        method = func.attr.value
+        if method != "run" and method not in _REMOVED:
+            return
+        try:
+            line = self.get_metadata(PositionProvider, node).start.line
+        except KeyError:
+            line = 0
+        callee = self._callee(func.value, line, self._at_module_level())
+        if callee is None:
+            return
+        if method == "run":
+            schedule = get_arg(node, "run_on_schedule", 1)
+            if schedule is not None and not (
+                isinstance(schedule.value, cst.Name) and schedule.value.value == "False"
+            ):
+                method = "run_on_schedule"
+        self.calls[id(node)] = (method, callee)
+
+    def _at_module_level(self) -> bool:
+        """The statement being visited is a direct child of the module."""
+        return len(self._statement_stack) <= 1
+
+    # ------------------------------------------------------------------ rewriting
+
+    def _new_call(self, call: cst.Call, callee: cst.BaseExpression) -> cst.Call:
+        args: list[cst.Arg] = []
+        dropped = []
+        for pos, arg in enumerate(call.args):
+            key = arg.keyword.value if arg.keyword is not None else None
+            if key == "parameters" or (key is None and pos == 0 and not arg.star):
+                if isinstance(arg.value, cst.Dict) and not arg.value.elements:
+                    continue
+                args.append(
+                    arg.with_changes(
+                        keyword=None,
+                        equal=cst.MaybeSentinel.DEFAULT,
+                        star="**",
+                        whitespace_after_star=cst.SimpleWhitespace(""),
+                    )
+                )
+            elif key == "run_on_schedule":
+                continue
+            elif key in _RUNNER_KWARGS or (key is None and not arg.star):
+                dropped.append(key or self.code_for(arg.value))
+            else:
+                args.append(arg)
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        if dropped:
+            self.add_todo(
+                f"flow.run() options {', '.join(dropped)} have no Prefect 2 equivalent on a flow "
+                f"call and were dropped (executor: see the @flow task_runner)"
+            )
+        return cst.Call(func=callee, args=args)
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call):
+        decision = self.calls.get(id(original_node))
+        if decision is None or decision[0] != "run":
+            return updated_node
+        return self._new_call(updated_node, decision[1])
+
+    def _statement_call(self, stmt: cst.SimpleStatementLine) -> tuple[str, bool] | None:
+        """(method, used) for the flow-method call of a statement, if any."""
+        found = None
+        used = True
+
+        class _Finder(cst.CSTVisitor):
+            def visit_Call(inner, node: cst.Call) -> None:  # noqa: N805
+                nonlocal found
+                if found is None and id(node) in self.calls:
+                    found = node
+
+        stmt.visit(_Finder())
+        if found is None:
+            return None
+        if (
+            len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Expr)
+            and stmt.body[0].value is found
+        ):
+            used = False
+        return self.calls[id(found)][0], used
+
+    def leave_SimpleStatementLine(self, original_node, updated_node):
+        info = self._statement_call(original_node)
+        if info is None:
+            state_var = self._task_result_lookup(original_node)
+            if state_var is not None:
+                return self.comment_out(
+                    updated_node,
+                    f"`{state_var}.result[task]` (per-task results of a Prefect 1 flow run "
+                    f"State) does not exist in Prefect 2: return the values you need from the "
+                    f"flow and read `{state_var}.result()`",
+                )
+            return updated_node
+        method, used = info
+        module_level = self._at_module_level()
+        self.mark_applied()
+        if method == "run":
+            if used:
+                state_var = self._assigned_name(original_node)
+                if state_var is not None:
+                    self.state_vars.add(state_var)
+                    updated_node = self._return_state(updated_node)
+                    self.add_todo(
+                        f"`{state_var}` was the Prefect 1 flow run State; the call now returns "
+                        f"a Prefect 2 State (return_state=True): `{state_var}.result()` is the "
+                        f"flow's return value, `.is_completed()` replaces `.is_successful()`, "
+                        f"and per-task results `{state_var}.result[task]` no longer exist: "
+                        f"return what you need from the flow"
+                    )
+                else:
+                    self.add_todo(
+                        "flow.run() returned a Prefect 1 State; the flow call now returns the "
+                        "flow's return value: check how the result is used"
+                    )
+                return updated_node
+            if module_level:
+                guard = cst.If(
+                    test=cst.parse_expression(_GUARD),
+                    body=cst.IndentedBlock(body=[updated_node.with_changes(leading_lines=[])]),
+                    leading_lines=updated_node.leading_lines,
+                )
+                self.guards.add(self.new_node_id(guard))
+                return guard
+            return updated_node
+        if not used:
+            self.removed.add(self.new_node_id(updated_node))
+            return updated_node
+        what = (
+            "flow.run(run_on_schedule=True)" if method == "run_on_schedule" else f"flow.{method}()"
+        )
+        for name in self._assigned_names(original_node) if module_level else ():
+            self.context.scratch.setdefault(SCRATCH_UNBOUND, set()).add(name)
+        return self.comment_out(
+            updated_node,
+            f"{what} does not exist in Prefect 2 (deployments are built with `meta-flows "
+            f"deployments` / prefect.yaml and served by workers): rewrite the code that used its "
+            f"result",
+        )
+
+    def _task_result_lookup(self, stmt: cst.SimpleStatementLine) -> str | None:
+        """The flow-run State variable ``stmt`` subscripts as ``state.result[...]``, if any."""
+        if not self.state_vars:
+            return None
+        found: list[str] = []
+
+        class _Finder(cst.CSTVisitor):
+            def visit_Subscript(inner, node: cst.Subscript) -> None:  # noqa: N805
+                value = node.value
+                if (
+                    isinstance(value, cst.Attribute)
+                    and value.attr.value == "result"
+                    and isinstance(value.value, cst.Name)
+                    and value.value.value in self.state_vars
+                ):
+                    found.append(value.value.value)
+
+        stmt.visit(_Finder())
+        return found[0] if found else None
+
+    @staticmethod
+    def _assigned_names(stmt: cst.SimpleStatementLine) -> list[str]:
+        out = []
+        for small in stmt.body:
+            if isinstance(small, cst.Assign):
+                for t in small.targets:
+                    out += [n.value for n in name_refs(t.target)]
+        return out
+
+    @staticmethod
+    def _assigned_name(stmt: cst.SimpleStatementLine) -> str | None:
+        if len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
+            targets = stmt.body[0].targets
+            if len(targets) == 1 and isinstance(targets[0].target, cst.Name):
+                return targets[0].target.value
+        return None
+
+    @staticmethod
+    def _return_state(stmt: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+        assign = stmt.body[0]
+        call = assign.value
+        if not isinstance(call, cst.Call) or get_arg(call, "return_state"):
+            return stmt
+        eq = cst.AssignEqual(
+            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+        )
+        args = list(call.args)
+        if args:
+            args[-1] = args[-1].with_changes(
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            )
+        args.append(cst.Arg(keyword=cst.Name("return_state"), value=cst.Name("True"), equal=eq))
+        return stmt.with_changes(body=[assign.with_changes(value=call.with_changes(args=args))])
+
+    def leave_IndentedBlock(self, original_node, updated_node):
+        return sweep_block(self, updated_node)
+
+    def leave_If(self, original_node, updated_node):
+        return drop_emptied_main_guard(self, original_node, updated_node)
+
+    def leave_Module(self, original_node, updated_node):
+        updated_node = sweep_module(self, updated_node)
+        # Merge the guards this rule added with an adjacent `if __name__ == "__main__":`.
+        body: list[cst.BaseStatement] = []
+        changed = False
+        for stmt in updated_node.body:
+            prev = body[-1] if body else None
+            is_new_guard = id(stmt) in self.guards
+            if (
+                is_new_guard
+                and prev is not None
+                and _is_main_guard(prev)
+                and prev.orelse is None
+                and isinstance(prev.body, cst.IndentedBlock)
+                and not any(line.comment for line in stmt.leading_lines)
+            ):
+                body[-1] = prev.with_changes(
+                    body=prev.body.with_changes(body=[*prev.body.body, *stmt.body.body])
+                )
+                changed = True
+                continue
+            body.append(stmt)
+        return updated_node.with_changes(body=body) if changed else updated_node
+
+
+RULE = RunRegisterRule

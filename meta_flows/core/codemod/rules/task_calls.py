@@ -1,0 +1,394 @@
+"""PF005 task_calls: Prefect 1 task-call conventions become Prefect 2 ones (§4).
+
+Runs after PF002, so calls live in ``@flow`` functions; every function is handled.
+
+- A: ``b(x, upstream_tasks=[a])`` -> ``b(x, wait_for=[a])``. Prefect 2.20 accepts plain values in
+  ``wait_for`` (they are ignored; futures and states are waited on), so every entry is kept.
+- A: ``t(x, task_args=dict(name="x", max_retries=2))`` -> ``t.with_options(name="x", retries=2)(x)``
+  (options mapped like PF004).
+- C: ``flatten(xs)`` -> ``[item for sub in xs for item in sub]``, or
+  ``[item for sub in xs for item in sub.result()]`` when ``xs`` is the list of futures of a
+  ``.map(...)``.
+- C: ``apply_map(fn, xs, y=unmapped(c))`` -> ``[fn(x, y=c) for x in xs]`` when ``fn`` is a function
+  of this module without ``case``; H otherwise.
+- C: ``t.run(x)`` -> ``t.fn(x)`` and a task called at module level outside any flow ``t(x)`` ->
+  ``t.fn(x)`` (only for names that provably are tasks).
+- H: ``b.set_upstream(a)`` / ``a.set_downstream(b)`` statements are commented out under a TODO
+  (Prefect 2 tasks and values have no such methods): order the calls or pass ``wait_for=``.
+- C: operators and aggregations on the list of futures a ``.map(...)`` returned get a TODO.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import QualifiedNameProvider
+
+from meta_flows.core.codemod.base import Rule
+from meta_flows.core.codemod.rules.task_options import P2_WITH_OPTIONS, convert_options
+
+_COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+_EQ = cst.AssignEqual(
+    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+)
+_AGGREGATES = frozenset(
+    {"sum", "sorted", "min", "max", "set", "tuple", "any", "all", "print", "str"}
+)
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def _is_map_call(node: cst.BaseExpression) -> bool:
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "map"
+    )
+
+
+class TaskCallsRule(Rule):
+    """Task call conventions: upstream_tasks, set_upstream, task_args, flatten, apply_map (§4)."""
+
+    CODE = "PF005"
+    NAME = "task-calls"
+    DESCRIPTION = (
+        "task call conventions: upstream_tasks, set_upstream, task_args, flatten, apply_map (§4)"
+    )
+    TRIGGERS = ()
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._local_tasks: set[str] = set()
+        self._functions: dict[str, cst.FunctionDef] = {}
+        self._func_stack: list[cst.FunctionDef] = []
+        self._class_depth = 0
+        self._mapped: list[set[str]] = []
+
+    # ------------------------------------------------------------------ knowledge
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        super().visit_Module(node)
+        for stmt in node.body:
+            if isinstance(stmt, cst.FunctionDef):
+                self._functions[stmt.name.value] = stmt
+                if any(self.is_prefect(d.decorator, "prefect.task") for d in stmt.decorators):
+                    self._local_tasks.add(stmt.name.value)
+            elif isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
+                        value = small.value
+                        is_task = (self.is_prefect(value.func, "prefect.task") and value.args) or (
+                            isinstance(value.func, cst.Attribute)
+                            and value.func.attr.value == "with_options"
+                            and isinstance(value.func.value, cst.Name)
+                            and value.func.value.value in self._local_tasks
+                        )
+                        if is_task:
+                            for t in small.targets:
+                                if isinstance(t.target, cst.Name):
+                                    self._local_tasks.add(t.target.value)
+        return True
+
+    def is_task(self, node: cst.BaseExpression) -> bool:
+        """``node`` provably names a task (a module-level @task here, or one the project knows)."""
+        if isinstance(node, cst.Call):  # t.with_options(...)
+            func = node.func
+            return (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "with_options"
+                and self.is_task(func.value)
+            )
+        if not isinstance(node, (cst.Name, cst.Attribute)):
+            return False
+        try:
+            qnames = self.get_metadata(QualifiedNameProvider, node, set())
+        except KeyError:
+            return False
+        module = self.context.full_module_name or "__main__"
+        for q in qnames:
+            if q.source.name == "LOCAL":
+                if q.name in self._local_tasks or f"{module}.{q.name}" in self.project.tasks:
+                    return True
+            elif q.name in self.project.tasks:
+                return True
+        return False
+
+    def _in_flow(self) -> bool:
+        return any(
+            any(self.is_prefect(d.decorator, "prefect.flow") for d in f.decorators)
+            for f in self._func_stack
+        )
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._func_stack.append(node)
+        self._mapped.append(_mapped_names(node))
+
+    def leave_FunctionDef(self, original_node, updated_node):
+        self._func_stack.pop()
+        self._mapped.pop()
+        return updated_node
+
+    def visit_ClassDef(self, node) -> None:
+        self._class_depth += 1
+
+    def leave_ClassDef(self, original_node, updated_node):
+        self._class_depth -= 1
+        return updated_node
+
+    # ------------------------------------------------------------------ statements
+
+    def leave_SimpleStatementLine(self, original_node, updated_node):
+        if len(original_node.body) != 1 or not isinstance(original_node.body[0], cst.Expr):
+            return updated_node
+        call = original_node.body[0].value
+        if not (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in ("set_upstream", "set_downstream")
+        ):
+            return updated_node
+        receiver = call.func.value
+        if not (self._in_flow() or self.is_task(receiver)):
+            return updated_node
+        return self.comment_out(
+            original_node,
+            f"{call.func.attr.value}() does not exist in Prefect 2: call the upstream task first "
+            "(calls run in order) or pass wait_for=[<its future>] to the downstream call",
+        )
+
+    # ------------------------------------------------------------------ calls
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        func = original_node.func
+        if self.is_prefect(func, "prefect.flatten"):
+            return self._flatten(original_node, updated_node)
+        if self.is_prefect(func, "prefect.apply_map"):
+            return self._apply_map(original_node, updated_node)
+
+        task_callee = self._task_callee(func)
+        if (
+            task_callee in (None, "flow-call")
+            and self._in_flow()
+            and self._mapped
+            and self._mapped[-1]
+        ):
+            self._flag_aggregate(original_node)
+        if task_callee is None:
+            return updated_node
+        new = updated_node
+        kw_names = {a.keyword.value for a in original_node.args if a.keyword is not None}
+        if "upstream_tasks" in kw_names:
+            new = new.with_changes(
+                args=[
+                    a.with_changes(keyword=cst.Name("wait_for"))
+                    if a.keyword is not None and a.keyword.value == "upstream_tasks"
+                    else a
+                    for a in new.args
+                ]
+            )
+            self.mark_applied()
+        if "task_args" in kw_names and not _is_map_call(original_node):
+            new = self._task_args(original_node, new)
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "run"
+            and self.is_task(func.value)
+        ):
+            self.mark_applied()
+            return new.with_changes(func=new.func.with_changes(attr=cst.Name("fn")))
+        if not self._func_stack and not self._class_depth and task_callee == "call":
+            self.mark_applied()
+            return new.with_changes(func=cst.Attribute(value=new.func, attr=cst.Name("fn")))
+        return new
+
+    def _task_callee(self, func: cst.BaseExpression) -> str | None:
+        """ "call" for ``t(...)``, "method" for ``t.map/.run/.submit(...)``, else None."""
+        if self.is_task(func):
+            return "call"
+        if isinstance(func, cst.Attribute) and func.attr.value in ("map", "run", "submit"):
+            if self.is_task(func.value):
+                return "method"
+        if self._in_flow() and isinstance(func, (cst.Name, cst.Attribute)):
+            # Inside a flow, a call with Prefect 1 task-call keywords is a task call.
+            return "flow-call"
+        return None
+
+    def _task_args(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        arg = next(
+            a for a in original.args if a.keyword is not None and a.keyword.value == "task_args"
+        )
+        options = _dict_args(arg.value)
+        if options is None:
+            self.add_todo(
+                f"`task_args={_code(arg.value)}` is not a literal dict: call "
+                f"{_code(original.func)}.with_options(...) with Prefect 2 options by hand"
+            )
+            return updated
+        label = None
+        converted = convert_options(self, options, label=label, allowed=P2_WITH_OPTIONS)
+        for todo in converted.todos:
+            self.add_todo(todo)
+        kept = [
+            a
+            for a in updated.args
+            if not (a.keyword is not None and a.keyword.value == "task_args")
+        ]
+        if kept:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        self.mark_applied()
+        if not converted.args:
+            return updated.with_changes(args=kept)
+        opts = [a.with_changes(comma=_COMMA) for a in converted.args]
+        opts[-1] = opts[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        func = cst.Call(
+            func=cst.Attribute(value=updated.func, attr=cst.Name("with_options")), args=opts
+        )
+        return updated.with_changes(func=func, args=kept)
+
+    def _flatten(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if len(original.args) != 1 or original.args[0].keyword or original.args[0].star:
+            self.add_todo("flatten() with unexpected arguments: flatten the list by hand")
+            return updated
+        value = updated.args[0].value
+        futures = _is_map_call(original.args[0].value) or (
+            isinstance(original.args[0].value, cst.Name)
+            and bool(self._mapped)
+            and original.args[0].value.value in self._mapped[-1]
+        )
+        inner = "sub.result()" if futures else "sub"
+        self.mark_applied()
+        self.remove_import_if_unused("prefect", "flatten")
+        self.remove_import_if_unused("prefect.utilities.edges", "flatten")
+        return cst.parse_expression(f"[item for sub in {_code(value)} for item in {inner}]")
+
+    def _apply_map(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        args = list(updated.args)
+        if not args or args[0].keyword or args[0].star:
+            self.add_todo("apply_map() with unexpected arguments: loop over the items by hand")
+            return updated
+        fn = args[0].value
+        target = self._functions.get(fn.value) if isinstance(fn, cst.Name) else None
+        if target is None or _uses_case(self, target):
+            self.add_todo(
+                f"apply_map({_code(fn)}, ...): call {_code(fn)} in a for loop per item; it uses "
+                "case/conditional tasks or is not a function of this module, so do it by hand"
+            )
+            return updated
+        mapped, call_args = [], []
+        for i, (orig, a) in enumerate(zip(original.args[1:], args[1:], strict=False)):
+            value = a.value
+            if a.star:
+                self.add_todo("apply_map() with *args/**kwargs: loop over the items by hand")
+                return updated
+            if isinstance(orig.value, cst.Call) and self.is_prefect(
+                orig.value.func, "prefect.unmapped"
+            ):
+                fixed = value.args[0].value
+            else:
+                var = f"item{i}" if len(args) > 2 else "item"
+                mapped.append((var, value))
+                fixed = cst.Name(var)
+            call_args.append(
+                cst.Arg(
+                    keyword=a.keyword,
+                    value=fixed,
+                    equal=_EQ if a.keyword else cst.MaybeSentinel.DEFAULT,
+                )
+            )
+        if not mapped:
+            self.add_todo("apply_map() without a mapped argument: loop over the items by hand")
+            return updated
+        call = _code(
+            cst.Call(
+                func=fn,
+                args=[c.with_changes(comma=_COMMA) for c in call_args[:-1]] + call_args[-1:],
+            )
+        )
+        if len(mapped) == 1:
+            loop = f"for {mapped[0][0]} in {_code(mapped[0][1])}"
+        else:
+            loop = f"for {', '.join(v for v, _ in mapped)} in zip({', '.join(_code(e) for _, e in mapped)})"
+        self.mark_applied()
+        self.remove_import_if_unused("prefect", "apply_map")
+        self.remove_import_if_unused("prefect.utilities.tasks", "apply_map")
+        self.remove_import_if_unused("prefect", "unmapped")
+        self.remove_import_if_unused("prefect.utilities.edges", "unmapped")
+        return cst.parse_expression(f"[{call} {loop}]")
+
+    def _flag_aggregate(self, call: cst.Call) -> None:
+        if isinstance(call.func, cst.Name) and call.func.value in _AGGREGATES:
+            names = self._mapped[-1]
+            for a in call.args:
+                if isinstance(a.value, cst.Name) and a.value.value in names:
+                    self.add_todo(
+                        f"`{a.value.value}` is a list of futures from .map(): use "
+                        f"[f.result() for f in {a.value.value}] to get the values"
+                    )
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        self._flag_operands(node, (node.left, node.right))
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        self._flag_operands(node, (node.left, *(c.comparator for c in node.comparisons)))
+
+    def _flag_operands(self, node, operands) -> None:
+        if not self._mapped or not self._mapped[-1] or not self._in_flow():
+            return
+        for op in operands:
+            if isinstance(op, cst.Name) and op.value in self._mapped[-1]:
+                self.add_todo(
+                    f"`{op.value}` is a list of futures from .map(): operators need values, use "
+                    f"[f.result() for f in {op.value}]"
+                )
+
+
+def _dict_args(node: cst.BaseExpression) -> list[cst.Arg] | None:
+    """``dict(a=1)`` or ``{"a": 1}`` as keyword arguments, else None."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "dict":
+        if all(a.keyword is not None and not a.star for a in node.args):
+            return [a.with_changes(comma=_COMMA) for a in node.args]
+        return None
+    if isinstance(node, cst.Dict):
+        out = []
+        for el in node.elements:
+            if not isinstance(el, cst.DictElement) or not isinstance(el.key, cst.SimpleString):
+                return None
+            key = el.key.evaluated_value
+            if not isinstance(key, str) or not key.isidentifier():
+                return None
+            out.append(cst.Arg(keyword=cst.Name(key), value=el.value, equal=_EQ, comma=_COMMA))
+        return out
+    return None
+
+
+def _mapped_names(fn: cst.FunctionDef) -> set[str]:
+    """Names assigned the result of a ``.map(...)`` call in ``fn``'s own body."""
+    names: set[str] = set()
+    for stmt in fn.body.body if isinstance(fn.body, cst.IndentedBlock) else ():
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and _is_map_call(small.value):
+                    for t in small.targets:
+                        if isinstance(t.target, cst.Name):
+                            names.add(t.target.value)
+    return names
+
+
+class _FindCase(cst.CSTVisitor):
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.found = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if self.rule.resolves_under(node, "prefect.tasks.control_flow"):
+            self.found = True
+
+
+def _uses_case(rule: Rule, fn: cst.FunctionDef) -> bool:
+    finder = _FindCase(rule)
+    fn.visit(finder)
+    return finder.found
+
+
+RULE = TaskCallsRule

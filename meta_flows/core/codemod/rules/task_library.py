@@ -1,0 +1,883 @@
+"""PF013 task_library: ``prefect.tasks.*`` library tasks become Prefect 2 code (MIGRATION_RULES.md §12).
+
+Rewrites (A/C)::
+
+    shell = ShellTask(return_all=True, helper_script="cd /data")
+    ->  @task(name="ShellTask")
+        def shell(command=None, env=None, helper_script="cd /data"):
+            return _run_shell_task(command, env, helper_script, return_all=True)
+
+``_run_shell_task`` (written once into the module) runs the script with prefect-shell's
+``ShellOperation(commands=[...]).run()`` and adapts its result to Prefect 1's ``ShellTask``: stderr
+merged into stdout (``exec 2>&1``), each line right-stripped, the last line (``None`` without
+output) or every line with ``return_all=True``; a non-zero exit fails the task. Known difference:
+ShellOperation strips trailing blank lines of the output (Prefect 1 returned ``""`` for a final
+empty line) and may split a line that the command wrote in several pieces with pauses between them.
+An inline ``ShellTask(...)`` inside a function is hoisted to a module-level task when its arguments
+are literals.
+
+    fmt = StringFormatter(template="Hi {name}")  ->  @task(name="StringFormatter")
+                                                      def fmt(template="Hi {name}", **format_kwargs):
+                                                          return template.format(**format_kwargs)
+    FunctionTask(fn, name="x")                   ->  task(fn, name="x")
+    Constant(value)                              ->  value
+    start = StartFlowRun(flow_name="child", project_name="p", wait=True);  start(parameters=p)
+        ->  child_flow(**p)                        (the child @flow(name="child") is in this module)
+        ->  run_deployment(name="child/child", parameters=p)  + TODO about the deployment name
+    v = create_flow_run(flow_name="child", parameters=p)   ->  v = run_deployment(name="child/child",
+                                                                 parameters=p, timeout=0)  + TODO
+        (without ``timeout=0`` when a ``wait_for_flow_run(v)`` follows; that call becomes ``v``)
+
+Task options of the library constructors (``name``, ``tags``, ``max_retries`` ...) move to the
+``@task`` decorator in their Prefect 2 spelling (PF004 already ran); the others are dropped with a
+TODO.
+
+Flagged (H; the instantiation is commented out under a TODO naming the Prefect 2 package and function,
+and the package is recorded with ``require_package``): dbt, snowflake, postgres, mysql, aws, gcp,
+airbyte, notifications (Slack, Email), jupyter, great_expectations, kubernetes, databricks and every
+other ``prefect.tasks.*`` task; ``get_task_run_result``; StartFlowRun/ShellTask/StringFormatter forms
+the rule cannot follow. Calls of a commented-out module-level task get a TODO too. ``control_flow``
+(PF008) and ``secrets`` (PF010) are left to their rules.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, QualifiedNameSource
+
+from meta_flows.core.codemod.base import Rule, dotted_name, get_arg, is_literal, literal_value
+
+TASKS = "prefect.tasks."
+
+# (library module, class) -> (Prefect 2 package, what to use instead)
+LIBRARY: dict[tuple[str, str | None], tuple[str, str]] = {
+    ("dbt", "DbtShellTask"): (
+        "prefect-dbt",
+        "prefect_dbt.cli.commands.DbtCoreOperation(commands=['dbt ...'], project_dir=..., "
+        "profiles_dir=...).run() inside a @task",
+    ),
+    ("dbt", None): (
+        "prefect-dbt",
+        "prefect_dbt (DbtCoreOperation, or run_dbt_cloud_job for dbt Cloud)",
+    ),
+    ("snowflake", None): (
+        "prefect-snowflake",
+        "prefect_snowflake.database.snowflake_query(query, snowflake_connector) with a "
+        "SnowflakeConnector block holding the account/user/password arguments",
+    ),
+    ("postgres", None): (
+        "prefect-sqlalchemy",
+        "a prefect_sqlalchemy.SqlAlchemyConnector block (postgresql+psycopg2 URL) and its "
+        ".execute(query, parameters) / .fetch_all(query, parameters)",
+    ),
+    ("mysql", None): (
+        "prefect-sqlalchemy",
+        "a prefect_sqlalchemy.SqlAlchemyConnector block (mysql+pymysql URL) and its "
+        ".execute(query, parameters) / .fetch_all(query, parameters)",
+    ),
+    ("aws", "S3Download"): (
+        "prefect-aws",
+        "prefect_aws.S3Bucket(bucket_name=..., credentials=AwsCredentials.load(...)).read_path(key)",
+    ),
+    ("aws", "S3Upload"): (
+        "prefect-aws",
+        "prefect_aws.S3Bucket(bucket_name=..., credentials=AwsCredentials.load(...))"
+        ".write_path(key, data)",
+    ),
+    ("aws", "LambdaInvoke"): (
+        "prefect-aws",
+        "prefect_aws.lambda_function.LambdaFunction(function_name=..., credentials=...)"
+        ".invoke(payload)",
+    ),
+    ("aws", None): ("prefect-aws", "the matching prefect_aws block (AwsCredentials, S3Bucket ...)"),
+    ("gcp", "BigQueryTask"): (
+        "prefect-gcp",
+        "prefect_gcp.bigquery.bigquery_query(query, gcp_credentials=GcpCredentials.load(...))",
+    ),
+    ("gcp", "GCSUpload"): (
+        "prefect-gcp",
+        "prefect_gcp.cloud_storage.GcsBucket(bucket=..., gcp_credentials=...).write_path(path, data)",
+    ),
+    ("gcp", "GCSDownload"): (
+        "prefect-gcp",
+        "prefect_gcp.cloud_storage.GcsBucket(bucket=..., gcp_credentials=...).read_path(path)",
+    ),
+    ("gcp", None): (
+        "prefect-gcp",
+        "the matching prefect_gcp block (GcpCredentials, GcsBucket ...)",
+    ),
+    ("airbyte", None): (
+        "prefect-airbyte",
+        "prefect_airbyte.flows.run_connection_sync with an AirbyteConnection block",
+    ),
+    ("great_expectations", None): (
+        "prefect-great-expectations",
+        "prefect_great_expectations.run_checkpoint_validation(checkpoint_name=..., data_context_root_dir=...)",
+    ),
+    ("notifications", "SlackTask"): (
+        "prefect-slack",
+        "prefect_slack.messages.send_incoming_webhook_message(slack_webhook=SlackWebhook.load(...), "
+        "text=...)",
+    ),
+    ("notifications", "EmailTask"): (
+        "prefect-email",
+        "prefect_email.email_send_message(email_server_credentials=EmailServerCredentials.load(...), "
+        "subject=..., msg=..., email_to=...)",
+    ),
+    ("notifications", None): ("prefect-slack", "prefect_slack / prefect_email notification tasks"),
+    ("jupyter", None): (
+        "prefect-jupyter",
+        "prefect_jupyter.notebook.execute_notebook(path, parameters=...)",
+    ),
+    ("kubernetes", None): (
+        "prefect-kubernetes",
+        "prefect_kubernetes.jobs.KubernetesJob / run_namespaced_job (or a kubernetes work pool)",
+    ),
+    ("databricks", None): (
+        "prefect-databricks",
+        "prefect_databricks.flows.jobs_runs_submit_and_wait_for_completion with DatabricksCredentials",
+    ),
+    ("azure", None): ("prefect-azure", "the matching prefect_azure block or task"),
+    ("docker", None): ("prefect-docker", "the matching prefect_docker task"),
+    ("github", None): ("prefect-github", "the matching prefect_github task"),
+    ("sql_server", None): ("prefect-sqlalchemy", "a prefect_sqlalchemy.SqlAlchemyConnector block"),
+}
+
+# Prefect 1 Task constructor options -> Prefect 2 ``@task`` spelling (None: dropped quietly).
+_TASK_OPTIONS = {
+    "name": "name",
+    "tags": "tags",
+    "max_retries": "retries",
+    "log_stdout": "log_prints",
+    "checkpoint": "persist_result",
+    "nout": None,
+    "slug": None,
+}
+_SHELL_RUN_ARGS = ("command", "env", "helper_script")  # overridable at call time
+_SHELL_INIT_ARGS = ("shell", "return_all", "log_stderr", "stream_output")
+_SHELL_POSITIONAL = _SHELL_RUN_ARGS + _SHELL_INIT_ARGS
+_POSIX_SHELLS = {"bash", "sh", "zsh", "dash", "ksh"}
+_P1_CONTEXT_KEYS = {
+    "today", "yesterday", "tomorrow", "today_nodash", "yesterday_nodash", "tomorrow_nodash",
+    "date", "flow_name", "flow_run_name", "flow_run_id", "flow_id", "task_name", "task_run_id",
+    "task_full_name", "task_slug", "map_index", "parameters", "scheduled_start_time",
+}  # fmt: skip
+
+SHELL_HELPER = '''\
+def _run_shell_task(command, env=None, helper_script=None, shell="bash", return_all=False, stream_output=False):
+    """Prefect 1 ShellTask semantics on prefect-shell: stderr merged into stdout; returns the last
+    line (None without output), or every line with return_all=True; a non-zero exit fails."""
+    if command is None:
+        raise TypeError("run() missing required argument: 'command'")
+    commands = ["exec 2>&1", *([helper_script] if helper_script else []), command]
+    operation = ShellOperation(
+        commands=commands, env=env or {}, shell=shell, stream_output=bool(stream_output)
+    )
+    lines = [line.rstrip() for line in operation.run()]
+    if return_all:
+        return lines
+    return lines[-1] if lines else None
+'''
+
+
+def library_key(qualified: str | None) -> tuple[str, str] | None:
+    """``prefect.tasks.aws.s3.S3Download`` -> ``("aws", "S3Download")``."""
+    if not qualified or not qualified.startswith(TASKS):
+        return None
+    parts = qualified[len(TASKS) :].split(".")
+    if len(parts) < 2:
+        return None
+    return parts[0], parts[-1]
+
+
+def library_advice(key: tuple[str, str]) -> tuple[str | None, str]:
+    """The Prefect 2 package and what to use for a library task class."""
+    found = LIBRARY.get(key) or LIBRARY.get((key[0], None))
+    if found:
+        return found
+    return None, "a plain @task (no Prefect 2 integration replaces it)"
+
+
+def quote(text: str) -> str:
+    """A double-quoted Python string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def call_kwargs(call: cst.Call, positional: tuple[str, ...] = ()) -> dict[str, cst.Arg] | None:
+    """Keyword -> argument of a call (positionals named after ``positional``); None with ``*``."""
+    out: dict[str, cst.Arg] = {}
+    index = 0
+    for arg in call.args:
+        if arg.star:
+            return None
+        if arg.keyword is None:
+            if index >= len(positional):
+                return None
+            out[positional[index]] = arg
+            index += 1
+        else:
+            out[arg.keyword.value] = arg
+    return out
+
+
+def task_options(kwargs: dict[str, str], default_name: str) -> tuple[list[str], list[str]]:
+    """Prefect 1 Task constructor options (code) -> Prefect 2 ``@task`` options and dropped ones."""
+    options = [f"name={kwargs.get('name', quote(default_name))}"]
+    dropped = []
+    for key, value in kwargs.items():
+        if key == "name":
+            continue
+        if key in _TASK_OPTIONS:
+            if _TASK_OPTIONS[key]:
+                options.append(f"{_TASK_OPTIONS[key]}={value}")
+        elif key == "retry_delay":
+            options.append(f"retry_delay_seconds=int(({value}).total_seconds())")
+        elif key == "timeout":
+            try:
+                number = literal_value(cst.parse_expression(value))
+            except Exception:
+                number = None
+            if isinstance(number, int):
+                options.append(f"timeout_seconds={value}")
+            else:
+                dropped.append(f"timeout={value}")
+        else:
+            dropped.append(f"{key}={value}")
+    return options, dropped
+
+
+@dataclass
+class Instance:
+    """A module-level ``name = LibraryTask(...)`` assignment."""
+
+    name: str
+    key: tuple[str, str]
+    call: cst.Call
+    uses: int = 0
+    direct_calls: int = 0
+
+
+@dataclass
+class _Scan(cst.CSTVisitor):
+    names: set[str]
+    uses: dict[str, int] = field(default_factory=dict)
+    calls: list[cst.Call] = field(default_factory=list)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
+        return not isinstance(node.target, cst.Name)
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.names:
+            self.uses[node.value] = self.uses.get(node.value, 0) + 1
+
+
+class TaskLibraryRule(Rule):
+    """Prefect.tasks.* library tasks become the integration packages (§12)."""
+
+    CODE = "PF013"
+    NAME = "task-library"
+    DESCRIPTION = "prefect.tasks.* library tasks become the integration packages (§12)"
+    TRIGGERS = ("prefect.tasks", "StartFlowRun", "create_flow_run")
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._instances: dict[str, Instance] = {}
+        self._child_flows: dict[str, str] = {}  # Prefect flow name -> function in this module
+        self._waited: set[str] = set()  # variables passed to wait_for_flow_run
+        self._module_names: set[str] = set()
+        self._functions: set[str] = set()  # module-level ``def`` names
+        self._library_imports: list[tuple[str, str]] = []
+        self._comment_out: dict[int, str] = {}  # statement id -> TODO message
+        self._hoisted: list[tuple[int, list[cst.BaseStatement]]] = []
+        self._shell_helper_written = False
+        self._generated: set[int] = set()  # ids of generated module-level statements
+        self._wait_statements: dict[int, tuple[str, bool]] = {}
+        self._changed = False
+
+    def mark_applied(self) -> None:
+        self._changed = True
+        super().mark_applied()
+
+    # ------------------------------------------------------------------ module scan
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        super().visit_Module(node)
+        for stmt in node.body:
+            if isinstance(stmt, cst.FunctionDef):
+                self._module_names.add(stmt.name.value)
+                self._functions.add(stmt.name.value)
+                for dec in stmt.decorators:
+                    if isinstance(dec.decorator, cst.Call) and self.is_prefect(dec, "prefect.flow"):
+                        name = get_arg(dec.decorator, "name")
+                        if name is not None and is_literal(name.value):
+                            self._child_flows[str(literal_value(name.value))] = stmt.name.value
+            elif isinstance(stmt, cst.ClassDef):
+                self._module_names.add(stmt.name.value)
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.ImportFrom) and not isinstance(
+                    small.names, cst.ImportStar
+                ):
+                    module = dotted_name(small.module) if small.module else None
+                    for alias in small.names:
+                        name = dotted_name(alias.name)
+                        if module and name and (module + ".").startswith(TASKS):
+                            self._library_imports.append((module, name))
+                        self._module_names.add(
+                            alias.asname.name.value
+                            if alias.asname and isinstance(alias.asname.name, cst.Name)
+                            else (name or "").split(".")[0]
+                        )
+                if isinstance(small, cst.Assign):
+                    for target in small.targets:
+                        if isinstance(target.target, cst.Name):
+                            self._module_names.add(target.target.value)
+                    if (
+                        len(small.targets) == 1
+                        and isinstance(small.targets[0].target, cst.Name)
+                        and isinstance(small.value, cst.Call)
+                    ):
+                        key = library_key(self.prefect_name(small.value.func))
+                        if key and key[0] not in ("control_flow", "secrets"):
+                            name = small.targets[0].target.value
+                            self._instances[name] = Instance(name, key, small.value)
+        scan = _Scan(set(self._instances))
+        node.visit(scan)
+        for name, count in scan.uses.items():
+            self._instances[name].uses = count
+        for call in scan.calls:
+            if self.is_prefect(call.func, "prefect.tasks.prefect.wait_for_flow_run"):
+                first = get_arg(call, "flow_run_id", 0)
+                if first is not None and isinstance(first.value, cst.Name):
+                    self._waited.add(first.value.value)
+            instance = self._instance_of(call.func)
+            if instance is not None:
+                instance.direct_calls += 1
+        return True
+
+    def _instance_of(self, node: cst.BaseExpression) -> Instance | None:
+        """The module-level library task instance a Name refers to (not a shadowing local)."""
+        if not isinstance(node, cst.Name) or node.value not in self._instances:
+            return None
+        try:
+            qnames = self.get_metadata(QualifiedNameProvider, node, set())
+        except KeyError:
+            return None
+        if any(q.name == node.value and q.source == QualifiedNameSource.LOCAL for q in qnames):
+            return self._instances[node.value]
+        return None
+
+    def _unique(self, base: str) -> str:
+        name, n = base, 2
+        while name in self._module_names:
+            name, n = f"{base}_{n}", n + 1
+        self._module_names.add(name)
+        return name
+
+    def _flat(self, node: cst.CSTNode) -> str:
+        return " ".join(self.code_for(node).split())
+
+    def _is_module_level(self, stmt: cst.CSTNode) -> bool:
+        return isinstance(self.get_metadata(ParentNodeProvider, stmt, None), cst.Module)
+
+    # ------------------------------------------------------------------ generated code
+
+    def _shell_task_def(
+        self, name: str, call: cst.Call
+    ) -> tuple[list[cst.BaseStatement], str | None]:
+        """The @task def replacing ``name = ShellTask(...)``, or (``[]``, reason)."""
+        kwargs = call_kwargs(call, _SHELL_POSITIONAL)
+        if kwargs is None:
+            return [], "ShellTask arguments could not be read"
+        code = {k: self.code_for(a.value) for k, a in kwargs.items()}
+        shell = kwargs.get("shell")
+        if shell is not None and (
+            not is_literal(shell.value) or literal_value(shell.value) not in _POSIX_SHELLS
+        ):
+            return [], f"ShellTask(shell={code['shell']}) is not a POSIX shell the rule knows"
+        params = ", ".join(f"{k}={code.get(k, 'None')}" for k in _SHELL_RUN_ARGS)
+        extra = "".join(
+            f", {k}={code[k]}" for k in ("shell", "return_all", "stream_output") if k in code
+        )
+        options, dropped = task_options(
+            {k: v for k, v in code.items() if k not in _SHELL_POSITIONAL}, "ShellTask"
+        )
+        source = (
+            f"@task({', '.join(options)})\n"
+            f"def {name}({params}):\n"
+            f"    return _run_shell_task(command, env, helper_script{extra})\n"
+        )
+        stmts: list[cst.BaseStatement] = []
+        if not self._shell_helper_written:
+            self._shell_helper_written = True
+            stmts.extend(cst.parse_module(SHELL_HELPER).body)
+        stmts.extend(cst.parse_module(source).body)
+        self.add_import("prefect", "task")
+        self.add_import("prefect_shell", "ShellOperation")
+        self.require_package("prefect-shell")
+        return stmts, self._dropped_todo(dropped)
+
+    def _formatter_def(
+        self, name: str, call: cst.Call
+    ) -> tuple[list[cst.BaseStatement], str | None]:
+        kwargs = call_kwargs(call, ("template",))
+        if kwargs is None:
+            return [], "StringFormatter arguments could not be read"
+        code = {k: self.code_for(a.value) for k, a in kwargs.items()}
+        template = code.get("template", '""')
+        options, dropped = task_options(
+            {k: v for k, v in code.items() if k != "template"}, "StringFormatter"
+        )
+        source = (
+            f"@task({', '.join(options)})\n"
+            f"def {name}(template={template}, **format_kwargs):\n"
+            f"    return template.format(**format_kwargs)\n"
+        )
+        self.add_import("prefect", "task")
+        todo = self._dropped_todo(dropped)
+        template_arg = kwargs.get("template")
+        fields = _template_fields(template_arg.value if template_arg else None)
+        if fields is None or fields & _P1_CONTEXT_KEYS:
+            todo = (
+                "StringFormatter also formatted with prefect.context (today, flow_name ...): pass "
+                "those values as keyword arguments (prefect.runtime has them)"
+            )
+        return list(cst.parse_module(source).body), todo
+
+    def _dropped_todo(self, dropped: list[str]) -> str | None:
+        if not dropped:
+            return None
+        return f"task options {', '.join(dropped)} were dropped: set their Prefect 2 form on @task"
+
+    def _definition(self, key, name, call):
+        if key == ("shell", "ShellTask"):
+            return self._shell_task_def(name, call)
+        if key == ("templates", "StringFormatter"):
+            return self._formatter_def(name, call)
+        return [], None
+
+    # ------------------------------------------------------------------ statements
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ):
+        wait = self._wait_statements.pop(id(original_node), None)
+        if wait is not None:
+            variable, raise_final = wait
+            self.mark_applied()
+            if not raise_final:
+                return cst.RemovalSentinel.REMOVE
+            check = cst.parse_statement(
+                f"if not {variable}.state.is_completed():\n"
+                f'    raise RuntimeError(f"child flow run {{{variable}.name}} ended in state '
+                f'{{{variable}.state.name}}")\n'
+            )
+            return check.with_changes(leading_lines=updated_node.leading_lines)
+        message = self._comment_out.pop(id(original_node), None)
+        if message is not None:
+            self._changed = True
+            return self.comment_out(updated_node, message)
+        if len(original_node.body) != 1 or not self._is_module_level(original_node):
+            return updated_node
+        small = original_node.body[0]
+        if not (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+        ):
+            return updated_node
+        instance = self._instances.get(small.targets[0].target.value)
+        if instance is None or instance.call is not small.value:
+            return updated_node
+        return self._module_instance(instance, original_node, updated_node)
+
+    def _module_instance(self, instance: Instance, original_node, updated_node):
+        key, name = instance.key, instance.name
+        self._changed = True
+        if key in (("shell", "ShellTask"), ("templates", "StringFormatter")):
+            stmts, todo = self._definition(key, name, instance.call)
+            if stmts:
+                stmts[0] = stmts[0].with_changes(
+                    leading_lines=[*original_node.leading_lines, *stmts[0].leading_lines]
+                )
+                if todo:
+                    stmts[-1] = stmts[-1].with_changes(
+                        leading_lines=[
+                            *stmts[-1].leading_lines,
+                            cst.EmptyLine(comment=cst.Comment(_todo(self.CODE, todo))),
+                        ]
+                    )
+                self.mark_applied()
+                self._generated.update(id(stmt) for stmt in stmts)
+                return cst.FlattenSentinel(stmts)
+            return self.comment_out(updated_node, f"{todo}: rewrite it as a @task by hand")
+        if key == ("prefect", "StartFlowRun"):
+            if instance.uses and instance.uses == instance.direct_calls:
+                # Every call site becomes a subflow call or run_deployment (see leave_Call).
+                self.mark_applied()
+                return cst.RemovalSentinel.REMOVE
+            return self.comment_out(
+                updated_node,
+                "StartFlowRun: call the child @flow directly (same repository) or "
+                "prefect.deployments.run_deployment(name='<flow name>/<deployment>', parameters=...)",
+            )
+        if key == ("core", "FunctionTask") or key == ("core", "Constant"):
+            return updated_node  # leave_Call rewrote the value
+        return self.comment_out(updated_node, self._library_todo(key))
+
+    def _library_todo(self, key: tuple[str, str]) -> str:
+        package, advice = library_advice(key)
+        if package:
+            self.require_package(package)
+            return f"Prefect 1 {key[1]} has no automatic migration: use {package}: {advice}"
+        return (
+            f"Prefect 1 {key[1]} (prefect.tasks.{key[0]}) has no automatic migration: use {advice}"
+        )
+
+    # ------------------------------------------------------------------ calls
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        func = original_node.func
+        # Calls of module-level instances.
+        instance = self._instance_of(func)
+        if instance is None and isinstance(func, cst.Attribute):
+            instance = self._instance_of(func.value)
+            if instance is not None and instance.key == ("prefect", "StartFlowRun"):
+                self.add_todo(f"{self._flat(original_node)}: {instance.name} was a StartFlowRun")
+                return updated_node
+        if instance is not None:
+            return self._instance_call(instance, original_node, updated_node)
+        if isinstance(func, cst.Call):
+            # ``Library(...)(...)``: the inner call was handled; only StartFlowRun merges both.
+            if self.is_prefect(func.func, "prefect.tasks.prefect.StartFlowRun"):
+                return self._start_flow_run(func, original_node, updated_node)
+            return updated_node
+        key = library_key(self.prefect_name(func))
+        if key is None or key[0] in ("control_flow", "secrets"):
+            return updated_node
+        if key == ("core", "Constant"):
+            value = get_arg(updated_node, "value", 0)
+            if value is not None:
+                self.mark_applied()
+                return value.value
+            return updated_node
+        if key == ("core", "FunctionTask"):
+            return self._function_task(original_node, updated_node)
+        if key == ("prefect", "StartFlowRun"):
+            return updated_node  # an instance: handled with its statement
+        if key == ("prefect", "create_flow_run"):
+            return self._create_flow_run(original_node, updated_node)
+        if key == ("prefect", "wait_for_flow_run"):
+            return self._wait_for_flow_run(original_node, updated_node)
+        if key == ("prefect", "get_task_run_result"):
+            self._flag_statement(
+                "get_task_run_result has no Prefect 2 equivalent: return the value from the child "
+                "flow and use run_deployment(...).state.result() or call the child @flow directly"
+            )
+            return updated_node
+        if any(i.call is original_node for i in self._instances.values()):
+            return updated_node  # a module-level instance: handled with its statement
+        if key in (("shell", "ShellTask"), ("templates", "StringFormatter")):
+            hoisted = self._hoist(key, original_node)
+            if hoisted is not None:
+                return hoisted
+            return updated_node
+        self._flag_statement(self._library_todo(key))
+        return updated_node
+
+    def _flag_statement(self, message: str) -> None:
+        stmt = self._statement_stack[-1] if self._statement_stack else None
+        if isinstance(stmt, cst.SimpleStatementLine):
+            self._comment_out.setdefault(id(stmt), message)
+        elif stmt is not None:
+            self.add_todo(message)
+
+    def _hoist(self, key, call: cst.Call) -> cst.BaseExpression | None:
+        """Move an inline library task to a module-level @task def; the call site uses its name."""
+        if not all(is_literal(a.value) and not a.star for a in call.args):
+            self._flag_statement(
+                f"{key[1]} built inside a function with non-literal arguments: define it as a "
+                "module-level @task (see the other migrated library tasks)"
+            )
+            return None
+        base = "shell_task" if key[0] == "shell" else "format_string"
+        name = self._unique(base)
+        stmts, todo = self._definition(key, name, call)
+        if not stmts:
+            self._flag_statement(f"{todo}: rewrite it as a @task by hand")
+            return None
+        if todo:
+            stmts[-1] = stmts[-1].with_changes(
+                leading_lines=[cst.EmptyLine(comment=cst.Comment(_todo(self.CODE, todo)))]
+            )
+        top = self._statement_stack[0]
+        self._hoisted.append((id(top), stmts))
+        self._generated.update(id(stmt) for stmt in stmts)
+        self._changed = True
+        self.mark_applied()
+        return cst.Name(name)
+
+    def _instance_call(self, instance: Instance, original: cst.Call, updated: cst.Call):
+        key = instance.key
+        if key == ("prefect", "StartFlowRun"):
+            return self._start_flow_run(instance.call, original, updated)
+        if key in (("shell", "ShellTask"), ("templates", "StringFormatter")):
+            upstream = get_arg(updated, "upstream_tasks")
+            if upstream is not None:
+                self.mark_applied()
+                return updated.with_changes(
+                    args=[
+                        a.with_changes(keyword=cst.Name("wait_for")) if a is upstream else a
+                        for a in updated.args
+                    ]
+                )
+            return updated
+        if key in (("core", "FunctionTask"), ("core", "Constant")):
+            return updated
+        package, advice = library_advice(key)
+        self.add_todo(
+            f"{instance.name} (a Prefect 1 {key[1]}) was commented out: call {advice} here instead"
+        )
+        return updated
+
+    def _function_task(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        kwargs = call_kwargs(updated, ("fn",))
+        if kwargs is None or "fn" not in kwargs:
+            return updated
+        code = {k: self.code_for(a.value) for k, a in kwargs.items() if k != "fn"}
+        fn = kwargs["fn"].value
+        fn_code = self.code_for(fn)
+        options, dropped = task_options(code, "")
+        if "name" not in code:
+            options = options[1:]  # Prefect 1 named the task after the function, as Prefect 2 does
+        if not (isinstance(fn, cst.Name) and fn.value in self._functions) and not isinstance(
+            fn, cst.Lambda
+        ):
+            # Prefect 2's task() needs a Python function (builtins and callables fail).
+            if "name" not in code:
+                options.insert(0, f"name={fn_code}.__name__")
+            fn_code = f"lambda *args, **kwargs: {fn_code}(*args, **kwargs)"
+        self.add_import("prefect", "task")
+        if dropped:
+            self.add_todo(self._dropped_todo(dropped))
+        self.mark_applied()
+        return cst.parse_expression(f"task({', '.join([fn_code, *options])})")
+
+    # ------------------------------------------------------------------ flow runs
+
+    def _deployment_call(self, kwargs: dict[str, str], wait: bool) -> str:
+        flow_name = kwargs["flow_name"]
+        literal = literal_value(cst.parse_expression(flow_name))
+        args = [f"name={quote(f'{literal}/{literal}')}"]
+        if "parameters" in kwargs:
+            args.append(f"parameters={kwargs['parameters']}")
+        if "run_name" in kwargs:
+            args.append(f"flow_run_name={kwargs['run_name']}")
+        if "scheduled_start_time" in kwargs:
+            args.append(f"scheduled_time={kwargs['scheduled_start_time']}")
+        if "idempotency_key" in kwargs:
+            args.append(f"idempotency_key={kwargs['idempotency_key']}")
+        if not wait:
+            args.append("timeout=0")
+        self.add_import("prefect.deployments", "run_deployment")
+        self.add_todo(
+            f"check the deployment name {literal}/{literal} (Prefect 2 runs a deployment of the "
+            "child flow, not the flow by name); run_deployment returns a FlowRun and does not "
+            "raise when the child run fails"
+        )
+        return f"run_deployment({', '.join(args)})"
+
+    def _subflow_call(self, function: str, kwargs: dict[str, str], parameters) -> str:
+        if parameters is None:
+            return f"{function}()"
+        if isinstance(parameters, cst.Dict) and all(
+            isinstance(e, cst.DictElement)
+            and isinstance(e.key, cst.SimpleString)
+            and str(literal_value(e.key)).isidentifier()
+            for e in parameters.elements
+        ):
+            args = ", ".join(
+                f"{literal_value(e.key)}={self.code_for(e.value)}" for e in parameters.elements
+            )
+            return f"{function}({args})"
+        return f"{function}(**{kwargs['parameters']})"
+
+    def _start_flow_run(self, init: cst.Call, original: cst.Call, updated: cst.Call):
+        names = ("flow_name", "project_name", "parameters")
+        init_kwargs = call_kwargs(init, names)
+        run_kwargs = call_kwargs(updated, names)
+        if init_kwargs is None or run_kwargs is None:
+            self._flag_statement("StartFlowRun arguments could not be read: use run_deployment")
+            return updated
+        merged_args = {**init_kwargs, **run_kwargs}
+        kwargs = {k: self.code_for(a.value) for k, a in merged_args.items()}
+        flow_name = merged_args.get("flow_name")
+        if flow_name is None or not is_literal(flow_name.value):
+            self._flag_statement(
+                "StartFlowRun with a non-literal flow_name: use "
+                "prefect.deployments.run_deployment(name='<flow name>/<deployment>', parameters=...)"
+            )
+            return updated
+        wait = merged_args.get("wait")
+        waits = wait is not None and is_literal(wait.value) and bool(literal_value(wait.value))
+        child = self._child_flows.get(str(literal_value(flow_name.value)))
+        self.mark_applied()
+        if child is not None:
+            parameters = merged_args.get("parameters")
+            if self._statement_stack and _binds_result(self._statement_stack[-1]):
+                self.add_todo(
+                    "StartFlowRun returned the child flow run's id; the subflow call returns the "
+                    "child flow's return value"
+                )
+            return cst.parse_expression(
+                self._subflow_call(child, kwargs, parameters.value if parameters else None)
+            )
+        return cst.parse_expression(self._deployment_call(kwargs, waits))
+
+    def _create_flow_run(self, original: cst.Call, updated: cst.Call):
+        kwargs_args = call_kwargs(updated, ("flow_id", "flow_name", "project_name", "parameters"))
+        flow_name = kwargs_args.get("flow_name") if kwargs_args else None
+        if flow_name is None or not is_literal(flow_name.value):
+            self._flag_statement(
+                "create_flow_run: use prefect.deployments.run_deployment(name='<flow name>/"
+                "<deployment>', parameters=...) (timeout=0 to not wait)"
+            )
+            return updated
+        kwargs = {k: self.code_for(a.value) for k, a in kwargs_args.items()}
+        waited = False
+        stmt = self._statement_stack[-1] if self._statement_stack else None
+        target = _assigned_name(stmt)
+        if target is not None and target in self._waited:
+            waited = True
+        self.mark_applied()
+        return cst.parse_expression(self._deployment_call(kwargs, waited))
+
+    def _wait_for_flow_run(self, original: cst.Call, updated: cst.Call):
+        first = get_arg(updated, "flow_run_id", 0)
+        if (
+            first is None
+            or not isinstance(first.value, cst.Name)
+            or first.value.value not in self._waited
+        ):
+            self._flag_statement(
+                "wait_for_flow_run: run the child with prefect.deployments.run_deployment(...), "
+                "which waits for it (timeout=None)"
+            )
+            return updated
+        raise_final = get_arg(updated, "raise_final_state")
+        raises = raise_final is not None and not (
+            is_literal(raise_final.value) and not literal_value(raise_final.value)
+        )
+        stmt = self._statement_stack[-1] if self._statement_stack else None
+        if (
+            isinstance(stmt, cst.SimpleStatementLine)
+            and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Expr)
+            and stmt.body[0].value is original
+        ):
+            # A bare ``wait_for_flow_run(v, raise_final_state=...)`` statement.
+            self._wait_statements[id(stmt)] = (first.value.value, raises)
+            return first.value
+        message = f"run_deployment above already waited for {first.value.value}; it is the child's FlowRun"
+        if raises:
+            message += f": raise if not {first.value.value}.state.is_completed()"
+        self.add_todo(message)
+        self.mark_applied()
+        return first.value
+
+    # ------------------------------------------------------------------ module
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        result = super().on_leave(original_node, updated_node)
+        if self._hoisted and isinstance(
+            self.get_metadata(ParentNodeProvider, original_node, None), cst.Module
+        ):
+            hoisted = [stmts for top, stmts in self._hoisted if top == id(original_node)]
+            if hoisted:
+                before = [stmt for stmts in hoisted for stmt in stmts]
+                if isinstance(result, cst.FlattenSentinel):
+                    return cst.FlattenSentinel([*before, *result.nodes])
+                if isinstance(result, cst.RemovalSentinel):
+                    return cst.FlattenSentinel(before)
+                return cst.FlattenSentinel([*before, result])
+        return result
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if self._generated:
+            updated_node = updated_node.with_changes(body=self._spaced(updated_node.body))
+        if self._changed:
+            for module, name in self._library_imports:
+                self.remove_import_if_unused(module, name)
+        return updated_node
+
+    def _spaced(self, body) -> list[cst.BaseStatement]:
+        """Two blank lines around generated definitions (PEP 8), other statements untouched."""
+        out: list[cst.BaseStatement] = []
+        previous_generated = False
+        for index, stmt in enumerate(body):
+            generated = id(stmt) in self._generated
+            lines = list(stmt.leading_lines)
+            blank = next(
+                (i for i, line in enumerate(lines) if line.comment is not None), len(lines)
+            )
+            if index and (generated or previous_generated) and blank < 2:
+                missing = [cst.EmptyLine() for _ in range(2 - blank)]
+                stmt = stmt.with_changes(leading_lines=[*missing, *lines])
+            out.append(stmt)
+            previous_generated = generated
+        return out
+
+
+def _todo(code: str, message: str) -> str:
+    from meta_flows.core.codemod.base import todo_text
+
+    return todo_text(code, message)
+
+
+def _template_fields(node: cst.BaseExpression | None) -> set[str] | None:
+    """The replacement field names of a literal template (None when unknown)."""
+    if node is None:
+        return set()
+    try:
+        template = literal_value(node)
+        return {
+            name.split(".")[0].split("[")[0]
+            for _, name, _, _ in string.Formatter().parse(template)
+            if name
+        }
+    except Exception:
+        return None
+
+
+def _assigned_name(stmt: cst.CSTNode | None) -> str | None:
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        small = stmt.body[0]
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target = small.targets[0].target
+            if isinstance(target, cst.Name):
+                return target.value
+    return None
+
+
+def _binds_result(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and any(
+        isinstance(s, (cst.Assign, cst.AnnAssign, cst.Return)) for s in stmt.body
+    )
+
+
+RULE = TaskLibraryRule

@@ -1,0 +1,748 @@
+"""PF006 task_subclass: ``Task`` subclasses and their instances become ``@task`` functions (§5).
+
+Simple classes (C) -- ``__init__`` only stores its arguments on ``self`` and calls
+``super().__init__``, ``run`` reads them through ``defaults_from_attrs`` (or the class has only
+``run``)::
+
+    class Extract(Task):
+        def __init__(self, table=None, **kwargs):
+            self.table = table
+            super().__init__(**kwargs)
+
+        @defaults_from_attrs("table")
+        def run(self, table=None):
+            return read(table)
+
+    extract = Extract(table="users", max_retries=2)
+
+    ->
+
+    @task(name="Extract", max_retries=2)
+    def extract(table="users"):
+        return read(table)
+
+Every module-level instance becomes its own function (named after the instance variable, the
+instance's class arguments as defaults, its Prefect 1 options in the decorator in their Prefect 1
+spelling -- PF004 renames them). The task name stays what Prefect 1 used: the class name unless
+``name=`` was given. Instances created inside functions (``Extract(table="x")(rows)``,
+``MyTask()(x)``) call one module-level task function made from the class:
+``extract_task(rows, table="x")``, with ``.with_options(...)`` for Prefect 1 options.
+``self.logger`` becomes ``get_run_logger()``.
+
+Other classes (C) -- more methods, state in ``self``, a repository base class: the class stays as
+a plain helper without the Prefect base (``super().__init__`` calls removed, ``defaults_from_attrs``
+inlined) and each instance becomes ``@task(name="Extract")\\ndef extract(...): return
+Extract(...).run(...)``.
+
+H -- a class overriding Prefect internals (``__call__``, ``map``, ``bind`` ...) or inheriting a
+task-library class (``ShellTask``): the class and its module-level instances are commented out
+under a TODO.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
+
+from meta_flows.core.codemod.base import Rule, literal_value
+from meta_flows.core.codemod.rules.task_options import P2_WITH_OPTIONS, convert_options
+from meta_flows.core.naming import snake_case
+
+# Methods of Prefect 1's Task a subclass must not override for an automatic rewrite.
+PREFECT_INTERNALS = frozenset(
+    {
+        "__call__",
+        "__getattr__",
+        "__getitem__",
+        "__iter__",
+        "__new__",
+        "__init_subclass__",
+        "bind",
+        "map",
+        "copy",
+        "set_upstream",
+        "set_downstream",
+        "set_dependencies",
+        "inputs",
+        "outputs",
+        "serialize",
+        "is_equal",
+        "is_not_equal",
+        "not_",
+        "or_",
+        "and_",
+    }
+)
+
+SIMPLE, WRAP, HUMAN = "simple", "wrap", "human"
+_EQ = cst.AssignEqual(
+    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+)
+_COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+@dataclass
+class ClassInfo:
+    node: cst.ClassDef
+    kind: str
+    reason: str = ""
+    run: cst.FunctionDef | None = None
+    init_params: list[cst.Param] = field(default_factory=list)  # without self / **kwargs
+    attr_of_param: dict[str, str] = field(default_factory=dict)  # init param -> self attribute
+    defaults_attrs: list[str] = field(default_factory=list)  # defaults_from_attrs names
+    class_options: list[cst.Arg] = field(default_factory=list)  # super().__init__(name=...)
+    prefect_bases: list[int] = field(default_factory=list)  # indexes of bases to drop
+    base_function: str | None = None  # module-level task for instances made inside functions
+
+    @property
+    def name(self) -> str:
+        return self.node.name.value
+
+
+@dataclass
+class Reference:
+    kind: str  # "module-instance", "inline-call", "local-instance", "other"
+    cls: str
+    call: cst.Call  # the Cls(...) call
+    target: str | None = None  # variable of an instance
+    outer: cst.Call | None = None  # the call of the instance (inline-call)
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def _is_self_attr(node: cst.CSTNode, attr: str | None = None) -> bool:
+    return (
+        isinstance(node, cst.Attribute)
+        and isinstance(node.value, cst.Name)
+        and node.value.value == "self"
+        and (attr is None or node.attr.value == attr)
+    )
+
+
+def _is_super_init(node: cst.BaseSmallStatement) -> cst.Call | None:
+    """``super().__init__(...)`` (or ``Base.__init__(self, ...)``) -> the call, else None."""
+    if not isinstance(node, cst.Expr) or not isinstance(node.value, cst.Call):
+        return None
+    func = node.value.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "__init__":
+        if isinstance(func.value, cst.Call) and isinstance(func.value.func, cst.Name):
+            if func.value.func.value == "super":
+                return node.value
+        if isinstance(func.value, (cst.Name, cst.Attribute)):
+            return node.value
+    return None
+
+
+class _LoggerToRunLogger(cst.CSTTransformer):
+    def __init__(self) -> None:
+        self.used = False
+
+    def leave_Attribute(self, original_node, updated_node):
+        if _is_self_attr(original_node, "logger"):
+            self.used = True
+            return cst.Call(func=cst.Name("get_run_logger"))
+        return updated_node
+
+
+class _UsesSelf(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "self":
+            self.found = True
+
+
+def _uses_self(node: cst.CSTNode) -> bool:
+    v = _UsesSelf()
+    node.visit(v)
+    return v.found
+
+
+def _statements(block: cst.BaseSuite) -> list[cst.BaseSmallStatement | cst.BaseStatement]:
+    out = []
+    for stmt in block.body if isinstance(block, cst.IndentedBlock) else [block]:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            out.extend(stmt.body)
+        elif isinstance(stmt, cst.SimpleStatementSuite):
+            out.extend(stmt.body)
+        else:
+            out.append(stmt)
+    return out
+
+
+def _is_docstring(stmt) -> bool:
+    return isinstance(stmt, cst.Expr) and isinstance(
+        stmt.value, (cst.SimpleString, cst.ConcatenatedString)
+    )
+
+
+class TaskSubclassRule(Rule):
+    """Task subclasses and their instances become @task functions (§5)."""
+
+    CODE = "PF006"
+    NAME = "task-subclass"
+    DESCRIPTION = "Task subclasses and their instances become @task functions (§5)"
+    TRIGGERS = ("Task",)
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._classes: dict[str, ClassInfo] = {}
+        self._refs: list[Reference] = []  # keeps every referenced node alive (ids stay unique)
+        self._by_call: dict[int, Reference] = {}
+        self._by_outer: dict[int, Reference] = {}
+        self._by_stmt: dict[int, Reference] = {}
+        self._module_names: set[str] = set()
+
+    # ------------------------------------------------------------------ analysis
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        super().visit_Module(node)
+        for stmt in node.body:
+            self._module_names |= _bound_names(stmt)
+        for stmt in node.body:
+            if isinstance(stmt, cst.ClassDef):
+                info = self._analyse(stmt)
+                if info is not None:
+                    self._classes[info.name] = info
+        if self._classes:
+            node.visit(_ReferenceCollector(self))
+            self._settle()
+        return True
+
+    def _prefect_base(self, base: cst.BaseExpression) -> str | None:
+        """ "task" for prefect.Task, "library" for another Prefect class, "repo" for a repo class."""
+        if self.is_prefect(base, "prefect.Task"):
+            return "task"
+        if self.prefect_name(base):
+            return "library"
+        module = self.context.full_module_name or "__main__"
+        try:
+            qnames = self.get_metadata(QualifiedNameProvider, base, set())
+        except KeyError:
+            qnames = set()
+        for q in qnames:
+            name = f"{module}.{q.name}" if q.source.name == "LOCAL" else q.name
+            if name in self.project.task_classes:
+                return "repo"
+        return None
+
+    def _analyse(self, node: cst.ClassDef) -> ClassInfo | None:
+        kinds = [self._prefect_base(b.value) for b in node.bases]
+        if not any(kinds):
+            return None
+        info = ClassInfo(node, SIMPLE)
+        info.prefect_bases = [i for i, k in enumerate(kinds) if k == "task"]
+        if "library" in kinds:
+            lib = next(b for b, k in zip(node.bases, kinds, strict=False) if k == "library")
+            return ClassInfo(node, HUMAN, f"inherits the task-library class {_code(lib.value)}")
+        if len(node.bases) != 1 or kinds[0] != "task" or node.keywords or node.decorators:
+            info.kind = WRAP
+        methods: dict[str, cst.FunctionDef] = {}
+        for stmt in node.body.body:
+            if isinstance(stmt, cst.FunctionDef):
+                methods[stmt.name.value] = stmt
+            elif not (
+                isinstance(stmt, cst.SimpleStatementLine)
+                and all(_is_docstring(s) for s in stmt.body)
+            ):
+                info.kind = WRAP  # class attributes or nested statements: state
+        internals = sorted(set(methods) & PREFECT_INTERNALS)
+        if internals:
+            return ClassInfo(node, HUMAN, f"overrides Prefect internals ({', '.join(internals)})")
+        run = methods.get("run")
+        if run is None:
+            if kinds[0] == "repo":
+                return ClassInfo(node, HUMAN, "inherits run() from a repository Task class")
+            return ClassInfo(node, HUMAN, "has no run() method")
+        info.run = run
+        if set(methods) - {"run", "__init__"}:
+            info.kind = WRAP
+        if not run.params.params or run.params.params[0].name.value != "self" or run.asynchronous:
+            return ClassInfo(node, HUMAN, "run() is not a plain instance method")
+        for dec in run.decorators:
+            if self.is_prefect(dec.decorator, "prefect.defaults_from_attrs"):
+                call = dec.decorator
+                for arg in call.args if isinstance(call, cst.Call) else ():
+                    try:
+                        info.defaults_attrs.append(str(literal_value(arg.value)))
+                    except Exception:
+                        return ClassInfo(node, HUMAN, "defaults_from_attrs with non-literal names")
+            else:
+                info.kind = WRAP
+        init = methods.get("__init__")
+        if init is not None and not self._analyse_init(init, info):
+            info.kind = WRAP
+        body_after = run.body.visit(_LoggerToRunLogger())
+        if _uses_self(body_after):
+            info.kind = WRAP
+        return info
+
+    def _analyse_init(self, init: cst.FunctionDef, info: ClassInfo) -> bool:
+        params = init.params
+        if params.star_arg is not cst.MaybeSentinel.DEFAULT and params.star_arg is not None:
+            if not isinstance(params.star_arg, cst.ParamStar):
+                return False
+        if params.posonly_params or not params.params or params.params[0].name.value != "self":
+            return False
+        info.init_params = [*params.params[1:], *params.kwonly_params]
+        names = {p.name.value for p in info.init_params}
+        kwargs_name = params.star_kwarg.name.value if params.star_kwarg else None
+        simple = True
+        for stmt in _statements(init.body):
+            if _is_docstring(stmt):
+                continue
+            if (
+                isinstance(stmt, cst.Assign)
+                and len(stmt.targets) == 1
+                and _is_self_attr(stmt.targets[0].target)
+                and isinstance(stmt.value, cst.Name)
+                and stmt.value.value in names
+            ):
+                info.attr_of_param[stmt.value.value] = stmt.targets[0].target.attr.value
+                continue
+            call = _is_super_init(stmt)
+            if call is not None:
+                for arg in call.args:
+                    if (
+                        arg.star == "**"
+                        and isinstance(arg.value, cst.Name)
+                        and arg.value.value == kwargs_name
+                    ):
+                        continue
+                    if arg.keyword is not None and not arg.star:
+                        info.class_options.append(arg)
+                    elif not (isinstance(arg.value, cst.Name) and arg.value.value == "self"):
+                        simple = False
+                continue
+            simple = False
+        return simple
+
+    def _settle(self) -> None:
+        """Decide per class from its references; give classes used inside functions a base task."""
+        for info in self._classes.values():
+            refs = [r for r in self._refs if r.cls == info.name]
+            if info.kind == SIMPLE and any(r.kind == "other" for r in refs):
+                info.kind = WRAP
+            if info.kind != HUMAN and any(
+                r.kind in ("inline-call", "local-instance") for r in refs
+            ):
+                base = snake_case(info.name) or "task"
+                if base in self._module_names:
+                    base = f"{base}_task"
+                while base in self._module_names:
+                    base = f"_{base}"
+                self._module_names.add(base)
+                info.base_function = base
+
+    def register(self, ref: Reference, stmt: cst.CSTNode | None) -> None:
+        self._refs.append(ref)
+        self._by_call[id(ref.call)] = ref
+        if ref.outer is not None:
+            self._by_outer[id(ref.outer)] = ref
+        if stmt is not None:
+            self._by_stmt[id(stmt)] = ref
+
+    # ------------------------------------------------------------------ building
+
+    def _split_args(
+        self, info: ClassInfo, call: cst.Call
+    ) -> tuple[dict[str, cst.BaseExpression], list[cst.Arg]]:
+        """Instance arguments -> (class arguments by init parameter, Prefect 1 task options)."""
+        init_names = [p.name.value for p in info.init_params]
+        class_args: dict[str, cst.BaseExpression] = {}
+        options: list[cst.Arg] = []
+        pos = 0
+        for arg in call.args:
+            if arg.keyword is None:
+                if pos < len(init_names):
+                    class_args[init_names[pos]] = arg.value
+                pos += 1
+            elif arg.keyword.value in init_names:
+                class_args[arg.keyword.value] = arg.value
+            else:
+                options.append(arg)
+        return class_args, options
+
+    def _task_decorator(self, info: ClassInfo, options: list[cst.Arg]) -> cst.Decorator:
+        self.add_import("prefect", "task")
+        merged: dict[str, cst.Arg] = {}
+        for arg in [*info.class_options, *options]:
+            merged[arg.keyword.value] = arg
+        if "name" not in merged:
+            merged = {
+                "name": cst.Arg(
+                    keyword=cst.Name("name"), value=cst.SimpleString(f'"{info.name}"'), equal=_EQ
+                ),
+                **merged,
+            }
+        args = [a.with_changes(comma=_COMMA) for a in merged.values()]
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return cst.Decorator(decorator=cst.Call(func=cst.Name("task"), args=args))
+
+    def _run_params(
+        self, info: ClassInfo, defaults: dict[str, cst.BaseExpression]
+    ) -> cst.Parameters | None:
+        run_params = info.run.params
+        params = []
+        seen_default = False
+        for p in run_params.params[1:]:
+            if p.name.value in defaults:
+                p = p.with_changes(
+                    default=defaults[p.name.value], equal=p.equal if p.default else _EQ
+                )
+            if p.default is not None:
+                seen_default = True
+            elif seen_default:
+                return None
+            params.append(p)
+        if params:
+            params[-1] = (
+                params[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                if not (run_params.star_arg or run_params.kwonly_params or run_params.star_kwarg)
+                else params[-1]
+            )
+        return run_params.with_changes(params=params)
+
+    def _simple_function(
+        self, info: ClassInfo, fname: str, class_args: dict, options: list[cst.Arg]
+    ) -> cst.FunctionDef | None:
+        init_defaults = {p.name.value: p.default for p in info.init_params if p.default is not None}
+        defaults: dict[str, cst.BaseExpression] = {}
+        for param, attr in info.attr_of_param.items():
+            if attr not in info.defaults_attrs:
+                continue
+            if param in class_args:
+                defaults[attr] = class_args[param]
+            elif param in init_defaults and not (
+                isinstance(init_defaults[param], cst.Name) and init_defaults[param].value == "None"
+            ):
+                defaults[attr] = init_defaults[param]
+        params = self._run_params(info, defaults)
+        if params is None:
+            return None
+        logger = _LoggerToRunLogger()
+        body = info.run.body.visit(logger)
+        if logger.used:
+            self.add_import("prefect", "get_run_logger")
+        decorators = [
+            d
+            for d in info.run.decorators
+            if not self.is_prefect(d.decorator, "prefect.defaults_from_attrs")
+        ]
+        return info.run.with_changes(
+            name=cst.Name(fname),
+            params=params,
+            body=body,
+            decorators=[self._task_decorator(info, options), *decorators],
+            leading_lines=[],
+        )
+
+    def _wrap_function(
+        self, info: ClassInfo, fname: str, call: cst.Call, options: list[cst.Arg]
+    ) -> cst.FunctionDef:
+        """``@task(name="Cls") def fname(<run params>): return Cls(<class args>).run(<params>)``."""
+        class_call_args = [a for a in call.args if a not in options]
+        if class_call_args:
+            class_call_args[-1] = class_call_args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        run_params = info.run.params
+        params = run_params.with_changes(params=run_params.params[1:])
+        pass_args = []
+        for p in params.posonly_params:
+            pass_args.append(f"{p.name.value}")
+        for p in params.params:
+            pass_args.append(f"{p.name.value}={p.name.value}")
+        if isinstance(params.star_arg, cst.Param):
+            pass_args.append(f"*{params.star_arg.name.value}")
+        for p in params.kwonly_params:
+            pass_args.append(f"{p.name.value}={p.name.value}")
+        if params.star_kwarg:
+            pass_args.append(f"**{params.star_kwarg.name.value}")
+        ctor = _code(cst.Call(func=cst.Name(info.name), args=class_call_args))
+        body = cst.parse_statement(
+            f"def _():\n    return {ctor}.run({', '.join(pass_args)})\n"
+        ).body
+        return cst.FunctionDef(
+            name=cst.Name(fname),
+            params=params,
+            body=body,
+            decorators=[self._task_decorator(info, options)],
+        )
+
+    def _instance_function(self, info: ClassInfo, ref: Reference) -> cst.FunctionDef | None:
+        class_args, options = self._split_args(info, ref.call)
+        if info.kind == SIMPLE:
+            fn = self._simple_function(info, ref.target, class_args, options)
+            if fn is not None:
+                return fn
+        return self._wrap_function(info, ref.target, ref.call, options)
+
+    def _base_function(self, info: ClassInfo) -> cst.FunctionDef:
+        empty = cst.Call(func=cst.Name(info.name))
+        if info.kind == SIMPLE:
+            fn = self._simple_function(info, info.base_function, {}, [])
+            if fn is not None:
+                return fn
+        return self._wrap_function(info, info.base_function, empty, [])
+
+    def _helper_class(self, info: ClassInfo) -> cst.ClassDef:
+        """The class without its Prefect base, super().__init__ calls or defaults_from_attrs."""
+        node = info.node
+        bases = [b for i, b in enumerate(node.bases) if i not in info.prefect_bases]
+        if bases:
+            bases[-1] = bases[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        body = []
+        for stmt in node.body.body:
+            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__init__":
+                stmt = stmt.with_changes(body=_without_super_init(stmt.body))
+            elif stmt is info.run:
+                stmt = self._inline_defaults(info, stmt)
+            body.append(stmt)
+        changes = {"bases": bases, "body": node.body.with_changes(body=body)}
+        if not bases:
+            changes.update(lpar=cst.MaybeSentinel.DEFAULT, rpar=cst.MaybeSentinel.DEFAULT)
+        logger = _LoggerToRunLogger()
+        new = node.with_changes(**changes)
+        new = new.with_changes(body=new.body.visit(logger))
+        if logger.used:
+            self.add_import("prefect", "get_run_logger")
+        self.remove_import_if_unused("prefect", "Task")
+        return new
+
+    def _inline_defaults(self, info: ClassInfo, run: cst.FunctionDef) -> cst.FunctionDef:
+        if not info.defaults_attrs:
+            return run
+        decorators = [
+            d
+            for d in run.decorators
+            if not self.is_prefect(d.decorator, "prefect.defaults_from_attrs")
+        ]
+        lines = [
+            cst.parse_statement(f"{a} = self.{a} if {a} is None else {a}\n")
+            for a in info.defaults_attrs
+        ]
+        body = run.body.body
+        docs = (
+            list(body[:1])
+            if body
+            and isinstance(body[0], cst.SimpleStatementLine)
+            and all(_is_docstring(s) for s in body[0].body)
+            else []
+        )
+        rest = list(body[len(docs) :])
+        return run.with_changes(
+            decorators=decorators, body=run.body.with_changes(body=[*docs, *lines, *rest])
+        )
+
+    # ------------------------------------------------------------------ transforming
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef):
+        info = self._classes.get(original_node.name.value)
+        if info is None or info.node is not original_node:
+            return updated_node
+        self.mark_applied()
+        self.remove_import_if_unused("prefect", "Task")
+        self.remove_import_if_unused("prefect.utilities.tasks", "defaults_from_attrs")
+        self.remove_import_if_unused("prefect.utilities.tasks", "defaults_from_attrs")
+        if info.kind == HUMAN:
+            return self.comment_out(
+                original_node,
+                f"Task subclass {info.name} {info.reason}: rewrite it as a @task function by hand",
+            )
+        refs = [r for r in self._refs if r.cls == info.name]
+        out: list[cst.BaseStatement] = []
+        keep_class = info.kind == WRAP
+        if keep_class:
+            helper = self._helper_class(info)
+            out.append(helper.with_changes(leading_lines=original_node.leading_lines))
+            self.add_todo(
+                f"Task subclass {info.name} is kept as a plain helper class; its instances became "
+                "@task functions calling .run() -- check state kept on the instance"
+            )
+        if info.base_function:
+            fn = self._base_function(info)
+            lead = [] if keep_class else list(original_node.leading_lines)
+            if keep_class:
+                lead = [cst.EmptyLine(), cst.EmptyLine()]
+            out.append(fn.with_changes(leading_lines=lead))
+        if not out:
+            if not refs:
+                return updated_node  # an unused class: nothing to convert it into
+            return cst.RemoveFromParent()
+        return cst.FlattenSentinel(out) if len(out) > 1 else out[0]
+
+    def leave_SimpleStatementLine(self, original_node, updated_node):
+        ref = self._by_stmt.get(id(original_node))
+        if ref is None:
+            return updated_node
+        info = self._classes[ref.cls]
+        if info.kind == HUMAN:
+            return self.comment_out(
+                original_node, f"instance of the Task subclass {info.name}: see the class"
+            )
+        if ref.kind != "module-instance":
+            return updated_node
+        fn = self._instance_function(info, ref)
+        self.mark_applied()
+        lead = list(original_node.leading_lines)
+        if not lead or lead[0].comment is not None:
+            lead = [cst.EmptyLine(), cst.EmptyLine(), *lead]
+        return fn.with_changes(leading_lines=lead)
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call):
+        ref = self._by_outer.get(id(original_node))
+        if ref is not None and ref.kind == "inline-call":
+            info = self._classes[ref.cls]
+            if info.kind == HUMAN or not info.base_function:
+                return updated_node
+            class_args, options = self._split_args(info, ref.call)
+            return updated_node.with_changes(
+                func=self._configured(info, options),
+                args=_append_kwargs(updated_node.args, class_args, info),
+            )
+        ref = self._by_call.get(id(original_node))
+        if ref is not None and ref.kind == "local-instance":
+            info = self._classes[ref.cls]
+            if info.kind == HUMAN or not info.base_function:
+                return updated_node
+            class_args, options = self._split_args(info, ref.call)
+            if class_args:
+                self.add_todo(
+                    f"{info.name}({', '.join(class_args)}=...) bound to a variable: pass these "
+                    f"as arguments to each call of {info.base_function}"
+                )
+                return updated_node
+            return self._configured(info, options)
+        return updated_node
+
+    def _configured(self, info: ClassInfo, options: list[cst.Arg]) -> cst.BaseExpression:
+        base = cst.Name(info.base_function)
+        if not options:
+            return base
+        converted = convert_options(self, options, label=info.name, allowed=P2_WITH_OPTIONS)
+        for todo in converted.todos:
+            self.add_todo(todo)
+        args = [a for a in converted.args if a.keyword is not None]
+        if not args:
+            return base
+        args = [a.with_changes(comma=_COMMA) for a in args]
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return cst.Call(func=cst.Attribute(value=base, attr=cst.Name("with_options")), args=args)
+
+
+def _append_kwargs(args, class_args: dict, info: ClassInfo) -> list[cst.Arg]:
+    """Instance class arguments become keyword arguments of the call (run() parameter names)."""
+    out = list(args)
+    present = {a.keyword.value for a in out if a.keyword is not None}
+    for param, value in class_args.items():
+        name = info.attr_of_param.get(param, param)
+        if name in present:
+            continue
+        if out and not isinstance(out[-1].comma, cst.Comma):
+            out[-1] = out[-1].with_changes(comma=_COMMA)
+        out.append(cst.Arg(keyword=cst.Name(name), value=value, equal=_EQ))
+    return out
+
+
+def _without_super_init(block: cst.BaseSuite) -> cst.BaseSuite:
+    if not isinstance(block, cst.IndentedBlock):
+        return block
+    body = []
+    for stmt in block.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            small = [s for s in stmt.body if _is_super_init(s) is None]
+            if not small:
+                continue
+            stmt = stmt.with_changes(body=small)
+        body.append(stmt)
+    if not body:
+        body = [cst.SimpleStatementLine(body=[cst.Pass()])]
+    return block.with_changes(body=body)
+
+
+def _bound_names(stmt: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        names.add(stmt.name.value)
+    elif isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            if isinstance(small, cst.Assign):
+                for t in small.targets:
+                    if isinstance(t.target, cst.Name):
+                        names.add(t.target.value)
+            elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+                getattr(small, "names", None), cst.ImportStar
+            ):
+                for alias in small.names:
+                    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                        names.add(alias.asname.name.value)
+                    else:
+                        names.add(_code(alias.name).split(".")[0])
+    return names
+
+
+class _ReferenceCollector(cst.CSTVisitor):
+    """Classify every reference to a Task subclass of the module."""
+
+    def __init__(self, rule: TaskSubclassRule) -> None:
+        self.rule = rule
+        self.depth = 0  # function nesting
+
+    def visit_FunctionDef(self, node) -> None:
+        self.depth += 1
+
+    def leave_FunctionDef(self, node) -> None:
+        self.depth -= 1
+
+    def visit_Name(self, node: cst.Name) -> None:
+        rule = self.rule
+        info = rule._classes.get(node.value)
+        if info is None or node is info.node.name:
+            return
+        try:
+            qnames = rule.get_metadata(QualifiedNameProvider, node, set())
+        except KeyError:
+            return
+        if not any(q.name == node.value and q.source.name == "LOCAL" for q in qnames):
+            return
+        parent = rule.get_metadata(ParentNodeProvider, node, None)
+        if not isinstance(parent, cst.Call) or parent.func is not node:
+            rule.register(Reference("other", info.name, cst.Call(func=node)), None)
+            return
+        call = parent
+        if any(a.star for a in call.args):
+            rule.register(Reference("other", info.name, call), None)
+            return
+        up = rule.get_metadata(ParentNodeProvider, call, None)
+        if isinstance(up, cst.Call) and up.func is call:
+            rule.register(Reference("inline-call", info.name, call, outer=up), None)
+            return
+        if (
+            isinstance(up, cst.Assign)
+            and len(up.targets) == 1
+            and isinstance(up.targets[0].target, cst.Name)
+        ):
+            line = rule.get_metadata(ParentNodeProvider, up, None)
+            target = up.targets[0].target.value
+            if (
+                self.depth == 0
+                and isinstance(line, cst.SimpleStatementLine)
+                and len(line.body) == 1
+            ):
+                where = rule.get_metadata(ParentNodeProvider, line, None)
+                if isinstance(where, cst.Module):
+                    rule.register(
+                        Reference("module-instance", info.name, call, target=target), line
+                    )
+                    return
+            if self.depth > 0:
+                rule.register(Reference("local-instance", info.name, call, target=target), None)
+                return
+        rule.register(Reference("other", info.name, call), None)
+
+
+RULE = TaskSubclassRule

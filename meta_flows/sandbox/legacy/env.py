@@ -1,0 +1,286 @@
+"""The managed Prefect 1 environment: a virtualenv with ``prefect==1.4.1`` that our code creates.
+
+The legacy side of a migration (inventory, validation) runs Prefect 1 for real. We never install
+Prefect 1 next to Prefect 2: each environment is its own virtualenv under the cache directory,
+created on first use and reused after.
+
+- A **base** environment holds Prefect 1.4.1 with a pinned, known-good set of its dependencies
+  (``constraints-prefect1.txt`` beside this file says why each risky pin exists).
+- A **project** environment layers a project's own requirements on top of the base: a virtualenv
+  whose site-packages points at the base's through a ``.pth`` file, so Prefect 1 is installed
+  once, not per project.
+- Environments are keyed by a hash of their inputs (Python version, constraints, requirements)
+  and built under a file lock: two processes asking for the same environment at once build it
+  once. An environment counts as finished only once its marker file is written, last; a crash
+  leaves no marker, and the next request wipes the leftover and builds again. (Environments are
+  built at their final path, not renamed into place: a virtualenv is not relocatable, its console
+  scripts' ``#!`` lines and activate scripts name the directory it was created in.)
+- A project environment whose requirements cannot install raises :class:`LegacyEnvError` with
+  pip's reason; that answer is remembered for ``FAILURE_TTL`` seconds
+  (``$META_FLOWS_ENV_FAILURE_TTL``, default one hour) so repeated inventories do not pay for
+  pip's failure again.
+"""
+
+from __future__ import annotations
+
+import ast
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from meta_flows.patches import pyast
+from meta_flows.sandbox import zygote
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+PREFECT1 = "prefect==1.4.1"
+CONSTRAINTS = Path(__file__).with_name("constraints-prefect1.txt")
+_MARKER = ".meta-flows-complete"
+# A project environment whose requirements failed to install is not retried for this long (an
+# inventory asks once per project and run; a network hiccup heals after it). Seconds.
+FAILURE_TTL = int(os.environ.get("META_FLOWS_ENV_FAILURE_TTL", "3600"))
+
+
+PRELOAD = ("prefect",)  # what a warm Prefect 1 interpreter imports before forking children
+
+
+class LegacyEnvError(RuntimeError):
+    """A Prefect 1 environment could not be created (the message says why, for which inputs)."""
+
+
+@dataclass(frozen=True)
+class LegacyEnv:
+    path: Path
+    requirements: tuple[str, ...] = ()
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+    def run(self, args: list[str], **kwargs) -> subprocess.CompletedProcess:
+        """Run ``python ARGS`` in this environment."""
+        return subprocess.run([str(self.python), *args], **kwargs)
+
+    def program(self, script: Path) -> zygote.Program:
+        """``script`` (a standalone probe: standard library and Prefect 1 only) in this
+        environment, forked from a warm interpreter that has Prefect 1 imported. The inventory's
+        probe and the validation's runs use the same preload and :meth:`child_environ`, so they
+        share that interpreter."""
+        return zygote.Program(str(self.python), str(script), PRELOAD)
+
+    @staticmethod
+    def child_environ() -> dict[str, str]:
+        """The environment of a Prefect 1 interpreter: ours without Prefect 2 / Python settings.
+
+        Prefect 1's own settings (``PREFECT__CONTEXT__SECRETS__X``, ``PREFECT__...``: two
+        underscores) pass; Prefect 2's (``PREFECT_API_URL``: one) do not.
+        """
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k.startswith("PREFECT__") or not k.startswith(("PREFECT_", "PYTHON", "VIRTUAL_ENV"))
+        }
+        env.update(
+            PYTHONNOUSERSITE="1",
+            PYTHONDONTWRITEBYTECODE="1",
+            PREFECT__LOGGING__LEVEL="ERROR",
+            PREFECT__CLOUD__USE_LOCAL_SECRETS="true",
+            PREFECT__FLOWS__CHECKPOINTING="false",
+        )
+        return env
+
+
+def cache_root() -> Path:
+    """Where environments live: ``$META_FLOWS_CACHE`` or ``~/.cache/meta-flows``."""
+    root = os.environ.get("META_FLOWS_CACHE")
+    if root:
+        return Path(root).expanduser() / "legacy"
+    return Path.home() / ".cache" / "meta-flows" / "legacy"
+
+
+def project_requirements(project_dir: Path) -> list[str]:
+    """A project's own requirements, from requirements.txt, pyproject.toml or setup.py.
+
+    Prefect itself is left out (the environment pins Prefect 1.4.1). Raises LegacyEnvError naming
+    the file when one cannot be read.
+    """
+    found: list[str] = []
+    req = project_dir / "requirements.txt"
+    if req.exists():
+        for number, line in enumerate(req.read_text(encoding="utf-8").splitlines(), start=1):
+            line = line.split(" #", 1)[0].strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("-"):
+                raise LegacyEnvError(
+                    f"{req}:{number}: pip options ({line.split()[0]}) are not supported; "
+                    "list plain requirements"
+                )
+            found.append(line)
+    pyproject = project_dir / "pyproject.toml"
+    if pyproject.exists():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise LegacyEnvError(f"{pyproject}: invalid TOML: {exc}") from exc
+        found += list(data.get("project", {}).get("dependencies", []))
+    setup = project_dir / "setup.py"
+    if setup.exists():
+        found += _setup_py_requirements(setup)
+    return [r for r in dict.fromkeys(found) if _dist_name(r) != "prefect"]
+
+
+def _setup_py_requirements(path: Path) -> list[str]:
+    try:
+        tree = pyast.parse(path.read_text(encoding="utf-8"))
+    except SyntaxError as exc:
+        raise LegacyEnvError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from exc
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "install_requires":
+            try:
+                return [str(x) for x in ast.literal_eval(node.value)]
+            except ValueError as exc:
+                raise LegacyEnvError(
+                    f"{path}:{node.value.lineno}: install_requires is not a literal list"
+                ) from exc
+    return []
+
+
+def _dist_name(requirement: str) -> str:
+    name = requirement.strip()
+    for sep in "[<>=!~;@ ":
+        name = name.split(sep, 1)[0]
+    return name.lower().replace("_", "-")
+
+
+def _key(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in (sys.version.split()[0], *parts):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _pip(python: Path, args: list[str], what: str) -> None:
+    out = subprocess.run(
+        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", *args],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        lines = (out.stderr or out.stdout).strip().splitlines()
+        reason = [line for line in lines if line.startswith("ERROR:")] or lines[-12:]
+        raise LegacyEnvError(f"cannot install {what}: " + "\n".join(reason))
+
+
+def _site_packages(env: Path) -> Path:
+    found = sorted((env / "lib").glob("python3*/site-packages"))
+    if not found:
+        raise LegacyEnvError(f"{env}: no site-packages directory")
+    return found[0]
+
+
+def _build(target: Path, build: Callable[[Path], None]) -> None:
+    """Build an environment at ``target`` (caller holds its lock); mark it complete last."""
+    shutil.rmtree(target, ignore_errors=True)  # an unfinished leftover of a crashed build
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "venv", str(target)], check=True, capture_output=True, text=True
+        )
+        build(target)
+    except subprocess.CalledProcessError as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        raise LegacyEnvError(f"cannot create a virtualenv: {exc.stderr.strip()}") from exc
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    (target / _MARKER).write_text("ok\n")
+
+
+def base_env(root: Path | None = None) -> LegacyEnv:
+    """The shared Prefect 1.4.1 environment, created on first use."""
+    root = root or cache_root()
+    constraints = CONSTRAINTS.read_text(encoding="utf-8")
+    target = root / f"prefect1-base-{_key(PREFECT1, constraints)}"
+    if (target / _MARKER).exists():
+        return LegacyEnv(target)
+    with _locked(root / f"{target.name}.lock"):
+        if not (target / _MARKER).exists():
+
+            def build(tmp: Path) -> None:
+                _pip(tmp / "bin" / "python", ["-c", str(CONSTRAINTS), PREFECT1], PREFECT1)
+
+            _build(target, build)
+    return LegacyEnv(target)
+
+
+def legacy_env(
+    requirements: list[str] | tuple[str, ...] = (), root: Path | None = None
+) -> LegacyEnv:
+    """A Prefect 1.4.1 environment with ``requirements`` installed too (the base when none)."""
+    root = root or cache_root()
+    base = base_env(root)
+    requirements = tuple(sorted(dict.fromkeys(r.strip() for r in requirements if r.strip())))
+    if not requirements:
+        return base
+    target = root / f"prefect1-project-{_key(base.path.name, *requirements)}"
+    if (target / _MARKER).exists():
+        return LegacyEnv(target, requirements)
+    failed = root / f"{target.name}.failed"
+    with _locked(root / f"{target.name}.lock"):
+        if _recent(failed):  # pip already said no for these exact inputs: don't ask again
+            raise LegacyEnvError(failed.read_text(encoding="utf-8"))
+        if not (target / _MARKER).exists():
+
+            def build(tmp: Path) -> None:
+                site = _site_packages(tmp)
+                (site / "_meta_flows_prefect1_base.pth").write_text(
+                    str(_site_packages(base.path)) + "\n"
+                )
+                _pip(
+                    tmp / "bin" / "python",
+                    ["-c", str(CONSTRAINTS), *requirements],
+                    "the project's requirements (" + ", ".join(requirements) + ")",
+                )
+
+            try:
+                _build(target, build)
+            except LegacyEnvError as exc:
+                failed.write_text(str(exc), encoding="utf-8")
+                raise
+            failed.unlink(missing_ok=True)
+    return LegacyEnv(target, requirements)
+
+
+def _recent(path: Path) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < FAILURE_TTL
+    except FileNotFoundError:
+        return False
+
+
+def env_for_project(project_dir: Path, root: Path | None = None) -> LegacyEnv:
+    """The Prefect 1 environment for a project directory (its own requirements included)."""
+    return legacy_env(project_requirements(project_dir), root)

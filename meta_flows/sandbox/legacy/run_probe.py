@@ -1,0 +1,418 @@
+"""Run Prefect 1 flows and report what each run did: runs INSIDE the Prefect 1 interpreter.
+
+A standalone script for the managed Prefect 1.4.1 environment (:mod:`meta_flows.sandbox.legacy.env`),
+like :mod:`meta_flows.sandbox.legacy.probe`: it imports only the standard library and Prefect 1 (never
+``meta_flows`` or Prefect 2). :mod:`meta_flows.sandbox.legacy_run` runs it as
+``<prefect1 python> run_probe.py`` with one request on stdin::
+
+    {"repo": "/abs/repo", "roots": ["/abs/repo", ...], "output": "/abs/out.jsonl",
+     "timeout": 60, "workdir": "/abs/tmp",
+     "runs": [{"id": 0, "file": "flows/etl.py", "module": "etl", "flow": "etl",
+               "case": "default", "parameters": {...}}, ...]}
+
+All runs of a project share this ONE process (importing Prefect 1 and the flow modules once).
+Isolation per run: a fresh empty working directory under ``workdir`` (the process ``chdir``s
+into it), Prefect 1's in-process task caches (``prefect.context.caches``) cleared, and
+``flow.run(parameters=..., run_on_schedule=False)``. Modules are imported once, in a scratch
+directory of their own, with ``Flow.run``/``register``/``visualize`` disabled during the import
+(a module that runs its flow at import time must not run it there).
+
+A run that exceeds ``timeout`` seconds is interrupted by ``SIGALRM`` and reported with
+``timed_out``; the process then exits (threads of the interrupted run may still be alive), and
+the caller starts a new one for the runs after it. The output is JSON lines, flushed as written::
+
+    {"event": "start", "id": 0}      (importing the module)
+    {"event": "running", "id": 0}    (flow.run is called)
+    {"event": "run", "id": 0, "capture": {... RunCapture fields ...}}
+
+The capture has the fields of :class:`meta_flows.core.validation.model.RunCapture` (side ``legacy``).
+Tasks: one entry per task of the flow, by Prefect 1 task name; a mapped task contributes one
+entry per child (``map_index``) instead of its ``Mapped`` parent (a mapped task whose mapping
+never happened, e.g. ``TriggerFailed``, is reported unmapped). Implicit tasks that Prefect 2
+code has no task run for -- Parameters, constants, collections (List/Dict/...), operators
+(GetItem, Add, ...), ``case``'s CompareValue and ``merge``'s Merge -- carry ``auto_generated``.
+``ok`` is a success that is not a skip; ``result``/``result_repr`` are set only for ``ok`` tasks.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import functools
+import hashlib
+import importlib
+import io
+import json
+import math
+import os
+import re
+import signal
+import sys
+import tempfile
+import time
+
+# ------------------------------------------------------------------------- values
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+class _NotJSON(Exception):
+    pass
+
+
+def _pandas_json(value):
+    """A JSON value for a pandas DataFrame/Series, or raise _NotJSON."""
+    module = type(value).__module__ or ""
+    kind = type(value).__name__
+    if not module.startswith("pandas") or kind not in ("DataFrame", "Series"):
+        raise _NotJSON()
+    try:
+        data = json.loads(value.to_json(orient="split", date_format="iso"))
+    except Exception as exc:  # noqa: BLE001 - objects inside a frame
+        raise _NotJSON() from exc
+    return {"__pandas__": kind, "split": data, "dtypes": _pandas_dtypes(value)}
+
+
+def _pandas_dtypes(value):
+    if type(value).__name__ == "Series":
+        return str(value.dtype)
+    return {str(k): str(v) for k, v in value.dtypes.items()}
+
+
+def json_value(value):
+    """``value`` as a plain JSON value without loss, or raise :class:`_NotJSON`.
+
+    Tuples become lists (``result_repr`` keeps the difference); dicts need string keys; floats
+    must be finite. numpy scalars/arrays and pandas DataFrames/Series are converted (a frame to
+    ``{"__pandas__": "DataFrame", "split": {columns, index, data}, "dtypes": {...}}``).
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return float(value)
+        raise _NotJSON()
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise _NotJSON()
+        return {k: json_value(v) for k, v in value.items()}
+    module = type(value).__module__ or ""
+    if module.startswith("numpy"):
+        if hasattr(value, "tolist"):
+            return json_value(value.tolist())
+        raise _NotJSON()
+    if module.startswith("pandas"):
+        return _pandas_json(value)
+    raise _NotJSON()
+
+
+def stable_repr(value) -> str:
+    """``repr`` that does not depend on insertion order or memory addresses.
+
+    Dict keys and set members are sorted (by their own stable repr); `` at 0x...`` addresses are
+    removed. Containers of the exact builtin types are rendered recursively.
+    """
+    if isinstance(value, dict) and type(value) in (dict,):
+        items = sorted(((stable_repr(k), stable_repr(v)) for k, v in value.items()))
+        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
+    if type(value) in (set, frozenset):
+        members = sorted(stable_repr(v) for v in value)
+        if not members:
+            return "set()" if type(value) is set else "frozenset()"
+        inner = "{" + ", ".join(members) + "}"
+        return inner if type(value) is set else f"frozenset({inner})"
+    if type(value) is list:
+        return "[" + ", ".join(stable_repr(v) for v in value) + "]"
+    if type(value) is tuple:
+        if len(value) == 1:
+            return f"({stable_repr(value[0])},)"
+        return "(" + ", ".join(stable_repr(v) for v in value) + ")"
+    try:
+        text = repr(value)
+    except Exception as exc:  # noqa: BLE001 - a broken __repr__
+        text = f"<{type(value).__name__}: repr failed: {type(exc).__name__}>"
+    return _ADDRESS.sub("", text)
+
+
+def result_fields(value) -> dict:
+    """``result``, ``result_json`` and ``result_repr`` of a task capture for ``value``."""
+    try:
+        return {"result": json_value(value), "result_json": True, "result_repr": stable_repr(value)}
+    except (_NotJSON, RecursionError):
+        return {"result": None, "result_json": False, "result_repr": stable_repr(value)}
+
+
+def file_hashes(root: str) -> dict:
+    """Files under ``root``: POSIX relative path -> SHA-256 of the content (``__pycache__`` left out)."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            out[os.path.relpath(path, root).replace(os.sep, "/")] = digest.hexdigest()
+    return out
+
+
+# ------------------------------------------------------------------------- Prefect 1 specifics
+
+
+class RunTimeout(BaseException):
+    """Raised by SIGALRM; a BaseException so Prefect 1's ``except Exception`` does not eat it."""
+
+
+_IMPLICIT = {
+    "prefect.tasks.core.constants",
+    "prefect.tasks.core.collections",
+    "prefect.tasks.core.operators",
+}
+_IMPLICIT_CLASSES = {
+    "prefect.tasks.control_flow.conditional.CompareValue",
+    "prefect.tasks.control_flow.conditional.Merge",
+}
+
+
+def is_secret(task) -> bool:
+    """A Prefect 1 secret task (its value is never recorded)."""
+    return any(c.__module__.startswith("prefect.tasks.secrets") for c in type(task).__mro__)
+
+
+def is_implicit(task) -> bool:
+    """A task Prefect 1 made for the user (no Prefect 2 task run corresponds to it).
+
+    Also: ``ifelse``'s ``as_bool`` (a function task of Prefect 1's control-flow module) and
+    secret tasks (the codemod turns them into plain reads, PF010).
+    """
+    from prefect import Parameter
+
+    if getattr(task, "auto_generated", False) or isinstance(task, Parameter):
+        return True
+    if is_secret(task):
+        return True
+    run = getattr(task, "run", None)
+    if type(task).__name__ == "FunctionTask" and getattr(run, "__module__", "").startswith(
+        "prefect.tasks.control_flow"
+    ):
+        return True
+    cls = type(task)
+    return (
+        cls.__module__ in _IMPLICIT or f"{cls.__module__}.{cls.__qualname__}" in _IMPLICIT_CLASSES
+    )
+
+
+def task_entry(task, state, map_index, implicit: bool) -> dict:
+    ok = bool(state.is_successful() and not state.is_skipped())
+    entry = {
+        "name": task.name,
+        "map_index": map_index,
+        "state": type(state).__name__,
+        "ok": ok,
+        "message": None if state.message is None else str(state.message),
+        "result": None,
+        "result_json": False,
+        "result_repr": None,
+        "auto_generated": implicit,
+    }
+    if ok and is_secret(task):
+        entry["result_repr"] = "<secret: not recorded>"
+    elif ok:
+        result = state.result
+        from prefect.engine.signals import PrefectStateSignal
+
+        if isinstance(result, PrefectStateSignal):
+            # ``raise signals.SUCCESS("msg")``: Prefect 1 keeps the signal as the result; the
+            # task returned nothing (Prefect 2: ``return Completed(message="msg")``, PF011)
+            result = None
+        entry.update(result_fields(result))
+    return entry
+
+
+def task_entries(flow, flow_state) -> list:
+    states = flow_state.result if isinstance(flow_state.result, dict) else {}
+    entries = []
+    for task in sorted(flow.tasks, key=lambda t: t.name):
+        state = states.get(task)
+        implicit = is_implicit(task)
+        if state is None:
+            continue  # never ran (Prefect 1 reports every task it ran)
+        children = getattr(state, "map_states", None)
+        if state.is_mapped():
+            for index, child in enumerate(children or []):
+                entries.append(task_entry(task, child, index, implicit))
+        else:
+            entries.append(task_entry(task, state, None, implicit))
+    entries.sort(key=lambda e: (e["name"], -1 if e["map_index"] is None else e["map_index"]))
+    return entries
+
+
+CREATED: list = []  # (flow, file that created it)
+
+
+def _creation_file() -> str:
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_name == "<module>":
+            return os.path.abspath(frame.f_code.co_filename)
+        frame = frame.f_back
+    return ""
+
+
+def install_patches() -> None:
+    from prefect import Flow
+
+    original_init = Flow.__init__
+
+    @functools.wraps(original_init)
+    def flow_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        CREATED.append((self, _creation_file()))
+
+    Flow.__init__ = flow_init
+    Flow.register = lambda self, *a, **k: None
+    Flow.visualize = lambda self, *a, **k: None
+    Flow.run_agent = lambda self, *a, **k: None
+
+
+def import_module(name: str, scratch: str):
+    """Import ``name`` with cwd ``scratch`` and ``Flow.run`` disabled (module-level runs)."""
+    from prefect import Flow
+
+    original_run = Flow.run
+    Flow.run = lambda self, *a, **k: None
+    here = os.getcwd()
+    os.chdir(scratch)
+    try:
+        return importlib.import_module(name)
+    finally:
+        os.chdir(here)
+        Flow.run = original_run
+
+
+def find_flow(module, path: str, name: str):
+    from prefect import Flow
+
+    candidates = [f for f, created_in in CREATED if created_in == path]
+    candidates += [v for v in vars(module).values() if isinstance(v, Flow)]
+    for flow in candidates:
+        if flow.name == name:
+            return flow
+    return None
+
+
+# ------------------------------------------------------------------------- one run
+
+
+def _on_alarm(signum, frame):
+    # where the run was, for the caller's reason (it reads the dump from our stderr)
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    raise RunTimeout()
+
+
+def blank_capture(side: str, spec: dict) -> dict:
+    """A RunCapture (as a dict) for ``spec`` before anything ran; both sides start from it."""
+    return {
+        "side": side,
+        "flow_name": spec["flow"],
+        "case": spec.get("case") or "default",
+        "parameters": spec.get("parameters") or {},
+        "final_state": None,
+        "ok": False,
+        "error": None,
+        "tasks": [],
+        "files": {},
+        "duration_s": None,
+        "timed_out": False,
+    }
+
+
+def run_one(spec: dict, repo: str, workdir: str, scratch: str, timeout: float, emit) -> dict:
+    import prefect
+
+    capture = blank_capture("legacy", spec)
+    capture["executor"] = None
+    path = os.path.abspath(os.path.join(repo, spec["file"]))
+    try:
+        module = import_module(spec["module"], scratch)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit from a script too
+        capture["error"] = f"import {spec['module']}: {type(exc).__name__}: {exc}"
+        return capture
+    flow = find_flow(module, path, spec["flow"])
+    if flow is None:
+        capture["error"] = f"no flow named {spec['flow']!r} in {spec['file']}"
+        return capture
+    if flow.executor is not None:
+        capture["executor"] = type(flow.executor).__name__
+    cwd = tempfile.mkdtemp(prefix="run-", dir=workdir)
+    os.chdir(cwd)
+    prefect.context["caches"] = {}
+    emit({"event": "running", "id": spec["id"]})
+    started = time.perf_counter()
+    signal.alarm(max(1, int(math.ceil(timeout))))
+    try:
+        state = flow.run(parameters=dict(capture["parameters"]), run_on_schedule=False)
+        signal.alarm(0)
+        capture["duration_s"] = time.perf_counter() - started
+        capture["final_state"] = type(state).__name__ if state is not None else None
+        capture["ok"] = bool(state is not None and state.is_successful())
+        if state is not None:
+            capture["tasks"] = task_entries(flow, state)
+            if not state.is_successful() and state.message:
+                # The run happened and ended Failed: a result to compare, not an error.
+                capture["message"] = str(state.message)
+    except RunTimeout:
+        capture["duration_s"] = time.perf_counter() - started
+        capture["timed_out"] = True
+        capture["error"] = f"the run took longer than {timeout} s"
+    except BaseException as exc:  # noqa: BLE001 - flow.run refused (bad parameters, ...)
+        signal.alarm(0)
+        capture["duration_s"] = time.perf_counter() - started
+        capture["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        signal.alarm(0)
+        os.chdir(workdir)
+    capture["files"] = file_hashes(cwd)
+    return capture
+
+
+def main() -> int:
+    request = json.load(sys.stdin)
+    repo = request["repo"]
+    timeout = float(request.get("timeout") or 60)
+    workdir = request.get("workdir") or tempfile.mkdtemp(prefix="meta-flows-p1-runs-")
+    out = open(request["output"], "a", encoding="utf-8")
+
+    def emit(event: dict) -> None:
+        out.write(json.dumps(event, sort_keys=True) + "\n")
+        out.flush()
+
+    for root in reversed(request.get("roots") or [repo]):
+        if root not in sys.path:
+            sys.path.insert(0, root)
+    sys.stdout = io.StringIO()  # the flows' own prints must not reach our caller's pipe
+    scratch = tempfile.mkdtemp(prefix="import-", dir=workdir)
+    os.chdir(workdir)
+    install_patches()
+    signal.signal(signal.SIGALRM, _on_alarm)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # stuck: the caller asks where
+    for spec in request["runs"]:
+        emit({"event": "start", "id": spec["id"]})
+        capture = run_one(spec, repo, workdir, scratch, timeout, emit)
+        emit({"event": "run", "id": spec["id"], "capture": capture})
+        sys.stdout = io.StringIO()
+        if capture["timed_out"]:
+            out.close()
+            os._exit(3)  # threads of the interrupted run may live on: start afresh
+    out.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

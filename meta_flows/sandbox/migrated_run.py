@@ -1,0 +1,143 @@
+"""Run migrated (Prefect 2) flows as real flow runs and capture what the API recorded.
+
+``run_migrated(repo_dir, file, function_name, flow_name, parameters, case, timeout)`` runs one
+case; ``run_migrated_many(repo_dir, runs, timeout)`` runs several cases of one repository in ONE
+child process (:mod:`meta_flows.sandbox.migrated_child`: meta-flows' own interpreter, forked
+from a warm one that has Prefect 2 imported, see :mod:`meta_flows.sandbox.zygote`), so Prefect 2 and the
+flow modules are imported once. Isolation per case: a fresh empty working directory, a fresh flow run. Results
+are persisted (``PREFECT_RESULTS_PERSIST_BY_DEFAULT=true``, local result storage in a temporary
+directory that lives as long as the batch) and read back through the API after the run.
+
+The flow runs against the current API (``PREFECT_API_URL`` from the environment; without it the
+child's ephemeral API). A case that exceeds ``timeout`` seconds (from the flow call) is killed
+with its process group and reported ``timed_out``; the cases after it run in a new child.
+
+Each :class:`~meta_flows.core.validation.model.RunCapture` (side ``migrated``) holds the flow run's
+final state name (``Completed``, ``Failed``, ``Crashed``, ...), one entry per task run (task
+name; ``map_index`` for a mapped child; the persisted result for completed ones; ``attempts`` =
+the run count), the files written under the working directory and the duration of the call.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from meta_flows.core.validation.model import RunCapture
+from meta_flows.sandbox import zygote
+from meta_flows.sandbox.legacy_run import module_and_root
+from meta_flows.sandbox.runner import run_batches
+
+TIMEOUT = 300.0  # seconds one flow run may take
+IMPORT_GRACE = 60.0  # seconds importing a flow module may take
+
+
+# Imported once by the warm Prefect 2 interpreter children are forked from (meta_flows.sandbox.zygote):
+# Prefect, the engine, the child's own code and the installed collections (prefect-kubernetes...,
+# which Prefect loads when it reads a block)
+PRELOAD = (
+    "prefect.engine",
+    "meta_flows.sandbox.migrated_child",
+    "prefect.plugins:load_prefect_collections",
+)
+PROGRAM = zygote.Program(sys.executable, "meta_flows.sandbox.migrated_child:main", PRELOAD)
+
+
+def child_env() -> dict[str, str]:
+    """The child's environment: ours, results persisted by default, no events.
+
+    The flow's import roots and the result storage directory travel in the request: the
+    environment stays the same for every project, so one warm interpreter serves them all.
+    Validation runs are the harness's, judged by the gate: they emit no events (with events on,
+    a flow run cost the server about twice the CPU, and no automation is meant to react to a
+    shadow run); their flow runs, task runs, states and logs are all in the API as usual.
+    """
+    env = dict(os.environ)
+    env.update(
+        PYTHONDONTWRITEBYTECODE="1",
+        PREFECT_RESULTS_PERSIST_BY_DEFAULT="true",
+        PREFECT_EXPERIMENTAL_EVENTS="false",
+    )
+    return env
+
+
+def run_migrated_many(
+    repo_dir: str | Path, runs: Iterable[dict[str, Any]], timeout: float = TIMEOUT
+) -> list[RunCapture]:
+    """Run cases of one migrated repository; one capture per run, in order.
+
+    Each run is a dict with ``file`` (relative to the repo), ``function_name`` (may be None:
+    then the flow is found by name), ``flow_name``, and optional ``case`` and ``parameters``.
+    """
+    repo = Path(repo_dir).resolve()
+    specs = list(runs)
+    if not specs:
+        return []
+    requests, roots = [], []
+    for index, spec in enumerate(specs):
+        module, root = module_and_root(repo, spec["file"])
+        roots.append(str(root))
+        requests.append(
+            {
+                "id": index,
+                "file": spec["file"],
+                "module": module,
+                "function": spec.get("function_name"),
+                "flow": spec["flow_name"],
+                "case": spec.get("case") or "default",
+                "parameters": dict(spec.get("parameters") or {}),
+            }
+        )
+    roots = list(dict.fromkeys([*roots, str(repo)]))
+
+    def blank(run: dict, error: str, timed_out: bool) -> RunCapture:
+        return RunCapture(
+            side="migrated",
+            flow_name=run["flow"],
+            case=run["case"],
+            parameters=run["parameters"],
+            error=error,
+            timed_out=timed_out,
+        )
+
+    with tempfile.TemporaryDirectory(prefix="meta-flows-p2-results-") as storage:
+        captures = run_batches(
+            PROGRAM,
+            child_env(),
+            {"roots": roots, "storage": storage},
+            requests,
+            blank,
+            timeout=timeout,
+            import_grace=IMPORT_GRACE,
+            what="the Prefect 2 interpreter",
+        )
+    return [captures[i] for i in range(len(specs))]
+
+
+def run_migrated(
+    repo_dir: str | Path,
+    file: str,
+    function_name: str | None,
+    flow_name: str,
+    parameters: dict[str, Any] | None = None,
+    case: str = "default",
+    timeout: float = TIMEOUT,
+) -> RunCapture:
+    """Run one case of a migrated flow (see the module docstring)."""
+    return run_migrated_many(
+        repo_dir,
+        [
+            {
+                "file": file,
+                "function_name": function_name,
+                "flow_name": flow_name,
+                "parameters": parameters or {},
+                "case": case,
+            }
+        ],
+        timeout,
+    )[0]
