@@ -88,3 +88,34 @@ def prefect_api(prefect_server):
 def prefect_env(prefect_server) -> dict:
     """Environment for a subprocess that should use the test server."""
     return {**os.environ, "PREFECT_API_URL": prefect_server}
+
+
+# Tests that start a Prefect server, the managed Prefect 1 environment or other interpreters carry
+# the ``prefect`` marker, so ``pytest -m "not prefect"`` runs the pure tests alone (in seconds).
+# Whatever takes one of these fixtures is marked; modules that start interpreters on their own
+# declare ``pytestmark = pytest.mark.prefect``.
+_HEAVY_FIXTURES = frozenset(
+    {
+        "prefect_server",
+        "events_server",
+        "prefect_api",
+        "events_api",
+        "prefect_env",
+        "legacy_cache",
+        "legacy_root",
+        "base",
+    }
+)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "prefect: starts a Prefect server, the Prefect 1 environment or child interpreters",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _HEAVY_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.prefect)

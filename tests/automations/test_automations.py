@@ -301,7 +301,10 @@ def test_server_without_events_is_a_clear_error():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/api"
     try:
-        with temporary_settings(updates={PREFECT_API_URL: url}):
+        # The client sends automations (events on in its settings); the server refuses them.
+        from prefect.settings import PREFECT_EXPERIMENTAL_EVENTS
+
+        with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_EXPERIMENTAL_EVENTS: True}):
             with pytest.raises(AutomationsUnavailable) as info:
                 asyncio.run(apply_automations(make_registry([])))
     finally:

@@ -114,6 +114,7 @@ def test_no_prefect1_leftovers(migrated, stem):
     )
 
 
+@pytest.mark.prefect
 @pytest.mark.parametrize("stem", CASES)
 def test_output_imports_under_prefect2(migrated, imported, stem):
     assert stem in imported, f"{stem}: output does not compile, not imported"

@@ -18,6 +18,8 @@ import pytest
 
 from meta_flows.adapters.prefect2 import shadow
 
+pytestmark = pytest.mark.prefect  # a real Prefect client, with its own retry sleeps
+
 
 def _status_error(code: int) -> httpx.HTTPStatusError:
     request = httpx.Request("POST", "http://127.0.0.1/api/deployments/")

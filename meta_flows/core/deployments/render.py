@@ -88,9 +88,9 @@ def blocks_report(plan: Plan) -> list[str]:
 
 def render_prefect_yaml(plan: Plan, prefect_version: str | None = None) -> str:
     if prefect_version is None:
-        import prefect
+        from importlib.metadata import version
 
-        prefect_version = prefect.__version__
+        prefect_version = version("prefect")
     lines = [
         f"# prefect.yaml for {plan.project}, translated by meta-flows from the Prefect 1",
         "# deployment config (storage, run configs, schedules, labels, register(project_name=)).",

@@ -615,7 +615,7 @@ def _component(value: Any, redact: bool = False) -> dict | None:
     if isinstance(value, PrefectObject):
         fields = {k: jsonable(v) for k, v in value.kwargs.items()}
         if redact:
-            from meta_flows.sandbox.legacy.probe import redact as redact_values
+            from meta_flows.core.inventory.redact import redact as redact_values
 
             fields = redact_values(fields)
         return {"type": value.kind, "fields": fields}

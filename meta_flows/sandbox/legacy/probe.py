@@ -35,17 +35,26 @@ import inspect
 import io
 import json
 import os
-import re
 import signal
 import sys
 import traceback
 
-_SECRET_KEY = re.compile(
-    r"(.*_)?(password|passwd|token|api_key|secret_access_key|session_token|private_key"
-    r"|connection_string|credentials|sas_token|account_key|client_secret)",
-    re.IGNORECASE,
-)
-REDACTED = "<redacted>"
+
+def _load_redact():
+    """:func:`meta_flows.core.inventory.redact.redact`, loaded by path (no ``meta_flows`` here)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "core" / "inventory" / "redact.py"
+    spec = importlib.util.spec_from_file_location("_meta_flows_redact", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_REDACT = _load_redact()
+REDACTED = _REDACT.REDACTED
+redact = _REDACT.redact
 
 
 class ModuleTimeout(Exception):
@@ -82,21 +91,6 @@ def jsonable(value):
     if inspect.isclass(value) or inspect.isfunction(value) or inspect.ismethod(value):
         return dotted(value)
     return f"<unserializable: {type(value).__name__} {value!r}>"
-
-
-def redact(value, key: str | None = None):
-    """Replace values of credential-like keys (``token``, ``password``, ...).
-
-    Prefect 1 storages take secret *names* (``access_token_secret``, ``git_token_secret_name``):
-    keys ending in ``_secret``/``_secret_name`` are names and stay.
-    """
-    if isinstance(value, dict):
-        return {k: redact(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if key is not None and value not in (None, "", [], {}) and _SECRET_KEY.fullmatch(key):
-        return REDACTED
-    return value
 
 
 def tz_name(dt) -> str | None:
