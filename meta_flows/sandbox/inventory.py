@@ -13,7 +13,7 @@
    after it); modules that fail to load get an ``import``/``timeout`` error and are read
    statically (:mod:`meta_flows.core.inventory.static`), each flow with ``dynamic_error`` saying why;
 4. name every flow's ``@flow`` function with
-   :func:`meta_flows.core.codemod.rules.flow_definition.plan_flow_functions` on the original source,
+   :func:`meta_flows.core.codemod.analysis.flows.plan_flow_functions` on the original source,
    the one naming function the codemod and the deployment translator share;
 5. sort flows and errors by file and line.
 """
@@ -229,7 +229,7 @@ def _probe(
 
 
 def _plans(index, module: _Module):
-    from meta_flows.core.codemod.rules.flow_definition import plan_flow_functions
+    from meta_flows.core.codemod.analysis.flows import plan_flow_functions
 
     if module.plans is None:
         try:

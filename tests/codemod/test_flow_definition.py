@@ -2,12 +2,9 @@
 
 import pytest
 
+from meta_flows.core.codemod.analysis.flows import FlowPlan, plan_flow_functions
 from meta_flows.core.codemod.base import todo_text
-from meta_flows.core.codemod.rules.flow_definition import (
-    FlowDefinitionRule,
-    FlowPlan,
-    plan_flow_functions,
-)
+from meta_flows.core.codemod.rules.flow_definition import FlowDefinitionRule
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 TASKS = """\

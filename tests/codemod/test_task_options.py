@@ -9,7 +9,8 @@ import prefect
 import pytest
 
 from meta_flows.core.codemod.base import todo_text
-from meta_flows.core.codemod.rules.task_options import P2_TASK_OPTIONS, RULE, convert_template
+from meta_flows.core.codemod.options import P2_TASK_OPTIONS, convert_template
+from meta_flows.core.codemod.rules.task_options import RULE
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 REWRITES = [

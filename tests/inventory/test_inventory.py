@@ -52,7 +52,7 @@ def test_flows_are_found_ordered_and_read_by_the_right_method(inv):
 
 
 def test_function_names_come_from_the_codemod_naming(inv, estate):
-    from meta_flows.core.codemod.rules.flow_definition import plan_flow_functions
+    from meta_flows.core.codemod.analysis.flows import plan_flow_functions
 
     for f in inv.flows:
         plans = plan_flow_functions((estate / f.file).read_text(), Path(f.file).stem)

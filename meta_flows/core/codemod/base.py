@@ -44,10 +44,6 @@ def todo_text(code: str, message: str) -> str:
     return f"{TODO_PREFIX} {code} {message}"
 
 
-def todo_line(code: str, message: str) -> cst.EmptyLine:
-    return cst.EmptyLine(indent=True, comment=cst.Comment(todo_text(code, message)))
-
-
 def has_comment(lines: Iterable[cst.EmptyLine], text: str) -> bool:
     return any(line.comment is not None and line.comment.value == text for line in lines)
 
@@ -431,14 +427,18 @@ def get_arg(call: cst.Call, keyword: str, position: int | None = None) -> cst.Ar
     return None
 
 
+def code_of(node: cst.CSTNode) -> str:
+    """The source text of ``node`` (default formatting of an empty module)."""
+    return cst.Module(body=[]).code_for_node(node)
+
+
 def literal_value(node: cst.BaseExpression | None):
     """The Python value of a literal expression (numbers, strings, lists, dicts...), or raise."""
     import ast
 
     if node is None:
         raise ValueError("no expression")
-    code = cst.Module(body=[]).code_for_node(node)
-    return ast.literal_eval(code.strip())
+    return ast.literal_eval(code_of(node).strip())
 
 
 def is_literal(node: cst.BaseExpression | None) -> bool:
@@ -447,3 +447,37 @@ def is_literal(node: cst.BaseExpression | None) -> bool:
     except Exception:
         return False
     return True
+
+
+INFO_PREFIX = "# prefect2-migration:"
+
+
+def moved_comment(what: str) -> str:
+    """The informational (non-TODO) comment left where deployment config left the code."""
+    return f"{INFO_PREFIX} {what} moved to prefect.yaml (meta-flows deployments)"
+
+
+def remove_p1_imports(rule: Rule, module: cst.Module, wanted) -> None:
+    """Schedule removal (if unused) of every top-level ``from x import y`` whose y is in ``wanted``.
+
+    ``wanted(qualified_name) -> bool`` decides on the canonical qualified name of each import.
+    """
+    from meta_flows.core.codemod.names import canonical
+
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                if small.relative or small.module is None:
+                    continue
+                mod = dotted_name(small.module)
+                for alias in small.names:
+                    name = dotted_name(alias.name)
+                    if mod and name and wanted(canonical(f"{mod}.{name}")):
+                        asname = (
+                            alias.asname.name.value
+                            if alias.asname and isinstance(alias.asname.name, cst.Name)
+                            else None
+                        )
+                        RemoveImportsVisitor.remove_unused_import(rule.context, mod, name, asname)

@@ -377,7 +377,7 @@ class ModuleReader:
             self._with(stmt)
         elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
             self._register(stmt.value)
-        elif isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
+        elif isinstance(stmt, ast.If) and is_main_guard(stmt.test):
             for inner in stmt.body:
                 if isinstance(inner, ast.Expr) and isinstance(inner.value, ast.Call):
                     self._register(inner.value)
@@ -789,7 +789,7 @@ def _kw_literal(call: ast.Call, name: str) -> str | None:
     return None
 
 
-def _is_main_guard(test: ast.expr) -> bool:
+def is_main_guard(test: ast.expr) -> bool:
     return (
         isinstance(test, ast.Compare)
         and isinstance(test.left, ast.Name)

@@ -25,8 +25,8 @@ import libcst as cst
 from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.metadata import ParentNodeProvider
 
-from meta_flows.core.codemod.base import Rule, get_arg, literal_value
-from meta_flows.core.codemod.rules.secrets import remove_p1_imports
+from meta_flows.core.codemod.analysis.scope import is_docstring
+from meta_flows.core.codemod.base import Rule, get_arg, literal_value, remove_p1_imports
 
 CONTEXT = "prefect.context"
 GET_LOGGER = "prefect.utilities.logging.get_logger"
@@ -325,7 +325,7 @@ def _add_today_helper(module: cst.Module) -> cst.Module:
             isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
         ):
             position = i + 1
-        elif isinstance(stmt, cst.SimpleStatementLine) and i == 0 and _is_docstring(stmt):
+        elif isinstance(stmt, cst.SimpleStatementLine) and i == 0 and is_docstring(stmt):
             position = 1
         elif not isinstance(stmt, (cst.If, cst.Try)):
             break
@@ -341,14 +341,6 @@ def _add_today_helper(module: cst.Module) -> cst.Module:
         body[position] = nxt
     body.insert(position, helper)
     return module.with_changes(body=body)
-
-
-def _is_docstring(stmt: cst.SimpleStatementLine) -> bool:
-    return (
-        len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 RULE = ContextRule

@@ -35,19 +35,10 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.metadata import PositionProvider
 
-from meta_flows.core.codemod.base import Rule
-from meta_flows.core.codemod.rules.flow_definition import (
-    DEPLOYMENT_KWARGS,
-    FLOW,
-    SCRATCH_UNBOUND,
-    moved_comment,
-    name_refs,
-)
-from meta_flows.core.codemod.rules.run_register import (
-    drop_emptied_main_guard,
-    sweep_block,
-    sweep_module,
-)
+from meta_flows.core.codemod.analysis.flows import DEPLOYMENT_KWARGS, FLOW, SCRATCH_UNBOUND
+from meta_flows.core.codemod.analysis.scope import name_refs
+from meta_flows.core.codemod.base import Rule, moved_comment
+from meta_flows.core.codemod.sweep import drop_emptied_main_guard, sweep_block, sweep_module
 
 _DEPLOYMENT_PREFIXES = {
     "prefect.schedules": "schedule",

@@ -42,13 +42,13 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from meta_flows.core.codemod.base import Rule, get_arg, literal_value, with_todo
-from meta_flows.core.codemod.rules.flow_definition import (
-    _is_docstring,
+from meta_flows.core.codemod.analysis.scope import (
+    is_docstring,
     name_refs,
     raw_qualified_names,
     string_value,
 )
+from meta_flows.core.codemod.base import Rule, get_arg, literal_value, with_todo
 from meta_flows.core.naming import identifier
 
 _PARAMETERS = ("prefect.Parameter", "prefect.DateTimeParameter", "prefect.JSONParameter")
@@ -312,7 +312,7 @@ class ParametersRule(Rule):
                 prelude.append(cst.parse_statement(f"{p.variable} = {p.argument}\n"))
                 p.prelude = [line.replace(p.argument, p.variable) for line in p.prelude]
             prelude += [cst.parse_statement(line + "\n") for line in p.prelude]
-        at = 1 if stmts and _is_docstring(stmts[0]) else 0
+        at = 1 if stmts and is_docstring(stmts[0]) else 0
         if prelude and at < len(stmts):
             # keep comments above the first statement in place
             first = stmts[at]

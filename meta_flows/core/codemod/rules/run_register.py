@@ -35,12 +35,15 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.metadata import PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
+from meta_flows.core.codemod.analysis.flows import SCRATCH_UNBOUND, collect_sites
+from meta_flows.core.codemod.analysis.scope import name_refs
 from meta_flows.core.codemod.base import Rule, get_arg
-from meta_flows.core.codemod.rules.flow_definition import (
-    SCRATCH_UNBOUND,
-    collect_sites,
-    name_refs,
-    sweep_removed,
+from meta_flows.core.codemod.sweep import (
+    MAIN_GUARD,
+    drop_emptied_main_guard,
+    is_main_guard,
+    sweep_block,
+    sweep_module,
 )
 
 _REMOVED = {"register", "visualize", "serialize", "run_agent"}
@@ -53,47 +56,6 @@ _RUNNER_KWARGS = {
     "return_tasks",
     "flow_run_id",
 }
-_GUARD = '__name__ == "__main__"'
-
-
-def _is_main_guard(node: cst.CSTNode) -> bool:
-    if not isinstance(node, cst.If) or not isinstance(node.test, cst.Comparison):
-        return False
-    code = cst.Module(body=[]).code_for_node(node.test)
-    return " ".join(code.replace("'", '"').split()) in (_GUARD, '"__main__" == __name__')
-
-
-def sweep_block(rule, block: cst.IndentedBlock) -> cst.IndentedBlock:
-    """Remove ``rule.removed`` statements from a block (``pass`` if it empties, recorded in
-    ``rule.emptied``)."""
-    if not any(id(s) in rule.removed for s in block.body):
-        return block
-    body, rest = sweep_removed(block.body, rule.removed)
-    if not body:
-        new = block.with_changes(
-            body=[cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=rest)]
-        )
-        rule.emptied.add(rule.new_node_id(new))
-        return new
-    return block.with_changes(body=body, footer=[*rest, *block.footer])
-
-
-def drop_emptied_main_guard(rule, original_node: cst.If, updated_node: cst.If):
-    """Remove an ``if __name__ == "__main__":`` whose body ``sweep_block`` emptied."""
-    if (
-        id(updated_node.body) in rule.emptied
-        and _is_main_guard(original_node)
-        and updated_node.orelse is None
-    ):
-        return cst.RemovalSentinel.REMOVE
-    return updated_node
-
-
-def sweep_module(rule, module: cst.Module) -> cst.Module:
-    if not any(id(s) in rule.removed for s in module.body):
-        return module
-    body, rest = sweep_removed(module.body, rule.removed)
-    return module.with_changes(body=body, footer=[*rest, *module.footer])
 
 
 class RunRegisterRule(Rule):
@@ -302,7 +264,7 @@ class RunRegisterRule(Rule):
                 return updated_node
             if module_level:
                 guard = cst.If(
-                    test=cst.parse_expression(_GUARD),
+                    test=cst.parse_expression(MAIN_GUARD),
                     body=cst.IndentedBlock(body=[updated_node.with_changes(leading_lines=[])]),
                     leading_lines=updated_node.leading_lines,
                 )
@@ -395,7 +357,7 @@ class RunRegisterRule(Rule):
             if (
                 is_new_guard
                 and prev is not None
-                and _is_main_guard(prev)
+                and is_main_guard(prev)
                 and prev.orelse is None
                 and isinstance(prev.body, cst.IndentedBlock)
                 and not any(line.comment for line in stmt.leading_lines)

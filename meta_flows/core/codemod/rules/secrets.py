@@ -25,9 +25,14 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.codemod.visitors import RemoveImportsVisitor
 
-from meta_flows.core.codemod.base import Rule, dotted_name, get_arg, literal_value
+from meta_flows.core.codemod.base import (
+    Rule,
+    dotted_name,
+    get_arg,
+    literal_value,
+    remove_p1_imports,
+)
 
 PREFECT_SECRET = "prefect.tasks.secrets.PrefectSecret"
 ENV_VAR_SECRET = "prefect.tasks.secrets.EnvVarSecret"
@@ -41,32 +46,6 @@ def block_name(secret_name: str) -> str:
     """``MY_SECRET`` -> ``my-secret`` (Prefect 2 block names: lowercase letters, digits, dashes)."""
     name = re.sub(r"[^a-z0-9]+", "-", secret_name.lower()).strip("-")
     return name or "secret"
-
-
-def remove_p1_imports(rule: Rule, module: cst.Module, wanted) -> None:
-    """Schedule removal (if unused) of every top-level ``from x import y`` whose y is in ``wanted``.
-
-    ``wanted(qualified_name) -> bool`` decides on the canonical qualified name of each import.
-    """
-    from meta_flows.core.codemod.names import canonical
-
-    for stmt in module.body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-                if small.relative or small.module is None:
-                    continue
-                mod = dotted_name(small.module)
-                for alias in small.names:
-                    name = dotted_name(alias.name)
-                    if mod and name and wanted(canonical(f"{mod}.{name}")):
-                        asname = (
-                            alias.asname.name.value
-                            if alias.asname and isinstance(alias.asname.name, cst.Name)
-                            else None
-                        )
-                        RemoveImportsVisitor.remove_unused_import(rule.context, mod, name, asname)
 
 
 class SecretsRule(Rule):

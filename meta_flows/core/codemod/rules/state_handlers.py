@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider, QualifiedNameSource
 
-from meta_flows.core.codemod.base import Rule, get_arg
-from meta_flows.core.codemod.rules.secrets import remove_p1_imports
+from meta_flows.core.codemod.analysis.scope import is_docstring
+from meta_flows.core.codemod.base import Rule, get_arg, remove_p1_imports
 
 FAILURE = "on_failure"
 COMPLETION = "on_completion"
@@ -133,15 +133,6 @@ def _assigned(node: cst.CSTNode, name: str) -> bool:
     return hit
 
 
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
-
-
 def _is_return_of(stmt: cst.BaseStatement, name: str) -> bool:
     return (
         isinstance(stmt, cst.SimpleStatementLine)
@@ -190,7 +181,7 @@ def adapt_state_handler(fn: cst.FunctionDef, classify) -> dict[str, list[cst.Bas
     if _assigned(fn.body, new):
         raise NotAdaptable(f"it replaces {new} (hooks cannot change the state)")
     head: list[cst.BaseStatement] = []
-    if body and _is_docstring(body[0]):
+    if body and is_docstring(body[0]):
         head.append(body.pop(0))
     while body and _is_return_of(body[-1], new):
         body.pop()

@@ -23,8 +23,8 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from meta_flows.core.codemod.base import Rule
-from meta_flows.core.codemod.rules.task_options import P2_WITH_OPTIONS, convert_options
+from meta_flows.core.codemod.base import Rule, code_of
+from meta_flows.core.codemod.options import P2_WITH_OPTIONS, convert_options
 
 _COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 _EQ = cst.AssignEqual(
@@ -33,10 +33,6 @@ _EQ = cst.AssignEqual(
 _AGGREGATES = frozenset(
     {"sum", "sorted", "min", "max", "set", "tuple", "any", "all", "print", "str"}
 )
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
 
 
 def _is_map_call(node: cst.BaseExpression) -> bool:
@@ -221,8 +217,8 @@ class TaskCallsRule(Rule):
         options = _dict_args(arg.value)
         if options is None:
             self.add_todo(
-                f"`task_args={_code(arg.value)}` is not a literal dict: call "
-                f"{_code(original.func)}.with_options(...) with Prefect 2 options by hand"
+                f"`task_args={code_of(arg.value)}` is not a literal dict: call "
+                f"{code_of(original.func)}.with_options(...) with Prefect 2 options by hand"
             )
             return updated
         label = None
@@ -260,7 +256,7 @@ class TaskCallsRule(Rule):
         self.mark_applied()
         self.remove_import_if_unused("prefect", "flatten")
         self.remove_import_if_unused("prefect.utilities.edges", "flatten")
-        return cst.parse_expression(f"[item for sub in {_code(value)} for item in {inner}]")
+        return cst.parse_expression(f"[item for sub in {code_of(value)} for item in {inner}]")
 
     def _apply_map(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         args = list(updated.args)
@@ -271,7 +267,7 @@ class TaskCallsRule(Rule):
         target = self._functions.get(fn.value) if isinstance(fn, cst.Name) else None
         if target is None or _uses_case(self, target):
             self.add_todo(
-                f"apply_map({_code(fn)}, ...): call {_code(fn)} in a for loop per item; it uses "
+                f"apply_map({code_of(fn)}, ...): call {code_of(fn)} in a for loop per item; it uses "
                 "case/conditional tasks or is not a function of this module, so do it by hand"
             )
             return updated
@@ -299,16 +295,16 @@ class TaskCallsRule(Rule):
         if not mapped:
             self.add_todo("apply_map() without a mapped argument: loop over the items by hand")
             return updated
-        call = _code(
+        call = code_of(
             cst.Call(
                 func=fn,
                 args=[c.with_changes(comma=_COMMA) for c in call_args[:-1]] + call_args[-1:],
             )
         )
         if len(mapped) == 1:
-            loop = f"for {mapped[0][0]} in {_code(mapped[0][1])}"
+            loop = f"for {mapped[0][0]} in {code_of(mapped[0][1])}"
         else:
-            loop = f"for {', '.join(v for v, _ in mapped)} in zip({', '.join(_code(e) for _, e in mapped)})"
+            loop = f"for {', '.join(v for v, _ in mapped)} in zip({', '.join(code_of(e) for _, e in mapped)})"
         self.mark_applied()
         self.remove_import_if_unused("prefect", "apply_map")
         self.remove_import_if_unused("prefect.utilities.tasks", "apply_map")

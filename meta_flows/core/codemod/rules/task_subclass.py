@@ -46,8 +46,9 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
-from meta_flows.core.codemod.base import Rule, literal_value
-from meta_flows.core.codemod.rules.task_options import P2_WITH_OPTIONS, convert_options
+from meta_flows.core.codemod.analysis.scope import is_docstring
+from meta_flows.core.codemod.base import Rule, code_of, literal_value
+from meta_flows.core.codemod.options import P2_WITH_OPTIONS, convert_options
 from meta_flows.core.naming import snake_case
 
 # Methods of Prefect 1's Task a subclass must not override for an automatic rewrite.
@@ -108,10 +109,6 @@ class Reference:
     call: cst.Call  # the Cls(...) call
     target: str | None = None  # variable of an instance
     outer: cst.Call | None = None  # the call of the instance (inline-call)
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
 
 
 def _is_self_attr(node: cst.CSTNode, attr: str | None = None) -> bool:
@@ -175,12 +172,6 @@ def _statements(block: cst.BaseSuite) -> list[cst.BaseSmallStatement | cst.BaseS
     return out
 
 
-def _is_docstring(stmt) -> bool:
-    return isinstance(stmt, cst.Expr) and isinstance(
-        stmt.value, (cst.SimpleString, cst.ConcatenatedString)
-    )
-
-
 class TaskSubclassRule(Rule):
     """Task subclasses and their instances become @task functions (§5)."""
 
@@ -239,7 +230,7 @@ class TaskSubclassRule(Rule):
         info.prefect_bases = [i for i, k in enumerate(kinds) if k == "task"]
         if "library" in kinds:
             lib = next(b for b, k in zip(node.bases, kinds, strict=False) if k == "library")
-            return ClassInfo(node, HUMAN, f"inherits the task-library class {_code(lib.value)}")
+            return ClassInfo(node, HUMAN, f"inherits the task-library class {code_of(lib.value)}")
         if len(node.bases) != 1 or kinds[0] != "task" or node.keywords or node.decorators:
             info.kind = WRAP
         methods: dict[str, cst.FunctionDef] = {}
@@ -248,7 +239,7 @@ class TaskSubclassRule(Rule):
                 methods[stmt.name.value] = stmt
             elif not (
                 isinstance(stmt, cst.SimpleStatementLine)
-                and all(_is_docstring(s) for s in stmt.body)
+                and all(is_docstring(s) for s in stmt.body)
             ):
                 info.kind = WRAP  # class attributes or nested statements: state
         internals = sorted(set(methods) & PREFECT_INTERNALS)
@@ -294,7 +285,7 @@ class TaskSubclassRule(Rule):
         kwargs_name = params.star_kwarg.name.value if params.star_kwarg else None
         simple = True
         for stmt in _statements(init.body):
-            if _is_docstring(stmt):
+            if is_docstring(stmt):
                 continue
             if (
                 isinstance(stmt, cst.Assign)
@@ -462,7 +453,7 @@ class TaskSubclassRule(Rule):
             pass_args.append(f"{p.name.value}={p.name.value}")
         if params.star_kwarg:
             pass_args.append(f"**{params.star_kwarg.name.value}")
-        ctor = _code(cst.Call(func=cst.Name(info.name), args=class_call_args))
+        ctor = code_of(cst.Call(func=cst.Name(info.name), args=class_call_args))
         body = cst.parse_statement(
             f"def _():\n    return {ctor}.run({', '.join(pass_args)})\n"
         ).body
@@ -530,7 +521,7 @@ class TaskSubclassRule(Rule):
             list(body[:1])
             if body
             and isinstance(body[0], cst.SimpleStatementLine)
-            and all(_is_docstring(s) for s in body[0].body)
+            and all(is_docstring(s) for s in body[0].body)
             else []
         )
         rest = list(body[len(docs) :])
@@ -681,7 +672,7 @@ def _bound_names(stmt: cst.CSTNode) -> set[str]:
                     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                         names.add(alias.asname.name.value)
                     else:
-                        names.add(_code(alias.name).split(".")[0])
+                        names.add(code_of(alias.name).split(".")[0])
     return names
 
 

@@ -82,12 +82,6 @@ def allow(expr: cst.BaseExpression) -> cst.Call:
     return cst.Call(func=cst.Name("allow_failure"), args=[cst.Arg(expr)])
 
 
-def states_tuple(names: list[str]) -> cst.BaseExpression:
-    if len(names) == 1:
-        return cst.Tuple(elements=[cst.Element(cst.Name(names[0]))])
-    return cst.Tuple(elements=[cst.Element(cst.Name(n)) for n in names])
-
-
 def guard(trigger: str, names: list[str], body: cst.BaseStatement) -> cst.If:
     how, check = GUARDS[trigger]
     test = cst.parse_expression(f"{how}(s.{check}() for s in ({', '.join(names)},))")
