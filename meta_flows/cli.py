@@ -192,12 +192,9 @@ def deployments(
     ] = None,
 ) -> None:
     """Translate Prefect 1 deployment config into prefect.yaml and work-pools.yaml (§13-16)."""
+    from meta_flows.core.deployments.plan import TranslationError, parse_pool_overrides
     from meta_flows.core.deployments.render import blocks_report, write_plan
-    from meta_flows.core.deployments.translate import (
-        TranslationError,
-        parse_pool_overrides,
-        translate,
-    )
+    from meta_flows.core.deployments.translate import translate
     from meta_flows.core.inventory.model import Inventory
 
     if not repo_dir.is_dir():

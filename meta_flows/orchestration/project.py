@@ -33,8 +33,9 @@ from meta_flows.adapters import gitops
 from meta_flows.core.codemod.engine import ERROR, UNCHANGED, find_todos, imports_prefect
 from meta_flows.core.codemod.runner import discover, write_result
 from meta_flows.core.codemod.runner import run as run_codemod
+from meta_flows.core.deployments.plan import Plan
 from meta_flows.core.deployments.render import POOLS_FILE, render_pools_yaml, render_prefect_yaml
-from meta_flows.core.deployments.translate import Plan, translate
+from meta_flows.core.deployments.translate import translate
 from meta_flows.core.inventory.model import Inventory
 from meta_flows.core.registry import GatePolicy, Prefect1Server, Project, Wave, gate
 from meta_flows.core.validation.cases import plan_cases

@@ -26,7 +26,7 @@ from meta_flows.adapters.prefect2.automations import (
     apply_command,
     rollback_automation_name,
 )
-from meta_flows.core.deployments.translate import MIGRATED_TAG
+from meta_flows.core.deployments.plan import MIGRATED_TAG
 from meta_flows.core.registry import Registry
 
 

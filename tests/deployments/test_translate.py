@@ -5,13 +5,13 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
-from meta_flows.core.deployments.render import render_pools_yaml, render_prefect_yaml
-from meta_flows.core.deployments.translate import (
+from meta_flows.core.deployments.plan import (
     TranslationError,
     parse_pool_overrides,
     secret_block_name,
-    translate,
 )
+from meta_flows.core.deployments.render import render_pools_yaml, render_prefect_yaml
+from meta_flows.core.deployments.translate import translate
 from meta_flows.core.inventory.model import (
     ClockInfo,
     ComponentInfo,

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from meta_flows.adapters.prefect2 import shadow
-from meta_flows.core.deployments.translate import DeploymentPlan, Plan
+from meta_flows.core.deployments.plan import DeploymentPlan, Plan
 
 POOL = ("meta-flows-shadow-test", "process")
 SCHEDULE = {"cron": "0 6 * * *", "timezone": "UTC"}

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from meta_flows.core.deployments.translate import MIGRATED_TAG
+from meta_flows.core.deployments.plan import MIGRATED_TAG
 from meta_flows.core.registry import Notifications, Project, Registry
 
 PREFIX = "meta-flows: "

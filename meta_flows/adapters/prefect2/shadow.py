@@ -25,7 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from meta_flows.adapters.prefect2.work_pools import apply_pools
-from meta_flows.core.deployments.translate import DeploymentPlan, Plan
+from meta_flows.core.deployments.plan import DeploymentPlan, Plan
 
 SHADOW_TAG = "meta-flows-shadow"
 PROMOTED_TAG = "meta-flows-promoted"

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from meta_flows.core.deployments.translate import TODO_PREFIX, Plan, Todo
+from meta_flows.core.deployments.plan import TODO_PREFIX, Plan, Todo
 
 POOLS_FILE = "work-pools.yaml"
 
