@@ -24,12 +24,14 @@ from prefect_github.schemas import graphql_schema as schema
 from sgqlc.operation import Operation
 from sgqlc.types import Variable, non_null
 
+from meta_flows.core.errors import MetaFlowsError
+
 GITHUB_API_URL = "https://api.github.com/graphql"
 DEFAULT_TIMEOUT = 30.0
 _PR_FIELDS = ("id", "number", "url", "state", "is_draft", "title", "body")
 
 
-class GitHubError(RuntimeError):
+class GitHubError(MetaFlowsError, RuntimeError):
     """A GitHub API call failed; the message says which call, where, and GitHub's reason."""
 
 

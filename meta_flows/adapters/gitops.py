@@ -27,6 +27,8 @@ from pathlib import Path
 import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
+from meta_flows.core.errors import MetaFlowsError
+
 DEFAULT_AUTHOR = ("meta-flows", "meta-flows@localhost")
 # Seconds a clone, fetch, push or ls-remote may take before git is killed.
 NETWORK_TIMEOUT = float(os.environ.get("META_FLOWS_GIT_TIMEOUT", "300"))
@@ -45,7 +47,7 @@ _GIT_ENV = {
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
-class GitError(RuntimeError):
+class GitError(MetaFlowsError, RuntimeError):
     """A git step failed; the message names the repository or branch and what to do about it."""
 
 

@@ -24,6 +24,8 @@ from typing import Any
 
 import httpx
 
+from meta_flows.core.errors import MetaFlowsError
+
 _FLOWS = """
 query MetaFlowsFlows($where: flow_bool_exp) {
   flow(where: $where, order_by: [{name: asc}, {version: desc}]) {
@@ -46,7 +48,7 @@ mutation MetaFlowsSetSchedule($input: {field}_input!) {
 """
 
 
-class Prefect1ServerError(RuntimeError):
+class Prefect1ServerError(MetaFlowsError, RuntimeError):
     """A Prefect 1 API call failed; the message names the server and its GraphQL message."""
 
 

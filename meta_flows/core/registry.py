@@ -20,7 +20,7 @@ file may hold any of four top-level keys::
     prefect1_server: {url: http://prefect1:4200/graphql, api_key_env: PREFECT1_TOKEN}
 
 Loading is tolerant so that one bad entry does not stop a wave: :func:`load_registry` returns the
-projects and waves that are valid and a :class:`RegistryError` for everything else, each naming
+projects and waves that are valid and a :class:`RegistryProblem` for everything else, each naming
 the file, the line, the field (``projects[1].git_url``) and the project when its name is
 readable. A project that is malformed, names an unknown or broken wave, or whose name is defined
 twice is left out (its wave reports it as failed); the rest loads. Only a registry path that does
@@ -52,6 +52,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from meta_flows.core.errors import MetaFlowsError
 from meta_flows.core.validation.cases import CaseSpec, duplicate_case
 from meta_flows.core.validation.model import Verdict
 
@@ -306,7 +307,7 @@ class Prefect1Server(_Model):
     )
 
 
-class UnknownWaveError(KeyError):
+class UnknownWaveError(MetaFlowsError, KeyError):
     """A wave name the registry does not define; the message lists the known ones."""
 
     def __str__(self) -> str:
@@ -366,12 +367,12 @@ class Registry(_Model):
         return self._sources.get(project_name)
 
 
-class RegistryFileError(ValueError):
+class RegistryFileError(MetaFlowsError, ValueError):
     """The registry path cannot be used at all (missing, or no YAML file in it)."""
 
 
 @dataclass
-class RegistryError:
+class RegistryProblem:
     """One problem in the registry: where it is, which field, which project, what is wrong."""
 
     file: str
@@ -394,13 +395,13 @@ class LoadedRegistry:
     """What :func:`load_registry` could load, and every problem it found."""
 
     registry: Registry
-    errors: list[RegistryError] = field(default_factory=list)
+    errors: list[RegistryProblem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
-    def errors_for_wave(self, wave_name: str) -> list[RegistryError]:
+    def errors_for_wave(self, wave_name: str) -> list[RegistryProblem]:
         """Errors about entries (projects or the wave itself) that belong to ``wave_name``."""
         return [e for e in self.errors if e.wave == wave_name]
 
@@ -522,15 +523,15 @@ def _message(error: Mapping[str, Any], model: type[BaseModel]) -> str:
 def _validate(
     entry: _Entry,
     model: type[BaseModel],
-    errors: list[RegistryError],
+    errors: list[RegistryProblem],
     environ: Mapping[str, str],
     **who: str | None,
 ) -> BaseModel | None:
     """The entry as ``model``, or None with its problems appended to ``errors``."""
-    problems: list[RegistryError] = []
+    problems: list[RegistryProblem] = []
     for loc, key in _duplicate_keys(entry.node):
         problems.append(
-            RegistryError(
+            RegistryProblem(
                 entry.file,
                 f"key {loc[-1]!r} given twice",
                 key.start_mark.line + 1,
@@ -540,7 +541,7 @@ def _validate(
         )
     if not isinstance(entry.data, dict):
         problems.append(
-            RegistryError(
+            RegistryProblem(
                 entry.file,
                 f"must be a mapping of fields (got {type(entry.data).__name__})",
                 entry.line,
@@ -558,7 +559,7 @@ def _validate(
     except ValidationError as exc:
         for error in exc.errors():
             errors.append(
-                RegistryError(
+                RegistryProblem(
                     entry.file,
                     _message(error, model),
                     _line_of(entry.node, error["loc"]),
@@ -569,12 +570,12 @@ def _validate(
         return None
 
 
-def _read(path: Path, display: str, errors: list[RegistryError]) -> list[_Entry]:
+def _read(path: Path, display: str, errors: list[RegistryProblem]) -> list[_Entry]:
     """The raw entries of one registry file; problems with the file itself go to ``errors``."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        errors.append(RegistryError(display, f"cannot read: {exc}"))
+        errors.append(RegistryProblem(display, f"cannot read: {exc}"))
         return []
     loader = yaml.SafeLoader(text)
     try:
@@ -588,7 +589,7 @@ def _read(path: Path, display: str, errors: list[RegistryError]) -> list[_Entry]
             if part
         )
         errors.append(
-            RegistryError(
+            RegistryProblem(
                 display,
                 f"not valid YAML: {detail or exc}",
                 mark.line + 1 if mark is not None else None,
@@ -601,7 +602,7 @@ def _read(path: Path, display: str, errors: list[RegistryError]) -> list[_Entry]
         return []
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
         errors.append(
-            RegistryError(
+            RegistryProblem(
                 display,
                 f"the top level must be a mapping with some of: {', '.join(TOP_LEVEL_KEYS)}",
                 root.start_mark.line + 1,
@@ -615,7 +616,7 @@ def _read(path: Path, display: str, errors: list[RegistryError]) -> list[_Entry]
         line = key_node.start_mark.line + 1
         if key not in TOP_LEVEL_KEYS:
             errors.append(
-                RegistryError(
+                RegistryProblem(
                     display,
                     f"unknown top-level key (allowed: {', '.join(TOP_LEVEL_KEYS)})",
                     line,
@@ -626,7 +627,7 @@ def _read(path: Path, display: str, errors: list[RegistryError]) -> list[_Entry]
         if key in keys[position + 1 :]:
             # YAML keeps the last value of a repeated key: say so rather than merge or guess.
             errors.append(
-                RegistryError(
+                RegistryProblem(
                     display, "top-level key given again below; this one is ignored", line, key
                 )
             )
@@ -635,7 +636,7 @@ def _read(path: Path, display: str, errors: list[RegistryError]) -> list[_Entry]
             if isinstance(value_node, yaml.ScalarNode) and data[key] is None:
                 continue
             if not isinstance(value_node, yaml.SequenceNode):
-                errors.append(RegistryError(display, "must be a list", line, key))
+                errors.append(RegistryProblem(display, "must be a list", line, key))
                 continue
             for index, item in enumerate(value_node.value):
                 entries.append(_Entry(display, path.parent, key, index, data[key][index], item))
@@ -658,11 +659,11 @@ def _registry_files(path: Path) -> list[tuple[Path, str]]:
 def load_registry(path: str | Path, *, environ: Mapping[str, str] | None = None) -> LoadedRegistry:
     """Load a registry file or directory (its ``*.yaml``/``*.yml`` files, by name, merged).
 
-    Everything valid is loaded; every problem becomes a :class:`RegistryError` in ``.errors``
+    Everything valid is loaded; every problem becomes a :class:`RegistryProblem` in ``.errors``
     and its entry is left out (see the module docstring). ``environ`` (default ``os.environ``)
     expands ``${VAR}`` in git URLs. RegistryFileError only if ``path`` is missing or empty.
     """
-    errors: list[RegistryError] = []
+    errors: list[RegistryProblem] = []
     entries: list[_Entry] = []
     for file, display in _registry_files(Path(path)):
         entries += _read(file, display, errors)
@@ -671,7 +672,7 @@ def load_registry(path: str | Path, *, environ: Mapping[str, str] | None = None)
 
 
 def _dedupe(
-    items: list[tuple[_Entry, Any]], kind: str, errors: list[RegistryError]
+    items: list[tuple[_Entry, Any]], kind: str, errors: list[RegistryProblem]
 ) -> tuple[list[tuple[_Entry, Any]], set[str]]:
     """Drop every definition of a name defined more than once (ambiguous: no guessing)."""
     where: dict[str, list[_Entry]] = {}
@@ -683,7 +684,7 @@ def _dedupe(
         for entry in places:
             others = ", ".join(f"{e.file}:{e.line}" for e in places if e is not entry)
             errors.append(
-                RegistryError(
+                RegistryProblem(
                     entry.file,
                     f"{kind} name {name!r} is defined more than once (also at {others}); "
                     "every definition is left out",
@@ -697,7 +698,7 @@ def _dedupe(
 
 
 def _assemble(
-    entries: list[_Entry], errors: list[RegistryError], environ: Mapping[str, str]
+    entries: list[_Entry], errors: list[RegistryProblem], environ: Mapping[str, str]
 ) -> LoadedRegistry:
     waves: list[tuple[_Entry, Wave]] = []
     broken_waves: set[str] = set()
@@ -717,7 +718,7 @@ def _assemble(
             if key in settings:
                 first = settings[key][0]
                 errors.append(
-                    RegistryError(
+                    RegistryProblem(
                         entry.file,
                         f"already set at {first.file}:{first.line}; this one is ignored",
                         entry.line,
@@ -749,7 +750,7 @@ def _assemble(
             listed = ", ".join(sorted(known)) or "none"
             message = f"unknown wave {project.wave!r} (known waves: {listed})"
         errors.append(
-            RegistryError(
+            RegistryProblem(
                 entry.file,
                 message,
                 _line_of(entry.node, ("wave",)),

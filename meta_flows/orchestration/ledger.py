@@ -31,6 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from meta_flows.core.errors import MetaFlowsError
 from meta_flows.core.registry import is_slug
 from meta_flows.core.validation.model import Verdict
 
@@ -92,7 +93,7 @@ class _LedgerFile(_Model):
     projects: dict[str, ProjectRecord] = Field(default_factory=dict)
 
 
-class LedgerError(RuntimeError):
+class LedgerError(MetaFlowsError, RuntimeError):
     """The ledger file is unreadable or malformed; the message names it."""
 
 

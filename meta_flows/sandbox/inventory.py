@@ -27,7 +27,7 @@ from pathlib import Path
 
 from meta_flows.core.codemod.project import module_name_for, scan_project
 from meta_flows.core.codemod.runner import discover
-from meta_flows.core.inventory.model import FlowInfo, Inventory, InventoryError
+from meta_flows.core.inventory.model import FlowInfo, Inventory, InventoryProblem
 from meta_flows.core.inventory.static import StaticRepo, read_module
 from meta_flows.patches import pyast
 from meta_flows.sandbox import zygote
@@ -75,7 +75,9 @@ def inventory_repo(
             module = _Module(repo, path)
         except (OSError, UnicodeDecodeError) as exc:
             inventory.errors.append(
-                InventoryError(file=_rel(repo, path), kind="import", message=f"cannot read: {exc}")
+                InventoryProblem(
+                    file=_rel(repo, path), kind="import", message=f"cannot read: {exc}"
+                )
             )
             continue
         if "prefect" not in module.source:
@@ -83,7 +85,7 @@ def inventory_repo(
         if module.syntax_error is not None:
             exc = module.syntax_error
             inventory.errors.append(
-                InventoryError(
+                InventoryProblem(
                     file=module.rel,
                     line=exc.lineno,
                     kind="syntax",
@@ -106,7 +108,7 @@ def inventory_repo(
         except LegacyEnvError as exc:
             reason = str(exc)
             inventory.errors.append(
-                InventoryError(
+                InventoryProblem(
                     file=project_label,
                     kind="requirements",
                     message=f"project {project_label!r}: {reason}",
@@ -304,7 +306,9 @@ def _merge(inventory, static, index, modules: list[_Module], events) -> None:
             kind = event.get("kind", "import")
             message = event.get("message", "")
             inventory.errors.append(
-                InventoryError(file=module.rel, line=event.get("line"), kind=kind, message=message)
+                InventoryProblem(
+                    file=module.rel, line=event.get("line"), kind=kind, message=message
+                )
             )
             if kind == "serialize":
                 why = f"flow.serialize() failed: {message}"

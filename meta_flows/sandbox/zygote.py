@@ -46,6 +46,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from meta_flows.core.errors import MetaFlowsError
+
 SELF = Path(__file__).resolve()
 READY_TIMEOUT = 120.0  # seconds a zygote may take to import its preload
 MAX_ZYGOTES = 4  # distinct (interpreter, preload, environment) keys kept warm at once
@@ -194,7 +196,7 @@ def _system_exit_code(exc: SystemExit) -> int:
 # ------------------------------------------------------------------------------ client half
 
 
-class ZygoteError(RuntimeError):
+class ZygoteError(MetaFlowsError, RuntimeError):
     """A zygote could not start or stopped answering."""
 
 

@@ -17,7 +17,7 @@ from meta_flows.core.inventory.model import (
     ComponentInfo,
     FlowInfo,
     Inventory,
-    InventoryError,
+    InventoryProblem,
     ParameterInfo,
     ScheduleInfo,
 )
@@ -214,7 +214,7 @@ def test_banned_characters_in_flow_names_are_renamed():
 
 
 def test_inventory_errors_become_plan_todos():
-    error = InventoryError(file="flows/bad.py", line=3, kind="syntax", message="invalid syntax")
+    error = InventoryProblem(file="flows/bad.py", line=3, kind="syntax", message="invalid syntax")
     plan = plan_of(flow(), errors=[error])
     assert plan.todos[0].message.startswith("flows/bad.py:3: syntax error")
 

@@ -10,8 +10,8 @@ import pytest
 from meta_flows.core.registry import (
     GatePolicy,
     LoadedRegistry,
-    RegistryError,
     RegistryFileError,
+    RegistryProblem,
     UnknownWaveError,
     gate,
     load_registry,
@@ -39,7 +39,7 @@ def load(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> Lo
     )
 
 
-def only_error(loaded: LoadedRegistry) -> RegistryError:
+def only_error(loaded: LoadedRegistry) -> RegistryProblem:
     assert len(loaded.errors) == 1, [str(e) for e in loaded.errors]
     return loaded.errors[0]
 

@@ -42,6 +42,7 @@ from typing import Any
 from uuid import UUID
 
 from meta_flows.core.deployments.plan import MIGRATED_TAG
+from meta_flows.core.errors import MetaFlowsError
 from meta_flows.core.registry import Notifications, Project, Registry
 
 PREFIX = "meta-flows: "
@@ -85,7 +86,7 @@ class AutomationResult:
     message: str = ""
 
 
-class AutomationsError(RuntimeError):
+class AutomationsError(MetaFlowsError, RuntimeError):
     """The automations cannot be applied; the message says what to do."""
 
 

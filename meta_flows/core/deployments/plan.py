@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from meta_flows.core.errors import MetaFlowsError
+
 MIGRATED_TAG = "migrated-from-prefect1"
 
 
@@ -58,7 +60,7 @@ KUBERNETES_VARIABLES = (
 DOCKER_STEPS_PACKAGE = "prefect-docker>=0.3.1"
 
 
-class TranslationError(ValueError):
+class TranslationError(MetaFlowsError, ValueError):
     """Bad input to the translator (e.g. an unknown ``--pool`` type)."""
 
 

@@ -134,7 +134,7 @@ class FlowInfo(_Model):
         return [t for t in self.tasks if t.mapped]
 
 
-class InventoryError(_Model):
+class InventoryProblem(_Model):
     file: str | None = None
     line: int | None = None
     kind: Literal["requirements", "syntax", "import", "serialize", "timeout", "static"]
@@ -145,7 +145,7 @@ class Inventory(_Model):
     schema_version: int = SCHEMA_VERSION
     repo: str
     flows: list[FlowInfo] = Field(default_factory=list)
-    errors: list[InventoryError] = Field(default_factory=list)
+    errors: list[InventoryProblem] = Field(default_factory=list)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"

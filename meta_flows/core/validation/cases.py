@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
+from meta_flows.core.errors import MetaFlowsError
 from meta_flows.core.inventory.model import FlowInfo
 from meta_flows.core.validation.model import CompareOptions
 
@@ -42,7 +43,7 @@ class CasesFile(RootModel[dict[str, list[CaseSpec]]]):
     """{flow name: [case, ...]}."""
 
 
-class CasesFileError(ValueError):
+class CasesFileError(MetaFlowsError, ValueError):
     """The cases file cannot be read or is malformed; the message names file and field."""
 
 

@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from meta_flows.core.errors import MetaFlowsError
 from meta_flows.patches import pyast
 from meta_flows.sandbox import zygote
 
@@ -55,7 +56,7 @@ FAILURE_TTL = int(os.environ.get("META_FLOWS_ENV_FAILURE_TTL", "3600"))
 PRELOAD = ("prefect",)  # what a warm Prefect 1 interpreter imports before forking children
 
 
-class LegacyEnvError(RuntimeError):
+class LegacyEnvError(MetaFlowsError, RuntimeError):
     """A Prefect 1 environment could not be created (the message says why, for which inputs)."""
 
 
