@@ -28,6 +28,7 @@ clock starts).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import sys
@@ -88,6 +89,9 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
         wall = time.perf_counter() - started
+        from meta_flows.orchestration.wave import metrics_path
+
+        metrics = json.loads(metrics_path(out / "ws", "bench").read_text())
         server_during = _tree_cpu(server.process.pid) if server is not None else None
         idle = _idle_run_seconds(out / "ws" / "repos", [r.name for r in repos[:2]])
     finally:
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     for project in result["projects"]:
         for f in project["flows"]:
             verdicts[f["verdict"]] = verdicts.get(f["verdict"], 0) + 1
-    own = result["run_seconds"]
+    own = metrics["run_seconds"]
     parallel = max(1, min(args.max_parallel, os.cpu_count() or 1))
     overhead = (wall - own / parallel) / n_flows
     print(f"projects: {states}")
@@ -121,13 +125,13 @@ def main(argv: list[str] | None = None) -> None:
             f"{idle[0]:.2f} s per flow; overhead with every flow credited that: "
             f"{(wall - idle[0] * n_flows / parallel) / n_flows:.2f} s"
         )
-    steps = result.get("step_seconds") or {}
+    steps = metrics.get("step_seconds") or {}
     if steps:
         print(
             "per flow, by step (summed over projects): "
             + ", ".join(f"{k} {v / n_flows:.2f} s" for k, v in steps.items())
         )
-    phases = result.get("phase_seconds") or {}
+    phases = metrics.get("phase_seconds") or {}
     if phases:
         print("wave phases (wall): " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
     print(

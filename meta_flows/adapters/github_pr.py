@@ -245,3 +245,23 @@ def comment(
         timeout=timeout,
     )
     return data["addComment"]["commentEdge"]["node"]["url"]
+
+
+def load_credentials(block: str | None, git_url: str) -> GitHubCredentials | None:
+    """The ``GitHubCredentials`` block for a GitHub remote; ``None`` for other remotes or no block.
+
+    A GitHub remote whose block is missing is a :class:`~meta_flows.core.errors.StepError`
+    saying which block to create.
+    """
+    from meta_flows.adapters.gitops import parse_github_remote
+    from meta_flows.core.errors import StepError
+
+    if not block or parse_github_remote(git_url) is None:
+        return None
+    try:
+        return GitHubCredentials.load(block)
+    except ValueError as exc:
+        raise StepError(
+            f"{git_url} is a GitHub remote: create the GitHubCredentials block "
+            f"{block!r} (a token that may push and open pull requests): {exc}"
+        ) from exc

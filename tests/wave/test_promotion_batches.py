@@ -8,19 +8,20 @@ import random
 import pytest
 
 from meta_flows.core.registry import GatePolicy
-from meta_flows.orchestration.project import Decision, PromotionBatches
+from meta_flows.orchestration.gate import Decision, PromotionBatches
+from meta_flows.orchestration.outcome import Outcome, ReportState
 
 
-def passed(reason: str = "all equal") -> dict:
-    return {"state": "pending", "gate_passed": True, "reason": reason}
+def passed(reason: str = "all equal") -> Outcome:
+    return Outcome("p", ReportState.PENDING, gate_passed=True, reason=reason)
 
 
-def refused(reason: str = "a flow differs") -> dict:
-    return {"state": "pending", "gate_passed": False, "reason": reason}
+def refused(reason: str = "a flow differs") -> Outcome:
+    return Outcome("p", ReportState.PENDING, gate_passed=False, reason=reason)
 
 
-FAILED = {"state": "failed", "reason": "clone: unreachable"}
-DONE_BEFORE = {"state": "promoted", "reason": None}  # settled by an earlier run of the wave
+FAILED = Outcome("p", ReportState.FAILED, reason="clone: unreachable")
+DONE_BEFORE = Outcome("p", ReportState.PROMOTED)  # settled by an earlier run of the wave
 
 
 def test_per_project_settles_each_project_the_moment_it_finishes():
@@ -74,12 +75,12 @@ def test_batch_size_zero_all_or_nothing_is_the_whole_wave():
 
 def _at_the_end(policy: GatePolicy, order: list[str], outcomes: dict) -> dict[str, Decision]:
     """The decisions taken once the whole wave has finished (how the wave used to settle)."""
-    ready = [n for n in order if outcomes[n]["state"] == "pending"]
+    ready = [n for n in order if outcomes[n].state == "pending"]
     decisions = {}
     for batch in policy.batches(ready):
-        refusals = [n for n in batch if not outcomes[n]["gate_passed"]]
+        refusals = [n for n in batch if not outcomes[n].gate_passed]
         for n in batch:
-            ok, why = outcomes[n]["gate_passed"], outcomes[n]["reason"]
+            ok, why = outcomes[n].gate_passed, outcomes[n].reason
             if ok and refusals and policy.batch_policy == "all-or-nothing":
                 ok, why = (
                     False,

@@ -9,7 +9,7 @@ import time
 from prefect import flow, get_run_logger, task
 from prefect.context import get_run_context
 
-from meta_flows.flows.wave import _VALIDATION_SLOTS, _Slots, _validation_slot
+from meta_flows.orchestration.scheduling import active_runs, validation_slot, wave_slots
 
 
 class Meter:
@@ -39,7 +39,7 @@ def project(i: int) -> int:
     METER.enter("alive")
     try:
         time.sleep(0.3)  # "preparing": outside the slot
-        with _validation_slot(get_run_logger(), f"p{i}"):
+        with validation_slot(get_run_logger(), f"p{i}"):
             METER.enter("inside")
             time.sleep(0.3)
             METER.leave("inside")
@@ -53,13 +53,13 @@ VALIDATED: set[str] = set()
 
 @flow
 def slotted(slots: int | None, n: int) -> list[int]:
-    run = get_run_context().flow_run.id
-    if slots is not None:
-        _VALIDATION_SLOTS[run] = _Slots(slots)
-    try:
+    if slots is None:
         return [f.result() for f in [project.submit(i) for i in range(n)]]
-    finally:
-        VALIDATED.update(getattr(_VALIDATION_SLOTS.pop(run, None), "validated", ()))
+    with wave_slots(get_run_context().flow_run.id, slots) as held:
+        try:
+            return [f.result() for f in [project.submit(i) for i in range(n)]]
+        finally:
+            VALIDATED.update(held.validated)
 
 
 def test_slots_bound_validation_not_preparation(prefect_api):
@@ -68,7 +68,7 @@ def test_slots_bound_validation_not_preparation(prefect_api):
     assert slotted(1, 3) == [0, 1, 2]
     assert METER.max_inside == 1  # one validating at a time...
     assert METER.max_alive >= 2  # ...while the others were preparing alongside
-    assert not _VALIDATION_SLOTS
+    assert not active_runs()
     assert VALIDATED == {"p0", "p1", "p2"}  # each marked past validation
 
 
@@ -109,9 +109,9 @@ def _until(condition, seconds: float = 5.0) -> bool:
 
 
 def _window(task_, calls, limit, done):
-    from meta_flows.flows.wave import _Window
+    from meta_flows.orchestration.scheduling import Window
 
-    window = _Window(task_, limit, done)
+    window = Window(task_, limit, done)
     for project, kwargs in calls:
         window.add(project, kwargs)
     while window.busy:

@@ -258,3 +258,15 @@ def test_rollback_wave_reverses_the_promoted_project(runs):
     for deployment, schedules in deployments_of("project:acme-etl"):
         assert deployment.paused and not any(s.active for s in schedules)
     assert all(f.is_schedule_active for f in runs["prefect1"].flows)  # Prefect 1 back on
+
+
+def test_the_wave_writes_its_metrics_beside_the_ledger(runs):
+    """What the phases and steps took is in <workspace>/metrics/<wave>.json, not in the report."""
+    from meta_flows.orchestration.wave import metrics_path
+
+    metrics = load_json(metrics_path(runs["workspace"], "demo"))
+    assert metrics["wave"] == "demo"
+    assert set(metrics["phase_seconds"]) == {"migrate", "settle", "publish"}
+    assert all(seconds >= 0 for seconds in metrics["phase_seconds"].values())
+    assert "run_seconds" not in runs["third"]["result"]
+    assert "step_seconds" not in runs["third"]["report"]

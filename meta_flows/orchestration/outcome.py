@@ -1,0 +1,78 @@
+"""What a wave says about each project: a typed outcome, carried from step to step and reported.
+
+:class:`Outcome` travels between the wave's tasks; :meth:`Outcome.report` is its entry in the JSON
+report (``{"name", "state", "reason", "flows"}``), whose ``state`` is a :class:`ReportState`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from meta_flows.orchestration.ledger import ProjectRecord, ProjectState
+
+
+class ReportState(str, Enum):
+    """A project's state in the report: the ledger's states folded into four."""
+
+    PROMOTED = "promoted"
+    ROLLED_BACK = "rolled-back"
+    FAILED = "failed"
+    PENDING = "pending"  # anything in between: validated and waiting for its batch, a dry run
+
+
+@dataclass
+class FlowOutcome:
+    """One validation case of one flow."""
+
+    name: str
+    case: str
+    verdict: str
+
+
+@dataclass
+class Outcome:
+    """What the wave reports for one project."""
+
+    name: str
+    state: ReportState
+    reason: str | None = None
+    flows: list[FlowOutcome] = field(default_factory=list)
+    todos: int = 0
+    branch: str | None = None
+    pr_url: str | None = None
+    diffstat: str = ""
+    deployments: list[str] = field(default_factory=list)
+    run_seconds: float = 0.0  # the flows' own run time (legacy + migrated)
+    timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    gate_passed: bool | None = None
+    details: list[str] = field(default_factory=list)  # markdown lines (TODOs, diffs)
+
+    def report(self) -> dict:
+        return {
+            "name": self.name,
+            "state": self.state.value,
+            "reason": self.reason,
+            "flows": [{"name": f.name, "verdict": f.verdict} for f in self.flows],
+        }
+
+
+def report_state(state: ProjectState) -> ReportState:
+    """The report's state: promoted, rolled-back, failed or pending (anything in between)."""
+    try:
+        return ReportState(state.value)
+    except ValueError:
+        return ReportState.PENDING
+
+
+def outcome_from_record(record: ProjectRecord) -> Outcome:
+    return Outcome(
+        name=record.project,
+        state=report_state(record.state),
+        reason=record.reason,
+        flows=[FlowOutcome(f.name, f.case, f.verdict) for f in record.flows],
+        todos=record.todos,
+        branch=record.branch,
+        pr_url=record.pr_url,
+        deployments=list(record.deployment_names),
+    )

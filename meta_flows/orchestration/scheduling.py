@@ -1,0 +1,117 @@
+"""How a wave run paces its projects: validation slots, a sliding window of task runs, background
+work.
+
+A wave's projects validate ``max_parallel`` at a time while one more is prepared (cloned,
+rewritten, pushed), so a slot never waits for a rewrite; a project past validation (finishing its
+shadow deployments in the background) no longer counts against the window. The slots of a wave
+run are registered under its flow run id, where the wave's task runs find them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+
+from meta_flows.core.registry import Project
+
+PREPARE_AHEAD = 1  # projects prepared while max_parallel validate
+
+
+class ValidationSlots:
+    """One wave run's validation slots, and the projects past validation (a project's task run
+    may still be finishing its shadow deployments; it no longer counts against the window)."""
+
+    def __init__(self, size: int) -> None:
+        self.semaphore = threading.BoundedSemaphore(size)
+        self.validated: set[str] = set()
+
+
+_SLOTS: dict[object, ValidationSlots] = {}  # wave flow run id -> its slots
+
+
+@contextmanager
+def wave_slots(run_id: object, size: int) -> Iterator[ValidationSlots]:
+    """Validation slots for the wave run ``run_id`` while the block runs."""
+    slots = _SLOTS[run_id] = ValidationSlots(size)
+    try:
+        yield slots
+    finally:
+        del _SLOTS[run_id]
+
+
+def slots_of(run_id: object) -> ValidationSlots | None:
+    return _SLOTS.get(run_id)
+
+
+def active_runs() -> list[object]:
+    """The wave runs holding slots now (none once every wave run has ended)."""
+    return list(_SLOTS)
+
+
+@contextmanager
+def validation_slot(logger, name: str) -> Iterator[None]:
+    """Hold one of this wave's validation slots (none outside a wave run: no limit)."""
+    from prefect.context import TaskRunContext
+
+    context = TaskRunContext.get()
+    slots = _SLOTS.get(context.task_run.flow_run_id) if context else None
+    if slots is None:
+        yield
+        return
+    if not slots.semaphore.acquire(blocking=False):
+        logger.info("%s: prepared; waiting for a validation slot", name)
+        slots.semaphore.acquire()
+    try:
+        yield
+    finally:
+        slots.validated.add(name)
+        slots.semaphore.release()
+
+
+def in_background(call, *args) -> Future:
+    """``call(*args)`` in its own thread, with this thread's context (Prefect settings and run
+    context); the future holds its result or exception."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meta-flows")
+    try:
+        return executor.submit(contextvars.copy_context().run, call, *args)
+    finally:
+        executor.shutdown(wait=False)
+
+
+class Window:
+    """Task runs of one task, one per (project, keyword arguments) added, at most ``limit`` at a
+    time: a new task run starts as soon as one finishes (no waiting for the slowest of a
+    group). Projects in ``done`` (a live set: past their heavy part) no longer count against
+    ``limit``; at most ``2 * limit`` task runs are alive at once."""
+
+    def __init__(self, task_, limit: int, done=frozenset()) -> None:
+        self.task, self.limit, self.done = task_, limit, done
+        self.pending: list[tuple[Project, dict]] = []
+        self.running: dict[str, object] = {}
+
+    def add(self, project: Project, kwargs: dict) -> None:
+        self.pending.append((project, kwargs))
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.pending or self.running)
+
+    def poll(self, seconds: float = 0.25) -> list[tuple[str, object]]:
+        """Start what may start, wait up to about ``seconds`` in all; (name, result) finished."""
+        while (
+            self.pending
+            and len([n for n in self.running if n not in self.done]) < self.limit
+            and len(self.running) < 2 * self.limit
+        ):
+            project, kwargs = self.pending.pop(0)
+            self.running[project.name] = self.task.submit(**kwargs)
+        finished = []
+        each = min(max(seconds / max(len(self.running), 1), 0.02), seconds)
+        for name, future in list(self.running.items()):
+            if future.wait(timeout=each) is not None:
+                finished.append((name, future.result()))
+                del self.running[name]
+        return finished

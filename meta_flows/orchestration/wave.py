@@ -1,0 +1,159 @@
+"""A wave run: every project of the wave migrated, and each batch settled as soon as it can be.
+
+:func:`run_wave` drives two task kinds that the flow layer hands it (so this layer holds no
+``@task``): ``migrate`` (one project up to its gate) and ``settle`` (promote or roll back). Up to
+``max_parallel`` projects validate at a time while one more is prepared; a batch is promoted or
+rolled back as soon as the gate policy can decide it, while the rest of the wave migrates. What
+each phase took is written to ``<workspace>/metrics/<wave>.json`` (read by the benchmarks).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from meta_flows.core.registry import LoadedRegistry
+from meta_flows.orchestration.gate import PromotionBatches
+from meta_flows.orchestration.outcome import Outcome, ReportState
+from meta_flows.orchestration.scheduling import PREPARE_AHEAD, Window, wave_slots
+
+
+@dataclass
+class WaveRun:
+    """The outcomes of a wave run, in the registry's order, and what its phases took."""
+
+    wave: str
+    outcomes: list[Outcome]
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+    def report(self) -> dict:
+        """The JSON report: ``{"wave", "projects": [{"name", "state", "reason", "flows"}]}``."""
+        return {"wave": self.wave, "projects": [o.report() for o in self.outcomes]}
+
+    @property
+    def failed(self) -> list[str]:
+        return [o.name for o in self.outcomes if o.state == ReportState.FAILED]
+
+    def metrics(self) -> dict:
+        """The flows' own run time, thread time per step and wall time per phase (seconds)."""
+        steps: dict[str, float] = {}
+        for o in self.outcomes:
+            for step, seconds in o.timings.items():
+                steps[step] = round(steps.get(step, 0.0) + seconds, 3)
+        return {
+            "wave": self.wave,
+            "run_seconds": round(sum(o.run_seconds for o in self.outcomes), 3),
+            "step_seconds": steps,
+            "phase_seconds": self.phase_seconds,
+        }
+
+
+def metrics_path(workspace: str | Path, ledger_wave: str) -> Path:
+    return Path(workspace) / "metrics" / f"{ledger_wave}.json"
+
+
+def run_wave(
+    loaded: LoadedRegistry,
+    wave: str,
+    *,
+    workspace: str,
+    dry_run: bool,
+    max_parallel: int,
+    timeout: float,
+    github_block: str | None,
+    migrate_task,
+    settle_task,
+    run_id: object,
+    logger,
+) -> WaveRun:
+    """Migrate the wave's projects with ``migrate_task``, settle them with ``settle_task``."""
+    the_wave = loaded.registry.wave(wave)
+    projects = loaded.registry.projects_of(wave)
+    ledger_wave = f"{wave}-dry-run" if dry_run else wave
+    outcomes: dict[str, Outcome | None] = {}
+    for error in loaded.errors_for_wave(wave):
+        name = error.project or f"{error.file}:{error.line}"
+        outcomes[name] = Outcome(name, ReportState.FAILED, f"registry: {error}")
+    logger.info("wave %s: %d project(s)%s", wave, len(projects), " (dry run)" if dry_run else "")
+    for project in projects:
+        outcomes[project.name] = None  # report order: the registry's
+    clock = {"started": time.perf_counter()}
+    by_name = {p.name: p for p in projects}
+    batches = PromotionBatches(the_wave.gate, [p.name for p in projects])
+    with wave_slots(run_id, max_parallel) as slots:
+        migrating = Window(
+            migrate_task,
+            max_parallel + PREPARE_AHEAD,  # one prepared ahead (see validation_slot)
+            done=slots.validated,
+        )
+        # settling runs no flows (git and a few API calls each): one at a time alongside the
+        # migrations (its deployment writes share the API server with the validation runs),
+        # then 2 x max_parallel at a time
+        settling = Window(settle_task, 1)
+        for p in projects:
+            migrating.add(
+                p,
+                dict(
+                    project=p,
+                    wave=the_wave,
+                    workspace=workspace,
+                    ledger_wave=ledger_wave,
+                    dry_run=dry_run,
+                    timeout=timeout,
+                    github_block=github_block,
+                ),
+            )
+        validated = 0
+        while migrating.busy or settling.busy:
+            if not migrating.busy:
+                settling.limit = 2 * max_parallel
+            for name, outcome in migrating.poll(0.25 if not settling.busy else 0.15):
+                outcomes[name] = outcome
+                validated += 1
+                logger.info("wave %s: %d/%d project(s) validated", wave, validated, len(projects))
+                if not migrating.busy:
+                    clock["migrate"] = time.perf_counter()
+                for batch in batches.finish(name, outcome):
+                    for decision in batch:
+                        if dry_run:
+                            outcomes[decision.project].reason = (
+                                f"dry run: would be "
+                                f"{'promoted' if decision.promote else 'rolled back'}: "
+                                f"{decision.reason}"
+                            )
+                            continue
+                        settling.add(
+                            by_name[decision.project],
+                            dict(
+                                project=by_name[decision.project],
+                                wave=the_wave,
+                                registry=loaded.registry,
+                                workspace=workspace,
+                                ledger_wave=ledger_wave,
+                                promote=decision.promote,
+                                reason=decision.reason,
+                                github_block=github_block,
+                            ),
+                        )
+            for name, settled in settling.poll(0.1 if migrating.busy else 0.25):
+                kept = outcomes[name]
+                kept.state = settled.state
+                kept.reason = settled.reason or kept.reason
+                kept.timings = {**kept.timings, **settled.timings}
+    clock.setdefault("migrate", time.perf_counter())
+    clock["settle"] = time.perf_counter()
+    marks = list(clock.items())
+    phases = {
+        name: round(at - before, 3)
+        for (_, before), (name, at) in zip(marks, marks[1:], strict=False)
+    }
+    return WaveRun(wave, [o for o in outcomes.values() if o is not None], phases)
+
+
+def write_metrics(run: WaveRun, workspace: str | Path, ledger_wave: str) -> Path:
+    path = metrics_path(workspace, ledger_wave)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(run.metrics(), indent=2) + "\n")
+    return path
