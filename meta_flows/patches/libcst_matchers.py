@@ -4,16 +4,40 @@ Every LibCST transformer instance scans ``dir(self)`` three times for matcher de
 (~25 ms each time on this machine). The codemod creates ~50 transformer instances per file (each
 rule plus LibCST's import visitors), so that scan alone would cost over a second per file. The
 answer only depends on the class, so we compute it once per class and re-bind per instance.
-Behaviour is identical; if LibCST's internals change shape, the original functions stay in place.
+Behaviour is identical.
+
+Patched (for the LibCST versions in :data:`TESTED`; outside them, or when an internal below is
+missing, LibCST is left as it is): ``libcst.matchers._visitors._gather_matchers``,
+``_gather_constructed_visit_funcs``, ``_gather_constructed_leave_funcs``, the ``on_visit``/
+``on_leave`` dispatch of ``MatcherDecoratableTransformer``/``MatcherDecoratableVisitor``, and
+``libcst._batched_visitor.BatchableCSTVisitor.get_visitors``.
 """
 
 from __future__ import annotations
 
 import inspect
 
+from meta_flows.patches import in_tested_range
+
+TESTED = ">=1.9,<1.10"
+APPLIES = in_tested_range("libcst", TESTED)
+INTERNALS = (
+    "_gather_matchers",
+    "_gather_constructed_visit_funcs",
+    "_gather_constructed_leave_funcs",
+    "VISIT_POSITIVE_MATCHER_ATTR",
+    "VISIT_NEGATIVE_MATCHER_ATTR",
+    "CONSTRUCTED_VISIT_MATCHER_ATTR",
+    "CONSTRUCTED_LEAVE_MATCHER_ATTR",
+    "MatcherDecoratableTransformer",
+    "MatcherDecoratableVisitor",
+)
+
 try:
     from libcst.matchers import _visitors as _mv
 except ImportError:  # pragma: no cover - LibCST reorganised; keep its own behaviour
+    _mv = None
+if _mv is None or not APPLIES or not all(hasattr(_mv, n) for n in INTERNALS):
     _mv = None
 
 _cache: dict[tuple[type, str], tuple[str, ...]] = {}
@@ -36,18 +60,7 @@ def _names_with(cls: type, attrs: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _install() -> None:
-    if _mv is None or not all(
-        hasattr(_mv, n)
-        for n in (
-            "_gather_matchers",
-            "_gather_constructed_visit_funcs",
-            "_gather_constructed_leave_funcs",
-            "VISIT_POSITIVE_MATCHER_ATTR",
-            "VISIT_NEGATIVE_MATCHER_ATTR",
-            "CONSTRUCTED_VISIT_MATCHER_ATTR",
-            "CONSTRUCTED_LEAVE_MATCHER_ATTR",
-        )
-    ):
+    if _mv is None:
         return
     original_matchers = _mv._gather_matchers
     original_visit = _mv._gather_constructed_visit_funcs
@@ -83,6 +96,8 @@ _install()
 
 def _install_batched() -> None:
     """``BatchableCSTVisitor.get_visitors`` (metadata providers) scans ``inspect.getmembers``."""
+    if _mv is None:
+        return
     try:
         from libcst._batched_visitor import BatchableCSTVisitor
     except ImportError:  # pragma: no cover
@@ -141,9 +156,7 @@ def is_plain(visitor) -> bool:
 def _install_plain_dispatch() -> None:
     """Give LibCST's matcher-decoratable visitors (the import helpers among them) the fast path
     our rules have (see ``Rule.on_visit``): without matcher decorators, plain dispatch."""
-    if _mv is None or not all(
-        hasattr(_mv, n) for n in ("MatcherDecoratableTransformer", "MatcherDecoratableVisitor")
-    ):
+    if _mv is None:
         return
     from libcst import CSTTransformer, CSTVisitor
 
@@ -173,3 +186,11 @@ def _route(cls: type, plain_cls: type, name: str, attribute: bool = False) -> No
 
 
 _install_plain_dispatch()
+
+
+def applied() -> bool:
+    """Whether this module's patches are in effect in this process."""
+    return (
+        _mv is not None
+        and getattr(_mv.MatcherDecoratableVisitor.on_visit, "__module__", "") == __name__
+    )

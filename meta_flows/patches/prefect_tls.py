@@ -21,6 +21,10 @@ import ssl
 import threading
 from typing import Any
 
+from meta_flows.patches import in_tested_range
+
+TESTED = ">=2.20,<3"  # Prefect 2.20 is the last 2.x line
+
 
 class _SharedContexts:
     """Stands in for the ``ssl`` module inside ``prefect.client.orchestration``."""
@@ -57,6 +61,8 @@ class _SharedContexts:
 def share() -> None:
     """Make Prefect's API clients in this process share one TLS context per CA file.
     Idempotent; harmless where Prefect is a version without this code path."""
+    if not in_tested_range("prefect", TESTED):
+        return
     import prefect.client.orchestration as orchestration
 
     module = getattr(orchestration, "ssl", None)

@@ -16,7 +16,6 @@ migration branch (a ``git_clone`` pull step), with every schedule **inactive** a
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import random
 import threading
 import time
@@ -26,6 +25,7 @@ from uuid import UUID
 
 from meta_flows.adapters.prefect2.work_pools import apply_pools
 from meta_flows.core.deployments.plan import DeploymentPlan, Plan
+from meta_flows.patches import prefect_client
 
 SHADOW_TAG = "meta-flows-shadow"
 PROMOTED_TAG = "meta-flows-promoted"
@@ -73,18 +73,18 @@ async def _write(call, *args, **kwargs):
 
 async def _retried(call, *args, lock=None, **kwargs):
     """``await call(...)`` (a method of a Prefect client; holding ``lock`` if given) with
-    :func:`_write`'s retries, each request sent once (see :func:`_send_once`)."""
+    :func:`_write`'s retries, each request sent once (see :func:`meta_flows.patches.prefect_client.send_once`)."""
     import contextlib
 
     import httpx
 
     owner = getattr(getattr(call, "__self__", None), "_client", None)
     if owner is not None:
-        _send_once(owner)
+        prefect_client.send_once(owner)
     deadline = time.monotonic() + WRITE_PATIENCE
     attempt = 0
     while True:
-        token = _ONCE.set(True)
+        token = prefect_client.ONCE.set(True)
         try:
             async with lock or contextlib.nullcontext():
                 return await call(*args, **kwargs)
@@ -95,55 +95,9 @@ async def _retried(call, *args, lock=None, **kwargs):
             if time.monotonic() >= deadline:
                 raise
         finally:
-            _ONCE.reset(token)
+            prefect_client.ONCE.reset(token)
         await asyncio.sleep(min(0.05 * 2 ** min(attempt, 5), 1.0) * (0.5 + random.random()))
         attempt += 1
-
-
-_ONCE: contextvars.ContextVar[bool] = contextvars.ContextVar("meta_flows_once", default=False)
-
-
-def _send_once(http) -> None:
-    """Let ``http`` (a Prefect client's ``PrefectHttpxClient``) send a request once, without
-    Prefect's retries, where :func:`_retried` asks for it (a context variable: the client's
-    other requests keep Prefect's retries).
-
-    Prefect 2.20's client sleeps 2 s after a ``503`` even when told to make no retry
-    (``PREFECT_CLIENT_MAX_RETRIES=0``: it waits, then returns the response). A wave writes while
-    its validation runs write, so the API answers ``503`` to between one deployment upsert in four
-    and one in two (on SQLite, another write came between the upsert's read and its write); those 2 s
-    sleeps, inside the wave's one-write-at-a-time turn, were most of the time its deployment
-    writes took (a 450-flow wave: ~550 of 660 s).
-    """
-    if getattr(http, "_meta_flows_once", False):
-        return
-    add_csrf = getattr(http, "_add_csrf_headers", None)
-    if add_csrf is None:  # not the client this was written for: keep its own behaviour
-        return
-    import httpx
-    from prefect.client.base import PrefectResponse
-
-    retrying = http.send
-
-    async def send(request, *args, **kwargs):
-        if not _ONCE.get():
-            return await retrying(request, *args, **kwargs)
-        if getattr(http, "enable_csrf_support", False) and request.method in _CHANGES:
-            await add_csrf(request=request)
-        response = await httpx.AsyncClient.send(http, request, *args, **kwargs)
-        if response.status_code == 403 and "Invalid CSRF token" in response.text:
-            http.csrf_token = None  # fetched again on the next attempt
-            response.status_code = 503
-        response = PrefectResponse.from_httpx_response(response)
-        if getattr(http, "raise_on_all_errors", True):
-            response.raise_for_status()
-        return response
-
-    http.send = send
-    http._meta_flows_once = True
-
-
-_CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 @dataclass
