@@ -71,7 +71,7 @@ def rewrite(
         int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")
     ] = None,
 ) -> None:
-    """Rewrite Prefect 1 code to Prefect 2 (LibCST codemod; see the README's rule table)."""
+    """Rewrite Prefect 1 code to Prefect 2 (LibCST codemod; rules in docs/rules.md)."""
     from meta_flows.core.codemod.rules import RULES_BY_CODE
     from meta_flows.core.codemod.runner import run, unified_diff, write_result
 
@@ -125,7 +125,7 @@ def inventory(
     repo_dir: Annotated[Path, typer.Argument(help="The Prefect 1 repository to inventory.")],
     json_file: Annotated[
         Path | None,
-        typer.Option("--json", help="Write the inventory JSON (see inventory/model.py) here."),
+        typer.Option("--json", help="Write the inventory JSON (format: docs/schemas.md) here."),
     ] = None,
 ) -> None:
     """List every Prefect 1 flow with its deployment config (loaded in Prefect 1.4.1)."""

@@ -1,4 +1,4 @@
-"""Every rule has a stable unique code, its own module and tests, and a row in the README."""
+"""Every rule has a stable unique code, its own module and tests, and a row in the rules reference."""
 
 import re
 from pathlib import Path
@@ -14,12 +14,14 @@ def test_codes_are_unique_and_well_formed():
     assert all(re.fullmatch(r"PF\d{3}", c) for c in codes)
 
 
-def test_each_rule_has_a_test_module_and_a_readme_row():
-    readme = (ROOT / "README.md").read_text()
+def test_each_rule_has_a_test_module_and_a_reference_row():
+    reference = (ROOT / "docs" / "rules.md").read_text()
     for rule in RULES:
         module = rule.__module__.rsplit(".", 1)[-1]
         assert (ROOT / "tests" / "codemod" / f"test_{module}.py").exists(), module
-        assert re.search(rf"\| {rule.CODE} \| `{module}.py` \|", readme), rule.CODE
+        assert re.search(
+            rf"\| \[{rule.CODE}\]\(#{rule.CODE.lower()}\) \| `{rule.NAME}` \|", reference
+        ), rule.CODE
         assert rule.__doc__ and rule.DESCRIPTION, rule.CODE
 
 

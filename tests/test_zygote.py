@@ -260,3 +260,41 @@ def test_the_zygote_exits_when_its_parent_goes(sandbox, tmp_path):
     while _alive(zygote_pid):
         assert time.monotonic() < deadline, "the zygote outlived its parent"
         time.sleep(0.05)
+
+
+def test_zygote_runs_as_a_standalone_script_elsewhere(tmp_path):
+    """The server half runs in interpreters without meta_flows (the Prefect 1 environment): as a
+    script in an isolated interpreter that cannot import meta_flows, it still loads."""
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "zygote.py"
+    shutil.copy(zygote.SELF, copy)
+    probe = (
+        "import runpy, sys; sys.modules['meta_flows'] = None; "
+        f"ns = runpy.run_path({str(copy)!r}, run_name='zygote_check'); "
+        "print(issubclass(ns['ZygoteError'], RuntimeError))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
+def test_an_interpreter_without_meta_flows_gets_a_warm_zygote_too(sandbox, tmp_path_factory):
+    """The Prefect 1 environment has no meta_flows: its children must still come from a zygote
+    (a zygote that fails to start falls back to the slow way silently, behaving the same)."""
+    import subprocess
+
+    tmp_path, env = sandbox
+    bare = tmp_path_factory.mktemp("bare-venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = bare / "bin" / "python"
+    check = subprocess.run([str(python), "-c", "import meta_flows"], env=env, cwd=tmp_path)
+    assert check.returncode != 0
+    program = zygote.Program(str(python), str(tmp_path / "child.py"), ("mf_preload_marker",))
+    code, report, _, _ = _run(program, env, tmp_path, "bare", code=0)
+    assert code == 0
+    assert report["preloaded_in"] == report["ppid"] != report["pid"]

@@ -46,7 +46,13 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meta_flows.core.errors import MetaFlowsError
+try:
+    from meta_flows.core.errors import MetaFlowsError
+except ImportError:  # run as a script by another interpreter (Prefect 1's): standard library only
+
+    class MetaFlowsError(Exception):  # type: ignore[no-redef]
+        pass
+
 
 SELF = Path(__file__).resolve()
 READY_TIMEOUT = 120.0  # seconds a zygote may take to import its preload

@@ -175,7 +175,7 @@ def fallback(name: str, trigger: str, semantics: str) -> str:
                 "PF009",
                 "trigger=all_finished removed: it ran even when upstream tasks failed; at each call "
                 "site call the upstream tasks with return_state=True and pass them as "
-                "allow_failure(...) (see MIGRATION_RULES §8)",
+                "allow_failure(...) (see docs/spec.md §8)",
             )
             + "\n@task\ndef cleanup(x):\n    pass\n\n"
             "@flow\ndef f(xs):\n    for x in xs:\n"

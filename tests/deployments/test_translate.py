@@ -1,4 +1,4 @@
-"""Deployment translation per MIGRATION_RULES §13-§16, and the worked example of §19."""
+"""Deployment translation per docs/spec.md §13-§16, and the worked example of §19."""
 
 from datetime import datetime, timezone
 

@@ -1,6 +1,6 @@
 """Compare a legacy and a migrated run of the same flow and case: two RunCaptures -> a CaseVerdict.
 
-A plain library (no Prefect runtime). Spec: issue 4 item 4 and MIGRATION_RULES.md §18.
+A plain library (no Prefect runtime). Spec: issue 4 item 4 and docs/spec.md §18.
 
 Verdicts, first match wins:
 

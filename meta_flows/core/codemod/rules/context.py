@@ -1,8 +1,23 @@
 """PF007 context: Prefect 1's ``prefect.context`` becomes ``get_run_logger()`` / ``prefect.runtime``.
 
-Spec: MIGRATION_RULES.md §6 (and the ``get_logger`` row of §1). Each form of reading a key --
+Spec: docs/spec.md §6 (and the ``get_logger`` row of §1). Each form of reading a key --
 ``prefect.context.get("k"[, default])``, ``prefect.context.k``, ``prefect.context["k"]``, also via
 ``from prefect import context`` -- is rewritten by key:
+
+Before::
+
+    @task
+    def report():
+        logger = prefect.context.get("logger")
+        logger.info("run %s of %s", prefect.context.flow_run_id, prefect.context.flow_name)
+
+After::
+
+    @task
+    def report():
+        logger = get_run_logger()
+        logger.info("run %s of %s", runtime.flow_run.id, runtime.flow_run.flow_name)
+
 
 - ``logger`` -> ``get_run_logger()`` inside any function (a helper called from a task runs inside
   the run too); at module level -> ``logging.getLogger(__name__)`` with a TODO (C).

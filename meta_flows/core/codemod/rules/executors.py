@@ -1,4 +1,4 @@
-"""PF014 executors: Prefect 1 executors become Prefect 2 task runners (MIGRATION_RULES.md §13).
+"""PF014 executors: Prefect 1 executors become Prefect 2 task runners (docs/spec.md §13).
 
 Runs after PF002, so a flow's executor is a keyword of its decorator (``@flow(name=..., executor=X)``);
 ``Flow(..., executor=X)`` calls that PF002 left (functional API) get the same rewrite::

@@ -1,4 +1,4 @@
-"""PF001 imports: Prefect imports end up valid for Prefect 2 (MIGRATION_RULES.md §1).
+"""PF001 imports: Prefect imports end up valid for Prefect 2 (docs/spec.md §1).
 
 Runs last, after every other rule has rewritten what it can:
 
@@ -223,7 +223,7 @@ class _FlagLeftovers(Rule):
         commented = self.comment_out(
             line.with_changes(body=[node.with_changes(names=_fix_commas(drop))]),
             f"{names} is a Prefect 1-only module: rewrite its uses by hand (see "
-            "MIGRATION_RULES.md)",
+            "the meta-flows migration spec, docs/spec.md §1)",
         )
         if not keep:
             return commented
@@ -300,7 +300,7 @@ class _FlagLeftovers(Rule):
         commented = self.comment_out(
             line.with_changes(body=[removed]),
             f"{names} from `{module}` is Prefect 1 API with no automatic Prefect 2 "
-            "equivalent: rewrite its uses by hand (see MIGRATION_RULES.md)",
+            "equivalent: rewrite its uses by hand (see the meta-flows migration spec, docs/spec.md §1)",
         )
         if not keep:
             return commented

@@ -1,4 +1,4 @@
-"""PF015 run_register: flow.run() / flow.register() / __main__ (MIGRATION_RULES §17).
+"""PF015 run_register: flow.run() / flow.register() / __main__ (docs/spec.md §17).
 
 Runs first, on the original source, for variables bound to a Prefect 1 Flow (``with Flow(...) as
 flow``, ``flow = Flow(...)``, the result of a zero-argument flow factory, or ``with Flow(...) as f``
@@ -59,11 +59,11 @@ _RUNNER_KWARGS = {
 
 
 class RunRegisterRule(Rule):
-    """Flow.run() / flow.register() / __main__ (MIGRATION_RULES §17)."""
+    """Flow.run() / flow.register() / __main__ (docs/spec.md §17)."""
 
     CODE = "PF015"
     NAME = "run-register"
-    DESCRIPTION = "flow.run() / flow.register() / __main__ (MIGRATION_RULES §17)"
+    DESCRIPTION = "flow.run() / flow.register() / __main__ (§17)"
     TRIGGERS = ("run", "register", "visualize", "serialize")
     METADATA_DEPENDENCIES = (*Rule.METADATA_DEPENDENCIES, PositionProvider)
 

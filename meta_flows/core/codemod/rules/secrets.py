@@ -1,6 +1,20 @@
 """PF010 secrets: Prefect 1 secret tasks and the secrets client become Secret blocks and os.environ.
 
-Spec: MIGRATION_RULES.md §9.
+Spec: docs/spec.md §9.
+
+Before::
+
+    @task
+    def connect():
+        password = PrefectSecret("DB_PASSWORD").run()
+        user = EnvVarSecret("DB_USER").run()
+
+After::
+
+    @task
+    def connect():
+        password = Secret.load("db-password").get()
+        user = os.environ.get("DB_USER")
 
 - ``PrefectSecret("MY_SECRET")`` (also called: ``PrefectSecret("MY_SECRET")()`` / ``.run()``)
   -> ``Secret.load("my-secret").get()`` with ``from prefect.blocks.system import Secret`` (C:

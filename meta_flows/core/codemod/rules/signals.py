@@ -1,4 +1,24 @@
-"""PF011 signals: Prefect 1 signals become exceptions and states (MIGRATION_RULES.md §10).
+"""PF011 signals: Prefect 1 signals become exceptions and states (docs/spec.md §10).
+
+Before::
+
+    @task
+    def check(rows):
+        if not rows:
+            raise signals.FAIL("no rows")
+        if len(rows) > 100:
+            raise signals.SUCCESS("too many to check")
+        return rows
+
+After::
+
+    @task
+    def check(rows):
+        if not rows:
+            raise RuntimeError("no rows")
+        if len(rows) > 100:
+            return Completed(message="too many to check")
+        return rows
 
 - ``raise signals.FAIL("msg")`` (and ``TRIGGERFAIL``/``VALIDATIONFAIL``, any import form) ->
   ``raise RuntimeError("msg")`` (A); ``except signals.FAIL`` / ``isinstance(e, signals.FAIL)`` ->

@@ -1,6 +1,6 @@
 """PF012 state_handlers: Prefect 1 state handlers become Prefect 2 on_failure/on_completion hooks.
 
-Spec: MIGRATION_RULES.md §11 (and the ``state_handlers``/``on_failure`` row of §3). Runs after
+Spec: docs/spec.md §11 (and the ``state_handlers``/``on_failure`` row of §3). Runs after
 PF002 (flows are ``@flow(...)`` functions) and before PF004 (which drops unknown task options).
 
 ::

@@ -2,6 +2,19 @@
 
 Runs after PF002, so calls live in ``@flow`` functions; every function is handled.
 
+Before::
+
+    with Flow("etl") as flow:
+        rows = extract()
+        load(rows, upstream_tasks=[rows], task_args=dict(name="load-rows", max_retries=2))
+
+After (with PF002)::
+
+    @flow(name="etl")
+    def etl():
+        rows = extract()
+        return load.with_options(name="load-rows", retries=2)(rows, wait_for=[rows])
+
 - A: ``b(x, upstream_tasks=[a])`` -> ``b(x, wait_for=[a])``. Prefect 2.20 accepts plain values in
   ``wait_for`` (they are ignored; futures and states are waited on), so every entry is kept.
 - A: ``t(x, task_args=dict(name="x", max_retries=2))`` -> ``t.with_options(name="x", retries=2)(x)``

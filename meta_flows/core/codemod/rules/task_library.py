@@ -1,4 +1,4 @@
-"""PF013 task_library: ``prefect.tasks.*`` library tasks become Prefect 2 code (MIGRATION_RULES.md §12).
+"""PF013 task_library: ``prefect.tasks.*`` library tasks become Prefect 2 code (docs/spec.md §12).
 
 Rewrites (A/C)::
 

@@ -1,4 +1,4 @@
-"""PF009 triggers: Prefect 1 task triggers become explicit state handling (MIGRATION_RULES.md §8).
+"""PF009 triggers: Prefect 1 task triggers become explicit state handling (docs/spec.md §8).
 
 ``@task(trigger=X)`` loses the option (Prefect 2's ``task()`` has none); each call site inside a
 ``@flow`` function gets the behaviour back where the rule can prove the shape::
@@ -14,7 +14,7 @@
   1 flow's state comes from its reference tasks, by default the terminal ones, and an upstream of
   a trigger task is never terminal, so Prefect 1.4.1 ends such a run Success ("All reference
   tasks succeeded") when the cleanup succeeds -- and so does the Prefect 2 flow, which holds the
-  failed state without raising it. (MIGRATION_RULES §8 says to re-raise; that only holds for a
+  failed state without raising it. (docs/spec.md §8 says to re-raise; that only holds for a
   flow with explicit reference tasks, which PF002 flags.)
 - ``any_failed`` / ``all_failed`` / ``any_successful``: the same, with the call guarded by
   ``if any(s.is_failed() for s in (a, b)):`` (``all(...)``, ``is_completed()``) (C); a result
@@ -191,7 +191,7 @@ class TriggersRule(Rule):
                 self.CODE,
                 f"trigger={info.trigger} removed: {semantics(info.trigger)}; at each call site "
                 f"call the upstream tasks with return_state=True and pass them as "
-                f"allow_failure(...) (see MIGRATION_RULES §8)",
+                f"allow_failure(...) (see docs/spec.md §8)",
             )
         return updated_node
 
