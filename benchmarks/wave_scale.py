@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
         wall = time.perf_counter() - started
-        from meta_flows.orchestration.wave import metrics_path
+        from meta_flows.orchestration.wave_run import metrics_path
 
         metrics = json.loads(metrics_path(out / "ws", "bench").read_text())
         server_during = _tree_cpu(server.process.pid) if server is not None else None

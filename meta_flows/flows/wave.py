@@ -4,7 +4,7 @@ A thin layer over :mod:`meta_flows.orchestration`: ``migrate-project`` and ``set
 runs wrap :func:`~meta_flows.orchestration.project.migrate` (clone -> inventory -> rewrite ->
 commit/push -> shadow deployments -> validation -> gate) and
 :func:`~meta_flows.orchestration.project.settle` (promote or roll back), and
-:func:`~meta_flows.orchestration.wave.run_wave` paces them: ``max_parallel`` projects validate at a
+:func:`~meta_flows.orchestration.wave_run.run_wave` paces them: ``max_parallel`` projects validate at a
 time while one more is prepared, and each batch settles as soon as the gate policy can decide it.
 A project that fails (bad registry entry, unreachable repository, rejected push, ...) is
 ``failed`` with the reason; the rest of the wave goes on. Published: a wave summary table artifact
@@ -27,7 +27,7 @@ from meta_flows.flows.validate import artifact_slug
 from meta_flows.orchestration import project as steps
 from meta_flows.orchestration.ledger import Ledger, ProjectState
 from meta_flows.orchestration.outcome import Outcome, outcome_from_record
-from meta_flows.orchestration.wave import WaveRun, run_wave, write_metrics
+from meta_flows.orchestration.wave_run import WaveRun, run_wave, write_metrics
 
 DEFAULT_REGISTRY = "flows_registry"
 DEFAULT_WORKSPACE = ".meta-flows"

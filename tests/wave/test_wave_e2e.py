@@ -262,7 +262,7 @@ def test_rollback_wave_reverses_the_promoted_project(runs):
 
 def test_the_wave_writes_its_metrics_beside_the_ledger(runs):
     """What the phases and steps took is in <workspace>/metrics/<wave>.json, not in the report."""
-    from meta_flows.orchestration.wave import metrics_path
+    from meta_flows.orchestration.wave_run import metrics_path
 
     metrics = load_json(metrics_path(runs["workspace"], "demo"))
     assert metrics["wave"] == "demo"

@@ -283,6 +283,17 @@ class Rule(VisitorBasedCodemodCommand):
             resolved == p or resolved.startswith(p + ".") for p in prefixes
         )
 
+    def binds_at_module_level(self, node: cst.BaseExpression, names) -> bool:
+        """``node`` is a ``Name`` in ``names`` that refers to this module's own module-level
+        binding (not a local that shadows it, nor an import)."""
+        if not isinstance(node, cst.Name) or node.value not in names:
+            return False
+        try:
+            qnames = self.get_metadata(QualifiedNameProvider, node, set())
+        except KeyError:
+            return False
+        return any(q.name == node.value and q.source == QualifiedNameSource.LOCAL for q in qnames)
+
     def code_for(self, node: cst.CSTNode) -> str:
         module = self.source_module or cst.Module(body=[])
         return module.code_for_node(node)

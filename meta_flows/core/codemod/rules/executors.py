@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, QualifiedNameSource
+from libcst.metadata import ParentNodeProvider
 
 from meta_flows.core.codemod.base import Rule, dotted_name, get_arg, literal_value
 from meta_flows.core.codemod.names import canonical
@@ -255,15 +255,7 @@ class ExecutorsRule(Rule):
 
     def _module_variable(self, node: cst.BaseExpression) -> str | None:
         """The module-level executor variable ``node`` refers to, if any."""
-        if not isinstance(node, cst.Name) or node.value not in self._variables:
-            return None
-        try:
-            qnames = self.get_metadata(QualifiedNameProvider, node, set())
-        except KeyError:
-            return None
-        if any(q.name == node.value and q.source == QualifiedNameSource.LOCAL for q in qnames):
-            return node.value
-        return None
+        return node.value if self.binds_at_module_level(node, self._variables) else None
 
     # ------------------------------------------------------------------ translation
 

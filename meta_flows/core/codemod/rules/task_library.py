@@ -46,7 +46,7 @@ import string
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, QualifiedNameSource
+from libcst.metadata import ParentNodeProvider
 
 from meta_flows.core.codemod.base import Rule, dotted_name, get_arg, is_literal, literal_value
 
@@ -372,15 +372,9 @@ class TaskLibraryRule(Rule):
 
     def _instance_of(self, node: cst.BaseExpression) -> Instance | None:
         """The module-level library task instance a Name refers to (not a shadowing local)."""
-        if not isinstance(node, cst.Name) or node.value not in self._instances:
+        if not self.binds_at_module_level(node, self._instances):
             return None
-        try:
-            qnames = self.get_metadata(QualifiedNameProvider, node, set())
-        except KeyError:
-            return None
-        if any(q.name == node.value and q.source == QualifiedNameSource.LOCAL for q in qnames):
-            return self._instances[node.value]
-        return None
+        return self._instances[node.value]
 
     def _unique(self, base: str) -> str:
         name, n = base, 2
