@@ -381,6 +381,9 @@ class RegistryProblem:
     field: str | None = None
     project: str | None = None
     wave: str | None = None  # the wave of the broken entry, when readable
+    # A problem with a file as a whole (it does not parse, an unknown top-level key...): its
+    # entries may belong to any wave, so every wave of the registry fails on it.
+    file_level: bool = False
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
@@ -402,8 +405,9 @@ class LoadedRegistry:
         return not self.errors
 
     def errors_for_wave(self, wave_name: str) -> list[RegistryProblem]:
-        """Errors about entries (projects or the wave itself) that belong to ``wave_name``."""
-        return [e for e in self.errors if e.wave == wave_name]
+        """Errors about entries (projects or the wave itself) that belong to ``wave_name``, and
+        the file-level ones, whose lost entries may have belonged to it."""
+        return [e for e in self.errors if e.wave == wave_name or e.file_level]
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -570,12 +574,18 @@ def _validate(
         return None
 
 
+def _real_line(text: str, index: int) -> int:
+    """The 1-based line of a YAML mark at line ``index``; a mark at the end of the stream (after
+    the last newline) is on the file's last line, not one past it."""
+    return max(1, min(index + 1, len(text.splitlines())))
+
+
 def _read(path: Path, display: str, errors: list[RegistryProblem]) -> list[_Entry]:
     """The raw entries of one registry file; problems with the file itself go to ``errors``."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        errors.append(RegistryProblem(display, f"cannot read: {exc}"))
+        errors.append(RegistryProblem(display, f"cannot read: {exc}", file_level=True))
         return []
     loader = yaml.SafeLoader(text)
     try:
@@ -592,7 +602,8 @@ def _read(path: Path, display: str, errors: list[RegistryProblem]) -> list[_Entr
             RegistryProblem(
                 display,
                 f"not valid YAML: {detail or exc}",
-                mark.line + 1 if mark is not None else None,
+                _real_line(text, mark.line) if mark is not None else None,
+                file_level=True,
             )
         )
         return []
@@ -606,6 +617,7 @@ def _read(path: Path, display: str, errors: list[RegistryProblem]) -> list[_Entr
                 display,
                 f"the top level must be a mapping with some of: {', '.join(TOP_LEVEL_KEYS)}",
                 root.start_mark.line + 1,
+                file_level=True,
             )
         )
         return []
@@ -621,6 +633,7 @@ def _read(path: Path, display: str, errors: list[RegistryProblem]) -> list[_Entr
                     f"unknown top-level key (allowed: {', '.join(TOP_LEVEL_KEYS)})",
                     line,
                     str(key),
+                    file_level=True,
                 )
             )
             continue
@@ -628,7 +641,11 @@ def _read(path: Path, display: str, errors: list[RegistryProblem]) -> list[_Entr
             # YAML keeps the last value of a repeated key: say so rather than merge or guess.
             errors.append(
                 RegistryProblem(
-                    display, "top-level key given again below; this one is ignored", line, key
+                    display,
+                    "top-level key given again below; this one is ignored",
+                    line,
+                    key,
+                    file_level=True,
                 )
             )
             continue
@@ -636,7 +653,9 @@ def _read(path: Path, display: str, errors: list[RegistryProblem]) -> list[_Entr
             if isinstance(value_node, yaml.ScalarNode) and data[key] is None:
                 continue
             if not isinstance(value_node, yaml.SequenceNode):
-                errors.append(RegistryProblem(display, "must be a list", line, key))
+                errors.append(
+                    RegistryProblem(display, "must be a list", line, key, file_level=True)
+                )
                 continue
             for index, item in enumerate(value_node.value):
                 entries.append(_Entry(display, path.parent, key, index, data[key][index], item))

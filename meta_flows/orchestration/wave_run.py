@@ -74,8 +74,12 @@ def run_wave(
     ledger_wave = f"{wave}-dry-run" if dry_run else wave
     outcomes: dict[str, Outcome | None] = {}
     for error in loaded.errors_for_wave(wave):
-        name = error.project or f"{error.file}:{error.line}"
-        outcomes[name] = Outcome(name, ReportState.FAILED, f"registry: {error}")
+        name = error.project or (error.file if error.line is None else f"{error.file}:{error.line}")
+        known = outcomes.get(name)  # all of one entry's problems, together
+        reason = f"registry: {error}"
+        outcomes[name] = Outcome(
+            name, ReportState.FAILED, f"{known.reason}; {reason}" if known else reason
+        )
     logger.info("wave %s: %d project(s)%s", wave, len(projects), " (dry run)" if dry_run else "")
     for project in projects:
         outcomes[project.name] = None  # report order: the registry's

@@ -601,3 +601,30 @@ projects:
     assert (error.line, error.field) == (4, "projects") and "ignored" in error.message
     assert [p.name for p in loaded.registry.projects] == ["beta"]
     assert loaded.registry.source_of("beta") == f"{tmp_path / 'reg.yaml'}:7"
+
+
+def test_a_file_that_does_not_parse_fails_every_wave_at_its_real_line(tmp_path: Path) -> None:
+    write(tmp_path / "reg" / "a.yaml", WAVES)
+    broken = "projects:\n  - name: a\n    git_url: x\n  - name: [b\n"
+    (tmp_path / "reg" / "b.yaml").write_text(broken)
+    loaded = load_registry(tmp_path / "reg", environ=ENV)
+    [problem] = loaded.errors
+    assert problem.file.endswith("b.yaml") and problem.file_level
+    assert problem.line == len(broken.splitlines())  # the last line, not one past the end
+    assert loaded.errors_for_wave("first") == [problem]
+    assert loaded.errors_for_wave("any-other-wave") == [problem]
+
+
+def test_an_unknown_top_level_key_fails_every_wave(tmp_path: Path) -> None:
+    loaded = load(tmp_path, WAVES + "project:\n  - name: a\n    wave: first\n")
+    [problem] = loaded.errors
+    assert (problem.field, problem.line, problem.file_level) == ("project", 4, True)
+    assert loaded.errors_for_wave("first") == [problem]
+
+
+def test_an_entrys_own_problem_fails_only_its_wave(tmp_path: Path) -> None:
+    second = "  - name: second\nprojects:\n  - name: a\n    wave: second\n"
+    loaded = load(tmp_path, WAVES + second)
+    assert loaded.errors and all(not e.file_level for e in loaded.errors)
+    assert loaded.errors_for_wave("first") == []
+    assert loaded.errors_for_wave("second") == loaded.errors
