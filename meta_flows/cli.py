@@ -68,7 +68,8 @@ def rewrite(
         typer.Option("--disable", help="Rule code to switch off (repeatable), e.g. PF008."),
     ] = None,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores)."),
     ] = None,
 ) -> None:
     """Rewrite Prefect 1 code to Prefect 2 (LibCST codemod; rules in docs/rules.md)."""

@@ -123,3 +123,28 @@ def test_console_script_runs(tree: Path):
     )
     assert out.returncode == 1
     assert "1 migrated" in out.stderr
+
+
+BOM = b"\xef\xbb\xbf"
+BOM_FLOW = b'from prefect import Flow, task\n\n\n@task\ndef hello():\n    return 1\n\n\nwith Flow("bom") as flow:\n    hello()\n'
+
+
+def test_a_byte_order_mark_is_read_migrated_and_kept(tmp_path: Path):
+    path = tmp_path / "bom_flow.py"
+    path.write_bytes(BOM + BOM_FLOW)
+    plain = tmp_path / "plain" / "bom_flow.py"
+    plain.parent.mkdir()
+    plain.write_bytes(BOM_FLOW)
+    report = tmp_path / "report.json"
+    result = invoke("rewrite", str(path), "--write", "--report", str(report))
+    assert result.exit_code == 0, result.output
+    assert json.loads(report.read_text())["files"][0]["status"] == "migrated"
+    invoke("rewrite", str(plain), "--write")
+    assert path.read_bytes() == BOM + plain.read_bytes()  # the same rewrite, BOM first
+    assert invoke("rewrite", str(path), "--check").exit_code == 0  # idempotent
+
+
+def test_jobs_must_be_at_least_one(tree: Path):
+    result = invoke("rewrite", str(tree), "-j", "0")
+    assert result.exit_code == 2
+    assert "--jobs" in result.output

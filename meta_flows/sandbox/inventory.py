@@ -48,7 +48,7 @@ class _Module:
         self.root = path.parent
         for _ in range(depth):
             self.root = self.root.parent
-        self.source = path.read_text(encoding="utf-8")
+        self.source = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not code
         self.syntax_error: SyntaxError | None = None
         self.plans = None
         try:

@@ -403,3 +403,16 @@ def test_cli_inventory(estate, legacy_cache, monkeypatch, tmp_path):
     missing = CliRunner().invoke(app, ["inventory", str(tmp_path / "nope")])
     assert missing.exit_code == 2
     assert "not a directory" in missing.output
+
+
+def test_a_module_with_a_byte_order_mark_is_inventoried(tmp_path, base, legacy_root):
+    source = (
+        "from prefect import Flow, task\n\n@task\ndef t():\n    return 1\n\n"
+        'with Flow("marked") as flow:\n    t()\n'
+    )
+    (tmp_path / "marked.py").write_bytes(b"\xef\xbb\xbf" + source.encode())
+    result = inventory_repo(tmp_path, env_root=legacy_root)
+    assert result.errors == []
+    assert [(f.name, f.method, f.function_name) for f in result.flows] == [
+        ("marked", "dynamic", "marked")
+    ]

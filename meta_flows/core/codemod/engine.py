@@ -74,7 +74,10 @@ def find_todos(code: str) -> list[Todo]:
 
 
 def imports_prefect(source: str) -> bool:
-    return bool(_PREFECT_IMPORT_RE.search(source))
+    return bool(_PREFECT_IMPORT_RE.search(source.removeprefix("\ufeff")))
+
+
+BOM = "\ufeff"
 
 
 def migrate_source(
@@ -85,7 +88,25 @@ def migrate_source(
     project: ProjectIndex | None = None,
     disabled: frozenset[str] | set[str] = frozenset(),
 ) -> MigrationResult:
-    """Rewrite one module's Prefect 1 code to Prefect 2."""
+    """Rewrite one module's Prefect 1 code to Prefect 2.
+
+    A UTF-8 byte-order mark is kept: the rules read the code after it, and the result starts
+    with it again.
+    """
+    if not source.startswith(BOM):
+        return _migrate(source, path, module_name, project, disabled)
+    result = _migrate(source[len(BOM) :], path, module_name, project, disabled)
+    result.code = BOM + result.code
+    return result
+
+
+def _migrate(
+    source: str,
+    path: str | None,
+    module_name: str | None,
+    project: ProjectIndex | None,
+    disabled: frozenset[str] | set[str],
+) -> MigrationResult:
     module_name = module_name or "__main__"
     if "prefect" not in source:
         return MigrationResult(path, NOT_PREFECT1, source)

@@ -112,7 +112,7 @@ def scan_project(root: Path, files: list[Path]) -> ProjectIndex:
     sources: list[tuple[str, str]] = []
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not code
             module = module_name_for(path)
         except (OSError, UnicodeDecodeError, ValueError):
             continue
