@@ -60,6 +60,50 @@ class LegacyEnvError(MetaFlowsError, RuntimeError):
     """A Prefect 1 environment could not be created (the message says why, for which inputs)."""
 
 
+# Prefect 1 settings that say where its backend (Prefect Cloud 1 or a Prefect 1 server) is and
+# how to log in to it; never passed to a child.
+BACKEND_SETTINGS = (
+    "PREFECT__BACKEND",
+    "PREFECT__CLOUD__",
+    "PREFECT__SERVER__",
+    "PREFECT__HOME_DIR",
+    "PREFECT__USER_CONFIG_PATH",
+)
+# Where a child's Prefect 1 client is sent instead: a URL scheme no HTTP adapter serves, so a call
+# fails at once (no connection, no retries) and says why in its error.
+REFUSED_BACKEND = "meta-flows-refused://prefect1-backend-is-off-during-inventory-and-validation"
+
+
+def isolated_backend() -> dict[str, str]:
+    """Prefect 1 settings that keep a child away from any real backend.
+
+    Inventory and validation load and run the estate's code; a module or task that calls
+    ``prefect.backend.set_key_value``, ``create_flow_run`` or ``Client()`` would otherwise reach
+    the Prefect 1 backend the operator's settings or ``~/.prefect`` files point at, with their
+    credentials (and Prefect 1's client retries a refused connection for about a minute). Here
+    the backend's address has a URL scheme no HTTP adapter serves: the call raises at once,
+    naming that address, and no configuration or key file of the operator's is read (Prefect 1's
+    home directory, user config and backend file point into an empty folder of meta-flows'
+    cache).
+    """
+    home = cache_root() / "prefect1-home"
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "PREFECT__BACKEND": "server",
+        "PREFECT__SERVER__ENDPOINT": REFUSED_BACKEND,
+        "PREFECT__CLOUD__API": REFUSED_BACKEND,
+        "PREFECT__CLOUD__ENDPOINT": REFUSED_BACKEND,
+        "PREFECT__CLOUD__GRAPHQL": f"{REFUSED_BACKEND}/graphql",
+        "PREFECT__CLOUD__API_KEY": "",
+        "PREFECT__CLOUD__AUTH_TOKEN": "",
+        "PREFECT__CLOUD__TENANT_ID": "",
+        "PREFECT__CLOUD__SEND_FLOW_RUN_LOGS": "false",
+        "PREFECT__HOME_DIR": str(home),
+        "PREFECT__USER_CONFIG_PATH": str(home / "config.toml"),
+        "PREFECT__BACKEND_CONFIG_PATH": str(home / "backend.toml"),
+    }
+
+
 @dataclass(frozen=True)
 class LegacyEnv:
     path: Path
@@ -82,15 +126,18 @@ class LegacyEnv:
 
     @staticmethod
     def child_environ() -> dict[str, str]:
-        """The environment of a Prefect 1 interpreter: ours without Prefect 2 / Python settings.
+        """The environment of a Prefect 1 interpreter: ours without Prefect 2 / Python settings,
+        and with Prefect 1's backend out of reach (see :func:`isolated_backend`).
 
         Prefect 1's own settings (``PREFECT__CONTEXT__SECRETS__X``, ``PREFECT__...``: two
-        underscores) pass; Prefect 2's (``PREFECT_API_URL``: one) do not.
+        underscores) pass, except those that say where its backend is or how to log in to it;
+        Prefect 2's (``PREFECT_API_URL``: one underscore) do not.
         """
         env = {
             k: v
             for k, v in os.environ.items()
-            if k.startswith("PREFECT__") or not k.startswith(("PREFECT_", "PYTHON", "VIRTUAL_ENV"))
+            if (k.startswith("PREFECT__") and not k.startswith(BACKEND_SETTINGS))
+            or not k.startswith(("PREFECT_", "PYTHON", "VIRTUAL_ENV"))
         }
         env.update(
             PYTHONNOUSERSITE="1",
@@ -99,6 +146,7 @@ class LegacyEnv:
             PREFECT__CLOUD__USE_LOCAL_SECRETS="true",
             PREFECT__FLOWS__CHECKPOINTING="false",
         )
+        env.update(isolated_backend())
         return env
 
 

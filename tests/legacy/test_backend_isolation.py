@@ -1,0 +1,120 @@
+"""Prefect 1 code that inventory and validation load and run never reaches a real Prefect 1
+backend: not the one the operator's settings name, not the one ``~/.prefect`` names, and it
+fails at once instead of retrying for a minute.
+
+"Production" here is a local HTTP server that records every request; the operator's
+environment and home directory point Prefect 1 at it, with an API key.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from meta_flows.sandbox.inventory import inventory_repo
+from meta_flows.sandbox.legacy.env import REFUSED_BACKEND
+from meta_flows.sandbox.legacy_run import run_legacy
+
+
+class Production(BaseHTTPRequestHandler):
+    seen: list[str] = []
+
+    def _answer(self) -> None:
+        Production.seen.append(f"{self.command} {self.path}")
+        body = b'{"data": {"set_key_value": {"id": "1"}}}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def production(monkeypatch, tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Production)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    Production.seen = []
+    # the operator's settings...
+    monkeypatch.setenv("PREFECT__BACKEND", "cloud")
+    monkeypatch.setenv("PREFECT__CLOUD__API", url)
+    monkeypatch.setenv("PREFECT__CLOUD__API_KEY", "production-key")
+    monkeypatch.setenv("PREFECT__SERVER__ENDPOINT", url)
+    # ...and files
+    home = tmp_path / "home"
+    (home / ".prefect").mkdir(parents=True)
+    (home / ".prefect" / "backend.toml").write_text('backend = "cloud"\n')
+    (home / ".prefect" / "config.toml").write_text(f'[cloud]\napi = "{url}"\n')
+    monkeypatch.setenv("HOME", str(home))
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+FLOW = """
+import prefect
+from prefect import Flow, task
+from prefect.client import Client
+
+
+@task
+def ask_the_backend():
+    return Client().graphql("query { flow { id } }")
+
+
+with Flow("asks") as flow:
+    ask_the_backend()
+"""
+
+AT_IMPORT = """
+from prefect import Flow, task
+from prefect.backend import set_key_value
+
+set_key_value("last-run", "now")
+
+
+@task
+def t():
+    return 1
+
+
+with Flow("writes-at-import") as flow:
+    t()
+"""
+
+
+def test_inventory_of_a_module_that_writes_to_the_backend_reaches_nothing(
+    production, base, legacy_root, tmp_path
+):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "writes.py").write_text(AT_IMPORT)
+    started = time.monotonic()
+    result = inventory_repo(repo, env_root=legacy_root)
+    assert time.monotonic() - started < 60
+    assert Production.seen == []
+    [error] = result.errors
+    assert (error.file, error.kind) == ("writes.py", "import")
+    [flow] = result.flows
+    assert (flow.name, flow.method) == ("writes-at-import", "static")
+
+
+def test_a_legacy_run_that_calls_the_backend_fails_fast_and_reaches_nothing(
+    production, base, tmp_path
+):
+    (tmp_path / "asks.py").write_text(FLOW)
+    started = time.monotonic()
+    [capture] = run_legacy(tmp_path, [("asks.py", "asks")], env=base, timeout=60)
+    assert time.monotonic() - started < 30
+    assert Production.seen == []
+    [task] = capture.tasks
+    assert task.state == "Failed"
+    assert REFUSED_BACKEND in (task.message or "")
