@@ -29,19 +29,38 @@ TODO = todo_text("PF999", "found a Flow")
 
 
 def test_resolves_plain_alias_module_and_star_imports():
-    for src in (
-        "from prefect import Flow\nf = Flow('x')\n",
-        "from prefect import Flow as F\nf = F('x')\n",
-        "import prefect\nf = prefect.Flow('x')\n",
-        "import prefect as p\nf = p.Flow('x')\n",
-        "from prefect.core.flow import Flow\nf = Flow('x')\n",
-        "from prefect import *\nf = Flow('x')\n",
+    for src, after in (
+        (
+            "from prefect import Flow\nf = Flow('x')\n",
+            f"from prefect import Flow\n{TODO}\nf = Flow('x')\n",
+        ),
+        (
+            "from prefect import Flow as F\nf = F('x')\n",
+            f"from prefect import Flow as F\n{TODO}\nf = F('x')\n",
+        ),
+        (
+            "import prefect\nf = prefect.Flow('x')\n",
+            f"import prefect\n{TODO}\nf = prefect.Flow('x')\n",
+        ),
+        (
+            "import prefect as p\nf = p.Flow('x')\n",
+            f"import prefect as p\n{TODO}\nf = p.Flow('x')\n",
+        ),
+        (
+            "from prefect.core.flow import Flow\nf = Flow('x')\n",
+            f"from prefect.core.flow import Flow\n{TODO}\nf = Flow('x')\n",
+        ),
+        (
+            "from prefect import *\nf = Flow('x')\n",
+            f"from prefect import *\n{TODO}\nf = Flow('x')\n",
+        ),
     ):
         out = apply_rule(FlagFlows, src)
         assert TODO in out, src
         assert out.splitlines()[-2] == TODO and out.splitlines()[-1] == "f = Flow('x')".replace(
             "Flow", src.split("f = ")[1].split("(")[0]
         )
+        assert out == after, src
 
 
 def test_does_not_touch_other_libraries_or_shadowed_names():
@@ -56,6 +75,9 @@ def test_does_not_touch_other_libraries_or_shadowed_names():
 def test_wrapper_defined_in_same_module_is_followed():
     src = "from prefect import Flow\nclass MyFlow(Flow):\n    pass\nf = MyFlow('x')\n"
     assert TODO in apply_rule(FlagFlows, src)
+    assert apply_rule(FlagFlows, src) == (
+        f"from prefect import Flow\nclass MyFlow(Flow):\n    pass\n{TODO}\nf = MyFlow('x')\n"
+    )
 
 
 def test_todo_is_indented_and_idempotent():
@@ -76,3 +98,8 @@ def test_comment_out_keeps_code_and_block_valid():
     assert todo_text("PF999", "pause by hand") in out
     compile(out, "x", "exec")
     assert apply_rule(FlagFlows, out) == out
+    assert out == (
+        "from prefect.engine import signals\ndef t():\n"
+        f"    {todo_text('PF999', 'pause by hand')}\n"
+        "    # raise signals.PAUSE('wait')\n    pass\n"
+    )

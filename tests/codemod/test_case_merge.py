@@ -192,6 +192,14 @@ def test_case_outside_flow_is_flagged_not_rewritten():
     out = apply_rule(RULE, src)
     assert "PF008 with case(...) outside a @flow function" in out
     assert "with case(c, True):" in out
+    todo = todo_text(
+        "PF008", "with case(...) outside a @flow function: rewrite it as plain if/else in the flow"
+    )
+    assert out == (
+        f"from prefect import case\ndef build(c):\n    {todo}\n"
+        "    with case(c, True):\n        x()\n"
+    )
+    assert apply_rule(RULE, out) == out
 
 
 @pytest.mark.parametrize(
@@ -249,3 +257,10 @@ def test_pipeline_with_flow_block():
     assert "    if cond:\n        c = yes()\n    else:\n        c = no()\n" in code
     assert "control_flow" not in code and "case" not in code.split("@task")[0]
     compile(code, "x", "exec")
+    assert code == (
+        "from prefect import flow, task\n\n"
+        "@task\ndef check():\n    return True\n\n@task\ndef yes():\n    return 1\n\n"
+        "@task\ndef no():\n    return 2\n\n"
+        "@flow(name='demo')\ndef demo():\n    cond = check()\n"
+        "    if cond:\n        c = yes()\n    else:\n        c = no()\n"
+    )

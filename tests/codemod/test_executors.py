@@ -427,6 +427,16 @@ def test_variable_used_elsewhere_is_rewritten_not_removed():
     )
     assert "executor = ConcurrentTaskRunner()\nprint(executor)\n" in out
     assert "LocalDaskExecutor" not in out
+    assert out == textwrap.dedent(
+        """\
+        from prefect import flow
+        from prefect.task_runners import ConcurrentTaskRunner
+
+        executor = ConcurrentTaskRunner()
+        print(executor)
+        """
+    )
+    assert apply_rule(RULE, out) == out
 
 
 PIPELINE_SOURCE = """\

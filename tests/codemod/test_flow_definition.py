@@ -21,6 +21,44 @@ def load(x):
 """
 TASKS_AFTER = TASKS.replace("from prefect import Flow, task", "from prefect import flow, task")
 
+# The TODO comments PF002 writes, in full.
+FACTORY_TODO = todo_text(
+    "PF002",
+    "this Flow is built inside a function with arguments or other code (or together with other "
+    "context managers): rewrite it by hand as a module-level @flow function (arguments become "
+    "flow parameters)",
+)
+NOT_STATIC_TODO = todo_text(
+    "PF002",
+    "Flow built with the functional API but its edges are not static (or it uses edges=, or the "
+    "flow object is handed to other code): rewrite it by hand as an @flow function calling the "
+    "tasks in order",
+)
+
+
+def left_for_human_todo(variable: str) -> str:
+    return todo_text(
+        "PF002",
+        f"uses the Prefect 1 flow `{variable}`, which was left for a human (see the PF002 TODO on "
+        "its definition): rewrite it for the @flow function",
+    )
+
+
+def io_todo(what: str) -> str:
+    return todo_text(
+        "PF002",
+        "this statement ran once when the flow was built; it now runs at every flow run and does "
+        f"I/O ({what}): move it out of the flow if it must run once",
+    )
+
+
+def renamed_todo(old: str, new: str) -> str:
+    return todo_text(
+        "PF002",
+        f'the flow was renamed from "{old}" to "{new}" (Prefect 2 rejects / % & > < in flow '
+        "names): update the dashboards, automations and API calls keyed on the old name",
+    )
+
 
 @pytest.mark.parametrize(
     ("body", "after"),
@@ -115,25 +153,49 @@ def test_alias_when_imported_elsewhere(monkeypatch):
 
     monkeypatch.setattr("meta_flows.core.codemod.testing.scan_sources", fake)
     assert apply_rule(FlowDefinitionRule, src).endswith("return load(1)\nf = x\n")
+    assert apply_rule(FlowDefinitionRule, src) == (
+        TASKS_AFTER + '@flow(name="x")\ndef x():\n    return load(1)\nf = x\n'
+    )
 
 
 @pytest.mark.parametrize(
-    "header",
+    ("header", "after_header"),
     [
-        "import prefect\n",
-        "import prefect as p\n",
-        "from prefect import Flow as PFlow\n",
-        "from prefect.core.flow import Flow\n",
-        "from prefect import *\n",
+        pytest.param(
+            "import prefect\n",
+            "import prefect\nfrom prefect import flow\n\n",
+            id="import prefect\n",
+        ),
+        pytest.param(
+            "import prefect as p\n",
+            "import prefect as p\nfrom prefect import flow\n\n",
+            id="import prefect as p\n",
+        ),
+        pytest.param(
+            "from prefect import Flow as PFlow\n",
+            "from prefect import flow, Flow as PFlow\n",
+            id="from prefect import Flow as PFlow\n",
+        ),
+        pytest.param(
+            "from prefect.core.flow import Flow\n",
+            "from prefect import flow\n\n",
+            id="from prefect.core.flow import Flow\n",
+        ),
+        pytest.param(
+            "from prefect import *\n",
+            "from prefect import *\n",
+            id="from prefect import *\n",
+        ),
     ],
 )
-def test_import_forms(header):
+def test_import_forms(header, after_header):
     call = {"import prefect as p\n": "p.Flow", "from prefect import Flow as PFlow\n": "PFlow"}.get(
         header, "prefect.Flow" if header == "import prefect\n" else "Flow"
     )
     got = apply_rule(FlowDefinitionRule, header + f'with {call}("My Flow") as f:\n    x = 1\n')
     assert '@flow(name="My Flow")\ndef my_flow():\n    x = 1\n' in got
     compile(got, "x", "exec")
+    assert got == after_header + '@flow(name="My Flow")\ndef my_flow():\n    x = 1\n'
 
 
 def test_several_flows_unique_names_and_taken_names():
@@ -143,6 +205,11 @@ def test_several_flows_unique_names_and_taken_names():
     )
     got = apply_rule(FlowDefinitionRule, before)
     assert "def etl_flow():" in got and "def etl_flow_2():" in got
+    assert got == (
+        "from prefect import flow\n\ndef etl():\n    pass\n\n"
+        '@flow(name="etl")\ndef etl_flow():\n    pass\n\n'
+        '@flow(name="etl")\ndef etl_flow_2():\n    pass\n'
+    )
     plans = plan_flow_functions(before)
     assert [p.function_name for p in plans] == ["etl_flow", "etl_flow_2"]
     assert plans[0] == FlowPlan("a", "etl", "etl_flow", 6)
@@ -160,6 +227,12 @@ def test_plan_matches_what_the_rule_writes_on_original_source():
         assert f"def {plan.function_name}():" in got
     assert plans[0].function_name == "daily_flow"
     assert plans[1].factory == "create"
+    assert got == (
+        "from prefect import flow\nimport daily\n\n"
+        '@flow(name="daily")\ndef daily_flow():\n    pass\n\n'
+        '@flow(name="Made Here")\ndef made_here():\n    pass\n\n\n'
+        "def create():\n    return made_here\n"
+    )
 
 
 def test_non_literal_name_uses_variable():
@@ -167,6 +240,7 @@ def test_non_literal_name_uses_variable():
         FlowDefinitionRule, "from prefect import Flow\nwith Flow(NAME) as sales:\n    pass\n"
     )
     assert "@flow(name=NAME)\ndef sales():\n" in got
+    assert got == "from prefect import flow\n@flow(name=NAME)\ndef sales():\n    pass\n"
 
 
 def test_zero_argument_factory_moves_to_module_level():
@@ -190,6 +264,10 @@ def test_factory_with_arguments_is_flagged():
     ) in (got.split(" or other code")[0] + " or")
     assert "with Flow(name) as f:" in got
     assert apply_rule(FlowDefinitionRule, got) == got
+    assert got == (
+        f"from prefect import Flow\ndef build(name):\n    {FACTORY_TODO}\n"
+        "    with Flow(name) as f:\n        pass\n    return f\n"
+    )
 
 
 def test_h_kwargs_and_result():
@@ -210,6 +288,31 @@ def test_h_kwargs_and_result():
     assert "from prefect.filesystems import LocalFileSystem" in got
     assert 'PF002 Flow(result=S3Result(bucket="x")) was removed' in got
     assert '@flow(name="c")\n' in got
+    reference_todo = todo_text(
+        "PF002",
+        "Flow(reference_tasks=[t]) has no Prefect 2 equivalent and was removed: the flow's final "
+        "state now comes from its return value / first unhandled exception; return or raise "
+        "accordingly",
+    )
+    handler_todo = todo_text(
+        "PF002",
+        "Flow(terminal_state_handler=h) has no Prefect 2 equivalent and was removed: move its "
+        "logic into on_completion/on_failure hooks",
+    )
+    result_todo = todo_text(
+        "PF002",
+        'Flow(result=S3Result(bucket="x")) was removed: configure persist_result=True and '
+        "result_storage= (a storage block) on @flow",
+    )
+    assert got == (
+        "from prefect import flow\nfrom prefect.engine.results import S3Result\n"
+        "from prefect.filesystems import LocalFileSystem\n\n"
+        f"{reference_todo}\n{handler_todo}\n"
+        '@flow(name="a", persist_result=True)\ndef a():\n    pass\n'
+        '@flow(name="b", persist_result=True, result_storage=LocalFileSystem(basepath="/r"))\n'
+        "def b():\n    pass\n"
+        f'{result_todo}\n@flow(name="c")\ndef c():\n    pass\n'
+    )
 
 
 def test_wrapper_flagged():
@@ -217,6 +320,15 @@ def test_wrapper_flagged():
     got = apply_rule(FlowDefinitionRule, src)
     assert "PF002 `MyFlow` is a project wrapper of Prefect 1's Flow" in got
     assert '@flow(name="w")\ndef w():' in got
+    wrapper_todo = todo_text(
+        "PF002",
+        "`MyFlow` is a project wrapper of Prefect 1's Flow: its extra behaviour (constructor "
+        "defaults, overridden methods) is not carried over to @flow; re-apply it by hand",
+    )
+    assert got == (
+        "from prefect import flow, Flow\nclass MyFlow(Flow):\n    pass\n"
+        f'{wrapper_todo}\n@flow(name="w")\ndef w():\n    pass\n'
+    )
 
 
 def test_build_time_io_and_flow_object_use_flagged():
@@ -234,6 +346,24 @@ def test_build_time_io_and_flow_object_use_flagged():
         '    print("ok")\n' in got and 'print("ok")' not in got.split("# TODO")[-1].split("\n")[0]
     )
     assert apply_rule(FlowDefinitionRule, got) == got
+    flow_object_todo = todo_text(
+        "PF002",
+        "`flow` was the Prefect 1 Flow object, which does not exist inside the @flow function: "
+        "rewrite this statement (task calls, prefect.runtime.flow_run)",
+    )
+    assert got == (
+        "import os\nimport requests\nfrom prefect import flow\n"
+        '@flow(name="io")\ndef io():\n'
+        f"    {io_todo('open()')}\n"
+        '    cfg = open("c.json").read()\n'
+        f"    {io_todo('os.environ writes')}\n"
+        '    os.environ["X"] = "1"\n'
+        f"    {io_todo('requests')}\n"
+        '    r = requests.get("u")\n'
+        '    print("ok")\n'
+        f"    {flow_object_todo}\n"
+        "    flow.set_dependencies(a)\n"
+    )
 
 
 def test_functional_api_static_edges():
@@ -258,6 +388,10 @@ def test_functional_api_dynamic_is_flagged():
     got = apply_rule(FlowDefinitionRule, src)
     assert "PF002 Flow built with the functional API but its edges are not static" in got
     assert 'f = Flow("x")' in got
+    assert got == (
+        f'from prefect import Flow\n{NOT_STATIC_TODO}\n# f = Flow("x")\npass\n'
+        f"for t in ts:\n    {left_for_human_todo('f')}\n    # f.add_task(t)\n    pass\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -427,6 +561,11 @@ def test_functional_api_storage_only_flow():
     assert '@flow(name="local-flow")\ndef local_flow():\n    pass\n' in got
     assert "storage moved to prefect.yaml" in got
     assert "Flow(" not in got
+    assert got == (
+        "from prefect import flow\nfrom prefect.storage import Local\n\n"
+        "# prefect2-migration: storage moved to prefect.yaml (meta-flows deployments)\n"
+        '@flow(name="local-flow")\ndef local_flow():\n    pass\n'
+    )
 
 
 def test_functional_api_run_in_main_guard_keeps_alias_for_pf015():
@@ -457,6 +596,27 @@ def test_reference_tasks_and_task_graph_reads_are_commented_out():
     assert "    # assert len(flow.edges) == 1\n    pass\n" in got
     assert "flow = r" not in got  # nothing live uses the variable any more
     assert apply_rule(FlowDefinitionRule, got) == got
+    reference_todo = todo_text(
+        "PF002",
+        "`flow.set_reference_tasks(...)`: Prefect 2 has no reference tasks; the flow's final state "
+        "comes from its return value (return the results of those tasks from the flow) or from "
+        "its first unhandled exception",
+    )
+
+    def graph_todo(attribute: str) -> str:
+        return todo_text(
+            "PF002",
+            f"`flow.{attribute}`: a Prefect 2 flow has no static task graph (tasks run as the "
+            "function calls them): rewrite this check, e.g. against the flow's return value",
+        )
+
+    assert got == (
+        FUNC_TASKS_AFTER + '@flow(name="r")\ndef r():\n    x = a()\n    return b(x)\n'
+        f"{reference_todo}\n# flow.set_reference_tasks([x])\npass\n"
+        f"{graph_todo('tasks')}\n# print(flow.tasks)\npass\n\n"
+        f"def check():\n    {graph_todo('edges')}\n"
+        "    # assert len(flow.edges) == 1\n    pass\n"
+    )
 
 
 def test_functional_api_not_static_is_commented_out_with_its_uses():
@@ -472,6 +632,14 @@ def test_functional_api_not_static_is_commented_out_with_its_uses():
     assert "def later():\n    f.run()\n" in got  # inside a function: fails only if called
     assert 'if __name__ == "__main__":\n' in got and "    # f.run()\n    pass\n" in got
     assert apply_rule(FlowDefinitionRule, got) == got
+    uses_f = left_for_human_todo("f")
+    assert got == (
+        f'from prefect import Flow\n{NOT_STATIC_TODO}\n# f = Flow("x")\npass\n'
+        f"for t in ts:\n    {uses_f}\n    # f.add_task(t)\n    pass\n"
+        f"{uses_f}\n# helper(f)\npass\n\n"
+        "def later():\n    f.run()\n\n"
+        f'if __name__ == "__main__":\n    {uses_f}\n    # f.run()\n    pass\n'
+    )
 
 
 def test_flow_handed_to_other_code_is_not_static():
@@ -479,6 +647,12 @@ def test_flow_handed_to_other_code_is_not_static():
         FlowDefinitionRule, FUNC_TASKS + 'f = Flow("x")\nf.add_task(a)\nregister_all(f)\n'
     )
     assert "edges are not static" in got and '# f = Flow("x")' in got
+    uses_f = left_for_human_todo("f")
+    assert got == (
+        FUNC_TASKS + f'{NOT_STATIC_TODO}\n# f = Flow("x")\npass\n'
+        f"{uses_f}\n# f.add_task(a)\npass\n"
+        f"{uses_f}\n# register_all(f)\npass\n"
+    )
 
 
 def test_module_level_with_other_context_managers_is_commented_out():
@@ -487,22 +661,46 @@ def test_module_level_with_other_context_managers_is_commented_out():
     assert "PF002 this Flow is entered together with other context managers" in got
     assert '# with Flow("y") as g, other():\n#     pass\npass\n' in got
     assert "# g.run()\npass\n" in got
+    together_todo = todo_text(
+        "PF002",
+        "this Flow is entered together with other context managers: rewrite it by hand as a "
+        "module-level @flow function (the Prefect 1 code is kept below as comments)",
+    )
+    assert got == (
+        f'from prefect import Flow\n{together_todo}\n# with Flow("y") as g, other():\n'
+        "#     pass\npass\n"
+        f"{left_for_human_todo('g')}\n# g.run()\npass\n"
+    )
 
 
 @pytest.mark.parametrize(
-    "src",
+    ("src", "after"),
     [
         # a function building a flow with arguments: no import-time failure, TODO only
-        "from prefect import Flow\ndef build(n):\n    f = Flow(n)\n    f.add_task(t)\n",
+        pytest.param(
+            "from prefect import Flow\ndef build(n):\n    f = Flow(n)\n    f.add_task(t)\n",
+            f"from prefect import Flow\ndef build(n):\n    {NOT_STATIC_TODO}\n"
+            "    f = Flow(n)\n    f.add_task(t)\n",
+            id="from prefect import Flow\ndef build(n):\n    f = Flow(n)\n    f.add_task(t)\n",
+        ),
         # `.tasks` of something that is not a flow
-        "from prefect import Flow\nclass Q:\n    tasks = []\nq = Q()\nprint(q.tasks)\n",
+        pytest.param(
+            "from prefect import Flow\nclass Q:\n    tasks = []\nq = Q()\nprint(q.tasks)\n",
+            "from prefect import Flow\nclass Q:\n    tasks = []\nq = Q()\nprint(q.tasks)\n",
+            id="from prefect import Flow\nclass Q:\n    tasks = []\nq = Q()\nprint(q.tasks)\n",
+        ),
         # the task methods without flow= belong to the flow in context, not to a variable
-        "x = 1\nb.set_upstream(a, key='x')\n",
+        pytest.param(
+            "x = 1\nb.set_upstream(a, key='x')\n",
+            "x = 1\nb.set_upstream(a, key='x')\n",
+            id="x = 1\nb.set_upstream(a, key='x')\n",
+        ),
     ],
 )
-def test_functional_noop(src):
+def test_functional_noop(src, after):
     got = apply_rule(FlowDefinitionRule, src)
     assert got == src or ("# TODO(prefect2-migration): PF002" in got and "f = Flow(n)" in got)
+    assert got == after
 
 
 # ------------------------------------------------------------------ flows built inside functions
@@ -524,24 +722,41 @@ def test_flow_built_in_function_keeps_alias_when_used():
     before = FUNC_TASKS + 'def main():\n    with Flow("etl") as f:\n        a()\n    show(f.name)\n'
     got = apply_rule(FlowDefinitionRule, before)
     assert "def main():\n    f = etl\n    show(f.name)\n" in got
+    assert got == (
+        FUNC_TASKS_AFTER + '@flow(name="etl")\ndef etl():\n    return a()\n\n\n'
+        "def main():\n    f = etl\n    show(f.name)\n"
+    )
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "after"),
     [
         # the flow body needs a local of the function
-        '    n = 3\n    with Flow("etl") as f:\n        b(n)\n',
+        pytest.param(
+            '    n = 3\n    with Flow("etl") as f:\n        b(n)\n',
+            f'    n = 3\n    {FACTORY_TODO}\n    with Flow("etl") as f:\n        b(n)\n',
+            id='    n = 3\n    with Flow("etl") as f:\n        b(n)\n',
+        ),
         # the function needs a name the flow body binds
-        '    with Flow("etl") as f:\n        r = a()\n    print(r)\n',
+        pytest.param(
+            '    with Flow("etl") as f:\n        r = a()\n    print(r)\n',
+            f'    {FACTORY_TODO}\n    with Flow("etl") as f:\n        r = a()\n    print(r)\n',
+            id='    with Flow("etl") as f:\n        r = a()\n    print(r)\n',
+        ),
         # the flow object is handed to other code
-        '    with Flow("etl") as f:\n        a()\n    deploy(f)\n',
+        pytest.param(
+            '    with Flow("etl") as f:\n        a()\n    deploy(f)\n',
+            f'    {FACTORY_TODO}\n    with Flow("etl") as f:\n        a()\n    deploy(f)\n',
+            id='    with Flow("etl") as f:\n        a()\n    deploy(f)\n',
+        ),
     ],
 )
-def test_flow_built_in_function_that_cannot_move_is_flagged(body):
+def test_flow_built_in_function_that_cannot_move_is_flagged(body, after):
     got = apply_rule(FlowDefinitionRule, FUNC_TASKS + "def main():\n" + body)
     assert "PF002 this Flow is built inside a function with arguments or other code" in got
     assert 'with Flow("etl") as f:' in got
     assert apply_rule(FlowDefinitionRule, got) == got
+    assert got == FUNC_TASKS + "def main():\n" + after
 
 
 def test_whole_pipeline_flow_run_inside_main():
@@ -553,6 +768,10 @@ def test_whole_pipeline_flow_run_inside_main():
     ).code
     assert "def main():\n    etl()\n" in code
     assert "flow = " not in code and ".run(" not in code
+    assert code == (
+        FUNC_TASKS_AFTER + '@flow(name="etl")\ndef etl():\n    return a()\n\n\n'
+        'def main():\n    etl()\n\nif __name__ == "__main__":\n    main()\n'
+    )
 
 
 # ------------------------------------------------------------------ names Prefect 2 rejects
@@ -573,6 +792,10 @@ def test_invalid_flow_names_are_renamed(name, new, function):
     old_text = name[1:-1]
     assert f'PF002 the flow was renamed from "{old_text}" to "{new[1:-1]}"' in got
     assert apply_rule(FlowDefinitionRule, got) == got
+    assert got == (
+        f"from prefect import flow\n{renamed_todo(old_text, new[1:-1])}\n"
+        f"@flow(name={new})\ndef {function}():\n    pass\n"
+    )
     plan = plan_flow_functions(src)[0]
     assert plan.function_name == function
     assert plan.prefect2_name == new[1:-1]
@@ -581,6 +804,10 @@ def test_invalid_flow_names_are_renamed(name, new, function):
 def test_invalid_name_as_keyword_in_functional_flow():
     got = apply_rule(FlowDefinitionRule, 'from prefect import Flow\nf = Flow(name="a/b")\n')
     assert '@flow(name="a-b")\ndef a_b():\n    pass\n' in got
+    assert got == (
+        f"from prefect import flow\n{renamed_todo('a/b', 'a-b')}\n"
+        '@flow(name="a-b")\ndef a_b():\n    pass\n'
+    )
 
 
 def test_prefect2_flow_name_agrees_with_prefect():
@@ -603,6 +830,7 @@ def test_valid_names_untouched():
         FlowDefinitionRule, 'from prefect import Flow\nwith Flow("a-b: c") as f:\n    pass\n'
     )
     assert '@flow(name="a-b: c")' in got and "renamed" not in got
+    assert got == 'from prefect import flow\n@flow(name="a-b: c")\ndef a_b_c():\n    pass\n'
 
 
 # ------------------------------------------------------------------ Flow kwargs Prefect 2 rejects
@@ -620,6 +848,22 @@ def test_rejected_flow_kwargs_never_reach_the_decorator():
     assert '@flow(name="w")\n' in got
     assert "PF002 Flow(tasks=[a]) has no Prefect 2 equivalent" in got
     assert prefect_flow(name="w")  # the kept kwargs are accepted
+    call_tasks = (
+        "has no Prefect 2 equivalent and was removed: call the tasks inside the flow function"
+    )
+    reference_todo = todo_text(
+        "PF002",
+        "Flow(reference_tasks=[a]) has no Prefect 2 equivalent and was removed: the flow's final "
+        "state now comes from its return value / first unhandled exception; return or raise "
+        "accordingly",
+    )
+    assert got == (
+        "from prefect import flow\n"
+        f"{todo_text('PF002', 'Flow(tasks=[a]) ' + call_tasks)}\n"
+        f"{todo_text('PF002', 'Flow(edges=[]) ' + call_tasks)}\n"
+        f"{reference_todo}\n"
+        '@flow(name="w")\ndef w():\n    pass\n'
+    )
 
 
 FUNCTIONAL_SOURCE = """\

@@ -96,6 +96,13 @@ def test_shell_task_options(constructor, task_def):
     out = _out(source)
     assert task_def in out
     assert "ShellTask(" not in out and "prefect.tasks" not in out
+    assert out == (
+        "from prefect import task\nfrom prefect_shell import ShellOperation\n\n"
+        f"HELPER = 'cd /'\n\n\n{HELPER}\n\n\n{task_def}"
+    )
+
+
+SET_ON_TASK = "set their Prefect 2 form on @task"
 
 
 def test_shell_task_unknown_option_is_dropped_with_todo():
@@ -111,6 +118,13 @@ def test_shell_task_unknown_option_is_dropped_with_todo():
         in out
     )
     assert '@task(name="ShellTask")\ndef sh(' in out
+    assert out == (
+        "from prefect import task, triggers\nfrom prefect_shell import ShellOperation\n\n\n"
+        f"{HELPER}\n\n\n"
+        f"{T('task options trigger=triggers.all_finished were dropped: ' + SET_ON_TASK)}\n"
+        '@task(name="ShellTask")\ndef sh(command=None, env=None, helper_script=None):\n'
+        "    return _run_shell_task(command, env, helper_script)\n"
+    )
 
 
 def test_shell_task_upstream_tasks_become_wait_for():
@@ -120,6 +134,13 @@ def test_shell_task_upstream_tasks_become_wait_for():
         "@flow(name='x')\ndef x(a):\n    sh(command='ls', upstream_tasks=[a])\n"
     )
     assert "    sh(command='ls', wait_for=[a])\n" in out
+    assert out == (
+        "from prefect import task, flow\nfrom prefect_shell import ShellOperation\n\n\n"
+        f"{HELPER}\n\n\n"
+        '@task(name="ShellTask")\ndef sh(command=None, env=None, helper_script=None):\n'
+        "    return _run_shell_task(command, env, helper_script)\n\n\n"
+        "@flow(name='x')\ndef x(a):\n    sh(command='ls', wait_for=[a])\n"
+    )
 
 
 def test_inline_shell_task_is_hoisted_once_with_one_helper():
@@ -140,6 +161,16 @@ def x():
     assert '    a = shell_task(command="ls")\n    b = shell_task_2(command="pwd")\n' in out
     assert '@task(name="pwd")\ndef shell_task_2(' in out
     assert out.index("def shell_task(") < out.index('@flow(name="x")')
+    assert out == (
+        "from prefect import task, flow\nfrom prefect_shell import ShellOperation\n\n\n"
+        f"{HELPER}\n\n\n"
+        '@task(name="ShellTask")\ndef shell_task(command=None, env=None, helper_script=None):\n'
+        "    return _run_shell_task(command, env, helper_script, return_all=True)\n\n\n"
+        '@task(name="pwd")\ndef shell_task_2(command=None, env=None, helper_script=None):\n'
+        "    return _run_shell_task(command, env, helper_script)\n\n\n"
+        '@flow(name="x")\ndef x():\n'
+        '    a = shell_task(command="ls")\n    b = shell_task_2(command="pwd")\n    return a, b\n'
+    )
 
 
 def test_inline_shell_task_with_runtime_arguments_is_commented_out():
@@ -149,6 +180,15 @@ def test_inline_shell_task_with_runtime_arguments_is_commented_out():
     )
     assert "    # a = ShellTask(helper_script=script)(command='ls')\n    pass\n" in out
     assert "from prefect.tasks.shell" in out.split("# a =")[0] or "ShellTask" in out
+    todo = T(
+        "ShellTask built inside a function with non-literal arguments: define it as a "
+        "module-level @task (see the other migrated library tasks)"
+    )
+    assert out == (
+        "from prefect import flow\n@flow(name='x')\ndef x(script):\n"
+        f"    {todo}\n"
+        "    # a = ShellTask(helper_script=script)(command='ls')\n    pass\n"
+    )
 
 
 def test_string_formatter():
@@ -168,6 +208,16 @@ def test_string_formatter_with_context_field_is_flagged():
         "msg = StringFormatter(template='Today is {today}')\n"
     )
     assert T("StringFormatter also formatted with prefect.context") in out.split("(today")[0]
+    todo = T(
+        "StringFormatter also formatted with prefect.context (today, flow_name ...): pass those "
+        "values as keyword arguments (prefect.runtime has them)"
+    )
+    assert out == (
+        f"from prefect import task\n\n\n{todo}\n"
+        '@task(name="StringFormatter")\n'
+        "def msg(template='Today is {today}', **format_kwargs):\n"
+        "    return template.format(**format_kwargs)\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -193,6 +243,8 @@ def test_constant_and_function_task(before, after):
     out = _out(source)
     assert f"x = {after}\n" in out
     assert "prefect.tasks" not in out
+    task_import = "from prefect import task\n\n" if after.startswith("task(") else ""
+    assert out == f"{task_import}def fn(a):\n    return a\nx = {after}\n"
 
 
 def test_start_flow_run_same_module_becomes_subflow_call():
@@ -239,6 +291,11 @@ def parent(params):
     )
     assert "from prefect.deployments import run_deployment\n" in out
     assert "StartFlowRun" not in out
+    assert out == (
+        "from prefect import flow\nfrom prefect.deployments import run_deployment\n\n\n"
+        '@flow(name="parent")\ndef parent(params):\n'
+        f'    {DEPLOYMENT_TODO}\n    run_deployment(name="remote/remote", parameters=params)\n'
+    )
 
 
 def test_create_and_wait_for_flow_run():
@@ -264,6 +321,17 @@ def parent():
         '    fire_and_forget = run_deployment(name="remote/remote", timeout=0)\n'
     )
     assert "prefect.tasks" not in out
+    assert out == (
+        "from prefect import flow\nfrom prefect.deployments import run_deployment\n\n\n"
+        '@flow(name="parent")\ndef parent():\n'
+        f"    {DEPLOYMENT_TODO}\n"
+        '    run_id = run_deployment(name="remote/remote", parameters={"a": 1})\n'
+        "    if not run_id.state.is_completed():\n"
+        '        raise RuntimeError(f"child flow run {run_id.name} '
+        'ended in state {run_id.state.name}")\n'
+        f"    {DEPLOYMENT_TODO}\n"
+        '    fire_and_forget = run_deployment(name="remote/remote", timeout=0)\n'
+    )
 
 
 def test_get_task_run_result_is_commented_out():
@@ -274,6 +342,48 @@ def test_get_task_run_result_is_commented_out():
     )
     assert "    # r = get_task_run_result(run_id, 'task-slug')\n    pass\n" in out
     assert T("get_task_run_result has no Prefect 2 equivalent") in out
+    todo = T(
+        "get_task_run_result has no Prefect 2 equivalent: return the value from the child flow "
+        "and use run_deployment(...).state.result() or call the child @flow directly"
+    )
+    assert out == (
+        "from prefect import flow\n@flow(name='p')\ndef p(run_id):\n"
+        f"    {todo}\n    # r = get_task_run_result(run_id, 'task-slug')\n    pass\n"
+    )
+
+
+# What each library task's TODOs tell the user to use instead, in full.
+LIBRARY_ADVICE = {
+    "SnowflakeQuery": "prefect_snowflake.database.snowflake_query(query, snowflake_connector) "
+    "with a SnowflakeConnector block holding the account/user/password arguments",
+    "PostgresFetch": "a prefect_sqlalchemy.SqlAlchemyConnector block (postgresql+psycopg2 URL) "
+    "and its .execute(query, parameters) / .fetch_all(query, parameters)",
+    "MySQLExecute": "a prefect_sqlalchemy.SqlAlchemyConnector block (mysql+pymysql URL) and its "
+    ".execute(query, parameters) / .fetch_all(query, parameters)",
+    "S3Download": "prefect_aws.S3Bucket(bucket_name=..., credentials=AwsCredentials.load(...))"
+    ".read_path(key)",
+    "LambdaInvoke": "prefect_aws.lambda_function.LambdaFunction(function_name=..., "
+    "credentials=...).invoke(payload)",
+    "BigQueryTask": "prefect_gcp.bigquery.bigquery_query(query, "
+    "gcp_credentials=GcpCredentials.load(...))",
+    "GCSUpload": "prefect_gcp.cloud_storage.GcsBucket(bucket=..., gcp_credentials=...)"
+    ".write_path(path, data)",
+    "DbtShellTask": "prefect_dbt.cli.commands.DbtCoreOperation(commands=['dbt ...'], "
+    "project_dir=..., profiles_dir=...).run() inside a @task",
+    "AirbyteConnectionTask": "prefect_airbyte.flows.run_connection_sync with an "
+    "AirbyteConnection block",
+    "SlackTask": "prefect_slack.messages.send_incoming_webhook_message("
+    "slack_webhook=SlackWebhook.load(...), text=...)",
+    "EmailTask": "prefect_email.email_send_message(email_server_credentials="
+    "EmailServerCredentials.load(...), subject=..., msg=..., email_to=...)",
+    "ExecuteNotebook": "prefect_jupyter.notebook.execute_notebook(path, parameters=...)",
+    "RunGreatExpectationsValidation": "prefect_great_expectations.run_checkpoint_validation("
+    "checkpoint_name=..., data_context_root_dir=...)",
+    "RunNamespacedJob": "prefect_kubernetes.jobs.KubernetesJob / run_namespaced_job "
+    "(or a kubernetes work pool)",
+    "DatabricksSubmitRun": "prefect_databricks.flows.jobs_runs_submit_and_wait_for_completion "
+    "with DatabricksCredentials",
+}
 
 
 @pytest.mark.parametrize(
@@ -324,6 +434,15 @@ def test_other_library_tasks_are_commented_out_with_package(module, cls, package
     assert T(f"lib (a Prefect 1 {cls}) was commented out") in out
     assert out.rstrip().endswith("return lib()")
     compile(out, "x", "exec")
+    how = LIBRARY_ADVICE[cls]
+    assert out == (
+        "from prefect import flow\n\n"
+        f"{T(f'Prefect 1 {cls} has no automatic migration: use {package}: {how}')}\n"
+        f"# lib = {cls}(query='select 1')\npass\n\n"
+        "@flow(name='x')\ndef x():\n"
+        f"    {T(f'lib (a Prefect 1 {cls}) was commented out: call {how} here instead')}\n"
+        "    return lib()\n"
+    )
 
 
 def test_shell_task_requires_prefect_shell():
@@ -462,3 +581,31 @@ def test_whole_pipeline_output_compiles_without_prefect1_task_library():
     assert "prefect.tasks" not in result.code
     assert "prefect-shell" in result.requirements
     compile(result.code, "flows/example.py", "exec")
+    subflow_todo = T(
+        "StartFlowRun returned the child flow run's id; the subflow call returns the child "
+        "flow's return value"
+    )
+    assert result.code == (
+        "from prefect import task, flow\nfrom prefect_shell import ShellOperation\n\n\n"
+        f"{HELPER}\n\n\n"
+        '@task(name="ShellTask")\ndef last_line(command=None, env=None, helper_script=None):\n'
+        "    return _run_shell_task(command, env, helper_script)\n\n\n"
+        '@task(name="ShellTask")\n'
+        'def all_lines(command=None, env=None, helper_script="cd /tmp && export GREETING=hi"):\n'
+        "    return _run_shell_task(command, env, helper_script, return_all=True)\n\n\n"
+        '@task(name="StringFormatter")\n'
+        'def greet(template="Hello {name}!", **format_kwargs):\n'
+        "    return template.format(**format_kwargs)\n\n\n"
+        '@flow(name="child")\ndef child_flow(x=1):\n    return x * 10\n\n\n'
+        '@flow(name="shell")\ndef shell_flow():\n'
+        "    a = last_line(command=\"echo one; echo two >&2; echo '  three  '\")\n"
+        '    b = all_lines(command="echo $GREETING; echo; pwd")\n'
+        '    c = last_line(command="true")\n'
+        '    d = all_lines(command="true")\n'
+        '    e = greet(name="Marvin")\n'
+        '    f = task(lambda *args, **kwargs: len(*args, **kwargs), name="length")(b)\n'
+        "    g = 7\n"
+        f"    {subflow_todo}\n"
+        "    h = child_flow(x=4)\n"
+        "    return a, b, c, d, e, f, g, h\n"
+    )
