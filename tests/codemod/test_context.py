@@ -103,6 +103,11 @@ def test_helper_added_once_for_many_dates():
     )
     assert out.count("def _prefect1_today") == 1
     assert "return _prefect1_today(-1), _prefect1_today(1)" in out
+    assert out == (
+        f"from prefect import runtime{HELPER}\n"
+        "def a():\n    return _prefect1_today()\n\n\n"
+        "def b():\n    return _prefect1_today(-1), _prefect1_today(1)\n"
+    )
 
 
 def test_logger_in_plain_helper_function_and_task_run_method():
@@ -141,24 +146,64 @@ def test_get_logger_inside_and_outside_runs():
 
 
 @pytest.mark.parametrize(
-    ("line", "fragment"),
+    ("line", "fragment", "message"),
     [
-        ('prefect.context.get("map_index")', "map_index has no Prefect 2 equivalent"),
-        ("prefect.context.task_loop_count", "LOOP signal"),
-        ('prefect.context.get("secrets")["TOKEN"]', "Secret.load("),
-        ("prefect.context.config.cloud.api", "Prefect 1 config"),
-        ("prefect.context.get(key)", "computed key"),
-        ('prefect.context.get("flow_id")', "'flow_id' has no direct Prefect 2 equivalent"),
-        ("prefect.context.update(a=1)", "different module in Prefect 2"),
+        (
+            'prefect.context.get("map_index")',
+            "map_index has no Prefect 2 equivalent",
+            "context map_index has no Prefect 2 equivalent: pass the index to the task explicitly "
+            "(e.g. map over enumerate(...))",
+        ),
+        (
+            "prefect.context.task_loop_count",
+            "LOOP signal",
+            "context task_loop_count belongs to the LOOP signal: count iterations in a while loop "
+            "inside the task (PF011)",
+        ),
+        (
+            'prefect.context.get("secrets")["TOKEN"]',
+            "Secret.load(",
+            "Prefect 1 context secrets: read each secret with "
+            "Secret.load('<lowercase-dashed-name>').get() (from prefect.blocks.system) and create "
+            "the Secret block",
+        ),
+        (
+            "prefect.context.config.cloud.api",
+            "Prefect 1 config",
+            "Prefect 1 config has no Prefect 2 equivalent: read the value from an environment "
+            "variable, a Variable or a block",
+        ),
+        (
+            "prefect.context.get(key)",
+            "computed key",
+            "`prefect.context.get(key)` reads a computed key of the Prefect 1 context: map it to "
+            "prefect.runtime by hand",
+        ),
+        (
+            'prefect.context.get("flow_id")',
+            "'flow_id' has no direct Prefect 2 equivalent",
+            "Prefect 1 context key 'flow_id' has no direct Prefect 2 equivalent: use "
+            "prefect.runtime / get_run_context() by hand",
+        ),
+        (
+            "prefect.context.update(a=1)",
+            "different module in Prefect 2",
+            "Prefect 1 context `prefect.context` is a different module in Prefect 2: use "
+            "prefect.runtime or get_run_logger()",
+        ),
     ],
 )
-def test_human_cases_get_a_todo_and_stay(line, fragment):
+def test_human_cases_get_a_todo_and_stay(line, fragment, message):
     src = _in_task("import prefect\nfrom prefect import task", f"v = {line}")
     out = apply_rule(ContextRule, src)
     lines = out.splitlines()
     assert lines[-1] == f"    v = {line}"
     assert (
         lines[-2].strip().startswith("# TODO(prefect2-migration): PF007") and fragment in lines[-2]
+    )
+    assert out == _in_task(
+        "import prefect\nfrom prefect import task",
+        f"{todo_text('PF007', message)}\n    v = {line}",
     )
     assert apply_rule(ContextRule, out) == out
 
@@ -168,11 +213,23 @@ def test_with_context_is_flagged():
     out = apply_rule(ContextRule, src)
     assert "PF007 `with prefect.context(...)`" in out.splitlines()[3]
     assert out.endswith("    with prefect.context(a=1):\n        g()\n")
+    todo = todo_text(
+        "PF007",
+        "`with prefect.context(...)` has no Prefect 2 equivalent: pass the values as flow/task "
+        "parameters instead (the block below still uses Prefect 1 context)",
+    )
+    assert out == src.replace("    with ", f"    {todo}\n    with ")
 
 
 def test_module_level_human_case_is_commented_out():
     out = apply_rule(ContextRule, "import prefect\n\ncfg = prefect.context.config\n")
     assert "# cfg = prefect.context.config\npass\n" in out
+    todo = todo_text(
+        "PF007",
+        "Prefect 1 config has no Prefect 2 equivalent: read the value from an environment "
+        "variable, a Variable or a block",
+    )
+    assert out == f"import prefect\n\n{todo}\n# cfg = prefect.context.config\npass\n"
     compile(out, "x", "exec")
     assert apply_rule(ContextRule, out) == out
 

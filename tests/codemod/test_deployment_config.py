@@ -90,6 +90,12 @@ def test_schedule_variable_still_used_is_kept():
     )
     got = apply_rule(DeploymentConfigRule, src)
     assert 's = CronSchedule("0 1 * * *")\n' in got and 'with Flow("a") as flow:' in got
+    assert got == (
+        "from prefect import Flow\nfrom prefect.schedules import CronSchedule\n"
+        's = CronSchedule("0 1 * * *")\n'
+        + moved("schedule")
+        + 'with Flow("a") as flow:\n    pass\nprint(s)\n'
+    )
 
 
 def test_shared_schedules_module_is_commented_out():
@@ -102,6 +108,14 @@ def test_shared_schedules_module_is_commented_out():
     assert '# nightly = CronSchedule("0 1 * * *")\n' in got
     assert "# hourly = IntervalSchedule(interval=timedelta(hours=1))\n" in got
     assert got.rstrip().endswith("TIMEOUT = 5")
+    assert got == (
+        "\n"
+        + moved("schedule")
+        + '# nightly = CronSchedule("0 1 * * *")\n'
+        + moved("schedule")
+        + "# hourly = IntervalSchedule(interval=timedelta(hours=1))\n"
+        + "TIMEOUT = 5\n"
+    )
     compile(got, "schedules.py", "exec")
     assert apply_rule(DeploymentConfigRule, got) == got
 

@@ -6,6 +6,38 @@ from meta_flows.core.codemod.base import todo_text
 from meta_flows.core.codemod.rules.imports import ImportsRule
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
+
+def import_todo(names: str, module: str) -> str:
+    """The TODO above a commented-out Prefect 1-only ``from`` import."""
+    return todo_text(
+        "PF001",
+        f"{names} from `{module}` is Prefect 1 API with no automatic Prefect 2 equivalent: "
+        "rewrite its uses by hand (see the meta-flows migration spec, docs/spec.md §1)",
+    )
+
+
+def uses_todo(qualified: str) -> str:
+    """The TODO above a statement using a name whose Prefect 1 import is commented out."""
+    return todo_text(
+        "PF001",
+        f"uses Prefect 1 `{qualified}` (its import is commented out): rewrite for Prefect 2",
+    )
+
+
+def dead_name_todo(name: str, module_level: bool = True) -> str:
+    """The TODO of a statement reading a name that is no longer defined at module level."""
+    gone = (
+        f"`{name}`, no longer defined at module level (its Prefect 1 import or definition was "
+        "commented out, or moved into a flow function)"
+    )
+    if module_level:
+        return todo_text(
+            "PF001",
+            f"reads {gone}: the module would fail to import (NameError); rewrite for Prefect 2",
+        )
+    return todo_text("PF001", f"uses {gone}: rewrite for Prefect 2")
+
+
 REWRITES = [
     pytest.param(
         "from prefect.utilities.edges import unmapped\nx = unmapped(1)\n",
@@ -60,6 +92,17 @@ def test_used_prefect1_import_is_commented_out_and_uses_flagged():
     lines = out.splitlines()
     use = lines.index("    return Success()")
     assert lines[use - 1].startswith("    # TODO(prefect2-migration): PF001")
+    assert out == (
+        "from prefect import flow\n"
+        f"{import_todo('`Success`', 'prefect.engine.state')}\n"
+        "# from prefect.engine.state import Success\n"
+        "pass\n"
+        "\n"
+        "@flow\n"
+        "def f():\n"
+        f"    {uses_todo('prefect.engine.state.Success')}\n"
+        "    return Success()\n"
+    )
     compile(out, "x", "exec")
     assert apply_rule(ImportsRule, out) == out
 
@@ -107,6 +150,27 @@ def test_star_import_with_prefect1_names_used_is_commented_out():
     assert "# p = Parameter('x')\n" in out
     assert "    # TODO(prefect2-migration): PF001 uses `case`" in out
     assert "    return case\n" in out
+    star_todo = todo_text(
+        "PF001",
+        "`from prefect import *` binds Prefect 1 names (used here: `Parameter`, `case`): import "
+        "the Prefect 2 names this module uses explicitly",
+    )
+    assert out == (
+        "from prefect import task\n"
+        "\n"
+        f"{star_todo}\n"
+        "# from prefect import *\n"
+        "pass\n"
+        "\n"
+        f"{dead_name_todo('Parameter')}\n"
+        "# p = Parameter('x')\n"
+        "pass\n"
+        "\n"
+        "@task\n"
+        "def a():\n"
+        f"    {dead_name_todo('case', module_level=False)}\n"
+        "    return case\n"
+    )
     compile(out, "x", "exec")
     assert apply_rule(ImportsRule, out) == out
 
@@ -123,6 +187,15 @@ def test_star_import_module_imports_under_prefect2():
         "    double.map([1, 2], unmapped(3))\n"
     )
     out = migrate(src).code
+    assert out == (
+        "from prefect import flow, task, unmapped\n\n"
+        "@task\n"
+        "def double(x):\n"
+        "    return 2 * x\n\n"
+        '@flow(name="star")\n'
+        "def star():\n"
+        "    return [future.result() for future in double.map([1, 2], unmapped(3))]\n"
+    )
     namespace: dict = {}
     exec(compile(out, "star_mod", "exec"), namespace)
     import prefect
@@ -131,23 +204,64 @@ def test_star_import_module_imports_under_prefect2():
     assert namespace["flow"] is prefect.flow
 
 
+def engine_after(names: str, module: str, import_line: str, qualified: str, use: str) -> str:
+    return (
+        f"{import_todo(names, module)}\n# {import_line}pass\n\n"
+        f"def f():\n    {uses_todo(qualified)}\n    return {use}\n"
+    )
+
+
 ENGINE_IMPORTS = [
-    pytest.param("from prefect.engine import state\n", "state", id="from-engine-import-state"),
-    pytest.param("from prefect.engine import FlowRunner, TaskRunner\n", "FlowRunner", id="runners"),
-    pytest.param("import prefect.engine.state\n", "prefect.engine.state", id="import-state"),
     pytest.param(
-        "from prefect.engine.flow_runner import FlowRunner\n", "FlowRunner", id="flow-runner"
+        "from prefect.engine import state\n",
+        "state",
+        engine_after(
+            "`state`",
+            "prefect.engine",
+            "from prefect.engine import state\n",
+            "prefect.engine.state",
+            "state",
+        ),
+        id="from-engine-import-state",
+    ),
+    pytest.param(
+        "from prefect.engine import FlowRunner, TaskRunner\n",
+        "FlowRunner",
+        engine_after(
+            "`FlowRunner`",
+            "prefect.engine",
+            "from prefect.engine import FlowRunner\n",
+            "prefect.engine.FlowRunner",
+            "FlowRunner",
+        ),
+        id="runners",
+    ),
+    # whole text not pinned: the use gets two overlapping TODOs (module and `prefect`)
+    pytest.param("import prefect.engine.state\n", "prefect.engine.state", None, id="import-state"),
+    pytest.param(
+        "from prefect.engine.flow_runner import FlowRunner\n",
+        "FlowRunner",
+        engine_after(
+            "`FlowRunner`",
+            "prefect.engine.flow_runner",
+            "from prefect.engine.flow_runner import FlowRunner\n",
+            "prefect.engine.flow_runner.FlowRunner",
+            "FlowRunner",
+        ),
+        id="flow-runner",
     ),
 ]
 
 
-@pytest.mark.parametrize("imp, use", ENGINE_IMPORTS)
-def test_prefect_engine_names_are_prefect1_only(imp, use):
+@pytest.mark.parametrize("imp, use, after", ENGINE_IMPORTS)
+def test_prefect_engine_names_are_prefect1_only(imp, use, after):
     assert apply_rule(ImportsRule, imp + "import os\n") == "import os\n"
     out = apply_rule(ImportsRule, f"{imp}\ndef f():\n    return {use}\n")
     assert "# TODO(prefect2-migration): PF001" in out
     assert f"\n    return {use}\n" in out
     assert not any(line.startswith(("from prefect", "import prefect")) for line in out.splitlines())
+    if after is not None:
+        assert out == after
     compile(out, "x", "exec")
     assert apply_rule(ImportsRule, out) == out
 
@@ -238,6 +352,11 @@ def test_prefect1_attribute_of_import_prefect_gets_a_todo():
     out = apply_rule(ImportsRule, src)
     assert "# TODO(prefect2-migration): PF001 `prefect.Client` is Prefect 1 API" in out
     assert out.count("TODO") == 1
+    assert out == (
+        "import prefect\n\n"
+        + todo_text("PF001", "`prefect.Client` is Prefect 1 API: rewrite for Prefect 2")
+        + "\nc = prefect.Client(api_key=k)\nf = prefect.flow\n"
+    )
     assert apply_rule(ImportsRule, out) == out
 
 
@@ -287,6 +406,12 @@ def test_imports_whose_uses_were_rewritten_away_are_removed():
     )
     out = migrate(src).code
     assert "import prefect\n" not in out
+    assert out == (
+        "from prefect import get_run_logger, task\n\n"
+        "@task\n"
+        "def a():\n"
+        "    get_run_logger().info('hi')\n"
+    )
 
 
 def test_flow_options_list_matches_prefect2():

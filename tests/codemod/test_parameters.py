@@ -2,6 +2,7 @@
 
 import pytest
 
+from meta_flows.core.codemod.base import todo_text
 from meta_flows.core.codemod.rules.parameters import ParametersRule
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
@@ -70,20 +71,28 @@ def test_json_parameter_renamed_variable_copies_into_variable():
         "def f(cfg: Optional[dict] = None):\n    c = cfg\n    c = c if c is not None else {}\n"
         in got
     )
+    assert got == "from prefect import flow\nfrom typing import Optional\n\n" + flow_src(
+        "c = cfg\nc = c if c is not None else {}\nx(c)", "cfg: Optional[dict] = None"
+    )
 
 
 @pytest.mark.parametrize(
-    ("call", "arg"),
+    ("call", "arg", "imports"),
     [
-        ('DateTimeParameter("d")', "d: datetime.datetime"),
-        ('DateTimeParameter("d", required=False)', "d: Optional[datetime.datetime] = None"),
+        ('DateTimeParameter("d")', "d: datetime.datetime", "import datetime\n"),
+        (
+            'DateTimeParameter("d", required=False)',
+            "d: Optional[datetime.datetime] = None",
+            "import datetime\nfrom typing import Optional\n",
+        ),
         (
             'DateTimeParameter("d", default=None, required=False)',
             "d: Optional[datetime.datetime] = None",
+            "import datetime\nfrom typing import Optional\n",
         ),
     ],
 )
-def test_datetime_parameter(call, arg):
+def test_datetime_parameter(call, arg, imports):
     src = (
         "from prefect import flow\nfrom prefect.core.parameter import DateTimeParameter\n"
         + flow_src(f"d = {call}\nx(d)")
@@ -91,6 +100,7 @@ def test_datetime_parameter(call, arg):
     got = apply_rule(ParametersRule, src)
     assert f"def f({arg}):\n    x(d)\n" in got
     assert "import datetime\n" in got and "DateTimeParameter" not in got
+    assert got == f"from prefect import flow\n{imports}\n" + flow_src("x(d)", arg)
     assert apply_rule(ParametersRule, got) == got
 
 
@@ -101,6 +111,14 @@ def test_datetime_default_flagged():
     got = apply_rule(ParametersRule, src)
     assert 'def f(d: datetime.datetime = "2020-01-01"):' in got
     assert "PF003 DateTimeParameter 'd' default is no longer parsed" in got
+    todo = todo_text(
+        "PF003",
+        "DateTimeParameter 'd' default is no longer parsed into a datetime: make it a "
+        "datetime.datetime (or None)",
+    )
+    assert got == f"from prefect import flow\nimport datetime\n\n{todo}\n" + flow_src(
+        "pass", 'd: datetime.datetime = "2020-01-01"'
+    )
 
 
 def test_non_identifier_name():
@@ -111,6 +129,14 @@ def test_non_identifier_name():
         in got
     )
     assert 'def f(start_date: str = "x"):\n    start = start_date\n    x(start)\n' in got
+    todo = todo_text(
+        "PF003",
+        "parameter 'start-date' is now the argument `start_date`: deployments, schedules and "
+        "callers passing 'start-date' must use the new name",
+    )
+    assert got == f"{AFTER_HEAD}{todo}\n" + flow_src(
+        "start = start_date\nx(start)", 'start_date: str = "x"'
+    )
     assert apply_rule(ParametersRule, got) == got
 
 
@@ -119,6 +145,7 @@ def test_module_level_parameter_lifted_and_removed():
     after = AFTER_HEAD + "\n" + flow_src("x(n)", "n: int = 2")
     got = apply_rule(ParametersRule, before)
     assert "def f(n: int = 2):\n    x(n)\n" in got and "Parameter(" not in got
+    assert got == after
     del after
 
 
@@ -127,12 +154,14 @@ def test_module_level_parameter_kept_when_used_elsewhere():
     got = apply_rule(ParametersRule, before)
     assert 'n = Parameter("n", default=2)\nprint(n)\n' in got
     assert "def f(n: int = 2):" in got
+    assert got == before.replace("def f():", "def f(n: int = 2):")
 
 
 def test_existing_arguments_kept_and_required_first():
     before = HEAD + flow_src('n = Parameter("n")\nx(n, a)', "a=1")
     got = apply_rule(ParametersRule, before)
     assert "def f(n, a=1):\n    x(n, a)\n" in got
+    assert got == AFTER_HEAD + flow_src("x(n, a)", "n, a=1")
 
 
 @pytest.mark.parametrize(
@@ -157,6 +186,12 @@ def test_module_level_parameter_unused_by_flows_is_commented_out():
     got = apply_rule(ParametersRule, HEAD + 'a = Parameter("a")\n')
     assert "PF003 Parameter `a` is not used by any flow" in got
     assert '# a = Parameter("a")\npass\n' in got
+    todo = todo_text(
+        "PF003",
+        "Parameter `a` is not used by any flow: make it an argument of the flow that needs it, "
+        "or delete it",
+    )
+    assert got == f'{HEAD}{todo}\n# a = Parameter("a")\npass\n'
     assert apply_rule(ParametersRule, got) == got
 
 
@@ -168,6 +203,11 @@ def test_function_argument_with_same_name_is_not_a_use():
     )
     got = apply_rule(ParametersRule, before)
     assert "Parameter(" not in got and "def f(offset: int = 0):" in got
+    assert got == (
+        AFTER_HEAD
+        + "\ndef helper(offset):\n    return offset\n\n"
+        + flow_src("x(offset)", "offset: int = 0")
+    )
 
 
 def test_flow_body_with_compound_statements_is_handled():

@@ -2,6 +2,7 @@
 
 import pytest
 
+from meta_flows.core.codemod.base import todo_text
 from meta_flows.core.codemod.rules.run_register import RunRegisterRule
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
@@ -58,12 +59,31 @@ def test_used_result_of_removed_call_is_commented_out():
     got = apply_rule(RunRegisterRule, HEAD + "flow_id = flow.register()\nprint(flow_id)\n")
     assert "# TODO(prefect2-migration): PF015 flow.register() does not exist in Prefect 2" in got
     assert "# flow_id = flow.register()\npass\n" in got
+    assert got == (
+        HEAD
+        + todo_text(
+            "PF015",
+            "flow.register() does not exist in Prefect 2 (deployments are built with "
+            "`meta-flows deployments` / prefect.yaml and served by workers): rewrite the code that "
+            "used its result",
+        )
+        + "\n# flow_id = flow.register()\npass\nprint(flow_id)\n"
+    )
 
 
 def test_runner_options_dropped_with_todo():
     got = apply_rule(RunRegisterRule, HEAD + "flow.run(executor=LocalExecutor())\n")
     assert "PF015 flow.run() options executor have no Prefect 2 equivalent" in got
     assert "    etl_flow()\n" in got
+    assert got == (
+        HEAD
+        + todo_text(
+            "PF015",
+            "flow.run() options executor have no Prefect 2 equivalent on a flow call and were "
+            "dropped (executor: see the @flow task_runner)",
+        )
+        + '\nif __name__ == "__main__":\n    etl_flow()\n'
+    )
 
 
 def test_name_follows_plan_with_several_flows():
@@ -73,6 +93,13 @@ def test_name_follows_plan_with_several_flows():
     )
     got = apply_rule(RunRegisterRule, src)
     assert got.count("    a()\n") == 1 and got.count("    b()\n") == 2
+    assert got == (
+        'from prefect import Flow\nwith Flow("a") as flow:\n    pass\n'
+        'if __name__ == "__main__":\n    a()\n'
+        'with Flow("b") as flow:\n    pass\n'
+        'if __name__ == "__main__":\n    b()\n'
+        "def main():\n    b()\n"
+    )
 
 
 def test_factory_result():
@@ -82,6 +109,7 @@ def test_factory_result():
     )
     got = apply_rule(RunRegisterRule, src)
     assert got.endswith('flow = create()\nif __name__ == "__main__":\n    flow()\n')
+    assert got == src.replace("flow.run()\n", 'if __name__ == "__main__":\n    flow()\n')
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,15 @@ def test_env_var_secret_cast_without_raise_is_flagged():
     out = apply_rule(SecretsRule, _flow(P1, 'EnvVarSecret("PORT", cast=int)'))
     assert out.splitlines()[-1] == '    v = int(os.environ["PORT"])'
     assert 'PF010 Prefect 1 returned None when "PORT" was unset' in out.splitlines()[-2]
+    todo = todo_text(
+        "PF010",
+        'Prefect 1 returned None when "PORT" was unset (raise_if_missing=False); this raises '
+        "KeyError: use os.environ.get and handle None if the variable may be missing",
+    )
+    assert out == (
+        "import os\n\n@flow(name='x')\ndef x_flow():\n"
+        f'    {todo}\n    v = int(os.environ["PORT"])\n'
+    )
 
 
 def test_client_secret_and_module_path_import():
@@ -101,6 +110,15 @@ def test_dynamic_name_is_converted_at_runtime_with_todo():
     out = apply_rule(SecretsRule, _flow(P1, "PrefectSecret(name)"))
     assert out.splitlines()[-1] == '    v = Secret.load(name.lower().replace("_", "-")).get()'
     assert out.splitlines()[-2].strip().startswith(todo_text("PF010", "the secret name name is"))
+    todo = todo_text(
+        "PF010",
+        "the secret name name is computed at run time: create a Secret block for each possible "
+        "name, lowercase with '_' replaced by '-'",
+    )
+    assert out == (
+        "from prefect.blocks.system import Secret\n\n@flow(name='x')\ndef x_flow():\n"
+        f'    {todo}\n    v = Secret.load(name.lower().replace("_", "-")).get()\n'
+    )
 
 
 def test_required_blocks_are_recorded():
@@ -162,4 +180,34 @@ def test_whole_pipeline_output_imports_under_prefect2():
     assert "logger = get_run_logger()" in code and "return _prefect1_today()" in code
     assert result.blocks == ["Secret block 'api-token' (was Prefect 1 secret API_TOKEN)"]
     assert result.todos == []
+    assert code == (
+        "\n"
+        "from prefect import get_run_logger, runtime, flow, task\n"
+        "import os\n"
+        "from prefect.blocks.system import Secret\n"
+        "\n"
+        "\n"
+        'def _prefect1_today(offset_days=0, fmt="%Y-%m-%d"):\n'
+        '    """Prefect 1\'s context ``today`` (+/- days): '
+        'the flow run\'s scheduled start date."""\n'
+        "    from datetime import timedelta\n"
+        "\n"
+        "    return (runtime.flow_run.scheduled_start_time + timedelta(days=offset_days))"
+        ".strftime(fmt)\n"
+        "\n"
+        "\n"
+        "def notify_on_failure(task, task_run, state):\n"
+        '    print("failed", task.name)\n'
+        "\n"
+        "@task(on_failure=[notify_on_failure], retries=2)\n"
+        "def extract(token, home, day):\n"
+        "    logger = get_run_logger()\n"
+        '    logger.info("day %s", day)\n'
+        "    return _prefect1_today()\n"
+        "\n"
+        '@flow(name="etl")\n'
+        'def etl(day: str = "x"):\n'
+        '    token = Secret.load("api-token").get()\n'
+        '    return extract(token, os.environ.get("HOME"), day)\n'
+    )
     exec(compile(code, "etl.py", "exec"), {"__name__": "etl"})  # imports under Prefect 2.20

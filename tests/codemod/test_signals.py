@@ -173,6 +173,15 @@ def test_loop_is_flagged_and_module_still_compiles():
     assert "PF011 signals.LOOP: rewrite the task body as a while loop" in out
     assert "    # raise signals.LOOP(result=1)\n    pass\n" in out
     assert "import signals" not in out
+    loop_todo = todo_text(
+        "PF011",
+        "signals.LOOP: rewrite the task body as a while loop carrying the loop result "
+        "(prefect.context task_loop_result does not exist in Prefect 2)",
+    )
+    assert out == (
+        "from prefect import task\n@task\ndef t():\n"
+        f"    {loop_todo}\n    # raise signals.LOOP(result=1)\n    pass\n"
+    )
     compile(out, "x", "exec")
 
 
@@ -223,4 +232,9 @@ def test_pipeline_output_has_no_signals_import():
     )
     code = migrate(src).code
     assert "prefect.engine" not in code
+    assert code == (
+        "from prefect import task\nfrom prefect.states import Completed\n\n"
+        "@task\ndef t(x):\n    if x:\n        raise RuntimeError('x')\n"
+        f"    {SKIP_TODO}\n    return Completed(message='skipped: y')\n"
+    )
     compile(code, "x", "exec")

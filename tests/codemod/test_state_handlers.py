@@ -5,6 +5,7 @@ import textwrap
 
 import pytest
 
+from meta_flows.core.codemod.base import todo_text
 from meta_flows.core.codemod.rules.state_handlers import StateHandlersRule
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
@@ -38,6 +39,14 @@ def test_flow_handler_gets_flow_signature():
         in out
     )
     assert "@flow(name='F', on_failure=[notify_on_failure])\n" in out
+    assert out == (
+        "from prefect import flow\n\n\n"
+        "def notify_on_failure(flow, flow_run, state):\n"
+        "    alert(flow.name, state.message)\n\n\n"
+        "@flow(name='F', on_failure=[notify_on_failure])\n"
+        "def f_flow():\n"
+        "    pass\n"
+    )
 
 
 def test_successful_and_both_branches_with_isinstance():
@@ -85,6 +94,15 @@ def test_handler_used_elsewhere_is_kept():
     )
     assert out.count("def notify(obj, old_state, new_state):") == 1
     assert "def notify_on_failure(task, task_run, state):" in out
+    assert out == (
+        f"from prefect import task\n\n\n{FAILED_HANDLER}\n\n"
+        "def notify_on_failure(task, task_run, state):\n"
+        "    alert(task.name, state.message)\n\n\n"
+        "@task(on_failure=[notify_on_failure])\n"
+        "def a():\n"
+        "    pass\n\n"
+        "OTHER = notify\n"
+    )
 
 
 def test_p1_on_failure_callable_becomes_hook_list():
@@ -104,35 +122,55 @@ def test_task_call_form():
         "a = task(f, state_handlers=[notify])\n",
     )
     assert "a = task(f, on_failure=[notify_on_failure])\n" in out
+    assert out == (
+        "from prefect import task\n\n\n"
+        "def notify_on_failure(task, task_run, state):\n"
+        "    alert(task.name, state.message)\n\n\n"
+        "def f():\n"
+        "    pass\n\n"
+        "a = task(f, on_failure=[notify_on_failure])\n"
+    )
 
 
 @pytest.mark.parametrize(
-    ("handler", "reason"),
+    ("handler", "reason", "why"),
     [
         (
             "def h(obj, old_state, new_state):\n    if old_state.is_running() and new_state.is_failed():\n"
             "        alert()\n    return new_state\n",
             "it reads old_state",
+            "it reads old_state (Prefect 2 hooks only see the new state)",
         ),
         (
             "def h(obj, old_state, new_state):\n    if new_state.is_failed():\n"
             "        return Success()\n    return new_state\n",
             "it returns a different state",
+            "it returns a different state (hooks cannot change the state)",
         ),
         (
             "def h(obj, old_state, new_state):\n    alert(new_state)\n    return new_state\n",
             "does more than act under",
+            "it does more than act under new_state.is_failed()/is_successful()",
         ),
         (
             "def h(obj, old_state, new_state):\n    if new_state.is_failed():\n        a()\n"
             "    else:\n        b()\n    return new_state\n",
             "else branch",
+            "its if has an else branch (it acts on every other state)",
         ),
-        ("def h(obj, new_state):\n    pass\n", "signature"),
-        ("from helpers import h\n", "not a function defined in this module"),
+        (
+            "def h(obj, new_state):\n    pass\n",
+            "signature",
+            "its signature is not (obj, old_state, new_state)",
+        ),
+        (
+            "from helpers import h\n",
+            "not a function defined in this module",
+            "it is not a function defined in this module",
+        ),
     ],
 )
-def test_human_cases_drop_option_with_todo(handler, reason):
+def test_human_cases_drop_option_with_todo(handler, reason, why):
     src = f"from prefect import task\n\n{handler}\n@task(retries=1, state_handlers=[h])\ndef a():\n    pass\n"
     out = apply_rule(StateHandlersRule, src)
     assert "@task(retries=1)\n" in out
@@ -140,6 +178,15 @@ def test_human_cases_drop_option_with_todo(handler, reason):
     assert todo.startswith("# TODO(prefect2-migration): PF012 state handler h removed: ")
     assert reason in todo and "(task, task_run, state)" in todo
     assert handler.splitlines()[0] in out  # the handler itself is kept
+    expected_todo = todo_text(
+        "PF012",
+        f"state handler h removed: {why}; adapt it by hand to an on_failure=/on_completion= hook "
+        "with signature (task, task_run, state)",
+    )
+    assert out == (
+        f"from prefect import task\n\n{handler}\n{expected_todo}\n"
+        "@task(retries=1)\ndef a():\n    pass\n"
+    )
     assert apply_rule(StateHandlersRule, out) == out
 
 
@@ -155,6 +202,15 @@ def test_slack_notifier_points_to_automations():
         in out
     )
     assert "@task()\ndef a():" in out
+    assert out == (
+        "from prefect import task\n\n"
+        + todo_text(
+            "PF012",
+            "state handler slack_notifier(only_states=[Failed]) removed: use a Prefect automation "
+            "for notifications instead (meta-flows creates notification automations)",
+        )
+        + "\n@task()\ndef a():\n    pass\n"
+    )
 
 
 @pytest.mark.parametrize(

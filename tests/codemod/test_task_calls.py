@@ -4,6 +4,7 @@ import textwrap
 
 import pytest
 
+from meta_flows.core.codemod.base import todo_text
 from meta_flows.core.codemod.rules.task_calls import RULE
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 from tests.codemod.test_task_options import run_under_prefect2
@@ -72,6 +73,10 @@ def test_apply_map_becomes_a_comprehension():
     out = apply_rule(RULE, src)
     assert "from prefect import flow, task\n" in out
     assert "    return [per_item(item0, c=5) for item0 in [1, 2]]\n" in out
+    assert out == HEAD + (
+        "    return [per_item(item0, c=5) for item0 in [1, 2]]\n\n"
+        "def per_item(x, c):\n    return b(x, y=c)\n"
+    )
 
 
 def test_apply_map_with_case_is_flagged():
@@ -82,6 +87,12 @@ def test_apply_map_with_case_is_flagged():
     out = apply_rule(RULE, src)
     assert "# TODO(prefect2-migration): PF005 apply_map(g, ...)" in out
     assert "    apply_map(g, [1])\n" in out
+    todo = todo_text(
+        "PF005",
+        "apply_map(g, ...): call g in a for loop per item; it uses case/conditional tasks or is "
+        "not a function of this module, so do it by hand",
+    )
+    assert out == src.replace("    apply_map(", f"    {todo}\n    apply_map(")
 
 
 def test_set_upstream_is_commented_out():
@@ -89,6 +100,12 @@ def test_set_upstream_is_commented_out():
     out = apply_rule(RULE, src)
     assert "    # b.set_upstream(a)\n    pass\n" in out
     assert "PF005 set_upstream() does not exist in Prefect 2" in out
+    todo = todo_text(
+        "PF005",
+        "set_upstream() does not exist in Prefect 2: call the upstream task first (calls run in "
+        "order) or pass wait_for=[<its future>] to the downstream call",
+    )
+    assert out == HEAD + f"    r = a()\n    {todo}\n    # b.set_upstream(a)\n    pass\n    b(1)\n"
     assert apply_rule(RULE, out) == out
 
 
@@ -101,6 +118,21 @@ def test_operators_on_mapped_futures_are_flagged():
     src = HEAD + "    m = b.map([1, 2])\n    total = sum(m)\n    more = m + [1]\n"
     out = apply_rule(RULE, src)
     assert out.count("is a list of futures from .map()") == 2
+    sum_todo = todo_text(
+        "PF005",
+        "`m` is a list of futures from .map(): use [f.result() for f in m] to get the values",
+    )
+    operator_todo = todo_text(
+        "PF005",
+        "`m` is a list of futures from .map(): operators need values, use [f.result() for f in m]",
+    )
+    assert out == HEAD + (
+        "    m = b.map([1, 2])\n"
+        f"    {sum_todo}\n"
+        "    total = sum(m)\n"
+        f"    {operator_todo}\n"
+        "    more = m + [1]\n"
+    )
 
 
 NOOPS = [

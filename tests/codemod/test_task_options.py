@@ -102,34 +102,63 @@ def test_rewrites(before, after):
     assert_rewrite(RULE, before, after)
 
 
+S3_IMPORT = "from prefect.engine.results import S3Result\n"
+
 H_CASES = [
     (
         "@task(task_run_name=lambda **kw: kw['x'])\ndef a(x): pass\n",
         "task_run_name=lambda **kw: kw['x']",
         "@task()",
+        S3_IMPORT,
+        "`task_run_name=lambda **kw: kw['x']` was removed: a Prefect 1 callable got the task's "
+        "inputs as kwargs; Prefect 2 calls task_run_name() with no arguments (read "
+        "prefect.runtime.task_run.parameters) -- rewrite it by hand",
     ),
     (
         "@task(skip_on_upstream_skip=False)\ndef a(x): pass\n",
         "skip_on_upstream_skip=False",
         "@task()",
+        S3_IMPORT,
+        "`skip_on_upstream_skip=False` was removed: Prefect 2 has no Skipped state (§10); decide "
+        "by hand whether this task must run when an upstream branch did not",
     ),
-    ("@task(result=S3Result(bucket='b'))\ndef a(x): pass\n", "prefect-aws S3Bucket", "@task()"),
+    (
+        "@task(result=S3Result(bucket='b'))\ndef a(x): pass\n",
+        "prefect-aws S3Bucket",
+        "@task()",
+        "",  # its only use is gone: the import goes too
+        "`result=S3Result(bucket='b')` was removed: create a prefect-aws S3Bucket block and pass "
+        "persist_result=True, result_storage=S3Bucket.load('<name>')",
+    ),
     (
         "@task(trigger=my_trigger, max_retries=1)\ndef a(x): pass\n",
         "trigger=my_trigger",
         "@task(retries=1)",
+        S3_IMPORT,
+        "`trigger=my_trigger` was removed: Prefect 2's task() has no `trigger` option (§8/§11: "
+        "see PF009/PF012)",
     ),
-    ("@task(target='{today}/{x}')\ndef a(x): pass\n", "{today}", "@task()"),
+    (
+        "@task(target='{today}/{x}')\ndef a(x): pass\n",
+        "{today}",
+        "@task()",
+        S3_IMPORT,
+        "`target='{today}/{x}'` was removed: its field(s) {today} have no Prefect 2 equivalent; "
+        "set result_storage_key='{today}/{parameters[x]}' with fields of {parameters[name]}, "
+        "{task_run.*}, {flow_run.*} by hand (Prefect 2 would fail on an unknown field)",
+    ),
     (
         "@task(timeout=T)\ndef a(x): pass\n",
         "timeout_seconds takes seconds",
         "@task(timeout_seconds=T)",
+        S3_IMPORT,
+        "timeout_seconds takes seconds; if `T` is a timedelta use int(T.total_seconds())",
     ),
 ]
 
 
-@pytest.mark.parametrize(("body", "todo_part", "decorator"), H_CASES)
-def test_human_cases_are_removed_with_a_todo(body, todo_part, decorator):
+@pytest.mark.parametrize(("body", "todo_part", "decorator", "kept", "message"), H_CASES)
+def test_human_cases_are_removed_with_a_todo(body, todo_part, decorator, kept, message):
     src = "from prefect import task\nfrom prefect.engine.results import S3Result\n" + body
     out = apply_rule(RULE, src)
     todo_lines = [
@@ -137,6 +166,10 @@ def test_human_cases_are_removed_with_a_todo(body, todo_part, decorator):
     ]
     assert any(todo_part in line for line in todo_lines), out
     assert decorator in out.splitlines()
+    assert out == (
+        f"from prefect import task\n{kept}{todo_text('PF004', message)}\n"
+        f"{decorator}\ndef a(x): pass\n"
+    )
     compile(out, "x", "exec")
     assert apply_rule(RULE, out) == out
 
@@ -176,6 +209,7 @@ def test_class_kwargs_of_repository_task_subclass():
     )
     out = apply_rule(RULE, src)
     assert "t = T(table='x', retries=2, log_prints=True)\n" in out
+    assert out == src.replace("max_retries=2, log_stdout=True", "retries=2, log_prints=True")
 
 
 def test_migrated_options_run_under_prefect2(tmp_path, prefect_env):

@@ -113,6 +113,9 @@ def test_several_instances_get_one_function_each():
     assert '@task(name="Extract", max_retries=2)\ndef extract(table="users"):' in out
     assert '@task(name="orders")\ndef orders(table="orders"):' in out
     assert "class Extract" not in out
+    assert out == SIMPLE_AFTER + (
+        '\n\n@task(name="orders")\ndef orders(table="orders"):\n    return read(table)\n'
+    )
     compile(out, "x", "exec")
 
 
@@ -122,6 +125,24 @@ def test_inline_instance_with_class_arguments_passes_them_to_the_call():
     out = apply_rule(RULE, src)
     assert '@task(name="Extract")\ndef extract_task(table=None):' in out
     assert 'return extract_task(table="orders")' in out
+    assert out == (
+        "import prefect\n"
+        "from prefect import task\n"
+        "\n"
+        "\n"
+        '@task(name="Extract")\n'
+        "def extract_task(table=None):\n"
+        "    return read(table)\n"
+        "\n"
+        "\n"
+        "# users\n"
+        '@task(name="Extract", max_retries=2)\n'
+        'def extract(table="users"):\n'
+        "    return read(table)\n"
+        "@prefect.flow\n"
+        "def f():\n"
+        '    return extract_task(table="orders")\n'
+    )
 
 
 WRAP_BEFORE = """\
@@ -145,6 +166,29 @@ class Scale(Task):
 scale = Scale(factor=3, max_retries=1)
 """
 
+WRAP_AFTER = """\
+from prefect import task
+
+# TODO(prefect2-migration): PF006 Task subclass Scale is kept as a plain helper class; \
+its instances became @task functions calling .run() -- check state kept on the instance
+class Scale:
+    def __init__(self, factor=2, **kwargs):
+        self.factor = factor
+        self.calls = 0
+
+    def helper(self, x):
+        return x * self.factor
+
+    def run(self, x, factor=None):
+        factor = self.factor if factor is None else factor
+        self.calls += 1
+        return self.helper(x) + factor
+
+@task(name="Scale", max_retries=1)
+def scale(x, factor=None):
+    return Scale(factor=3).run(x=x, factor=factor)
+"""
+
 
 def test_class_with_state_is_kept_as_helper_and_wrapped():
     out = apply_rule(RULE, WRAP_BEFORE)
@@ -154,28 +198,44 @@ def test_class_with_state_is_kept_as_helper_and_wrapped():
     assert '@task(name="Scale", max_retries=1)\ndef scale(x, factor=None):\n' in out
     assert "    return Scale(factor=3).run(x=x, factor=factor)\n" in out
     assert "# TODO(prefect2-migration): PF006 Task subclass Scale is kept as a plain helper" in out
+    assert out == WRAP_AFTER
     assert apply_rule(RULE, out) == out
 
 
+INSTANCE_TODO = "# TODO(prefect2-migration): PF006 instance of the Task subclass T: see the class\n"
+
+
 @pytest.mark.parametrize(
-    ("source", "reason"),
+    ("source", "reason", "after"),
     [
         (
             "from prefect import Task\nclass T(Task):\n    def __call__(self, x):\n        pass\n"
             "    def run(self):\n        pass\nt = T()\n",
             "overrides Prefect internals (__call__)",
+            "# TODO(prefect2-migration): PF006 Task subclass T overrides Prefect internals "
+            "(__call__): rewrite it as a @task function by hand\n"
+            "# class T(Task):\n#     def __call__(self, x):\n#         pass\n"
+            "#     def run(self):\n#         pass\npass\n" + INSTANCE_TODO + "# t = T()\npass\n",
         ),
         (
             "from prefect.tasks.shell import ShellTask\nclass T(ShellTask):\n    def run(self):\n"
             "        return super().run(command='ls')\nt = T()\n",
             "inherits the task-library class ShellTask",
+            "from prefect.tasks.shell import ShellTask\n"
+            "# TODO(prefect2-migration): PF006 Task subclass T inherits the task-library class "
+            "ShellTask: rewrite it as a @task function by hand\n"
+            "# class T(ShellTask):\n#     def run(self):\n"
+            "#         return super().run(command='ls')\npass\n"
+            + INSTANCE_TODO
+            + "# t = T()\npass\n",
         ),
     ],
 )
-def test_human_cases_are_commented_out(source, reason):
+def test_human_cases_are_commented_out(source, reason, after):
     out = apply_rule(RULE, source)
     assert reason in out
     assert "# t = T()" in out
+    assert out == after
     compile(out, "x", "exec")
     assert apply_rule(RULE, out) == out
 
@@ -288,4 +348,22 @@ def test_whole_pipeline_subclass_options_and_calls():
     assert "@task(retries=1)\ndef load(rows):" in code
     assert "load(rows, wait_for=[rows])" in code
     assert "Task" not in code.replace("@task", "") and "timedelta" not in code
+    assert code == textwrap.dedent(
+        """\
+        from prefect import flow, task
+
+        @task(name="Extract", retries=2, retry_delay_seconds=1)
+        def extract(table="users"):
+            return [table]
+
+        @task(retries=1)
+        def load(rows):
+            return len(rows)
+
+        @flow(name="etl")
+        def etl():
+            rows = extract()
+            return load(rows, wait_for=[rows])
+        """
+    )
     compile(code, "etl.py", "exec")

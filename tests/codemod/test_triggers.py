@@ -197,6 +197,13 @@ def test_definition_without_call_site_gets_todo():
     out = apply_rule(RULE, src)
     assert "PF009 trigger=all_finished removed: it ran even when upstream tasks failed" in out
     assert "@task\ndef cleanup" in out and "triggers" not in out
+    todo = todo_text(
+        "PF009",
+        "trigger=all_finished removed: it ran even when upstream tasks failed; at each call site "
+        "call the upstream tasks with return_state=True and pass them as allow_failure(...) (see "
+        "docs/spec.md §8)",
+    )
+    assert out == f"from prefect import task\n{todo}\n@task\ndef cleanup():\n    pass\n"
 
 
 @pytest.mark.parametrize(
