@@ -77,8 +77,8 @@ def test_successful_and_both_branches_with_isinstance():
     assert "from prefect.engine.state import Failed" not in out
     assert 'def h_on_failure(task, task_run, state):\n    """Doc."""\n    bad(task)\n' in out
     assert (
-        'def h_on_completion(task, task_run, state):\n    """Doc."""\n    good(state.result)\n\n'
-        in out
+        'def h_on_completion(task, task_run, state):\n    """Doc."""\n'
+        "    good(state.result(raise_on_failure=False))\n\n" in out
     )
     assert (
         "@task(\n    on_failure=[h_on_failure],\n    on_completion=[h_on_completion],\n)\n" in out

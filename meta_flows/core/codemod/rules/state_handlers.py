@@ -15,7 +15,9 @@ PF002 (flows are ``@flow(...)`` functions) and before PF004 (which drops unknown
   ``isinstance(new_state, Failed)`` -> ``on_failure=[h_on_failure]``; under ``is_successful()`` /
   ``Success`` -> ``on_completion``; both branches -> both lists (C). The adapted hook is added next
   to the handler with Prefect 2's keyword signature ``(task, task_run, state)`` /
-  ``(flow, flow_run, state)``; the handler is replaced when nothing else uses it.
+  ``(flow, flow_run, state)``; the handler is replaced when nothing else uses it. The state's
+  ``.result`` (a value in Prefect 1, a method in Prefect 2) becomes
+  ``state.result(raise_on_failure=False)``: the value, or a failed state's exception, as before.
 - The Prefect 1 ``on_failure=h`` option (``h(obj, state)``) -> ``on_failure=[h_on_failure]``.
 - A handler that returns another state, reads ``old_state``, acts on every transition, is defined
   elsewhere, or a notifier (``slack_notifier``, ``gmail_notifier``: use an automation) -> H: the
@@ -54,18 +56,42 @@ class NotAdaptable(Exception):
 
 
 class _Rename(cst.CSTTransformer):
-    """Rename variables (not attribute names or keywords); bare ``return`` for ``return state``."""
+    """Rename variables (not attribute names or keywords); bare ``return`` for ``return state``;
+    the state's ``.result`` (a value in Prefect 1, a method in Prefect 2) read with
+    ``.result(raise_on_failure=False)``, which gives the value, or a failed state's exception as
+    Prefect 1 did."""
 
-    def __init__(self, names: dict[str, str], state: str | None) -> None:
+    def __init__(self, names: dict[str, str], state: str | None, old_state: str | None = None):
         self.names = names
         self.state = state
+        self.old_state = old_state
 
     def leave_Name(self, original_node, updated_node):
         new = self.names.get(updated_node.value)
         return updated_node.with_changes(value=new) if new else updated_node
 
     def leave_Attribute(self, original_node, updated_node):
-        return updated_node.with_changes(attr=original_node.attr)
+        updated_node = updated_node.with_changes(attr=original_node.attr)
+        if (
+            self.old_state is not None
+            and original_node.attr.value == "result"
+            and isinstance(original_node.value, cst.Name)
+            and original_node.value.value == self.old_state
+        ):
+            return cst.Call(
+                func=updated_node,
+                args=[
+                    cst.Arg(
+                        keyword=cst.Name("raise_on_failure"),
+                        value=cst.Name("False"),
+                        equal=cst.AssignEqual(
+                            whitespace_before=cst.SimpleWhitespace(""),
+                            whitespace_after=cst.SimpleWhitespace(""),
+                        ),
+                    )
+                ],
+            )
+        return updated_node
 
     def leave_Arg(self, original_node, updated_node):
         return updated_node.with_changes(keyword=original_node.keyword)
@@ -234,7 +260,7 @@ def build_hook(
     clash = taken & {kind, run, "state"}
     if clash:
         raise NotAdaptable(f"its body uses the name {sorted(clash)[0]}, a Prefect 2 hook argument")
-    renamer = _Rename({obj: kind, state: "state"}, new_state_name)
+    renamer = _Rename({obj: kind, state: "state"}, new_state_name, old_state=state)
     new_body = [stmt.visit(renamer) for stmt in body] or [cst.SimpleStatementLine([cst.Pass()])]
     return cst.FunctionDef(
         name=cst.Name(name),
