@@ -267,8 +267,14 @@ def parent():
     StartFlowRun(flow_name="child", project_name="p")()
 """
     )
-    assert "StartFlowRun" not in out
-    assert "    child_flow(x=2)\n    child_flow()\n" in out
+    assert "StartFlowRun(" not in out
+    # wait=True: the subflow call waits as Prefect 1 did; no wait: one TODO says what changed
+    assert (
+        "    child_flow(x=2)\n    # TODO(prefect2-migration): PF013 StartFlowRun did not wait"
+        in out
+    )
+    assert out.endswith("timeout=0))\n    child_flow()\n")
+    assert out.count("TODO(prefect2-migration)") == 1
     assert "start =" not in out
 
 

@@ -22,7 +22,8 @@ are literals.
     FunctionTask(fn, name="x")                   ->  task(fn, name="x")
     Constant(value)                              ->  value
     start = StartFlowRun(flow_name="child", project_name="p", wait=True);  start(parameters=p)
-        ->  child_flow(**p)                        (the child @flow(name="child") is in this module)
+        ->  child_flow(**p)                        (the child @flow(name="child") is in this module;
+                                                    without wait=True, + TODO: the call now waits)
         ->  run_deployment(name="child/child", parameters=p)  + TODO about the deployment name
     v = create_flow_run(flow_name="child", parameters=p)   ->  v = run_deployment(name="child/child",
                                                                  parameters=p, timeout=0)  + TODO
@@ -733,6 +734,13 @@ class TaskLibraryRule(Rule):
         self.mark_applied()
         if child is not None:
             parameters = merged_args.get("parameters")
+            if not waits:
+                self.add_todo(
+                    "StartFlowRun did not wait: the child ran on its own and its failure did not "
+                    "fail this flow; this subflow call waits for it and fails with it (to keep "
+                    "Prefect 1's behaviour, deploy the child and use run_deployment(..., "
+                    "timeout=0))"
+                )
             if self._statement_stack and _binds_result(self._statement_stack[-1]):
                 self.add_todo(
                     "StartFlowRun returned the child flow run's id; the subflow call returns the "
