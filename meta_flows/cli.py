@@ -71,10 +71,19 @@ def rewrite(
         int | None,
         typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores)."),
     ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            min=1,
+            help="Seconds the codemod may take on one file; past it the file is an error.",
+        ),
+    ] = 120.0,
 ) -> None:
     """Rewrite Prefect 1 code to Prefect 2 (LibCST codemod; rules in docs/rules.md)."""
     from meta_flows.core.codemod.rules import RULES_BY_CODE
-    from meta_flows.core.codemod.runner import run, unified_diff, write_result
+    from meta_flows.core.codemod.runner import unified_diff, write_result
+    from meta_flows.sandbox.codemod import run
 
     if sum((diff, write, check)) > 1:
         _usage("choose one of --diff, --write and --check")
@@ -101,7 +110,7 @@ def rewrite(
             progress.clear()
             typer.echo(f"error: {result.path}: {result.error}", err=True)
 
-    summary = run(paths, disabled=disabled, jobs=jobs, on_result=on_result)
+    summary = run(paths, disabled=disabled, jobs=jobs, on_result=on_result, file_timeout=timeout)
     progress.clear()
     written = 0
     if mode is Mode.write:

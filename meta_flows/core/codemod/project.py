@@ -131,8 +131,8 @@ def scan_sources(sources: list[tuple[str, str]]) -> ProjectIndex:
             continue
         try:
             tree = pyast.parse(text)
-        except (SyntaxError, ValueError):
-            continue
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # the file's own rewrite reports why it cannot be read
         imports = _import_map(tree, module)
         for qual in imports.values():
             owner, _, name = qual.rpartition(".")
