@@ -373,6 +373,7 @@ def wave_run(
     """Run one wave of the registry against the current Prefect API (exit 1 if a project failed)."""
     from meta_flows.core.registry import RegistryFileError, UnknownWaveError
     from meta_flows.flows.wave import migrate_wave, wave_result
+    from meta_flows.orchestration.workspace_lock import WorkspaceBusy
 
     try:
         state = migrate_wave(
@@ -388,6 +389,9 @@ def wave_run(
         result = wave_result(state)
     except (RegistryFileError, UnknownWaveError) as exc:
         _usage(str(exc))
+    except WorkspaceBusy as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     _print_wave(result)
     raise typer.Exit(_wave_exit(result))
 

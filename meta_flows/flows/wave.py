@@ -25,9 +25,9 @@ from prefect.states import Failed
 from meta_flows.core.registry import LoadedRegistry, Project, Registry, Wave, load_registry
 from meta_flows.flows.validate import artifact_slug
 from meta_flows.orchestration import project as steps
-from meta_flows.orchestration.ledger import Ledger, ProjectState
-from meta_flows.orchestration.outcome import Outcome, outcome_from_record
+from meta_flows.orchestration.outcome import Outcome
 from meta_flows.orchestration.wave_run import WaveRun, run_wave, write_metrics
+from meta_flows.orchestration.workspace_lock import workspace_lock
 
 DEFAULT_REGISTRY = "flows_registry"
 DEFAULT_WORKSPACE = ".meta-flows"
@@ -166,19 +166,21 @@ def migrate_wave(
     if max_parallel < 1:
         raise ValueError("max_parallel must be at least 1")
     logger = get_run_logger()
-    run = run_wave(
-        _load(registry),
-        wave,
-        workspace=workspace,
-        dry_run=dry_run,
-        max_parallel=max_parallel,
-        timeout=timeout,
-        github_block=github_credentials_block,
-        migrate_task=migrate_project,
-        settle_task=settle_project,
-        run_id=get_run_context().flow_run.id,
-        logger=logger,
-    )
+    run_id = get_run_context().flow_run.id
+    with workspace_lock(workspace, f"migrate-wave {wave!r} (flow run {run_id})"):
+        run = run_wave(
+            _load(registry),
+            wave,
+            workspace=workspace,
+            dry_run=dry_run,
+            max_parallel=max_parallel,
+            timeout=timeout,
+            github_block=github_credentials_block,
+            migrate_task=migrate_project,
+            settle_task=settle_project,
+            run_id=run_id,
+            logger=logger,
+        )
     started = time.perf_counter()
     _publish(run, dry_run)
     run.phase_seconds["publish"] = round(time.perf_counter() - started, 3)
@@ -226,23 +228,5 @@ def rollback_wave(
     """
     logger = get_run_logger()
     loaded = _load(registry)
-    ledger = Ledger(workspace, wave)
-    records = ledger.all()
-    names = [project] if project else [n for n, r in records.items() if r.state.value == "promoted"]
-    out = []
-    for name in names:
-        record = ledger.get(name)
-        if record.state != ProjectState.PROMOTED:
-            logger.info("%s: %s, not promoted: nothing to roll back", name, record.state.value)
-            out.append(outcome_from_record(record).report())
-            continue
-        try:
-            the_project = loaded.registry.project(name)
-            record = steps.rollback(
-                the_project, record, ledger, reason, prefect1_server=loaded.registry.prefect1_server
-            )
-        except Exception as exc:  # noqa: BLE001
-            record = ledger.update(name, state=ProjectState.FAILED, reason=f"rollback: {exc}")
-        logger.warning("%s: %s (%s)", name, record.state.value, record.reason)
-        out.append(outcome_from_record(record).report())
-    return {"wave": wave, "projects": out}
+    with workspace_lock(workspace, f"rollback-wave {wave!r}"):
+        return steps.rollback_promoted(loaded, wave, project, reason, workspace, logger)

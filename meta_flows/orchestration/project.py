@@ -38,7 +38,7 @@ from meta_flows.core.deployments.render import POOLS_FILE, render_pools_yaml, re
 from meta_flows.core.deployments.translate import translate
 from meta_flows.core.errors import StepError
 from meta_flows.core.inventory.model import Inventory
-from meta_flows.core.registry import Prefect1Server, Project, Registry, Wave
+from meta_flows.core.registry import LoadedRegistry, Prefect1Server, Project, Registry, Wave
 from meta_flows.core.validation.cases import plan_cases
 from meta_flows.core.validation.compare import render_markdown
 from meta_flows.core.validation.model import CaseVerdict
@@ -584,3 +584,29 @@ def settle(
         **timings,
     }
     return outcome
+
+
+def rollback_promoted(
+    loaded: LoadedRegistry, wave: str, project: str | None, reason: str, workspace: str, logger
+) -> dict:
+    """Roll back ``project`` (or every promoted project) of ``wave``; the report of each."""
+    ledger = Ledger(workspace, wave)
+    records = ledger.all()
+    names = [project] if project else [n for n, r in records.items() if r.state.value == "promoted"]
+    out = []
+    for name in names:
+        record = ledger.get(name)
+        if record.state != ProjectState.PROMOTED:
+            logger.info("%s: %s, not promoted: nothing to roll back", name, record.state.value)
+            out.append(outcome_from_record(record).report())
+            continue
+        try:
+            the_project = loaded.registry.project(name)
+            record = rollback(
+                the_project, record, ledger, reason, prefect1_server=loaded.registry.prefect1_server
+            )
+        except Exception as exc:  # noqa: BLE001
+            record = ledger.update(name, state=ProjectState.FAILED, reason=f"rollback: {exc}")
+        logger.warning("%s: %s (%s)", name, record.state.value, record.reason)
+        out.append(outcome_from_record(record).report())
+    return {"wave": wave, "projects": out}
