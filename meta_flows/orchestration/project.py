@@ -106,9 +106,16 @@ def _in_scope(path: str, flow_paths: list[str]) -> bool:
 def _write_generated(directory: Path, name: str, text: str) -> str | None:
     """Write a generated file unless a user's file of that name is there; the written name."""
     target = directory / name
+    if target.is_symlink():
+        raise StepError(
+            f"{name} is a symbolic link in the repository (to {os.readlink(target)}): "
+            "meta-flows does not write through it; replace it with a file or remove it"
+        )
     if target.exists() and GENERATED_MARK not in target.read_text(encoding="utf-8"):
         stem, dot, ext = name.rpartition(".")
         target = directory / f"{stem}.meta-flows{dot}{ext}"  # never overwrite a user's file
+        if target.is_symlink():
+            raise StepError(f"{target.name} is a symbolic link in the repository: not written")
     content = f"{GENERATED_MARK} (Prefect 1 deployment config translated, see TODOs)\n{text}"
     if target.exists() and target.read_text(encoding="utf-8") == content:
         return None

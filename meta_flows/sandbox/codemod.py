@@ -139,4 +139,4 @@ def run(
             worker.process.join(timeout=5)
             if worker.process.is_alive():
                 worker.process.kill()
-    return RunSummary([r for r in results if r is not None])
+    return RunSummary([r for r in results if r is not None]).with_links(paths)

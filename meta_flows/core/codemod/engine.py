@@ -30,6 +30,7 @@ MIGRATED = "migrated"
 UNCHANGED = "unchanged"
 NOT_PREFECT1 = "not-prefect1"
 ERROR = "error"
+SKIPPED = "skipped"  # not read: a symbolic link
 
 _TODO_RE = re.compile(re.escape(TODO_PREFIX) + r"\s*(PF\d{3})\s*(.*)$")
 _PREFECT_IMPORT_RE = re.compile(r"^\s*(from\s+prefect[\s.]|import\s+prefect\b)", re.MULTILINE)

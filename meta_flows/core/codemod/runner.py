@@ -11,7 +11,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from meta_flows.core.codemod.engine import ERROR, MIGRATED, MigrationResult, migrate_source
+from meta_flows.core.codemod.engine import (
+    ERROR,
+    MIGRATED,
+    SKIPPED,
+    MigrationResult,
+    migrate_source,
+)
 from meta_flows.core.codemod.project import ProjectIndex, module_name_for, scan_project
 
 SKIP_DIRS = frozenset(
@@ -25,27 +31,55 @@ def is_virtualenv(path: Path) -> bool:
     return (path / "pyvenv.cfg").exists() or (path / "bin" / "activate").exists()
 
 
-def discover(paths: Iterable[Path]) -> list[Path]:
-    """Every ``*.py`` file under ``paths``, skipping hidden and virtualenv folders; sorted."""
-    found: set[Path] = set()
+def _walk(paths: Iterable[Path]) -> Iterator[Path]:
     for path in paths:
-        if path.is_file():
-            found.add(path)
+        if path.is_file() or path.is_symlink():
+            yield path
             continue
-        for dirpath, dirnames, filenames in os.walk(path):
+        for dirpath, dirnames, filenames in os.walk(path):  # links to folders: not followed
             here = Path(dirpath)
             dirnames[:] = sorted(
                 d
                 for d in dirnames
-                if not d.startswith(".") and d not in SKIP_DIRS and not is_virtualenv(here / d)
+                if not d.startswith(".")
+                and d not in SKIP_DIRS
+                and not (here / d).is_symlink()
+                and not is_virtualenv(here / d)
             )
-            found.update(here / f for f in filenames if f.endswith(".py"))
-    return sorted(found)
+            yield from (here / f for f in filenames if f.endswith(".py"))
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Every ``*.py`` file under ``paths``, skipping hidden and virtualenv folders and symbolic
+    links (a link may lead out of the repository: nothing is read or written through one);
+    sorted."""
+    return sorted({p for p in _walk(paths) if not p.is_symlink()})
+
+
+def links(paths: Iterable[Path]) -> list[MigrationResult]:
+    """The ``*.py`` symbolic links under ``paths``, each as a ``skipped`` result saying where it
+    leads."""
+    found = sorted({p for p in _walk(paths) if p.is_symlink()})
+    return [
+        MigrationResult(
+            str(p),
+            SKIPPED,
+            "",
+            error=f"a symbolic link to {os.readlink(p)}: not read or written (a file in the "
+            "repository is migrated where it lies)",
+        )
+        for p in found
+    ]
 
 
 @dataclass
 class RunSummary:
     results: list[MigrationResult] = field(default_factory=list)
+
+    def with_links(self, paths: Iterable[Path]) -> RunSummary:
+        """These results and the symbolic links under ``paths`` (``skipped``), by path."""
+        self.results = sorted([*self.results, *links(paths)], key=lambda r: r.path or "")
+        return self
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(r.status for r in self.results))
@@ -122,7 +156,7 @@ def run(
         summary.results.append(result)
         if on_result:
             on_result(result)
-    return summary
+    return summary.with_links(paths)
 
 
 def _results(
