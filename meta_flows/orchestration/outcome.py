@@ -11,6 +11,15 @@ from enum import Enum
 
 from meta_flows.orchestration.ledger import ProjectRecord, ProjectState
 
+REASON_LIMIT = 1000  # characters of a reason in the report; the ledger keeps it whole
+
+
+def short_reason(reason: str | None, limit: int = REASON_LIMIT) -> str | None:
+    """``reason`` cut to ``limit`` characters, saying where the rest is."""
+    if reason is None or len(reason) <= limit:
+        return reason
+    return f"{reason[:limit].rstrip()}… ({len(reason) - limit} more characters in the ledger)"
+
 
 class ReportState(str, Enum):
     """A project's state in the report: the ledger's states folded into four."""
@@ -52,7 +61,7 @@ class Outcome:
         return {
             "name": self.name,
             "state": self.state.value,
-            "reason": self.reason,
+            "reason": short_reason(self.reason),
             "flows": [{"name": f.name, "verdict": f.verdict} for f in self.flows],
         }
 
