@@ -168,6 +168,19 @@ def _remote_ref(repo: git.Repo, branch: str) -> git.RemoteReference | None:
     return None
 
 
+def require_branch(repo: git.Repo, branch: str) -> git.RemoteReference:
+    """The remote's ``branch``; :class:`GitError` naming the branches it has if it has none."""
+    ref = _remote_ref(repo, branch)
+    if ref is None:
+        have = sorted(r.remote_head for r in repo.remotes.origin.refs if r.remote_head != "HEAD")
+        raise GitError(
+            f"{redact(_origin_url(repo))} has no branch {branch!r} (its branches: "
+            f"{', '.join(have) or 'none'}); set the project's default_branch in the registry to "
+            "one that exists."
+        )
+    return ref
+
+
 def _reset_work_tree(repo: git.Repo, branch: str, start: str) -> None:
     """Make local ``branch`` point at ``start`` and the work tree match it exactly."""
     repo.git.checkout("-f", "-B", branch, start)
@@ -181,12 +194,7 @@ def checkout_migration_branch(repo: git.Repo, branch: str, base: str) -> BranchI
     Only the cache clone's work tree is reset; nothing is pushed. :class:`GitError` if the remote
     has no branch ``base``.
     """
-    base_ref = _remote_ref(repo, base)
-    if base_ref is None:
-        raise GitError(
-            f"{redact(_origin_url(repo))} has no branch {base!r} to start {branch!r} from; "
-            "set the project's base branch to one that exists."
-        )
+    base_ref = require_branch(repo, base)
     remote = _remote_ref(repo, branch)
     _reset_work_tree(repo, branch, (remote or base_ref).path)
     if remote is not None:

@@ -71,6 +71,14 @@ def is_slug(value: str) -> bool:
     return SLUG.fullmatch(value) is not None
 
 
+_BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|^[-/.]|[/.]$|\.lock$|^@$")
+
+
+def is_branch_name(value: str) -> bool:
+    """A name ``git check-ref-format --branch`` accepts (and no option-like leading ``-``)."""
+    return bool(value) and not _BAD_REF.search(value)
+
+
 def _invalid(message: str) -> PydanticCustomError:
     """A validation error whose message is ``message`` as is (shown without the input)."""
     return PydanticCustomError("registry", "{message}", {"message": message})
@@ -264,6 +272,16 @@ class Project(_Model):
         if info.context is None:
             return value
         return _expand_git_url(value, info.context)
+
+    @field_validator("default_branch")
+    @classmethod
+    def _default_branch(cls, value: str) -> str:
+        if not is_branch_name(value):
+            raise _invalid(
+                f"{value!r} is not a git branch name (no leading '-', spaces, '..', '~^:?*[\\', "
+                "'@{', control characters, or a trailing '/' or '.lock')"
+            )
+        return value
 
     @field_validator("flow_paths")
     @classmethod

@@ -128,7 +128,8 @@ def legacy_checkout(project: Project, workspace: Path, commit: str | None = None
     wave whose promotion already merged still compares against Prefect 1) or else the default
     branch as it is on the remote."""
     legacy = gitops.workspace_clone(project.git_url, workspace / "repos", f"{project.name}.legacy")
-    legacy.git.checkout("-f", "--detach", commit or f"origin/{project.default_branch}")
+    start = commit or gitops.require_branch(legacy, project.default_branch).path
+    legacy.git.checkout("-f", "--detach", start)
     return Path(legacy.working_tree_dir)
 
 

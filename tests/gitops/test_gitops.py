@@ -311,3 +311,16 @@ def test_merge_of_a_branch_never_pushed(remote: Path, cache: Path) -> None:
 )
 def test_parse_github_remote(url: str, expected: tuple[str, str] | None) -> None:
     assert gitops.parse_github_remote(url) == expected
+
+
+def test_missing_default_branch_of_the_original_names_the_branches(
+    remote: Path, cache: Path, tmp_path: Path
+) -> None:
+    from meta_flows.core.registry import Project
+    from meta_flows.orchestration.project import legacy_checkout
+
+    project = Project(name="acme", git_url=str(remote), default_branch="develop", wave="w")
+    with pytest.raises(GitError) as info:
+        legacy_checkout(project, tmp_path / "ws")
+    assert "has no branch 'develop' (its branches: main)" in str(info.value)
+    assert "Cmd(" not in str(info.value)  # not git's raw command error

@@ -628,3 +628,16 @@ def test_an_entrys_own_problem_fails_only_its_wave(tmp_path: Path) -> None:
     assert loaded.errors and all(not e.file_level for e in loaded.errors)
     assert loaded.errors_for_wave("first") == []
     assert loaded.errors_for_wave("second") == loaded.errors
+
+
+@pytest.mark.parametrize("branch", ["-x", "--upload-pack=touch /tmp/x", "a..b", "a b", "x.lock"])
+def test_a_default_branch_that_is_no_branch_name_is_refused(tmp_path: Path, branch: str) -> None:
+    loaded = load(
+        tmp_path,
+        WAVES + f"projects:\n  - name: a\n    wave: first\n    git_url: x\n"
+        f"    default_branch: {branch!r}\n",
+    )
+    [problem] = loaded.errors
+    assert problem.field == "projects[0].default_branch"
+    assert problem.line == 8 and problem.project == "a"
+    assert "is not a git branch name" in problem.message
