@@ -546,6 +546,23 @@ def migrate(
     )
 
 
+def _pause_after_failed_promotion(record: ProjectRecord) -> str:
+    """A promotion that failed half-way may have switched Prefect 2 schedules on while Prefect 1's
+    still run: pause the project's deployments again (Prefect 1 keeps running), and say so."""
+    from meta_flows.adapters.prefect2.shadow import pause_deployments
+
+    if not record.deployment_ids:
+        return ""
+    try:
+        _run(pause_deployments(record.deployment_ids))
+    except Exception as exc:  # noqa: BLE001 - reported with the promotion's failure
+        return (
+            f"; its Prefect 2 deployments could NOT be paused again ({type(exc).__name__}: "
+            f"{exc}): pause them by hand"
+        )
+    return "; its Prefect 2 deployments were paused again (Prefect 1 keeps running)"
+
+
 def settle(
     project: Project,
     wave: Wave,
@@ -584,6 +601,8 @@ def settle(
             logger.warning("%s: rolled back: %s", project.name, reason)
     except Exception as exc:  # noqa: BLE001
         why = f"{'promotion' if promote_it else 'rollback'}: {type(exc).__name__}: {exc}"
+        if promote_it:
+            why += _pause_after_failed_promotion(ledger.get(project.name))
         logger.error("%s: %s", project.name, why)
         record = ledger.update(project.name, state=ProjectState.FAILED, reason=why)
     outcome = outcome_from_record(record)

@@ -110,3 +110,41 @@ def test_pause_skips_a_deleted_deployment_and_pauses_the_rest(prefect_api):
     (left,) = asyncio.run(_read(ids)).values()
     assert str(left.id) == ids[1]
     assert left.paused and [s.active for s in left.schedules] == [False]
+
+
+def test_a_failed_promotion_pauses_what_it_switched_on(prefect_api, tmp_path):
+    """A promotion that fails after activating the Prefect 2 schedules (e.g. Prefect 1's server
+    cannot be reached to pause the old ones) leaves both running no longer: settle() pauses the
+    project's deployments again and says so in the reason."""
+    from meta_flows.core.registry import Prefect1Server, Project, Registry, Wave
+    from meta_flows.orchestration.ledger import Ledger, ProjectState
+    from meta_flows.orchestration.project import settle
+
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    ids = [d.id for d in _shadows(_plan(tag, ["a"]))]
+    asyncio.run(shadow.promote_deployments(ids))  # what a half-done promotion leaves
+    ledger = Ledger(str(tmp_path), "w")
+    ledger.update("p", state=ProjectState.VALIDATED, deployment_ids=ids)
+    project = Project(
+        name="p",
+        git_url=str(tmp_path / "no-such-remote.git"),  # the merge fails
+        wave="w",
+    )
+    outcome = settle(
+        project,
+        Wave(name="w"),
+        Registry(prefect1_server=Prefect1Server(url="http://127.0.0.1:9/graphql")),
+        workspace=str(tmp_path),
+        ledger_wave="w",
+        promote_it=True,
+        reason="gate passed",
+        github_block=None,
+        logger=__import__("logging").getLogger("test"),
+    )
+    assert outcome.state == "failed"
+    assert outcome.reason.startswith("promotion: ")
+    assert outcome.reason.endswith(
+        "its Prefect 2 deployments were paused again (Prefect 1 keeps running)"
+    )
+    (deployment,) = asyncio.run(_read(ids)).values()
+    assert deployment.paused and [s.active for s in deployment.schedules] == [False]
