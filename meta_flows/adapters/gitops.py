@@ -397,7 +397,10 @@ def merge_to_default(repo: git.Repo, branch: str, default: str, message: str) ->
             raise GitError(
                 f"merging {branch!r} into {default!r} of {url} conflicts in "
                 f"{', '.join(conflicted)}: {default!r} changed these files since the migration. "
-                f"Merge by hand, or re-run the wave to migrate from the new {default!r}."
+                f"Merge {default!r} into {branch!r} by hand (resolving these files) and push "
+                f"{branch!r}; the next run of the wave migrates what {default!r} brought, "
+                "validates it and promotes it (running it again before that meets the same "
+                "conflict)."
             ) from exc
         raise GitError(
             f"merging {branch!r} into {default!r} of {url} failed: {_git_message(exc)}"

@@ -324,3 +324,27 @@ def test_missing_default_branch_of_the_original_names_the_branches(
         legacy_checkout(project, tmp_path / "ws")
     assert "has no branch 'develop' (its branches: main)" in str(info.value)
     assert "Cmd(" not in str(info.value)  # not git's raw command error
+
+
+def test_following_the_conflict_advice_lets_the_promotion_through(
+    remote: Path, cache: Path, tmp_path: Path
+) -> None:
+    repo = _pushed_migration(remote, cache)
+    human_commit(remote, tmp_path / "human", "main", {"flow.py": "human edit\n"})
+    with pytest.raises(GitError) as info:
+        gitops.merge_to_default(repo, "prefect2/w1", "main", "Promote")
+    assert "Merge 'main' into 'prefect2/w1' by hand" in str(info.value)
+    # as advised: merge main into the migration branch by hand, resolve, push
+    work = tmp_path / "human"
+    run(work, "fetch", "-q", "origin")
+    run(work, "checkout", "-q", "-B", "prefect2/w1", "origin/prefect2/w1")
+    subprocess.run(["git", "merge", "-q", "origin/main"], cwd=work, env={**os.environ, **ENV})
+    (work / "flow.py").write_text("from prefect import flow\n# and the human edit\n")
+    run(work, "add", "-A")
+    run(work, "commit", "-q", "--no-edit")
+    run(work, "push", "-q", "origin", "prefect2/w1")
+    # the next run of the wave continues the branch and promotes it
+    gitops.checkout_migration_branch(repo, "prefect2/w1", "main")
+    merge = gitops.merge_to_default(repo, "prefect2/w1", "main", "Promote")
+    assert remote_sha(remote, "main") == merge
+    assert "# and the human edit" in run(remote, "show", "main:flow.py")
