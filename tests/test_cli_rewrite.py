@@ -148,3 +148,16 @@ def test_jobs_must_be_at_least_one(tree: Path):
     result = invoke("rewrite", str(tree), "-j", "0")
     assert result.exit_code == 2
     assert "--jobs" in result.output
+
+
+def test_write_leaves_a_read_only_file_and_reports_it(tmp_path: Path):
+    path = tmp_path / "locked.py"
+    path.write_bytes(BOM_FLOW)
+    path.chmod(0o444)
+    report = tmp_path / "report.json"
+    result = invoke("rewrite", str(path), "--write", "--report", str(report))
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes() == BOM_FLOW
+    assert path.stat().st_mode & 0o777 == 0o444
+    [entry] = json.loads(report.read_text())["files"]
+    assert (entry["status"], entry["error"]) == ("error", "the file is read-only: not written")

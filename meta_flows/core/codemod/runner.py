@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import shutil
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -187,10 +188,14 @@ def unified_diff(result: MigrationResult, original: str) -> str:
 
 
 def write_result(result: MigrationResult) -> bool:
-    """Write a migrated file in place (only status ``migrated``); True when written."""
+    """Write a migrated file in place (only status ``migrated``); True when written. A read-only
+    file is not written: its result becomes an ``error`` saying so."""
     if result.status != MIGRATED or not result.path:
         return False
     path = Path(result.path)
+    if not path.stat().st_mode & stat.S_IWUSR:  # a read-only file stays as it is, even for root
+        result.status, result.error = ERROR, "the file is read-only: not written"
+        return False
     tmp = path.with_name(f".{path.name}.meta-flows.tmp")
     tmp.write_bytes(result.code.encode("utf-8"))
     shutil.copymode(path, tmp)
