@@ -164,6 +164,13 @@ def prepare(
     missing = [str(p.relative_to(migrated_dir)) for p in targets if not p.exists()]
     if missing:
         raise StepError(f"registry: flow_paths not in the repository: {', '.join(missing)}")
+    if not inventory.flows:
+        where = ", ".join(project.flow_paths) or "the repository"
+        problems = "; ".join(f"{e.file}: {e.kind}: {e.message}" for e in inventory.errors[:3])
+        raise StepError(
+            f"inventory: no Prefect 1 flow found in {where}: nothing to migrate, nothing pushed"
+            + (f" (problems: {problems})" if problems else "")
+        )
     with phase("rewrite", timings):
         summary = run_codemod(targets, jobs=jobs)
         problems = unmigrated(summary.results, migrated_dir)
