@@ -20,8 +20,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from meta_flows.core.codemod.engine import ERROR, MigrationResult
-from meta_flows.core.codemod.project import ProjectIndex, scan_project
-from meta_flows.core.codemod.runner import RunSummary, discover, migrate_file
+from meta_flows.core.codemod.project import ProjectIndex
+from meta_flows.core.codemod.runner import RunSummary, index, migrate_file
 
 FILE_TIMEOUT = 120.0  # seconds the codemod may take on one file
 MEMORY_LIMIT = 4 * 1024**3  # bytes of address space a worker may use
@@ -73,10 +73,7 @@ def run(
     memory: int = MEMORY_LIMIT,
 ) -> RunSummary:
     """Migrate every file under ``paths`` (in memory) in ``jobs`` worker processes."""
-    files = discover(paths)
-    roots = [p if p.is_dir() else p.parent for p in paths]
-    root = Path(os.path.commonpath([str(r.resolve()) for r in roots])) if roots else Path(".")
-    project = scan_project(root, files)
+    files, project = index(paths)
     results: list[MigrationResult | None] = [None] * len(files)
     context = _context()
 

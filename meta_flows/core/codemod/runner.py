@@ -141,6 +141,15 @@ def migrate_file(
     return migrate_source(source, str(path), module_name=module, project=project, disabled=disabled)
 
 
+def index(paths: list[Path]) -> tuple[list[Path], ProjectIndex]:
+    """The files under ``paths`` and the project index read from them (one project: wrappers
+    and shared modules are followed across files)."""
+    files = discover(paths)
+    roots = [p if p.is_dir() else p.parent for p in paths]
+    root = Path(os.path.commonpath([str(r.resolve()) for r in roots])) if roots else Path(".")
+    return files, scan_project(root, files)
+
+
 def run(
     paths: list[Path],
     disabled: frozenset[str] = frozenset(),
@@ -148,10 +157,7 @@ def run(
     on_result: Callable[[MigrationResult], None] | None = None,
 ) -> RunSummary:
     """Migrate every file under ``paths`` (in memory); results in file order."""
-    files = discover(paths)
-    roots = [p if p.is_dir() else p.parent for p in paths]
-    root = Path(os.path.commonpath([str(r.resolve()) for r in roots])) if roots else Path(".")
-    project = scan_project(root, files)
+    files, project = index(paths)
     summary = RunSummary()
     for result in _results(files, project, disabled, jobs):
         summary.results.append(result)
