@@ -410,6 +410,26 @@ def merge_to_default(repo: git.Repo, branch: str, default: str, message: str) ->
     return merge_sha
 
 
+def commit_on_branch(
+    repo: git.Repo, branch: str, edit, message: str, *, author: tuple[str, str] = DEFAULT_AUTHOR
+) -> str | None:
+    """Check out the remote ``branch``'s tip, let ``edit(work_tree: Path) -> list[str]`` change
+    files (the paths it returns, relative), commit them and push ``branch`` (never forced).
+
+    Returns the new commit's sha, or None when ``edit`` changed nothing (nothing is committed or
+    pushed: a re-run is a no-op)."""
+    _fetch(repo)
+    ref = require_branch(repo, branch)
+    _reset_work_tree(repo, branch, ref.path)
+    paths = edit(Path(repo.working_tree_dir))
+    if not paths:
+        return None
+    sha = commit_migration(repo, message, author=author, paths=paths)
+    if sha is not None:
+        _push(repo, branch)
+    return sha
+
+
 # --------------------------------------------------------------------------------------------
 # GitHub
 # --------------------------------------------------------------------------------------------

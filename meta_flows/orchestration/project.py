@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 import traceback
 from collections import Counter
@@ -31,10 +32,16 @@ from pathlib import Path
 import git
 
 from meta_flows.adapters import github_pr, gitops
-from meta_flows.core.codemod.engine import ERROR, UNCHANGED, find_todos, imports_prefect
+from meta_flows.core.codemod.engine import ERROR, UNCHANGED, imports_prefect
 from meta_flows.core.codemod.runner import discover, write_result
-from meta_flows.core.deployments.plan import Plan
-from meta_flows.core.deployments.render import POOLS_FILE, render_pools_yaml, render_prefect_yaml
+from meta_flows.core.deployments.declared import activated, declared_deployments
+from meta_flows.core.deployments.plan import SHADOW_TAG, TODO_PREFIX, Plan, Target
+from meta_flows.core.deployments.render import (
+    POOLS_FILE,
+    load_pools,
+    render_pools_yaml,
+    render_prefect_yaml,
+)
 from meta_flows.core.deployments.translate import translate
 from meta_flows.core.errors import StepError
 from meta_flows.core.inventory.model import Inventory
@@ -89,6 +96,10 @@ class Prepared:
     todos: list[tuple[str, int, str]]
     rules: list[str]
     files_changed: list[str] = field(default_factory=list)
+    deployment_file: str = (
+        "prefect.yaml"  # the generated prefect.yaml (another name beside a user's)
+    )
+    pools_file: str = POOLS_FILE
     commit: str | None = None
     diffstat: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
@@ -103,8 +114,9 @@ def _in_scope(path: str, flow_paths: list[str]) -> bool:
     return any(path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/") for p in flow_paths)
 
 
-def _write_generated(directory: Path, name: str, text: str) -> str | None:
-    """Write a generated file unless a user's file of that name is there; the written name."""
+def generated_name(directory: Path, name: str) -> str:
+    """Where meta-flows writes its generated ``name``: ``name`` itself, or
+    ``<stem>.meta-flows.<ext>`` beside a user's own file of that name (never overwritten)."""
     target = directory / name
     if target.is_symlink():
         raise StepError(
@@ -113,14 +125,45 @@ def _write_generated(directory: Path, name: str, text: str) -> str | None:
         )
     if target.exists() and GENERATED_MARK not in target.read_text(encoding="utf-8"):
         stem, dot, ext = name.rpartition(".")
-        target = directory / f"{stem}.meta-flows{dot}{ext}"  # never overwrite a user's file
+        target = directory / f"{stem}.meta-flows{dot}{ext}"
         if target.is_symlink():
             raise StepError(f"{target.name} is a symbolic link in the repository: not written")
+    return target.name
+
+
+def _write_generated(directory: Path, name: str, text: str) -> tuple[str, bool]:
+    """Write a generated file (see :func:`generated_name`); (the name written, whether it changed)."""
+    target = directory / generated_name(directory, name)
     content = f"{GENERATED_MARK} (Prefect 1 deployment config translated, see TODOs)\n{text}"
     if target.exists() and target.read_text(encoding="utf-8") == content:
-        return None
+        return target.name, False
     target.write_text(content, encoding="utf-8")
-    return target.name
+    return target.name, True
+
+
+_MARKED = re.compile(re.escape(TODO_PREFIX) + r"\s*(.*)$")
+
+
+def file_todos(rel: str, text: str) -> list[tuple[str, int, str]]:
+    """Every ``TODO(prefect2-migration)`` comment of a file the wave wrote (code, YAML,
+    dependency files), as (file, line, text)."""
+    return [
+        (rel, number, match.group(1).strip())
+        for number, line in enumerate(text.splitlines(), start=1)
+        if (match := _MARKED.search(line))
+    ]
+
+
+def target_of(project: Project, wave: Wave) -> Target:
+    """The registry's choices for ``project``'s deployments in ``wave``."""
+    pool = (project.work_pool.name, project.work_pool.type) if project.work_pool else None
+    return Target(
+        project=project.name,
+        git_url=project.git_url,
+        branch=wave.branch,
+        pool=pool,
+        tags=(f"wave:{wave.name}", SHADOW_TAG),
+    )
 
 
 def legacy_checkout(project: Project, workspace: Path, commit: str | None = None) -> Path:
@@ -183,19 +226,24 @@ def prepare(
                 changed.append(str(Path(result.path).relative_to(migrated_dir)))
                 rules.update(result.rules)
     with phase("deployment translation", timings):
-        plan = translate(inventory, repo_root=str(legacy_dir))
+        plan = translate(inventory, repo_root=str(legacy_dir), target=target_of(project, wave))
+        generated = []
         for name, text in (
             ("prefect.yaml", render_prefect_yaml(plan)),
             (POOLS_FILE, render_pools_yaml(plan)),
         ):
-            written = _write_generated(migrated_dir, name, text)
-            if written:
+            written, was_changed = _write_generated(migrated_dir, name, text)
+            generated.append(written)
+            if was_changed:
                 changed.append(written)
     todos = []
     with phase("rewrite", timings):
-        for path in discover(targets):
-            rel = str(path.relative_to(migrated_dir))
-            todos += [(rel, t.line, f"{t.rule} {t.message}") for t in find_todos(path.read_text())]
+        # every TODO of every file the wave writes or changes counts (code in scope, the
+        # generated YAML, dependency files)
+        code = [str(path.relative_to(migrated_dir)) for path in discover(targets)]
+        for rel in dict.fromkeys([*code, *generated, *changed]):
+            text = (migrated_dir / rel).read_text(encoding="utf-8", errors="replace")
+            todos += file_todos(rel, text)
     with phase("commit", timings):
         message = gitops.migration_commit_message(
             project.name, wave.name, files=changed, rules=dict(rules), todos=todos
@@ -215,6 +263,8 @@ def prepare(
         todos=todos,
         rules=sorted(rules),
         files_changed=changed,
+        deployment_file=generated[0],
+        pools_file=generated[1],
         commit=commit or repo.head.commit.hexsha,
         diffstat=diffstat,
         timings=timings,
@@ -296,19 +346,66 @@ def _run(coro):
 
 
 def deploy_shadow(prepared: Prepared, wave: Wave) -> list:
+    """The deployments the migration branch's committed ``prefect.yaml`` declares, created (or
+    updated) on the API with its work pools."""
     from meta_flows.adapters.prefect2.shadow import upsert_shadow_deployments
 
-    project = prepared.project
-    pool = (project.work_pool.name, project.work_pool.type) if project.work_pool else None
+    directory = prepared.migrated_dir
+    declared = declared_deployments(
+        (directory / prepared.deployment_file).read_text(encoding="utf-8"),
+        prepared.deployment_file,
+    )
+    flow_names = {d.name: d.flow_name for d in prepared.plan.deployments}
+    unknown = [d.name for d in declared if d.name not in flow_names]
+    if unknown:
+        raise StepError(
+            f"shadow deployments: {prepared.deployment_file} declares {', '.join(unknown)}, "
+            "which the translation did not write"
+        )
     return _run(
         upsert_shadow_deployments(
-            prepared.plan,
-            git_url=project.git_url,
-            branch=wave.branch,
+            declared,
+            flow_names=flow_names,
+            pools=load_pools(directory / prepared.pools_file),
             wave=wave.name,
-            project=project.name,
-            pool=pool,
         )
+    )
+
+
+def _declared_file(repo: git.Repo, ref: str) -> str:
+    """The generated prefect.yaml at ``ref`` (beside a user's own, its other name)."""
+    names = set(repo.git.ls_tree("--name-only", ref).split("\n"))
+    return "prefect.meta-flows.yaml" if "prefect.meta-flows.yaml" in names else "prefect.yaml"
+
+
+def activate_branch(repo: git.Repo, project: Project, wave: Wave, *, merging: bool) -> str | None:
+    """Commit the promotion into the migration branch's ``prefect.yaml``: every schedule on, the
+    promoted tag and, when the branch is merged (``merging``), pull steps that clone the default
+    branch. None when there was nothing to change (a re-run, or a branch merged already)."""
+    if gitops.is_merged(repo, wave.branch, project.default_branch):
+        return None  # promoted before (the activation went in with the merge)
+
+    def edit(tree: Path) -> list[str]:
+        name = _declared_file(repo, "HEAD")
+        path = tree / name
+        if not path.is_file():
+            return []
+        text = path.read_text(encoding="utf-8")
+        new = activated(
+            text,
+            branch_from=wave.branch if merging else None,
+            branch_to=project.default_branch if merging else None,
+        )
+        if new == text:
+            return []
+        path.write_text(new, encoding="utf-8")
+        return [name]
+
+    return gitops.commit_on_branch(
+        repo,
+        wave.branch,
+        edit,
+        f"Activate the Prefect 2 schedules of {project.name} (promotion, wave {wave.name})",
     )
 
 
@@ -333,7 +430,8 @@ def promote(
     reason: str | None = None,
     timings: dict[str, float] | None = None,
 ) -> ProjectRecord:
-    """Merge (or mark the PR ready), switch the Prefect 2 schedules on, pause Prefect 1's.
+    """Commit the activation into the branch's prefect.yaml, merge (or mark the PR ready), make
+    the live deployments what the promoted file says (schedules on), pause Prefect 1's.
 
     ``reason`` (why the gate let it through) is kept in the ledger and the report; with
     ``timings``, the seconds spent on git (``promotion: merge``) and on the deployments
@@ -345,7 +443,6 @@ def promote(
     repo = gitops.workspace_clone(project.git_url, workspace / "repos", project.name)
     github = gitops.parse_github_remote(project.git_url)
     merge_commit = record.merge_commit
-    pull_branch = wave.branch
     if github and github_credentials is not None and record.pr_url:
         from meta_flows.adapters.github_pr import PullRequest, ensure_pull_request, mark_ready
 
@@ -358,17 +455,22 @@ def promote(
             body=record.reason or "",
         )
         mark_ready(github_credentials, pr)
+        activate_branch(repo, project, wave, merging=False)
+        promoted_ref = f"origin/{wave.branch}"
     else:
+        activate_branch(repo, project, wave, merging=True)
         merge_commit = gitops.merge_to_default(
             repo,
             wave.branch,
             project.default_branch,
             f"Promote the Prefect 2 migration of {project.name} (wave {wave.name})",
         )
-        pull_branch = project.default_branch
+        promoted_ref = merge_commit
     record = ledger.update(project.name, merge_commit=merge_commit, note="merged")
     merged = time.perf_counter()
-    _run(promote_deployments(record.deployment_ids, git_url=project.git_url, branch=pull_branch))
+    name = _declared_file(repo, promoted_ref)
+    declared = declared_deployments(repo.git.show(f"{promoted_ref}:{name}"), name)
+    _run(promote_deployments(record.deployment_ids, declared))
     timings["promotion: merge"] = merged - started
     timings["promotion: deployments"] = time.perf_counter() - merged
     paused = list(record.prefect1_paused)

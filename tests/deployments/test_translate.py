@@ -263,10 +263,12 @@ def test_github_commit_ref_is_not_a_branch():
     assert "pinned commit" in todos(deployment, "pull")[0]
 
 
-def test_github_path_gives_the_entrypoint():
+def test_the_entrypoint_is_the_file_defining_the_flow_not_a_storage_path():
+    # Prefect 1's GitHub storage path named a file that need not exist in the repository (it
+    # was where the flow was registered from): the migrated code's own file is what runs
     deployment, _ = pull_of("GitHub", repo="a/b", path="src/flows/etl.py")
-    assert deployment.entrypoint == "src/flows/etl.py:etl"
-    assert todos(deployment, "entrypoint")
+    assert deployment.entrypoint == "flows/etl.py:etl"
+    assert not todos(deployment, "entrypoint")
 
 
 def test_local_storage_directory_from_the_script_path():

@@ -8,39 +8,49 @@ import uuid
 import pytest
 
 from meta_flows.adapters.prefect2 import shadow
-from meta_flows.core.deployments.plan import DeploymentPlan, Plan
+from meta_flows.core.deployments.declared import Declared
 
-POOL = ("meta-flows-shadow-test", "process")
+POOL = {"name": "meta-flows-shadow-test", "type": "process"}
 SCHEDULE = {"cron": "0 6 * * *", "timezone": "UTC"}
+CLONE = "prefect.deployments.steps.git_clone"
 
 
-def _plan(tag: str, flows: list[str]) -> Plan:
-    """Deployments named d0, d1... of the flows ``flows`` (a name may repeat)."""
-    return Plan(
-        project=tag,
-        deployments=[
-            DeploymentPlan(
-                name=f"d{i}",
-                flow_name=f"{tag}-{flow}",
-                entrypoint=f"flows/{flow}.py:{flow}",
-                schedules=[SCHEDULE],
-            )
-            for i, flow in enumerate(flows)
-        ],
-    )
+def _declared(tag: str, flows: list[str], *, promoted: bool = False) -> list[Declared]:
+    """Deployments named d0, d1... of the flows ``flows`` (a name may repeat), as a committed
+    prefect.yaml declares them (shadowing, or as promotion writes them)."""
+    return [
+        Declared(
+            name=f"d{i}",
+            entrypoint=f"flows/{flow}.py:{flow}",
+            tags=[shadow.PROMOTED_TAG if promoted else shadow.SHADOW_TAG, f"project:{tag}"],
+            schedules=[{**SCHEDULE, "active": promoted}],
+            work_pool_name=POOL["name"],
+            pull_steps=[
+                {
+                    CLONE: {
+                        "repository": "file:///remote.git",
+                        "branch": "main" if promoted else "prefect2/w",
+                    }
+                }
+            ],
+        )
+        for i, flow in enumerate(flows)
+    ]
 
 
-def _shadows(plan: Plan) -> list[shadow.ShadowDeployment]:
+def _shadows(tag: str, flows: list[str]) -> list[shadow.ShadowDeployment]:
     return asyncio.run(
         shadow.upsert_shadow_deployments(
-            plan,
-            git_url="file:///remote.git",
-            branch="prefect2/w",
+            _declared(tag, flows),
+            flow_names={f"d{i}": f"{tag}-{flow}" for i, flow in enumerate(flows)},
+            pools=[POOL],
             wave="w",
-            project="p",
-            pool=POOL,
         )
     )
+
+
+def _promote(tag: str, flows: list[str], ids: list[str]) -> int:
+    return asyncio.run(shadow.promote_deployments(ids, _declared(tag, flows, promoted=True)))
 
 
 async def _read(ids: list[str]) -> dict:
@@ -59,7 +69,7 @@ async def _delete(deployment_id: str) -> None:
 
 def test_one_flow_per_flow_name_and_every_deployment_inactive(prefect_api):
     tag = f"t{uuid.uuid4().hex[:8]}"
-    made = _shadows(_plan(tag, ["a", "a", "b"]))
+    made = _shadows(tag, ["a", "a", "b"])
     found = asyncio.run(_read([d.id for d in made]))
     assert [d.name for d in made] == ["d0", "d1", "d2"]
     by_name = {d.name: d for d in found.values()}
@@ -69,25 +79,23 @@ def test_one_flow_per_flow_name_and_every_deployment_inactive(prefect_api):
         assert shadow.SHADOW_TAG in deployment.tags
         assert [s.active for s in deployment.schedules] == [False]
     # a re-run updates the same deployments
-    assert [d.id for d in _shadows(_plan(tag, ["a", "a", "b"]))] == [d.id for d in made]
+    assert [d.id for d in _shadows(tag, ["a", "a", "b"])] == [d.id for d in made]
 
 
 def test_reads_every_deployment_across_pages(prefect_api, monkeypatch):
     tag = f"t{uuid.uuid4().hex[:8]}"
-    made = _shadows(_plan(tag, ["a", "b", "c"]))
+    made = _shadows(tag, ["a", "b", "c"])
     monkeypatch.setattr(shadow, "READ_PAGE", 2)
     ids = [d.id for d in made]
     assert {str(k) for k in asyncio.run(_read(ids))} == set(ids)
     assert asyncio.run(_read([])) == {}
 
 
-def test_promotion_activates_and_repoints_and_names_a_missing_deployment(prefect_api):
+def test_promotion_makes_the_deployments_what_the_promoted_file_says(prefect_api):
     tag = f"t{uuid.uuid4().hex[:8]}"
-    made = _shadows(_plan(tag, ["a", "b"]))
+    made = _shadows(tag, ["a", "b"])
     ids = [d.id for d in made]
-    switched = asyncio.run(
-        shadow.promote_deployments(ids, git_url="file:///remote.git", branch="main")
-    )
+    switched = _promote(tag, ["a", "b"], ids)
     assert switched == 2
     for deployment in asyncio.run(_read(ids)).values():
         assert shadow.PROMOTED_TAG in deployment.tags and shadow.SHADOW_TAG not in deployment.tags
@@ -97,14 +105,17 @@ def test_promotion_activates_and_repoints_and_names_a_missing_deployment(prefect
 
     asyncio.run(_delete(ids[0]))
     with pytest.raises(LookupError, match=ids[0]):
-        asyncio.run(shadow.promote_deployments(ids))
+        _promote(tag, ["a", "b"], ids)
+    # a live deployment the promoted file does not declare is named, not guessed
+    with pytest.raises(LookupError, match="'d1' is not in the promoted prefect.yaml"):
+        _promote(tag, ["a"], ids[1:])
 
 
 def test_pause_skips_a_deleted_deployment_and_pauses_the_rest(prefect_api):
     tag = f"t{uuid.uuid4().hex[:8]}"
-    made = _shadows(_plan(tag, ["a", "b"]))
+    made = _shadows(tag, ["a", "b"])
     ids = [d.id for d in made]
-    asyncio.run(shadow.promote_deployments(ids))
+    _promote(tag, ["a", "b"], ids)
     asyncio.run(_delete(ids[0]))
     assert asyncio.run(shadow.pause_deployments(ids)) == 1  # the one schedule left
     (left,) = asyncio.run(_read(ids)).values()
@@ -121,8 +132,8 @@ def test_a_failed_promotion_pauses_what_it_switched_on(prefect_api, tmp_path):
     from meta_flows.orchestration.project import settle
 
     tag = f"t{uuid.uuid4().hex[:8]}"
-    ids = [d.id for d in _shadows(_plan(tag, ["a"]))]
-    asyncio.run(shadow.promote_deployments(ids))  # what a half-done promotion leaves
+    ids = [d.id for d in _shadows(tag, ["a"])]
+    _promote(tag, ["a"], ids)  # what a half-done promotion leaves
     ledger = Ledger(str(tmp_path), "w")
     ledger.update("p", state=ProjectState.VALIDATED, deployment_ids=ids)
     project = Project(

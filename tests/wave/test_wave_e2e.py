@@ -19,6 +19,7 @@ from pathlib import Path
 
 import git
 import pytest
+import yaml
 
 from tests.gitops.fake_prefect1 import FakeFlow, FakePrefect1, serve
 from tests.wave.conftest import deployments_of, load_json, refs, write_registry
@@ -177,8 +178,15 @@ def test_promoted_project_is_merged_and_scheduled(runs):
     branch = repo.heads["prefect2/demo"].commit
     assert len(main.parents) == 2 and main.parents[1] == branch  # a merge commit
     assert main.parents[0].hexsha == runs["initial"]["acme-etl"]["main"]
-    message = branch.message
+    # the branch's last commit is the promotion's: it switched the schedules on in prefect.yaml
+    # (and pointed its pull steps at main) and changed nothing else
+    assert branch.message.startswith("Activate the Prefect 2 schedules of acme-etl")
+    assert list(branch.stats.files) == ["prefect.yaml"]
+    message = branch.parents[0].message
     assert "Migrate acme-etl to Prefect 2 (wave demo)" in message and "PF002" in message
+    committed = yaml.safe_load(repo.git.show("main:prefect.yaml"))["deployments"]
+    assert all(s["active"] for d in committed for s in d["schedules"])
+    assert all("meta-flows-promoted" in d["tags"] for d in committed)
     promoted = [(d, s) for d, s in deployments_of("project:acme-etl")]
     assert len(promoted) == 2
     for deployment, schedules in promoted:
@@ -204,7 +212,9 @@ def test_no_duplicates_after_the_crash(runs):
     for name, bare in runs["remotes"].items():
         repo = git.Repo(bare)
         base = runs["initial"][name]["main"]
-        assert int(repo.git.rev_list("--count", f"{base}..prefect2/demo")) == 1, name
+        # the migration commit (and, for the promoted project, the activation of its schedules)
+        expected = 2 if name == "acme-etl" else 1
+        assert int(repo.git.rev_list("--count", f"{base}..prefect2/demo")) == expected, name
     names = [d.name for d, _ in deployments_of("migrated-from-prefect1")]
     assert len(names) == len(set(names)) == 6  # two flows per project
 

@@ -1,14 +1,15 @@
-"""Shadow deployments on the Prefect 2 API: create them inactive, then promote or roll back.
+"""Shadow deployments on the Prefect 2 API: create them, then promote or roll back.
 
-A Prefect API adapter (like :mod:`meta_flows.adapters.prefect2.work_pools`) used by the wave. A translated
-:class:`~meta_flows.core.deployments.translate.DeploymentPlan` becomes a deployment that pulls the
-migration branch (a ``git_clone`` pull step), with every schedule **inactive** and the tags
-``meta-flows-shadow`` and ``wave:<wave>``: it shadows the Prefect 1 flow until promotion.
+A Prefect API adapter (like :mod:`meta_flows.adapters.prefect2.work_pools`) used by the wave. The
+deployments are the ones the migration branch's committed ``prefect.yaml`` declares
+(:mod:`meta_flows.core.deployments.declared`), created with the fields ``prefect deploy`` sends for
+them: the file's schedules are inactive and its tags include ``meta-flows-shadow`` while they
+shadow the Prefect 1 flows.
 
 - :func:`upsert_shadow_deployments` is idempotent: Prefect upserts a deployment by flow and name,
   so a re-run updates the same deployment (same id) instead of adding one.
-- :func:`promote_deployments` activates every schedule, unpauses the deployment and, when the
-  migration branch was merged, points the pull step at the default branch.
+- :func:`promote_deployments` makes each deployment what the promoted ``prefect.yaml`` says
+  (schedules on, promoted tag, the default branch's pull step) and unpauses it.
 - :func:`pause_deployments` deactivates every schedule and pauses the deployment (rollback); the
   deployment itself stays for humans to inspect.
 """
@@ -24,11 +25,12 @@ from typing import Any
 from uuid import UUID
 
 from meta_flows.adapters.prefect2.work_pools import apply_pools
-from meta_flows.core.deployments.plan import DeploymentPlan, Plan
+from meta_flows.core.deployments.declared import Declared
+from meta_flows.core.deployments.plan import PROMOTED_TAG, SHADOW_TAG
+from meta_flows.core.deployments.storage import git_clone_step
 from meta_flows.patches import prefect_client
 
-SHADOW_TAG = "meta-flows-shadow"
-PROMOTED_TAG = "meta-flows-promoted"
+__all__ = ["PROMOTED_TAG", "SHADOW_TAG"]
 
 
 class _ThreadSafeLock:
@@ -129,10 +131,11 @@ async def _each(items, call, at_once: int = CONCURRENT_CALLS) -> list:
 
 def git_pull_steps(git_url: str, branch: str) -> list[dict[str, Any]]:
     """Clone ``branch`` of ``git_url`` at run time (the working directory becomes the clone)."""
-    return [{"prefect.deployments.steps.git_clone": {"repository": git_url, "branch": branch}}]
+    return [git_clone_step(git_url, branch)]
 
 
-def _schedule(entry: dict[str, Any]):
+def schedule_of(entry: dict[str, Any]):
+    """A ``prefect.yaml`` schedules entry as Prefect's schedule object (``active`` aside)."""
     from prefect.client.schemas.schedules import construct_schedule
 
     return construct_schedule(
@@ -144,51 +147,53 @@ def _schedule(entry: dict[str, Any]):
     )
 
 
-def target_pool(
-    deployment: DeploymentPlan, pool: tuple[str, str] | None
-) -> tuple[str, str | None, dict[str, Any]]:
-    """(pool name, pool type or None when planned, job variables) for one deployment."""
-    planned = deployment.work_pool or {}
-    if pool is None:
-        return planned.get("name", "default"), None, dict(planned.get("job_variables") or {})
-    return pool[0], pool[1], {}
+def _create_fields(declared: Declared) -> dict[str, Any]:
+    """The create-deployment arguments a declared deployment gives (what ``prefect deploy``
+    sends for these keys)."""
+    from prefect.client.schemas.actions import DeploymentScheduleCreate
+
+    return dict(
+        name=declared.name,
+        entrypoint=declared.entrypoint,
+        parameters=declared.parameters,
+        tags=declared.tags,
+        schedules=[
+            DeploymentScheduleCreate(schedule=schedule_of(entry), active=bool(entry["active"]))
+            for entry in declared.schedules
+        ],
+        work_pool_name=declared.work_pool_name,
+        job_variables=declared.job_variables,
+        pull_steps=declared.pull_steps,
+    )
 
 
 async def upsert_shadow_deployments(
-    plan: Plan,
+    declared: list[Declared],
     *,
-    git_url: str,
-    branch: str,
+    flow_names: dict[str, str],
+    pools: list[dict[str, Any]],
     wave: str,
-    project: str,
-    pool: tuple[str, str] | None = None,
+    schemas: dict[str, dict[str, Any]] | None = None,
     client=None,
 ) -> list[ShadowDeployment]:
-    """Create or update one inactive deployment per planned deployment; pools created first.
+    """Create or update one deployment per declared one (a committed ``prefect.yaml``: its
+    schedules as the file says, inactive while shadowing); its work ``pools`` created first.
 
-    ``pool`` = (name, type) sends every deployment to that work pool (the registry's target
-    pool; job variables planned for another pool type are dropped); without it each deployment
-    goes to its planned pool.
+    ``flow_names``: deployment name -> the Prefect 2 flow name; ``schemas``: deployment name ->
+    the parameter schema of its flow (the UI's run form).
     """
     if client is None:
         from prefect.client.orchestration import get_client
 
         async with get_client() as new_client:
             return await upsert_shadow_deployments(
-                plan,
-                git_url=git_url,
-                branch=branch,
+                declared,
+                flow_names=flow_names,
+                pools=pools,
                 wave=wave,
-                project=project,
-                pool=pool,
+                schemas=schemas,
                 client=new_client,
             )
-    from prefect.client.schemas.actions import DeploymentScheduleCreate
-
-    if pool is not None:
-        pools = [{"name": pool[0], "type": pool[1]}]
-    else:
-        pools = [p.to_dict() for p in plan.pools]
     async with _POOLS_LOCK:
         results = await apply_pools(pools, client)
         if any(r.action == "error" and "AlreadyExists" in r.message for r in results):
@@ -199,7 +204,7 @@ async def upsert_shadow_deployments(
 
     # Prefect creates a flow with one INSERT (no read before it, so no conflict with other
     # writers): every flow at once, outside the one-write-at-a-time lock the upserts need
-    names = sorted({d.flow_name for d in plan.deployments})
+    names = sorted({flow_names[d.name] for d in declared})
     flow_ids = dict(
         zip(
             names,
@@ -208,42 +213,25 @@ async def upsert_shadow_deployments(
         )
     )
 
-    async def one(deployment: DeploymentPlan) -> ShadowDeployment:
-        pool_name, _, job_variables = target_pool(deployment, pool)
-        flow_id = flow_ids[deployment.flow_name]
-        schedules = [
-            DeploymentScheduleCreate(schedule=_schedule(entry), active=False)
-            for entry in deployment.schedules
-        ]
-        tags = sorted(
-            {
-                # the registry's project name (the rollback automation matches it); a
-                # Prefect 1 project name the translator tagged stays as prefect1-project:
-                *(f"prefect1-{t}" if t.startswith("project:") else t for t in deployment.tags),
-                SHADOW_TAG,
-                f"wave:{wave}",
-                f"project:{project}",
-            }
-        )
+    async def one(deployment: Declared) -> ShadowDeployment:
+        fields = _create_fields(deployment)
+        if schemas and deployment.name in schemas:
+            fields["parameter_openapi_schema"] = schemas[deployment.name]
         deployment_id = await _write(
             client.create_deployment,
-            flow_id=flow_id,
-            name=deployment.name,
-            entrypoint=deployment.entrypoint,
-            parameters=deployment.parameters,
-            tags=tags,
-            schedules=schedules,
-            work_pool_name=pool_name,
-            job_variables=job_variables,
-            pull_steps=git_pull_steps(git_url, branch),
-            description=f"Migrated from Prefect 1 by meta-flows (wave {wave}); shadow until "
-            f"promoted.",
+            flow_id=flow_ids[flow_names[deployment.name]],
+            description=f"Migrated from Prefect 1 by meta-flows (wave {wave}).",
+            paused=False,
+            **fields,
         )
         return ShadowDeployment(
-            str(deployment_id), deployment.name, deployment.flow_name, len(schedules)
+            str(deployment_id),
+            deployment.name,
+            flow_names[deployment.name],
+            len(deployment.schedules),
         )
 
-    return await _each(plan.deployments, one)
+    return await _each(declared, one)
 
 
 async def _read_all(client, ids: list[str]) -> dict:
@@ -274,47 +262,37 @@ async def _set_schedules(client, deployment, active: bool) -> int:
     return changed
 
 
-async def promote_deployments(
-    ids: list[str], *, git_url: str | None = None, branch: str | None = None, client=None
-) -> int:
-    """Activate every schedule, unpause, tag promoted; with ``git_url``/``branch`` the pull step
-    clones that branch from now on. Returns the number of schedules switched on."""
+async def promote_deployments(ids: list[str], declared: list[Declared], client=None) -> int:
+    """Make the live deployments ``ids`` what ``declared`` (the promoted branch's committed
+    ``prefect.yaml``) says, unpaused: its schedules on, its tags and pull steps. Returns the
+    number of schedules switched on."""
     if client is None:
         from prefect.client.orchestration import get_client
 
         async with get_client() as new_client:
-            return await promote_deployments(ids, git_url=git_url, branch=branch, client=new_client)
-    from prefect.client.schemas.actions import DeploymentScheduleCreate
+            return await promote_deployments(ids, declared, client=new_client)
 
     deployments = await _read_all(client, ids)
+    by_name = {d.name: d for d in declared}
 
     async def one(raw: str) -> int:
         deployment = deployments.get(UUID(raw))
         if deployment is None:
             raise LookupError(f"deployment {raw} not found: deleted since its shadow was made?")
-        schedules = deployment.schedules
-        tags = sorted({*(set(deployment.tags) - {SHADOW_TAG}), PROMOTED_TAG})
-        pull_steps = (
-            git_pull_steps(git_url, branch) if git_url and branch else deployment.pull_steps
-        )
+        wanted = by_name.get(deployment.name)
+        if wanted is None:
+            raise LookupError(f"deployment {deployment.name!r} is not in the promoted prefect.yaml")
         # Prefect upserts by flow and name: the same deployment (id), schedules replaced
         await _write(
             client.create_deployment,
             flow_id=deployment.flow_id,
-            name=deployment.name,
-            entrypoint=deployment.entrypoint,
-            parameters=deployment.parameters,
-            tags=tags,
-            schedules=[
-                DeploymentScheduleCreate(schedule=s.schedule, active=True) for s in schedules
-            ],
-            work_pool_name=deployment.work_pool_name,
-            job_variables=deployment.job_variables,
-            pull_steps=pull_steps,
             description=deployment.description,
+            parameter_openapi_schema=deployment.parameter_openapi_schema,
             paused=False,
+            **_create_fields(wanted),
         )
-        return sum(1 for s in schedules if not s.active)
+        before = sum(1 for s in deployment.schedules if s.active)
+        return sum(1 for s in wanted.schedules if s["active"]) - before
 
     # one at a time: promotion runs when several projects settle at once and the writes take
     # turns; reads queued ahead of them on the server would only delay the next write

@@ -14,6 +14,9 @@ from typing import Any
 from meta_flows.core.errors import MetaFlowsError
 
 MIGRATED_TAG = "migrated-from-prefect1"
+# A wave's deployments carry one of these: shadowing Prefect 1 (schedules off), or promoted
+SHADOW_TAG = "meta-flows-shadow"
+PROMOTED_TAG = "meta-flows-promoted"
 
 
 TODO_PREFIX = "TODO(prefect2-migration):"
@@ -62,6 +65,25 @@ DOCKER_STEPS_PACKAGE = "prefect-docker>=0.3.1"
 
 class TranslationError(MetaFlowsError, ValueError):
     """Bad input to the translator (e.g. an unknown ``--pool`` type)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a wave's deployments go: the registry's choices, written into ``prefect.yaml``.
+
+    The committed file is what the wave deploys (and what ``prefect deploy --all`` deploys from
+    the promoted branch): the project's name, pull steps that clone the project's remote at
+    ``branch`` (the code is in git; Prefect 1's storage is not consulted for where it lives), the
+    registry's work pool for every deployment, and the wave's tags. ``active`` is the state of
+    every schedule: off while shadowing Prefect 1, on once promoted.
+    """
+
+    project: str
+    git_url: str
+    branch: str
+    pool: tuple[str, str] | None = None  # (name, type); None: the pools the translation plans
+    tags: tuple[str, ...] = ()
+    active: bool = False
 
 
 @dataclass
@@ -144,6 +166,7 @@ class Plan:
     pools: list[PoolPlan] = field(default_factory=list)
     blocks: list[BlockPlan] = field(default_factory=list)
     todos: list[Todo] = field(default_factory=list)
+    target: Target | None = None  # a wave's project (see Target), else None
 
     def deployment(self, name: str) -> DeploymentPlan:
         return next(d for d in self.deployments if d.name == name)

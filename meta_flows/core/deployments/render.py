@@ -91,13 +91,23 @@ def render_prefect_yaml(plan: Plan, prefect_version: str | None = None) -> str:
         from importlib.metadata import version
 
         prefect_version = version("prefect")
-    lines = [
-        f"# prefect.yaml for {plan.project}, translated by meta-flows from the Prefect 1",
-        "# deployment config (storage, run configs, schedules, labels, register(project_name=)).",
-        "# Every schedule is created inactive (active: false): activate it when you promote the",
-        "# deployment. Create the work pools first: meta-flows pools apply " + POOLS_FILE,
-        "#",
-    ]
+    if plan.target is None:
+        lines = [
+            f"# prefect.yaml for {plan.project}, translated by meta-flows from the Prefect 1",
+            "# deployment config (storage, run configs, schedules, labels, register(project_name=)).",
+            "# Every schedule is created inactive (active: false): activate it when you promote the",
+            "# deployment. Create the work pools first: meta-flows pools apply " + POOLS_FILE,
+            "#",
+        ]
+    else:
+        lines = [
+            f"# prefect.yaml for {plan.project}: its Prefect 2 deployments, translated by meta-flows",
+            "# from the Prefect 1 deployment config. The wave deploys exactly this file, as",
+            "# `prefect deploy --all` does. Schedules stay off (active: false) while the deployments",
+            "# shadow Prefect 1; promotion switches them on in this file. Work pools:",
+            "# meta-flows pools apply " + POOLS_FILE,
+            "#",
+        ]
     report = blocks_report(plan)
     if report:
         lines.append("# Blocks to create before the first run:")

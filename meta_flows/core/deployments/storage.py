@@ -1,7 +1,8 @@
 """Prefect 1 storage as Prefect 2.20 pull steps (§14).
 
 Git-hosted storages become ``git_clone`` steps (with a Secret block for a token), Docker storage
-an image for the pool, local storage a working directory; each with the flow's entrypoint.
+an image for the pool, local storage a working directory. (In a wave, every deployment clones
+the project's own remote instead: :class:`~meta_flows.core.deployments.plan.Target`.)
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ class _StorageSteps:
     build: list[dict[str, Any]] | None = None
     push: list[dict[str, Any]] | None = None
     image: str | None = None  # the image a Docker build produces, for job_variables
-    entrypoint_file: str | None = None
     secrets: list[str] = field(default_factory=list)  # Prefect 1 secret names -> Secret blocks
     todos: list[Todo] = field(default_factory=list)
 
@@ -42,6 +42,11 @@ def _git_clone(repository: str, branch: str | None, secret: str | None) -> dict[
     if secret:
         step["access_token"] = f"{{{{ prefect.blocks.secret.{secret_block_name(secret)} }}}}"
     return {"prefect.deployments.steps.git_clone": step}
+
+
+def git_clone_step(repository: str, branch: str) -> dict[str, Any]:
+    """Clone ``branch`` of ``repository`` at run time (the working directory becomes the clone)."""
+    return _git_clone(repository, branch, None)
 
 
 def _host_of(url: str) -> str:
@@ -99,7 +104,6 @@ def translate_storage(flow: FlowInfo, repo_root: str) -> _StorageSteps:
         if _is_commit(ref):
             steps.todos.append(_pin_todo("commit", ref))
         _add_secret(steps, f.get("access_token_secret"))
-        steps.entrypoint_file = f.get("path")
     elif kind in ("GitLab", "Bitbucket"):
         default_host = "gitlab.com" if kind == "GitLab" else "bitbucket.org"
         host = _host_of(f.get("host") or default_host)
@@ -135,7 +139,6 @@ def translate_storage(flow: FlowInfo, repo_root: str) -> _StorageSteps:
                     "pull",
                 )
             )
-        steps.entrypoint_file = f.get("path")
     elif kind == "Git":
         host = f.get("repo_host") or "github.com"
         if f.get("use_ssh"):
@@ -172,7 +175,6 @@ def translate_storage(flow: FlowInfo, repo_root: str) -> _StorageSteps:
             )
         if f.get("use_ssh"):
             steps.todos.append(Todo("SSH clone: the worker needs the deploy key", "pull"))
-        steps.entrypoint_file = f.get("flow_path")
     elif kind in ("Local", "Module"):
         directory = repo_root
         path = f.get("path")

@@ -37,11 +37,13 @@ from meta_flows.core.deployments.plan import (
     DeploymentPlan,
     Plan,
     PoolPlan,
+    Target,
     Todo,
     TranslationError,
     sanitize_name,
     secret_block_name,
     slug,
+    unevaluated,
 )
 from meta_flows.core.deployments.run_configs import (
     translate_run_config,
@@ -51,10 +53,12 @@ from meta_flows.core.deployments.schedules import (
     translate_clock,
 )
 from meta_flows.core.deployments.storage import (
+    git_clone_step,
     translate_storage,
 )
 from meta_flows.core.inventory.model import (
     ClockInfo,
+    FlowInfo,
     Inventory,
     ScheduleInfo,
 )
@@ -130,21 +134,44 @@ class _PendingPool:
     deployments: list[DeploymentPlan] = field(default_factory=list)
 
 
+def unevaluated_parts(flow: FlowInfo) -> list[str]:
+    """What names a deployment (flow name, labels, project, clock parameters and labels) that
+    the static reader could not evaluate: such a flow gets no deployment, never a made-up name."""
+    parts = []
+    if unevaluated(flow.name):
+        parts.append(f"the flow name {flow.name}")
+    if unevaluated(flow.project_name):
+        parts.append(f"project_name {flow.project_name}")
+    parts += [f"the label {label}" for label in flow.labels if unevaluated(label)]
+    for clock in flow.schedule.clocks if flow.schedule else []:
+        parts += [
+            f"the clock parameter {key}={value}"
+            for key, value in clock.parameter_defaults.items()
+            if unevaluated(value)
+        ]
+        parts += [f"the clock label {label}" for label in clock.labels or [] if unevaluated(label)]
+    return parts
+
+
 def translate(
     inventory: Inventory,
     pools: Mapping[str, str] | None = None,
     repo_root: str | None = None,
+    target: Target | None = None,
 ) -> Plan:
     """Translate every flow of ``inventory``.
 
     ``pools`` maps a work pool type (or Prefect 1 run config class) to the pool name every
     deployment of that type goes to (``--pool NAME=TYPE``; see :func:`parse_pool_overrides`).
     ``repo_root`` is the checkout path that ``set_working_directory`` steps name (default: the
-    inventory's ``repo``).
+    inventory's ``repo``) when there is no ``target``. With a :class:`Target` (a wave's project),
+    the registry's choices are written in: see :func:`apply_target`.
     """
     overrides = {POOL_TYPES.get(k, k): v for k, v in (pools or {}).items()}
     root = repo_root or inventory.repo
     plan = Plan(project=slug(PurePosixPath(inventory.repo.rstrip("/")).name) or "project")
+    if target is not None:
+        plan.project = target.project
     for error in inventory.errors:
         where = (
             f"{error.file}:{error.line}" if error.file and error.line else error.file or "project"
@@ -166,23 +193,25 @@ def translate(
                 )
             )
             continue
+        unread = unevaluated_parts(flow)
+        if unread:
+            plan.todos.append(
+                Todo(
+                    f"{flow.file}: flow {flow.name!r}: {'; '.join(unread)} could not be "
+                    "evaluated: no deployment written; declare it in this file by hand"
+                )
+            )
+            continue
         flow_name = prefect2_flow_name(flow.name)
         storage = translate_storage(flow, root)
+        if target is not None:  # the code is in the project's remote: clone it from there
+            storage.pull = [git_clone_step(target.git_url, target.branch)]
+            storage.todos = [t for t in storage.todos if t.key != "pull"]
+            storage.secrets = []
         run = translate_run_config(flow.run_config, storage.image)
         filters = fold_filters(flow.schedule)
         groups = group_clocks(flow.schedule)
         suffixes = deployment_suffixes(groups) if len(groups) > 1 else [""]
-        entry_file = flow.file
-        entry_todos: list[Todo] = []
-        if storage.entrypoint_file and storage.entrypoint_file != flow.file:
-            entry_file = storage.entrypoint_file.lstrip("/")
-            entry_todos.append(
-                Todo(
-                    f"the storage path {storage.entrypoint_file} differs from the file the "
-                    f"flow was found in ({flow.file}): check the entrypoint",
-                    "entrypoint",
-                )
-            )
         flow_labels = sorted(set(flow.labels) | set(run.labels))
 
         for group, suffix in zip(groups, suffixes, strict=True):
@@ -194,7 +223,8 @@ def translate(
             deployment = DeploymentPlan(
                 name=name,
                 flow_name=flow_name,
-                entrypoint=f"{entry_file}:{flow.function_name}",
+                # the file that defines the flow (never a storage path: the migrated code runs)
+                entrypoint=f"{flow.file}:{flow.function_name}",
                 parameters=group.parameters,
                 tags=[*tags, MIGRATED_TAG],
                 pull=storage.pull,
@@ -207,7 +237,7 @@ def translate(
                         f"flow {flow.name!r} is named {flow_name!r} in Prefect 2 (/ % & > < are not allowed)"
                     )
                 )
-            deployment.todos += entry_todos + storage.todos + run.todos
+            deployment.todos += storage.todos + run.todos
             if flow.schedule and flow.schedule.unevaluated and group is groups[0]:
                 deployment.todos.append(
                     Todo(
@@ -255,7 +285,57 @@ def translate(
 
     plan.pools = _assign_pool_names(list(pending.values()), overrides)
     plan.blocks = sorted(blocks.values(), key=lambda b: (b.type, b.name))
+    if target is not None:
+        apply_target(plan, target)
     return plan
+
+
+# Job variables a process worker's default job template has (a deployment sent to a process pool
+# keeps these of its Prefect 1 run config; the others only applied to its infrastructure)
+PROCESS_VARIABLES = ("env", "working_dir", "stream_output", "command", "labels", "name")
+
+
+def apply_target(plan: Plan, target: Target) -> None:
+    """Write a wave's :class:`Target` into ``plan`` (in place).
+
+    - tags: ``project:<registry project>`` (a Prefect 1 ``project:`` tag becomes
+      ``prefect1-project:``), the target's tags;
+    - every schedule ``active`` as the target says;
+    - with ``target.pool``: every deployment goes to that pool, the only pool planned; job
+      variables are kept where the planned pool had the same type (for a process pool: those a
+      process worker knows, e.g. ``env``).
+    """
+    from meta_flows.core.deployments.kubernetes import base_job_template
+
+    plan.target = target
+    planned_type = {pool.name: pool.type for pool in plan.pools}
+    templates = [p.base_job_template for p in plan.pools if p.base_job_template is not None]
+    for deployment in plan.deployments:
+        deployment.tags = sorted(
+            {
+                *(f"prefect1-{t}" if t.startswith("project:") else t for t in deployment.tags),
+                f"project:{target.project}",
+                *target.tags,
+            }
+        )
+        for schedule in deployment.schedules:
+            schedule["active"] = target.active
+        if target.pool is None:
+            continue
+        name, kind = target.pool
+        variables = dict(deployment.work_pool.get("job_variables") or {})
+        if planned_type.get(deployment.work_pool.get("name")) != kind:
+            keep = PROCESS_VARIABLES if kind == "process" else ()
+            variables = {k: v for k, v in variables.items() if k in keep}
+        deployment.work_pool = {"name": name, "job_variables": variables}
+    if target.pool is not None:
+        name, kind = target.pool
+        pool = PoolPlan(name=name, type=kind)
+        if kind == "kubernetes":
+            pool.base_job_template = templates[0] if templates else base_job_template(None)
+        if kind in POOL_PACKAGES:
+            pool.notes.append(f"its worker needs {POOL_PACKAGES[kind]}")
+        plan.pools = [pool]
 
 
 def _assign_pool_names(pending: list[_PendingPool], overrides: Mapping[str, str]) -> list[PoolPlan]:

@@ -1,0 +1,183 @@
+"""A wave's Target written into the translation, the declared deployments read back from the
+rendered prefect.yaml, and the promotion's edit of that file."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from meta_flows.core.deployments.declared import (
+    DeclarationError,
+    activated,
+    declared_deployments,
+)
+from meta_flows.core.deployments.plan import PROMOTED_TAG, SHADOW_TAG, Target
+from meta_flows.core.deployments.render import render_pools_yaml, render_prefect_yaml
+from meta_flows.core.deployments.translate import translate
+from meta_flows.core.inventory.model import (
+    ClockInfo,
+    ComponentInfo,
+    FlowInfo,
+    Inventory,
+    ScheduleInfo,
+)
+
+CLONE = "prefect.deployments.steps.git_clone"
+TARGET = Target(
+    project="acme-etl",
+    git_url="https://git.example/acme/etl.git",
+    branch="prefect2/w1",
+    pool=("shared", "process"),
+    tags=("wave:w1", SHADOW_TAG),
+)
+
+
+def flow(**kw) -> FlowInfo:
+    base = {"file": "flows/etl.py", "name": "etl", "function_name": "etl", "method": "dynamic"}
+    return FlowInfo(**{**base, **kw})
+
+
+def plan_of(*flows, target=TARGET):
+    return translate(Inventory(repo="/work/space/repos/etl", flows=list(flows)), target=target)
+
+
+def nightly(**parameters) -> ScheduleInfo:
+    return ScheduleInfo(
+        clocks=[ClockInfo(type="CronClock", cron="0 2 * * *", parameter_defaults=parameters)]
+    )
+
+
+KUBERNETES = ComponentInfo(
+    type="KubernetesRun", fields={"image": "acme/etl:1", "env": {"STAGE": "prod"}}
+)
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        None,  # Prefect 1's default local storage
+        ComponentInfo(type="Local", fields={"path": "/opt/flows/etl.py"}),
+        ComponentInfo(
+            type="GitHub",
+            fields={"repo": "acme/other", "path": "src/flow.py", "access_token_secret": "TOKEN"},
+        ),
+    ],
+)
+def test_every_deployment_clones_the_project_remote_at_the_branch(storage):
+    plan = plan_of(flow(storage=storage, schedule=nightly(), run_config=KUBERNETES))
+    (deployment,) = plan.deployments
+    assert deployment.pull == [{CLONE: {"repository": TARGET.git_url, "branch": TARGET.branch}}]
+    assert deployment.entrypoint == "flows/etl.py:etl"  # never a storage path
+    assert not [t for t in deployment.todos if t.key in ("pull", "entrypoint")]
+    assert plan.blocks == []  # the storage's token is not needed to clone the project's remote
+    text = render_prefect_yaml(plan, "2.20.0") + render_pools_yaml(plan)
+    assert "/work/space" not in text  # no path of the wave's workspace
+
+
+def test_the_registry_pool_tags_and_project_name_are_written_in():
+    plan = plan_of(
+        flow(schedule=nightly(), run_config=KUBERNETES, project_name="sales", labels=["k8s"])
+    )
+    (deployment,) = plan.deployments
+    assert plan.project == "acme-etl"
+    assert [(p.name, p.type) for p in plan.pools] == [("shared", "process")]
+    # a process worker knows env; the Kubernetes-only variables do not apply to it
+    assert deployment.work_pool == {"name": "shared", "job_variables": {"env": {"STAGE": "prod"}}}
+    assert deployment.tags == sorted(
+        [
+            "label:k8s",
+            "migrated-from-prefect1",
+            "prefect1-project:sales",
+            "project:acme-etl",
+            "wave:w1",
+            SHADOW_TAG,
+        ]
+    )
+    assert [s["active"] for s in deployment.schedules] == [False]
+    data = yaml.safe_load(render_prefect_yaml(plan, "2.20.0"))
+    assert data["name"] == "acme-etl"
+
+
+def test_a_kubernetes_target_keeps_the_planned_job_variables():
+    target = Target("p", "https://g/p.git", "b", pool=("k8s", "kubernetes"))
+    (deployment,) = plan_of(flow(run_config=KUBERNETES), target=target).deployments
+    assert deployment.work_pool["name"] == "k8s"
+    assert deployment.work_pool["job_variables"]["image"] == "acme/etl:1"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": "<unevaluated: f'etl_{x}'>"},
+        {"labels": ["<unevaluated: LABEL>"]},
+        {"schedule": nightly(day="<unevaluated: today()>")},
+    ],
+)
+def test_what_could_not_be_evaluated_gets_one_todo_and_no_deployment(changes):
+    plan = plan_of(flow(**changes), flow(file="flows/other.py", name="other"))
+    assert [d.name for d in plan.deployments] == ["other"]
+    (todo,) = plan.todos
+    assert "could not be evaluated: no deployment written" in todo.message
+    assert "flows/etl.py" in todo.message
+    assert "<unevaluated" not in "".join(str(d.to_dict()) for d in plan.deployments)
+
+
+def test_declared_deployments_are_what_the_rendered_file_says():
+    plan = plan_of(flow(schedule=nightly(n=3)), flow(file="flows/b.py", name="b"))
+    declared = declared_deployments(render_prefect_yaml(plan, "2.20.0"))
+    assert [d.name for d in declared] == ["b", "etl"]
+    by_name = {d.name: d for d in declared}
+    planned = plan.deployment("etl")
+    assert by_name["etl"].compared() == {
+        "entrypoint": planned.entrypoint,
+        "parameters": {"n": 3},
+        "tags": sorted(planned.tags),
+        "work_pool_name": "shared",
+        "job_variables": {},
+        "pull_steps": planned.pull,
+        "schedules": planned.schedules,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("deployments: {a: 1}\n", "deployments: expected a list"),
+        ("deployments:\n- entrypoint: a.py:f\n", r"deployments\[0\]: no name"),
+        ("deployments:\n- name: a\n  entrypoint: a.py\n", "entrypoint must be"),
+        (
+            "deployments:\n- {name: a, entrypoint: 'a.py:f'}\n- {name: a, entrypoint: 'b.py:f'}\n",
+            "used twice: a",
+        ),
+        ("deployments: [\n", "not YAML"),
+    ],
+)
+def test_a_malformed_file_is_named(text, message):
+    with pytest.raises(DeclarationError, match=message):
+        declared_deployments(text)
+
+
+def test_activation_switches_schedules_on_and_follows_the_default_branch():
+    plan = plan_of(flow(schedule=nightly()), flow(file="flows/b.py", name="b"))
+    text = render_prefect_yaml(plan, "2.20.0")
+    text = text.replace("deployments:", "# a comment kept\ndeployments:", 1)
+    promoted = activated(text, branch_from="prefect2/w1", branch_to="main")
+    assert "# a comment kept" in promoted
+    for deployment in declared_deployments(promoted):
+        assert all(s["active"] for s in deployment.schedules)
+        assert PROMOTED_TAG in deployment.tags and SHADOW_TAG not in deployment.tags
+        assert deployment.pull_steps == [{CLONE: {"repository": TARGET.git_url, "branch": "main"}}]
+    # idempotent; without branches the pull steps stay
+    assert activated(promoted, branch_from="prefect2/w1", branch_to="main") == promoted
+    kept = declared_deployments(activated(text))
+    assert kept[0].pull_steps[0][CLONE]["branch"] == "prefect2/w1"
+    # only the lines that change differ
+    assert len(text.splitlines()) == len(promoted.splitlines())
+    changed = [a for a, b in zip(text.splitlines(), promoted.splitlines(), strict=True) if a != b]
+    assert len(changed) == 2 + 2 + 1  # two tags, two branches, one schedule
+
+
+def test_activation_refuses_a_file_it_cannot_edit_safely():
+    text = "deployments:\n- {name: a, entrypoint: 'a.py:f', schedules: [{cron: '* * * * *', active: false}]}\n"
+    with pytest.raises(DeclarationError, match="cannot be edited safely"):
+        activated(text)
