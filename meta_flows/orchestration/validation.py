@@ -25,6 +25,7 @@ from meta_flows.core.validation.cases import ValidationCase, load_cases, plan_ca
 from meta_flows.core.validation.compare import compare_runs, skipped_verdict
 from meta_flows.core.validation.model import CaseVerdict
 from meta_flows.sandbox.legacy_run import RunSpec, run_legacy
+from meta_flows.sandbox.migrated_env import MigratedEnvError, migrated_env
 from meta_flows.sandbox.migrated_run import run_migrated_many
 
 TIMEOUT = 300.0  # seconds one flow run may take, on either side
@@ -65,6 +66,17 @@ def run_cases(
         else:
             runnable.append(index)
     chosen = [cases[i] for i in runnable]
+    try:
+        python = migrated_env(migrated, env_root).python if chosen else None
+    except MigratedEnvError as exc:  # every flow's Prefect 2 side fails the same way
+        for index in runnable:
+            verdicts[index] = CaseVerdict(
+                flow_name=cases[index].flow.name,
+                case=cases[index].case,
+                verdict="migrated-error",
+                reason=f"the Prefect 2 environment of the migrated requirements: {exc}",
+            )
+        return [verdicts[i] for i in range(len(cases))]
     # both sides at once: the Prefect 1 runs need no API, the Prefect 2 ones mostly wait on it
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meta-flows-legacy") as pool:
         legacy_future = pool.submit(
@@ -87,6 +99,7 @@ def run_cases(
                 for c in chosen
             ],
             timeout=timeout,
+            python=python,
         )
         legacy = legacy_future.result()
     for index, case, old, fresh in zip(runnable, chosen, legacy, new, strict=True):

@@ -47,6 +47,14 @@ PRELOAD = (
 PROGRAM = zygote.Program(sys.executable, "meta_flows.sandbox.migrated_child:main", PRELOAD)
 
 
+def program_for(python: str) -> zygote.Program:
+    """The child program in the interpreter ``python`` (a project's Prefect 2 environment,
+    :mod:`meta_flows.sandbox.migrated_env`); meta-flows' own by default."""
+    if python == sys.executable:
+        return PROGRAM
+    return zygote.Program(python, "meta_flows.sandbox.migrated_child:main", PRELOAD)
+
+
 def child_env() -> dict[str, str]:
     """The child's environment: ours, results persisted by default, no events.
 
@@ -66,9 +74,15 @@ def child_env() -> dict[str, str]:
 
 
 def run_migrated_many(
-    repo_dir: str | Path, runs: Iterable[dict[str, Any]], timeout: float = TIMEOUT
+    repo_dir: str | Path,
+    runs: Iterable[dict[str, Any]],
+    timeout: float = TIMEOUT,
+    python: str | None = None,
 ) -> list[RunCapture]:
     """Run cases of one migrated repository; one capture per run, in order.
+
+    ``python``: the interpreter of the project's Prefect 2 environment (default: meta-flows'
+    own).
 
     Each run is a dict with ``file`` (relative to the repo), ``function_name`` (may be None:
     then the flow is found by name), ``flow_name``, and optional ``case`` and ``parameters``.
@@ -106,7 +120,7 @@ def run_migrated_many(
 
     with tempfile.TemporaryDirectory(prefix="meta-flows-p2-results-") as storage:
         captures = run_batches(
-            PROGRAM,
+            program_for(python or sys.executable),
             child_env(),
             {"roots": roots, "storage": storage},
             requests,

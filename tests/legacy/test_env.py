@@ -22,7 +22,7 @@ def run_py(env, code: str, timeout: int = 180) -> str:
 
 
 def test_base_env_is_created_once_and_reused(base, legacy_root):
-    assert (base.path / legacy._MARKER).exists()
+    assert (base.path / legacy.MARKER).exists()
     started = time.monotonic()
     again = base_env(legacy_root)
     assert again.path == base.path
@@ -68,12 +68,12 @@ def test_two_concurrent_requests_build_once(base, legacy_root, tmp_path):
         import sys
         from pathlib import Path
         import meta_flows.sandbox.legacy.env as m
-        original = m._build
+        original = m.build_env
         def counting(target, build):
             with open({str(log)!r}, "a") as fh:
                 fh.write(str(target) + "\\n")
             original(target, build)
-        m._build = counting
+        m.build_env = counting
         print(m.legacy_env(["iniconfig==1.1.1"], Path({str(legacy_root)!r})).path)
         """
     )
@@ -85,7 +85,7 @@ def test_two_concurrent_requests_build_once(base, legacy_root, tmp_path):
     assert all(p.returncode == 0 for p in procs)
     assert paths[0] == paths[1]
     assert len(log.read_text().splitlines()) <= 1  # 0 if an earlier session built it
-    assert (Path(paths[0]) / legacy._MARKER).exists()
+    assert (Path(paths[0]) / legacy.MARKER).exists()
 
 
 def test_requirement_that_cannot_install_names_it(base, legacy_root):

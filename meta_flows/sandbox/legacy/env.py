@@ -47,7 +47,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 PREFECT1 = "prefect==1.4.1"
 CONSTRAINTS = Path(__file__).with_name("constraints-prefect1.txt")
-_MARKER = ".meta-flows-complete"
+MARKER = ".meta-flows-complete"
 # A project environment whose requirements failed to install is not retried for this long (an
 # inventory asks once per project and run; a network hiccup heals after it). Seconds.
 FAILURE_TTL = int(os.environ.get("META_FLOWS_ENV_FAILURE_TTL", "3600"))
@@ -158,11 +158,12 @@ def cache_root() -> Path:
     return Path.home() / ".cache" / "meta-flows" / "legacy"
 
 
-def project_requirements(project_dir: Path) -> list[str]:
+def project_requirements(project_dir: Path, *, keep_prefect: bool = False) -> list[str]:
     """A project's own requirements, from requirements.txt, pyproject.toml or setup.py.
 
-    Prefect itself is left out (the environment pins Prefect 1.4.1). Raises LegacyEnvError naming
-    the file when one cannot be read.
+    Prefect itself is left out (the environment pins Prefect 1.4.1) unless ``keep_prefect``. A
+    local path (``./vendor/pkg``, ``wheels/x.whl``) becomes an absolute path in the project
+    directory. Raises LegacyEnvError naming the file when one cannot be read.
     """
     found: list[str] = []
     req = project_dir / "requirements.txt"
@@ -187,7 +188,35 @@ def project_requirements(project_dir: Path) -> list[str]:
     setup = project_dir / "setup.py"
     if setup.exists():
         found += _setup_py_requirements(setup)
-    return [r for r in dict.fromkeys(found) if _dist_name(r) != "prefect"]
+    found = [_local_path(project_dir, r) for r in found]
+    return [r for r in dict.fromkeys(found) if keep_prefect or dist_name(r) != "prefect"]
+
+
+def _local_path(project_dir: Path, requirement: str) -> str:
+    """``./vendor/pkg`` (a path in the project) as an absolute path pip installs from anywhere."""
+    text = requirement.strip()
+    if text.startswith(("./", "../")) or (text.endswith(".whl") and "/" in text):
+        path = (project_dir / text).resolve()
+        if path.exists():
+            return str(path)
+    return requirement
+
+
+def content_key(requirements: tuple[str, ...] | list[str]) -> list[str]:
+    """A digest of every requirement that is a local path (a wheel or a source directory), so
+    an environment is rebuilt when the package changes under the same path."""
+    parts = []
+    for requirement in requirements:
+        path = Path(requirement)
+        if not path.is_absolute() or not path.exists():
+            continue
+        digest = hashlib.sha256()
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in files:
+            digest.update(str(file.relative_to(path.parent)).encode())
+            digest.update(file.read_bytes())
+        parts.append(digest.hexdigest())
+    return parts
 
 
 def _setup_py_requirements(path: Path) -> list[str]:
@@ -206,14 +235,14 @@ def _setup_py_requirements(path: Path) -> list[str]:
     return []
 
 
-def _dist_name(requirement: str) -> str:
+def dist_name(requirement: str) -> str:
     name = requirement.strip()
     for sep in "[<>=!~;@ ":
         name = name.split(sep, 1)[0]
     return name.lower().replace("_", "-")
 
 
-def _key(*parts: str) -> str:
+def env_key(*parts: str) -> str:
     digest = hashlib.sha256()
     for part in (sys.version.split()[0], *parts):
         digest.update(part.encode())
@@ -222,7 +251,7 @@ def _key(*parts: str) -> str:
 
 
 @contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
+def locked(lock_path: Path) -> Iterator[None]:
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -232,7 +261,7 @@ def _locked(lock_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _pip(python: Path, args: list[str], what: str) -> None:
+def pip_install(python: Path, args: list[str], what: str) -> None:
     out = subprocess.run(
         [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", *args],
         capture_output=True,
@@ -244,19 +273,24 @@ def _pip(python: Path, args: list[str], what: str) -> None:
         raise LegacyEnvError(f"cannot install {what}: " + "\n".join(reason))
 
 
-def _site_packages(env: Path) -> Path:
+def site_packages(env: Path) -> Path:
     found = sorted((env / "lib").glob("python3*/site-packages"))
     if not found:
         raise LegacyEnvError(f"{env}: no site-packages directory")
     return found[0]
 
 
-def _build(target: Path, build: Callable[[Path], None]) -> None:
-    """Build an environment at ``target`` (caller holds its lock); mark it complete last."""
+def build_env(target: Path, build: Callable[[Path], None], *, with_pip: bool = True) -> None:
+    """Build an environment at ``target`` (caller holds its lock); mark it complete last.
+
+    ``with_pip=False``: no pip of its own (an environment layered over one that has pip)."""
     shutil.rmtree(target, ignore_errors=True)  # an unfinished leftover of a crashed build
     try:
         subprocess.run(
-            [sys.executable, "-m", "venv", str(target)], check=True, capture_output=True, text=True
+            [sys.executable, "-m", "venv", *([] if with_pip else ["--without-pip"]), str(target)],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         build(target)
     except subprocess.CalledProcessError as exc:
@@ -265,23 +299,23 @@ def _build(target: Path, build: Callable[[Path], None]) -> None:
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
-    (target / _MARKER).write_text("ok\n")
+    (target / MARKER).write_text("ok\n")
 
 
 def base_env(root: Path | None = None) -> LegacyEnv:
     """The shared Prefect 1.4.1 environment, created on first use."""
     root = root or cache_root()
     constraints = CONSTRAINTS.read_text(encoding="utf-8")
-    target = root / f"prefect1-base-{_key(PREFECT1, constraints)}"
-    if (target / _MARKER).exists():
+    target = root / f"prefect1-base-{env_key(PREFECT1, constraints)}"
+    if (target / MARKER).exists():
         return LegacyEnv(target)
-    with _locked(root / f"{target.name}.lock"):
-        if not (target / _MARKER).exists():
+    with locked(root / f"{target.name}.lock"):
+        if not (target / MARKER).exists():
 
             def build(tmp: Path) -> None:
-                _pip(tmp / "bin" / "python", ["-c", str(CONSTRAINTS), PREFECT1], PREFECT1)
+                pip_install(tmp / "bin" / "python", ["-c", str(CONSTRAINTS), PREFECT1], PREFECT1)
 
-            _build(target, build)
+            build_env(target, build)
     return LegacyEnv(target)
 
 
@@ -294,28 +328,29 @@ def legacy_env(
     requirements = tuple(sorted(dict.fromkeys(r.strip() for r in requirements if r.strip())))
     if not requirements:
         return base
-    target = root / f"prefect1-project-{_key(base.path.name, *requirements)}"
-    if (target / _MARKER).exists():
+    key = env_key(base.path.name, *requirements, *content_key(requirements))
+    target = root / f"prefect1-project-{key}"
+    if (target / MARKER).exists():
         return LegacyEnv(target, requirements)
     failed = root / f"{target.name}.failed"
-    with _locked(root / f"{target.name}.lock"):
-        if _recent(failed):  # pip already said no for these exact inputs: don't ask again
+    with locked(root / f"{target.name}.lock"):
+        if recently_failed(failed):  # pip already said no for these exact inputs: don't ask again
             raise LegacyEnvError(failed.read_text(encoding="utf-8"))
-        if not (target / _MARKER).exists():
+        if not (target / MARKER).exists():
 
             def build(tmp: Path) -> None:
-                site = _site_packages(tmp)
+                site = site_packages(tmp)
                 (site / "_meta_flows_prefect1_base.pth").write_text(
-                    str(_site_packages(base.path)) + "\n"
+                    str(site_packages(base.path)) + "\n"
                 )
-                _pip(
+                pip_install(
                     tmp / "bin" / "python",
                     ["-c", str(CONSTRAINTS), *requirements],
                     "the project's requirements (" + ", ".join(requirements) + ")",
                 )
 
             try:
-                _build(target, build)
+                build_env(target, build)
             except LegacyEnvError as exc:
                 failed.write_text(str(exc), encoding="utf-8")
                 raise
@@ -323,7 +358,7 @@ def legacy_env(
     return LegacyEnv(target, requirements)
 
 
-def _recent(path: Path) -> bool:
+def recently_failed(path: Path) -> bool:
     try:
         return time.time() - path.stat().st_mtime < FAILURE_TTL
     except FileNotFoundError:
