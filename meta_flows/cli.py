@@ -396,6 +396,44 @@ def wave_run(
     raise typer.Exit(_wave_exit(result))
 
 
+@wave_app.command("verify")
+def wave_verify(
+    registry: Path = typer.Argument(..., help="Registry YAML file or directory."),
+    wave: str = typer.Option(..., "--wave", help="The wave whose deployments to check."),
+    workspace: Path = typer.Option(Path(".meta-flows"), help="Clones and the ledger."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Compare the live deployments of a wave with their branch's prefect.yaml (exit 1 on drift).
+
+    Every difference is named field by field: entrypoint, parameters, tags, work pool, job
+    variables, pull steps, schedules with active."""
+    import json
+
+    from meta_flows.core.registry import RegistryFileError, UnknownWaveError, load_registry
+    from meta_flows.orchestration.verify import verify_wave
+
+    try:
+        loaded = load_registry(registry)
+        the_wave = loaded.registry.wave(wave)
+    except (RegistryFileError, UnknownWaveError) as exc:
+        _usage(str(exc))
+    results = verify_wave(loaded.registry, the_wave, workspace)
+    if as_json:
+        typer.echo(json.dumps([r.report() for r in results], indent=2))
+    else:
+        for result in results:
+            if result.ref is None and not result.drift:
+                typer.echo(f"{result.project}: no deployments to verify")
+                continue
+            status = "drift" if result.drift else "ok"
+            typer.echo(
+                f"{result.project}: {status} ({result.checked} deployment(s) against {result.ref})"
+            )
+            for line in result.drift:
+                typer.echo(f"  {line}")
+    raise typer.Exit(1 if any(r.drift for r in results) else 0)
+
+
 @app.command()
 def demo(
     workspace: Path = typer.Option(
@@ -417,20 +455,54 @@ def demo(
     typer.echo(f"Report: {report}")
     typer.echo(f"Ledger: {workspace / 'ledger' / 'demo.json'}")
     typer.echo(f"Migrated repositories: {workspace / 'repos'} (branch prefect2/demo)")
-    if result.server_home is not None:
-        if keep_server:
-            typer.echo(f"Prefect API (still running): {result.api_url}")
-        else:
-            typer.echo(
-                "Prefect UI (runs, artifacts 'wave-demo-*', deployments): "
-                f"PREFECT_HOME={result.server_home} PREFECT_API_DATABASE_CONNECTION_URL="
-                f"sqlite+aiosqlite:///{result.server_home}/prefect.db prefect server start"
-            )
-    else:
+    if result.server_home is None:
         typer.echo(
             f"Prefect API: {result.api_url} (flow run 'migrate-wave', artifacts 'wave-demo-*')"
         )
+    elif keep_server:
+        typer.echo(f"Prefect UI and API (still running): {result.api_url.removesuffix('/api')}")
+    else:
+        typer.echo("Open the Prefect UI on the demo's runs, artifacts and deployments:")
+        typer.echo(f"  {_self_command()} ui --workspace {workspace}")
+    typer.echo(f"Start over: rm -rf {workspace}")
     raise typer.Exit(_wave_exit(result.report))
+
+
+def _self_command() -> str:
+    """How to run this meta-flows again (the venv's script, so it works unactivated)."""
+    import shutil
+    import sys
+
+    script = Path(sys.executable).with_name("meta-flows")
+    if script.exists() and shutil.which("meta-flows") != str(script):
+        return str(script)
+    return "meta-flows"
+
+
+@app.command()
+def ui(
+    workspace: Path = typer.Option(
+        Path(".meta-flows/demo"), help="The demo's workspace (its Prefect database)."
+    ),
+    port: int = typer.Option(4200, help="Port of the UI and API on 127.0.0.1."),
+) -> None:
+    """Open the Prefect UI on the demo's data: a Prefect server on its database (Ctrl-C stops)."""
+    import time
+
+    from meta_flows.adapters.prefect2.local_server import start_server
+
+    home = workspace / "server"
+    if not (home / "prefect.db").exists():
+        _usage(f"no demo data in {workspace} (run meta-flows demo first)")
+    server = start_server(home.resolve(), port=port, ui=True)
+    typer.echo(f"Prefect UI: {server.url.removesuffix('/api')}  (Ctrl-C stops it)")
+    try:
+        while server.process.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
 
 
 automations_app = typer.Typer(help="Prefect automations for waves.", no_args_is_help=True)

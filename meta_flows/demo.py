@@ -86,7 +86,7 @@ def run_demo(workspace: Path, *, report: Path | None = None, keep_server: bool =
     server = None
     api_url = os.environ.get("PREFECT_API_URL")
     if not api_url:
-        server = start_server(workspace / "server")
+        server = start_server(workspace / "server", ui=keep_server)
         api_url = server.url
         os.environ["PREFECT_API_URL"] = api_url
         os.environ.update(EVENTS)

@@ -1,7 +1,7 @@
 """What a wave says about each project: a typed outcome, carried from step to step and reported.
 
 :class:`Outcome` travels between the wave's tasks; :meth:`Outcome.report` is its entry in the JSON
-report (``{"name", "state", "reason", "flows"}``), whose ``state`` is a :class:`ReportState`.
+report (``{"name", "state", "reason", "flows", "todos", "drift"}``), whose ``state`` is a :class:`ReportState`.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
     gate_passed: bool | None = None
     details: list[str] = field(default_factory=list)  # markdown lines (TODOs, diffs)
+    drift: list[str] = field(default_factory=list)  # live deployments vs prefect.yaml (verify)
 
     def report(self) -> dict:
         return {
@@ -63,6 +64,8 @@ class Outcome:
             "state": self.state.value,
             "reason": short_reason(self.reason),
             "flows": [{"name": f.name, "verdict": f.verdict} for f in self.flows],
+            "todos": self.todos,
+            "drift": self.drift,
         }
 
 

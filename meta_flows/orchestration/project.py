@@ -34,6 +34,7 @@ import git
 from meta_flows.adapters import github_pr, gitops
 from meta_flows.core.codemod.engine import ERROR, UNCHANGED, imports_prefect
 from meta_flows.core.codemod.runner import discover, write_result
+from meta_flows.core.dependencies import migrate_dependencies
 from meta_flows.core.deployments.declared import activated, declared_deployments
 from meta_flows.core.deployments.plan import SHADOW_TAG, TODO_PREFIX, Plan, Target
 from meta_flows.core.deployments.render import (
@@ -225,6 +226,21 @@ def prepare(
             if write_result(result):
                 changed.append(str(Path(result.path).relative_to(migrated_dir)))
                 rules.update(result.rules)
+    with phase("dependency files", timings):
+        needs = sorted({q for result in summary.results for q in result.requirements})
+        dependency_problems = []
+        for edit in migrate_dependencies(migrated_dir, needs, write=True):
+            path = migrated_dir / edit.path
+            written = (
+                edit.changed
+                and not path.is_symlink()
+                and path.is_file()
+                and path.read_text(encoding="utf-8") == edit.text
+            )
+            if written:  # its problems are TODOs in it now
+                changed.append(edit.path)
+            else:  # not editable (a symbolic link, a read-only file): said here instead
+                dependency_problems += [(edit.path, 0, f"PF100 {p}") for p in edit.problems]
     with phase("deployment translation", timings):
         plan = translate(inventory, repo_root=str(legacy_dir), target=target_of(project, wave))
         generated = []
@@ -244,6 +260,8 @@ def prepare(
         for rel in dict.fromkeys([*code, *generated, *changed]):
             text = (migrated_dir / rel).read_text(encoding="utf-8", errors="replace")
             todos += file_todos(rel, text)
+        # what could not be edited at all (a symbolic link, a read-only file) counts too
+        todos += dependency_problems
     with phase("commit", timings):
         message = gitops.migration_commit_message(
             project.name, wave.name, files=changed, rules=dict(rules), todos=todos
@@ -372,7 +390,7 @@ def deploy_shadow(prepared: Prepared, wave: Wave) -> list:
     )
 
 
-def _declared_file(repo: git.Repo, ref: str) -> str:
+def declared_file(repo: git.Repo, ref: str) -> str:
     """The generated prefect.yaml at ``ref`` (beside a user's own, its other name)."""
     names = set(repo.git.ls_tree("--name-only", ref).split("\n"))
     return "prefect.meta-flows.yaml" if "prefect.meta-flows.yaml" in names else "prefect.yaml"
@@ -386,7 +404,7 @@ def activate_branch(repo: git.Repo, project: Project, wave: Wave, *, merging: bo
         return None  # promoted before (the activation went in with the merge)
 
     def edit(tree: Path) -> list[str]:
-        name = _declared_file(repo, "HEAD")
+        name = declared_file(repo, "HEAD")
         path = tree / name
         if not path.is_file():
             return []
@@ -468,7 +486,7 @@ def promote(
         promoted_ref = merge_commit
     record = ledger.update(project.name, merge_commit=merge_commit, note="merged")
     merged = time.perf_counter()
-    name = _declared_file(repo, promoted_ref)
+    name = declared_file(repo, promoted_ref)
     declared = declared_deployments(repo.git.show(f"{promoted_ref}:{name}"), name)
     _run(promote_deployments(record.deployment_ids, declared))
     timings["promotion: merge"] = merged - started
@@ -672,6 +690,19 @@ def _pause_after_failed_promotion(record: ProjectRecord) -> str:
     return "; its Prefect 2 deployments were paused again (Prefect 1 keeps running)"
 
 
+def _verify_after_promotion(project, wave, record, workspace: Path, logger) -> list[str]:
+    """``wave verify`` for one promoted project: the drift lines (logged as errors)."""
+    from meta_flows.orchestration.verify import verify_project
+
+    try:
+        drift = verify_project(project, wave, record, workspace).drift
+    except Exception as exc:  # noqa: BLE001 - a check that could not run is said, not fatal
+        drift = [f"cannot verify: {type(exc).__name__}: {exc}"]
+    for line in drift:
+        logger.error("%s: drift after promotion: %s", project.name, line)
+    return drift
+
+
 def settle(
     project: Project,
     wave: Wave,
@@ -689,6 +720,7 @@ def settle(
     record = ledger.get(project.name)
     started = time.perf_counter()
     timings: dict[str, float] = {}
+    drift: list[str] = []
     try:
         if promote_it:
             record = promote(
@@ -703,6 +735,7 @@ def settle(
                 timings=timings,
             )
             logger.info("%s: promoted", project.name)
+            drift = _verify_after_promotion(project, wave, record, Path(workspace), logger)
         else:
             record = rollback(
                 project, record, ledger, reason, prefect1_server=registry.prefect1_server
@@ -715,6 +748,7 @@ def settle(
         logger.error("%s: %s", project.name, why)
         record = ledger.update(project.name, state=ProjectState.FAILED, reason=why)
     outcome = outcome_from_record(record)
+    outcome.drift = drift
     outcome.timings = {
         "promotion" if promote_it else "rollback": time.perf_counter() - started,
         **timings,

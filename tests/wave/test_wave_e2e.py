@@ -246,6 +246,56 @@ def test_prefect1_schedules_paused_for_the_promoted_project_only(runs):
     assert active == {"daily-sales": False, "Inventory Check": False, "invoice-export": True}
 
 
+def test_wave_verify_finds_no_drift_then_names_a_hand_change(runs):
+    """``meta-flows wave verify`` after the wave: every live deployment is what its branch's
+    prefect.yaml says; a schedule switched off by hand is named, field by field (exit 1)."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    def verify() -> tuple[int, list[dict]]:
+        out = subprocess.run(
+            [
+                str(BIN / "meta-flows"),
+                "wave",
+                "verify",
+                str(runs["registry"]),
+                "--wave",
+                "demo",
+                "--workspace",
+                str(runs["workspace"]),
+                "--json",
+            ],
+            env={**os.environ, "PREFECT_API_URL": os.environ["PREFECT_API_URL"]},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        return out.returncode, json.loads(out.stdout)
+
+    code, results = verify()
+    by_name = {r["name"]: r for r in results}
+    assert code == 0, results
+    assert by_name["acme-etl"]["ref"] == "origin/main" and by_name["acme-etl"]["checked"] == 2
+    assert by_name["billing-reports"]["ref"] == "origin/prefect2/demo"
+    assert all(r["drift"] == [] for r in results)
+    assert all(not p["drift"] for p in runs["second"]["report"]["projects"])  # the wave's own
+
+    deployment, schedules = deployments_of("project:acme-etl")[0]
+
+    async def switch_off():
+        async with get_client() as client:
+            await client.update_deployment_schedule(deployment.id, schedules[0].id, active=False)
+
+    asyncio.run(switch_off())
+    code, results = verify()
+    assert code == 1
+    [drift] = [r["drift"] for r in results if r["name"] == "acme-etl"]
+    assert drift == [f"{deployment.name}: schedules[0].active: prefect.yaml true, live false"], (
+        drift
+    )
+
+
 def test_rollback_wave_reverses_the_promoted_project(runs):
     # last in this module: it changes the state the tests above look at
     from meta_flows.flows.wave import rollback_wave
@@ -263,6 +313,8 @@ def test_rollback_wave_reverses_the_promoted_project(runs):
             "state": "rolled-back",
             "reason": "checking the rollback",
             "flows": result["projects"][0]["flows"],
+            "todos": 0,
+            "drift": [],
         }
     ]
     for deployment, schedules in deployments_of("project:acme-etl"):

@@ -320,3 +320,48 @@ async def pause_deployments(ids: list[str], client=None) -> int:
         return switched
 
     return sum(await _each(ids, one))
+
+
+# ------------------------------------------------------------------------------ drift
+
+
+def _schedule_json(schedule) -> dict[str, Any]:
+    import json
+
+    return json.loads(schedule.json())
+
+
+def declared_state(declared: Declared) -> dict[str, Any]:
+    """The fields ``wave verify`` compares, as a declared deployment gives them to the API."""
+    state = declared.compared()
+    state["schedules"] = [
+        {"schedule": _schedule_json(schedule_of(entry)), "active": bool(entry["active"])}
+        for entry in declared.schedules
+    ]
+    return state
+
+
+def live_state(deployment) -> dict[str, Any]:
+    """The same fields of a deployment read from the API."""
+    return {
+        "entrypoint": deployment.entrypoint,
+        "parameters": deployment.parameters,
+        "tags": sorted(deployment.tags),
+        "work_pool_name": deployment.work_pool_name,
+        "job_variables": deployment.job_variables or {},
+        "pull_steps": deployment.pull_steps or [],
+        "schedules": [
+            {"schedule": _schedule_json(s.schedule), "active": s.active}
+            for s in deployment.schedules
+        ],
+    }
+
+
+async def read_deployments(ids: list[str], client=None) -> dict[str, Any]:
+    """{id: deployment} of ``ids`` still on the API."""
+    if client is None:
+        from prefect.client.orchestration import get_client
+
+        async with get_client() as new_client:
+            return await read_deployments(ids, new_client)
+    return {str(k): v for k, v in (await _read_all(client, ids)).items()}

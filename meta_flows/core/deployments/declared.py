@@ -181,3 +181,33 @@ def _scalar(value: str) -> str:
     from meta_flows.core.deployments.render import scalar
 
     return scalar(value)
+
+
+def differences(expected: Any, actual: Any, where: str = "") -> list[str]:
+    """Every place two field trees differ, as ``"<path>: prefect.yaml <x>, live <y>"``."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        found = []
+        for key in sorted(set(expected) | set(actual), key=str):
+            path = f"{where}.{key}" if where else str(key)
+            if key not in actual:
+                found.append(f"{path}: prefect.yaml {_short(expected[key])}, live (none)")
+            elif key not in expected:
+                found.append(f"{path}: prefect.yaml (none), live {_short(actual[key])}")
+            else:
+                found += differences(expected[key], actual[key], path)
+        return found
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        found = []
+        for index, (a, b) in enumerate(zip(expected, actual, strict=True)):
+            found += differences(a, b, f"{where}[{index}]")
+        return found
+    if expected != actual:
+        return [f"{where}: prefect.yaml {_short(expected)}, live {_short(actual)}"]
+    return []
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    import json
+
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
