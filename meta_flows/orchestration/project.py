@@ -380,14 +380,35 @@ def deploy_shadow(prepared: Prepared, wave: Wave) -> list:
             f"shadow deployments: {prepared.deployment_file} declares {', '.join(unknown)}, "
             "which the translation did not write"
         )
+    schemas = {}
+    for deployment, found in describe(directory, declared).items():
+        flow_names[deployment] = found.get("flow_name") or flow_names[deployment]
+        if "parameter_openapi_schema" in found:
+            schemas[deployment] = found["parameter_openapi_schema"]
     return _run(
         upsert_shadow_deployments(
             declared,
             flow_names=flow_names,
             pools=load_pools(directory / prepared.pools_file),
             wave=wave.name,
+            schemas=schemas,
         )
     )
+
+
+def describe(directory: Path, declared: list) -> dict[str, dict]:
+    """{deployment name: what ``prefect deploy`` reads from its flow} (its name and parameter
+    schema), read in the project's Prefect 2 environment; {} for a flow that does not load
+    there (its validation says why)."""
+    from meta_flows.sandbox.migrated_describe import describe_flows
+    from meta_flows.sandbox.migrated_env import MigratedEnvError, migrated_env
+
+    try:
+        python = migrated_env(directory).python
+    except MigratedEnvError:
+        return {}
+    found = describe_flows(directory, [d.entrypoint for d in declared], python)
+    return {d.name: found.get(d.entrypoint, {}) for d in declared}
 
 
 def declared_file(repo: git.Repo, ref: str) -> str:

@@ -26,7 +26,7 @@ from meta_flows.adapters.prefect2.local_server import start_server
 
 pytestmark = pytest.mark.prefect
 BIN = Path(sys.executable).parent
-COMPARED = ("entrypoint", "parameters", "work_pool_name", "pull_steps")
+COMPARED = ("entrypoint", "parameters", "work_pool_name", "pull_steps", "parameter_openapi_schema")
 
 
 def _env(**extra) -> dict[str, str]:
