@@ -165,3 +165,46 @@ def test_storage_secret_names_kept_credentials_redacted():
 
 def test_not_prefect_flow_is_ignored():
     assert read("from myflows import Flow\nwith Flow('x') as f:\n    pass\n") == []
+
+
+def test_literal_only_f_strings_and_dict_calls_are_evaluated():
+    (flow,) = read(
+        """
+        from prefect import Flow
+        from prefect.run_configs import KubernetesRun
+        from prefect.storage import GitHub
+        from shared import TEAM
+        NAME = "etl"
+        VERSION = 3
+        with Flow(
+            f"{TEAM}-{NAME}",
+            storage=GitHub(repo="a/b", path=f"flows/{NAME}.py"),
+            run_config=KubernetesRun(
+                image=f"acme/{NAME}:{VERSION:03d}", env=dict(STAGE="prod", **{"N": NAME})
+            ),
+        ) as flow:
+            pass
+        """,
+        shared='TEAM = "data"\n',
+    )
+    assert flow["name"] == "data-etl"
+    assert flow["storage"]["fields"]["path"] == "flows/etl.py"
+    fields = flow["run_config"]["fields"]
+    assert fields["image"] == "acme/etl:003"
+    assert fields["env"] == {"STAGE": "prod", "N": "etl"}
+
+
+def test_a_shadowed_dict_or_an_unknown_name_stays_unevaluated():
+    (flow,) = read(
+        """
+        from prefect import Flow
+        from prefect.run_configs import KubernetesRun
+        def dict(**kw):
+            return kw
+        dict = dict
+        with Flow(f"etl-{UNKNOWN}", run_config=KubernetesRun(env=dict(A="1"))) as flow:
+            pass
+        """
+    )
+    assert flow["name"] == '<unevaluated: f"etl-{UNKNOWN}">'
+    assert flow["run_config"]["fields"]["env"] == '<unevaluated: dict(A="1")>'

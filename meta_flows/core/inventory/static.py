@@ -275,9 +275,40 @@ class ModuleReader:
                 if found is not None:
                     return found
             return self._reference(node)
+        if isinstance(node, ast.JoinedStr):
+            return self._fstring(node, local)
         if isinstance(node, ast.Call):
             return self._call(node, local)
         return Unevaluated(self.text(node))
+
+    def _fstring(self, node: ast.JoinedStr, local: dict[str, Any]) -> Any:
+        """``f"flows/{NAME}.py"`` whose parts are literals (or names bound to them)."""
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value))
+                continue
+            if not isinstance(value, ast.FormattedValue):
+                return Unevaluated(self.text(node))
+            inner = self._evaluate(value.value, local)
+            spec = self._evaluate(value.format_spec, local) if value.format_spec else ""
+            if not isinstance(inner, (str, int, float, bool)) or not isinstance(spec, str):
+                return Unevaluated(self.text(node))
+            if value.conversion == ord("r"):
+                inner = repr(inner)
+            elif value.conversion == ord("a"):
+                inner = ascii(inner)
+            parts.append(format(inner, spec))
+        return "".join(parts)
+
+    def _builtin(self, name: str, node: ast.Call) -> bool:
+        """``node`` calls the builtin ``name`` (not a name the module binds or imports)."""
+        return (
+            isinstance(node.func, ast.Name)
+            and node.func.id == name
+            and name not in self.scope
+            and name not in self.imports
+        )
 
     def _reference(self, node: ast.expr) -> Any:
         """A bare reference: a Prefect filter/adjustment function, or unevaluated."""
@@ -305,6 +336,11 @@ class ModuleReader:
         return kwargs
 
     def _call(self, node: ast.Call, local) -> Any:
+        if self._builtin("dict", node) and len(node.args) <= 1:
+            base = self._evaluate(node.args[0], local) if node.args else {}
+            if not isinstance(base, dict):
+                return Unevaluated(self.text(node))
+            return {**base, **self._args(node, (), local)}
         qual = self.qualify(node.func) or ""
         short = qual.rsplit(".", 1)[-1]
         if qual in ("datetime.timedelta", "pendulum.duration"):
