@@ -200,9 +200,24 @@ def deployments(
         Path | None,
         typer.Option("--inventory", help="Use this inventory JSON instead of collecting one."),
     ] = None,
+    git_url: Annotated[
+        str | None,
+        typer.Option(
+            "--git-url",
+            help="The remote the deployments' pull steps clone (default: REPO_DIR's origin).",
+        ),
+    ] = None,
+    branch: Annotated[
+        str | None,
+        typer.Option("--branch", help="The branch they clone (default: REPO_DIR's current)."),
+    ] = None,
 ) -> None:
-    """Translate Prefect 1 deployment config into prefect.yaml and work-pools.yaml (§13-16)."""
-    from meta_flows.core.deployments.plan import TranslationError, parse_pool_overrides
+    """Translate Prefect 1 deployment config into prefect.yaml and work-pools.yaml (§13-16).
+
+    When the repository is a git checkout with an origin (or --git-url is given), every
+    deployment clones it (a git_clone pull step at --branch); otherwise local storage points
+    at the checkout's directory, with a TODO."""
+    from meta_flows.core.deployments.plan import Target, TranslationError, parse_pool_overrides
     from meta_flows.core.deployments.render import blocks_report, write_plan
     from meta_flows.core.deployments.translate import translate
     from meta_flows.core.inventory.model import Inventory
@@ -219,8 +234,15 @@ def deployments(
         from meta_flows.sandbox.inventory import inventory_repo
 
         inv = inventory_repo(repo_dir)
+    target = None
+    if git_url is None:
+        git_url, branch = _origin_of(repo_dir, branch)
+    if git_url:
+        if not branch:
+            _usage("--branch is needed with --git-url when REPO_DIR is not on a branch")
+        target = Target(project=repo_dir.resolve().name, git_url=git_url, branch=branch)
     try:
-        plan = translate(inv, overrides, repo_root=str(repo_dir.resolve()))
+        plan = translate(inv, overrides, repo_root=str(repo_dir.resolve()), target=target)
     except TranslationError as exc:
         _usage(str(exc))
     yaml_path, pools_path = write_plan(plan, out or repo_dir / "prefect.yaml")
@@ -230,6 +252,20 @@ def deployments(
         typer.echo(f"block: {line}")
     for todo in plan.all_todos():
         typer.echo(f"TODO: {todo}")
+
+
+def _origin_of(repo_dir: Path, branch: str | None) -> tuple[str | None, str | None]:
+    """(origin URL, current branch or ``branch``) of a git checkout; (None, None) otherwise."""
+    import git
+
+    try:
+        repo = git.Repo(repo_dir)  # its own checkout only: entrypoints are relative to it
+        url = repo.remotes.origin.url
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, AttributeError, ValueError):
+        return None, None
+    if branch is None and not repo.head.is_detached:
+        branch = repo.active_branch.name
+    return url, branch
 
 
 @app.command()

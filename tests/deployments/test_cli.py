@@ -63,3 +63,26 @@ def test_pools_apply_rejects_a_bad_file(tmp_path):
     result = CliRunner().invoke(app, ["pools", "apply", str(bad)])
     assert result.exit_code == 2
     assert "needs a name and a type" in result.output
+
+
+def test_a_checkout_with_an_origin_is_cloned_by_every_deployment(tmp_path):
+    import git
+
+    repo = git.Repo.init(tmp_path, initial_branch="trunk")
+    repo.create_remote("origin", "https://user:s3cr3t@git.example/acme/etl.git")
+    flow = FlowInfo(file="flows/etl.py", name="etl", function_name="etl", method="static")
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(Inventory(repo="etl", flows=[flow]).to_json())
+    result = CliRunner().invoke(app, ["deployments", str(tmp_path), "--inventory", str(inventory)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "prefect.yaml").read_text()
+    [deployment] = yaml.safe_load(text)["deployments"]
+    assert deployment["pull"] == [
+        {
+            "prefect.deployments.steps.git_clone": {
+                "repository": "https://git.example/acme/etl.git",
+                "branch": "trunk",
+            }
+        }
+    ]
+    assert "s3cr3t" not in text and str(tmp_path) not in text

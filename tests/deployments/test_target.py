@@ -181,3 +181,15 @@ def test_activation_refuses_a_file_it_cannot_edit_safely():
     text = "deployments:\n- {name: a, entrypoint: 'a.py:f', schedules: [{cron: '* * * * *', active: false}]}\n"
     with pytest.raises(DeclarationError, match="cannot be edited safely"):
         activated(text)
+
+
+def test_credentials_in_the_git_url_are_never_written():
+    target = Target("p", "https://x-access-token:s3cr3t@github.com/acme/etl.git", "b")
+    plan = plan_of(flow(), target=target)
+    text = render_prefect_yaml(plan, "2.20.0")
+    assert "s3cr3t" not in text and "x-access-token" not in text
+    (deployment,) = plan.deployments
+    assert deployment.pull == [
+        {CLONE: {"repository": "https://github.com/acme/etl.git", "branch": "b"}}
+    ]
+    assert any("carries credentials" in t.message for t in deployment.todos)

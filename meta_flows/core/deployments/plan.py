@@ -85,6 +85,16 @@ class Target:
     tags: tuple[str, ...] = ()
     active: bool = False
 
+    @property
+    def clone_url(self) -> str:
+        """``git_url`` without credentials (``https://user:token@host/...``): a committed file
+        never carries a secret."""
+        return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1", self.git_url)
+
+    @property
+    def had_credentials(self) -> bool:
+        return self.clone_url != self.git_url
+
 
 @dataclass
 class Todo:

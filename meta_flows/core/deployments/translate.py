@@ -205,9 +205,17 @@ def translate(
         flow_name = prefect2_flow_name(flow.name)
         storage = translate_storage(flow, root)
         if target is not None:  # the code is in the project's remote: clone it from there
-            storage.pull = [git_clone_step(target.git_url, target.branch)]
+            storage.pull = [git_clone_step(target.clone_url, target.branch)]
             storage.todos = [t for t in storage.todos if t.key != "pull"]
             storage.secrets = []
+            if target.had_credentials:
+                storage.todos.append(
+                    Todo(
+                        "the project's git URL carries credentials, not written here: give "
+                        "git_clone an access_token (a Secret block) or credentials block",
+                        "pull",
+                    )
+                )
         run = translate_run_config(flow.run_config, storage.image)
         filters = fold_filters(flow.schedule)
         groups = group_clocks(flow.schedule)
