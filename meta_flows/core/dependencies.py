@@ -47,6 +47,7 @@ from packaging.version import InvalidVersion, Version
 from meta_flows.core.codemod.base import todo_text
 from meta_flows.core.codemod.runner import SKIP_DIRS, is_virtualenv
 from meta_flows.core.errors import MetaFlowsError
+from meta_flows.patches import pyast
 
 try:
     import tomllib
@@ -495,7 +496,7 @@ def _needs(needs: Iterable[str]) -> list[_Need]:
 # -- text editing --------------------------------------------------------------------------------
 
 
-class _ScanError(Exception):
+class _ScanError(MetaFlowsError):
     pass
 
 
@@ -1255,7 +1256,7 @@ def _py_header_lines(ed: _Editor) -> int:
 
 def _migrate_setup_py(ed: _Editor, needs: Sequence[_Need]) -> None:
     try:
-        tree = ast.parse(ed.text[ed.bom :])
+        tree = pyast.parse(ed.text[ed.bom :])
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
         ed.unreadable("setup.py does not parse", error, getattr(error, "lineno", None))
         return
@@ -1689,7 +1690,7 @@ def _verify(kind: str, text: str) -> None:
     if kind in (PYPROJECT, PIPFILE):
         tomllib.loads(text)
     elif kind == SETUP_PY:
-        ast.parse(text.removeprefix("\ufeff"))
+        pyast.parse(text.removeprefix("\ufeff"))
     elif kind == SETUP_CFG:
         configparser.RawConfigParser(strict=False).read_string(text)
     elif kind == CONDA:

@@ -38,7 +38,7 @@ def flow(**kw) -> FlowInfo:
 
 
 def plan_of(*flows, target=TARGET):
-    return translate(Inventory(repo="/work/space/repos/etl", flows=list(flows)), target=target)
+    return translate(Inventory(repo="/srv/wave/repos/etl", flows=list(flows)), target=target)
 
 
 def nightly(**parameters) -> ScheduleInfo:
@@ -71,7 +71,7 @@ def test_every_deployment_clones_the_project_remote_at_the_branch(storage):
     assert not [t for t in deployment.todos if t.key in ("pull", "entrypoint")]
     assert plan.blocks == []  # the storage's token is not needed to clone the project's remote
     text = render_prefect_yaml(plan, "2.20.0") + render_pools_yaml(plan)
-    assert "/work/space" not in text  # no path of the wave's workspace
+    assert "/srv/wave" not in text  # no path of the wave's workspace
 
 
 def test_the_registry_pool_tags_and_project_name_are_written_in():
