@@ -373,8 +373,8 @@ def deploy_shadow(prepared: Prepared, wave: Wave) -> list:
         (directory / prepared.deployment_file).read_text(encoding="utf-8"),
         prepared.deployment_file,
     )
-    flow_names = {d.name: d.flow_name for d in prepared.plan.deployments}
-    unknown = [d.name for d in declared if d.name not in flow_names]
+    flow_names = {(d.name, d.entrypoint): d.flow_name for d in prepared.plan.deployments}
+    unknown = [d.name for d in declared if d.key not in flow_names]
     if unknown:
         raise StepError(
             f"shadow deployments: {prepared.deployment_file} declares {', '.join(unknown)}, "
@@ -396,8 +396,8 @@ def deploy_shadow(prepared: Prepared, wave: Wave) -> list:
     )
 
 
-def describe(directory: Path, declared: list) -> dict[str, dict]:
-    """{deployment name: what ``prefect deploy`` reads from its flow} (its name and parameter
+def describe(directory: Path, declared: list) -> dict[tuple[str, str], dict]:
+    """{Declared.key: what ``prefect deploy`` reads from its flow} (its name and parameter
     schema), read in the project's Prefect 2 environment; {} for a flow that does not load
     there (its validation says why)."""
     from meta_flows.sandbox.migrated_describe import describe_flows
@@ -408,7 +408,7 @@ def describe(directory: Path, declared: list) -> dict[str, dict]:
     except MigratedEnvError:
         return {}
     found = describe_flows(directory, [d.entrypoint for d in declared], python)
-    return {d.name: found.get(d.entrypoint, {}) for d in declared}
+    return {d.key: found.get(d.entrypoint, {}) for d in declared}
 
 
 def declared_file(repo: git.Repo, ref: str) -> str:
@@ -509,7 +509,7 @@ def promote(
     merged = time.perf_counter()
     name = declared_file(repo, promoted_ref)
     declared = declared_deployments(repo.git.show(f"{promoted_ref}:{name}"), name)
-    _run(promote_deployments(record.deployment_ids, declared))
+    _run(promote_deployments(record.deployment_ids, declared, f"project:{project.name}"))
     timings["promotion: merge"] = merged - started
     timings["promotion: deployments"] = time.perf_counter() - merged
     paused = list(record.prefect1_paused)
@@ -539,7 +539,7 @@ def rollback(
     """Pause the shadow deployments, re-activate Prefect 1 schedules we paused; keep the branch."""
     from meta_flows.adapters.prefect2.shadow import pause_deployments
 
-    _run(pause_deployments(record.deployment_ids))
+    _run(pause_deployments(record.deployment_ids, owner=f"project:{project.name}"))
     adapter = _prefect1(prefect1_server)
     if adapter is not None and record.prefect1_paused:
         for flow_id in record.prefect1_paused:
@@ -702,7 +702,7 @@ def _pause_after_failed_promotion(record: ProjectRecord) -> str:
     if not record.deployment_ids:
         return ""
     try:
-        _run(pause_deployments(record.deployment_ids))
+        _run(pause_deployments(record.deployment_ids, owner=f"project:{record.project}"))
     except Exception as exc:  # noqa: BLE001 - reported with the promotion's failure
         return (
             f"; its Prefect 2 deployments could NOT be paused again ({type(exc).__name__}: "

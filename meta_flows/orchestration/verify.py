@@ -82,19 +82,22 @@ def verify_project(
     for deployment_id in record.deployment_ids:
         if deployment_id not in live:
             result.drift.append(f"deployment {deployment_id} (in the ledger) is gone from the API")
-    by_name = {d.name: d for d in live.values()}
+    by_key = {(d.name, d.entrypoint): d for d in live.values()}
     for wanted in declared:
-        found = by_name.pop(wanted.name, None)
+        label = f"{wanted.name} ({wanted.entrypoint})"
+        found = by_key.pop(wanted.key, None)
         if found is None:
-            result.drift.append(f"{wanted.name}: in {name} at {result.ref}, not deployed")
+            result.drift.append(f"{label}: in {name} at {result.ref}, not deployed")
             continue
         result.checked += 1
         for line in differences(declared_state(wanted), live_state(found)):
-            result.drift.append(f"{wanted.name}: {line}")
+            result.drift.append(f"{label}: {line}")
         if record.state == ProjectState.PROMOTED and found.paused:
-            result.drift.append(f"{wanted.name}: paused on the API, promoted in {name}")
-    for extra in sorted(by_name):
-        result.drift.append(f"{extra}: deployed by this wave, not in {name} at {result.ref}")
+            result.drift.append(f"{label}: paused on the API, promoted in {name}")
+    for extra, entrypoint in sorted(by_key):
+        result.drift.append(
+            f"{extra} ({entrypoint}): deployed by this wave, not in {name} at {result.ref}"
+        )
     return result
 
 

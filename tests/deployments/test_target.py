@@ -115,7 +115,7 @@ def test_a_kubernetes_target_keeps_the_planned_job_variables():
 )
 def test_what_could_not_be_evaluated_gets_one_todo_and_no_deployment(changes):
     plan = plan_of(flow(**changes), flow(file="flows/other.py", name="other"))
-    assert [d.name for d in plan.deployments] == ["other"]
+    assert [d.flow_name for d in plan.deployments] == ["other"]
     (todo,) = plan.todos
     assert "could not be evaluated: no deployment written" in todo.message
     assert "flows/etl.py" in todo.message
@@ -125,10 +125,13 @@ def test_what_could_not_be_evaluated_gets_one_todo_and_no_deployment(changes):
 def test_declared_deployments_are_what_the_rendered_file_says():
     plan = plan_of(flow(schedule=nightly(n=3)), flow(file="flows/b.py", name="b"))
     declared = declared_deployments(render_prefect_yaml(plan, "2.20.0"))
-    assert [d.name for d in declared] == ["b", "etl"]
-    by_name = {d.name: d for d in declared}
-    planned = plan.deployment("etl")
-    assert by_name["etl"].compared() == {
+    # each named after the project that owns it (unique per flow, as on the API)
+    assert [d.key for d in declared] == [
+        ("acme-etl", "flows/b.py:etl"),
+        ("acme-etl", "flows/etl.py:etl"),
+    ]
+    planned = next(d for d in plan.deployments if d.flow_name == "etl")
+    assert declared[1].compared() == {
         "entrypoint": planned.entrypoint,
         "parameters": {"n": 3},
         "tags": sorted(planned.tags),
@@ -146,8 +149,8 @@ def test_declared_deployments_are_what_the_rendered_file_says():
         ("deployments:\n- entrypoint: a.py:f\n", r"deployments\[0\]: no name"),
         ("deployments:\n- name: a\n  entrypoint: a.py\n", "entrypoint must be"),
         (
-            "deployments:\n- {name: a, entrypoint: 'a.py:f'}\n- {name: a, entrypoint: 'b.py:f'}\n",
-            "used twice: a",
+            "deployments:\n- {name: a, entrypoint: 'a.py:f'}\n- {name: a, entrypoint: 'a.py:f'}\n",
+            r"declared twice: a \(a.py:f\)",
         ),
         ("deployments: [\n", "not YAML"),
     ],
@@ -193,3 +196,32 @@ def test_credentials_in_the_git_url_are_never_written():
         {CLONE: {"repository": "https://github.com/acme/etl.git", "branch": "b"}}
     ]
     assert any("carries credentials" in t.message for t in deployment.todos)
+
+
+def test_deployments_are_named_after_the_owning_project_and_unique_per_flow():
+    schedule = ScheduleInfo(
+        clocks=[
+            ClockInfo(type="CronClock", cron="0 1 * * *", parameter_defaults={"region": "eu"}),
+            ClockInfo(type="CronClock", cron="0 2 * * *", parameter_defaults={"region": "us"}),
+        ]
+    )
+    plan = plan_of(
+        flow(schedule=schedule),
+        flow(file="flows/copy.py", name="etl"),  # the same flow name in another file
+    )
+    names = sorted((d.file, d.name) for d in _with_files(plan))
+    # files in order: flows/copy.py's flow takes the plain name, the clocks of flows/etl.py's
+    # their suffixes; a second flow of the same name and deployment name would get its file's
+    assert names == [
+        ("flows/copy.py", "acme-etl"),
+        ("flows/etl.py", "acme-etl-eu"),
+        ("flows/etl.py", "acme-etl-us"),
+    ]
+    again = plan_of(flow(file="flows/a.py"), flow(file="flows/b.py"))
+    assert sorted(d.name for d in again.deployments) == ["acme-etl", "acme-etl-b"]
+
+
+def _with_files(plan):
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(file=d.entrypoint.split(":")[0], name=d.name) for d in plan.deployments]

@@ -42,7 +42,10 @@ def _shadows(tag: str, flows: list[str]) -> list[shadow.ShadowDeployment]:
     return asyncio.run(
         shadow.upsert_shadow_deployments(
             _declared(tag, flows),
-            flow_names={f"d{i}": f"{tag}-{flow}" for i, flow in enumerate(flows)},
+            flow_names={
+                (f"d{i}", f"flows/{flow}.py:{flow}"): f"{tag}-{flow}"
+                for i, flow in enumerate(flows)
+            },
             pools=[POOL],
             wave="w",
         )
@@ -135,9 +138,9 @@ def test_a_failed_promotion_pauses_what_it_switched_on(prefect_api, tmp_path):
     ids = [d.id for d in _shadows(tag, ["a"])]
     _promote(tag, ["a"], ids)  # what a half-done promotion leaves
     ledger = Ledger(str(tmp_path), "w")
-    ledger.update("p", state=ProjectState.VALIDATED, deployment_ids=ids)
+    ledger.update(tag, state=ProjectState.VALIDATED, deployment_ids=ids)
     project = Project(
-        name="p",
+        name=tag,
         git_url=str(tmp_path / "no-such-remote.git"),  # the merge fails
         wave="w",
     )
@@ -159,3 +162,29 @@ def test_a_failed_promotion_pauses_what_it_switched_on(prefect_api, tmp_path):
     )
     (deployment,) = asyncio.run(_read(ids)).values()
     assert deployment.paused and [s.active for s in deployment.schedules] == [False]
+
+
+def test_a_deployment_another_project_owns_is_never_touched(prefect_api):
+    """Two projects with a flow of the same name and a deployment of the same name: the second
+    is refused, and the first's deployment is neither re-pointed, promoted nor paused by it."""
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    ids = [d.id for d in _shadows(tag, ["a"])]
+    other = [
+        Declared(**{**vars(d), "tags": [shadow.SHADOW_TAG, "project:someone-else"]})
+        for d in _declared(tag, ["a"])
+    ]
+    with pytest.raises(
+        shadow.NotOwned, match=f"belongs to project:{tag}, not project:someone-else"
+    ):
+        asyncio.run(
+            shadow.upsert_shadow_deployments(
+                other, flow_names={("d0", "flows/a.py:a"): f"{tag}-a"}, pools=[POOL], wave="w"
+            )
+        )
+    with pytest.raises(shadow.NotOwned, match="not promoted"):
+        asyncio.run(shadow.promote_deployments(ids, other, "project:someone-else"))
+    with pytest.raises(shadow.NotOwned, match="not paused, owned by another project"):
+        asyncio.run(shadow.pause_deployments(ids, owner="project:someone-else"))
+    (deployment,) = asyncio.run(_read(ids)).values()
+    assert f"project:{tag}" in deployment.tags and not deployment.paused
+    assert [s.active for s in deployment.schedules] == [False]

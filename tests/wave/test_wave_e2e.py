@@ -215,8 +215,11 @@ def test_no_duplicates_after_the_crash(runs):
         # the migration commit (and, for the promoted project, the activation of its schedules)
         expected = 2 if name == "acme-etl" else 1
         assert int(repo.git.rev_list("--count", f"{base}..prefect2/demo")) == expected, name
-    names = [d.name for d, _ in deployments_of("migrated-from-prefect1")]
+    names = [(d.flow_id, d.name) for d, _ in deployments_of("migrated-from-prefect1")]
     assert len(names) == len(set(names)) == 6  # two flows per project
+    # each named after the project that owns it
+    for deployment, _ in deployments_of("migrated-from-prefect1"):
+        assert f"project:{deployment.name}" in deployment.tags
 
 
 def test_rerun_changes_nothing(runs):
@@ -291,9 +294,8 @@ def test_wave_verify_finds_no_drift_then_names_a_hand_change(runs):
     code, results = verify()
     assert code == 1
     [drift] = [r["drift"] for r in results if r["name"] == "acme-etl"]
-    assert drift == [f"{deployment.name}: schedules[0].active: prefect.yaml true, live false"], (
-        drift
-    )
+    label = f"{deployment.name} ({deployment.entrypoint})"
+    assert drift == [f"{label}: schedules[0].active: prefect.yaml true, live false"], drift
 
 
 def test_rollback_wave_reverses_the_promoted_project(runs):

@@ -167,20 +167,42 @@ def _create_fields(declared: Declared) -> dict[str, Any]:
     )
 
 
+class NotOwned(RuntimeError):
+    """A deployment of the same name belongs to another project (or to no meta-flows project):
+    meta-flows does not touch it."""
+
+
+def owner_tag(tags: list[str]) -> str | None:
+    """The ``project:<registry project>`` tag meta-flows puts on the deployments it owns."""
+    found = [t for t in tags if t.startswith("project:")]
+    return found[0] if found else None
+
+
+async def _existing_owner(client, flow_name: str, name: str) -> tuple[bool, str | None]:
+    """(exists, its owner tag) of the deployment ``flow_name/name``."""
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        existing = await _retried(client.read_deployment_by_name, f"{flow_name}/{name}")
+    except ObjectNotFound:
+        return False, None
+    return True, owner_tag(existing.tags)
+
+
 async def upsert_shadow_deployments(
     declared: list[Declared],
     *,
-    flow_names: dict[str, str],
+    flow_names: dict[tuple[str, str], str],
     pools: list[dict[str, Any]],
     wave: str,
-    schemas: dict[str, dict[str, Any]] | None = None,
+    schemas: dict[tuple[str, str], dict[str, Any]] | None = None,
     client=None,
 ) -> list[ShadowDeployment]:
     """Create or update one deployment per declared one (a committed ``prefect.yaml``: its
     schedules as the file says, inactive while shadowing); its work ``pools`` created first.
 
-    ``flow_names``: deployment name -> the Prefect 2 flow name; ``schemas``: deployment name ->
-    the parameter schema of its flow (the UI's run form).
+    ``flow_names``: :attr:`Declared.key` -> the Prefect 2 flow name; ``schemas``: the same key
+    -> the parameter schema of its flow (the UI's run form).
     """
     if client is None:
         from prefect.client.orchestration import get_client
@@ -204,7 +226,7 @@ async def upsert_shadow_deployments(
 
     # Prefect creates a flow with one INSERT (no read before it, so no conflict with other
     # writers): every flow at once, outside the one-write-at-a-time lock the upserts need
-    names = sorted({flow_names[d.name] for d in declared})
+    names = sorted({flow_names[d.key] for d in declared})
     flow_ids = dict(
         zip(
             names,
@@ -214,12 +236,20 @@ async def upsert_shadow_deployments(
     )
 
     async def one(deployment: Declared) -> ShadowDeployment:
+        owner = owner_tag(deployment.tags)
+        flow_name = flow_names[deployment.key]
+        exists, current = await _existing_owner(client, flow_name, deployment.name)
+        if exists and current != owner:
+            raise NotOwned(
+                f"deployment {flow_name}/{deployment.name} exists and belongs to "
+                f"{current or 'no meta-flows project'}, not {owner}: not touched"
+            )
         fields = _create_fields(deployment)
-        if schemas and deployment.name in schemas:
-            fields["parameter_openapi_schema"] = schemas[deployment.name]
+        if schemas and deployment.key in schemas:
+            fields["parameter_openapi_schema"] = schemas[deployment.key]
         deployment_id = await _write(
             client.create_deployment,
-            flow_id=flow_ids[flow_names[deployment.name]],
+            flow_id=flow_ids[flow_names[deployment.key]],
             description=f"Migrated from Prefect 1 by meta-flows (wave {wave}).",
             paused=False,
             **fields,
@@ -227,7 +257,7 @@ async def upsert_shadow_deployments(
         return ShadowDeployment(
             str(deployment_id),
             deployment.name,
-            flow_names[deployment.name],
+            flow_names[deployment.key],
             len(deployment.schedules),
         )
 
@@ -262,24 +292,33 @@ async def _set_schedules(client, deployment, active: bool) -> int:
     return changed
 
 
-async def promote_deployments(ids: list[str], declared: list[Declared], client=None) -> int:
+async def promote_deployments(
+    ids: list[str], declared: list[Declared], owner: str | None = None, client=None
+) -> int:
     """Make the live deployments ``ids`` what ``declared`` (the promoted branch's committed
     ``prefect.yaml``) says, unpaused: its schedules on, its tags and pull steps. Returns the
-    number of schedules switched on."""
+    number of schedules switched on. With ``owner`` (a ``project:`` tag), a deployment another
+    project owns raises :class:`NotOwned` untouched."""
     if client is None:
         from prefect.client.orchestration import get_client
 
         async with get_client() as new_client:
-            return await promote_deployments(ids, declared, client=new_client)
+            return await promote_deployments(ids, declared, owner, client=new_client)
 
     deployments = await _read_all(client, ids)
-    by_name = {d.name: d for d in declared}
+    by_key = {d.key: d for d in declared}
 
     async def one(raw: str) -> int:
         deployment = deployments.get(UUID(raw))
         if deployment is None:
             raise LookupError(f"deployment {raw} not found: deleted since its shadow was made?")
-        wanted = by_name.get(deployment.name)
+        if owner is not None and owner_tag(deployment.tags) != owner:
+            raise NotOwned(
+                f"deployment {deployment.name} ({raw}) belongs to "
+                f"{owner_tag(deployment.tags) or 'no meta-flows project'}, not {owner}: "
+                "not promoted"
+            )
+        wanted = by_key.get((deployment.name, deployment.entrypoint))
         if wanted is None:
             raise LookupError(f"deployment {deployment.name!r} is not in the promoted prefect.yaml")
         # Prefect upserts by flow and name: the same deployment (id), schedules replaced
@@ -299,27 +338,39 @@ async def promote_deployments(ids: list[str], declared: list[Declared], client=N
     return sum(await _each(ids, one, at_once=1))
 
 
-async def pause_deployments(ids: list[str], client=None) -> int:
-    """Deactivate every schedule and pause each deployment; returns schedules switched off."""
+async def pause_deployments(ids: list[str], client=None, owner: str | None = None) -> int:
+    """Deactivate every schedule and pause each deployment; returns schedules switched off.
+    With ``owner`` (a ``project:`` tag), a deployment another project owns raises
+    :class:`NotOwned` after the others are paused."""
     if client is None:
         from prefect.client.orchestration import get_client
 
         async with get_client() as new_client:
-            return await pause_deployments(ids, new_client)
+            return await pause_deployments(ids, new_client, owner)
 
     deployments = await _read_all(client, ids)
+    foreign = [
+        f"{d.name} ({d.id}, {owner_tag(d.tags) or 'no meta-flows project'})"
+        for d in deployments.values()
+        if owner is not None and owner_tag(d.tags) != owner
+    ]
 
     async def one(raw: str) -> int:
         deployment_id = UUID(raw)
         deployment = deployments.get(deployment_id)
         if deployment is None:
             return 0  # deleted by a human: nothing left to pause
+        if owner is not None and owner_tag(deployment.tags) != owner:
+            return 0  # another project's: never paused here (said below)
         switched = await _set_schedules(client, deployment, False)
         if not deployment.paused:
             await _write(client.set_deployment_paused_state, deployment_id, True)
         return switched
 
-    return sum(await _each(ids, one))
+    switched = sum(await _each(ids, one))
+    if foreign:
+        raise NotOwned(f"not paused, owned by another project: {', '.join(foreign)}")
+    return switched
 
 
 # ------------------------------------------------------------------------------ drift

@@ -46,6 +46,12 @@ class Declared:
     pull_steps: list[dict[str, Any]] = field(default_factory=list)
     description: str | None = None
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """(name, entrypoint): unique in a file (two flows may each have a deployment of one
+        name, as on the API, where a deployment is unique per flow)."""
+        return (self.name, self.entrypoint)
+
     def compared(self) -> dict[str, Any]:
         """The fields ``wave verify`` compares, by name."""
         return {
@@ -111,10 +117,10 @@ def declared_deployments(text: str, source: str = "prefect.yaml") -> list[Declar
                 description=raw.get("description"),
             )
         )
-    names = [d.name for d in found]
-    twice = sorted({n for n in names if names.count(n) > 1})
+    keys = [d.key for d in found]
+    twice = sorted({f"{n} ({e})" for n, e in keys if keys.count((n, e)) > 1})
     if twice:
-        raise DeclarationError(f"{source}: deployment names used twice: {', '.join(twice)}")
+        raise DeclarationError(f"{source}: deployments declared twice: {', '.join(twice)}")
     return found
 
 

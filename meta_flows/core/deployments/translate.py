@@ -182,6 +182,7 @@ def translate(
             )
         )
     pending: dict[tuple[str, str, str], _PendingPool] = {}
+    taken: set[tuple[str, str]] = set()  # (flow name, deployment name): unique on the API
     blocks: dict[tuple[str, str], BlockPlan] = {}
 
     for flow in sorted(inventory.flows, key=lambda fl: (fl.file, fl.line or 0, fl.name)):
@@ -223,7 +224,15 @@ def translate(
         flow_labels = sorted(set(flow.labels) | set(run.labels))
 
         for group, suffix in zip(groups, suffixes, strict=True):
-            name = sanitize_name(f"{flow_name}-{suffix}" if suffix else flow_name)
+            # in a wave the deployment is named after the registry project that owns it (two
+            # projects with a flow of the same name never share a deployment)
+            base = target.project if target is not None else flow_name
+            name = sanitize_name(f"{base}-{suffix}" if suffix else base)
+            if (flow_name, name) in taken:  # the same flow name in another file of the project
+                name = sanitize_name(f"{name}-{slug(PurePosixPath(flow.file).stem)}")
+            while (flow_name, name) in taken:
+                name += "-2"
+            taken.add((flow_name, name))
             labels = group.labels if group.labels is not None else flow_labels
             tags = ([f"project:{flow.project_name}"] if flow.project_name else []) + [
                 f"label:{label}" for label in labels
