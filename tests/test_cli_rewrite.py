@@ -161,3 +161,82 @@ def test_write_leaves_a_read_only_file_and_reports_it(tmp_path: Path):
     assert path.stat().st_mode & 0o777 == 0o444
     [entry] = json.loads(report.read_text())["files"]
     assert (entry["status"], entry["error"]) == ("error", "the file is read-only: not written")
+
+
+REVIEWED_BEFORE = '''\
+"""Daily totals."""
+
+import json
+from datetime import timedelta
+
+import prefect
+from prefect import Flow, Parameter, task
+from prefect.run_configs import KubernetesRun
+from prefect.storage import GitHub
+from prefect.tasks.secrets import EnvVarSecret
+
+from flows.schedules import NIGHTLY
+
+
+@task(max_retries=1, retry_delay=timedelta(seconds=1))
+def total(region, home):
+    prefect.context.get("logger").info(json.dumps([region, home]))
+    return region
+
+
+with Flow(
+    "daily",
+    storage=GitHub(repo="acme/etl"),
+    run_config=KubernetesRun(image="etl:1"),
+    schedule=NIGHTLY,
+) as flow:
+    regions = Parameter("regions", default=["eu", "us"])
+    total.map(regions, home=EnvVarSecret("HOME"))
+'''
+
+REVIEWED_AFTER = '''\
+"""Daily totals."""
+
+import json
+import os
+
+from prefect import flow, get_run_logger, task
+
+
+@task(retries=1, retry_delay_seconds=1)
+def total(region, home):
+    get_run_logger().info(json.dumps([region, home]))
+    return region
+
+
+# prefect2-migration: storage, run_config and schedule moved to prefect.yaml
+@flow(
+    name="daily",
+)
+def daily(regions: list = ("eu", "us")):
+    return [future.result() for future in total.map(regions, home=os.environ.get("HOME"))]
+'''
+
+
+def test_written_code_is_what_a_reviewer_accepts(tmp_path: Path):
+    """Imports in isort order (ruff's I001 passes, as it did before), one marker line for the
+    deployment settings, the parameter's default in the signature."""
+    from ruff.__main__ import find_ruff_bin
+
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "__init__.py").write_text("")
+    (flows / "schedules.py").write_text("NIGHTLY = None\n")
+    (flows / "daily.py").write_text(REVIEWED_BEFORE)
+
+    def isort_check() -> subprocess.CompletedProcess:
+        command = [find_ruff_bin(), "check", "--isolated", "--no-cache", "--select", "I", "."]
+        return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+
+    assert isort_check().returncode == 0
+    result = invoke("rewrite", "--write", str(flows / "daily.py"))
+    assert result.exit_code == 0, result.output
+    assert (flows / "daily.py").read_text() == REVIEWED_AFTER
+    check = isort_check()
+    assert check.returncode == 0, check.stdout
+    assert invoke("rewrite", "--check", str(flows / "daily.py")).exit_code == 0

@@ -140,7 +140,7 @@ def test_get_logger_inside_and_outside_runs():
         ContextRule,
         "from prefect.utilities.logging import get_logger\n\nlog = get_logger('etl')\n\n"
         "def t():\n    get_logger().info('x')\n",
-        f"import logging\nfrom prefect import get_run_logger\n\n{MODULE_LOGGER_TODO}\n"
+        f"import logging\n\nfrom prefect import get_run_logger\n\n{MODULE_LOGGER_TODO}\n"
         "log = logging.getLogger('etl')\n\ndef t():\n    get_run_logger().info('x')\n",
     )
 

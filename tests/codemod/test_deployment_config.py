@@ -1,13 +1,16 @@
 """PF016 deployment_config: storage/run_config/schedule leave the code; executor moves into Flow()."""
 
+import libcst as cst
 import pytest
 
+from meta_flows.core.codemod.base import todo_text
 from meta_flows.core.codemod.rules.deployment_config import DeploymentConfigRule
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
 
 def moved(what: str) -> str:
-    return f"# prefect2-migration: {what} moved to prefect.yaml (meta-flows deployments)\n"
+    """The one informational line above a statement whose deployment settings left the code."""
+    return f"# prefect2-migration: {what} moved to prefect.yaml\n"
 
 
 # Values are left unimported here: the removal is by keyword; import clean-up is tested below.
@@ -28,7 +31,7 @@ HEAD = "from prefect import Flow\n\n"
         (
             'with Flow("a") as flow:\n    pass\n\nflow.storage = GitHub(repo="r")\n'
             "flow.run_config = KubernetesRun()\n",
-            moved("storage") + moved("run_config") + 'with Flow("a") as flow:\n    pass\n',
+            moved("storage and run_config") + 'with Flow("a") as flow:\n    pass\n',
         ),
         (
             'with Flow("a") as flow:\n    pass\nflow.executor = LocalDaskExecutor()\n',
@@ -132,3 +135,66 @@ def test_shared_schedules_module_is_commented_out():
 )
 def test_noop(src):
     assert_noop(DeploymentConfigRule, src)
+
+
+MOVED_SOURCE = """\
+from prefect import Flow, task
+from prefect.run_configs import KubernetesRun
+from prefect.schedules import CronSchedule
+from prefect.storage import GitHub
+
+
+@task
+def a():
+    return 1
+
+
+with Flow("etl", storage=GitHub(repo="acme/etl"), schedule=CronSchedule("0 6 * * *")) as flow:
+    a()
+
+flow.run_config = KubernetesRun(image="etl:1")
+"""
+
+
+@pytest.mark.parametrize(
+    ("disabled", "marker"),
+    [
+        (
+            frozenset(),
+            "# prefect2-migration: storage, run_config and schedule moved to prefect.yaml",
+        ),
+        # PF016 off: PF002 marks the keyword arguments it drops, in the same one line
+        (frozenset({"PF016"}), "# prefect2-migration: storage and schedule moved to prefect.yaml"),
+    ],
+)
+def test_one_marker_line_for_everything_that_moved(disabled, marker):
+    from meta_flows.core.codemod.engine import migrate_source
+
+    result = migrate_source(MOVED_SOURCE, "etl.py", module_name="etl", disabled=disabled)
+    code = result.code
+    markers = [line for line in code.splitlines() if line.startswith("# prefect2-migration:")]
+    assert markers == [marker]
+    assert f'{marker}\n@flow(name="etl")\ndef etl():\n    return a()\n' in code
+    again = migrate_source(code, "etl.py", module_name="etl", disabled=disabled)
+    assert again.code == code
+
+
+def test_markers_merge_into_the_statements_own_line_only():
+    from meta_flows.core.codemod.base import moved_comment, with_leading_comments
+
+    def lines(*comments: str) -> list[cst.EmptyLine]:
+        return [cst.EmptyLine(comment=cst.Comment(c)) for c in comments]
+
+    todo = todo_text("PF002", "something")
+    stmt = cst.parse_statement("x = 1\n").with_changes(
+        leading_lines=lines(moved_comment("schedule"), "# schedule = CronSchedule('x')")
+        + lines(moved_comment("storage"), todo)
+    )
+    got = with_leading_comments(stmt, [moved_comment("run_config"), moved_comment("schedule")])
+    assert cst.Module(body=[got]).code == (
+        "# prefect2-migration: schedule moved to prefect.yaml\n"
+        "# schedule = CronSchedule('x')\n"
+        "# prefect2-migration: storage, run_config and schedule moved to prefect.yaml\n"
+        f"{todo}\nx = 1\n"
+    )
+    assert with_leading_comments(got, [moved_comment("storage")]) is got

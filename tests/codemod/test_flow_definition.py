@@ -110,8 +110,7 @@ def renamed_todo(old: str, new: str) -> str:
         ),
         pytest.param(
             'with Flow("d", storage=S, schedule=s) as f:\n    pass\n',
-            "# prefect2-migration: storage moved to prefect.yaml (meta-flows deployments)\n"
-            "# prefect2-migration: schedule moved to prefect.yaml (meta-flows deployments)\n"
+            "# prefect2-migration: storage and schedule moved to prefect.yaml\n"
             '@flow(name="d")\ndef d():\n    pass\n',
             id="deployment-kwargs-dropped",
         ),
@@ -163,22 +162,22 @@ def test_alias_when_imported_elsewhere(monkeypatch):
     [
         pytest.param(
             "import prefect\n",
-            "import prefect\nfrom prefect import flow\n\n",
+            "import prefect\nfrom prefect import flow\n\n\n",
             id="import prefect\n",
         ),
         pytest.param(
             "import prefect as p\n",
-            "import prefect as p\nfrom prefect import flow\n\n",
+            "import prefect as p\nfrom prefect import flow\n\n\n",
             id="import prefect as p\n",
         ),
         pytest.param(
             "from prefect import Flow as PFlow\n",
-            "from prefect import flow, Flow as PFlow\n",
+            "from prefect import Flow as PFlow\nfrom prefect import flow\n\n\n",
             id="from prefect import Flow as PFlow\n",
         ),
         pytest.param(
             "from prefect.core.flow import Flow\n",
-            "from prefect import flow\n\n",
+            "from prefect import flow\n\n\n",
             id="from prefect.core.flow import Flow\n",
         ),
         pytest.param(
@@ -306,7 +305,7 @@ def test_h_kwargs_and_result():
     )
     assert got == (
         "from prefect import flow\nfrom prefect.engine.results import S3Result\n"
-        "from prefect.filesystems import LocalFileSystem\n\n"
+        "from prefect.filesystems import LocalFileSystem\n\n\n"
         f"{reference_todo}\n{handler_todo}\n"
         '@flow(name="a", persist_result=True)\ndef a():\n    pass\n'
         '@flow(name="b", persist_result=True, result_storage=LocalFileSystem(basepath="/r"))\n'
@@ -326,7 +325,7 @@ def test_wrapper_flagged():
         "defaults, overridden methods) is not carried over to @flow; re-apply it by hand",
     )
     assert got == (
-        "from prefect import flow, Flow\nclass MyFlow(Flow):\n    pass\n"
+        "from prefect import Flow, flow\nclass MyFlow(Flow):\n    pass\n"
         f'{wrapper_todo}\n@flow(name="w")\ndef w():\n    pass\n'
     )
 
@@ -374,7 +373,7 @@ def test_functional_api_static_edges():
         'f.add_edge(b, c, key="y")\nf.set_dependencies(task=b, upstream_tasks=[a], keyword_tasks={"x": p})\n'
     )
     after = (
-        "from prefect import flow, Parameter, task\n\n@task\ndef a():\n    return 1\n\n"
+        "from prefect import Parameter, flow, task\n\n@task\ndef a():\n    return 1\n\n"
         "@task\ndef b(x):\n    return x\n\n@task\ndef c(y):\n    return y\n\n"
         'p = Parameter("p", default=1)\n@flow(name="functional")\ndef functional():\n'
         "    a_result = a()\n    b_result = b(x=p, upstream_tasks=[a_result])\n"
@@ -459,7 +458,7 @@ def test_whole_pipeline_runs_under_prefect2(tmp_path, prefect_env):
     assert "Flow(" not in code and "Parameter(" not in code and ".register(" not in code
     assert '@flow(name="Map Flow")' in code
     assert (
-        "def map_flow(offset: int = 0, n: int = 3, factor: int = 2, cfg: Optional[dict] = None):"
+        'def map_flow(offset: int = 0, n: int = 3, factor: int = 2, cfg: Mapping = {"extra": 1}):'
         in code
     )
     assert 'if __name__ == "__main__":\n    map_flow(**{"n": 4})' in code
@@ -563,7 +562,7 @@ def test_functional_api_storage_only_flow():
     assert "Flow(" not in got
     assert got == (
         "from prefect import flow\nfrom prefect.storage import Local\n\n"
-        "# prefect2-migration: storage moved to prefect.yaml (meta-flows deployments)\n"
+        "# prefect2-migration: storage moved to prefect.yaml\n"
         '@flow(name="local-flow")\ndef local_flow():\n    pass\n'
     )
 

@@ -35,17 +35,36 @@ def flow_src(body: str, args: str = "") -> str:
         ('num = Parameter("n", default=3)\nx(num)', "n: int = 3", "num = n\nx(num)"),
         ('p = Parameter("p")\nx(upstream_tasks=[p])', "p", "x(upstream_tasks=[p])"),
         ('n = Parameter("n", tags=["t"])', "n", "pass"),
+        # a list default: a tuple in the signature (see test_list_default_* below)
         (
             '"""Doc."""\n# c\nn = Parameter("n", default=[1])\nx(n)',
+            "n: list = (1,)",
+            '"""Doc."""\n# c\nx(n)',
+        ),
+        (
+            'r = Parameter("r", default=["eu", "us", "apac"])\nx(r)',
+            'r: list = ("eu", "us", "apac")',
+            "x(r)",
+        ),
+        ('n = Parameter("n", default=[])\nx(n)', "n: list = ()", "x(n)"),
+        ('n = Parameter("n", default=[1, (2, 3)])\nx(n)', "n: list = (1, (2, 3))", "x(n)"),
+        # a mutable object inside the default: None in the signature, a fresh copy per call
+        (
+            '"""Doc."""\n# c\nn = Parameter("n", default=[[1]])\nx(n)',
             "n: Optional[list] = None",
-            '"""Doc."""\n# c\nn = n if n is not None else [1]\nx(n)',
+            '"""Doc."""\n# c\nn = n if n is not None else [[1]]\nx(n)',
+        ),
+        (
+            'n = Parameter("n", default={"k": [1]})\nx(n)',
+            "n: Optional[dict] = None",
+            'n = n if n is not None else {"k": [1]}\nx(n)',
         ),
     ],
 )
 def test_parameters_become_arguments(body, args, new_body):
     after = AFTER_HEAD + flow_src(new_body, args)
     if "Optional" in args:
-        after = "from prefect import flow\nfrom typing import Optional\n\n" + flow_src(
+        after = "from typing import Optional\n\nfrom prefect import flow\n\n" + flow_src(
             new_body, args
         )
     assert_rewrite(ParametersRule, HEAD + flow_src(body), after)
@@ -56,8 +75,8 @@ def test_json_parameter_dict_default():
         "from prefect import flow\nfrom prefect.core.parameter import JSONParameter\n\n"
         + flow_src('cfg = JSONParameter("cfg", default={"a": 1})\nx(cfg)')
     )
-    after = "from prefect import flow\nfrom typing import Optional\n\n" + flow_src(
-        'cfg = cfg if cfg is not None else {"a": 1}\nx(cfg)', "cfg: Optional[dict] = None"
+    after = "from collections.abc import Mapping\n\nfrom prefect import flow\n\n" + flow_src(
+        "x(cfg)", 'cfg: Mapping = {"a": 1}'
     )
     assert_rewrite(ParametersRule, before, after)
 
@@ -67,12 +86,9 @@ def test_json_parameter_renamed_variable_copies_into_variable():
         'c = JSONParameter("cfg", default={})\nx(c)'
     )
     got = apply_rule(ParametersRule, src)
-    assert (
-        "def f(cfg: Optional[dict] = None):\n    c = cfg\n    c = c if c is not None else {}\n"
-        in got
-    )
-    assert got == "from prefect import flow\nfrom typing import Optional\n\n" + flow_src(
-        "c = cfg\nc = c if c is not None else {}\nx(c)", "cfg: Optional[dict] = None"
+    assert "def f(cfg: Mapping = {}):\n    c = cfg\n    x(c)\n" in got
+    assert got == "from collections.abc import Mapping\n\nfrom prefect import flow\n\n\n" + (
+        flow_src("c = cfg\nx(c)", "cfg: Mapping = {}")
     )
 
 
@@ -100,7 +116,7 @@ def test_datetime_parameter(call, arg, imports):
     got = apply_rule(ParametersRule, src)
     assert f"def f({arg}):\n    x(d)\n" in got
     assert "import datetime\n" in got and "DateTimeParameter" not in got
-    assert got == f"from prefect import flow\n{imports}\n" + flow_src("x(d)", arg)
+    assert got == f"{imports}\nfrom prefect import flow\n\n\n" + flow_src("x(d)", arg)
     assert apply_rule(ParametersRule, got) == got
 
 
@@ -116,7 +132,7 @@ def test_datetime_default_flagged():
         "DateTimeParameter 'd' default is no longer parsed into a datetime: make it a "
         "datetime.datetime (or None)",
     )
-    assert got == f"from prefect import flow\nimport datetime\n\n{todo}\n" + flow_src(
+    assert got == f"import datetime\n\nfrom prefect import flow\n\n\n{todo}\n" + flow_src(
         "pass", 'd: datetime.datetime = "2020-01-01"'
     )
 
@@ -260,16 +276,23 @@ INLINE_HEAD = "from prefect import flow, Parameter\n\n"
         ),
         pytest.param(
             '@flow(name="p")\ndef p():\n    load(Parameter("cfg", default={"a": 1}))\n',
+            '@flow(name="p")\ndef p(cfg: Mapping = {"a": 1}):\n    load(cfg)\n',
+            id="dict-default",
+        ),
+        pytest.param(
+            '@flow(name="p")\ndef p():\n    load(Parameter("cfg", default={"a": [1]}))\n',
             '@flow(name="p")\ndef p(cfg: Optional[dict] = None):\n'
-            '    cfg = cfg if cfg is not None else {"a": 1}\n    load(cfg)\n',
-            id="mutable-default",
+            '    cfg = cfg if cfg is not None else {"a": [1]}\n    load(cfg)\n',
+            id="nested-mutable-default",
         ),
     ],
 )
 def test_inline_parameter_becomes_argument(body, after):
     expected = INLINE_HEAD.replace("flow, Parameter", "flow")
     if "Optional" in after:
-        expected = expected.replace("flow\n", "flow\nfrom typing import Optional\n", 1)
+        expected = "from typing import Optional\n\n" + expected
+    if "Mapping" in after:
+        expected = "from collections.abc import Mapping\n\n" + expected
     assert_rewrite(ParametersRule, INLINE_HEAD + body, expected + after)
 
 
@@ -286,3 +309,91 @@ def test_inline_parameter_becomes_argument(body, after):
 )
 def test_inline_parameter_noop(src):
     assert_noop(ParametersRule, src)
+
+
+# ------------------------------------------------------------------ defaults under Prefect 2
+
+DEFAULTS_SOURCE = """\
+from prefect import Flow, JSONParameter, Parameter, task
+
+
+@task
+def show(regions, cfg):
+    return regions, cfg
+
+
+with Flow("defaults") as flow:
+    regions = Parameter("regions", default=["eu", "us", "apac"])
+    cfg = JSONParameter("cfg", default={"mode": "fast"})
+    show(regions, cfg)
+"""
+
+
+def test_list_and_dict_defaults_stay_visible_and_ruff_clean(tmp_path):
+    """The Prefect 1 defaults are the flow's defaults in its parameter schema (what deployments
+    and the UI's run form show), in a signature ruff accepts (no B006 mutable default)."""
+    import subprocess
+
+    from ruff.__main__ import find_ruff_bin
+
+    from meta_flows.core.codemod.testing import migrate
+
+    code = migrate(DEFAULTS_SOURCE, module_name="defaults").code
+    signature = (
+        'def defaults(regions: list = ("eu", "us", "apac"), cfg: Mapping = {"mode": "fast"}):'
+    )
+    assert signature in code
+    assert code.startswith(
+        "from collections.abc import Mapping\n\nfrom prefect import flow, task\n"
+    )
+    assert "is not None else" not in code
+    path = tmp_path / "defaults.py"
+    path.write_text(code)
+    ruff = subprocess.run(
+        [find_ruff_bin(), "check", "--isolated", "--no-cache", "--select", "B,E,F,I", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+    from prefect.utilities.callables import parameter_schema
+
+    namespace = {"__name__": "defaults"}
+    exec(compile(code, str(path), "exec"), namespace)
+    schema = parameter_schema(namespace["defaults"])
+    properties = (schema.model_dump() if hasattr(schema, "model_dump") else schema.dict())[
+        "properties"
+    ]
+    assert properties["regions"]["default"] == ["eu", "us", "apac"]
+    assert properties["regions"]["type"] == "array"
+    assert properties["cfg"]["default"] == {"mode": "fast"}
+    assert properties["cfg"]["type"] == "object"
+
+
+def test_flow_runs_do_not_share_list_or_dict_defaults(tmp_path, prefect_api):
+    """Each flow run gets its own list and dict (Prefect's parameter validation builds them from
+    the defaults), so a run that changes them leaves the next run the original defaults; a direct
+    ``.fn()`` call gets the tuple itself, which cannot be changed."""
+    import runpy
+
+    from meta_flows.core.codemod.testing import migrate
+
+    code = migrate(DEFAULTS_SOURCE, module_name="defaults").code
+    body = "    return show(regions, cfg)\n"
+    assert code.endswith(body)
+    # the rewritten flow, changing its arguments in place
+    code = code.replace(
+        body,
+        '    regions.append("changed")\n    cfg["changed"] = True\n'
+        "    return list(regions), dict(cfg)\n",
+    )
+    path = tmp_path / "defaults.py"
+    path.write_text(code)
+    defaults = runpy.run_path(str(path))["defaults"]
+    first = defaults()
+    second = defaults()
+    assert first == (["eu", "us", "apac", "changed"], {"mode": "fast", "changed": True})
+    assert second == first  # not ["eu", "us", "apac", "changed", "changed"]
+    assert defaults.fn.__defaults__ == (("eu", "us", "apac"), {"mode": "fast"})
+    with pytest.raises(AttributeError):
+        defaults.fn()  # the tuple default cannot be appended to in place

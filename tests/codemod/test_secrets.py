@@ -60,7 +60,7 @@ def test_env_var_secret(expr, after):
     assert_rewrite(
         SecretsRule,
         _flow("from prefect import flow\n" + P1.replace("PrefectSecret, ", ""), expr),
-        _flow("from prefect import flow\nimport os\n", after),
+        _flow("import os\n\nfrom prefect import flow\n", after),
     )
 
 
@@ -182,8 +182,9 @@ def test_whole_pipeline_output_imports_under_prefect2():
     assert result.todos == []
     assert code == (
         "\n"
-        "from prefect import get_run_logger, runtime, flow, task\n"
         "import os\n"
+        "\n"
+        "from prefect import flow, get_run_logger, runtime, task\n"
         "from prefect.blocks.system import Secret\n"
         "\n"
         "\n"

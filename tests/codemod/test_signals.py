@@ -60,21 +60,21 @@ BROADER = "this now also matches other RuntimeErrors"
         pytest.param(
             "from prefect import task\nfrom prefect.engine import signals\n"
             "@task\ndef t():\n    raise signals.SUCCESS('done')\n",
-            "from prefect import task\nfrom prefect.states import Completed\n\n"
+            "from prefect import task\nfrom prefect.states import Completed\n\n\n"
             "@task\ndef t():\n    return Completed(message='done')\n",
             id="success-in-task",
         ),
         pytest.param(
             "from prefect import task\nfrom prefect.engine.signals import SUCCESS\n"
             "@task(name='t')\ndef t():\n    raise SUCCESS()\n",
-            "from prefect import task\nfrom prefect.states import Completed\n\n"
+            "from prefect import task\nfrom prefect.states import Completed\n\n\n"
             "@task(name='t')\ndef t():\n    return Completed()\n",
             id="success-no-message",
         ),
         pytest.param(
             "from prefect import task\nfrom prefect.engine import signals\n"
             "@task\ndef t(x):\n    if not x:\n        raise signals.SKIP('empty')\n    return x\n",
-            "from prefect import task\nfrom prefect.states import Completed\n\n"
+            "from prefect import task\nfrom prefect.states import Completed\n\n\n"
             "@task\ndef t(x):\n    if not x:\n"
             f"        {SKIP_TODO}\n"
             "        return Completed(message='skipped: empty')\n    return x\n",
@@ -83,14 +83,14 @@ BROADER = "this now also matches other RuntimeErrors"
         pytest.param(
             "from prefect import task\nfrom prefect.engine import signals\n"
             "@task\ndef t(x):\n    raise signals.SKIP(f'no {x}')\n",
-            "from prefect import task\nfrom prefect.states import Completed\n\n"
+            "from prefect import task\nfrom prefect.states import Completed\n\n\n"
             f"@task\ndef t(x):\n    {SKIP_TODO}\n    return Completed(message=f'skipped: no {{x}}')\n",
             id="skip-fstring",
         ),
         pytest.param(
             "from prefect import task\nfrom prefect.engine import signals\n"
             "@task\ndef t(x):\n    raise signals.SKIP(x)\n",
-            "from prefect import task\nfrom prefect.states import Completed\n\n"
+            "from prefect import task\nfrom prefect.states import Completed\n\n\n"
             f"@task\ndef t(x):\n    {SKIP_TODO}\n"
             '    return Completed(message="skipped: " + str(x))\n',
             id="skip-expression",

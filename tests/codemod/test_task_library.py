@@ -35,7 +35,7 @@ REWRITES = [
             return shell(command="ls")
         """,
         f"""\
-        from prefect import task, flow
+        from prefect import flow, task
         from prefect_shell import ShellOperation
 
 
@@ -135,7 +135,7 @@ def test_shell_task_upstream_tasks_become_wait_for():
     )
     assert "    sh(command='ls', wait_for=[a])\n" in out
     assert out == (
-        "from prefect import task, flow\nfrom prefect_shell import ShellOperation\n\n\n"
+        "from prefect import flow, task\nfrom prefect_shell import ShellOperation\n\n\n"
         f"{HELPER}\n\n\n"
         '@task(name="ShellTask")\ndef sh(command=None, env=None, helper_script=None):\n'
         "    return _run_shell_task(command, env, helper_script)\n\n\n"
@@ -162,7 +162,7 @@ def x():
     assert '@task(name="pwd")\ndef shell_task_2(' in out
     assert out.index("def shell_task(") < out.index('@flow(name="x")')
     assert out == (
-        "from prefect import task, flow\nfrom prefect_shell import ShellOperation\n\n\n"
+        "from prefect import flow, task\nfrom prefect_shell import ShellOperation\n\n\n"
         f"{HELPER}\n\n\n"
         '@task(name="ShellTask")\ndef shell_task(command=None, env=None, helper_script=None):\n'
         "    return _run_shell_task(command, env, helper_script, return_all=True)\n\n\n"
@@ -243,7 +243,7 @@ def test_constant_and_function_task(before, after):
     out = _out(source)
     assert f"x = {after}\n" in out
     assert "prefect.tasks" not in out
-    task_import = "from prefect import task\n\n" if after.startswith("task(") else ""
+    task_import = "from prefect import task\n\n\n" if after.startswith("task(") else ""
     assert out == f"{task_import}def fn(a):\n    return a\nx = {after}\n"
 
 
@@ -592,7 +592,7 @@ def test_whole_pipeline_output_compiles_without_prefect1_task_library():
         "flow's return value"
     )
     assert result.code == (
-        "from prefect import task, flow\nfrom prefect_shell import ShellOperation\n\n\n"
+        "from prefect import flow, task\nfrom prefect_shell import ShellOperation\n\n\n"
         f"{HELPER}\n\n\n"
         '@task(name="ShellTask")\ndef last_line(command=None, env=None, helper_script=None):\n'
         "    return _run_shell_task(command, env, helper_script)\n\n\n"

@@ -56,7 +56,7 @@ REWRITES = [
         "from datetime import timedelta\nfrom prefect import task\n"
         "from prefect.engine.cache_validators import all_inputs\n"
         "@task(cache_for=timedelta(hours=1), cache_validator=all_inputs)\ndef a(x): pass\n",
-        "from datetime import timedelta\nfrom prefect import task\nfrom prefect.tasks import task_input_hash\n\n"
+        "from datetime import timedelta\nfrom prefect import task\nfrom prefect.tasks import task_input_hash\n\n\n"
         "@task(cache_key_fn=task_input_hash, cache_expiration=timedelta(hours=1))\ndef a(x): pass\n",
         id="cache-all-inputs",
     ),
@@ -75,7 +75,7 @@ REWRITES = [
     pytest.param(
         "from prefect import task\nfrom prefect.engine.results import LocalResult\n"
         "@task(result=LocalResult(dir='/tmp/r'))\ndef a(x): pass\n",
-        "from prefect import task\nfrom prefect.filesystems import LocalFileSystem\n\n"
+        "from prefect import task\nfrom prefect.filesystems import LocalFileSystem\n\n\n"
         "@task(persist_result=True, result_storage=LocalFileSystem(basepath='/tmp/r'))\ndef a(x): pass\n",
         id="local-result",
     ),

@@ -52,7 +52,7 @@ with Flow("f") as flow:
 """
 
 RUN_ONLY_AFTER = """\
-from prefect import get_run_logger, task, Flow
+from prefect import Flow, get_run_logger, task
 
 @task(name="adder")
 def add(x, y=1):

@@ -8,7 +8,9 @@ from meta_flows.core.codemod.base import todo_text
 from meta_flows.core.codemod.rules.triggers import RULE, TERMINAL_COMMENT
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
-OUT_HEAD = "from prefect import allow_failure, flow, task\nfrom prefect.states import Completed\n\n"
+OUT_HEAD = (
+    "from prefect import allow_failure, flow, task\nfrom prefect.states import Completed\n\n\n"
+)
 END = f'    {TERMINAL_COMMENT}\n    return Completed(message="All reference tasks succeeded.")\n'
 TASKS = "@task\ndef extract():\n    return 1\n\n@task\ndef load(x):\n    return x\n\n"
 

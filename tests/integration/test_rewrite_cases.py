@@ -130,3 +130,34 @@ def test_codemod_is_idempotent(migrated, stem):
         f"{stem}: migrating the output again changed it ({second.status}, {second.error}):\n"
         f"--- first ---\n{first.code}\n--- second ---\n{second.code}"
     )
+
+
+@pytest.fixture(scope="module")
+def isort_failures(migrated, tmp_path_factory) -> dict[str, set[str]]:
+    """The cases ruff's isort check (``ruff check --select I``, default settings) flags, before
+    and after the rewrite."""
+    ruff = pytest.importorskip("ruff.__main__").find_ruff_bin()
+    out = {}
+    for side in ("before", "after"):
+        root = tmp_path_factory.mktemp(f"isort-{side}")
+        for stem in CASES:
+            code = (CASES_DIR / f"{stem}.py").read_text() if side == "before" else None
+            (root / f"{stem}.py").write_text(code if code is not None else migrated[stem].code)
+        command = [ruff, "check", "--isolated", "--no-cache", "--select", "I", "--quiet"]
+        proc = subprocess.run(
+            [*command, "--output-format", "json", "."],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        out[side] = {Path(d["filename"]).stem for d in json.loads(proc.stdout or "[]")}
+    return out
+
+
+@pytest.mark.parametrize("stem", CASES)
+def test_isort_clean_stays_isort_clean(isort_failures, migrated, stem):
+    """Imports the rewrite adds and removes are placed in isort order."""
+    if stem in isort_failures["before"]:
+        pytest.skip(f"{stem}.py is not isort-clean to begin with")
+    assert stem not in isort_failures["after"], f"{stem}:\n{migrated[stem].code}"

@@ -8,6 +8,7 @@ on the line above the affected statement (``self.add_todo``) -- never a silent c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import ClassVar
@@ -17,12 +18,17 @@ from libcst._metadata_dependent import LazyValue
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
-    MetadataWrapper,
     QualifiedName,
     QualifiedNameProvider,
     QualifiedNameSource,
 )
 
+from meta_flows.core.codemod.import_order import (
+    RemoveImports,
+    SpacingCarry,
+    add_imports,
+    wrap_long_imports,
+)
 from meta_flows.core.codemod.metadata import SharedMetadataWrapper, transform_with
 from meta_flows.core.codemod.names import PREFECT1_STAR_EXPORTS, canonical
 from meta_flows.core.codemod.project import ProjectIndex
@@ -53,18 +59,42 @@ def with_leading_comments(node: cst.CSTNode, comments: Sequence[str]) -> cst.CST
 
     Works for simple statements, compound statements and decorated definitions (the comment goes
     above the decorators). Idempotent: a comment already above the statement is not added again.
+    "Moved to prefect.yaml" markers (:func:`moved_comment`) merge into one line per statement.
     """
     if not hasattr(node, "leading_lines"):
         return node
     existing = list(node.leading_lines)
+    moved = [kind for text in comments for kind in moved_kinds(text) or ()]
     new = [
         cst.EmptyLine(indent=True, comment=cst.Comment(text))
         for text in comments
-        if not has_comment(existing, text)
+        if moved_kinds(text) is None and not has_comment(existing, text)
     ]
-    if not new:
+    if moved:
+        at = _marker_line(existing)
+        if at is None:
+            new.insert(0, cst.EmptyLine(indent=True, comment=cst.Comment(moved_comment(*moved))))
+        else:
+            text = moved_comment(*moved_kinds(existing[at].comment.value), *moved)
+            if text != existing[at].comment.value:
+                existing[at] = existing[at].with_changes(comment=cst.Comment(text))
+    if not new and existing == list(node.leading_lines):
         return node
     return node.with_changes(leading_lines=[*existing, *new])
+
+
+def _marker_line(lines: Sequence[cst.EmptyLine]) -> int | None:
+    """Index of the statement's own "moved to prefect.yaml" marker: one among the comment lines
+    right above it that only TODOs follow (not a marker above commented-out code)."""
+    for i in range(len(lines) - 1, -1, -1):
+        comment = lines[i].comment
+        if comment is None:
+            return None
+        if moved_kinds(comment.value) is not None:
+            return i
+        if not comment.value.startswith(TODO_PREFIX):
+            return None
+    return None
 
 
 def with_todo(node: cst.CSTNode, code: str, message: str) -> cst.CSTNode:
@@ -114,6 +144,7 @@ class Rule(VisitorBasedCodemodCommand):
         self._pending: dict[int, list[str]] = {}
         self._star_modules: set[str] = set()
         self._held: list[cst.CSTNode] = []
+        self._spacing = SpacingCarry()
         # How many function/lambda bodies enclose the node being visited (0 = import time).
         self.function_depth = 0
         self.source_module: cst.Module | None = None
@@ -147,6 +178,10 @@ class Rule(VisitorBasedCodemodCommand):
     def remove_import_if_unused(self, module: str, name: str | None = None) -> None:
         RemoveImportsVisitor.remove_unused_import(self.context, module, name)
 
+    def first_party(self) -> frozenset[str]:
+        """Top-level module names that are this project's own (isort's first-party section)."""
+        return first_party_of(self.context, self.project)
+
     def transform_module(self, tree: cst.Module) -> cst.Module:
         """Run the rule, then the import fixes it asked for.
 
@@ -174,10 +209,8 @@ class Rule(VisitorBasedCodemodCommand):
         if module_code(self.context, new_tree) == before:
             new_tree = wrapper.module  # unchanged: the next rule reuses this metadata
         if self.context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
-            # AddImportsVisitor needs no metadata: no deep copy (LibCST's transform_module makes
-            # one); the next rule's wrapper copies if the tree needs it.
-            adder = AddImportsVisitor(self.context)
-            new_tree = transform_with(adder, MetadataWrapper(new_tree, unsafe_skip_copy=True))
+            # In isort order, into the existing import block (import_order.py).
+            new_tree = add_imports(self.context, new_tree, self.first_party())
         self.context.scratch.pop(AddImportsVisitor.CONTEXT_KEY, None)
         if self.APPLY_REMOVALS:
             new_tree = apply_pending_removals(self.context, new_tree)
@@ -367,6 +400,9 @@ class Rule(VisitorBasedCodemodCommand):
             pending = self._pending.pop(id(original_node), None)
             if pending:
                 result = self._attach(result, pending)
+            if not self._statement_stack:
+                # a module-level import line removed: its blank lines stay (a section boundary)
+                result = self._spacing.step(original_node, result)
         return result
 
     def _attach(self, result, comments: list[str]):
@@ -403,17 +439,29 @@ def remember_code(context: CodemodContext, module: cst.Module, code: str) -> Non
     known[id(module)] = (module, code)  # holding the module keeps its id from being reused
 
 
+def first_party_of(context: CodemodContext, project: ProjectIndex | None) -> frozenset[str]:
+    """The project's top-level modules (``ProjectIndex.first_party``) and the package of the
+    module being rewritten (ruff's ``detect-same-package``)."""
+    names = set(project.first_party) if project is not None else set()
+    module = context.full_module_name
+    if module and "." in module:
+        names.add(module.split(".", 1)[0])
+    return frozenset(names)
+
+
 def apply_pending_removals(context: CodemodContext, tree: cst.Module) -> cst.Module:
-    """Remove the imports rules asked to remove if unused (LibCST's RemoveImportsVisitor).
+    """Remove the imports rules asked to remove if unused (LibCST's RemoveImportsVisitor, keeping
+    the blank lines between isort sections: import_order.RemoveImports), then wrap the import lines
+    the rewrite made too long (import_order.wrap_long_imports).
 
     Reuses the last rule's metadata when that rule left ``tree`` as it found it.
     """
     if context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY):
         cached = context.scratch.get(SCRATCH_WRAPPER)
         wrapper = cached if cached is not None and cached.module is tree else None
-        tree = transform_with(RemoveImportsVisitor(context), wrapper or SharedMetadataWrapper(tree))
+        tree = transform_with(RemoveImports(context), wrapper or SharedMetadataWrapper(tree))
     context.scratch.pop(RemoveImportsVisitor.CONTEXT_KEY, None)
-    return tree
+    return wrap_long_imports(tree, context.scratch.get(SCRATCH_ORIGINAL))
 
 
 def dotted_name(node: cst.BaseExpression | None) -> str | None:
@@ -461,11 +509,31 @@ def is_literal(node: cst.BaseExpression | None) -> bool:
 
 
 INFO_PREFIX = "# prefect2-migration:"
+# The deployment settings that leave the code, in the order the marker names them.
+MOVED_KINDS = ("storage", "run_config", "schedule", "environment")
+_MOVED_RE = re.compile(
+    re.escape(INFO_PREFIX) + r" ([a-z_, ]+) moved to prefect\.yaml(?: \(meta-flows deployments\))?$"
+)
 
 
-def moved_comment(what: str) -> str:
-    """The informational (non-TODO) comment left where deployment config left the code."""
-    return f"{INFO_PREFIX} {what} moved to prefect.yaml (meta-flows deployments)"
+def moved_comment(*what: str) -> str:
+    """The informational (non-TODO) comment left where deployment settings left the code: one
+    line for all of them, ``# prefect2-migration: storage, run_config and schedule moved to
+    prefect.yaml``."""
+    kinds = sorted(
+        set(what), key=lambda k: (MOVED_KINDS.index(k), k) if k in MOVED_KINDS else (9, k)
+    )
+    listed = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} and {kinds[-1]}"
+    return f"{INFO_PREFIX} {listed} moved to prefect.yaml"
+
+
+def moved_kinds(text: str) -> list[str] | None:
+    """The settings a :func:`moved_comment` line names (None: not such a line)."""
+    match = _MOVED_RE.match(text)
+    if match is None:
+        return None
+    kinds = [w for w in re.split(r",\s*|\s+and\s+", match.group(1).strip()) if w]
+    return kinds if kinds and all(k.isidentifier() for k in kinds) else None
 
 
 def remove_p1_imports(rule: Rule, module: cst.Module, wanted) -> None:

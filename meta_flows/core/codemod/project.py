@@ -8,7 +8,12 @@ that mention ``prefect`` are parsed) and records
   stands for a Prefect 1 object, so rules treat ``MyFlow(...)`` like ``Flow(...)``;
 - ``tasks``: qualified names of module-level tasks (``@task`` functions, ``Task`` instances);
 - ``imported``: per module, the names other modules of the repository import from it (a flow
-  variable another module imports must keep its name as an alias).
+  variable another module imports must keep its name as an alias);
+- ``first_party``: the repository's top-level module and package names (the folders and ``*.py``
+  files at the root of what is rewritten and of the project holding it -- the nearest folder with
+  a ``pyproject.toml``, ``.git``... -- and the top-level package of every module read), which
+  isort/ruff put in the first-party import section; imports the rewrite adds are placed
+  accordingly.
 
 The index is plain data, picklable, so it travels to worker processes.
 """
@@ -32,6 +37,7 @@ class ProjectIndex:
     tasks: set[str] = field(default_factory=set)
     task_classes: set[str] = field(default_factory=set)
     imported: dict[str, set[str]] = field(default_factory=dict)
+    first_party: set[str] = field(default_factory=set)
 
     def follow(self, qualified_name: str) -> str:
         """Map a repository wrapper onto the Prefect object it stands for (else unchanged)."""
@@ -119,7 +125,42 @@ def scan_project(root: Path, files: list[Path]) -> ProjectIndex:
         sources.append((module, text))
     index = scan_sources(sources)
     index.root = str(root)
+    index.first_party |= _top_level_names(root) | _top_level_names(_project_root(root))
     return index
+
+
+_PROJECT_MARKERS = ("pyproject.toml", "ruff.toml", ".ruff.toml", "setup.py", "setup.cfg", ".git")
+
+
+def _project_root(path: Path) -> Path:
+    """The nearest folder at or above ``path`` that holds a project file (``pyproject.toml``,
+    ``.git``...): where ruff's default ``src = ["."]`` points; ``path`` when there is none."""
+    try:
+        start = path.resolve()
+    except OSError:
+        return path
+    for folder in (start, *start.parents):
+        if any((folder / marker).exists() for marker in _PROJECT_MARKERS):
+            return folder
+    return path
+
+
+def _top_level_names(root: Path) -> set[str]:
+    """What ruff's default ``src = ["."]`` makes first party: the folders and modules at the
+    project root."""
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return set()
+    names = set()
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.suffix in (".py", ".pyi") and entry.is_file():
+            names.add(entry.stem)
+        elif entry.is_dir() and entry.name.isidentifier():
+            names.add(entry.name)
+    return names
 
 
 def scan_sources(sources: list[tuple[str, str]]) -> ProjectIndex:
@@ -127,6 +168,8 @@ def scan_sources(sources: list[tuple[str, str]]) -> ProjectIndex:
     index = ProjectIndex()
     parsed: list[tuple[str, ast.Module, dict[str, str]]] = []
     for module, text in sources:
+        if module and module != "__main__":
+            index.first_party.add(module.split(".", 1)[0])
         if "import" not in text:
             continue
         try:

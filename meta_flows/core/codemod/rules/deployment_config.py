@@ -14,14 +14,14 @@ Before::
 
 After::
 
-    # prefect2-migration: schedule moved to prefect.yaml (meta-flows deployments)
+    # prefect2-migration: schedule moved to prefect.yaml
     # schedule = CronSchedule("0 6 * * *")
-    # prefect2-migration: schedule moved to prefect.yaml (meta-flows deployments)
-    # prefect2-migration: storage moved to prefect.yaml (meta-flows deployments)
-    # prefect2-migration: run_config moved to prefect.yaml (meta-flows deployments)
+    # prefect2-migration: storage, run_config and schedule moved to prefect.yaml
     with Flow("etl", executor=LocalDaskExecutor()) as flow:
         ...
 
+- One informational line per statement names every setting that left it (a second rule adding
+  one merges into the same line); ``meta-flows deployments`` writes them to prefect.yaml.
 - ``storage=``/``run_config=``/``schedule=``/``environment=`` kwargs of ``Flow(...)`` and
   ``flow.<same> = ...`` assignments are removed (A).
 - ``flow.executor = X`` moves into the ``Flow(...)`` call as ``executor=X`` for PF014 (A).

@@ -16,6 +16,34 @@ Runs last, after every other rule has rewritten what it can:
   TODO too (H).
 - Safety net for options: ``@flow(...)`` keywords that Prefect 2's ``flow()`` does not accept
   (e.g. ``executor=`` when PF014 is disabled) are removed with a TODO quoting them.
+
+Every rule's import changes (this one's and the others') land where ruff's isort check (``I001``,
+default settings) wants them (``import_order.py``): a new import goes into the existing import
+block, in its section (standard library / third party / first party -- the repository's own
+top-level packages), sorted by module, and a new name into ``from x import a, b`` at its sorted
+place; a removed import line keeps the blank line that separated its section. The user's import
+lines keep their order and text, and imports inside ``try:`` / ``if TYPE_CHECKING:`` blocks are
+left alone, so a file that passed ``ruff check --select I`` still does (A).
+
+Before::
+
+    import json
+    from datetime import timedelta
+
+    import prefect
+    from prefect import Flow, Parameter, task
+    from prefect.tasks.secrets import EnvVarSecret
+
+    from flows.util import helper
+
+After (``timedelta`` and the Prefect 1 names no longer used; ``os`` for ``EnvVarSecret``)::
+
+    import json
+    import os
+
+    from prefect import flow, get_run_logger, task
+
+    from flows.util import helper
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ Before::
         n = Parameter("n", default=3)
         day = DateTimeParameter("day", required=False)
         start = Parameter("start-date")
+        regions = Parameter("regions", default=["eu", "us"])
         cfg = JSONParameter("cfg", default={"a": 1})
         ...
 
@@ -17,15 +18,29 @@ After::
     # TODO(prefect2-migration): PF003 parameter 'start-date' is now the argument `start_date` ...
     @flow(name="ETL")
     def etl(start_date, n: int = 3, day: Optional[datetime.datetime] = None,
-            cfg: Optional[dict] = None):
+            regions: list = ("eu", "us"), cfg: Mapping = {"a": 1}):
         start = start_date
-        cfg = cfg if cfg is not None else {"a": 1}
         ...
 
 - Type hints come from literal defaults (int/float/str/bool); a None default gives no hint (A).
 - Required parameters (no default, ``required=True``) come first, otherwise the order is kept (A).
-- dict/list defaults become ``Optional[...] = None`` plus a fresh copy at the start of the body:
-  Prefect 2 validates the default against the hint, so ``d: dict = None`` would fail (C).
+- A list default stays the default, written as a tuple under a ``list`` hint:
+  ``regions: list = ("eu", "us")``. The flow's parameter schema (what deployments and the UI's
+  run form show) has ``"default": ["eu", "us"]``, and no two runs share a mutable default: Prefect
+  2 validates flow parameters against the hints (``validate_parameters=True``, the default) and
+  hands every flow run a new list made from the tuple. A list literal in the signature would be
+  copied for flow runs too, but direct calls of the function (``etl.fn()``) would share it, and
+  ruff flags it (B006); with the tuple, ``etl.fn()`` gets the tuple itself, which cannot be
+  changed (C: ``.fn()`` callers see a tuple where Prefect 1 gave a list).
+- A dict default stays the default under a ``Mapping`` hint (``collections.abc``):
+  ``cfg: Mapping = {"a": 1}``. The schema shows the default and every flow run gets a new dict
+  (the validation copies it); the read-only hint says the default is not to be changed in place,
+  which is also what ruff's B006 accepts -- Python has no immutable dict literal that the schema
+  could show. Direct ``etl.fn()`` calls get the default object itself (C).
+- A list/dict default holding a mutable object (``[[1]]``, ``{"k": [1]}``) becomes
+  ``Optional[...] = None`` plus a fresh copy at the start of the body, since the validation copies
+  only the outer object: ``cfg = cfg if cfg is not None else {"k": [1]}`` (its default does not
+  show in the schema) (C).
 - ``DateTimeParameter`` -> ``datetime.datetime`` (``Optional[...] = None`` when not required) (A);
   a non-None default is kept but not parsed into a datetime: TODO (C).
 - Names that are not identifiers are renamed (TODO with the old name) (C).
@@ -37,6 +52,7 @@ After::
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -48,8 +64,10 @@ from meta_flows.core.codemod.analysis.scope import (
     raw_qualified_names,
     string_value,
 )
-from meta_flows.core.codemod.base import Rule, get_arg, literal_value, with_todo
+from meta_flows.core.codemod.base import Rule, get_arg, literal_value, module_code, with_todo
+from meta_flows.core.codemod.rules.imports import module_bindings
 from meta_flows.core.naming import identifier
+from meta_flows.patches import pyast
 
 _PARAMETERS = ("prefect.Parameter", "prefect.DateTimeParameter", "prefect.JSONParameter")
 _HINTS = {bool: "bool", int: "int", float: "float", str: "str"}
@@ -78,6 +96,52 @@ def _parameter_assign(rule: Rule, stmt: cst.CSTNode) -> tuple[str, cst.Call] | N
     ):
         return stmt.body[0].targets[0].target.value, stmt.body[0].value
     return None
+
+
+_IMMUTABLE_SCALARS = (str, bytes, int, float, complex, bool, type(None))
+
+
+def _immutable(value) -> bool:
+    """``value`` (a list or dict literal's value) holds no mutable object below its top level."""
+    if isinstance(value, list):
+        return all(_immutable_item(v) for v in value)
+    if isinstance(value, dict):
+        return all(_immutable_item(k) and _immutable_item(v) for k, v in value.items())
+    return _immutable_item(value)
+
+
+def _immutable_item(value) -> bool:
+    if isinstance(value, (tuple, frozenset)):
+        return all(_immutable_item(v) for v in value)
+    return isinstance(value, _IMMUTABLE_SCALARS)
+
+
+def _as_tuple(node: cst.List) -> cst.Tuple:
+    """``[a, b]`` as ``(a, b)`` (``[a]`` as ``(a,)``), its layout kept."""
+    elements = list(node.elements)
+    if len(elements) == 1 and elements[0].comma is cst.MaybeSentinel.DEFAULT:
+        elements[0] = elements[0].with_changes(comma=cst.Comma())
+    return cst.Tuple(
+        elements=elements,
+        lpar=[cst.LeftParen(whitespace_after=node.lbracket.whitespace_after)],
+        rpar=[cst.RightParen(whitespace_before=node.rbracket.whitespace_before)],
+    )
+
+
+def _mapping_bound(code: str) -> str | None:
+    """How the module binds the name ``Mapping``: ``"import"`` (from collections.abc or typing),
+    ``"other"``, or None (not at all)."""
+    try:
+        body = pyast.parse(code).body
+    except (SyntaxError, ValueError):
+        return "other"
+    if "Mapping" not in module_bindings(body):
+        return None
+    for stmt in body:
+        if isinstance(stmt, ast.ImportFrom) and stmt.module in ("collections.abc", "typing"):
+            if any(a.name == "Mapping" and a.asname in (None, "Mapping") for a in stmt.names):
+                return "import"
+    return "other"
 
 
 def _module_scope_uses(stmt: cst.CSTNode, name: str) -> bool:
@@ -175,6 +239,16 @@ class ParametersRule(Rule):
         except Exception:
             param.default = default
             return param
+        if isinstance(value, list) and isinstance(default, cst.List) and _immutable(value):
+            param.annotation = "list"
+            param.default = _as_tuple(default)
+            return param
+        if isinstance(value, dict) and isinstance(default, cst.Dict) and _immutable(value):
+            mapping = self._mapping_name()
+            if mapping is not None:
+                param.annotation = mapping
+                param.default = default
+                return param
         if isinstance(value, (dict, list)):
             hint = type(value).__name__
             self.add_import("typing", "Optional")
@@ -186,6 +260,15 @@ class ParametersRule(Rule):
         param.annotation = _HINTS.get(type(value))
         param.default = default
         return param
+
+    def _mapping_name(self) -> str | None:
+        """``Mapping`` for a dict default's hint, imported from collections.abc unless the module
+        already imports it; None when the module binds the name to something else."""
+        module = self.source_module
+        bound = _mapping_bound(module_code(self.context, module)) if module is not None else "other"
+        if bound is None:
+            self.add_import("collections.abc", "Mapping")
+        return "Mapping" if bound != "other" else None
 
     # ------------------------------------------------------------------ flow functions
 
