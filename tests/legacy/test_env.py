@@ -95,7 +95,7 @@ def test_requirement_that_cannot_install_names_it(base, legacy_root):
     message = str(info.value)
     assert bad in message
     assert "No matching distribution" in message or "Could not find" in message
-    target = legacy_root / f"prefect1-project-{legacy._key(base.path.name, bad)}"
+    target = legacy_root / f"prefect1-project-{legacy.env_key(base.path.name, bad)}"
     assert not target.exists()  # nothing half-built is left behind
     started = time.monotonic()  # pip's answer is remembered: no second 20 s attempt
     with pytest.raises(LegacyEnvError) as again:

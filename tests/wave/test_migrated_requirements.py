@@ -5,11 +5,8 @@ naming the module."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
-import zipfile
 from pathlib import Path
 
 import git
@@ -17,6 +14,7 @@ import git
 from meta_flows.demo import _GIT_ENV as GIT_ENV
 from meta_flows.demo import make_remote
 from tests.wave.conftest import write_registry
+from tests.wheels import write_wheel
 
 FLOW = """\
 import acme_fmt
@@ -35,25 +33,11 @@ with Flow("fmt-report") as flow:
 WHEEL = "vendor/acme_fmt-1.0-py3-none-any.whl"
 
 
-def write_wheel(path: Path) -> None:
-    """A minimal pure-Python wheel of the package ``acme_fmt`` (pip installs it offline)."""
-    files = {
-        "acme_fmt/__init__.py": 'def money(amount):\n    return f"EUR {amount:.2f}"\n',
-        "acme_fmt-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: acme-fmt\nVersion: 1.0\n",
-        "acme_fmt-1.0.dist-info/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = []
-    for name, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
-        record.append(f"{name},sha256={digest.decode()},{len(text.encode())}")
-    record.append("acme_fmt-1.0.dist-info/RECORD,,")
-    files["acme_fmt-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w") as wheel:
-        for name, text in files.items():
-            wheel.writestr(name, text)
+def write_fmt_wheel(path: Path) -> None:
+    """A wheel of the package ``acme_fmt`` (pip installs it offline)."""
+    write_wheel(
+        path, {"acme_fmt/__init__.py": 'def money(amount):\n    return f"EUR {amount:.2f}"\n'}
+    )
 
 
 def project_remote(tmp_path: Path) -> Path:
@@ -61,7 +45,7 @@ def project_remote(tmp_path: Path) -> Path:
     (source / "flows").mkdir(parents=True)
     (source / "flows" / "report.py").write_text(FLOW)
     (source / "requirements.txt").write_text(f"prefect==1.4.1\n./{WHEEL}\n")
-    write_wheel(source / WHEEL)
+    write_fmt_wheel(source / WHEEL)
     return make_remote(source, tmp_path / "remotes", "fmt")
 
 
