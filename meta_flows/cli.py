@@ -79,8 +79,38 @@ def rewrite(
             help="Seconds the codemod may take on one file; past it the file is an error.",
         ),
     ] = 120.0,
+    flow_class: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--flow-class",
+            metavar="DOTTED",
+            help="A subclass of Prefect 1's Flow whose source is not rewritten, e.g. "
+            "acme_platform.custom.Flow: its flows become @flow functions (repeatable; also "
+            "flow-classes in \\[tool.meta-flows] of pyproject.toml).",
+        ),
+    ] = None,
+    task_class: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--task-class",
+            metavar="DOTTED",
+            help="A subclass of Prefect 1's Task whose source is not rewritten: its instances "
+            "become @task functions (repeatable; also task-classes in \\[tool.meta-flows]).",
+        ),
+    ] = None,
+    task_factory: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--task-factory",
+            metavar="DOTTED",
+            help="A decorator standing for Prefect 1's task (a factory or a configured task) "
+            "whose source is not rewritten: it becomes @task (repeatable; also task-factories "
+            "in \\[tool.meta-flows]).",
+        ),
+    ] = None,
 ) -> None:
     """Rewrite Prefect 1 code to Prefect 2 (LibCST codemod; rules in docs/rules.md)."""
+    from meta_flows.core.codemod.project import WrapperDeclarationError, WrapperDeclarations
     from meta_flows.core.codemod.rules import RULES_BY_CODE
     from meta_flows.core.codemod.runner import unified_diff, write_result
     from meta_flows.sandbox.codemod import run
@@ -95,6 +125,14 @@ def rewrite(
     unknown = sorted(disabled - set(RULES_BY_CODE))
     if unknown:
         _usage(f"unknown rule code(s) for --disable: {', '.join(unknown)}")
+    declared = WrapperDeclarations(
+        tuple(flow_class or ()), tuple(task_class or ()), tuple(task_factory or ())
+    )
+    if declared.invalid():
+        _usage(
+            f"not a dotted name (package.module.Name) for --flow-class/--task-class/"
+            f"--task-factory: {', '.join(declared.invalid())}"
+        )
 
     progress = _Progress(enabled=sys.stderr.isatty())
     originals: dict[str, str] = {}
@@ -110,7 +148,18 @@ def rewrite(
             progress.clear()
             typer.echo(f"error: {result.path}: {result.error}", err=True)
 
-    summary = run(paths, disabled=disabled, jobs=jobs, on_result=on_result, file_timeout=timeout)
+    try:
+        summary = run(
+            paths,
+            disabled=disabled,
+            jobs=jobs,
+            on_result=on_result,
+            file_timeout=timeout,
+            declared=declared,
+        )
+    except WrapperDeclarationError as exc:  # a malformed [tool.meta-flows] table
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     progress.clear()
     written = 0
     if mode is Mode.write:

@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from meta_flows.core.codemod.engine import ERROR, MigrationResult
-from meta_flows.core.codemod.project import ProjectIndex
+from meta_flows.core.codemod.project import ProjectIndex, WrapperDeclarations
 from meta_flows.core.codemod.runner import RunSummary, index, migrate_file
 
 FILE_TIMEOUT = 120.0  # seconds the codemod may take on one file
@@ -71,9 +71,15 @@ def run(
     *,
     file_timeout: float = FILE_TIMEOUT,
     memory: int = MEMORY_LIMIT,
+    declared: WrapperDeclarations | None = None,
 ) -> RunSummary:
-    """Migrate every file under ``paths`` (in memory) in ``jobs`` worker processes."""
-    files, project = index(paths)
+    """Migrate every file under ``paths`` (in memory) in ``jobs`` worker processes.
+
+    ``declared``: wrappers of Prefect 1's Flow/Task known without their source (the registry's,
+    the Prefect 1 inventory's, ``--flow-class``...), merged with the repository's
+    ``[tool.meta-flows]`` (see :func:`meta_flows.core.codemod.runner.index`).
+    """
+    files, project = index(paths, declared)
     results: list[MigrationResult | None] = [None] * len(files)
     context = _context()
 

@@ -315,17 +315,25 @@ def test_h_kwargs_and_result():
 
 
 def test_wrapper_flagged():
-    src = 'from prefect import Flow\nclass MyFlow(Flow):\n    pass\nwith MyFlow("w") as f:\n    pass\n'
+    src = 'from prefect import Flow\nclass MyFlow(Flow):\n    pass\nwith MyFlow("w", team="t") as f:\n    pass\n'
     got = apply_rule(FlowDefinitionRule, src)
-    assert "PF002 `MyFlow` is a project wrapper of Prefect 1's Flow" in got
+    assert "PF002 built with MyFlow, a wrapper of Prefect 1's Flow" in got
     assert '@flow(name="w")\ndef w():' in got
     wrapper_todo = todo_text(
         "PF002",
-        "`MyFlow` is a project wrapper of Prefect 1's Flow: its extra behaviour (constructor "
-        "defaults, overridden methods) is not carried over to @flow; re-apply it by hand",
+        'built with MyFlow, a wrapper of Prefect 1\'s Flow: its own options (team="t") and '
+        "behaviour (constructor defaults, overridden methods) are not carried over to @flow; "
+        "re-apply them by hand",
+    )
+    class_todo = todo_text(
+        "PF002",
+        "class MyFlow subclasses Prefect 1's Flow: meta-flows migrates the flows built with it to "
+        "@flow functions (each with a TODO naming the options it drops); port what MyFlow adds "
+        "(constructor defaults, state handlers, overridden methods) to @flow options or hooks "
+        "(on_completion, on_failure...), or delete it once no flow uses it",
     )
     assert got == (
-        "from prefect import Flow, flow\nclass MyFlow(Flow):\n    pass\n"
+        f"from prefect import Flow, flow\n{class_todo}\nclass MyFlow(Flow):\n    pass\n"
         f'{wrapper_todo}\n@flow(name="w")\ndef w():\n    pass\n'
     )
 

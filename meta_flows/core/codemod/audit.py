@@ -7,7 +7,8 @@ a Prefect 1 object must sit under a TODO. ``prefect1_leftovers(code)`` lists the
   and names ``from prefect import X`` that Prefect 2 does not export (``Parameter``, ``case``);
 - any other reference resolving to those (``signals.FAIL``, ``prefect.Parameter``, ``case(...)``,
   names bound by ``from prefect import *`` that Prefect 2 lacks);
-- ``Flow(...)`` called (as a context manager or not), ``Task`` subclasses with a ``run`` method;
+- ``Flow(...)`` called (as a context manager or not), ``Flow`` subclasses, ``Task`` subclasses with a
+  ``run`` method;
 - ``prefect.context`` used the Prefect 1 way (``.get(...)``, ``.logger``, ``["x"]``, ``(...)``);
 - ``.run()``/``.register()``/``.storage = ...`` and friends on a flow variable;
 - ``@task(...)``/``@flow(...)`` options Prefect 2.20 rejects (``max_retries``, ``trigger``,
@@ -375,6 +376,8 @@ class _Auditor(cst.CSTVisitor):
                 self.flow_vars.add(node.name.value)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if any(self.is_prefect(base.value, "prefect.Flow") for base in node.bases):
+            self.report(node, f"class {node.name.value}(Flow) (subclass of Prefect 1's Flow)")
         if not any(self.is_prefect(base.value, "prefect.Task") for base in node.bases):
             return
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()

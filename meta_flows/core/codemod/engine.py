@@ -21,8 +21,10 @@ from meta_flows.core.codemod.base import (
     SCRATCH_REQUIREMENTS,
     TODO_PREFIX,
     apply_pending_removals,
+    code_of,
     module_code,
 )
+from meta_flows.core.codemod.names import canonical
 from meta_flows.core.codemod.project import ProjectIndex, scan_sources
 from meta_flows.core.codemod.rules import gather_rules
 
@@ -109,7 +111,7 @@ def _migrate(
     disabled: frozenset[str] | set[str],
 ) -> MigrationResult:
     module_name = module_name or "__main__"
-    if "prefect" not in source:
+    if "prefect" not in source and (project is None or not _uses_wrappers(source, project)):
         return MigrationResult(path, NOT_PREFECT1, source)
     try:
         tree = cst.parse_module(source)
@@ -121,14 +123,15 @@ def _migrate(
         return MigrationResult(path, NOT_PREFECT1, source)
     if project is None:
         project = scan_sources([(module_name, source)])
-    if not imports_prefect(source) and not _uses_wrappers(source, project):
+    if not imports_prefect(source) and not _imports_wrappers(tree, module_name, project):
         return MigrationResult(path, NOT_PREFECT1, source)
 
     context = CodemodContext(filename=path, full_module_name=module_name)
     context.scratch[SCRATCH_PROJECT] = project
     context.scratch[SCRATCH_ORIGINAL] = source
+    triggers = source + _wrapped_words(source, project)
     for rule_cls in gather_rules(disabled):
-        if not rule_cls.wants(source):
+        if not rule_cls.wants(triggers):
             continue
         try:
             tree = rule_cls(context).transform_module(tree)
@@ -142,6 +145,7 @@ def _migrate(
                 f"{_one_line(exc)} [{where.filename.rsplit('/', 1)[-1]}:{where.lineno}]",
             )
     tree = apply_pending_removals(context, tree)  # when PF001 is disabled
+    tree = _no_leading_blank_lines(tree, source)
     code = module_code(context, tree)
     status = MIGRATED if code != source else UNCHANGED
     return MigrationResult(
@@ -155,11 +159,65 @@ def _migrate(
     )
 
 
+def _no_leading_blank_lines(tree: cst.Module, source: str) -> cst.Module:
+    """Without the blank lines a removed first statement (an import no longer used) left at the
+    top of the module, unless the module started with blank lines."""
+    if tree.header or not tree.body or not source.strip() or not source.lstrip(" \t")[:1].strip():
+        return tree
+    first = tree.body[0]
+    lines = list(getattr(first, "leading_lines", ()))
+    blank = next((i for i, line in enumerate(lines) if line.comment is not None), len(lines))
+    if not blank:
+        return tree
+    body = [first.with_changes(leading_lines=lines[blank:]), *tree.body[1:]]
+    return tree.with_changes(body=body)
+
+
 def _uses_wrappers(source: str, project: ProjectIndex) -> bool:
     names = {q.rsplit(".", 1)[-1] for q in project.wrappers} | {
         q.rsplit(".", 1)[-1] for q in project.task_classes
     }
     return any(name in source for name in names)
+
+
+def _imports_wrappers(tree: cst.Module, module_name: str, project: ProjectIndex) -> bool:
+    """The module imports a wrapper of a Prefect 1 object (or a module holding one)."""
+    known = project.wrappers.keys() | project.task_classes
+    owners = {q.rpartition(".")[0] for q in known}
+    for stmt in tree.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    name = code_of(alias.name)
+                    if any(o == name or o.startswith(name + ".") for o in owners):
+                        return True
+            elif isinstance(small, cst.ImportFrom):
+                module = code_of(small.module) if small.module is not None else ""
+                if small.relative:
+                    dots = "".join(d.value for d in small.relative)
+                    module = project.absolute(module_name, dots + module)
+                if isinstance(small.names, cst.ImportStar):
+                    if module in owners:
+                        return True
+                    continue
+                for alias in small.names:
+                    if f"{module}.{code_of(alias.name)}" in known:
+                        return True
+    return False
+
+
+def _wrapped_words(source: str, project: ProjectIndex) -> str:
+    """The names of the Prefect objects that wrappers named in ``source`` stand for (``Flow`` for
+    ``Pipeline``, a Flow subclass), for the rules' cheap source pre-filter (``Rule.TRIGGERS``)."""
+    words = set()
+    for name, target in project.wrappers.items():
+        if name.rsplit(".", 1)[-1] in source:
+            words.add(canonical(project.follow(target)).rsplit(".", 1)[-1])
+    if any(name.rsplit(".", 1)[-1] in source for name in project.task_classes):
+        words.add("Task")
+    return "\n" + " ".join(sorted(words)) if words else ""
 
 
 def _one_line(exc: BaseException) -> str:

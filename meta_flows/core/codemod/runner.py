@@ -19,7 +19,13 @@ from meta_flows.core.codemod.engine import (
     MigrationResult,
     migrate_source,
 )
-from meta_flows.core.codemod.project import ProjectIndex, module_name_for, scan_project
+from meta_flows.core.codemod.project import (
+    ProjectIndex,
+    WrapperDeclarations,
+    module_name_for,
+    read_pyproject_declarations,
+    scan_project,
+)
 
 SKIP_DIRS = frozenset(
     {"venv", "env", "site-packages", "node_modules", "__pycache__", "build", "dist"}
@@ -141,13 +147,22 @@ def migrate_file(
     return migrate_source(source, str(path), module_name=module, project=project, disabled=disabled)
 
 
-def index(paths: list[Path]) -> tuple[list[Path], ProjectIndex]:
+def index(
+    paths: list[Path], declared: WrapperDeclarations | None = None
+) -> tuple[list[Path], ProjectIndex]:
     """The files under ``paths`` and the project index read from them (one project: wrappers
-    and shared modules are followed across files)."""
+    and shared modules are followed across files).
+
+    ``declared``: wrappers of Prefect 1's Flow/Task known without their source (``--flow-class``,
+    the registry), merged with those ``[tool.meta-flows]`` declares in the repository's
+    ``pyproject.toml`` (a malformed table raises
+    :class:`~meta_flows.core.codemod.project.WrapperDeclarationError`).
+    """
     files = discover(paths)
     roots = [p if p.is_dir() else p.parent for p in paths]
     root = Path(os.path.commonpath([str(r.resolve()) for r in roots])) if roots else Path(".")
-    return files, scan_project(root, files)
+    declarations = read_pyproject_declarations(root).merged(declared)
+    return files, scan_project(root, files, declared=declarations)
 
 
 def run(
@@ -155,9 +170,11 @@ def run(
     disabled: frozenset[str] = frozenset(),
     jobs: int | None = None,
     on_result: Callable[[MigrationResult], None] | None = None,
+    declared: WrapperDeclarations | None = None,
 ) -> RunSummary:
-    """Migrate every file under ``paths`` (in memory); results in file order."""
-    files, project = index(paths)
+    """Migrate every file under ``paths`` (in memory); results in file order (``declared``: see
+    :func:`index`)."""
+    files, project = index(paths, declared)
     summary = RunSummary()
     for result in _results(files, project, disabled, jobs):
         summary.results.append(result)

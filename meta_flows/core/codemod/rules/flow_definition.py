@@ -42,6 +42,31 @@ After::
   code, ``with Flow(...) as f, other():``) is commented out under its TODO together with the
   statements using it outside functions, since ``Flow(...)`` fails at import under Prefect 2 (H).
 - Build-time statements doing I/O now run at every flow run: flagged (C).
+- A flow built with a wrapper of Prefect 1's Flow -- a ``Flow`` subclass of the repository (a
+  namespace package's too), one declared (``meta-flows rewrite --flow-class
+  acme_platform.custom.Flow``, ``flow-classes`` in ``[tool.meta-flows]`` of the repository's
+  ``pyproject.toml``), or a ``Flow`` from a module not rewritten used exactly like Prefect 1's in a
+  module importing Prefect 1 (probable) -- is migrated like a plain ``Flow``; the arguments Prefect
+  1's ``Flow`` does not take are the wrapper's own and are dropped. The flow gets exactly one TODO
+  naming the wrapper and those options (for a probable wrapper: asking to confirm and declare it)
+  (C).
+- A class subclassing Prefect 1's Flow (the wrapper itself) stays, importable under Prefect 2,
+  with one TODO: meta-flows migrates the flows built with it; port what it adds to @flow options
+  or hooks, or delete it once no flow uses it (H).
+
+A flow built with a wrapper, before::
+
+    from acme_platform.custom import Flow
+
+    with Flow("etl", code_owners=["data"]) as flow:
+        extract()
+
+After::
+
+    # TODO(prefect2-migration): PF002 built with acme_platform.custom.Flow, a wrapper of Prefect 1's Flow: its own options (code_owners=["data"]) and behaviour (constructor defaults, overridden methods) are not carried over to @flow; re-apply them by hand
+    @flow(name="etl")
+    def etl():
+        return extract()
 """
 
 from __future__ import annotations
@@ -99,6 +124,75 @@ HUMAN_FUNCTIONAL = (
     "the flow object is handed to other code): rewrite it by hand as an @flow function calling "
     "the tasks in order"
 )
+
+
+# Keyword arguments Prefect 1.4's Flow.__init__ takes: any other one given to a wrapper of Flow is
+# the wrapper's own option.
+PREFECT1_FLOW_KWARGS = frozenset(
+    {
+        "name",
+        "schedule",
+        "executor",
+        "environment",
+        "run_config",
+        "storage",
+        "tasks",
+        "edges",
+        "reference_tasks",
+        "state_handlers",
+        "validate",
+        "result",
+        "terminal_state_handler",
+    }
+)
+
+
+def wrapper_todo(wrapper: str, extras: list[str], probable: str | None = None) -> str:
+    """The one TODO of a flow built with a wrapper of Prefect 1's Flow (naming its own options
+    ``extras``); ``probable``: the wrapper was taken for one from its use alone."""
+    if probable is None:
+        head = f"built with {wrapper}, a wrapper of Prefect 1's Flow"
+    else:
+        head = (
+            f"built with {wrapper}, taken for a wrapper of Prefect 1's Flow (its source is not "
+            f"among the files rewritten)"
+        )
+    if extras:
+        body = (
+            f"its own options ({', '.join(extras)}) and behaviour (constructor defaults, "
+            f"overridden methods) are not carried over to @flow; re-apply them by hand"
+        )
+    else:
+        body = (
+            "its own behaviour (constructor defaults, overridden methods) is not carried over "
+            "to @flow; re-apply it by hand"
+        )
+    if probable is not None:
+        body += (
+            f"; confirm it is one and declare it (meta-flows rewrite --flow-class {probable}, "
+            f"or flow-classes in [tool.meta-flows] of pyproject.toml)"
+        )
+    return f"{head}: {body}"
+
+
+def wrapper_class_todo(name: str) -> str:
+    """The one TODO of a class subclassing Prefect 1's Flow (a wrapper defined in the project)."""
+    return (
+        f"class {name} subclasses Prefect 1's Flow: meta-flows migrates the flows built with it "
+        f"to @flow functions (each with a TODO naming the options it drops); port what {name} "
+        f"adds (constructor defaults, state handlers, overridden methods) to @flow options or "
+        f"hooks (on_completion, on_failure...), or delete it once no flow uses it"
+    )
+
+
+def _wrapper_extra(arg: cst.Arg, position: int) -> bool:
+    """An argument of a wrapper of Flow that Prefect 1's Flow does not take: a keyword it does
+    not know, a second positional argument, ``*args``/``**kwargs``."""
+    if arg.star:
+        return True
+    if arg.keyword is None:
+        return position > 0
+    return arg.keyword.value not in PREFECT1_FLOW_KWARGS
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -319,6 +413,9 @@ class FlowDefinitionRule(Rule):
             variables: list[str] = []
             if isinstance(stmt, cst.With) and self._is_flow_with(stmt):
                 self.commented[id(stmt)] = HUMAN_WITH_MODULE
+                for item in stmt.items:
+                    if isinstance(item.item, cst.Call) and self._wrapper(item.item.func):
+                        self._remove_imported(item.item.func)  # only named in comments now
                 variables = [
                     item.asname.name.value
                     for item in stmt.items
@@ -334,6 +431,8 @@ class FlowDefinitionRule(Rule):
                     continue
                 self.commented[id(stmt)] = HUMAN_FUNCTIONAL
                 variables = [assign[0]]
+                if self._wrapper(assign[1].func):
+                    self._remove_imported(assign[1].func)
             for variable in variables:
                 self._comment_dependents(module.body[i + 1 :], variable)
 
@@ -479,7 +578,12 @@ class FlowDefinitionRule(Rule):
         call = site.call
         todos: list[str] = []
         kept: list[cst.Arg] = []
+        wrapper = self._wrapper(call.func)
+        extras: list[str] = []  # a wrapper's own arguments, named in its one TODO
         for pos, arg in enumerate(call.args):
+            if wrapper is not None and _wrapper_extra(arg, pos):
+                extras.append(self.code_for(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)))
+                continue
             if arg.keyword is None and not arg.star and pos == 0:
                 arg = arg.with_changes(
                     keyword=cst.Name("name"),
@@ -548,22 +652,28 @@ class FlowDefinitionRule(Rule):
                     )
             kept[-1] = kept[-1].with_changes(comma=last_comma)
         new_call = call.with_changes(func=cst.Name("flow"), args=kept)
-        wrapper = self._wrapper_name(call.func)
-        if wrapper:
-            todos.append(
-                f"`{wrapper}` is a project wrapper of Prefect 1's Flow: its extra behaviour "
-                f"(constructor defaults, overridden methods) is not carried over to @flow; "
-                f"re-apply it by hand"
-            )
+        if wrapper is not None:
+            todos.insert(0, wrapper_todo(wrapper[0], [e.strip() for e in extras], wrapper[1]))
         return cst.Decorator(decorator=new_call), todos
 
-    def _wrapper_name(self, func: cst.BaseExpression) -> str | None:
+    def _wrapper(self, func: cst.BaseExpression) -> tuple[str, str | None] | None:
+        """For a call of a wrapper of Prefect 1's Flow (a subclass, declared or probable): its
+        name, and the name to declare when it is only probable."""
         raw = raw_qualified_names(self, func)
-        if not raw:
+        if not raw or any(q == "prefect" or q.startswith("prefect.") for q in raw):
             return None
-        if any(q == "prefect" or q.startswith("prefect.") for q in raw):
-            return None
-        return self.code_for(func)
+        module = self.context.full_module_name or "__main__"
+        for q in sorted(raw):
+            if not self.project.is_wrapper(q):
+                continue
+            probable = self.project.probable_of(q)
+            local = q.removeprefix(module + ".")
+            return (local if local != q and "." not in local else q), probable
+        return None
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if any(self.is_prefect(base.value, FLOW) for base in node.bases):
+            self.add_todo(wrapper_class_todo(node.name.value))
 
     def _result_kwargs(self, arg: cst.Arg) -> list[cst.Arg] | None:
         value = arg.value

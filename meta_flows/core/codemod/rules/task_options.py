@@ -22,6 +22,12 @@ repository ``Task`` subclasses that stay classes::
 - Safety net: PF004 runs after PF012 (state handlers) and PF009 (triggers); any keyword still on a
   Prefect ``task(...)`` call that Prefect 2.20's ``prefect.task`` does not accept is removed with a
   TODO quoting it, so the module always imports.
+- A task decorator factory or configured decorator standing for Prefect 1's ``task`` whose source
+  is not in the repository (declared: ``meta-flows rewrite --task-factory
+  acme_platform.tasks.acme_task``, ``task-factories`` in ``[tool.meta-flows]``) becomes
+  ``task``; the options neither Prefect 1's nor Prefect 2's ``task`` takes are its own, removed
+  with one TODO naming them (C). A factory of the repository stays (it is migrated itself); only
+  its Prefect 1 options are renamed.
 
 The mapping itself is :func:`meta_flows.core.codemod.options.convert_options`, which PF005
 (``task_args=``) and PF006 (``Task`` subclasses) reuse.
@@ -32,8 +38,9 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
+from meta_flows.core.codemod.analysis.scope import raw_qualified_names
 from meta_flows.core.codemod.base import Rule, is_literal, literal_value
-from meta_flows.core.codemod.options import P2_TASK_OPTIONS, convert_options
+from meta_flows.core.codemod.options import P1_TASK_OPTIONS, P2_TASK_OPTIONS, convert_options
 
 
 def _direct_prefect(rule: Rule, func: cst.BaseExpression, name: str) -> bool:
@@ -80,9 +87,74 @@ class TaskOptionsRule(Rule):
                 return True
         return False
 
+    def _installed_factory(self, func: cst.BaseExpression) -> str | None:
+        """The qualified name of a task decorator factory standing for ``prefect.task`` whose
+        source is not in the repository (declared: ``--task-factory``), else None."""
+        if not self.is_prefect(func, "prefect.task") or _direct_prefect(self, func, "prefect.task"):
+            return None
+        for q in sorted(raw_qualified_names(self, func)):
+            if self.project.is_wrapper(q) and self.project.is_external(q):
+                return q
+        return None
+
+    def _to_prefect_task(self, func: cst.BaseExpression, factory: str) -> cst.Name:
+        self.add_import("prefect", "task")
+        module, _, name = factory.rpartition(".")
+        if isinstance(func, cst.Name):
+            self.remove_import_if_unused(module, name)
+        self.mark_applied()
+        return cst.Name("task")
+
+    def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator):
+        """A bare ``@acme_task`` of an installed factory: ``@task``."""
+        target = original_node.decorator
+        if isinstance(target, cst.Call):
+            return updated_node
+        factory = self._installed_factory(target)
+        if factory is None:
+            return updated_node
+        return updated_node.with_changes(decorator=self._to_prefect_task(target, factory))
+
+    def _factory_call(self, original_node: cst.Call, factory: str) -> list[cst.Arg]:
+        """The arguments of an installed factory's call without its own options (named in one
+        TODO): what ``prefect.task`` takes."""
+        kept, extras = [], []
+        positional = 0
+        for arg in original_node.args:
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            if arg.star or (keyword is None and positional > 0):
+                extras.append(arg)
+            elif keyword is None:
+                positional += 1
+                kept.append(arg)
+            elif keyword in P1_TASK_OPTIONS or keyword in P2_TASK_OPTIONS:
+                kept.append(arg)
+            else:
+                extras.append(arg)
+        if extras:
+            listed = ", ".join(
+                self.code_for(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)).strip()
+                for a in extras
+            )
+            self.add_todo(
+                f"built with {factory}, a task decorator standing for Prefect 1's task: its own "
+                f"options ({listed}) are not carried over to @task; re-apply them by hand"
+            )
+        return kept
+
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         func = original_node.func
-        if self.is_prefect(func, "prefect.task"):
+        factory = self._installed_factory(func)
+        args = original_node.args
+        trailing = bool(args) and isinstance(args[-1].comma, cst.Comma)
+        if factory is not None:
+            args = self._factory_call(original_node, factory)
+            trailing = trailing and bool(args) and args[-1] is original_node.args[-1]
+            updated_node = updated_node.with_changes(
+                func=self._to_prefect_task(func, factory), args=_commas(args, trailing)
+            )
+            allowed = P2_TASK_OPTIONS
+        elif self.is_prefect(func, "prefect.task"):
             allowed = P2_TASK_OPTIONS if _direct_prefect(self, func, "prefect.task") else None
         elif self._is_task_class(func):
             allowed = None
@@ -106,15 +178,30 @@ class TaskOptionsRule(Rule):
         if name_arg is not None and is_literal(name_arg.value):
             label = str(literal_value(name_arg.value))
         # Resolve names on the original nodes (metadata is keyed on them).
-        converted = convert_options(
-            self, original_node.args, label=label, params=params, allowed=allowed
-        )
+        converted = convert_options(self, args, label=label, params=params, allowed=allowed)
         for todo in converted.todos:
             self.add_todo(todo)
         if not converted.changed:
             return updated_node
         self.mark_applied()
+        if factory is not None:
+            return updated_node.with_changes(args=_commas(converted.args, trailing))
         return updated_node.with_changes(args=converted.args)
+
+
+def _commas(args: list[cst.Arg], trailing: bool) -> list[cst.Arg]:
+    """``args`` as an argument list: a comma after each but the last, which has one only when
+    ``trailing`` (the call had a trailing comma)."""
+    out = [a if isinstance(a.comma, cst.Comma) else a.with_changes(comma=_COMMA) for a in args[:-1]]
+    if args:
+        last = args[-1]
+        if not (trailing and isinstance(last.comma, cst.Comma)):
+            last = last.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        out.append(last)
+    return out
+
+
+_COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 
 
 RULE = TaskOptionsRule

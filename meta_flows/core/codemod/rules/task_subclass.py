@@ -34,6 +34,16 @@ a plain helper without the Prefect base (``super().__init__`` calls removed, ``d
 inlined) and each instance becomes ``@task(name="Extract")\\ndef extract(...): return
 Extract(...).run(...)``.
 
+Classes of other modules (C) -- a class other modules import, or of which its module makes no
+instance (a library class), stays as a plain class without the Prefect base, with one TODO; so does
+a class without ``run()`` that only serves as a base (H if the module makes instances of it). In
+the modules using it, and for a ``Task`` subclass whose source is not in the repository (declared:
+``meta-flows rewrite --task-class acme_platform.tasks.SQLTask``, ``task-classes`` in
+``[tool.meta-flows]``), each module-level instance becomes ``@task(name="SQLTask", <its Prefect 1
+options>)\\ndef run_query(*args, **kwargs): return SQLTask(<its other arguments>).run(*args,
+**kwargs)`` -- for an installed class with one TODO naming those other arguments, if any (the class
+must work under Prefect 2); an instance made elsewhere gets a TODO (H).
+
 H -- a class overriding Prefect internals (``__call__``, ``map``, ``bind`` ...) or inheriting a
 task-library class (``ShellTask``): the class and its module-level instances are commented out
 under a TODO.
@@ -46,9 +56,10 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
-from meta_flows.core.codemod.analysis.scope import is_docstring
-from meta_flows.core.codemod.base import Rule, code_of, literal_value
-from meta_flows.core.codemod.options import P2_WITH_OPTIONS, convert_options
+from meta_flows.core.codemod.analysis.scope import is_docstring, raw_qualified_names
+from meta_flows.core.codemod.analysis.uses import simple_assign
+from meta_flows.core.codemod.base import Rule, code_of, literal_value, with_todo
+from meta_flows.core.codemod.options import P1_TASK_OPTIONS, P2_WITH_OPTIONS, convert_options
 from meta_flows.core.naming import snake_case
 
 # Methods of Prefect 1's Task a subclass must not override for an automatic rewrite.
@@ -78,6 +89,7 @@ PREFECT_INTERNALS = frozenset(
 )
 
 SIMPLE, WRAP, HUMAN = "simple", "wrap", "human"
+BASE = "base"  # no run(): a base of other task classes, kept while nothing in the module makes one
 _EQ = cst.AssignEqual(
     whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
 )
@@ -188,6 +200,9 @@ class TaskSubclassRule(Rule):
         self._by_outer: dict[int, Reference] = {}
         self._by_stmt: dict[int, Reference] = {}
         self._module_names: set[str] = set()
+        # id(module-level statement) -> (class, variable, call): instances of installed classes
+        self._installed: dict[int, tuple[str, str, cst.Call]] = {}
+        self._installed_calls: set[int] = set()
 
     # ------------------------------------------------------------------ analysis
 
@@ -203,7 +218,102 @@ class TaskSubclassRule(Rule):
         if self._classes:
             node.visit(_ReferenceCollector(self))
             self._settle()
+        if self.project.task_classes:
+            self._find_installed_instances(node)
         return True
+
+    # ------------------------------------------------------------------ installed classes
+
+    def _installed_class(self, func: cst.BaseExpression) -> str | None:
+        """The qualified name of a Task subclass of another module that ``func`` names: one of
+        the repository (migrated to a plain class in its module) or one whose source is not in the
+        repository (declared: ``--task-class``); else None."""
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return None
+        here = self.project.names_of(self.context.full_module_name or "__main__")
+        for q in sorted(raw_qualified_names(self, func)):
+            if q in self.project.task_classes and q.rpartition(".")[0] not in here:
+                return q
+        return None
+
+    def _find_installed_instances(self, module: cst.Module) -> None:
+        for stmt in module.body:
+            assign = simple_assign(stmt)
+            if assign is None or not isinstance(assign[1], cst.Call):
+                continue
+            cls = self._installed_class(assign[1].func)
+            if cls is not None:
+                self._installed[id(stmt)] = (cls, assign[0], assign[1])
+                self._installed_calls.add(id(assign[1]))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value == "run" and isinstance(node.value, cst.Call):
+            self._installed_calls.add(id(node.value))  # SQLTask(...).run(...): a plain call
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self.project.task_classes or id(node) in self._installed_calls:
+            return
+        cls = self._installed_class(node.func)
+        if cls is not None:
+            where = (
+                "whose source is not in the repository"
+                if self.project.is_external(cls)
+                else "of another module"
+            )
+            self.add_todo(
+                f"{self.code_for(node.func)}(...) makes an instance of {cls}, a Task subclass "
+                f"{where}: make it a task by hand (a module-level @task function returning "
+                f"{self.code_for(node.func)}(...).run(...))"
+            )
+
+    def _statement_index(self, stmt: cst.CSTNode) -> int:
+        module = self.source_module
+        body = list(module.body) if module is not None else []
+        return next((i for i, s in enumerate(body) if s is stmt), 0)
+
+    def _installed_function(self, cls: str, target: str, call: cst.Call) -> cst.FunctionDef:
+        """``x = SQLTask(query=q, max_retries=2)`` -> ``@task(name="SQLTask", max_retries=2)
+        def x(*args, **kwargs): return SQLTask(query=q).run(*args, **kwargs)`` (PF004 renames the
+        options), with a TODO naming the class's own arguments, if any."""
+        options = [
+            a
+            for a in call.args
+            if not a.star and a.keyword is not None and a.keyword.value in P1_TASK_OPTIONS
+        ]
+        own = [a for a in call.args if a not in options]
+        ctor_args = list(own)
+        if ctor_args:
+            ctor_args[-1] = ctor_args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        ctor = code_of(cst.Call(func=call.func, args=ctor_args))
+        self.add_import("prefect", "task")
+        merged: dict[str, cst.Arg] = {
+            "name": cst.Arg(
+                keyword=cst.Name("name"),
+                value=cst.SimpleString(f'"{cls.rsplit(".", 1)[-1]}"'),
+                equal=_EQ,
+            )
+        }
+        for arg in options:
+            merged[arg.keyword.value] = arg.with_changes(equal=_EQ)
+        args = [a.with_changes(comma=_COMMA) for a in merged.values()]
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        function = cst.parse_statement(
+            f"def {target}(*args, **kwargs):\n    return {ctor}.run(*args, **kwargs)\n"
+        ).with_changes(decorators=[cst.Decorator(decorator=cst.Call(cst.Name("task"), args))])
+        if own and self.project.is_external(cls):
+            listed = ", ".join(
+                code_of(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for a in own
+            )
+            function = with_todo(
+                function,
+                self.CODE,
+                f"{target} was an instance of {cls}, a Task subclass whose source is not in the "
+                f"repository: it is now a @task calling {code_of(call.func)}(...).run(); its own "
+                f"options ({listed}) go to {code_of(call.func)}, which must work under Prefect 2 "
+                f"(port it to a plain class, without Prefect 1's Task base)",
+            )
+        self.mark_applied()
+        return function
 
     def _prefect_base(self, base: cst.BaseExpression) -> str | None:
         """ "task" for prefect.Task, "library" for another Prefect class, "repo" for a repo class."""
@@ -248,8 +358,9 @@ class TaskSubclassRule(Rule):
         run = methods.get("run")
         if run is None:
             if kinds[0] == "repo":
-                return ClassInfo(node, HUMAN, "inherits run() from a repository Task class")
-            return ClassInfo(node, HUMAN, "has no run() method")
+                return ClassInfo(node, BASE, "inherits run() from a repository Task class")
+            info.kind, info.reason = BASE, "has no run() method"
+            return info
         info.run = run
         if set(methods) - {"run", "__init__"}:
             info.kind = WRAP
@@ -317,6 +428,8 @@ class TaskSubclassRule(Rule):
         """Decide per class from its references; give classes used inside functions a base task."""
         for info in self._classes.values():
             refs = [r for r in self._refs if r.cls == info.name]
+            if info.kind == BASE and refs:
+                info.kind = HUMAN  # instances of a class without run(): nothing to call
             if info.kind == SIMPLE and any(r.kind == "other" for r in refs):
                 info.kind = WRAP
             if info.kind != HUMAN and any(
@@ -544,16 +657,39 @@ class TaskSubclassRule(Rule):
                 original_node,
                 f"Task subclass {info.name} {info.reason}: rewrite it as a @task function by hand",
             )
+        if info.kind == BASE:
+            if not info.prefect_bases:
+                return updated_node  # built on a class of the repository, itself migrated
+            self.add_todo(
+                f"class {info.name} subclassed Prefect 1's Task and has no run(): it is kept as a "
+                f"plain base class (without the Task base) for the task classes built on it, whose "
+                f"instances meta-flows migrates to @task functions calling their run(); port what "
+                f"it adds through Prefect 1 (options passed to super().__init__, state handlers) "
+                f"to @task options, or delete it once no task class uses it"
+            )
+            return self._helper_class(info).with_changes(leading_lines=original_node.leading_lines)
         refs = [r for r in self._refs if r.cls == info.name]
         out: list[cst.BaseStatement] = []
-        keep_class = info.kind == WRAP
+        elsewhere = not refs or self.project.is_imported_elsewhere(
+            self.context.full_module_name, info.name
+        )
+        keep_class = info.kind == WRAP or elsewhere
         if keep_class:
             helper = self._helper_class(info)
             out.append(helper.with_changes(leading_lines=original_node.leading_lines))
-            self.add_todo(
-                f"Task subclass {info.name} is kept as a plain helper class; its instances became "
-                "@task functions calling .run() -- check state kept on the instance"
-            )
+            if info.kind == WRAP and refs:
+                self.add_todo(
+                    f"Task subclass {info.name} is kept as a plain helper class; its instances "
+                    "became @task functions calling .run() -- check state kept on the instance"
+                )
+            else:
+                self.add_todo(
+                    f"class {info.name} subclassed Prefect 1's Task: it is kept as a plain class "
+                    f"(without the Task base) for the tasks built with it in other modules, which "
+                    f"meta-flows migrates to @task functions calling its run(); port what it adds "
+                    f"through Prefect 1 (options passed to super().__init__, state handlers) to "
+                    f"@task options, or delete it once no task uses it"
+                )
         if info.base_function:
             fn = self._base_function(info)
             lead = [] if keep_class else list(original_node.leading_lines)
@@ -561,12 +697,18 @@ class TaskSubclassRule(Rule):
                 lead = [cst.EmptyLine(), cst.EmptyLine()]
             out.append(fn.with_changes(leading_lines=lead))
         if not out:
-            if not refs:
-                return updated_node  # an unused class: nothing to convert it into
             return cst.RemoveFromParent()
         return cst.FlattenSentinel(out) if len(out) > 1 else out[0]
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
+        installed = self._installed.get(id(original_node))
+        if installed is not None:
+            fn = self._installed_function(*installed)
+            lead = list(original_node.leading_lines)
+            blank = next((i for i, line in enumerate(lead) if line.comment is not None), len(lead))
+            if blank < 2 and self._statement_index(original_node):
+                lead = [cst.EmptyLine()] * (2 - blank) + lead
+            return fn.with_changes(leading_lines=[*lead, *fn.leading_lines])
         ref = self._by_stmt.get(id(original_node))
         if ref is None:
             return updated_node
