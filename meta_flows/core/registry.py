@@ -37,7 +37,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -232,6 +232,26 @@ def _expand_git_url(url: str, context: Mapping[str, Any]) -> str:
     return expanded
 
 
+_DOTTED = r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$"
+
+
+class Wrappers(_Model):
+    """The estate's own Prefect 1 wrappers, declared (the rewrite also learns them from the
+    repository's source and from loading its modules under Prefect 1)."""
+
+    flow_classes: list[Annotated[str, Field(pattern=_DOTTED)]] = Field(
+        default_factory=list,
+        description="Dotted names of Flow subclasses, e.g. acme_platform.custom.Flow.",
+    )
+    task_classes: list[Annotated[str, Field(pattern=_DOTTED)]] = Field(
+        default_factory=list, description="Dotted names of Task subclasses."
+    )
+    task_factories: list[Annotated[str, Field(pattern=_DOTTED)]] = Field(
+        default_factory=list,
+        description="Dotted names of task decorator factories standing for prefect.task.",
+    )
+
+
 class Project(_Model):
     name: str = Field(description="Slug; unique in the registry.")
     git_url: str = Field(
@@ -259,6 +279,10 @@ class Project(_Model):
     )
     work_pool: WorkPoolTarget | None = None
     prefect1: Prefect1Target | None = None
+    wrappers: Wrappers = Field(
+        default_factory=Wrappers,
+        description="The estate's own Flow/Task wrappers the rewrite should treat as Prefect's.",
+    )
     enabled: bool = True
 
     @field_validator("name")

@@ -33,6 +33,7 @@ import git
 
 from meta_flows.adapters import github_pr, gitops
 from meta_flows.core.codemod.engine import ERROR, UNCHANGED, imports_prefect
+from meta_flows.core.codemod.project import WrapperDeclarations
 from meta_flows.core.codemod.runner import discover, write_result
 from meta_flows.core.dependencies import migrate_dependencies
 from meta_flows.core.deployments.declared import activated, declared_deployments
@@ -45,7 +46,8 @@ from meta_flows.core.deployments.render import (
 )
 from meta_flows.core.deployments.translate import translate
 from meta_flows.core.errors import StepError
-from meta_flows.core.inventory.model import Inventory
+from meta_flows.core.import_check import new_dangling
+from meta_flows.core.inventory.model import Inventory, WrapperInfo
 from meta_flows.core.registry import LoadedRegistry, Prefect1Server, Project, Registry, Wave
 from meta_flows.core.validation.cases import plan_cases
 from meta_flows.core.validation.compare import render_markdown
@@ -202,7 +204,11 @@ def prepare(
     with phase("inventory", timings):
         from meta_flows.sandbox.inventory import inventory_repo
 
-        inventory = inventory_repo(legacy_dir, env_root=env_root)
+        declared = WrapperInfo(
+            flow_classes=project.wrappers.flow_classes,
+            task_classes=project.wrappers.task_classes,
+        )
+        inventory = inventory_repo(legacy_dir, env_root=env_root, declared=declared)
         inventory.flows = [f for f in inventory.flows if _in_scope(f.file, project.flow_paths)]
     targets = [migrated_dir / p for p in project.flow_paths] or [migrated_dir]
     missing = [str(p.relative_to(migrated_dir)) for p in targets if not p.exists()]
@@ -216,7 +222,13 @@ def prepare(
             + (f" (problems: {problems})" if problems else "")
         )
     with phase("rewrite", timings):
-        summary = run_codemod(targets, jobs=jobs)
+        # the estate's own wrappers: declared in the registry, and found by the inventory
+        wrappers = WrapperDeclarations(
+            flow_classes=tuple(inventory.wrappers.flow_classes),
+            task_classes=tuple(inventory.wrappers.task_classes),
+            task_factories=tuple(project.wrappers.task_factories),
+        )
+        summary = run_codemod(targets, jobs=jobs, declared=wrappers)
         problems = unmigrated(summary.results, migrated_dir)
         if problems:
             raise StepError(f"rewrite: {problems}")
@@ -241,6 +253,16 @@ def prepare(
                 changed.append(edit.path)
             else:  # not editable (a symbolic link, a read-only file): said here instead
                 dependency_problems += [(edit.path, 0, f"PF100 {p}") for p in edit.problems]
+    with phase("rewrite", timings):
+        # the guard before commit: no first-party import the rewrite broke (a helper one file
+        # dropped while another still imports it)
+        broken = new_dangling(legacy_dir, migrated_dir)
+        if broken:
+            shown = "; ".join(d.describe() for d in broken[:5])
+            more = f" (and {len(broken) - 5} more)" if len(broken) > 5 else ""
+            raise StepError(
+                f"rewrite: imports the rewrite would break, nothing committed: {shown}{more}"
+            )
     with phase("deployment translation", timings):
         plan = translate(inventory, repo_root=str(legacy_dir), target=target_of(project, wave))
         generated = []

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from meta_flows.core.codemod.project import module_name_for, scan_project
 from meta_flows.core.codemod.runner import discover
-from meta_flows.core.inventory.model import FlowInfo, Inventory, InventoryProblem
+from meta_flows.core.inventory.model import FlowInfo, Inventory, InventoryProblem, WrapperInfo
 from meta_flows.core.inventory.static import StaticRepo, read_module
 from meta_flows.patches import pyast
 from meta_flows.sandbox import zygote
@@ -63,8 +63,12 @@ def inventory_repo(
     env_root: Path | None = None,
     module_timeout: int = MODULE_TIMEOUT,
     repo_timeout: int = REPO_TIMEOUT,
+    declared: WrapperInfo | None = None,
 ) -> Inventory:
-    """Inventory every Prefect 1 flow of ``repo_dir`` (see the module docstring)."""
+    """Inventory every Prefect 1 flow of ``repo_dir`` (see the module docstring).
+
+    ``declared``: the estate's own Flow/Task subclasses the registry names (the probe adds
+    those it finds by loading the modules); flows built with them are flows."""
     repo = Path(repo_dir).resolve()
     if not repo.is_dir():
         raise NotADirectoryError(f"not a directory: {repo_dir}")
@@ -97,6 +101,8 @@ def inventory_repo(
 
     static = StaticRepo({m.name: (m.path, m.source) for m in modules})
     index = scan_project(repo, [m.path for m in modules])
+    if declared is not None:
+        _learn_wrappers(inventory, index, [declared.model_dump()])
     by_project: dict[Path, list[_Module]] = {}
     for module in modules:
         by_project.setdefault(_project_of(repo, module.path), []).append(module)
@@ -124,11 +130,28 @@ def inventory_repo(
                 )
             continue
         events = _probe(env, repo, members, module_timeout, repo_timeout)
+        _learn_wrappers(inventory, index, events.pop(WRAPPERS, []))
         _merge(inventory, static, index, members, events)
 
     inventory.flows.sort(key=lambda f: (f.file, f.line or 0, f.variable or "", f.name))
     inventory.errors.sort(key=lambda e: (e.file or "", e.line or 0, e.kind, e.message))
     return inventory
+
+
+WRAPPERS = "\0wrappers"  # the probe's report of the estate's Flow/Task subclasses
+
+
+def _learn_wrappers(inventory: Inventory, index, reports: list[dict]) -> None:
+    """What the Prefect 1 probe found: into the inventory (the wave hands it to the rewrite)
+    and into the index the flows' function names are planned with (a flow built with the
+    company's ``Flow`` is a flow)."""
+    for report in reports:
+        for kind in ("flow_classes", "task_classes"):
+            known = getattr(inventory.wrappers, kind)
+            known += [n for n in report.get(kind) or [] if n not in known]
+    for name in inventory.wrappers.flow_classes:
+        index.wrappers.setdefault(name, "prefect.Flow")
+    index.task_classes.update(inventory.wrappers.task_classes)
 
 
 def _rel(repo: Path, path: Path) -> str:
@@ -155,6 +178,7 @@ def _probe(
 ) -> dict[str, list[dict]]:
     """Run the probe over ``modules``; events per file. Restarts after a module that crashed."""
     events: dict[str, list[dict]] = {m.rel: [] for m in modules}
+    events[WRAPPERS] = []
     remaining = list(modules)
     roots = list(dict.fromkeys([str(m.root) for m in modules] + [str(repo)]))
     while remaining:
@@ -205,6 +229,8 @@ def _probe(
                 current = None
             if rel in events and event["event"] in ("flow", "error"):
                 events[rel].append(event)
+            elif event["event"] == "wrappers":
+                events[WRAPPERS].append(event)
             if event["event"] == "error" and event.get("kind") in ("import", "syntax", "timeout"):
                 finished.add(rel)
                 current = None

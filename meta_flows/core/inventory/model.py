@@ -141,11 +141,20 @@ class InventoryProblem(_Model):
     message: str
 
 
+class WrapperInfo(_Model):
+    """The estate's own Prefect 1 ``Flow``/``Task`` subclasses, found by loading its modules
+    under Prefect 1 (its company package included): every dotted name they are reachable by."""
+
+    flow_classes: list[str] = Field(default_factory=list)
+    task_classes: list[str] = Field(default_factory=list)
+
+
 class Inventory(_Model):
     schema_version: int = SCHEMA_VERSION
     repo: str
     flows: list[FlowInfo] = Field(default_factory=list)
     errors: list[InventoryProblem] = Field(default_factory=list)
+    wrappers: WrapperInfo = Field(default_factory=WrapperInfo)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"

@@ -462,8 +462,41 @@ def main() -> int:
                     }
                 )
         emit({"event": "done", "file": rel})
+    emit({"event": "wrappers", **wrapper_names()})
     out.close()
     return 0
+
+
+def wrapper_names() -> dict:
+    """The estate's own ``Flow`` and ``Task`` subclasses, loaded with its modules (its company
+    package included): every dotted name they are reachable by in a loaded module, so the
+    rewrite recognises ``from acme_platform import Flow`` however it was imported."""
+    from prefect import Flow, Task
+
+    def own(cls) -> bool:
+        module = getattr(cls, "__module__", "") or ""
+        return not (module == "prefect" or module.startswith("prefect."))
+
+    kinds = {}
+    for base, kind in ((Flow, "flow_classes"), (Task, "task_classes")):
+        for cls in _all_subclasses(base):
+            if cls is not base and own(cls):
+                kinds[id(cls)] = (cls, kind)
+    found: dict[str, set] = {"flow_classes": set(), "task_classes": set()}
+    for cls, kind in kinds.values():
+        found[kind].add(f"{cls.__module__}.{cls.__qualname__}")
+    for name, module in list(sys.modules.items()):
+        if module is None or name == "prefect" or name.startswith(("prefect.", "_")):
+            continue
+        try:
+            items = list(vars(module).items())
+        except Exception:  # noqa: BLE001 - a lazy module that refuses to be read
+            continue
+        for attr, value in items:
+            hit = kinds.get(id(value))
+            if hit is not None and hit[0] is value:
+                found[hit[1]].add(f"{name}.{attr}")
+    return {kind: sorted(names) for kind, names in found.items()}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,101 @@
+"""A production-style estate on an in-house framework: a monorepo whose flows are built with the
+company package's own ``Flow`` (a Prefect 1 ``Flow`` subclass with extra options), installed
+from a wheel through the estate's requirements.txt.
+
+The wrapper is recognised from the Prefect 1 oracle (the inventory loads the estate's modules
+with the company package installed) and, declared in the registry, without it; each flow is
+migrated to a ``@flow`` with one TODO for the wrapper's own options, and validates ``equal``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import git
+import pytest
+
+from meta_flows.demo import make_remote
+from tests.wave.conftest import write_registry
+from tests.wheels import package_files, write_wheel
+
+pytestmark = pytest.mark.prefect
+HERE = Path(__file__).resolve().parent
+WHEEL = "vendor/acme_platform-1.0-py3-none-any.whl"
+FLOW_FILES = ("pipelines/sales/daily_orders.py", "pipelines/finance/ledger_close.py")
+
+
+def estate_remote(tmp_path: Path) -> Path:
+    source = tmp_path / "estate"
+    shutil.copytree(HERE / "fixture", source)
+    write_wheel(source / WHEEL, package_files(HERE / "acme_platform"))
+    return make_remote(source, tmp_path / "remotes", "estate")
+
+
+def run_wave(tmp_path: Path, remote: Path, **project) -> dict:
+    from meta_flows.flows.wave import migrate_wave
+
+    registry = write_registry(
+        tmp_path / "registry.yaml",
+        [{"name": "estate", "git_url": str(remote), **project}],
+        gate={"max_todos": 2},
+    )
+    report = tmp_path / "report.json"
+    migrate_wave(
+        wave="demo",
+        registry=str(registry),
+        workspace=str(tmp_path / "ws"),
+        report=str(report),
+        return_state=True,
+    )
+    [result] = json.loads(report.read_text())["projects"]
+    return result
+
+
+def assert_migrated(remote: Path, result: dict) -> None:
+    assert {f["name"]: f["verdict"] for f in result["flows"]} == {
+        "daily-orders": "equal",
+        "ledger-close": "equal",
+    }, result
+    # one TODO per flow: the wrapper's own options, nothing else
+    assert result["todos"] == 2 and result["state"] == "promoted", result
+    repo = git.Repo(remote)
+    for name in FLOW_FILES:
+        code = repo.git.show(f"main:{name}")
+        assert "with Flow(" not in code and "@flow(" in code, code
+        todos = [line for line in code.splitlines() if "TODO(prefect2-migration)" in line]
+        assert len(todos) == 1 and "acme_platform" in todos[0] and "code_owners" in todos[0]
+
+
+def test_the_wrapper_is_learnt_from_the_prefect1_oracle(prefect_api, legacy_cache, tmp_path):
+    from meta_flows.sandbox.inventory import inventory_repo
+
+    os.environ["META_FLOWS_CACHE"] = str(legacy_cache)
+    remote = estate_remote(tmp_path)
+    checkout = git.Repo.clone_from(remote, tmp_path / "checkout").working_tree_dir
+    inventory = inventory_repo(Path(checkout))
+    # every name the company's Flow is reachable by
+    assert {"acme_platform.Flow", "acme_platform.flows.Flow"} <= set(
+        inventory.wrappers.flow_classes
+    )
+    assert sorted(f.function_name for f in inventory.flows) == ["daily_orders", "ledger_close"]
+    assert_migrated(remote, run_wave(tmp_path, remote))
+
+
+def test_a_declared_wrapper_is_used_without_the_oracle(
+    prefect_api, legacy_cache, tmp_path, monkeypatch
+):
+    import meta_flows.sandbox.inventory as inventory
+
+    os.environ["META_FLOWS_CACHE"] = str(legacy_cache)
+    learnt = inventory._learn_wrappers
+
+    def registry_only(inv, index, reports):  # what the probe found is ignored
+        return learnt(inv, index, [r for r in reports if "event" not in r])
+
+    monkeypatch.setattr(inventory, "_learn_wrappers", registry_only)
+    remote = estate_remote(tmp_path)
+    wrappers = {"flow_classes": ["acme_platform.Flow", "acme_platform.flows.Flow"]}
+    assert_migrated(remote, run_wave(tmp_path, remote, wrappers=wrappers))
