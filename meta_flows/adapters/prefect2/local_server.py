@@ -41,7 +41,7 @@ class LocalServer:
                 self.process.kill()
 
 
-def database_url(home: Path) -> str:
+def sqlite_url(home: Path) -> str:
     return f"sqlite+aiosqlite:///{home}/prefect.db"
 
 
@@ -52,18 +52,21 @@ def start_server(
     ui: bool = False,
     events: bool = True,
     timeout: float = 180,
+    database_url: str | None = None,
 ) -> LocalServer:
     """Start the server and wait until ``/health`` answers; RuntimeError with its log if not.
 
     ``events``: run Prefect 2.20's experimental events and automations services (the demo and
-    the automation tests need them; they cost CPU on every run otherwise)."""
+    the automation tests need them; they cost CPU on every run otherwise). ``database_url``:
+    another database than the SQLite file in ``home`` (e.g. a PostgreSQL of
+    :mod:`meta_flows.adapters.prefect2.postgres`)."""
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     env = {
         **os.environ,
         "PREFECT_EXPERIMENTAL_EVENTS": "true" if events else "false",
         "PREFECT_HOME": str(home),
-        "PREFECT_API_DATABASE_CONNECTION_URL": database_url(home),
+        "PREFECT_API_DATABASE_CONNECTION_URL": database_url or sqlite_url(home),
         "PREFECT_UI_ENABLED": "true" if ui else "false",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         # a debugging service that prints every event to the console (server.log), ~5 lines
@@ -86,6 +89,7 @@ def start_server(
     while True:
         try:
             if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                _await_block_registration(url, deadline)
                 return LocalServer(url, home, proc)
         except httpx.HTTPError:
             pass
@@ -95,3 +99,28 @@ def start_server(
                 f"prefect server did not start on port {port}:\n{(home / 'server.log').read_text()}"
             )
         time.sleep(0.5)
+
+
+def _await_block_registration(url: str, deadline: float) -> None:
+    """A fresh server registers Prefect's block types in the background after it answers
+    ``/health``; a client that saves a block meanwhile (a flow run's result storage) can meet
+    it half-way (read: not there; create: already exists, ``ObjectAlreadyExists``). Wait until
+    the local file system block type has its schema and the number of block schemas stopped
+    growing."""
+    last, stable_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        try:
+            schemas = httpx.post(f"{url}/block_schemas/filter", json={}, timeout=5).json()
+        except (httpx.HTTPError, ValueError):
+            schemas = []
+        count = len(schemas) if isinstance(schemas, list) else 0
+        local = any(
+            (s.get("block_type") or {}).get("slug") == "local-file-system"
+            for s in schemas
+            if isinstance(s, dict)
+        )
+        if count != last:
+            last, stable_since = count, time.monotonic()
+        elif local and time.monotonic() - stable_since >= 1.0:
+            return
+        time.sleep(0.25)
