@@ -1,6 +1,7 @@
 """One migration wave over a generated estate, end to end; prints where the time goes.
 
     python benchmarks/wave_scale.py [OUT_DIR] [--repos 50] [--flows 9] [--max-parallel 2]
+                                    [--database sqlite|postgresql]
 
 Generates ``repos`` x ``flows`` small Prefect 1 flows (benchmarks/estate.py: bare git remotes on
 disk, mixed constructs), starts a local Prefect server (unless ``PREFECT_API_URL`` is set), and
@@ -48,6 +49,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--flows", type=int, default=9)
     parser.add_argument("--max-parallel", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="The started server's database: its own SQLite file, or a local PostgreSQL "
+        "(Debian's postgresql, started on 127.0.0.1 for the run).",
+    )
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="meta-flows-wave-scale-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -60,11 +68,16 @@ def main(argv: list[str] | None = None) -> None:
         f"estate: {len(repos)} repositories, {n_flows} flows in {time.perf_counter() - started:.1f} s"
     )
 
-    server = None
+    server = database = None
     if not os.environ.get("PREFECT_API_URL"):
         from meta_flows.adapters.prefect2.local_server import EVENTS, start_server
 
-        server = start_server(out / "server")
+        if args.database == "postgresql":
+            from meta_flows.adapters.prefect2.postgres import start_postgres
+
+            database = start_postgres()
+            print(f"postgresql: {database.url}")
+        server = start_server(out / "server", database_url=database.url if database else None)
         os.environ["PREFECT_API_URL"] = server.url
         os.environ.update(EVENTS)
         print(f"prefect server: {server.url}")
@@ -103,6 +116,8 @@ def main(argv: list[str] | None = None) -> None:
         if server is not None:
             server.stop()
         server_cpu = _cpu(resource.RUSAGE_CHILDREN) - children_cpu
+        if database is not None:
+            database.stop()
     states: dict[str, int] = {}
     for project in result["projects"]:
         states[project["state"]] = states.get(project["state"], 0) + 1
