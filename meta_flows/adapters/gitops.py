@@ -38,6 +38,8 @@ MAX_TODOS_IN_MESSAGE = 50
 # Git never asks for a password (it would hang a worker), and gives up on a stalled transfer.
 _GIT_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
+    # the transports a registry's git URL may use; any other (ext::, fd::...) fails at once
+    "GIT_ALLOW_PROTOCOL": "file:git:http:https:ssh",
     "GIT_HTTP_LOW_SPEED_LIMIT": "1000",
     "GIT_HTTP_LOW_SPEED_TIME": "60",
     "GIT_SSH_COMMAND": os.environ.get(

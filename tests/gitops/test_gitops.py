@@ -129,6 +129,16 @@ def test_unreachable_repository(url: str, cache: Path, tmp_path: Path) -> None:
     assert not (cache / "gone").exists()
 
 
+@pytest.mark.parametrize("url", ["fd::17", "fd::0,1", "ext::sh -c touch% /tmp/pwned"])
+def test_transports_other_than_file_git_http_ssh_are_refused_at_once(url: str, cache: Path) -> None:
+    # fd:: waited on a file descriptor until the git timeout; ext:: runs a command
+    started = time.monotonic()
+    with pytest.raises(UnreachableRepository, match="transport .* not allowed"):
+        gitops.workspace_clone(url, cache, "odd")
+    assert time.monotonic() - started < 10
+    assert not (cache / "odd").exists()
+
+
 def test_fetch_of_a_vanished_remote_is_unreachable(remote: Path, cache: Path) -> None:
     gitops.workspace_clone(str(remote), cache, "acme")
     remote.rename(remote.with_name("moved.git"))
