@@ -429,11 +429,14 @@ app.add_typer(wave_app, name="wave")
 
 def _print_wave(result: dict) -> None:
     for project in result["projects"]:
-        flows = project["flows"]
+        # a module whose flows could not be read under Prefect 1 is not a flow case
+        flows = [f for f in project["flows"] if f.get("case") != "module"]
+        modules = len(project["flows"]) - len(flows)
         equal = sum(1 for f in flows if f["verdict"] == "equal")
+        unread = f" (+{modules} module(s) that do not load under Prefect 1)" if modules else ""
         typer.echo(
             f"{project['state']:<12} {project['name']:<24} {equal}/{len(flows)} flow case(s) equal"
-            f"  {project['reason'] or ''}"
+            f"{unread}  {project['reason'] or ''}"
         )
 
 

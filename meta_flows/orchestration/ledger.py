@@ -57,6 +57,7 @@ class FlowVerdict(_Model):
     case: str = "default"
     verdict: Verdict
     reason: str | None = None
+    file: str | None = Field(None, description="The module defining the flow.")
 
 
 class HistoryEntry(_Model):

@@ -37,6 +37,7 @@ class FlowOutcome:
     name: str
     case: str
     verdict: str
+    file: str | None = None  # the module defining it (several flows may share a name)
 
 
 @dataclass
@@ -63,7 +64,10 @@ class Outcome:
             "name": self.name,
             "state": self.state.value,
             "reason": short_reason(self.reason),
-            "flows": [{"name": f.name, "verdict": f.verdict} for f in self.flows],
+            "flows": [
+                {"name": f.name, "file": f.file, "case": f.case, "verdict": f.verdict}
+                for f in self.flows
+            ],
             "todos": self.todos,
             "drift": self.drift,
         }
@@ -82,7 +86,7 @@ def outcome_from_record(record: ProjectRecord) -> Outcome:
         name=record.project,
         state=report_state(record.state),
         reason=record.reason,
-        flows=[FlowOutcome(f.name, f.case, f.verdict) for f in record.flows],
+        flows=[FlowOutcome(f.name, f.case, f.verdict, f.file) for f in record.flows],
         todos=record.todos,
         branch=record.branch,
         pr_url=record.pr_url,

@@ -76,7 +76,7 @@ def run_cases(
                 verdict="migrated-error",
                 reason=f"the Prefect 2 environment of the migrated requirements: {exc}",
             )
-        return [verdicts[i] for i in range(len(cases))]
+        return _in_order(verdicts, cases)
     # both sides at once: the Prefect 1 runs need no API, the Prefect 2 ones mostly wait on it
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meta-flows-legacy") as pool:
         legacy_future = pool.submit(
@@ -107,6 +107,13 @@ def run_cases(
             verdicts[index] = compare_runs(old, fresh, case.options)
         except ValueError as exc:  # a user comparator that cannot be imported
             verdicts[index] = skipped_verdict(case.flow.name, case.case, f"cannot compare: {exc}")
+    return _in_order(verdicts, cases)
+
+
+def _in_order(verdicts: dict[int, CaseVerdict], cases) -> list[CaseVerdict]:
+    """The verdicts in the cases' order, each naming the file its flow is defined in."""
+    for index, case in enumerate(cases):
+        verdicts[index].file = case.flow.file
     return [verdicts[i] for i in range(len(cases))]
 
 

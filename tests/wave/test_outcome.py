@@ -22,3 +22,34 @@ def test_a_short_reason_is_reported_as_it_is():
         Outcome("p", ReportState.PENDING, "x" * REASON_LIMIT).report()["reason"]
         == "x" * REASON_LIMIT
     )
+
+
+def test_report_flows_name_their_file_and_case_and_modules_are_not_counted_as_flows():
+    from meta_flows.cli import _print_wave
+    from meta_flows.orchestration.outcome import FlowOutcome
+
+    outcome = Outcome(
+        "p",
+        ReportState.ROLLED_BACK,
+        "x",
+        flows=[
+            FlowOutcome("ETL", "default", "equal", "flows/a.py"),
+            FlowOutcome("ETL", "default", "different", "flows/b.py"),
+            FlowOutcome("flows/c.py", "module", "legacy-error", "flows/c.py"),
+        ],
+    )
+    flows = outcome.report()["flows"]
+    assert [(f["name"], f["file"]) for f in flows[:2]] == [
+        ("ETL", "flows/a.py"),
+        ("ETL", "flows/b.py"),
+    ]
+    printed = []
+    import meta_flows.cli as cli
+
+    original = cli.typer.echo
+    cli.typer.echo = printed.append
+    try:
+        _print_wave({"projects": [outcome.report()]})
+    finally:
+        cli.typer.echo = original
+    assert "1/2 flow case(s) equal (+1 module(s) that do not load under Prefect 1)" in printed[0]

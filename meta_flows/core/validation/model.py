@@ -70,6 +70,7 @@ class CaseVerdict(_Model):
     flow_name: str
     case: str
     verdict: Verdict
+    file: str | None = Field(None, description="The module defining the flow (repository path).")
     diff: list[str] = Field(default_factory=list, description="Readable lines of what differs.")
     notes: list[str] = Field(
         default_factory=list, description="Known semantic differences (§18) that explain it."
