@@ -282,7 +282,12 @@ def run_one(spec: dict, workdir: str, scratch: str, emit, storage, reader: _Read
     emit({"event": "running", "id": spec["id"]})
     started = time.perf_counter()
     try:
-        state = flow(**capture["parameters"], return_state=True)
+        from prefect import tags
+
+        # the batch's tag: a run this child leaves behind (killed at its time limit) is found
+        # by it and marked Crashed by the caller
+        with tags(*([spec["batch_tag"]] if spec.get("batch_tag") else [])):
+            state = flow(**capture["parameters"], return_state=True)
     except BaseException as exc:  # noqa: BLE001 - the engine itself failed
         capture["duration_s"] = time.perf_counter() - started
         capture["error"] = f"{type(exc).__name__}: {exc}"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,9 @@ def run_migrated_many(
             }
         )
     roots = list(dict.fromkeys([*roots, str(repo)]))
+    batch_tag = f"meta-flows-validation:{uuid.uuid4().hex[:12]}"
+    for request in requests:
+        request["batch_tag"] = batch_tag
 
     def blank(run: dict, error: str, timed_out: bool) -> RunCapture:
         return RunCapture(
@@ -126,10 +130,52 @@ def run_migrated_many(
             requests,
             blank,
             timeout=timeout,
-            import_grace=IMPORT_GRACE,
+            # importing may take as long as a run is allowed to (a slow module-level setup)
+            import_grace=max(IMPORT_GRACE, timeout),
             what="the Prefect 2 interpreter",
         )
+    if any(c.timed_out or c.final_state is None for c in captures.values()):
+        crash_abandoned(batch_tag)
     return [captures[i] for i in range(len(specs))]
+
+
+def crash_abandoned(batch_tag: str) -> int:
+    """Mark Crashed every flow run of a batch still in a non-final state (a child killed at its
+    time limit, or that died, leaves its run Running in the API); the number marked. Task runs
+    follow with their flow run in the UI; nothing here raises (a missing API is left alone)."""
+    import asyncio
+
+    async def mark() -> int:
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import (
+            FlowRunFilter,
+            FlowRunFilterState,
+            FlowRunFilterStateType,
+            FlowRunFilterTags,
+        )
+        from prefect.client.schemas.objects import StateType
+        from prefect.states import Crashed
+
+        open_states = [StateType.PENDING, StateType.RUNNING, StateType.SCHEDULED]
+        async with get_client() as client:
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    tags=FlowRunFilterTags(all_=[batch_tag]),
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=open_states)),
+                )
+            )
+            for run in runs:
+                await client.set_flow_run_state(
+                    run.id,
+                    Crashed(message="meta-flows ended this validation run (time limit or exit)"),
+                    force=True,
+                )
+            return len(runs)
+
+    try:
+        return asyncio.run(mark())
+    except Exception:  # noqa: BLE001 - best effort: validation's verdict stands either way
+        return 0
 
 
 def run_migrated(

@@ -298,6 +298,16 @@ def test_migrated_failure_timeout_and_recovery(prefect_server, tmp_path, monkeyp
     assert f"stuck at broken.py:{_sleep_line(MIGRATED_BROKEN)} in sleepy" in hangs.error
     assert (after.final_state, after.ok, after.files.keys()) == ("Completed", True, {"fine.txt"})
     assert [(t.name, t.result) for t in after.tasks] == [("fine", 1)]
+    # the run the killed child left Running is marked Crashed, tagged with its batch
+    import httpx
+
+    runs = httpx.post(
+        f"{prefect_server}/flow_runs/filter",
+        json={"flows": {"name": {"any_": ["hangs"]}}},
+        timeout=30,
+    ).json()
+    assert runs and {r["state_type"] for r in runs} == {"CRASHED"}
+    assert all(any(t.startswith("meta-flows-validation:") for t in r["tags"]) for r in runs)
 
 
 def test_run_migrated_single(prefect_server, tmp_path, monkeypatch):
