@@ -260,6 +260,27 @@ def find_flow(module, function: str | None, name: str):
     return None
 
 
+ENGINE_ATTEMPTS = 2  # a run whose engine lost an API call is started again once
+
+
+def api_request(exc: BaseException) -> str | None:
+    """``METHOD URL: status`` when ``exc`` is a request of the engine to the API that failed
+    (Prefect's ``ObjectNotFound`` says nothing more than its class), else None."""
+    import httpx
+
+    http = getattr(exc, "http_exc", None) or exc
+    if isinstance(http, httpx.HTTPStatusError):
+        request = http.request
+        return f"{request.method} {request.url.path}: {http.response.status_code}"
+    if isinstance(http, httpx.TransportError):
+        try:
+            request = http.request
+        except RuntimeError:  # no request attached
+            return type(http).__name__
+        return f"{request.method} {request.url.path}: {type(http).__name__}"
+    return None
+
+
 def run_one(spec: dict, workdir: str, scratch: str, emit, storage, reader: _ReadClient) -> dict:
     capture = blank_capture("migrated", spec)
     os.chdir(scratch)
@@ -274,25 +295,35 @@ def run_one(spec: dict, workdir: str, scratch: str, emit, storage, reader: _Read
         return capture
     if storage is not None and flow.result_storage is None:
         flow.result_storage = storage  # the default storage, saved once (see result_storage)
-    cwd = tempfile.mkdtemp(prefix="run-", dir=workdir)
-    os.chdir(cwd)
-    TASK_NAMES.clear()
-    MAPS.clear()
-    FINAL_STATES.clear()
     emit({"event": "running", "id": spec["id"]})
     started = time.perf_counter()
-    try:
-        from prefect import tags
+    for attempt in range(ENGINE_ATTEMPTS):
+        cwd = tempfile.mkdtemp(prefix="run-", dir=workdir)
+        os.chdir(cwd)
+        TASK_NAMES.clear()
+        MAPS.clear()
+        FINAL_STATES.clear()
+        try:
+            from prefect import tags
 
-        # the batch's tag: a run this child leaves behind (killed at its time limit) is found
-        # by it and marked Crashed by the caller
-        with tags(*([spec["batch_tag"]] if spec.get("batch_tag") else [])):
-            state = flow(**capture["parameters"], return_state=True)
-    except BaseException as exc:  # noqa: BLE001 - the engine itself failed
-        capture["duration_s"] = time.perf_counter() - started
-        capture["error"] = f"{type(exc).__name__}: {exc}"
-        capture["files"] = file_hashes(cwd)
-        return capture
+            # the batch's tag: a run this child leaves behind (killed at its time limit) is
+            # found by it and marked Crashed by the caller
+            with tags(*([spec["batch_tag"]] if spec.get("batch_tag") else [])):
+                state = flow(**capture["parameters"], return_state=True)
+            break
+        except BaseException as exc:  # noqa: BLE001 - the engine itself failed
+            request = api_request(exc)
+            if request is not None and attempt + 1 < ENGINE_ATTEMPTS:
+                # the engine's own call to the API failed (the flow's code never raises out of
+                # a run that returns its state): the run is started again once, afresh
+                time.sleep(1.0)
+                continue
+            capture["duration_s"] = time.perf_counter() - started
+            capture["error"] = f"{type(exc).__name__}: {exc}" + (
+                f" (the API answered {request})" if request else ""
+            )
+            capture["files"] = file_hashes(cwd)
+            return capture
     capture["duration_s"] = time.perf_counter() - started
     os.chdir(workdir)
     capture["files"] = file_hashes(cwd)

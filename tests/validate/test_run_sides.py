@@ -364,3 +364,59 @@ def test_migrated_results_from_a_flows_own_storage_block(prefect_server, tmp_pat
     assert any(own_dir.iterdir()), "the results were not written to the flow's own storage"
     assert default.error is None, default.error
     assert [(t.name, t.result) for t in default.tasks] == [("square", 4)]
+
+
+# The engine's first call to set a flow run's state goes to a flow run id that does not exist:
+# the real API answers 404 (Prefect's ObjectNotFound), as it would for a run lost on the server.
+MIGRATED_LOST_CALLS = """
+import uuid
+
+from prefect import flow
+from prefect.client.orchestration import PrefectClient
+
+LOSSES = {losses}
+_original = PrefectClient.set_flow_run_state
+
+
+async def set_flow_run_state(self, flow_run_id, *args, **kwargs):
+    global LOSSES
+    if LOSSES:
+        LOSSES -= 1
+        flow_run_id = uuid.uuid4()
+    return await _original(self, flow_run_id, *args, **kwargs)
+
+
+PrefectClient.set_flow_run_state = set_flow_run_state
+
+
+@flow(name="lost")
+def lost():
+    with open("ran.txt", "w") as fh:
+        fh.write("ok")
+    return 1
+"""
+
+
+def test_migrated_engine_api_loss_is_retried_once_then_named(prefect_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    (tmp_path / "once.py").write_text(MIGRATED_LOST_CALLS.format(losses=1))
+    (tmp_path / "always.py").write_text(MIGRATED_LOST_CALLS.format(losses=99))
+    once = run_migrated(tmp_path, "once.py", "lost", "lost", {}, timeout=60)
+    # the engine lost its first call; the run was started again and completed
+    assert once.error is None, once.error
+    assert (once.final_state, once.ok, once.files.keys()) == ("Completed", True, {"ran.txt"})
+    # the run the lost call left Pending is marked Crashed: no open run is left behind
+    import httpx
+
+    runs = httpx.post(
+        f"{prefect_server}/flow_runs/filter",
+        json={"flows": {"name": {"any_": ["lost"]}}},
+        timeout=30,
+    ).json()
+    assert sorted(r["state_type"] for r in runs) == ["COMPLETED", "CRASHED"]
+    always = run_migrated(tmp_path, "always.py", "lost", "lost", {}, timeout=60)
+    assert always.ok is False
+    # the error names the request the API refused, not just Prefect's empty ObjectNotFound
+    assert always.error.startswith("ObjectNotFound: "), always.error
+    assert "(the API answered POST /api/flow_runs/" in always.error
+    assert always.error.endswith("/set_state: 404)")

@@ -89,7 +89,11 @@ def start_server(
     while True:
         try:
             if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                _await_block_registration(url, deadline)
+                if env.get("PREFECT_API_BLOCKS_REGISTER_ON_START", "true").lower() not in (
+                    "false",
+                    "0",
+                ):  # switched off: nothing is registered in the background to wait for
+                    _await_block_registration(url, deadline)
                 return LocalServer(url, home, proc)
         except httpx.HTTPError:
             pass
