@@ -74,7 +74,8 @@ def test_report_lists_every_file_with_status_and_errors(tree: Path):
     assert by_name["latin1.py"]["status"] == "error"
     assert "not UTF-8" in by_name["latin1.py"]["error"]
     for entry in data["files"]:
-        assert set(entry) >= {"path", "status", "rules", "todos", "error"}
+        assert set(entry) >= {"path", "status", "rules", "todos", "root_causes", "error"}
+    assert data["summary"]["todos"] == data["summary"]["root_causes"] == 0
     assert data["summary"]["by_status"] == {
         "migrated": 1,
         "not-prefect1": 1,
@@ -82,6 +83,27 @@ def test_report_lists_every_file_with_status_and_errors(tree: Path):
         "error": 2,
     }
     assert "broken.py" in result.stderr
+
+
+def test_report_counts_todos_and_root_causes(tmp_path: Path):
+    """``todos`` counts TODO comments; ``root_causes`` the distinct (rule, construct) among them,
+    per file and in the summary."""
+    (tmp_path / "etl.py").write_text(
+        "from prefect import Flow, case\n"
+        "from prefect.engine.results import LocalResult\n\n"
+        "def build(x):\n"
+        "    with case(x, True):\n        pass\n"
+        "    with case(x, False):\n        pass\n"
+        "    return LocalResult()\n"
+    )
+    report = tmp_path / "report.json"
+    result = invoke("rewrite", str(tmp_path / "etl.py"), "--report", str(report))
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    [entry] = data["files"]
+    assert entry["root_causes"] == len(entry["todos"]) == 2  # case (PF008), LocalResult (PF001)
+    assert {t["rule"] for t in entry["todos"]} == {"PF001", "PF008"}
+    assert data["summary"]["root_causes"] == data["summary"]["todos"] == 2
 
 
 def test_disable_switches_a_rule_off(tree: Path):

@@ -103,3 +103,87 @@ def test_comment_out_keeps_code_and_block_valid():
         f"    {todo_text('PF999', 'pause by hand')}\n"
         "    # raise signals.PAUSE('wait')\n    pass\n"
     )
+
+
+class CommentOutWiths(Rule):
+    """Flags every Flow call; comments out every ``with`` block (after its body was flagged)."""
+
+    CODE = "PF998"
+    NAME = "test"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.is_prefect(node.func, "prefect.Flow"):
+            self.add_todo("found a Flow")
+
+    def leave_With(self, original_node, updated_node):
+        return self.comment_out(updated_node, "rewrite the block by hand")
+
+
+def test_placeholder_pass_only_where_python_needs_a_statement():
+    src = (
+        "from prefect import Flow\n"
+        "with open('x') as fh:\n    Flow('x')\n"
+        "def f():\n    with open('y'):\n        pass\n    return 1\n"
+        "def g():\n    with open('z'):\n        pass\n"
+    )
+    out = apply_rule(CommentOutWiths, src)
+    block = todo_text("PF998", "rewrite the block by hand")
+    assert out == (
+        "from prefect import Flow\n"
+        f"{block}\n# with open('x') as fh:\n#     Flow('x')\n"  # no TODO inside the comments
+        f"def f():\n    {block}\n    # with open('y'):\n    #     pass\n    return 1\n"
+        f"def g():\n    {block}\n    # with open('z'):\n    #     pass\n    pass\n"  # g needs one
+    )
+    compile(out, "x", "exec")
+    assert apply_rule(CommentOutWiths, out) == out
+
+
+def test_find_todos_skips_todos_quoted_in_commented_out_code():
+    from meta_flows.core.codemod.engine import count_root_causes, find_todos, root_cause
+
+    code = (
+        "# TODO(prefect2-migration): PF001 `case` (used at lines 3, 4) has no equivalent\n"
+        "x = 1\n"
+        "# # TODO(prefect2-migration): PF005 set_upstream() does not exist\n"
+        "    # TODO(prefect2-migration): PF005 set_upstream() does not exist in Prefect 2: x\n"
+        "# TODO(prefect2-migration): PF005 set_upstream() does not exist in Prefect 2: y\n"
+        "# TODO(prefect2-migration): PF008 `case` is used outside a @flow function\n"
+        "s = '# TODO(prefect2-migration): PF001 not a comment'\n"
+    )
+    todos = find_todos(code)
+    assert [t.line for t in todos] == [1, 4, 5, 6]
+    assert [root_cause(t) for t in todos] == [
+        ("PF001", "case"),
+        ("PF005", "set_upstream() does not exist in Prefect #"),
+        ("PF005", "set_upstream() does not exist in Prefect #"),
+        ("PF008", "case"),
+    ]
+    assert count_root_causes(todos) == 3
+
+
+def test_line_marks_name_the_lines_using_the_module_level_name():
+    from meta_flows.core.codemod.stubs import lines_of, resolve_line_marks, same_todo
+
+    code = (
+        f"# TODO(prefect2-migration): PF001 `case` used at {lines_of('case')}\n"
+        "case = object()\n"
+        "x = case\n"
+        "def f(case):\n"
+        "    return case\n"
+        "def g():\n"
+        "    return case, prefect.Client\n"
+        "y = lambda: case\n"
+        "class C:\n"
+        "    z = case\n"
+        f"# TODO(prefect2-migration): PF001 `prefect.Client` at {lines_of('prefect.Client')}\n"
+        f"# TODO(prefect2-migration): PF001 `gone` used at {lines_of('gone')}\n"
+        f"label = '{lines_of('case')}'\n"
+    )
+    out = resolve_line_marks(code)
+    lines = out.splitlines()
+    assert lines[0].endswith("used at lines 3, 7, 8, 10")  # not f's own parameter
+    assert lines[10].endswith("at line 7")
+    assert lines[11].endswith("used at no line")
+    assert lines[12] == "label = '<lines of case>'"  # only comments are rewritten
+    assert same_todo(lines[0], code.splitlines()[0])
+    assert not same_todo(lines[0], lines[10])

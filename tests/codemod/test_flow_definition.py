@@ -36,12 +36,18 @@ NOT_STATIC_TODO = todo_text(
 )
 
 
-def left_for_human_todo(variable: str) -> str:
-    return todo_text(
-        "PF002",
-        f"uses the Prefect 1 flow `{variable}`, which was left for a human (see the PF002 TODO on "
-        "its definition): rewrite it for the @flow function",
+def left_for_human_note(variable: str) -> str:
+    """The line above statements commented out with a flow left for a human: no TODO of their
+    own, the flow's TODO covers them (one TODO per root cause)."""
+    return (
+        f"# prefect2-migration: uses the Prefect 1 flow `{variable}`, commented out with it (see "
+        "the PF002 TODO on its definition)"
     )
+
+
+def with_uses(todo: str, variable: str) -> str:
+    """A left-for-a-human flow's TODO, saying its uses go with it."""
+    return f"{todo}; the statements using `{variable}` outside functions are commented out with it"
 
 
 def io_todo(what: str) -> str:
@@ -396,8 +402,8 @@ def test_functional_api_dynamic_is_flagged():
     assert "PF002 Flow built with the functional API but its edges are not static" in got
     assert 'f = Flow("x")' in got
     assert got == (
-        f'from prefect import Flow\n{NOT_STATIC_TODO}\n# f = Flow("x")\npass\n'
-        f"for t in ts:\n    {left_for_human_todo('f')}\n    # f.add_task(t)\n    pass\n"
+        f'from prefect import Flow\n{with_uses(NOT_STATIC_TODO, "f")}\n# f = Flow("x")\n'
+        f"for t in ts:\n    {left_for_human_note('f')}\n    # f.add_task(t)\n    pass\n"
     )
 
 
@@ -598,9 +604,10 @@ def test_reference_tasks_and_task_graph_reads_are_commented_out():
         "# TODO(prefect2-migration): PF002 `flow.set_reference_tasks(...)`: Prefect 2 has no "
         "reference tasks" in got
     )
-    assert "# flow.set_reference_tasks([x])\npass\n" in got
-    assert "# print(flow.tasks)\npass\n" in got
-    assert "    # assert len(flow.edges) == 1\n    pass\n" in got
+    assert "# flow.set_reference_tasks([x])\n" in got
+    assert "# print(flow.tasks)\n" in got
+    assert "    # assert len(flow.edges) == 1\n    pass\n" in got  # the only statement: kept
+    assert "\npass\n" not in got  # a placeholder pass only where Python needs a statement
     assert "flow = r" not in got  # nothing live uses the variable any more
     assert apply_rule(FlowDefinitionRule, got) == got
     reference_todo = todo_text(
@@ -619,8 +626,8 @@ def test_reference_tasks_and_task_graph_reads_are_commented_out():
 
     assert got == (
         FUNC_TASKS_AFTER + '@flow(name="r")\ndef r():\n    x = a()\n    return b(x)\n'
-        f"{reference_todo}\n# flow.set_reference_tasks([x])\npass\n"
-        f"{graph_todo('tasks')}\n# print(flow.tasks)\npass\n\n"
+        f"{reference_todo}\n# flow.set_reference_tasks([x])\n"
+        f"{graph_todo('tasks')}\n# print(flow.tasks)\n\n"
         f"def check():\n    {graph_todo('edges')}\n"
         "    # assert len(flow.edges) == 1\n    pass\n"
     )
@@ -633,17 +640,17 @@ def test_functional_api_not_static_is_commented_out_with_its_uses():
     )
     got = apply_rule(FlowDefinitionRule, before)
     assert "PF002 Flow built with the functional API but its edges are not static" in got
-    assert '# f = Flow("x")\npass\n' in got
+    assert '# f = Flow("x")\n' in got
     assert "for t in ts:\n" in got and "    # f.add_task(t)\n    pass\n" in got
-    assert "# helper(f)\npass\n" in got
+    assert "# helper(f)\n" in got
     assert "def later():\n    f.run()\n" in got  # inside a function: fails only if called
     assert 'if __name__ == "__main__":\n' in got and "    # f.run()\n    pass\n" in got
     assert apply_rule(FlowDefinitionRule, got) == got
-    uses_f = left_for_human_todo("f")
+    uses_f = left_for_human_note("f")
     assert got == (
-        f'from prefect import Flow\n{NOT_STATIC_TODO}\n# f = Flow("x")\npass\n'
+        f'from prefect import Flow\n{with_uses(NOT_STATIC_TODO, "f")}\n# f = Flow("x")\n'
         f"for t in ts:\n    {uses_f}\n    # f.add_task(t)\n    pass\n"
-        f"{uses_f}\n# helper(f)\npass\n\n"
+        f"{uses_f}\n# helper(f)\n\n"
         "def later():\n    f.run()\n\n"
         f'if __name__ == "__main__":\n    {uses_f}\n    # f.run()\n    pass\n'
     )
@@ -654,29 +661,31 @@ def test_flow_handed_to_other_code_is_not_static():
         FlowDefinitionRule, FUNC_TASKS + 'f = Flow("x")\nf.add_task(a)\nregister_all(f)\n'
     )
     assert "edges are not static" in got and '# f = Flow("x")' in got
-    uses_f = left_for_human_todo("f")
+    uses_f = left_for_human_note("f")
     assert got == (
-        FUNC_TASKS + f'{NOT_STATIC_TODO}\n# f = Flow("x")\npass\n'
-        f"{uses_f}\n# f.add_task(a)\npass\n"
-        f"{uses_f}\n# register_all(f)\npass\n"
+        FUNC_TASKS + f'{with_uses(NOT_STATIC_TODO, "f")}\n# f = Flow("x")\n'
+        f"{uses_f}\n# f.add_task(a)\n"
+        "# register_all(f)\n"  # right after: under the same note
     )
+    assert got.count("TODO(prefect2-migration)") == 1
 
 
 def test_module_level_with_other_context_managers_is_commented_out():
     before = 'from prefect import Flow\nwith Flow("y") as g, other():\n    pass\ng.run()\n'
     got = apply_rule(FlowDefinitionRule, before)
     assert "PF002 this Flow is entered together with other context managers" in got
-    assert '# with Flow("y") as g, other():\n#     pass\npass\n' in got
-    assert "# g.run()\npass\n" in got
+    assert '# with Flow("y") as g, other():\n#     pass\n' in got
+    assert "# g.run()\n" in got
     together_todo = todo_text(
         "PF002",
         "this Flow is entered together with other context managers: rewrite it by hand as a "
         "module-level @flow function (the Prefect 1 code is kept below as comments)",
     )
     assert got == (
-        f'from prefect import Flow\n{together_todo}\n# with Flow("y") as g, other():\n'
-        "#     pass\npass\n"
-        f"{left_for_human_todo('g')}\n# g.run()\npass\n"
+        f"from prefect import Flow\n{with_uses(together_todo, 'g')}\n"
+        '# with Flow("y") as g, other():\n'
+        "#     pass\n"
+        f"{left_for_human_note('g')}\n# g.run()\n"
     )
 
 

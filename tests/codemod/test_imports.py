@@ -4,38 +4,68 @@ import pytest
 
 from meta_flows.core.codemod.base import todo_text
 from meta_flows.core.codemod.rules.imports import ImportsRule
+from meta_flows.core.codemod.stubs import STUB_SOURCE
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 
+STUB = "import inspect\n"  # the stand-in class needs it
+ONLY_STUB = "import inspect"  # ... when it is the module's only import
+STUB_LINES = STUB_SOURCE.count("\n")
 
-def import_todo(names: str, module: str) -> str:
-    """The TODO above a commented-out Prefect 1-only ``from`` import."""
+
+def at(line: int) -> int:
+    """A line number of the rewritten module, counted from the line after the stand-in class."""
+    return STUB_LINES + line
+
+
+def stub_class() -> str:
+    """The stand-in class PF001 writes once, with the blank lines around it."""
+    return f"\n\n\n{STUB_SOURCE}\n\n"
+
+
+def stand_in(name: str, qualified: str, lines: str) -> str:
+    """A Prefect 1 name bound to a stand-in under its one TODO (PF001's own reason)."""
+    todo = todo_text(
+        "PF001",
+        f"`{name}` (Prefect 1 `{qualified}`, used at {lines}) has no automatic Prefect 2 "
+        "equivalent: rewrite those lines for Prefect 2 (see the meta-flows migration spec, "
+        f"docs/spec.md §1). Until then `{name}` is a stand-in (_Prefect1Stub) that raises "
+        "NotImplementedError when a flow or task calls it",
+    )
+    return f'{todo}\n{name} = _Prefect1Stub("{qualified}")\n'
+
+
+def module_todo(module: str, lines: str) -> str:
+    """The TODO above a commented-out ``import prefect.x.y`` (no stand-in can bind ``prefect.x``)."""
     return todo_text(
         "PF001",
-        f"{names} from `{module}` is Prefect 1 API with no automatic Prefect 2 equivalent: "
-        "rewrite its uses by hand (see the meta-flows migration spec, docs/spec.md §1)",
+        f"`{module}` (used at {lines}) is a Prefect 1-only module: rewrite its uses by hand (see "
+        "the meta-flows migration spec, docs/spec.md §1)",
     )
 
 
-def uses_todo(qualified: str) -> str:
-    """The TODO above a statement using a name whose Prefect 1 import is commented out."""
-    return todo_text(
-        "PF001",
-        f"uses Prefect 1 `{qualified}` (its import is commented out): rewrite for Prefect 2",
-    )
+def import_code(tmp_path, code: str, **names):
+    """Import ``code`` as a real module (a stand-in tells import time from the call stack);
+    ``names`` are set in ``builtins`` meanwhile."""
+    import builtins
+    import importlib
+    import sys
+    import uuid
 
-
-def dead_name_todo(name: str, module_level: bool = True) -> str:
-    """The TODO of a statement reading a name that is no longer defined at module level."""
-    gone = (
-        f"`{name}`, no longer defined at module level (its Prefect 1 import or definition was "
-        "commented out, or moved into a flow function)"
-    )
-    if module_level:
-        return todo_text(
-            "PF001",
-            f"reads {gone}: the module would fail to import (NameError); rewrite for Prefect 2",
-        )
-    return todo_text("PF001", f"uses {gone}: rewrite for Prefect 2")
+    module = f"migrated_{uuid.uuid4().hex}"
+    (tmp_path / f"{module}.py").write_text(code)
+    saved = {k: getattr(builtins, k) for k in names if hasattr(builtins, k)}
+    for key, value in names.items():
+        setattr(builtins, key, value)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        return importlib.import_module(module)
+    finally:
+        sys.path.remove(str(tmp_path))
+        for key in names:
+            if key in saved:
+                setattr(builtins, key, saved[key])
+            else:
+                delattr(builtins, key)
 
 
 REWRITES = [
@@ -75,7 +105,7 @@ def test_noops(source):
     assert_noop(ImportsRule, source)
 
 
-def test_used_prefect1_import_is_commented_out_and_uses_flagged():
+def test_used_prefect1_import_becomes_a_stand_in_with_one_todo():
     src = (
         "from prefect import flow\n"
         "from prefect.engine.state import Success\n"
@@ -83,35 +113,81 @@ def test_used_prefect1_import_is_commented_out_and_uses_flagged():
         "@flow\n"
         "def f():\n"
         "    return Success()\n"
-    )
-    out = apply_rule(ImportsRule, src)
-    assert "# from prefect.engine.state import Success\n" in out
-    assert "from prefect import flow\n" in out
-    assert "uses Prefect 1 `prefect.engine.state.Success`" in out
-    # The TODO sits on the line above the use, indented like it.
-    lines = out.splitlines()
-    use = lines.index("    return Success()")
-    assert lines[use - 1].startswith("    # TODO(prefect2-migration): PF001")
-    assert out == (
-        "from prefect import flow\n"
-        f"{import_todo('`Success`', 'prefect.engine.state')}\n"
-        "# from prefect.engine.state import Success\n"
-        "pass\n"
         "\n"
         "@flow\n"
-        "def f():\n"
-        f"    {uses_todo('prefect.engine.state.Success')}\n"
+        "def g():\n"
         "    return Success()\n"
     )
+    out = apply_rule(ImportsRule, src)
+    # one TODO for the construct, naming every line using it; the uses stay code, no TODO each
+    assert out.count("TODO(prefect2-migration)") == 1
+    assert "# from prefect" not in out and "\npass\n" not in out
+    assert out == (
+        f"{STUB}\nfrom prefect import flow"
+        + stub_class()
+        + stand_in("Success", "prefect.engine.state.Success", f"lines {at(14)}, {at(18)}")
+        + "\n\n@flow\ndef f():\n    return Success()\n\n@flow\ndef g():\n    return Success()\n"
+    )
+    lines = out.splitlines()
+    assert lines[at(14) - 1] == lines[at(18) - 1] == "    return Success()"
     compile(out, "x", "exec")
     assert apply_rule(ImportsRule, out) == out
+
+
+def test_stand_in_imports_and_fails_loudly_at_run_time(tmp_path):
+    """Called at import time a stand-in returns another one (the module imports); called at run
+    time -- a flow or task run, a script -- it raises NotImplementedError naming the Prefect 1
+    API."""
+    src = (
+        "from prefect.engine.results import LocalResult\n"
+        "from prefect.engine import signals\n"
+        "RESULT = LocalResult(dir='/tmp')\n"
+        "KINDS = [signals.FAIL, RESULT.location]\n"
+        "assert RESULT.location == '/tmp'  # compared at import time: a stand-in, truthy\n"
+        "with LocalResult() as r:\n"
+        "    item = r['x']\n"
+        "\n"
+        "def build():\n"
+        "    return LocalResult(dir='/built')\n"
+        "\n"
+        "BUILT = build()  # a function called at import time: still import time\n"
+        "\n"
+        "def run():\n"
+        "    raise signals.FAIL('boom')\n"
+    )
+    out = apply_rule(ImportsRule, src)
+    assert out.count("# TODO(prefect2-migration)") == 2  # one per construct
+    module = import_code(tmp_path, out)
+    assert module.RESULT.prefect1_name == "prefect.engine.results.LocalResult(...)"
+    assert module.KINDS[0].prefect1_name == "prefect.engine.signals.FAIL"
+    assert module.BUILT.prefect1_name == "prefect.engine.results.LocalResult(...)"
+    with pytest.raises(NotImplementedError, match="prefect.engine.signals.FAIL is Prefect 1 API"):
+        module.run()
+    with pytest.raises(NotImplementedError, match="LocalResult is Prefect 1 API"):
+        module.build()
+    with pytest.raises(NotImplementedError, match="LocalResult.*location is Prefect 1 API"):
+        assert module.RESULT.location == "/tmp"  # compared at run time
+    script = {"__name__": "__main__"}  # run as a script: its top-level code is run time
+    with pytest.raises(NotImplementedError, match="LocalResult is Prefect 1 API"):
+        exec(compile(out, "flows/example.py", "exec"), script)
+    # loaded from its path as Prefect loads a deployment's entrypoint (load_script_as_module)
+    import importlib.util
+
+    path = tmp_path / "entrypoint.py"
+    path.write_text(out)
+    spec = importlib.util.spec_from_file_location("entrypoint", path)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    with pytest.raises(NotImplementedError):
+        loaded.run()
 
 
 def test_mixed_import_keeps_the_prefect2_names():
     src = "from prefect import flow, Parameter\n\nflow\nParameter('x')\n"
     out = apply_rule(ImportsRule, src)
-    assert out.startswith("from prefect import flow\n")
-    assert "# from prefect import Parameter\n" in out
+    assert out.startswith(f"{STUB}\nfrom prefect import flow\n")
+    assert 'Parameter = _Prefect1Stub("prefect.Parameter")\n' in out
+    assert out.endswith("\n\nflow\nParameter('x')\n")
 
 
 STAR_REWRITES = [
@@ -140,38 +216,19 @@ def test_star_import_replaced_by_explicit_prefect2_imports(before, after):
     assert_rewrite(ImportsRule, before, after)
 
 
-def test_star_import_with_prefect1_names_used_is_commented_out():
+def test_star_import_with_prefect1_names_used_becomes_explicit_and_stand_ins(tmp_path):
     src = "from prefect import *\n\np = Parameter('x')\n\n@task\ndef a():\n    return case\n"
     out = apply_rule(ImportsRule, src)
-    assert out.startswith("from prefect import task\n")
-    assert "# from prefect import *\n" in out
-    assert "(used here: `Parameter`, `case`)" in out
-    # module level: commented out (NameError otherwise); inside a function: a TODO
-    assert "# p = Parameter('x')\n" in out
-    assert "    # TODO(prefect2-migration): PF001 uses `case`" in out
-    assert "    return case\n" in out
-    star_todo = todo_text(
-        "PF001",
-        "`from prefect import *` binds Prefect 1 names (used here: `Parameter`, `case`): import "
-        "the Prefect 2 names this module uses explicitly",
-    )
+    # the Prefect 2 names used are imported explicitly, the Prefect 1 ones are stand-ins; the
+    # module-level use stays code (a stand-in called at import time returns a stand-in)
     assert out == (
-        "from prefect import task\n"
-        "\n"
-        f"{star_todo}\n"
-        "# from prefect import *\n"
-        "pass\n"
-        "\n"
-        f"{dead_name_todo('Parameter')}\n"
-        "# p = Parameter('x')\n"
-        "pass\n"
-        "\n"
-        "@task\n"
-        "def a():\n"
-        f"    {dead_name_todo('case', module_level=False)}\n"
-        "    return case\n"
+        f"{STUB}\nfrom prefect import task"
+        + stub_class()
+        + stand_in("Parameter", "prefect.Parameter", f"line {at(14)}")
+        + stand_in("case", "prefect.case", f"line {at(18)}")
+        + "\n\np = Parameter('x')\n\n@task\ndef a():\n    return case\n"
     )
-    compile(out, "x", "exec")
+    assert import_code(tmp_path, out).p.prefect1_name == "prefect.Parameter(...)"
     assert apply_rule(ImportsRule, out) == out
 
 
@@ -204,10 +261,12 @@ def test_star_import_module_imports_under_prefect2():
     assert namespace["flow"] is prefect.flow
 
 
-def engine_after(names: str, module: str, import_line: str, qualified: str, use: str) -> str:
+def engine_after(name: str, qualified: str) -> str:
     return (
-        f"{import_todo(names, module)}\n# {import_line}pass\n\n"
-        f"def f():\n    {uses_todo(qualified)}\n    return {use}\n"
+        ONLY_STUB
+        + stub_class()
+        + stand_in(name, qualified, f"line {at(11)}")
+        + f"\n\ndef f():\n    return {name}\n"
     )
 
 
@@ -215,39 +274,30 @@ ENGINE_IMPORTS = [
     pytest.param(
         "from prefect.engine import state\n",
         "state",
-        engine_after(
-            "`state`",
-            "prefect.engine",
-            "from prefect.engine import state\n",
-            "prefect.engine.state",
-            "state",
-        ),
+        engine_after("state", "prefect.engine.state"),
         id="from-engine-import-state",
     ),
     pytest.param(
         "from prefect.engine import FlowRunner, TaskRunner\n",
         "FlowRunner",
-        engine_after(
-            "`FlowRunner`",
-            "prefect.engine",
-            "from prefect.engine import FlowRunner\n",
-            "prefect.engine.FlowRunner",
-            "FlowRunner",
-        ),
+        engine_after("FlowRunner", "prefect.engine.FlowRunner"),
         id="runners",
     ),
-    # whole text not pinned: the use gets two overlapping TODOs (module and `prefect`)
-    pytest.param("import prefect.engine.state\n", "prefect.engine.state", None, id="import-state"),
+    pytest.param(
+        "import prefect.engine.state\n",
+        "prefect.engine.state",
+        ONLY_STUB
+        + stub_class()
+        + module_todo("prefect.engine.state", f"line {at(11)}")
+        + f"; `prefect` is a stand-in now (_Prefect1Stub), used at line {at(11)}\n"
+        + "# import prefect.engine.state\n"
+        + 'prefect = _Prefect1Stub("prefect")\n\ndef f():\n    return prefect.engine.state\n',
+        id="import-state",
+    ),
     pytest.param(
         "from prefect.engine.flow_runner import FlowRunner\n",
         "FlowRunner",
-        engine_after(
-            "`FlowRunner`",
-            "prefect.engine.flow_runner",
-            "from prefect.engine.flow_runner import FlowRunner\n",
-            "prefect.engine.flow_runner.FlowRunner",
-            "FlowRunner",
-        ),
+        engine_after("FlowRunner", "prefect.engine.flow_runner.FlowRunner"),
         id="flow-runner",
     ),
 ]
@@ -257,35 +307,28 @@ ENGINE_IMPORTS = [
 def test_prefect_engine_names_are_prefect1_only(imp, use, after):
     assert apply_rule(ImportsRule, imp + "import os\n") == "import os\n"
     out = apply_rule(ImportsRule, f"{imp}\ndef f():\n    return {use}\n")
-    assert "# TODO(prefect2-migration): PF001" in out
+    assert out.count("# TODO(prefect2-migration): PF001") == 1
     assert f"\n    return {use}\n" in out
     assert not any(line.startswith(("from prefect", "import prefect")) for line in out.splitlines())
-    if after is not None:
-        assert out == after
+    assert out == after
     compile(out, "x", "exec")
     assert apply_rule(ImportsRule, out) == out
 
 
-DEAD_NAMES = [
+STAYS_CODE = [
     pytest.param(
         "from prefect.engine.results import S3Result\n"
         "RESULT = S3Result(bucket='b')\n"
         "CONFIG = {'result': RESULT}\n"
         "OTHER = 1\n",
-        ["# RESULT = S3Result(bucket='b')", "# CONFIG = {'result': RESULT}"],
-        ["OTHER = 1"],
         id="transitive",
     ),
     pytest.param(
         "from prefect.engine import signals\n@decorate(signals.FAIL)\ndef f():\n    pass\ng = f\n",
-        ["# @decorate(signals.FAIL)", "# def f():", "# g = f"],
-        [],
-        id="decorator-kills-def",
+        id="decorator",
     ),
     pytest.param(
         "from prefect.engine.state import Failed\nclass Handler(Base):\n    state = Failed\n",
-        ["# class Handler(Base):", "#     state = Failed"],
-        [],
         id="class-body-runs-at-import",
     ),
     pytest.param(
@@ -294,68 +337,73 @@ DEAD_NAMES = [
         "if __name__ == '__main__':\n"
         "    print(os)\n"
         "    print(Failed)\n",
-        ["    # print(Failed)"],
-        ["if __name__ == '__main__':", "    print(os)"],
         id="inside-main-guard",
     ),
     pytest.param(
         "from prefect.engine.state import Failed\n"
         "for s in [Failed]:\n"
         "    print(s)\n"
-        "with open(Failed) as fh:\n"
+        "with Failed() as fh:\n"
         "    pass\n"
-        "while s:\n"
+        "while not s:\n"
         "    pass\n",
-        ["# for s in [Failed]:", "#     print(s)", "# with open(Failed) as fh:", "# while s:"],
-        [],
         id="block-headers",
     ),
 ]
 
 
-@pytest.mark.parametrize("src, commented, live", DEAD_NAMES)
-def test_module_level_uses_of_commented_out_names_are_commented_out(src, commented, live):
+@pytest.mark.parametrize("src", STAYS_CODE)
+def test_module_level_uses_of_prefect1_names_stay_code_and_import(src, tmp_path):
+    """Nothing is commented out after the import: the Prefect 1 name is a stand-in, one TODO."""
     out = apply_rule(ImportsRule, src)
-    lines = out.splitlines()
-    for line in commented:
-        assert line in lines, out
-    for line in live:
-        assert line in lines, out
-    assert "reads `" in out
-    compile(out, "x", "exec")
+    assert out.count("TODO(prefect2-migration)") == 1
+    code_lines = [line for line in src.splitlines() if "import" not in line]
+    after = out.rsplit('_Prefect1Stub("', 1)[-1]  # below the stand-in binding
+    for line in code_lines:
+        assert line in after, out
+    assert not any(line.lstrip().startswith("# ") for line in after.splitlines()[1:]), out
+    # the module imports: a stand-in called at import time returns another stand-in
+    import_code(tmp_path, out, decorate=lambda x: lambda f: f, Base=object)
     assert apply_rule(ImportsRule, out) == out
 
 
-def test_uses_inside_functions_get_a_todo_only():
+def test_uses_inside_functions_are_listed_on_the_one_todo():
     src = (
         "from prefect.engine.results import S3Result\n"
         "RESULT = S3Result(bucket='b')\n"
         "\n"
         "def f():\n"
-        "    return RESULT\n"
+        "    return S3Result\n"
         "\n"
-        "g = lambda: RESULT\n"
+        "g = lambda: S3Result\n"
         "\n"
-        "def h(RESULT):\n"
-        "    return RESULT\n"
+        "def h(S3Result):\n"
+        "    return S3Result\n"
     )
     out = apply_rule(ImportsRule, src)
-    assert "    # TODO(prefect2-migration): PF001 uses `RESULT`" in out
-    assert "    return RESULT\n" in out
-    assert "g = lambda: RESULT\n" in out  # runs later: flagged, not commented out
-    assert out.count("uses `RESULT`") == 2  # f and the lambda, not h's parameter
+    assert out.count("TODO(prefect2-migration)") == 1
+    lines = out.splitlines()
+    # the module-level call, f and the lambda -- not h, whose parameter has the same name
+    assert f"used at lines {at(10)}, {at(13)}, {at(15)})" in out, out
+    assert [lines[at(n) - 1].strip() for n in (10, 13, 15)] == [
+        "RESULT = S3Result(bucket='b')",
+        "return S3Result",
+        "g = lambda: S3Result",
+    ]
     assert apply_rule(ImportsRule, out) == out
 
 
-def test_prefect1_attribute_of_import_prefect_gets_a_todo():
-    src = "import prefect\n\nc = prefect.Client(api_key=k)\nf = prefect.flow\n"
+def test_prefect1_attribute_of_import_prefect_gets_one_todo():
+    src = (
+        "import prefect\n\nc = prefect.Client(api_key=k)\nf = prefect.flow\nd = prefect.Client()\n"
+    )
     out = apply_rule(ImportsRule, src)
-    assert "# TODO(prefect2-migration): PF001 `prefect.Client` is Prefect 1 API" in out
-    assert out.count("TODO") == 1
     assert out == (
         "import prefect\n\n"
-        + todo_text("PF001", "`prefect.Client` is Prefect 1 API: rewrite for Prefect 2")
-        + "\nc = prefect.Client(api_key=k)\nf = prefect.flow\n"
+        + todo_text(
+            "PF001", "`prefect.Client` is Prefect 1 API (used at lines 4, 6): rewrite for Prefect 2"
+        )
+        + "\nc = prefect.Client(api_key=k)\nf = prefect.flow\nd = prefect.Client()\n"
     )
     assert apply_rule(ImportsRule, out) == out
 
@@ -391,6 +439,8 @@ def test_unknown_flow_options_are_removed_with_todo():
         in out
     )
     assert "LocalExecutor" not in out.split("TODO")[0]
+    # the option went first: its Prefect 1 import is unused, removed, not a stand-in
+    assert "_Prefect1Stub" not in out and "import LocalExecutor" not in out
     assert apply_rule(ImportsRule, out) == out
 
 

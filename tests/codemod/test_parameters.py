@@ -165,12 +165,20 @@ def test_module_level_parameter_lifted_and_removed():
     del after
 
 
-def test_module_level_parameter_kept_when_used_elsewhere():
+def test_module_level_parameter_used_elsewhere_keeps_its_default_value():
     before = HEAD + 'n = Parameter("n", default=2)\nprint(n)\n' + flow_src("x(n)")
     got = apply_rule(ParametersRule, before)
-    assert 'n = Parameter("n", default=2)\nprint(n)\n' in got
-    assert "def f(n: int = 2):" in got
-    assert got == before.replace("def f():", "def f(n: int = 2):")
+    todo = todo_text(
+        "PF003",
+        "Parameter `n` is now an argument of the flow `f`; for its uses at line 5 the module-level "
+        "`n` is its default value, where Prefect 1 passed the flow run's value: pass the flow's "
+        "argument there instead",
+    )
+    assert got == (
+        AFTER_HEAD + f"{todo}\nn = 2\nprint(n)\n" + flow_src("x(n)").replace("f()", "f(n: int = 2)")
+    )
+    assert got.splitlines()[4] == "print(n)"  # line 5, the one use the TODO names
+    assert apply_rule(ParametersRule, got) == got
 
 
 def test_existing_arguments_kept_and_required_first():
@@ -198,17 +206,50 @@ def test_noop(src):
     assert_noop(ParametersRule, src)
 
 
-def test_module_level_parameter_unused_by_flows_is_commented_out():
-    got = apply_rule(ParametersRule, HEAD + 'a = Parameter("a")\n')
-    assert "PF003 Parameter `a` is not used by any flow" in got
-    assert '# a = Parameter("a")\npass\n' in got
+@pytest.mark.parametrize(
+    ("definition", "value", "no_default"),
+    [
+        ('a = Parameter("a")', "None", " (it had no default)"),
+        ('a = Parameter("a", default=[1, 2])', "[1, 2]", ""),
+        ('a = Parameter(name="day", default="2024-01-01")', '"2024-01-01"', ""),
+    ],
+)
+def test_module_level_parameter_unused_by_flows_keeps_its_default_value(
+    definition, value, no_default
+):
+    """Never commented out (another module may import it): its default value, one TODO."""
+    got = apply_rule(ParametersRule, HEAD + definition + "\n")
+    label = "Parameter `a` ('day')" if "day" in definition else "Parameter `a`"
     todo = todo_text(
         "PF003",
-        "Parameter `a` is not used by any flow: make it an argument of the flow that needs it, "
-        "or delete it",
+        f"{label} is not an argument of any flow of this module: `a` is now its default "
+        f"value{no_default}, where Prefect 1 passed the flow run's value: make it an argument of "
+        "the flow that needs it, or delete it",
     )
-    assert got == f'{HEAD}{todo}\n# a = Parameter("a")\npass\n'
+    assert got == f"{AFTER_HEAD}{todo}\na = {value}\n"
     assert apply_rule(ParametersRule, got) == got
+
+
+def test_module_level_parameter_imported_by_another_module_is_kept():
+    from meta_flows.core.codemod.engine import migrate_source
+    from meta_flows.core.codemod.project import scan_sources
+
+    shared = 'from prefect import Parameter\n\nDAY = Parameter("day", default="2024-01-01")\n'
+    daily = (
+        "from prefect import Flow, task\n\nfrom flows.shared import DAY\n\n\n"
+        "@task\ndef show(day):\n    print(day)\n\n\n"
+        'with Flow("daily") as flow:\n    show(DAY)\n'
+    )
+    project = scan_sources([("flows.shared", shared), ("flows.daily", daily)])
+    got = migrate_source(shared, "flows/shared.py", module_name="flows.shared", project=project)
+    todo = todo_text(
+        "PF003",
+        "Parameter `DAY` ('day') is not an argument of any flow of this module: `DAY` is now its "
+        "default value, where Prefect 1 passed the flow run's value (for the modules importing "
+        "it): make it an argument of the flow that needs it, or delete it",
+    )
+    assert got.code == f'{todo}\nDAY = "2024-01-01"\n'
+    assert got.root_causes == 1
 
 
 def test_function_argument_with_same_name_is_not_a_use():
@@ -397,3 +438,36 @@ def test_flow_runs_do_not_share_list_or_dict_defaults(tmp_path, prefect_api):
     assert defaults.fn.__defaults__ == (("eu", "us", "apac"), {"mode": "fast"})
     with pytest.raises(AttributeError):
         defaults.fn()  # the tuple default cannot be appended to in place
+
+
+@pytest.mark.parametrize(
+    "imported",
+    [
+        "from flows.shared import DAY",
+        "from .shared import DAY",
+        "from flows.shared import DAY as D",
+    ],
+)
+def test_parameter_imported_from_another_module_is_lifted(imported):
+    """The importer's flow keeps the Prefect 1 parameter: an argument of its own, the import gone
+    (the module defining it keeps its default value for the others, see above)."""
+    from meta_flows.core.codemod.engine import migrate_source
+    from meta_flows.core.codemod.project import scan_sources
+
+    shared = 'from prefect import Parameter\n\nDAY = Parameter("day", default="2024-01-01")\n'
+    local = imported.rsplit(" ", 1)[-1]
+    daily = (
+        f"from prefect import Flow, task\n\n{imported}\n\n\n"
+        "@task\ndef show(day):\n    print(day)\n\n\n"
+        f'with Flow("daily") as flow:\n    show({local})\n'
+    )
+    project = scan_sources([("flows.shared", shared), ("flows.daily", daily)])
+    got = migrate_source(daily, "flows/daily.py", module_name="flows.daily", project=project)
+    assert got.code == (
+        "from prefect import flow, task\n\n\n"
+        "@task\ndef show(day):\n    print(day)\n\n\n"
+        f'@flow(name="daily")\ndef daily(day: str = "2024-01-01"):\n    {local} = day\n'
+        f"    return show({local})\n"
+    )
+    again = migrate_source(got.code, "flows/daily.py", module_name="flows.daily", project=project)
+    assert again.code == got.code

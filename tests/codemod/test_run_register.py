@@ -58,7 +58,7 @@ def test_state_result_is_flagged():
 def test_used_result_of_removed_call_is_commented_out():
     got = apply_rule(RunRegisterRule, HEAD + "flow_id = flow.register()\nprint(flow_id)\n")
     assert "# TODO(prefect2-migration): PF015 flow.register() does not exist in Prefect 2" in got
-    assert "# flow_id = flow.register()\npass\n" in got
+    assert "# flow_id = flow.register()\nprint(flow_id)\n" in got  # no placeholder pass
     assert got == (
         HEAD
         + todo_text(
@@ -67,7 +67,7 @@ def test_used_result_of_removed_call_is_commented_out():
             "`meta-flows deployments` / prefect.yaml and served by workers): rewrite the code that "
             "used its result",
         )
-        + "\n# flow_id = flow.register()\npass\nprint(flow_id)\n"
+        + "\n# flow_id = flow.register()\nprint(flow_id)\n"
     )
 
 
@@ -159,6 +159,6 @@ def test_per_task_state_lookups_are_commented_out():
         RunRegisterRule,
         HEAD + "state = flow.run()\nassert state.result[t].result == 1\nprint(state)\n",
     )
-    assert "# assert state.result[t].result == 1\npass\nprint(state)\n" in got
+    assert "# assert state.result[t].result == 1\nprint(state)\n" in got
     assert "PF015 `state.result[task]` (per-task results of a Prefect 1 flow run State)" in got
     assert apply_rule(RunRegisterRule, got) == got

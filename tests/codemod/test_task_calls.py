@@ -98,15 +98,81 @@ def test_apply_map_with_case_is_flagged():
 def test_set_upstream_is_commented_out():
     src = HEAD + "    r = a()\n    b.set_upstream(a)\n    b(1)\n"
     out = apply_rule(RULE, src)
-    assert "    # b.set_upstream(a)\n    pass\n" in out
+    assert "    # b.set_upstream(a)\n    b(1)\n" in out  # no placeholder pass
     assert "PF005 set_upstream() does not exist in Prefect 2" in out
     todo = todo_text(
         "PF005",
         "set_upstream() does not exist in Prefect 2: call the upstream task first (calls run in "
         "order) or pass wait_for=[<its future>] to the downstream call",
     )
-    assert out == HEAD + f"    r = a()\n    {todo}\n    # b.set_upstream(a)\n    pass\n    b(1)\n"
+    assert out == HEAD + f"    r = a()\n    {todo}\n    # b.set_upstream(a)\n    b(1)\n"
     assert apply_rule(RULE, out) == out
+
+
+def test_set_upstream_satisfied_by_the_call_order_is_removed_without_todo():
+    src = HEAD + (
+        "    r = a()\n"
+        "    s = b(1)\n"
+        "    # s after r\n"
+        "    s.set_upstream(r)\n"
+        "    r.set_downstream(s)\n"
+        "    return s\n"
+    )
+    out = apply_rule(RULE, src)
+    assert out == HEAD + "    r = a()\n    s = b(1)\n    # s after r\n    return s\n"
+    assert apply_rule(RULE, out) == out
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "s = b(1)\nr = a()\ns.set_upstream(r)\n",  # the upstream is called later
+        "r = a()\ns = b(1)\ns.set_upstream(r, key='x')\n",  # a data edge
+        "r = b.map([1])\ns = b(1)\ns.set_upstream(r)\n",  # futures: not waited for
+        "r = a()\ns = b\ns.set_upstream(r)\n",  # a task object, never called
+        "r = a()\ns = b(1)\nr = a()\ns.set_upstream(r)\n",  # assigned twice
+    ],
+)
+def test_set_upstream_not_satisfied_keeps_its_todo(body):
+    out = apply_rule(RULE, HEAD + textwrap.indent(body, "    "))
+    assert out.count("PF005 set_upstream() does not exist in Prefect 2") == 1
+    assert "set_upstream(" in out.split("TODO")[1]  # commented out under its TODO
+
+
+def test_consecutive_unsatisfied_dependencies_share_one_todo():
+    src = HEAD + (
+        "    x = a\n    y = b\n"
+        "    x.set_upstream(y)\n    y.set_downstream(x)\n    x.set_upstream(b)\n"
+        "    z = b(1)\n"
+    )
+    out = apply_rule(RULE, src)
+    todo = todo_text(
+        "PF005",
+        "set_upstream()/set_downstream() do not exist (this and the 2 statements below) in "
+        "Prefect 2: call the upstream task first (calls run in order) or pass wait_for=[<its "
+        "future>] to the downstream call",
+    )
+    assert out == HEAD + (
+        f"    x = a\n    y = b\n    {todo}\n"
+        "    # x.set_upstream(y)\n    # y.set_downstream(x)\n    # x.set_upstream(b)\n"
+        "    z = b(1)\n"
+    )
+    assert apply_rule(RULE, out) == out
+
+
+def test_dependency_of_a_task_with_a_trigger_is_kept():
+    """Its edges carry the trigger (any_failed: run when an upstream failed), not just an order."""
+    from meta_flows.core.codemod.testing import migrate
+
+    src = (
+        "from prefect import Flow, task\nfrom prefect.triggers import any_failed\n\n"
+        "@task\ndef a():\n    return 1\n\n"
+        "@task(trigger=any_failed)\ndef alert():\n    return 2\n\n"
+        'with Flow("f") as flow:\n    r = a()\n    s = alert()\n    s.set_upstream(r)\n'
+    )
+    out = migrate(src).code
+    assert "    # s.set_upstream(r)\n" in out
+    assert "PF005 set_upstream() does not exist in Prefect 2" in out
 
 
 def test_run_and_module_level_calls_become_fn():

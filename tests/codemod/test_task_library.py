@@ -437,7 +437,7 @@ def test_other_library_tasks_are_commented_out_with_package(module, cls, package
     assert advice in todo_line
     assert f"# lib = {cls}(query='select 1')\npass\n" in out
     assert f"from prefect.tasks.{module}" not in out
-    assert T(f"lib (a Prefect 1 {cls}) was commented out") in out
+    assert out.count("TODO(prefect2-migration)") == 1  # the call gets no TODO of its own
     assert out.rstrip().endswith("return lib()")
     compile(out, "x", "exec")
     how = LIBRARY_ADVICE[cls]
@@ -446,9 +446,17 @@ def test_other_library_tasks_are_commented_out_with_package(module, cls, package
         f"{T(f'Prefect 1 {cls} has no automatic migration: use {package}: {how}')}\n"
         f"# lib = {cls}(query='select 1')\npass\n\n"
         "@flow(name='x')\ndef x():\n"
-        f"    {T(f'lib (a Prefect 1 {cls}) was commented out: call {how} here instead')}\n"
         "    return lib()\n"
     )
+    # the whole pipeline: `lib` is a stand-in, the instance's TODO names the line calling it
+    result = migrate(source)
+    assert len(result.todos) == result.root_causes == 1
+    lines = result.code.splitlines()
+    use = lines.index("    return lib()") + 1
+    assert result.todos[0].message.endswith(
+        f"; `lib` is a stand-in now (_Prefect1Stub), used at line {use}"
+    )
+    assert f"# lib = {cls}(query='select 1')\nlib = _Prefect1Stub(\"lib\")\n" in result.code
 
 
 def test_shell_task_requires_prefect_shell():
@@ -615,3 +623,20 @@ def test_whole_pipeline_output_compiles_without_prefect1_task_library():
         "    h = child_flow(x=4)\n"
         "    return a, b, c, d, e, f, g, h\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("timedelta(minutes=1)", "60"),
+        ("datetime.timedelta(seconds=5)", "5"),
+        ("10", "10"),  # a number: no .total_seconds() on it
+        ("DELAY", "int(DELAY.total_seconds())"),
+        ("get() + x", "int((get() + x).total_seconds())"),
+    ],
+)
+def test_retry_delay_in_seconds(value, seconds):
+    from meta_flows.core.codemod.rules.task_library import task_options
+
+    options, dropped = task_options({"retry_delay": value}, "x")
+    assert options == ['name="x"', f"retry_delay_seconds={seconds}"] and not dropped

@@ -174,6 +174,44 @@ def test_human_cases_are_removed_with_a_todo(body, todo_part, decorator, kept, m
     assert apply_rule(RULE, out) == out
 
 
+SECONDS = [
+    pytest.param("LIMIT = 60\n", "timeout=LIMIT", "timeout_seconds=LIMIT", id="constant-number"),
+    pytest.param(
+        "from datetime import timedelta\nLIMIT = timedelta(minutes=2)\n",
+        "timeout=LIMIT",
+        "timeout_seconds=int(LIMIT.total_seconds())",
+        id="constant-timedelta",
+    ),
+    pytest.param("", "timeout=5 * 60", "timeout_seconds=300", id="arithmetic"),
+    pytest.param(
+        "RETRY = 30\n", "retry_delay=RETRY", "retry_delay_seconds=RETRY", id="retry-number"
+    ),
+]
+
+
+@pytest.mark.parametrize(("head", "option", "converted"), SECONDS)
+def test_seconds_of_a_known_value_need_no_todo(head, option, converted):
+    """A suggestion must fit the value at hand: no ``.total_seconds()`` on a number."""
+    src = f"from prefect import task\n{head}@task({option})\ndef a(): pass\n"
+    out = apply_rule(RULE, src)
+    assert "TODO" not in out
+    assert f"@task({converted})\n" in out
+    assert apply_rule(RULE, out) == out
+
+
+def test_seconds_of_an_unknown_value_get_a_valid_suggestion():
+    src = "from prefect import task\n@task(timeout=limit() + extra)\ndef a(): pass\n"
+    out = apply_rule(RULE, src)
+    assert (
+        todo_text(
+            "PF004",
+            "timeout_seconds takes seconds; if `limit() + extra` is a timedelta use "
+            "int((limit() + extra).total_seconds())",
+        )
+        in out
+    )
+
+
 NOOPS = [
     "from prefect import task\n@task(retries=3, retry_delay_seconds=10)\ndef a(): pass\n",
     "from prefect import task\n@task\ndef a(): pass\n",

@@ -215,7 +215,7 @@ INSTANCE_TODO = "# TODO(prefect2-migration): PF006 instance of the Task subclass
             "# TODO(prefect2-migration): PF006 Task subclass T overrides Prefect internals "
             "(__call__): rewrite it as a @task function by hand\n"
             "# class T(Task):\n#     def __call__(self, x):\n#         pass\n"
-            "#     def run(self):\n#         pass\npass\n" + INSTANCE_TODO + "# t = T()\npass\n",
+            "#     def run(self):\n#         pass\n" + INSTANCE_TODO + "# t = T()\n",
         ),
         (
             "from prefect.tasks.shell import ShellTask\nclass T(ShellTask):\n    def run(self):\n"
@@ -225,9 +225,7 @@ INSTANCE_TODO = "# TODO(prefect2-migration): PF006 instance of the Task subclass
             "# TODO(prefect2-migration): PF006 Task subclass T inherits the task-library class "
             "ShellTask: rewrite it as a @task function by hand\n"
             "# class T(ShellTask):\n#     def run(self):\n"
-            "#         return super().run(command='ls')\npass\n"
-            + INSTANCE_TODO
-            + "# t = T()\npass\n",
+            "#         return super().run(command='ls')\n" + INSTANCE_TODO + "# t = T()\n",
         ),
     ],
 )

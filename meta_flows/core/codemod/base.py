@@ -32,6 +32,7 @@ from meta_flows.core.codemod.import_order import (
 from meta_flows.core.codemod.metadata import SharedMetadataWrapper, transform_with
 from meta_flows.core.codemod.names import PREFECT1_STAR_EXPORTS, canonical
 from meta_flows.core.codemod.project import ProjectIndex
+from meta_flows.core.codemod.stubs import same_todo
 from meta_flows.patches.libcst_matchers import has_attribute_hooks, is_plain
 
 TODO_PREFIX = "# TODO(prefect2-migration):"
@@ -42,6 +43,13 @@ SCRATCH_BLOCKS = "meta_flows.blocks"
 SCRATCH_WRAPPER = "meta_flows.wrapper"
 SCRATCH_ORIGINAL = "meta_flows.original_source"
 SCRATCH_CODE = "meta_flows.code"
+# canonical qualified name of a Prefect 1 object a rule gave up on -> (rule code, reason): PF001
+# writes the one TODO of that construct above its stand-in (stubs.py), with this code and reason.
+SCRATCH_UNMIGRATED = "meta_flows.unmigrated"
+SCRATCH_DISABLED = "meta_flows.disabled"  # the rule codes switched off for this run
+# module-level @task functions whose Prefect 1 trigger was not the default (PF009 -> PF005: their
+# upstream edges carry the trigger's meaning, not just an order)
+SCRATCH_TRIGGERED = "meta_flows.triggered"
 
 
 def todo_text(code: str, message: str) -> str:
@@ -51,7 +59,7 @@ def todo_text(code: str, message: str) -> str:
 
 
 def has_comment(lines: Iterable[cst.EmptyLine], text: str) -> bool:
-    return any(line.comment is not None and line.comment.value == text for line in lines)
+    return any(line.comment is not None and same_todo(line.comment.value, text) for line in lines)
 
 
 def with_leading_comments(node: cst.CSTNode, comments: Sequence[str]) -> cst.CSTNode:
@@ -170,6 +178,24 @@ class Rule(VisitorBasedCodemodCommand):
     def require_block(self, block: str) -> None:
         """Record a Prefect 2 block (``"Secret block 'github-token'"``) an operator must create."""
         self.context.scratch.setdefault(SCRATCH_BLOCKS, set()).add(block)
+
+    def give_up(self, qualified: str, reason: str) -> bool:
+        """Record that this rule cannot migrate (some uses of) the Prefect 1 object ``qualified``
+        (canonical name) for ``reason`` ("could not be rewritten ...: rewrite it as ...").
+
+        The construct then gets one TODO, written by PF001 above the stand-in it binds the name
+        to (stubs.py), naming this rule, the reason and every line using the name -- not one TODO
+        per use. Returns False when PF001 is switched off: the rule must flag the uses itself.
+        """
+        if "PF001" in self.context.scratch.get(SCRATCH_DISABLED, ()):
+            return False
+        known = self.context.scratch.setdefault(SCRATCH_UNMIGRATED, {})
+        code, text = known.get(qualified, (self.CODE, ""))
+        if reason not in text.split("; "):
+            text = f"{text}; {reason}" if text else reason
+        known[qualified] = (code, text)
+        self.mark_applied()
+        return True
 
     def add_import(self, module: str, name: str | None = None, asname: str | None = None) -> None:
         AddImportsVisitor.add_needed_import(self.context, module, name, asname)
@@ -344,14 +370,29 @@ class Rule(VisitorBasedCodemodCommand):
             pending.append(text)
         self.mark_applied()
 
-    def comment_out(self, stmt: cst.CSTNode, message: str) -> cst.SimpleStatementLine:
-        """Replace a statement that cannot stay with ``pass``, its code kept as comments above."""
+    def comment_out(
+        self, stmt: cst.CSTNode, message: str | None, note: str | None = None
+    ) -> cst.SimpleStatementLine:
+        """Replace a statement that cannot stay with ``pass``, its code kept as comments above.
+
+        The TODOs inside the statement go (no TODO inside commented-out code), and the ``pass``
+        is dropped at the end of the run wherever its block has other statements
+        (:func:`drop_placeholder_passes`): it only stands for the commented-out code.
+        ``message`` None: no TODO of its own (one above covers it, e.g. a run of such statements,
+        or the TODO of the construct it depends on); ``note``: an informational line instead
+        (``# prefect2-migration: note``), saying where that TODO is.
+        """
         code = self.code_for(
             stmt.with_changes(leading_lines=[]) if hasattr(stmt, "leading_lines") else stmt
         )
-        comments = [todo_text(self.CODE, message)]
+        comments = [todo_text(self.CODE, message)] if message is not None else []
+        if note is not None:
+            comments.append(f"{INFO_PREFIX} {' '.join(note.split())}")
         comments += [
-            "# " + line if line.strip() else "#" for line in code.rstrip("\n").splitlines()
+            "# " + line if line.strip() else "#"
+            for line in code.rstrip("\n").splitlines()
+            # TODOs about code that is no longer code go with it: none inside commented-out code
+            if not line.strip().startswith(TODO_PREFIX)
         ]
         self.mark_applied()
         return cst.SimpleStatementLine(

@@ -16,6 +16,7 @@ from libcst.codemod import CodemodContext
 from meta_flows.core.codemod.base import (
     SCRATCH_APPLIED,
     SCRATCH_BLOCKS,
+    SCRATCH_DISABLED,
     SCRATCH_ORIGINAL,
     SCRATCH_PROJECT,
     SCRATCH_REQUIREMENTS,
@@ -27,6 +28,8 @@ from meta_flows.core.codemod.base import (
 from meta_flows.core.codemod.names import canonical
 from meta_flows.core.codemod.project import ProjectIndex, scan_sources
 from meta_flows.core.codemod.rules import gather_rules
+from meta_flows.core.codemod.stubs import resolve_line_marks
+from meta_flows.core.codemod.sweep import drop_placeholder_passes
 
 MIGRATED = "migrated"
 UNCHANGED = "unchanged"
@@ -34,7 +37,9 @@ NOT_PREFECT1 = "not-prefect1"
 ERROR = "error"
 SKIPPED = "skipped"  # not read: a symbolic link
 
-_TODO_RE = re.compile(re.escape(TODO_PREFIX) + r"\s*(PF\d{3})\s*(.*)$")
+_TODO_RE = re.compile(r"^\s*" + re.escape(TODO_PREFIX) + r"\s*(PF\d{3})\s*(.*)$")
+_CONSTRUCT_RE = re.compile(r"`([^`]+)`")
+_NUMBERS_RE = re.compile(r"\d+")
 _PREFECT_IMPORT_RE = re.compile(r"^\s*(from\s+prefect[\s.]|import\s+prefect\b)", re.MULTILINE)
 
 
@@ -52,6 +57,8 @@ class MigrationResult:
     code: str
     rules: list[str] = field(default_factory=list)
     todos: list[Todo] = field(default_factory=list)
+    # distinct root causes among the TODOs (a TODO's rule + the construct it concerns)
+    root_causes: int = 0
     requirements: list[str] = field(default_factory=list)
     blocks: list[str] = field(default_factory=list)
     error: str | None = None
@@ -67,13 +74,28 @@ class MigrationResult:
 
 
 def find_todos(code: str) -> list[Todo]:
-    """Every ``# TODO(prefect2-migration): PFxxx ...`` comment in ``code``, with its line."""
+    """Every ``# TODO(prefect2-migration): PFxxx ...`` comment line in ``code``, with its line
+    (not one quoted inside commented-out code, ``# # TODO...``)."""
     todos = []
     for number, line in enumerate(code.splitlines(), start=1):
-        match = _TODO_RE.search(line)
+        match = _TODO_RE.match(line)
         if match:
             todos.append(Todo(number, match.group(1), match.group(2).strip()))
     return todos
+
+
+def root_cause(todo: Todo) -> tuple[str, str]:
+    """What a TODO is about: its rule and the construct it concerns -- the first name it quotes
+    (`` `case` ``), else its message up to the first colon without numbers. TODOs of one rule
+    about one construct share a root cause, wherever and however often they occur."""
+    match = _CONSTRUCT_RE.search(todo.message)
+    if match:
+        return todo.rule, match.group(1)
+    return todo.rule, _NUMBERS_RE.sub("#", todo.message.split(":", 1)[0]).strip()
+
+
+def count_root_causes(todos: list[Todo]) -> int:
+    return len({root_cause(t) for t in todos})
 
 
 def imports_prefect(source: str) -> bool:
@@ -126,9 +148,13 @@ def _migrate(
     if not imports_prefect(source) and not _imports_wrappers(tree, module_name, project):
         return MigrationResult(path, NOT_PREFECT1, source)
 
-    context = CodemodContext(filename=path, full_module_name=module_name)
+    is_package = bool(path) and path.replace("\\", "/").rsplit("/", 1)[-1] == "__init__.py"
+    package = module_name if is_package else module_name.rpartition(".")[0]
+    # the package resolves relative imports (``from .shared import DAY``) for import removals
+    context = CodemodContext(filename=path, full_module_name=module_name, full_package_name=package)
     context.scratch[SCRATCH_PROJECT] = project
     context.scratch[SCRATCH_ORIGINAL] = source
+    context.scratch[SCRATCH_DISABLED] = frozenset(disabled)
     triggers = source + _wrapped_words(source, project)
     for rule_cls in gather_rules(disabled):
         if not rule_cls.wants(triggers):
@@ -145,15 +171,18 @@ def _migrate(
                 f"{_one_line(exc)} [{where.filename.rsplit('/', 1)[-1]}:{where.lineno}]",
             )
     tree = apply_pending_removals(context, tree)  # when PF001 is disabled
+    tree = drop_placeholder_passes(tree, module_code(context, tree))
     tree = _no_leading_blank_lines(tree, source)
-    code = module_code(context, tree)
+    code = resolve_line_marks(module_code(context, tree))
     status = MIGRATED if code != source else UNCHANGED
+    todos = find_todos(code)
     return MigrationResult(
         path,
         status,
         code,
         rules=sorted(context.scratch.get(SCRATCH_APPLIED, set())) if status == MIGRATED else [],
-        todos=find_todos(code),
+        todos=todos,
+        root_causes=count_root_causes(todos),
         requirements=sorted(context.scratch.get(SCRATCH_REQUIREMENTS, set())),
         blocks=sorted(context.scratch.get(SCRATCH_BLOCKS, set())),
     )
@@ -210,13 +239,16 @@ def _imports_wrappers(tree: cst.Module, module_name: str, project: ProjectIndex)
 
 def _wrapped_words(source: str, project: ProjectIndex) -> str:
     """The names of the Prefect objects that wrappers named in ``source`` stand for (``Flow`` for
-    ``Pipeline``, a Flow subclass), for the rules' cheap source pre-filter (``Rule.TRIGGERS``)."""
+    ``Pipeline``, a Flow subclass; ``Parameter`` for another module's Parameter), for the rules'
+    cheap source pre-filter (``Rule.TRIGGERS``)."""
     words = set()
     for name, target in project.wrappers.items():
         if name.rsplit(".", 1)[-1] in source:
             words.add(canonical(project.follow(target)).rsplit(".", 1)[-1])
     if any(name.rsplit(".", 1)[-1] in source for name in project.task_classes):
         words.add("Task")
+    if any(name.rsplit(".", 1)[-1] in source for name in project.parameters):
+        words.add("Parameter")  # a module-level Parameter of another module, maybe imported
     return "\n" + " ".join(sorted(words)) if words else ""
 
 

@@ -191,6 +191,9 @@ def _prelude(body: Sequence[cst.CSTNode]) -> tuple[int, int]:
     return start, end
 
 
+prelude = _prelude  # the module's leading import lines (rules insert code after them)
+
+
 def _runs(body: Sequence[cst.CSTNode], start: int, end: int) -> list[tuple[int, int]]:
     """The runs of consecutive import lines in ``body[start:end]`` (ruff's import blocks)."""
     runs: list[tuple[int, int]] = []
@@ -226,6 +229,9 @@ def _with_blank_lines(stmt, count: int):
         return stmt
     extra = [cst.EmptyLine() for _ in range(count - have)]
     return stmt.with_changes(leading_lines=[*extra, *stmt.leading_lines])
+
+
+with_blank_lines = _with_blank_lines
 
 
 def _lines_after_imports(stmt: cst.CSTNode) -> int:

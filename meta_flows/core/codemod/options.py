@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
+from meta_flows.core.codemod.analysis.scope import bound_names
 from meta_flows.core.codemod.base import Rule, code_of, is_literal, literal_value
 from meta_flows.core.codemod.names import PREFECT2_TASK_OPTIONS
 
@@ -104,19 +105,21 @@ class Converted:
 
 
 def seconds_literal(rule: Rule, node: cst.BaseExpression) -> float | None:
-    """Seconds of a literal ``timedelta(...)`` (or a plain number), else None."""
-    if isinstance(node, (cst.Integer, cst.Float)):
-        return literal_value(node)
+    """Seconds of a literal ``timedelta(...)``, a number or arithmetic on numbers (``5 * 60``),
+    else None."""
+    number = numeric_value(node)
+    if number is not None:
+        return number
     if not isinstance(node, cst.Call) or "datetime.timedelta" not in rule.qualified_names(
         node.func
     ):
         return None
     pos, kw = [], {}
     for arg in node.args:
-        if arg.star or not is_literal(arg.value):
+        if arg.star:
             return None
-        value = literal_value(arg.value)
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
+        value = numeric_value(arg.value)
+        if value is None:
             return None
         if arg.keyword is None:
             pos.append(value)
@@ -128,21 +131,83 @@ def seconds_literal(rule: Rule, node: cst.BaseExpression) -> float | None:
         return None
 
 
+_ARITHMETIC = {
+    cst.Add: lambda a, b: a + b,
+    cst.Subtract: lambda a, b: a - b,
+    cst.Multiply: lambda a, b: a * b,
+    cst.Divide: lambda a, b: a / b,
+    cst.FloorDivide: lambda a, b: a // b,
+}
+
+
+def numeric_value(node: cst.BaseExpression) -> float | None:
+    """The value of a number literal or of ``+ - * / //`` on number literals, else None."""
+    if isinstance(node, (cst.Integer, cst.Float)):
+        value = literal_value(node)
+        return None if isinstance(value, bool) else value
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = numeric_value(node.expression)
+        return -inner if inner is not None else None
+    if isinstance(node, cst.BinaryOperation) and type(node.operator) in _ARITHMETIC:
+        left, right = numeric_value(node.left), numeric_value(node.right)
+        if left is None or right is None:
+            return None
+        try:
+            return _ARITHMETIC[type(node.operator)](left, right)
+        except (ZeroDivisionError, OverflowError):
+            return None
+    return None
+
+
+def constant_kind(rule: Rule, node: cst.BaseExpression) -> str | None:
+    """``"number"`` or ``"timedelta"`` when ``node`` is a name the module binds once, at module
+    level, to a number (arithmetic on numbers) or a literal ``timedelta(...)``; else None."""
+    module = rule.source_module
+    if not isinstance(node, cst.Name) or module is None:
+        return None
+    values = []
+    for stmt in module.body:
+        assign = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
+        if (
+            isinstance(assign, cst.Assign)
+            and len(stmt.body) == 1
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+            and assign.targets[0].target.value == node.value
+        ):
+            values.append(assign.value)
+        elif node.value in bound_names([stmt]):
+            return None  # bound some other way too
+    if len(values) != 1 or seconds_literal(rule, values[0]) is None:
+        return None
+    return "number" if numeric_value(values[0]) is not None else "timedelta"
+
+
 def number(value: float) -> cst.BaseExpression:
     if float(value).is_integer():
         return cst.Integer(str(int(value)))
     return cst.Float(repr(float(value)))
 
 
-def seconds_expr(rule: Rule, node: cst.BaseExpression) -> cst.BaseExpression:
-    """``timedelta(minutes=1)`` -> ``60``; any other timedelta expression -> ``int(x.total_seconds())``."""
-    value = seconds_literal(rule, node)
-    if value is not None:
-        return number(value)
+def total_seconds_code(node: cst.BaseExpression) -> str:
+    """``int(x.total_seconds())`` for the code of a timedelta expression (parenthesized when
+    needed)."""
     inner = code_of(node)
     if not isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
         inner = f"({inner})"
-    return cst.parse_expression(f"int({inner}.total_seconds())")
+    return f"int({inner}.total_seconds())"
+
+
+def seconds_expr(rule: Rule, node: cst.BaseExpression) -> cst.BaseExpression:
+    """A Prefect 1 ``retry_delay`` (a timedelta) in seconds: ``timedelta(minutes=1)`` -> ``60``,
+    a number stays, a module constant holding a number stays; any other expression ->
+    ``int(x.total_seconds())``."""
+    value = seconds_literal(rule, node)
+    if value is not None:
+        return number(value)
+    if constant_kind(rule, node) == "number":
+        return node
+    return cst.parse_expression(total_seconds_code(node))
 
 
 def convert_template(template: str, params: Sequence[str] | None) -> tuple[str, list[str]]:
@@ -241,14 +306,20 @@ def convert_options(
             if isinstance(value, cst.Name) and value.value == "None":
                 continue
             seconds = seconds_literal(rule, value)
+            kind = constant_kind(rule, value) if seconds is None else None
             if seconds is not None:
                 emit(_kw("timeout_seconds", number(seconds), arg), arg)
                 forget(value)
+            elif kind == "number":
+                emit(_kw("timeout_seconds", value, arg), arg)
+            elif kind == "timedelta":
+                seconds_code = cst.parse_expression(total_seconds_code(value))
+                emit(_kw("timeout_seconds", seconds_code, arg), arg)
             else:
                 emit(_kw("timeout_seconds", value, arg), arg)
                 todos.append(
                     f"timeout_seconds takes seconds; if `{code_of(value)}` is a timedelta use "
-                    f"int({code_of(value)}.total_seconds())"
+                    f"{total_seconds_code(value)}"
                 )
         elif kw == "task_run_name":
             todos.append(

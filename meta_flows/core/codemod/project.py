@@ -15,6 +15,8 @@ that mention ``prefect`` are parsed) and records
 - ``tasks``: qualified names of module-level tasks (``@task`` functions, ``Task`` instances);
 - ``imported``: per module, the names other modules of the repository import from it (a flow
   variable another module imports must keep its name as an alias);
+- ``parameters``: module-level Prefect 1 ``Parameter``s (``pkg.shared.DAY``), so a flow of another
+  module importing one gets it as an argument of its own (PF003);
 - ``modules``: every name a module read is known by: the name Python imports it as from its
   package root (:func:`module_name_for`) and its dotted path from the folder rewritten and from the
   project root (so ``acme/custom.py`` of a namespace package, without ``__init__.py``, is also
@@ -193,6 +195,10 @@ class ProjectIndex:
     # names that only re-export Prefect's own object (``from prefect import Flow`` in a package)
     reexports: set[str] = field(default_factory=set)
     declared: WrapperDeclarations = field(default_factory=WrapperDeclarations)
+    # module-level Prefect 1 Parameters: "pkg.shared.DAY" -> (its class, canonical, e.g.
+    # "prefect.Parameter"; the source of the call), so a flow of another module importing one
+    # lifts it into its own signature (PF003)
+    parameters: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def follow(self, qualified_name: str) -> str:
         """Map a repository wrapper onto the Prefect object it stands for (else unchanged)."""
@@ -409,6 +415,7 @@ def scan_sources(
     index = ProjectIndex()
     index.declare(declared)
     parsed: list[_Module] = []
+    texts: dict[str, str] = {}
     for source in sources:
         names = list(dict.fromkeys(n for n in (source[0], *_more_names(source)) if n))
         text = source[1]
@@ -432,11 +439,35 @@ def scan_sources(
                 if owner:
                     index.imported.setdefault(owner, set()).add(name)
             parsed.append(_Module(module, tree, imports, prefect1))
+            texts[module] = text
 
     _learn(index, parsed)
     if _probable_wrappers(index, parsed):
         _learn(index, parsed)  # classes built on a probable wrapper are wrappers too
+    for m in parsed:
+        _learn_parameters(index, m, texts[m.name])
     return index
+
+
+_PARAMETER_CLASSES = frozenset(
+    {"prefect.Parameter", "prefect.DateTimeParameter", "prefect.JSONParameter"}
+)
+
+
+def _learn_parameters(index: ProjectIndex, m: _Module, text: str) -> None:
+    """``NAME = Parameter("name", ...)`` at module level: recorded in ``index.parameters``."""
+    for node in m.tree.body:
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Call)
+        ):
+            continue
+        kind = _resolved(node.value.func, m.imports, m.name, index)
+        code = ast.get_source_segment(text, node.value) if kind in _PARAMETER_CLASSES else None
+        if code:
+            index.parameters[f"{m.name}.{node.targets[0].id}"] = (kind, code)
 
 
 def _more_names(source: Source) -> Sequence[str]:

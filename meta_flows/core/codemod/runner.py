@@ -103,6 +103,7 @@ class RunSummary:
                 "files": len(self.results),
                 "by_status": self.counts(),
                 "todos": sum(len(r.todos) for r in self.results),
+                "root_causes": sum(r.root_causes for r in self.results),
                 "todos_by_rule": self.todos_by_rule(),
                 "rules_applied": dict(
                     sorted(Counter(c for r in self.results for c in r.rules).items())

@@ -15,18 +15,23 @@ from meta_flows.core.codemod.base import (
 )
 from meta_flows.core.codemod.engine import ERROR, MigrationResult, migrate_source
 from meta_flows.core.codemod.project import scan_sources
+from meta_flows.core.codemod.stubs import resolve_line_marks
+from meta_flows.core.codemod.sweep import drop_placeholder_passes
 
 MODULE = "flows.example"
 
 
 def apply_rule(rule: type[Rule], source: str, module_name: str = MODULE) -> str:
-    """Run one rule (and the import fixes it schedules) over ``source``; return the new code."""
+    """Run one rule (and the import fixes it schedules) over ``source``; return the new code
+    (finished as the engine finishes it: placeholder ``pass`` statements dropped where their
+    block has other statements, line lists in TODOs resolved)."""
     source = dedent(source)
     context = CodemodContext(filename="flows/example.py", full_module_name=module_name)
     context.scratch[SCRATCH_PROJECT] = scan_sources([(module_name, source)])
     context.scratch[SCRATCH_ORIGINAL] = source
     tree = rule(context).transform_module(cst.parse_module(source))
-    return apply_pending_removals(context, tree).code
+    tree = drop_placeholder_passes(apply_pending_removals(context, tree))
+    return resolve_line_marks(tree.code)
 
 
 def assert_rewrite(rule: type[Rule], before: str, after: str) -> None:

@@ -20,7 +20,40 @@ Inside ``@flow`` functions (the post-PF002 shape)::
   one branch only moves into that branch; one that mixes branches gets a TODO (and the variables it
   reads are initialised to ``None`` before the ``if`` so it does not raise ``NameError``).
 - Anything else (``merge`` of non-exclusive outputs, ``case(...) as x``, ``ifelse`` arguments the
-  rule cannot place) is commented out under a TODO (H).
+  rule cannot place, ``case`` outside a ``@flow`` function) stays as it is, readable code, and the
+  construct gets ONE TODO naming this rule, the reason and every line using it (H). PF001 binds the
+  name to a stand-in instead of the Prefect 1 import and writes that TODO above it, so the module
+  still imports under Prefect 2 and a flow reaching the construct fails loudly
+  (``NotImplementedError``) where the TODO says. A statement that reads a branch's outputs through
+  such a ``merge`` gets no skip-propagation TODO of its own: the ``merge`` TODO covers it.
+
+Left for a human, before (the two conditions are calls, so the branches are not provably
+exclusive)::
+
+    from prefect import Flow, case
+    from prefect.tasks.control_flow import merge
+
+    with Flow("etl") as flow:
+        with case(is_big(data), True):
+            a = load(data)
+        with case(is_big(data), False):
+            b = load([])
+        merge(a, b)
+
+After::
+
+    # TODO(prefect2-migration): PF008 `merge` (Prefect 1 `prefect.tasks.control_flow.merge`,
+    # used at line 40) could not be rewritten safely (...): rewrite it as plain if/elif assigning
+    # the merged variable in each branch. Until then `merge` is a stand-in (_Prefect1Stub) ...
+    merge = _Prefect1Stub("prefect.tasks.control_flow.merge")
+    ...
+        a = None
+        if is_big(data):
+            a = load(data)
+        b = None
+        if not is_big(data):
+            b = load([])
+        merge(a, b)
 """
 
 from __future__ import annotations
@@ -36,6 +69,25 @@ MERGE = "prefect.tasks.control_flow.merge"
 IFELSE = "prefect.tasks.control_flow.ifelse"
 SWITCH = "prefect.tasks.control_flow.switch"
 _CONTROL_FLOW = (CASE, MERGE, IFELSE, SWITCH)
+
+_LABELS = {
+    CASE: "with case(...)",
+    MERGE: "merge(...)",
+    IFELSE: "ifelse(...)",
+    SWITCH: "switch(...)",
+}
+_REASONS = {
+    CASE: "could not be rewritten (a `with case(...) as x`, or with other context managers): "
+    "rewrite it as plain if/else",
+    MERGE: "could not be rewritten safely (its case branches are not provably exclusive, or an "
+    "argument is not assigned in a branch): rewrite it as plain if/elif assigning the merged "
+    "variable in each branch",
+    IFELSE: "could not be rewritten safely (the tasks it chooses between are not calls, or not "
+    "variables assigned just before it): rewrite it as plain if/else",
+    SWITCH: "could not be rewritten safely (the tasks it chooses between are not calls, or not "
+    "variables assigned just before it): rewrite it as plain if/elif",
+}
+_OUTSIDE = "is used outside a @flow function: rewrite it as plain if/else inside the @flow function"
 
 SKIP_TODO = (
     "in Prefect 1 this was skipped when a case branch it depends on did not run; Prefect 2 runs "
@@ -326,9 +378,8 @@ class CaseMergeRule(Rule):
             changed = True
         for index, stmt in enumerate(body):
             orig = self._original(stmt)
-            what = self._leftover_kind(orig) if orig is not None else None
-            if what is not None:
-                body[index] = self._leftover(stmt, what)
+            if orig is not None and self._leftover_kind(orig) is not None:
+                body[index] = self._leftover(orig, stmt)
                 changed = True
         if changed:
             self._changed = True
@@ -466,10 +517,11 @@ class CaseMergeRule(Rule):
                 branch.body.append(stmt)
                 branch.outputs |= assigned_names(stmt)
                 continue
-            flagged = with_todo(stmt, self.CODE, SKIP_TODO)
-            if id(stmt) in self._originals:
-                self._originals[self.new_node_id(flagged)] = self._originals[id(stmt)]
-            stmt = flagged
+            if not self._mentions_control_flow(stmt):  # a merge left over has its own TODO
+                flagged = with_todo(stmt, self.CODE, SKIP_TODO)
+                if id(stmt) in self._originals:
+                    self._originals[self.new_node_id(flagged)] = self._originals[id(stmt)]
+                stmt = flagged
             for k in hits:
                 for name in sorted(loads & branches[k].outputs):
                     if name not in need_init and not (
@@ -582,15 +634,12 @@ class CaseMergeRule(Rule):
 
     def leave_With(self, original_node, updated_node):
         if not self._in_flow() and self._leftover_kind(original_node):
-            self.add_todo(
-                "with case(...) outside a @flow function: rewrite it as plain if/else in the flow"
-            )
+            return self._leftover(original_node, updated_node, outside=True)
         return updated_node
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
-        what = None if self._in_flow() else self._leftover_kind(original_node)
-        if what is not None:
-            self.add_todo(f"{what} outside a @flow function: rewrite it as plain if/else")
+        if not self._in_flow() and self._leftover_kind(original_node) is not None:
+            return self._leftover(original_node, updated_node, outside=True)
         return updated_node
 
     def _mentions_control_flow(self, stmt: cst.CSTNode) -> bool:
@@ -609,13 +658,21 @@ class CaseMergeRule(Rule):
         node.visit(V())
         return bool(found)
 
-    def _leftover(self, stmt, what: str):
-        return self.comment_out(
-            stmt,
-            f"{what} could not be rewritten safely (branches not exclusive or outputs not "
-            f"assigned in a branch): rewrite it as plain if/elif and assign the merged variable "
-            f"in each branch",
-        )
+    def _leftover(self, original, stmt, outside: bool = False):
+        """A statement using case/merge/ifelse/switch that stays as it is: each construct it uses
+        gets its one TODO (``give_up``: PF001 writes it above the construct's stand-in, listing
+        every line using it); with PF001 switched off, the statement is flagged here."""
+        reasons = []
+        kinds = [CASE] if isinstance(original, cst.With) else [MERGE, IFELSE, SWITCH]
+        for kind in kinds:
+            if self._mentions(original, kind):
+                label = _LABELS[kind]
+                reason = _OUTSIDE if outside else _REASONS[kind]
+                if not self.give_up(kind, reason):
+                    reasons.append(f"{label} {reason}")
+        if not reasons:
+            return stmt
+        return with_todo(stmt, self.CODE, "; ".join(reasons))
 
     def leave_Module(self, original_node, updated_node):
         if self._changed:

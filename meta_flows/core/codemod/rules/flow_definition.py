@@ -41,6 +41,10 @@ After::
 - A module-level flow left for a human (dynamic functional API, the flow object handed to other
   code, ``with Flow(...) as f, other():``) is commented out under its TODO together with the
   statements using it outside functions, since ``Flow(...)`` fails at import under Prefect 2 (H).
+  The flow gets the one TODO (saying its uses go with it); each statement commented out with it
+  only gets a ``# prefect2-migration: uses the Prefect 1 flow `f`, commented out with it`` line,
+  and a use inside a function stays code (PF001 binds ``f`` to a stand-in whose lines the flow's
+  TODO lists).
 - Build-time statements doing I/O now run at every flow run: flagged (C).
 - A flow built with a wrapper of Prefect 1's Flow -- a ``Flow`` subclass of the repository (a
   namespace package's too), one declared (``meta-flows rewrite --flow-class
@@ -380,6 +384,10 @@ class FlowDefinitionRule(Rule):
         # id(original statement) -> TODO message: statements commented out (Prefect 1 flow code
         # that cannot stay: flows left for a human at module level, obsolete Flow API).
         self.commented: dict[int, str] = {}
+        # id(original statement) -> the flow variable it uses: commented out with that flow,
+        # under the flow's TODO (an informational line, no TODO of its own)
+        self.dependents: dict[int, str] = {}
+        self.grouped: set[int] = set()  # dependents right after another one (no note of their own)
         self.functional_functions: set[str] = set()
 
     # -------------------------------------------------------------- analysis (original nodes)
@@ -434,7 +442,21 @@ class FlowDefinitionRule(Rule):
                 if self._wrapper(assign[1].func):
                     self._remove_imported(assign[1].func)
             for variable in variables:
+                before = len(self.dependents)
                 self._comment_dependents(module.body[i + 1 :], variable)
+                if len(self.dependents) > before:
+                    self.commented[id(stmt)] += (
+                        f"; the statements using `{variable}` outside functions are commented "
+                        "out with it"
+                    )
+
+    def _mark_dependent(self, stmt: cst.CSTNode, variable: str, message: str, previous) -> None:
+        if id(stmt) not in self.commented:
+            self.commented[id(stmt)] = message
+            self.dependents[id(stmt)] = variable
+            adjacent = not getattr(stmt, "leading_lines", ())  # no blank line or comment between
+            if adjacent and previous is not None and self.dependents.get(id(previous)) == variable:
+                self.grouped.add(id(stmt))  # right after another: one note for the run
 
     def _comment_dependents(self, stmts, variable: str) -> bool:
         """Mark the statements using ``variable`` (not inside functions or classes); False once
@@ -443,22 +465,24 @@ class FlowDefinitionRule(Rule):
             f"uses the Prefect 1 flow `{variable}`, which was left for a human (see the PF002 "
             f"TODO on its definition): rewrite it for the @flow function"
         )
+        previous = None
         for stmt in stmts:
+            before, previous = previous, stmt
             if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                 continue
             if id(stmt) in self.sites or variable in bound_names([stmt]):
                 if count_refs([stmt], variable) and id(stmt) not in self.commented:
                     if not any(k == "bind" for k, _ in flow_uses(stmt, variable)):
-                        self.commented[id(stmt)] = message
+                        self._mark_dependent(stmt, variable, message, before)
                 return False
             if not count_refs([stmt], variable):
                 continue
             if isinstance(stmt, cst.SimpleStatementLine):
-                self.commented.setdefault(id(stmt), message)
+                self._mark_dependent(stmt, variable, message, before)
                 continue
             blocks = child_blocks(stmt)
             if count_refs([stmt], variable) > sum(count_refs(b, variable) for b in blocks):
-                self.commented.setdefault(id(stmt), message)  # used in the statement's header
+                self._mark_dependent(stmt, variable, message, before)  # used in its header
                 continue
             for block in blocks:
                 if not self._comment_dependents(block, variable):
@@ -550,6 +574,14 @@ class FlowDefinitionRule(Rule):
         message = self.commented.get(id(original_node))
         if message is None:
             return None
+        variable = self.dependents.get(id(original_node))
+        if variable is not None:  # the flow's TODO covers it: one TODO per root cause
+            note = (
+                f"uses the Prefect 1 flow `{variable}`, commented out with it (see the PF002 "
+                "TODO on its definition)"
+            )
+            grouped = id(original_node) in self.grouped
+            return self.comment_out(updated_node, None, note=None if grouped else note)
         return self.comment_out(updated_node, message)
 
     def leave_For(self, original_node, updated_node):

@@ -11,9 +11,25 @@ Runs last, after every other rule has rewritten what it can:
 - A Prefect import that nothing uses any more is removed (A), ``import prefect`` included: a
   Prefect 1-only one always (it would break the import), a Prefect 2-valid one only when the
   original source used it (its uses were rewritten away); a user's own unused import stays.
-- A Prefect 1-only import that is still used cannot stay (the module would not import under
-  Prefect 2): it is commented out under a TODO, and every statement still using the name gets a
-  TODO too (H).
+- A Prefect 1-only name still used after every rule ran (a ``case`` outside a flow, a ``merge``
+  PF008 could not place, a Prefect 1 result or schedule class...) cannot stay imported (the module
+  would not import under Prefect 2), but its uses stay code: the name is bound to a *stand-in*
+  (``meta_flows.core.codemod.stubs``), an instance of a small class ``_Prefect1Stub`` the rewrite
+  writes once into the module, after its imports. Called at import time (module-level code) a
+  stand-in returns another stand-in, so the module imports; called from a function -- a flow or
+  task run -- or from a script, it raises ``NotImplementedError`` naming the Prefect 1 object. The
+  construct gets ONE TODO, above its stand-in: the rule that gave up on it (``Rule.give_up``: PF008
+  for ``case``/``merge``, else PF001), the reason, and every line using it -- not one TODO per
+  use, nothing commented out, no ``pass`` (H).
+- ``import prefect.x.y`` of a Prefect 1-only module (no ``as``: the name bound is ``prefect``) is
+  commented out under one TODO naming the lines using the module.
+- A name the module defined that a rule commented out (a library task instance, ``state =
+  flow.run()``...) or moved into a flow function, and that code still reads, becomes a stand-in
+  too: in place of the commented-out definition, its TODO extended with the lines using it; else
+  before the first statement reading it, under a TODO of its own. Statements reading it stay code
+  (before, each was commented out, transitively, with a TODO of its own).
+- ``prefect.Client`` and other Prefect 1 attributes of ``import prefect``: one TODO at the first
+  use, naming every line.
 - Safety net for options: ``@flow(...)`` keywords that Prefect 2's ``flow()`` does not accept
   (e.g. ``executor=`` when PF014 is disabled) are removed with a TODO quoting them.
 
@@ -44,6 +60,41 @@ After (``timedelta`` and the Prefect 1 names no longer used; ``os`` for ``EnvVar
     from prefect import flow, get_run_logger, task
 
     from flows.util import helper
+
+A Prefect 1 name with no automatic equivalent, before::
+
+    from prefect import flow
+    from prefect.engine.results import LocalResult
+
+    RESULT = LocalResult(dir="/data")
+
+    @flow
+    def etl():
+        return RESULT.read("x")
+
+After (nothing commented out; ``RESULT`` is a stand-in built at import time, and the flow fails
+with ``NotImplementedError`` where the TODO says)::
+
+    import inspect
+
+    from prefect import flow
+
+
+    class _Prefect1Stub:
+        ...
+
+
+    # TODO(prefect2-migration): PF001 `LocalResult` (Prefect 1
+    # `prefect.engine.results.LocalResult`, used at line 41) has no automatic Prefect 2
+    # equivalent: rewrite those lines for Prefect 2 (...). Until then `LocalResult` is a
+    # stand-in (_Prefect1Stub) that raises NotImplementedError when a flow or task calls it
+    LocalResult = _Prefect1Stub("prefect.engine.results.LocalResult")
+
+
+    RESULT = LocalResult(dir="/data")
+    ...
+
+(each TODO is one line in the file.)
 """
 
 from __future__ import annotations
@@ -54,21 +105,36 @@ import builtins
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import RemoveImportsVisitor
-from libcst.metadata import (
-    ExpressionContext,
-    ExpressionContextProvider,
-    GlobalScope,
-    ParentNodeProvider,
-    ScopeProvider,
-)
+from libcst.metadata import ParentNodeProvider
 
-from meta_flows.core.codemod.base import SCRATCH_ORIGINAL, Rule, dotted_name, module_code
+from meta_flows.core.codemod.base import (
+    INFO_PREFIX,
+    SCRATCH_ORIGINAL,
+    SCRATCH_UNMIGRATED,
+    TODO_PREFIX,
+    Rule,
+    dotted_name,
+    module_code,
+    todo_text,
+)
+from meta_flows.core.codemod.import_order import prelude, with_blank_lines
 from meta_flows.core.codemod.names import (
     PREFECT1_STAR_EXPORTS,
     PREFECT2_FLOW_OPTIONS,
     PREFECT2_TOP_LEVEL,
+    canonical,
     is_prefect1_only_module,
 )
+from meta_flows.core.codemod.stubs import (
+    STUB_CLASS,
+    STUB_IMPORT,
+    defines_stub_class,
+    lines_of,
+    stub_binding,
+    stub_class,
+    use_lines,
+)
+from meta_flows.core.codemod.sweep import is_placeholder
 from meta_flows.patches import pyast
 
 # (Prefect 1 module, name) -> Prefect 2 module for the same object.
@@ -142,6 +208,8 @@ class ImportsRule(Rule):
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
         original = self.context.scratch.get(SCRATCH_ORIGINAL)
+        if "flow" in module_code(self.context, tree):
+            tree = _FlowOptions(self.context).transform_module(tree)
         start = module_code(self.context, tree)
         self._originally_used = _used_names(original) if original else _used_names(start)
         tree = super().transform_module(tree)  # moves, plus removal of unused imports
@@ -153,7 +221,7 @@ class ImportsRule(Rule):
         bound = module_bindings(body)
         if has_star_import(body, prefect=True):
             bound |= PREFECT1_STAR_EXPORTS
-        return _DeadNames(self.context, bound, set(flag.flagged_names)).transform_module(tree)
+        return _DeadNames(self.context, bound).transform_module(tree)
 
     def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom):
         module = _import_module_name(updated_node)
@@ -184,17 +252,23 @@ class ImportsRule(Rule):
 
 
 class _FlagLeftovers(Rule):
-    """Second pass of PF001: what is still Prefect 1-only after every rule ran."""
+    """Second pass of PF001: what is still Prefect 1-only after every rule ran becomes a stand-in."""
 
     CODE = "PF001"
     NAME = "imports"
 
     def __init__(self, context: CodemodContext) -> None:
         super().__init__(context)
-        self.flagged_names: dict[str, str] = {}
+        self.flagged_names: dict[str, str] = {}  # local name -> Prefect 1 object it stands for
         self.flagged_modules: set[str] = set()
         self._star_needs: set[str] = set()
         self._star_p1_used: set[str] = set()
+        self._prelude: set[int] = set()
+        self._top_stubs: list[tuple[str, str]] = []  # (name, Prefect 1 object): after the imports
+        self._in_place = False
+        self._attributes: set[str] = set()
+        self._removed_for_stubs: set[int] = set()
+        self._orphans: list[cst.EmptyLine] = []
 
     def _explicit_star(self, line: cst.SimpleStatementLine, node: cst.ImportFrom):
         """``from prefect import *`` -> ``from prefect import <the Prefect 2 names used>``."""
@@ -218,45 +292,108 @@ class _FlagLeftovers(Rule):
             unbound = _used_names(code) - module_bindings(tree.body)
             self._star_needs = unbound & STAR_REPLACEMENTS
             self._star_p1_used = (unbound & PREFECT1_STAR_EXPORTS) - STAR_REPLACEMENTS
+        start, end = prelude(node.body)
+        self._prelude = {id(s) for s in node.body[start:end]}
         return super().visit_Module(node)
+
+    # -------------------------------------------------------------- stand-ins
+
+    def _stand_ins(self, original_node, pairs: list[tuple[str, str]]) -> list:
+        """Bind each ``(name, Prefect 1 object)`` to a stand-in: after the module's imports for
+        an import line of the module's leading imports (returns nothing), else in place (returns
+        the binding statements)."""
+        for name, qualified in pairs:
+            self.flagged_names[name] = qualified
+        self.mark_applied()
+        if id(original_node) in self._prelude:
+            self._top_stubs += pairs
+            self._removed_for_stubs.add(id(original_node))
+            return []
+        self._in_place = True
+        return [stand_in(self.context, name, qualified) for name, qualified in pairs]
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        """Comments above an import line that goes (its names became stand-ins after the
+        imports) stay, on the next statement."""
+        top = len(self._statement_stack) == 1 and self._statement_stack[-1] is original_node
+        result = super().on_leave(original_node, updated_node)
+        if not top:
+            return result
+        if isinstance(result, cst.RemovalSentinel):
+            if id(original_node) in self._removed_for_stubs:
+                self._orphans += _split_blank(original_node.leading_lines)[1]
+            return result
+        if self._orphans and hasattr(result, "leading_lines"):
+            blank, rest = _split_blank(result.leading_lines)
+            result = result.with_changes(leading_lines=[*blank, *self._orphans, *rest])
+            self._orphans = []
+        return result
+
+    def leave_Module(self, original_node, updated_node):
+        if self._orphans:
+            updated_node = updated_node.with_changes(footer=[*self._orphans, *updated_node.footer])
+        if not self._top_stubs and not self._in_place:
+            return updated_node
+        bindings = [stand_in(self.context, n, q) for n, q in self._top_stubs]
+        return insert_stand_ins(self, updated_node, [(None, bindings)] if bindings else [])
+
+    # -------------------------------------------------------------- imports
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
         stmt = updated_node.body[0] if len(updated_node.body) == 1 else None
         if isinstance(stmt, cst.ImportFrom):
-            replaced = self._import_from(updated_node, stmt)
+            replaced = self._import_from(original_node, updated_node, stmt)
             if replaced is not None:
                 return replaced
         elif isinstance(stmt, cst.Import):
-            replaced = self._import(updated_node, stmt)
+            replaced = self._import(original_node, updated_node, stmt)
             if replaced is not None:
                 return replaced
         return updated_node
 
-    def _import(self, line: cst.SimpleStatementLine, node: cst.Import):
-        """``import prefect.engine.state`` (still used): commented out, uses flagged."""
-        keep, drop = [], []
+    def _replace(self, line, node, keep: list, bindings: list):
+        """The import line with only the ``keep`` names, followed by ``bindings``."""
+        out = [line.with_changes(body=[node.with_changes(names=_fix_commas(keep))])] if keep else []
+        if bindings and out:
+            out += bindings
+        elif bindings:
+            out = [bindings[0].with_changes(leading_lines=line.leading_lines), *bindings[1:]]
+        if not out:
+            return cst.RemovalSentinel.REMOVE
+        return out[0] if len(out) == 1 else cst.FlattenSentinel(out)
+
+    def _import(self, original_node, line: cst.SimpleStatementLine, node: cst.Import):
+        """``import prefect.engine.state as state``: a stand-in. Without ``as`` (the name bound
+        is ``prefect``): commented out, one TODO naming the lines using the module."""
+        keep, drop, stubs = [], [], []
         for alias in node.names:
             name = dotted_name(alias.name) or ""
             if _is_prefect_module(name) and is_prefect1_only_module(name):
-                drop.append(alias)
-                if alias.asname is not None:
-                    self.flagged_names[alias.asname.name.value] = name
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    stubs.append((alias.asname.name.value, name))
                 else:
+                    drop.append(alias)
                     self.flagged_modules.add(name)
             else:
                 keep.append(alias)
-        if not drop:
+        if not drop and not stubs:
             return None
-        names = ", ".join(f"`{dotted_name(a.name)}`" for a in drop)
+        bindings = self._stand_ins(original_node, stubs) if stubs else []
+        if not drop:
+            return self._replace(line, node, keep, bindings)
+        names = ", ".join(
+            f"`{dotted_name(a.name)}` (used at {lines_of(dotted_name(a.name) or '')})" for a in drop
+        )
         commented = self.comment_out(
             line.with_changes(body=[node.with_changes(names=_fix_commas(drop))]),
             f"{names} is a Prefect 1-only module: rewrite its uses by hand (see "
             "the meta-flows migration spec, docs/spec.md §1)",
         )
-        if not keep:
+        kept = self._replace(line, node, keep, bindings)
+        if isinstance(kept, cst.RemovalSentinel):
             return commented
-        kept_line = line.with_changes(body=[node.with_changes(names=_fix_commas(keep))])
-        return cst.FlattenSentinel([kept_line, commented])
+        nodes = list(kept.nodes) if isinstance(kept, cst.FlattenSentinel) else [kept]
+        return cst.FlattenSentinel([*nodes, commented])
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if not self._statement_stack:
@@ -266,89 +403,64 @@ class _FlagLeftovers(Rule):
             and node.attr.value in PREFECT1_STAR_EXPORTS
             and node.attr.value not in PREFECT2_TOP_LEVEL
             and self.prefect_name(node) == f"prefect.{node.attr.value}"
-        ):  # ``prefect.Client``, ``prefect.Parameter`` through ``import prefect``
-            self.add_todo(f"`prefect.{node.attr.value}` is Prefect 1 API: rewrite for Prefect 2")
-            return
-        if not self.flagged_modules:
-            return
-        name = dotted_name(node)
-        if name is None:
-            return
-        for module in self.flagged_modules:
-            if name == module or name.startswith(module + "."):
-                parent = self.get_metadata_parent(node)
-                if not isinstance(parent, (cst.ImportAlias, cst.Import)):
-                    self.add_todo(
-                        f"uses Prefect 1 module `{module}` (its import is commented out): "
-                        "rewrite for Prefect 2"
-                    )
-                return
+        ):  # ``prefect.Client``, ``prefect.Parameter`` through ``import prefect``: one TODO
+            dotted = f"{node.value.value}.{node.attr.value}"
+            if dotted not in self._attributes:
+                self._attributes.add(dotted)
+                self.add_todo(
+                    f"`prefect.{node.attr.value}` is Prefect 1 API (used at {lines_of(dotted)}): "
+                    "rewrite for Prefect 2"
+                )
 
-    def _import_from(self, line: cst.SimpleStatementLine, node: cst.ImportFrom):
+    def _import_from(self, original_node, line: cst.SimpleStatementLine, node: cst.ImportFrom):
         module = _import_module_name(node)
         if module is None or not _is_prefect_module(module):
             return None
         moved = self.context.scratch.get("PF001.moved", set())
         if isinstance(node.names, cst.ImportStar):
-            if is_prefect1_only_module(module) or module == "prefect":
-                if module == "prefect" and not self._star_p1_used:
-                    return self._explicit_star(line, node)
-                if module == "prefect":
-                    for name in sorted(self._star_needs):
-                        self.add_import("prefect", name)
-                p1 = ", ".join(f"`{n}`" for n in sorted(self._star_p1_used))
+            if module == "prefect":
+                bindings = self._stand_ins(
+                    original_node, [(n, f"prefect.{n}") for n in sorted(self._star_p1_used)]
+                )
+                explicit = self._explicit_star(line, node)
+                if not bindings:
+                    return explicit
+                if isinstance(explicit, cst.RemovalSentinel):
+                    first = bindings[0].with_changes(leading_lines=line.leading_lines)
+                    return cst.FlattenSentinel([first, *bindings[1:]])
+                return cst.FlattenSentinel([explicit, *bindings])
+            if is_prefect1_only_module(module):
                 return self.comment_out(
                     line,
-                    f"`from {module} import *` binds Prefect 1 names"
-                    + (f" (used here: {p1})" if p1 else "")
-                    + ": import the Prefect 2 names this module uses explicitly",
+                    f"`from {module} import *` binds Prefect 1 names: import the Prefect 2 names "
+                    "this module uses explicitly",
                 )
             return None
-        keep, drop = [], []
+        keep, stubs, moved_away = [], [], False
         for alias in node.names:
             name = dotted_name(alias.name) or ""
             asname = alias.asname.name.value if alias.asname else None
             if (module, name, asname) in moved:
-                drop.append((alias, name, asname, True))
+                moved_away = True
             elif _p1_only(module, name):
-                drop.append((alias, name, asname, False))
+                stubs.append((asname or name, f"{module}.{name}"))
             else:
                 keep.append(alias)
-        if not drop:
+        if not stubs and not moved_away:
             return None
-        leftover = [d for d in drop if not d[3]]
-        if not leftover:
-            if not keep:
-                return cst.RemovalSentinel.REMOVE
-            return line.with_changes(body=[node.with_changes(names=_fix_commas(keep))])
-        names = ", ".join(f"`{n}`" for _, n, _, _ in leftover)
-        for _, name, asname, _ in leftover:
-            self.flagged_names[asname or name] = f"{module}.{name}"
-        removed = node.with_changes(names=_fix_commas([a for a, *_ in leftover]))
-        commented = self.comment_out(
-            line.with_changes(body=[removed]),
-            f"{names} from `{module}` is Prefect 1 API with no automatic Prefect 2 "
-            "equivalent: rewrite its uses by hand (see the meta-flows migration spec, docs/spec.md §1)",
-        )
-        if not keep:
-            return commented
-        kept_line = line.with_changes(body=[node.with_changes(names=_fix_commas(keep))])
-        return cst.FlattenSentinel([kept_line, commented])
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value in self.flagged_names and self._statement_stack:
-            parent = self.get_metadata_parent(node)
-            if isinstance(parent, (cst.ImportAlias, cst.Attribute)) and not (
-                isinstance(parent, cst.Attribute) and parent.value is node
-            ):
-                return
-            self.add_todo(
-                f"uses Prefect 1 `{self.flagged_names[node.value]}` (its import is commented "
-                "out): rewrite for Prefect 2"
-            )
+        bindings = self._stand_ins(original_node, stubs) if stubs else []
+        return self._replace(line, node, keep, bindings)
 
     def get_metadata_parent(self, node: cst.CSTNode):
         return self.get_metadata(ParentNodeProvider, node, None)
+
+
+class _FlowOptions(Rule):
+    """First pass of PF001: ``@flow(...)`` keywords Prefect 2's ``flow()`` rejects are removed
+    (before deciding which Prefect 1 imports are still used)."""
+
+    CODE = "PF001"
+    NAME = "imports"
 
     def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator):
         call = updated_node.decorator
@@ -367,13 +479,91 @@ class _FlagLeftovers(Rule):
         return updated_node.with_changes(decorator=call.with_changes(args=_fix_commas(args)))
 
 
+# ---------------------------------------------------------------------- stand-ins
+
+DEFAULT_REASON = (
+    "has no automatic Prefect 2 equivalent: rewrite those lines for Prefect 2 (see the "
+    "meta-flows migration spec, docs/spec.md §1)"
+)
+
+
+def stand_in_todo(context: CodemodContext, name: str, qualified: str) -> str:
+    """The one TODO of a Prefect 1 object the rewrite could not migrate: the rule that gave up
+    (``Rule.give_up``, else PF001), why, and the lines using it."""
+    known = context.scratch.get(SCRATCH_UNMIGRATED, {})
+    code, reason = known.get(canonical(qualified), ("PF001", DEFAULT_REASON))
+    return todo_text(
+        code,
+        f"`{name}` (Prefect 1 `{qualified}`, used at {lines_of(name)}) {reason}. Until then "
+        f"`{name}` is a stand-in ({STUB_CLASS}) that raises NotImplementedError when a flow or "
+        "task calls it",
+    )
+
+
+def stand_in(context: CodemodContext, name: str, qualified: str) -> cst.SimpleStatementLine:
+    """``name = _Prefect1Stub("qualified")`` under its TODO."""
+    return with_todo_text(stub_binding([name], qualified), stand_in_todo(context, name, qualified))
+
+
+def with_todo_text(stmt: cst.SimpleStatementLine, text: str) -> cst.SimpleStatementLine:
+    line = cst.EmptyLine(indent=True, comment=cst.Comment(text))
+    return stmt.with_changes(leading_lines=[*stmt.leading_lines, line])
+
+
+def _holds_stand_in(stmt: cst.CSTNode) -> bool:
+    found = []
+
+    class _Find(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value == STUB_CLASS:
+                found.append(node)
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return node.name.value != STUB_CLASS
+
+    stmt.visit(_Find())
+    return bool(found)
+
+
+def insert_stand_ins(
+    rule: Rule, module: cst.Module, insertions: list[tuple[int | None, list]]
+) -> cst.Module:
+    """``module`` with the stand-in statements of ``insertions`` (``(index in module.body or
+    None for after the imports, statements)``) and, once, the stand-in class before the first
+    of them (after the module's imports, or before the first statement holding a stand-in)."""
+    body = list(module.body)
+    start, end = prelude(body)
+    places = [end if at is None else at for at, _ in insertions]
+    holders = [i for i, stmt in enumerate(body) if _holds_stand_in(stmt)]
+    first = min([end, *places, *holders])
+    for (_at, stmts), place in sorted(
+        zip(insertions, places, strict=True), key=lambda p: p[1], reverse=True
+    ):
+        if not stmts:
+            continue
+        if place == end:
+            stmts = [with_blank_lines(stmts[0], 2 if place else 0), *stmts[1:]]
+        if place < len(body):
+            body[place] = with_blank_lines(body[place], 2 if place == end else 0)
+        body[place:place] = stmts
+    if not defines_stub_class(module):
+        cls = stub_class().with_changes(
+            leading_lines=[cst.EmptyLine(), cst.EmptyLine()] if first else []
+        )
+        if first < len(body):
+            body[first] = with_blank_lines(body[first], 2)
+        body.insert(first, cls)
+        rule.add_import(STUB_IMPORT)
+    return module.with_changes(body=body)
+
+
 # ---------------------------------------------------------------------- dead names
 #
-# A rule that comments out a Prefect 1 import or definition (``from prefect import *``,
-# ``slack_notifier``, an ``S3Result``, a library task instance...) leaves its name unbound. A
-# statement that still reads the name at import time would make the module fail with NameError,
-# so PF001 comments such module-level statements out too (transitively: what they bound becomes
-# unbound in turn); a use inside a function body only gets a TODO (the module still imports).
+# A rule that comments out a Prefect 1 definition (a library task instance, ``state =
+# flow.run()``...) or moves it into a flow function leaves its name unbound. A statement still
+# reading the name would fail with NameError (at import time: the module would not import), so
+# PF001 binds the name to a stand-in: in place of the commented-out definition, whose TODO gains
+# the lines using it, else before the first statement reading it. Nothing else is commented out.
 
 
 def _stores(node: ast.AST, out: set[str]) -> None:
@@ -483,186 +673,158 @@ _BLOCKS = (cst.If, cst.For, cst.While, cst.With, cst.Try)
 
 
 class _DeadNames(Rule):
-    """Third pass of PF001: statements that read names a rule commented out (see above)."""
+    """Third pass of PF001: names a rule commented out or moved away become stand-ins (above)."""
 
     CODE = "PF001"
     NAME = "imports"
 
-    def __init__(
-        self, context: CodemodContext, original_bound: set[str], flagged: set[str]
-    ) -> None:
+    def __init__(self, context: CodemodContext, original_bound: set[str]) -> None:
         super().__init__(context)
         self.original_bound = original_bound
-        self.flagged = flagged
-        self.dead: set[str] = set()
-        self.plan: dict[int, list[str]] = {}
-        self._inside = 0
-        self._lazy = False
 
-    # -------------------------------------------------------------- the plan
-
-    def visit_Module(self, node: cst.Module) -> bool:
-        super().visit_Module(node)
-        body = _parse(module_code(self.context, node))
-        if body is None or has_star_import(body, prefect=False):
-            return False
-        self._lazy = any(
-            isinstance(s, ast.ImportFrom)
-            and s.module == "__future__"
-            and any(a.name == "annotations" for a in s.names)
-            for s in body
-        )
-        candidates = self.original_bound - module_bindings(body) - _BUILTINS
-        if not candidates:
-            return False
-        self._facts: dict[int, tuple[set[str], set[str]]] = {}
-        for _ in range(50):  # each round comments out at least one more statement
-            bound: set[str] = set()
-            self._bindings(node.body, bound)
-            self.dead = self.original_bound - bound - _BUILTINS
-            if not self._mark(node.body):
-                break
-        return bool(self.dead)
-
-    def _facts_of(self, stmt: cst.CSTNode) -> tuple[set[str], set[str]]:
-        """(names read at import time, names bound) of a statement, header only for blocks."""
-        key = id(stmt)
-        if key in self._facts:
-            return self._facts[key]
-        loads: set[str] = set()
-        stores: set[str] = set()
-        if isinstance(stmt, _BLOCKS) and isinstance(stmt.body, cst.IndentedBlock):
-            for expr, is_target in self._header(stmt):
-                parsed = _parse_expr(self.code_for(expr))
-                if parsed is None:
-                    continue
-                if is_target:
-                    # a target like ``x.attr`` or ``x[i]`` reads x; a plain name binds it
-                    target = parsed.body
-                    if isinstance(target, ast.Name):
-                        stores.add(target.id)
-                    elif isinstance(target, (ast.Tuple, ast.List)):
-                        stores |= {e.id for e in ast.walk(target) if isinstance(e, ast.Name)}
-                    else:
-                        loads |= import_time_loads(target, self._lazy)
-                else:
-                    loads |= import_time_loads(parsed, self._lazy)
-        else:
-            body = _parse(self.code_for(stmt.with_changes(leading_lines=[])))
-            for node in body or ():
-                loads |= import_time_loads(node, self._lazy)
-                _stores(node, stores)
-        self._facts[key] = (loads, stores)
-        return loads, stores
-
-    def _header(self, stmt: cst.CSTNode):
-        """(expression, is a binding target) pairs of a block statement's header(s)."""
-        if isinstance(stmt, cst.If):
-            yield stmt.test, False
-            orelse = stmt.orelse
-            while isinstance(orelse, cst.If):  # elif tests belong to this statement
-                yield orelse.test, False
-                orelse = orelse.orelse
-        elif isinstance(stmt, cst.While):
-            yield stmt.test, False
-        elif isinstance(stmt, cst.For):
-            yield stmt.iter, False
-            yield stmt.target, True
-        elif isinstance(stmt, cst.With):
-            for item in stmt.items:
-                yield item.item, False
-                if item.asname is not None:
-                    yield item.asname.name, True
-        elif isinstance(stmt, cst.Try):
-            for handler in stmt.handlers:
-                if handler.type is not None:
-                    yield handler.type, False
-                if handler.name is not None:
-                    yield handler.name.name, True
-
-    def _blocks(self, stmt: cst.CSTNode):
-        """The indented bodies of a block statement (elif/else/except/finally included)."""
-        parts = [stmt.body]
-        if isinstance(stmt, cst.If):
-            orelse = stmt.orelse
-            while isinstance(orelse, cst.If):
-                parts.append(orelse.body)
-                orelse = orelse.orelse
-            if orelse is not None:
-                parts.append(orelse.body)
-        elif isinstance(stmt, (cst.For, cst.While)) and stmt.orelse is not None:
-            parts.append(stmt.orelse.body)
-        elif isinstance(stmt, cst.Try):
-            parts += [h.body for h in stmt.handlers]
-            if stmt.orelse is not None:
-                parts.append(stmt.orelse.body)
-            if stmt.finalbody is not None:
-                parts.append(stmt.finalbody.body)
-        return [p.body for p in parts if isinstance(p, cst.IndentedBlock)]
-
-    def _is_block(self, stmt: cst.CSTNode) -> bool:
-        return isinstance(stmt, _BLOCKS) and isinstance(stmt.body, cst.IndentedBlock)
-
-    def _bindings(self, body, bound: set[str]) -> None:
-        for stmt in body:
-            if id(stmt) in self.plan:
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        code = module_code(self.context, tree)
+        try:
+            parsed = pyast.parse(code)
+        except (SyntaxError, ValueError):
+            return tree
+        if has_star_import(parsed.body, prefect=False):
+            return tree
+        dead = self.original_bound - module_bindings(parsed.body) - _BUILTINS
+        used = sorted(name for name in dead if use_lines(parsed, name))
+        if not used:
+            return tree
+        body = list(tree.body)
+        start, end = prelude(body)
+        left = set(used)
+        # where a rule commented the definition out: the stand-in takes the place of its `pass`
+        for index in range(len(body) - 1, end - 1, -1):
+            new = self._at_placeholders(body[index], left)
+            if isinstance(new, cst.FlattenSentinel):
+                body[index : index + 1] = list(new.nodes)
+            else:
+                body[index] = new
+        parsed_body = parsed.body if len(body) == len(parsed.body) else _parse(_code(body)) or []
+        insertions: list[tuple[int | None, list]] = []
+        for name in used:
+            if name not in left:
                 continue
-            bound |= self._facts_of(stmt)[1]
-            if self._is_block(stmt):
-                for block in self._blocks(stmt):
-                    self._bindings(block, bound)
+            at = next(
+                (
+                    i
+                    for i in range(end, len(parsed_body))
+                    if name in import_time_loads(parsed_body[i])
+                ),
+                None,
+            )
+            stmt = with_todo_text(stub_binding([name], name), gone_todo(self.CODE, name))
+            insertions.append((at, [stmt]))
+        self.mark_applied()
+        return insert_stand_ins(self, tree.with_changes(body=body), insertions)
 
-    def _mark(self, body) -> bool:
-        changed = False
-        for stmt in body:
-            if id(stmt) in self.plan:
-                continue
-            used = self._facts_of(stmt)[0] & self.dead
-            if used:
-                self.plan[id(stmt)] = sorted(used)
-                changed = True
-            elif self._is_block(stmt):
-                for block in self._blocks(stmt):
-                    changed |= self._mark(block)
-        return changed
+    def _at_placeholders(self, stmt: cst.CSTNode, left: set[str]) -> cst.CSTNode:
+        """``stmt`` with each placeholder ``pass`` (``Rule.comment_out``) whose commented-out
+        code bound a name of ``left`` replaced by stand-ins, at import-time block depth."""
+        if is_placeholder(stmt):
+            names = sorted(left & _commented_bindings(stmt.leading_lines))
+            if not names:
+                return stmt
+            left -= set(names)
+            lines = list(stmt.leading_lines)
+            bindings = [stub_binding([n], n) for n in names]
+            if _has_todo(lines):  # the TODO of the commented-out definition gains the uses
+                lines = _extend_last_todo(
+                    lines,
+                    "; "
+                    + ", ".join(f"`{n}`" for n in names)
+                    + f" {'is a stand-in' if len(names) == 1 else 'are stand-ins'} now "
+                    f"({STUB_CLASS}), used at " + ", ".join(lines_of(n) for n in names),
+                )
+            else:  # commented out under another statement's TODO: one of its own
+                bindings = [
+                    with_todo_text(b, gone_todo(self.CODE, n))
+                    for b, n in zip(bindings, names, strict=True)
+                ]
+            bindings[0] = bindings[0].with_changes(
+                leading_lines=[*lines, *bindings[0].leading_lines]
+            )
+            return cst.FlattenSentinel(bindings) if len(bindings) > 1 else bindings[0]
+        if not isinstance(stmt, _BLOCKS) or not isinstance(stmt.body, cst.IndentedBlock):
+            return stmt
+        return stmt.visit(_Placeholders(self, left))
 
-    # -------------------------------------------------------------- the rewrite
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if id(node) in self.plan:
-            self._inside += 1
-        return super().on_visit(node)
+def gone_todo(code: str, name: str) -> str:
+    return todo_text(
+        code,
+        f"`{name}` is no longer defined at module level (its Prefect 1 definition was removed, "
+        f"commented out or moved into a flow function); used at {lines_of(name)}: rewrite those "
+        f"lines for Prefect 2. Until then `{name}` is a stand-in ({STUB_CLASS}) that raises "
+        "NotImplementedError when a flow or task calls it",
+    )
 
-    def on_leave(self, original_node, updated_node):  # type: ignore[override]
-        result = super().on_leave(original_node, updated_node)
-        names = self.plan.get(id(original_node))
-        if names is None:
-            return result
-        self._inside -= 1
-        quoted = ", ".join(f"`{n}`" for n in names)
-        return self.comment_out(
-            result,
-            f"reads {quoted}, no longer defined at module level (its Prefect 1 import or "
-            "definition was commented out, or moved into a flow function): the module would "
-            "fail to import (NameError); rewrite for Prefect 2",
-        )
 
-    def visit_Name(self, node: cst.Name) -> None:
-        if self._inside or node.value not in self.dead or node.value in self.flagged:
-            return
-        if not self._statement_stack:
-            return
-        if self.get_metadata(ExpressionContextProvider, node, None) != ExpressionContext.LOAD:
-            return
-        scope = self.get_metadata(ScopeProvider, node, None)
-        if scope is None or isinstance(scope, GlobalScope):
-            return  # module level: planned above, or not read at import time
-        if any(not isinstance(a.scope, GlobalScope) for a in scope[node.value]):
-            return  # a local of the same name
-        self.add_todo(
-            f"uses `{node.value}`, no longer defined at module level (its Prefect 1 import or "
-            "definition was commented out, or moved into a flow function): rewrite for Prefect 2"
-        )
+def _has_todo(lines) -> bool:
+    """A TODO among the comment lines right above the commented-out code."""
+    for line in reversed(list(lines)):
+        if line.comment is None:
+            return False
+        if line.comment.value.startswith(TODO_PREFIX):
+            return True
+    return False
+
+
+def _split_blank(lines):
+    """(the blank lines before the first comment, the rest)."""
+    lines = list(lines)
+    k = 0
+    while k < len(lines) and lines[k].comment is None:
+        k += 1
+    return lines[:k], lines[k:]
+
+
+def _code(body) -> str:
+    return cst.Module(body=body).code
+
+
+class _Placeholders(cst.CSTTransformer):
+    """Stand-ins for placeholders inside a module-level block (not in functions or classes)."""
+
+    def __init__(self, owner: _DeadNames, left: set[str]) -> None:
+        self.owner, self.left = owner, left
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_ClassDef(self, node) -> bool:
+        return False
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def leave_SimpleStatementLine(self, original_node, updated_node):
+        return self.owner._at_placeholders(updated_node, self.left)
+
+
+def _commented_bindings(lines) -> set[str]:
+    """Names the code commented out under the last TODO (or note) of ``lines`` bound."""
+    code: list[str] = []
+    for line in reversed(list(lines)):
+        text = line.comment.value if line.comment is not None else None
+        if text is None or text.startswith((TODO_PREFIX, INFO_PREFIX)):
+            break
+        code.append(text[2:] if text.startswith("# ") else text[1:])
+    body = _parse("\n".join(reversed(code)) + "\n")
+    return module_bindings(body) if body else set()
+
+
+def _extend_last_todo(lines: list[cst.EmptyLine], extra: str) -> list[cst.EmptyLine]:
+    for i in range(len(lines) - 1, -1, -1):
+        comment = lines[i].comment
+        if comment is not None and comment.value.startswith(TODO_PREFIX):
+            lines[i] = lines[i].with_changes(comment=cst.Comment(comment.value + extra))
+            break
+    return lines
 
 
 def _fix_commas(items: list) -> list:

@@ -45,7 +45,23 @@ After::
   a non-None default is kept but not parsed into a datetime: TODO (C).
 - Names that are not identifiers are renamed (TODO with the old name) (C).
 - Parameters defined at module level and used in a flow are lifted into its signature; the
-  module-level assignment goes when nothing else uses it (A).
+  module-level assignment goes when nothing else uses it (A). So is one another module of the
+  project defines and this one imports (``from flows.shared import DAY``, known from the project
+  index): the flow keeps its Prefect 1 parameter, and the import goes when nothing else uses it.
+- A module-level Parameter that something else still needs -- code of the module outside the
+  flows lifting it, another module importing it, or no flow of the module at all -- stays defined,
+  as its default value (``None`` without one), under ONE TODO naming its uses: importers and
+  readers keep working (with the default where Prefect 1 passed the flow run's value), and nothing
+  is commented out (C)::
+
+      DAY = Parameter("day", default="2024-01-01")   # imported by flows/daily.py
+
+  becomes::
+
+      # TODO(prefect2-migration): PF003 Parameter `DAY` ('day') is not an argument of any flow of
+      # this module: `DAY` is now its default value, where Prefect 1 passed the flow run's value
+      # (for the modules importing it): make it an argument of the flow that needs it, or delete it
+      DAY = "2024-01-01"
 - A Parameter passed inline as a call argument (``load(Parameter("x", default=1))``) becomes the
   argument ``x`` and the call passes ``x`` (renamed if ``x`` is already used in the flow) (A).
 """
@@ -57,6 +73,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import RemoveImportsVisitor
 
 from meta_flows.core.codemod.analysis.scope import (
     is_docstring,
@@ -64,8 +81,16 @@ from meta_flows.core.codemod.analysis.scope import (
     raw_qualified_names,
     string_value,
 )
-from meta_flows.core.codemod.base import Rule, get_arg, literal_value, module_code, with_todo
+from meta_flows.core.codemod.base import (
+    Rule,
+    dotted_name,
+    get_arg,
+    literal_value,
+    module_code,
+    with_todo,
+)
 from meta_flows.core.codemod.rules.imports import module_bindings
+from meta_flows.core.codemod.stubs import lines_of
 from meta_flows.core.naming import identifier
 from meta_flows.patches import pyast
 
@@ -171,9 +196,13 @@ class ParametersRule(Rule):
         self.flows: dict[int, list[tuple[int | None, _Param | None]]] = {}
         self.lifted: dict[str, set[str]] = {}  # module-level parameter -> flows lifting it
         self.inline: dict[int, str] = {}  # id(Parameter call used as an argument) -> argument
+        # local name -> (Parameter class, its call, module, name, asname): a module-level
+        # Parameter another module of the project defines, imported here
+        self.imported_params: dict[str, tuple] = {}
 
     def visit_Module(self, node: cst.Module) -> bool:
         super().visit_Module(node)
+        self._imported_parameters(node)
         for stmt in node.body:
             found = _parameter_assign(self, stmt)
             if found:
@@ -181,14 +210,51 @@ class ParametersRule(Rule):
                 self.module_param_stmts[found[0]] = id(stmt)
         return True
 
+    def _imported_parameters(self, module: cst.Module) -> None:
+        """``from pkg.shared import DAY`` where ``DAY`` is a module-level Parameter of the
+        project (``ProjectIndex.parameters``): lifted like one of this module's."""
+        known = self.project.parameters
+        if not known:
+            return
+        for stmt in module.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
+                    continue
+                source = dotted_name(small.module) if small.module is not None else ""
+                dots = "." * len(small.relative)
+                if dots:
+                    source = self.project.absolute(self.context.full_module_name, dots + source)
+                for alias in small.names:
+                    name = dotted_name(alias.name)
+                    asname = alias.asname.name.value if alias.asname else None
+                    for owner in self.project.names_of(source):
+                        found = known.get(f"{owner}.{name}")
+                        if found is None:
+                            continue
+                        try:
+                            call = cst.parse_expression(found[1])
+                        except Exception:
+                            break
+                        if isinstance(call, cst.Call):
+                            self.imported_params[asname or name] = (
+                                found[0],
+                                call,
+                                source,
+                                name,
+                                asname,
+                            )
+                        break
+
     # ------------------------------------------------------------------ one parameter
 
-    def _param(self, variable: str, call: cst.Call) -> _Param | None:
+    def _param(self, variable: str, call: cst.Call, kind: str | None = None) -> _Param | None:
         name_arg = get_arg(call, "name", 0)
         name = string_value(name_arg.value) if name_arg else None
         if name is None:
             return None
-        kind = self.prefect_name(call.func)
+        kind = kind or self.prefect_name(call.func)
         for q in raw_qualified_names(self, call.func):
             module, _, obj = q.rpartition(".")
             if module.startswith("prefect"):
@@ -288,6 +354,12 @@ class ParametersRule(Rule):
                     for t in small.targets:
                         assigned.update(r.value for r in name_refs(t.target))
         used = {r.value for s in node.body.body for r in name_refs(s)}
+        for variable, (kind, call, module, name, asname) in self.imported_params.items():
+            if variable in used and variable not in assigned:
+                param = self._param(variable, call, kind)
+                if param is not None:
+                    found.append((None, param))
+                    RemoveImportsVisitor.remove_unused_import(self.context, module, name, asname)
         for variable, call in self.module_params.items():
             if variable in used and variable not in assigned:
                 param = self._param(variable, call)
@@ -444,52 +516,86 @@ class ParametersRule(Rule):
             equal=eq if p.default is not None else cst.MaybeSentinel.DEFAULT,
         )
 
-    def leave_SimpleStatementLine(self, original_node, updated_node):
-        for variable, stmt_id in self.module_param_stmts.items():
-            if stmt_id == id(original_node) and variable not in self.lifted:
-                if not any(_module_scope_uses(s, variable) for s in self._rest(original_node)):
-                    return self.comment_out(
-                        updated_node,
-                        f"Parameter `{variable}` is not used by any flow: make it an argument of "
-                        f"the flow that needs it, or delete it",
-                    )
-        return updated_node
-
-    def _rest(self, stmt) -> list:
-        module = self.source_module
-        return [s for s in module.body if s is not stmt] if module is not None else []
-
     def leave_Module(self, original_node, updated_node):
-        if not self.lifted:
+        """Module-level Parameters: lifted into the flows using them, gone when nothing else
+        needs them; otherwise their default value, under one TODO."""
+        if not self.module_param_stmts or len(original_node.body) != len(updated_node.body):
             return updated_node
-        ids = {self.module_param_stmts[v]: v for v in self.lifted}
-        if len(original_node.body) != len(updated_node.body):
-            return updated_node
+        ids = {stmt_id: v for v, stmt_id in self.module_param_stmts.items()}
         body = []
         changed = False
         carried: list[cst.EmptyLine] = []
         for orig, new in zip(original_node.body, updated_node.body, strict=True):
             variable = ids.get(id(orig))
             if variable is not None:
+                flows = self.lifted.get(variable, set())
                 others = [
                     s
                     for s in updated_node.body
                     if s is not new
-                    and not (
-                        isinstance(s, cst.FunctionDef) and s.name.value in self.lifted[variable]
-                    )
+                    and not (isinstance(s, cst.FunctionDef) and s.name.value in flows)
                 ]
-                if not any(_module_scope_uses(s, variable) for s in others):
-                    changed = True
+                used = any(_module_scope_uses(s, variable) for s in others)
+                imported = self.project.is_imported_elsewhere(
+                    self.context.full_module_name, variable
+                )
+                changed = True
+                if flows and not used and not imported:
                     carried += list(new.leading_lines)  # blank lines and comments stay
                     continue
+                new = self._default_value(new, variable, flows, used, imported)
             if carried:
                 new = new.with_changes(leading_lines=[*carried, *new.leading_lines])
                 carried = []
             body.append(new)
-        if not changed or len(original_node.body) != len(updated_node.body):
+        if not changed:
             return updated_node
         return updated_node.with_changes(body=body)
+
+    def _default_value(self, stmt, variable: str, flows: set[str], used: bool, imported: bool):
+        """``v = Parameter("v", default=3)`` -> ``v = 3`` under a TODO: what imports or reads the
+        module-level name keeps working (with the default, where Prefect 1 passed the run's
+        value)."""
+        call = self.module_params[variable]
+        name_arg = get_arg(call, "name", 0)
+        name = string_value(name_arg.value) if name_arg else None
+        default_arg = get_arg(call, "default", 1)
+        value = default_arg.value if default_arg is not None else cst.Name("None")
+        assign = stmt.body[0].with_changes(value=value)
+        readers = []
+        if used:
+            readers.append(f"its uses at {lines_of(variable)}")
+        if imported:
+            readers.append("the modules importing it")
+        where = " and ".join(readers)
+        label = f"Parameter `{variable}`" + (f" ('{name}')" if name and name != variable else "")
+        no_default = "" if default_arg is not None else " (it had no default)"
+        if flows:
+            listed = ", ".join(f"`{f}`" for f in sorted(flows))
+            message = (
+                f"{label} is now an argument of the flow {listed}; for {where} the module-level "
+                f"`{variable}` is its default value{no_default}, where Prefect 1 passed the flow "
+                "run's value: pass the flow's argument there instead"
+            )
+        else:
+            message = (
+                f"{label} is not an argument of any flow of this module: `{variable}` is now its "
+                f"default value{no_default}, where Prefect 1 passed the flow run's value"
+                + (f" (for {where})" if where else "")
+                + ": make it an argument of the flow that needs it, or delete it"
+            )
+        self.mark_applied()
+        for callee in self._callees_of(call):
+            self.remove_import_if_unused(*callee)
+        return with_todo(stmt.with_changes(body=[assign]), self.CODE, message)
+
+    def _callees_of(self, call: cst.Call) -> set[tuple[str, str]]:
+        out = set()
+        for q in raw_qualified_names(self, call.func):
+            module, _, obj = q.rpartition(".")
+            if module.startswith("prefect"):
+                out.add((module, obj))
+        return out
 
 
 RULE = ParametersRule

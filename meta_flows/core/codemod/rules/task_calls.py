@@ -26,8 +26,16 @@ After (with PF002)::
   of this module without ``case``; H otherwise.
 - C: ``t.run(x)`` -> ``t.fn(x)`` and a task called at module level outside any flow ``t(x)`` ->
   ``t.fn(x)`` (only for names that provably are tasks).
-- H: ``b.set_upstream(a)`` / ``a.set_downstream(b)`` statements are commented out under a TODO
-  (Prefect 2 tasks and values have no such methods): order the calls or pass ``wait_for=``.
+- A: ``b.set_upstream(a)`` / ``a.set_downstream(b)`` where the rewritten call order already
+  satisfies the dependency is removed, with no TODO: in a ``@flow`` function's body ``a`` and ``b``
+  are each assigned once, from a direct call (not ``.map``/``.submit``, which return futures), and
+  ``a``'s call comes first -- a direct call returns once its task run is over, and a failing ``a``
+  raises before ``b`` is called (Prefect 1's default trigger; a ``b`` with another trigger keeps
+  its edges under the TODO below, PF009 flags the trigger).
+- H: other ``set_upstream``/``set_downstream`` statements (``key=`` data edges, the upstream called
+  later or not called at all) are commented out under a TODO (Prefect 2 tasks and values have no
+  such methods): order the calls or pass ``wait_for=``. Consecutive ones share the TODO of the
+  first.
 - C: operators and aggregations on the list of futures a ``.map(...)`` returned get a TODO.
 """
 
@@ -36,8 +44,10 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from meta_flows.core.codemod.base import Rule, code_of
+from meta_flows.core.codemod.analysis.scope import target_names
+from meta_flows.core.codemod.base import SCRATCH_TRIGGERED, Rule, code_of
 from meta_flows.core.codemod.options import P2_WITH_OPTIONS, convert_options
+from meta_flows.core.codemod.sweep import sweep_block
 
 _COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 _EQ = cst.AssignEqual(
@@ -73,6 +83,13 @@ class TaskCallsRule(Rule):
         self._func_stack: list[cst.FunctionDef] = []
         self._class_depth = 0
         self._mapped: list[set[str]] = []
+        # per function: (id of each top-level body statement -> index, name -> index of the
+        # statement assigning it from a direct call, for names assigned once, name -> callee)
+        self._order: list[tuple[dict[int, int], dict[str, int], dict[str, str]]] = []
+        self.removed: set[int] = set()
+        self.emptied: set[int] = set()
+        self._runs: dict[int, int] = {}  # first unsatisfied dependency statement -> how many follow
+        self._grouped: set[int] = set()  # the ones that follow (no TODO of their own)
 
     # ------------------------------------------------------------------ knowledge
 
@@ -132,11 +149,40 @@ class TaskCallsRule(Rule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._func_stack.append(node)
         self._mapped.append(_mapped_names(node))
+        self._order.append(_call_order(node))
 
     def leave_FunctionDef(self, original_node, updated_node):
         self._func_stack.pop()
         self._mapped.pop()
+        self._order.pop()
+        if self.removed and isinstance(updated_node.body, cst.IndentedBlock):
+            updated_node = updated_node.with_changes(body=sweep_block(self, updated_node.body))
         return updated_node
+
+    def _satisfied(self, stmt: cst.SimpleStatementLine, call: cst.Call) -> bool:
+        """``b.set_upstream(a)`` / ``a.set_downstream(b)`` at the top of a flow body, where ``a``
+        and ``b`` are assigned once from direct calls and ``a``'s comes first."""
+        if not self._func_stack or not any(
+            self.is_prefect(d.decorator, "prefect.flow") for d in self._func_stack[-1].decorators
+        ):
+            return False
+        positions, calls, callees = self._order[-1]
+        if id(stmt) not in positions or len(call.args) != 1:
+            return False
+        arg = call.args[0]
+        receiver = call.func.value
+        if arg.keyword is not None or arg.star or not isinstance(arg.value, cst.Name):
+            return False
+        if not isinstance(receiver, cst.Name):
+            return False
+        up, down = arg.value.value, receiver.value
+        if call.func.attr.value == "set_downstream":
+            up, down = down, up
+        if up not in calls or down not in calls:
+            return False
+        if callees[down] in self.context.scratch.get(SCRATCH_TRIGGERED, ()):
+            return False  # a trigger other than all_successful: its edges are more than an order
+        return calls[up] < calls[down]
 
     def visit_ClassDef(self, node) -> None:
         self._class_depth += 1
@@ -147,23 +193,59 @@ class TaskCallsRule(Rule):
 
     # ------------------------------------------------------------------ statements
 
-    def leave_SimpleStatementLine(self, original_node, updated_node):
-        if len(original_node.body) != 1 or not isinstance(original_node.body[0], cst.Expr):
-            return updated_node
-        call = original_node.body[0].value
+    def _dependency_call(self, stmt: cst.CSTNode) -> cst.Call | None:
+        """The call of a ``x.set_upstream(...)`` / ``x.set_downstream(...)`` statement on a task
+        (or in a flow), else None."""
+        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+            return None
+        expr = stmt.body[0]
+        call = expr.value if isinstance(expr, cst.Expr) else None
         if not (
             isinstance(call, cst.Call)
             and isinstance(call.func, cst.Attribute)
             and call.func.attr.value in ("set_upstream", "set_downstream")
         ):
+            return None
+        if not (self._in_flow() or self.is_task(call.func.value)):
+            return None
+        return call
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        """Consecutive dependency statements the call order does not satisfy share one TODO
+        (on the first): one root cause, however many edges."""
+        run: list[cst.CSTNode] = []
+        for stmt in [*node.body, None]:
+            call = self._dependency_call(stmt) if stmt is not None else None
+            if call is not None:
+                if not self._satisfied(stmt, call):
+                    run.append(stmt)
+                continue
+            if run:
+                self._runs[id(run[0])] = len(run) - 1
+                self._grouped.update(id(s) for s in run[1:])
+            run = []
+
+    def leave_SimpleStatementLine(self, original_node, updated_node):
+        call = self._dependency_call(original_node)
+        if call is None:
             return updated_node
-        receiver = call.func.value
-        if not (self._in_flow() or self.is_task(receiver)):
+        if self._satisfied(original_node, call):
+            self.removed.add(self.new_node_id(updated_node))
+            self.mark_applied()
             return updated_node
+        if id(original_node) in self._grouped:  # under the TODO of the first of its run
+            return self.comment_out(original_node, None)
+        more = self._runs.get(id(original_node), 0)
+        what = (
+            f"{call.func.attr.value}() does not exist"
+            if not more
+            else f"set_upstream()/set_downstream() do not exist (this and the {more} "
+            f"statement{'s' if more > 1 else ''} below)"
+        )
         return self.comment_out(
             original_node,
-            f"{call.func.attr.value}() does not exist in Prefect 2: call the upstream task first "
-            "(calls run in order) or pass wait_for=[<its future>] to the downstream call",
+            f"{what} in Prefect 2: call the upstream task first (calls run in order) or pass "
+            "wait_for=[<its future>] to the downstream call",
         )
 
     # ------------------------------------------------------------------ calls
@@ -369,6 +451,66 @@ def _dict_args(node: cst.BaseExpression) -> list[cst.Arg] | None:
             out.append(cst.Arg(keyword=cst.Name(key), value=el.value, equal=_EQ, comma=_COMMA))
         return out
     return None
+
+
+def _call_order(fn: cst.FunctionDef):
+    """(top-level statement id -> index, name -> index of its one assignment from a direct call,
+    name -> the code of that call's callee) of ``fn``'s body."""
+    if not isinstance(fn.body, cst.IndentedBlock):
+        return {}, {}, {}
+    body = fn.body.body
+    stores: dict[str, int] = {}
+    for target in _store_names(fn.body):
+        stores[target] = stores.get(target, 0) + 1
+    calls: dict[str, int] = {}
+    callees: dict[str, str] = {}
+    for i, stmt in enumerate(body):
+        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+            continue
+        small = stmt.body[0]
+        if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+            continue
+        target = small.targets[0].target
+        value = small.value
+        if (
+            isinstance(target, cst.Name)
+            and stores.get(target.value) == 1
+            and isinstance(value, cst.Call)
+            and not (
+                isinstance(value.func, cst.Attribute)
+                and value.func.attr.value in ("map", "submit", "map_async")
+            )
+        ):
+            calls[target.value] = i
+            callees[target.value] = code_of(value.func)
+    return {id(s): i for i, s in enumerate(body)}, calls, callees
+
+
+def _store_names(node: cst.CSTNode) -> list[str]:
+    out: list[str] = []
+
+    class _Stores(cst.CSTVisitor):
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+            out.extend(target_names(n.target))
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            out.extend(target_names(n.target))
+
+        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+            out.extend(target_names(n.target))
+
+        def visit_For(self, n: cst.For) -> None:
+            out.extend(target_names(n.target))
+
+        def visit_WithItem(self, n: cst.WithItem) -> None:
+            if n.asname is not None:
+                out.extend(target_names(n.asname.name))
+
+        def visit_NamedExpr(self, n: cst.NamedExpr) -> None:
+            out.extend(target_names(n.target))
+
+    node.visit(_Stores())
+    return out
 
 
 def _mapped_names(fn: cst.FunctionDef) -> set[str]:

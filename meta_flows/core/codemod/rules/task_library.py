@@ -37,19 +37,31 @@ Flagged (H; the instantiation is commented out under a TODO naming the Prefect 2
 and the package is recorded with ``require_package``): dbt, snowflake, postgres, mysql, aws, gcp,
 airbyte, notifications (Slack, Email), jupyter, great_expectations, kubernetes, databricks and every
 other ``prefect.tasks.*`` task; ``get_task_run_result``; StartFlowRun/ShellTask/StringFormatter forms
-the rule cannot follow. Calls of a commented-out module-level task get a TODO too. ``control_flow``
-(PF008) and ``secrets`` (PF010) are left to their rules.
+the rule cannot follow. Calls of a commented-out module-level task stay code, with no TODO of their
+own: PF001 binds the instance's name to a stand-in (failing loudly when a flow calls it) and the
+instance's TODO gains the lines using it -- one TODO per root cause. ``control_flow`` (PF008) and
+``secrets`` (PF010) are left to their rules.
 """
 
 from __future__ import annotations
 
+import datetime
 import string
 from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
-from meta_flows.core.codemod.base import Rule, dotted_name, get_arg, is_literal, literal_value
+from meta_flows.core.codemod.base import (
+    SCRATCH_DISABLED,
+    Rule,
+    code_of,
+    dotted_name,
+    get_arg,
+    is_literal,
+    literal_value,
+)
+from meta_flows.core.codemod.options import number, numeric_value, total_seconds_code
 
 TASKS = "prefect.tasks."
 
@@ -235,7 +247,7 @@ def task_options(kwargs: dict[str, str], default_name: str) -> tuple[list[str], 
             if _TASK_OPTIONS[key]:
                 options.append(f"{_TASK_OPTIONS[key]}={value}")
         elif key == "retry_delay":
-            options.append(f"retry_delay_seconds=int(({value}).total_seconds())")
+            options.append(f"retry_delay_seconds={_retry_delay_seconds(value)}")
         elif key == "timeout":
             try:
                 number = literal_value(cst.parse_expression(value))
@@ -248,6 +260,35 @@ def task_options(kwargs: dict[str, str], default_name: str) -> tuple[list[str], 
         else:
             dropped.append(f"{key}={value}")
     return options, dropped
+
+
+def _retry_delay_seconds(value: str) -> str:
+    """A Prefect 1 ``retry_delay`` (code of a timedelta) in seconds: a literal
+    ``timedelta(...)`` or a number becomes the number, anything else ``int(x.total_seconds())``
+    (never ``.total_seconds()`` on a number)."""
+    try:
+        node = cst.parse_expression(value)
+    except Exception:
+        return f"int(({value}).total_seconds())"
+    seconds = numeric_value(node)
+    if seconds is None and isinstance(node, cst.Call) and not any(a.star for a in node.args):
+        name = code_of(node.func)
+        if name in ("timedelta", "datetime.timedelta"):
+            values = [numeric_value(a.value) for a in node.args]
+            if all(v is not None for v in values):
+                pos = [v for a, v in zip(node.args, values, strict=True) if a.keyword is None]
+                kw = {
+                    a.keyword.value: v
+                    for a, v in zip(node.args, values, strict=True)
+                    if a.keyword is not None
+                }
+                try:
+                    seconds = datetime.timedelta(*pos, **kw).total_seconds()
+                except (TypeError, ValueError, OverflowError):
+                    seconds = None
+    if seconds is not None:
+        return code_of(number(seconds))
+    return total_seconds_code(node)
 
 
 @dataclass
@@ -643,6 +684,10 @@ class TaskLibraryRule(Rule):
                 )
             return updated
         if key in (("core", "FunctionTask"), ("core", "Constant")):
+            return updated
+        if "PF001" not in self.context.scratch.get(SCRATCH_DISABLED, ()):
+            # one TODO per root cause: PF001 binds the name to a stand-in and the TODO of the
+            # commented-out instance names the lines calling it
             return updated
         package, advice = library_advice(key)
         self.add_todo(

@@ -10,7 +10,11 @@ repository ``Task`` subclasses that stay classes::
   ``retry_delay_seconds`` (a literal ``timedelta`` is evaluated, else
   ``int(expr.total_seconds())``), ``timeout`` -> ``timeout_seconds``, ``log_stdout`` ->
   ``log_prints``, ``checkpoint`` -> ``persist_result``, ``nout``/``slug`` dropped, string
-  ``task_run_name`` kept.
+  ``task_run_name`` kept. A number, arithmetic on numbers (``5 * 60``) or a module constant bound
+  once to either stays seconds; a constant bound to a literal ``timedelta`` becomes
+  ``int(NAME.total_seconds())``. Only a ``timeout`` of unknown type gets a TODO, whose suggestion
+  is valid code for it (``int((a + b).total_seconds())``; never ``.total_seconds()`` on a
+  number).
 - C: ``cache_for``/``cache_validator`` -> ``cache_key_fn=task_input_hash`` (input validators) or a
   constant key (``duration_only``) + ``cache_expiration``; ``cache_key="k"`` ->
   ``cache_key_fn=lambda *_: "k"``; ``result=LocalResult(dir=d)`` -> ``persist_result=True,

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
-from meta_flows.core.codemod.base import Rule, get_arg, with_todo
+from meta_flows.core.codemod.base import SCRATCH_TRIGGERED, Rule, get_arg, with_todo
 
 TRIGGERS_MODULE = "prefect.triggers."
 ALWAYS = frozenset({"all_finished", "always_run"})
@@ -128,6 +128,9 @@ class TriggersRule(Rule):
                 if arg is not None:
                     trig = self._trigger_of(arg.value)
                     self._tasks[stmt.name.value] = TriggerTask(stmt.name.value, trig)
+                    if trig not in DROP:
+                        triggered = self.context.scratch.setdefault(SCRATCH_TRIGGERED, set())
+                        triggered.add(stmt.name.value)
         # Count the call sites the rule rewrites, so a definition (which may come before the
         # flow) only gets a TODO when no call site in this module carries the semantics.
         for stmt in node.body:

@@ -1,0 +1,249 @@
+"""Stand-ins for Prefect 1 API that has no automatic Prefect 2 equivalent, and line lists in TODOs.
+
+One construct the rewrite cannot migrate (``case`` outside a flow, a ``merge`` it cannot place, a
+Prefect 1 result class, a library task it commented out) must cost one TODO, not one per use, and
+must not take the rest of the module with it: the module still imports under Prefect 2 and the
+original logic stays readable as code. So the name stays bound -- to a *stand-in*, an instance of
+a small class the rewrite writes once into the module (:data:`STUB_CLASS`, source
+:data:`STUB_SOURCE`)::
+
+    class _Prefect1Stub:
+        ...
+
+    # TODO(prefect2-migration): PF001 `LocalResult` (Prefect 1 prefect.engine.results.LocalResult,
+    # used at lines 12, 30) has no automatic Prefect 2 equivalent: ...
+    LocalResult = _Prefect1Stub("prefect.engine.results.LocalResult")
+
+A stand-in is honest about what it is: called while a module is being imported (a result or
+schedule object built at import time, by module-level code or a function it calls) it returns
+another stand-in, so the module imports; called at run time -- when a flow or task runs after the
+import, or from a script run as ``__main__`` -- it raises ``NotImplementedError`` naming the
+Prefect 1 object and pointing at the TODO. "Being imported" is read off the call stack: the
+top-level code of a module (``<module>``, with the ``__spec__`` an import or Prefect's
+``load_script_as_module`` gives it) other than ``__main__`` is on it -- after the import, that
+code is no longer running. Attributes of a stand-in are stand-ins (``signals.FAIL``); items, ``with``
+and comparisons behave like calls (an ``assert`` on a Prefect 1 result at import time passes).
+
+The TODO names the lines that use the construct. Rules write :func:`lines_of` markers
+(``<lines of case>``) in the TODO's text; once the module's final text is known,
+:func:`resolve_line_marks` replaces each by the lines reading that name (``lines 24, 26``), so the
+numbers are those of the file as written.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import libcst as cst
+
+from meta_flows.patches import pyast
+
+STUB_CLASS = "_Prefect1Stub"
+
+STUB_SOURCE = f'''\
+class {STUB_CLASS}:
+    """A stand-in for Prefect 1 API with no automatic Prefect 2 equivalent.
+
+    Written by meta-flows' rewrite (prefect2-migration) so that this module still
+    imports: called while a module is being imported it returns another stand-in;
+    called at run time (a flow or task run, a script) it raises NotImplementedError.
+    The prefect2-migration TODO above each stand-in lists the lines using it.
+    """
+
+    def __init__(self, name):
+        self.prefect1_name = name
+
+    def __getattr__(self, attribute):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        return {STUB_CLASS}(f"{{self.prefect1_name}}.{{attribute}}")
+
+    def __call__(self, *args, **kwargs):
+        frame = inspect.currentframe().f_back
+        while frame is not None:  # the top-level code of a module being loaded?
+            module = frame.f_globals
+            if frame.f_code.co_name == "<module>" and module.get("__spec__") is not None:
+                if module.get("__name__") != "__main__":  # a script's: run time
+                    return {STUB_CLASS}(f"{{self.prefect1_name}}(...)")
+            frame = frame.f_back
+        raise NotImplementedError(
+            f"prefect2-migration: {{self.prefect1_name}} is Prefect 1 API with no "
+            "Prefect 2 equivalent: see the prefect2-migration TODO above its stand-in"
+        )
+
+    __getitem__ = __enter__ = __eq__ = __ne__ = __call__
+    __hash__ = object.__hash__
+
+    def __exit__(self, *exc_info):
+        return False
+'''
+# The module the stand-in class needs (added to the module's imports).
+STUB_IMPORT = "inspect"
+
+_MARK = re.compile(r"<lines of ([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)>")
+_MAX_LISTED = 12
+
+
+def stub_class() -> cst.ClassDef:
+    """The stand-in class, as a statement."""
+    stmt = cst.parse_module(STUB_SOURCE).body[0]
+    assert isinstance(stmt, cst.ClassDef)
+    return stmt
+
+
+def stub_binding(names: list[str], qualified: str) -> cst.SimpleStatementLine:
+    """``a = b = _Prefect1Stub("qualified")``."""
+    targets = [cst.AssignTarget(target=cst.Name(n)) for n in names]
+    call = cst.Call(func=cst.Name(STUB_CLASS), args=[cst.Arg(cst.SimpleString(_quote(qualified)))])
+    return cst.SimpleStatementLine(body=[cst.Assign(targets=targets, value=call)])
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def defines_stub_class(module: cst.Module) -> bool:
+    return any(isinstance(s, cst.ClassDef) and s.name.value == STUB_CLASS for s in module.body)
+
+
+def lines_of(name: str) -> str:
+    """A marker standing for the lines that read ``name`` (a name or ``prefect.Client``), as
+    ``line 7`` / ``lines 7, 9``; replaced in the final text by :func:`resolve_line_marks`."""
+    return f"<lines of {name}>"
+
+
+def has_line_marks(code: str) -> bool:
+    return "<lines of " in code
+
+
+def resolve_line_marks(code: str) -> str:
+    """``code`` with every :func:`lines_of` marker in a comment replaced by the lines using the
+    name (``line 24`` / ``lines 24, 26``; ``no line`` once nothing uses it)."""
+    if not has_line_marks(code):
+        return code
+    try:
+        tree = pyast.parse(code)
+    except (SyntaxError, ValueError):
+        tree = None
+    cache: dict[str, str] = {}
+
+    def listed(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in cache:
+            cache[name] = (
+                describe_lines(use_lines(tree, name)) if tree is not None else "the lines using it"
+            )
+        return cache[name]
+
+    out = []
+    for line in code.splitlines(keepends=True):
+        if "#" in line and has_line_marks(line):
+            at = line.index("#")
+            line = line[:at] + _MARK.sub(listed, line[at:])
+        out.append(line)
+    return "".join(out)
+
+
+_LISTED = re.compile(r"<lines of [^>]+>|\blines? \d+(?:, \d+)*(?: and \d+ more)?|\bno line\b")
+
+
+def same_todo(a: str, b: str) -> bool:
+    """Whether two TODO texts say the same, a :func:`lines_of` marker and the lines it became
+    counting as equal (a rewrite of the rewrite's output adds no second TODO)."""
+    if a == b:
+        return True
+    if not (has_line_marks(a) or has_line_marks(b)):
+        return False
+    return _LISTED.sub("<lines>", a) == _LISTED.sub("<lines>", b)
+
+
+def describe_lines(lines: list[int]) -> str:
+    if not lines:
+        return "no line"
+    if len(lines) == 1:
+        return f"line {lines[0]}"
+    shown = ", ".join(str(n) for n in lines[:_MAX_LISTED])
+    more = len(lines) - _MAX_LISTED
+    return f"lines {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def use_lines(tree: ast.Module, name: str) -> list[int]:
+    """The lines reading the module-level ``name``, not where a function's own variable of that
+    name is read; for ``a.b``, the lines reading the attribute ``b`` of ``a``."""
+    head, _, rest = name.partition(".")
+    found: set[int] = set()
+
+    def matches(node: ast.AST) -> bool:
+        if not rest:
+            return isinstance(node, ast.Name) and node.id == head
+        return isinstance(node, ast.Attribute) and _dotted(node) == name
+
+    def visit(node: ast.AST, shadowed: bool) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            # decorators, defaults and annotations run in the enclosing scope
+            args = node.args
+            every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+            outer = [
+                *getattr(node, "decorator_list", ()),
+                *args.defaults,
+                *(d for d in args.kw_defaults if d is not None),
+                *(a.annotation for a in every if a is not None and a.annotation is not None),
+                *([node.returns] if getattr(node, "returns", None) is not None else []),
+            ]
+            for child in outer:
+                visit(child, shadowed)
+            # a function's own variable of that name is another object (``prefect.x``: an
+            # ``import prefect`` inside the function is the same module)
+            inner = shadowed or (not rest and head in _locals(node))
+            body = node.body if isinstance(node.body, list) else [node.body]
+            for child in body:
+                visit(child, inner)
+            return
+        if not shadowed and matches(node) and isinstance(getattr(node, "ctx", None), ast.Load):
+            found.add(node.lineno)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, shadowed)
+
+    visit(tree, False)
+    return sorted(found)
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def _locals(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
+    """Names local to a function: its parameters and what its body binds (not ``global``)."""
+    args = node.args
+    names = {
+        a.arg
+        for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        if a is not None
+    }
+    declared: set[str] = set()
+    body = node.body if isinstance(node.body, list) else [node.body]
+    todo = list(body)
+    while todo:
+        sub = todo.pop()
+        if isinstance(sub, (ast.Global, ast.Nonlocal)):
+            declared.update(sub.names)
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(sub.name)
+            continue
+        elif isinstance(sub, ast.Lambda):
+            continue
+        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+            names.add(sub.id)
+        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+            names.update(a.asname or a.name.split(".")[0] for a in sub.names)
+        elif isinstance(sub, ast.ExceptHandler) and sub.name:
+            names.add(sub.name)
+        todo.extend(ast.iter_child_nodes(sub))
+    return names - declared
