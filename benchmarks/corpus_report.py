@@ -32,10 +32,9 @@ Columns of the table (one row per corpus):
   prefect (files the codemod could not read are counted in the JSON, not here);
 - **TODOs / flow module**: ``TODO(prefect2-migration)`` comments the codemod wrote in a flow
   module, mean and max over the flow modules;
-- **root causes / flow module**: distinct root causes in a flow module, mean and max. A root
-  cause is the pair (rule code, the first 60 characters of the TODO's message after removing
-  backtick-quoted names and line numbers, whitespace collapsed): the same TODO written for
-  several names or lines counts once;
+- **root causes / flow module**: distinct root causes in a flow module, mean and max, as the
+  codemod's report counts them (``meta_flows.core.codemod.engine.root_cause``): TODOs of one
+  rule about one construct (the first name a TODO quotes) count once;
 - **no TODO**: share of the flow modules with no TODO;
 - **wall**: wall time for the corpus, environment builds included.
 
@@ -60,6 +59,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from meta_flows.core.codemod import engine  # noqa: E402
 from meta_flows.core.codemod.audit import prefect1_leftovers  # noqa: E402
 from meta_flows.core.codemod.engine import ERROR, MIGRATED, UNCHANGED, imports_prefect  # noqa: E402
 from meta_flows.core.codemod.runner import discover, write_result  # noqa: E402
@@ -81,8 +81,6 @@ P1_IMPORT_ERRORS = ("import", "syntax", "timeout")
 RAN_P1 = ("legacy-error", "skipped")  # verdicts whose Prefect 1 side did not run
 NOT_A_FLOW = re.compile(r"^LookupError: \S+ is not a @flow in \S+$")
 NO_FUNCTION = "__corpus_report_no_flow_function__"  # imports the module, names no function
-_QUOTED = re.compile(r"`[^`]*`")
-_LINES = re.compile(r"\blines?\s*\d+(?:\s*-\s*\d+)?|:\d+\b", re.IGNORECASE)
 _STARTED = time.monotonic()
 
 
@@ -91,9 +89,8 @@ def log(message: str) -> None:
 
 
 def root_cause(rule: str, message: str) -> tuple[str, str]:
-    """(rule, the message's first 60 characters without backtick-quoted names and line numbers)."""
-    text = " ".join(_LINES.sub("", _QUOTED.sub("", message)).split())
-    return rule, text[:60]
+    """The root cause a TODO stands for, as the codemod's report counts it."""
+    return engine.root_cause(engine.Todo(0, rule, message))
 
 
 # ------------------------------------------------------------------------------ corpus layout

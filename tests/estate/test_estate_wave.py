@@ -9,7 +9,6 @@ migrated to a ``@flow`` with one TODO for the wrapper's own options, and validat
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -18,7 +17,7 @@ import git
 import pytest
 
 from meta_flows.demo import make_remote
-from tests.wave.conftest import write_registry
+from tests.wave.conftest import run_project_wave
 from tests.wheels import package_files, write_wheel
 
 pytestmark = pytest.mark.prefect
@@ -35,23 +34,9 @@ def estate_remote(tmp_path: Path) -> Path:
 
 
 def run_wave(tmp_path: Path, remote: Path, **project) -> dict:
-    from meta_flows.flows.wave import migrate_wave
-
-    registry = write_registry(
-        tmp_path / "registry.yaml",
-        [{"name": "estate", "git_url": str(remote), **project}],
-        gate={"max_todos": 2},
+    return run_project_wave(
+        tmp_path, {"name": "estate", "git_url": str(remote), **project}, gate={"max_todos": 2}
     )
-    report = tmp_path / "report.json"
-    migrate_wave(
-        wave="demo",
-        registry=str(registry),
-        workspace=str(tmp_path / "ws"),
-        report=str(report),
-        return_state=True,
-    )
-    [result] = json.loads(report.read_text())["projects"]
-    return result
 
 
 def assert_migrated(remote: Path, result: dict) -> None:

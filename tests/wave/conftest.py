@@ -67,6 +67,24 @@ def write_registry(
     return path
 
 
+def run_project_wave(tmp_path: Path, project: dict, *, gate=None) -> dict:
+    """Run the ``demo`` wave of a registry holding only ``project`` (workspace and report under
+    ``tmp_path``); that project's entry of the report."""
+    from meta_flows.flows.wave import migrate_wave
+
+    registry = write_registry(tmp_path / "registry.yaml", [project], gate=gate)
+    report = tmp_path / "report.json"
+    migrate_wave(
+        wave="demo",
+        registry=str(registry),
+        workspace=str(tmp_path / "ws"),
+        report=str(report),
+        return_state=True,
+    )
+    [result] = json.loads(report.read_text())["projects"]
+    return result
+
+
 def refs(bare: Path) -> dict[str, str]:
     repo = git.Repo(bare)
     return {h.name: h.commit.hexsha for h in repo.heads}

@@ -4,17 +4,22 @@ project, naming the import, and nothing is committed or pushed."""
 
 from __future__ import annotations
 
-import json
 import os
 
 from meta_flows.demo import make_remote
-from tests.wave.conftest import refs, write_registry
+from tests.wave.conftest import refs, run_project_wave
 
-SHARED = 'from prefect import Parameter\n\nDAY = Parameter("day", default="2024-01-01")\n'
+# a helper module re-exporting Prefect 1 names the rewrite removes (it does not use them itself)
+SHARED = "from prefect.tasks.control_flow import ifelse  # noqa: F401 - for the flows\n"
 FLOW = """\
 from prefect import Flow, task
 
-from flows.shared import DAY
+from flows.shared import ifelse
+
+
+@task
+def yes():
+    return True
 
 
 @task
@@ -23,13 +28,11 @@ def show(day):
 
 
 with Flow("shows-the-day") as flow:
-    show(DAY)
+    ifelse(yes(), show("a"), show("b"))
 """
 
 
 def test_a_rewrite_that_breaks_an_import_is_not_committed(prefect_api, legacy_cache, tmp_path):
-    from meta_flows.flows.wave import migrate_wave
-
     os.environ["META_FLOWS_CACHE"] = str(legacy_cache)
     source = tmp_path / "src"
     (source / "flows").mkdir(parents=True)
@@ -39,19 +42,8 @@ def test_a_rewrite_that_breaks_an_import_is_not_committed(prefect_api, legacy_ca
     (source / "requirements.txt").write_text("prefect==1.4.1\n")
     remote = make_remote(source, tmp_path / "remotes", "dangling")
     before = refs(remote)
-    registry = write_registry(
-        tmp_path / "registry.yaml", [{"name": "dangling", "git_url": str(remote)}]
-    )
-    report = tmp_path / "report.json"
-    migrate_wave(
-        wave="demo",
-        registry=str(registry),
-        workspace=str(tmp_path / "ws"),
-        report=str(report),
-        return_state=True,
-    )
-    [project] = json.loads(report.read_text())["projects"]
+    project = run_project_wave(tmp_path, {"name": "dangling", "git_url": str(remote)})
     assert project["state"] == "failed"
     assert project["reason"].startswith("rewrite: imports the rewrite would break")
-    assert "flows/day.py:3: imports 'DAY' from flows.shared" in project["reason"]
+    assert "flows/day.py:3: imports 'ifelse' from flows.shared" in project["reason"]
     assert refs(remote) == before

@@ -5,7 +5,6 @@ naming the module."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import git
 
 from meta_flows.demo import _GIT_ENV as GIT_ENV
 from meta_flows.demo import make_remote
-from tests.wave.conftest import write_registry
+from tests.wave.conftest import run_project_wave
 from tests.wheels import write_wheel
 
 FLOW = """\
@@ -50,19 +49,7 @@ def project_remote(tmp_path: Path) -> Path:
 
 
 def run_wave(tmp_path: Path, remote: Path) -> dict:
-    from meta_flows.flows.wave import migrate_wave
-
-    registry = write_registry(tmp_path / "registry.yaml", [{"name": "fmt", "git_url": str(remote)}])
-    report = tmp_path / "report.json"
-    migrate_wave(
-        wave="demo",
-        registry=str(registry),
-        workspace=str(tmp_path / "ws"),
-        report=str(report),
-        return_state=True,
-    )
-    [project] = json.loads(report.read_text())["projects"]
-    return project
+    return run_project_wave(tmp_path, {"name": "fmt", "git_url": str(remote)})
 
 
 def test_the_migrated_requirements_install_the_package(prefect_api, legacy_cache, tmp_path):
