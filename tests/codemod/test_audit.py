@@ -322,6 +322,65 @@ FLAGGED = [
         id="client-secret",
     ),
     pytest.param(
+        "from prefect.artifacts import create_link\n",
+        1,
+        "prefect.artifacts.create_link (Prefect 1 only; Prefect 2: create_link_artifact",
+        id="artifacts-create-link",
+    ),
+    pytest.param(
+        "import prefect.artifacts\n\nprefect.artifacts.create_markdown('# x')\n",
+        3,
+        "prefect.artifacts.create_markdown (Prefect 1 only",
+        id="artifacts-create-markdown-attribute",
+    ),
+    pytest.param(
+        "from prefect.client import Client\n", 1, "prefect.client.Client", id="client-client"
+    ),
+    pytest.param(
+        "import prefect\n\nc = prefect.Client()\n", 3, "prefect.Client", id="prefect-client"
+    ),
+    pytest.param(
+        "from prefect.utilities.collections import DotDict\n",
+        1,
+        "prefect.utilities.collections.DotDict",
+        id="utilities-collections-dotdict",
+    ),
+    pytest.param(
+        "from prefect.utilities.configuration import set_temporary_config\n",
+        1,
+        "Prefect 1-only module prefect.utilities.configuration",
+        id="utilities-configuration",
+    ),
+    pytest.param(
+        """\
+        from prefect import task
+
+        @task
+        def t():
+            return 1
+
+        t2 = t.copy(name="t2")
+        """,
+        7,
+        "t.copy(...) (Prefect 1 Task.copy; Prefect 2: with_options)",
+        id="task-copy",
+    ),
+    pytest.param(
+        """\
+        from prefect import flow
+
+        @flow
+        def f():
+            return 1
+
+        state = f(return_state=True)
+        assert state.is_successful()
+        """,
+        8,
+        "state.is_successful() (Prefect 1 State; Prefect 2: is_completed)",
+        id="is-successful",
+    ),
+    pytest.param(
         """\
         import os
         # TODO(prefect2-migration): PF999 about the import above

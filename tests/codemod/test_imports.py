@@ -473,3 +473,39 @@ def test_flow_options_list_matches_prefect2():
 
     params = set(inspect.signature(prefect.flow).parameters) - {"__fn"}
     assert params == PREFECT2_FLOW_OPTIONS
+
+
+SAME_MODULE_OTHER_NAMES = [
+    ("prefect.artifacts", "create_link", "create_link_artifact(link)"),
+    ("prefect.artifacts", "create_markdown", "create_markdown_artifact(markdown)"),
+    ("prefect.artifacts", "update_markdown", "a new create_markdown_artifact(markdown, key=...)"),
+    ("prefect.client", "Client", "prefect.get_client()"),
+    ("prefect.utilities.collections", "DotDict", "a plain dict"),
+]
+
+
+@pytest.mark.parametrize("module, name, instead", SAME_MODULE_OTHER_NAMES)
+def test_prefect1_names_of_modules_prefect2_also_has_get_one_todo_saying_what_replaces_them(
+    module, name, instead
+):
+    """Prefect 2 has ``prefect.artifacts``, ``prefect.client`` and ``prefect.utilities.*`` too,
+    without these names: the import would fail under Prefect 2. The name becomes a stand-in
+    under one TODO naming its Prefect 2 replacement; the calls stay code."""
+    src = f"from prefect import flow\nfrom {module} import {name}\n\n@flow\ndef f():\n    {name}('x')\n"
+    out = apply_rule(ImportsRule, src)
+    assert out.count("TODO(prefect2-migration)") == 1
+    [todo] = [line for line in out.splitlines() if "TODO(prefect2-migration)" in line]
+    assert f"`{name}` (Prefect 1 `{module}.{name}`" in todo
+    assert f"does not exist in Prefect 2 (the module does, without it): use {instead}" in todo
+    assert f"from {module} import" not in out
+    assert f"    {name}('x')" in out
+    compile(out, "x", "exec")
+    assert apply_rule(ImportsRule, out) == out
+
+
+def test_prefect2_names_of_those_modules_are_left_alone():
+    assert_noop(
+        ImportsRule,
+        "from prefect import flow\nfrom prefect.artifacts import create_markdown_artifact\n\n"
+        "@flow\ndef f():\n    create_markdown_artifact('x')\n",
+    )

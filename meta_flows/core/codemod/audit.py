@@ -13,7 +13,10 @@ a Prefect 1 object must sit under a TODO. ``prefect1_leftovers(code)`` lists the
 - ``.run()``/``.register()``/``.storage = ...`` and friends on a flow variable;
 - ``@task(...)``/``@flow(...)`` options Prefect 2.20 rejects (``max_retries``, ``trigger``,
   ``state_handlers``, ``checkpoint``, ``executor``, ...), and ``upstream_tasks=``/``task_args=``,
-  ``.set_upstream``/``.set_downstream`` on tasks.
+  ``.set_upstream``/``.set_downstream`` on tasks;
+- names both versions have modules for but only Prefect 1 defines (``prefect.artifacts.create_link``,
+  ``prefect.client.Client``, ``prefect.utilities.collections.DotDict``...), ``task.copy(...)``
+  and ``.is_successful()`` (Prefect 2: ``with_options``, ``is_completed``).
 
 Names are resolved through imports (LibCST's ``QualifiedNameProvider``), never matched as bare
 words: a local ``case`` function or another library's ``Flow`` is not reported.
@@ -43,6 +46,7 @@ from meta_flows.core.codemod.names import (
     PREFECT2_TOP_LEVEL,
     canonical,
     is_prefect1_only_module,
+    prefect1_only_name,
 )
 
 TODO_MARK = "# TODO(prefect2-migration):"
@@ -168,6 +172,8 @@ def _prefect_qname_problem(name: str) -> str | None:
         return None
     if name == "prefect.client.Secret":
         return "prefect.client.Secret (Prefect 1 secret API)"
+    if (instead := prefect1_only_name(name)) is not None:
+        return f"{name} (Prefect 1 only; Prefect 2: {instead})"
     parts = name.split(".")
     for i in range(2, len(parts) + 1):
         if is_prefect1_only_module(".".join(parts[:i])):
@@ -354,6 +360,14 @@ class _Auditor(cst.CSTVisitor):
                 receiver in self.task_names or receiver in self.task_results
             ):
                 self.report(node, f"{receiver}.{method}(...) (Prefect 1 task dependency API)")
+            if method == "copy" and receiver in self.task_names:
+                self.report(
+                    node, f"{receiver}.copy(...) (Prefect 1 Task.copy; Prefect 2: with_options)"
+                )
+            if method == "is_successful":
+                self.report(
+                    node, f"{receiver}.is_successful() (Prefect 1 State; Prefect 2: is_completed)"
+                )
         callee = self._callee_name(node)
         if callee is not None and callee in self.task_names:
             for arg in node.args:

@@ -136,12 +136,26 @@ PREFECT1_ONLY_MODULES = (
     "prefect.schedules",
     "prefect.environments",
     "prefect.triggers",
+    # the modules of prefect.utilities that Prefect 2.20 does not have (1.4.1 vs 2.20.27)
+    "prefect.utilities.agent",
+    "prefect.utilities.backend",
+    "prefect.utilities.cli",
+    "prefect.utilities.compatibility",
+    "prefect.utilities.configuration",
+    "prefect.utilities.datetimes",
+    "prefect.utilities.debug",
+    "prefect.utilities.diagnostics",
     "prefect.utilities.edges",
-    "prefect.utilities.tasks",
+    "prefect.utilities.executors",
+    "prefect.utilities.filesystems",
+    "prefect.utilities.git",
+    "prefect.utilities.graphql",
     "prefect.utilities.logging",
     "prefect.utilities.notifications",
-    "prefect.utilities.debug",
-    "prefect.utilities.graphql",
+    "prefect.utilities.plugins",
+    "prefect.utilities.serialization",
+    "prefect.utilities.storage",
+    "prefect.utilities.tasks",
     "prefect.tasks.",
     "prefect.backend",
     "prefect.agent",
@@ -202,6 +216,41 @@ PREFECT2_FLOW_OPTIONS = frozenset(
         "on_running",
     }
 )
+
+
+# Names of modules both versions have that only Prefect 1's defines (1.4.1 vs 2.20.27): importing
+# them under Prefect 2 fails, or (an attribute) fails when the code runs. Each maps to what a
+# human should use instead (the end of the TODO's sentence).
+PREFECT1_ONLY_NAMES = {
+    "prefect.artifacts.create_link": "create_link_artifact(link) from prefect.artifacts",
+    "prefect.artifacts.create_markdown": "create_markdown_artifact(markdown) from prefect.artifacts",
+    "prefect.artifacts.update_link": "a new create_link_artifact(link, key=...) (Prefect 2 "
+    "artifacts are versioned by key, not updated)",
+    "prefect.artifacts.update_markdown": "a new create_markdown_artifact(markdown, key=...) "
+    "(Prefect 2 artifacts are versioned by key, not updated)",
+    "prefect.artifacts.update_link_artifact": "a new create_link_artifact(link, key=...)",
+    "prefect.artifacts.update_markdown_artifact": "a new create_markdown_artifact(markdown, key=...)",
+    "prefect.artifacts.delete_artifact": "nothing (Prefect 2 has no call deleting an artifact "
+    "from a flow run): remove the call",
+    "prefect.artifacts.delete_artifact_new": "nothing (Prefect 2 has no call deleting an "
+    "artifact from a flow run): remove the call",
+    "prefect.client.Client": "prefect.get_client() (an async client; get_client(sync_client=True) "
+    "for a sync one) and its methods",
+    "prefect.utilities.collections.DotDict": "a plain dict",
+    "prefect.utilities.collections.as_nested_dict": "a plain dict (dict(...))",
+    "prefect.utilities.collections.merge_dicts": "{**a, **b} (recursive where nested dicts merge)",
+    "prefect.utilities.collections.flatten_seq": "a list comprehension or itertools.chain",
+    "prefect.utilities.collections.CompoundKey": "a tuple key",
+    "prefect.utilities.collections.Box": "a plain object",
+    "prefect.utilities.collections.DictLike": "typing.Mapping",
+}
+
+
+def prefect1_only_name(qualified_name: str) -> str | None:
+    """What replaces ``qualified_name`` when it is a Prefect 1-only name of a module Prefect 2
+    also has (``prefect.artifacts.create_link``), else None."""
+    found = PREFECT1_ONLY_NAMES.get(qualified_name)
+    return found if found is not None else PREFECT1_ONLY_NAMES.get(canonical(qualified_name))
 
 
 def canonical(qualified_name: str) -> str:

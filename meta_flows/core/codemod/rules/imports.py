@@ -124,6 +124,7 @@ from meta_flows.core.codemod.names import (
     PREFECT2_TOP_LEVEL,
     canonical,
     is_prefect1_only_module,
+    prefect1_only_name,
 )
 from meta_flows.core.codemod.stubs import (
     STUB_CLASS,
@@ -192,7 +193,7 @@ def _import_module_name(node: cst.ImportFrom) -> str | None:
 
 
 def _p1_only(module: str, name: str) -> bool:
-    if is_prefect1_only_module(module):
+    if is_prefect1_only_module(module) or prefect1_only_name(f"{module}.{name}") is not None:
         return True
     return module == "prefect" and name not in PREFECT2_TOP_LEVEL
 
@@ -491,7 +492,13 @@ def stand_in_todo(context: CodemodContext, name: str, qualified: str) -> str:
     """The one TODO of a Prefect 1 object the rewrite could not migrate: the rule that gave up
     (``Rule.give_up``, else PF001), why, and the lines using it."""
     known = context.scratch.get(SCRATCH_UNMIGRATED, {})
-    code, reason = known.get(canonical(qualified), ("PF001", DEFAULT_REASON))
+    instead = prefect1_only_name(qualified)
+    default = (
+        f"does not exist in Prefect 2 (the module does, without it): use {instead}"
+        if instead
+        else DEFAULT_REASON
+    )
+    code, reason = known.get(canonical(qualified), ("PF001", default))
     return todo_text(
         code,
         f"`{name}` (Prefect 1 `{qualified}`, used at {lines_of(name)}) {reason}. Until then "
