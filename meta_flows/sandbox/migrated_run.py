@@ -10,13 +10,15 @@ directory that lives as long as the batch) and read back through the API after t
 
 The flow runs against the current API (``PREFECT_API_URL`` from the environment or our settings;
 without one the child's ephemeral API), in an environment that holds none of our credentials
-(:func:`child_env`). A case that exceeds ``timeout`` seconds (from the flow call) is killed
+(:func:`child_env`); the runs of deployments it would start are not started but recorded
+(``effects``, :mod:`meta_flows.sandbox.effects`). A case that exceeds ``timeout`` seconds (from the flow call) is killed
 with its process group and reported ``timed_out``; the cases after it run in a new child.
 
 Each :class:`~meta_flows.core.validation.model.RunCapture` (side ``migrated``) holds the flow run's
 final state name (``Completed``, ``Failed``, ``Crashed``, ...), one entry per task run (task
 name; ``map_index`` for a mapped child; the persisted result for completed ones; ``attempts`` =
-the run count), the files written under the working directory and the duration of the call.
+the run count), the files written under the working directory, the duration of the call and
+the calls outside the run the child stopped (``effects``).
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ def child_env() -> dict[str, str]:
     Nothing else of ours reaches it: no ``PREFECT_API_KEY``, no Prefect 1 ``PREFECT__*``
     setting, no cloud, GitHub or other credentials, whatever their names; its ``HOME`` is not
     ours and no Prefect profile is read (``PREFECT_PROFILES_PATH`` is ``/dev/null``), so a key
-    kept in a profile or in a home directory's files does not reach it either.
+    kept in a profile or in a home directory's files does not reach it either. What the flows
+    would start elsewhere is stopped in the child itself (:mod:`meta_flows.sandbox.effects`).
 
     The flow's import roots and the result storage directory travel in the request: the
     environment stays the same for every project, so one warm interpreter serves them all.

@@ -1,12 +1,112 @@
-"""The Prefect 2 children of validation act on nothing outside their runs: the credentials and
-settings of the wave's own process do not reach the flow's code."""
+"""The Prefect 2 children of validation act on nothing outside their runs: a migrated parent flow
+starts no run of the deployments it calls (on the same real server its own runs go to), and the
+credentials and settings of the wave's own process do not reach the flow's code."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 
+from meta_flows.sandbox.migrated_describe import describe_flows
 from meta_flows.sandbox.migrated_run import run_migrated_many
+
+PARENTS = """
+import asyncio
+from uuid import UUID
+
+from prefect import flow, task
+from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
+
+
+@task
+def child_state(name):
+    return name
+
+
+@flow(name="parent")
+def parent(day: str = "2024-01-01"):
+    run = run_deployment(name="child-flow/child", parameters={"day": day})
+    return child_state(run.state.name)
+
+
+@task
+def create_directly(deployment_id):
+    async def create():
+        async with get_client() as client:
+            run = await client.create_flow_run_from_deployment(
+                UUID(deployment_id), parameters={"x": 1}
+            )
+            return (await client.read_flow_run(run.id)).state.name
+
+    return asyncio.run(create())
+
+
+@flow(name="direct")
+def direct(deployment_id: str):
+    return create_directly(deployment_id)
+"""
+
+AT_IMPORT = """
+from prefect import flow
+from prefect.deployments import run_deployment
+
+run_deployment(name="child-flow/child", parameters={"at": "import"}, timeout=0)
+
+
+@flow(name="imports")
+def imports():
+    return 1
+"""
+
+
+async def _make_deployment() -> str:
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        flow_id = await client.create_flow_from_name("child-flow")
+        return str(await client.create_deployment(flow_id=flow_id, name="child"))
+
+
+async def _runs_of(deployment_id: str) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    async with get_client() as client:
+        return await client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+        )
+
+
+def test_a_parent_flow_starts_no_run_of_a_real_deployment(prefect_api, tmp_path):
+    deployment_id = asyncio.run(_make_deployment())
+    (tmp_path / "parents.py").write_text(PARENTS)
+    (tmp_path / "at_import.py").write_text(AT_IMPORT)
+    parent, direct = run_migrated_many(
+        tmp_path,
+        [
+            {"file": "parents.py", "function_name": "parent", "flow_name": "parent"},
+            {
+                "file": "parents.py",
+                "function_name": "direct",
+                "flow_name": "direct",
+                "parameters": {"deployment_id": deployment_id},
+            },
+        ],
+        timeout=60,
+    )
+    described = describe_flows(tmp_path, ["at_import.py:imports"])
+    assert asyncio.run(_runs_of(deployment_id)) == []
+    # the parents ran on, their child answered as Completed, and what they attempted is named
+    assert (parent.error, parent.final_state) == (None, "Completed")
+    assert [(t.name, t.result) for t in parent.tasks] == [("child_state", "Completed")]
+    assert parent.effects == ["run_deployment('child-flow/child', {'day': '2024-01-01'})"]
+    assert (direct.error, direct.final_state) == (None, "Completed")
+    assert [(t.name, t.result) for t in direct.tasks] == [("create_directly", "Completed")]
+    assert direct.effects == ["create_flow_run_from_deployment('child-flow/child', {'x': 1})"]
+    assert described["at_import.py:imports"]["flow_name"] == "imports"
+
 
 PROFILE = """
 active = "production"
