@@ -11,6 +11,9 @@ whatever its name.
 so the credential files tools look for there (``~/.aws/credentials``,
 ``~/.config/gcloud``, ``~/.netrc``, ``~/.prefect/profiles.toml``, ``~/.git-credentials``) are not
 found either.
+
+``$META_FLOWS_CHILD_ENV`` names more variables to pass (comma- or space-separated): settings the
+estate's flows read that the operator chooses to give them (``REGION,REPORT_BUCKET``).
 """
 
 from __future__ import annotations
@@ -54,15 +57,16 @@ def allowed(
     prefixes: Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The variables of ``environ`` (default ``os.environ``) named in :data:`SYSTEM` or
-    ``names``, or starting with a prefix of :data:`SYSTEM_PREFIXES` or ``prefixes``; ``HOME``
+    """The variables of ``environ`` (default ``os.environ``) named in :data:`SYSTEM`,
+    ``names`` or ``$META_FLOWS_CHILD_ENV``, or starting with a prefix of :data:`SYSTEM_PREFIXES` or ``prefixes``; ``HOME``
     set to :func:`isolated_home`.
 
     Python's user site directory lives under the home directory: when it is in use, its
     location is kept (``PYTHONUSERBASE``) so that packages installed there still import.
     """
     source = os.environ if environ is None else environ
-    keep = {*SYSTEM, *names}
+    chosen = source.get("META_FLOWS_CHILD_ENV", "").replace(",", " ").split()
+    keep = {*SYSTEM, *names, *chosen}
     starts = (*SYSTEM_PREFIXES, *prefixes)
     env = {k: v for k, v in source.items() if k in keep or k.startswith(starts)}
     home = str(isolated_home())

@@ -180,6 +180,13 @@ def test_the_child_keeps_what_an_interpreter_needs(monkeypatch):
 
     monkeypatch.setenv("LANG", "C.UTF-8")
     monkeypatch.setenv("PREFECT_API_KEY", "wave-key")
+    monkeypatch.setenv("REGION", "eu-west-1")
+    monkeypatch.setenv("REPORT_BUCKET", "reports")
     env = child_env()
     assert (env["LANG"], env["PATH"]) == ("C.UTF-8", os.environ["PATH"])
+    assert "PREFECT_API_KEY" not in env and "REGION" not in env
+    # the operator may pass the flows' own settings by name
+    monkeypatch.setenv("META_FLOWS_CHILD_ENV", "REGION, REPORT_BUCKET")
+    env = child_env()
+    assert (env["REGION"], env["REPORT_BUCKET"]) == ("eu-west-1", "reports")
     assert "PREFECT_API_KEY" not in env
