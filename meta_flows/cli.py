@@ -339,6 +339,7 @@ def validate(
 ) -> None:
     """Run every flow old and new side by side and compare (exit 1 unless all equal/skipped)."""
     from meta_flows.core.validation.cases import CasesFileError
+    from meta_flows.core.validation.compare import summary
     from meta_flows.orchestration.validation import validate_repo
     from meta_flows.sandbox.legacy.env import LegacyEnvError
 
@@ -362,7 +363,7 @@ def validate(
         durations = "/".join(
             "-" if s is None else f"{s:.2f}s" for s in (v.legacy_duration_s, v.migrated_duration_s)
         )
-        detail = v.reason or (v.diff[0] if v.diff else "")
+        detail = summary(v) or ""
         typer.echo(f"{v.verdict:<15} {v.flow_name} [{v.case}] {durations}  {detail}".rstrip())
     counts: dict[str, int] = {}
     for v in verdicts:

@@ -112,7 +112,7 @@ def validate_project(
     for verdict in verdicts:
         by_flow.setdefault(verdict.flow_name, []).append(verdict)
     for flow_name, flow_verdicts in by_flow.items():
-        if all(v.verdict in QUIET for v in flow_verdicts):
+        if all(v.verdict in QUIET and not v.effects for v in flow_verdicts):
             continue
         create_markdown_artifact(
             f"# Validation of flow {flow_name!r}\n\n"

@@ -50,7 +50,7 @@ from meta_flows.core.import_check import new_dangling
 from meta_flows.core.inventory.model import Inventory, WrapperInfo
 from meta_flows.core.registry import LoadedRegistry, Prefect1Server, Project, Registry, Wave
 from meta_flows.core.validation.cases import plan_cases
-from meta_flows.core.validation.compare import render_markdown
+from meta_flows.core.validation.compare import render_markdown, summary
 from meta_flows.core.validation.model import CaseVerdict
 from meta_flows.orchestration.gate import decide
 from meta_flows.orchestration.ledger import FlowVerdict, Ledger, ProjectRecord, ProjectState
@@ -371,7 +371,7 @@ def flow_verdicts(verdicts: list[CaseVerdict]) -> list[FlowVerdict]:
             file=v.file,
             case=v.case,
             verdict=v.verdict,
-            reason=v.reason or ("; ".join(v.diff[:3]) if v.diff else None),
+            reason=summary(v, lines=3),
         )
         for v in verdicts
     ]
@@ -701,7 +701,9 @@ def migrate(
             ledger.update(project.name, state=ProjectState.FAILED, reason=reason)
         return Outcome(project.name, ReportState.FAILED, reason)
     details = [f"- `{p}:{n}` {m}" for p, n, m in prepared.todos]
-    details += [render_markdown(v) for v in verdicts if v.verdict not in ("equal", "skipped")]
+    details += [
+        render_markdown(v) for v in verdicts if v.verdict not in ("equal", "skipped") or v.effects
+    ]
     return Outcome(
         name=project.name,
         state=ReportState.PENDING,

@@ -22,6 +22,11 @@ or a custom ``task_run_name``) nor a mapped child's index. Two thin wrappers say
 task run of every map index. Without them (another engine) the name is the run name minus its
 ``-<dynamic_key>`` suffix and ``map_index`` stays None.
 
+Nothing the flows do starts a run of a real deployment: ``run_deployment`` and the client's
+``create_flow_run_from_deployment`` are answered by stand-ins and recorded as the run's
+``effects`` (:mod:`meta_flows.sandbox.effects`; a call made while the module was imported is
+marked ``(at import)``).
+
 Output JSON lines, flushed as written: ``{"event": "start", "id"}``, ``{"event": "running",
 "id"}`` (right before the flow is called: the caller's time limit starts here) and
 ``{"event": "run", "id", "capture": {... RunCapture fields ...}}``.
@@ -43,6 +48,7 @@ from typing import Any
 from uuid import UUID
 
 from meta_flows.patches import prefect_tls
+from meta_flows.sandbox import effects
 from meta_flows.sandbox.legacy.run_probe import blank_capture, file_hashes, result_fields
 
 TASK_NAMES: dict[UUID, str] = {}  # task run id -> task name
@@ -284,11 +290,15 @@ def api_request(exc: BaseException) -> str | None:
 def run_one(spec: dict, workdir: str, scratch: str, emit, storage, reader: _ReadClient) -> dict:
     capture = blank_capture("migrated", spec)
     os.chdir(scratch)
+    effects.take()
     try:
         module = importlib.import_module(spec["module"])
     except BaseException as exc:  # noqa: BLE001 - SystemExit from a script too
         capture["error"] = f"import {spec['module']}: {type(exc).__name__}: {exc}"
+        capture["effects"] = effects.take()
         return capture
+    at_import = [f"{call} (at import)" for call in effects.take()]
+    capture["effects"] = at_import
     flow = find_flow(module, spec.get("function"), spec["flow"])
     if flow is None:
         capture["error"] = f"no flow {spec.get('function') or spec['flow']!r} in {spec['file']}"
@@ -303,6 +313,7 @@ def run_one(spec: dict, workdir: str, scratch: str, emit, storage, reader: _Read
         TASK_NAMES.clear()
         MAPS.clear()
         FINAL_STATES.clear()
+        effects.take()  # an attempt the engine lost: only the last one counts
         try:
             from prefect import tags
 
@@ -323,8 +334,10 @@ def run_one(spec: dict, workdir: str, scratch: str, emit, storage, reader: _Read
                 f" (the API answered {request})" if request else ""
             )
             capture["files"] = file_hashes(cwd)
+            capture["effects"] = at_import + effects.take()
             return capture
     capture["duration_s"] = time.perf_counter() - started
+    capture["effects"] = at_import + effects.take()
     os.chdir(workdir)
     capture["files"] = file_hashes(cwd)
     flow_run_id = state.state_details.flow_run_id
@@ -394,6 +407,7 @@ def main() -> int:
     sys.stdout = io.StringIO()  # the flows' own prints must not reach our caller's pipe
     scratch = tempfile.mkdtemp(prefix="import-", dir=workdir)
     install_patches()
+    effects.install()  # no run of a real deployment is started (see meta_flows.sandbox.effects)
     prefect_tls.share()  # every flow run and event makes an API client: one CA bundle load
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 

@@ -5,7 +5,9 @@ fields Prefect's deploy path takes from the flow itself are its name and its par
 (the UI's run form, with each parameter's default). :func:`describe_flows` imports each
 entrypoint in a child of the project's Prefect 2 interpreter (:mod:`meta_flows.sandbox.migrated_env`,
 forked warm like the validation's runs) and returns, per entrypoint, ``{"flow_name",
-"parameter_openapi_schema"}`` or ``{"error"}``. Nothing runs but the modules' import.
+"parameter_openapi_schema"}`` or ``{"error"}``. Nothing runs but the modules' import, in the
+validation's environment (:func:`meta_flows.sandbox.migrated_run.child_env`) and with its
+stand-ins for deployment runs (:mod:`meta_flows.sandbox.effects`).
 
 :func:`main` is the child: a JSON request on stdin ``{"roots": [...], "output": path,
 "entrypoints": {"flows/etl.py:etl": "flows.etl", ...}}``; it writes one JSON object to
@@ -33,6 +35,10 @@ def main() -> int:
     sys.stdout = io.StringIO()  # the modules' own prints stay here
     os.chdir(tempfile.mkdtemp(prefix="describe-"))
     import importlib
+
+    from meta_flows.sandbox import effects
+
+    effects.install()  # a module that starts a deployment's run at import starts none
 
     from prefect.flows import Flow
     from prefect.utilities.callables import parameter_schema

@@ -8,14 +8,17 @@ flow modules are imported once. Isolation per case: a fresh empty working direct
 are persisted (``PREFECT_RESULTS_PERSIST_BY_DEFAULT=true``, local result storage in a temporary
 directory that lives as long as the batch) and read back through the API after the run.
 
-The flow runs against the current API (``PREFECT_API_URL`` from the environment; without it the
-child's ephemeral API). A case that exceeds ``timeout`` seconds (from the flow call) is killed
+The flow runs against the current API (``PREFECT_API_URL`` from the environment or our settings;
+without one the child's ephemeral API), in an environment that holds none of our credentials
+(:func:`child_env`); the runs of deployments it would start are not started but recorded
+(``effects``, :mod:`meta_flows.sandbox.effects`). A case that exceeds ``timeout`` seconds (from the flow call) is killed
 with its process group and reported ``timed_out``; the cases after it run in a new child.
 
 Each :class:`~meta_flows.core.validation.model.RunCapture` (side ``migrated``) holds the flow run's
 final state name (``Completed``, ``Failed``, ``Crashed``, ...), one entry per task run (task
 name; ``map_index`` for a mapped child; the persisted result for completed ones; ``attempts`` =
-the run count), the files written under the working directory and the duration of the call.
+the run count), the files written under the working directory, the duration of the call and
+the calls outside the run the child stopped (``effects``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from meta_flows.core.validation.model import RunCapture
-from meta_flows.sandbox import zygote
+from meta_flows.sandbox import environ, zygote
 from meta_flows.sandbox.legacy_run import module_and_root
 from meta_flows.sandbox.runner import run_batches
 
@@ -56,8 +59,31 @@ def program_for(python: str) -> zygote.Program:
     return zygote.Program(python, "meta_flows.sandbox.migrated_child:main", PRELOAD)
 
 
+# Prefect 2 settings a child takes from ours, from our environment or else as our settings
+# resolve them (a profile's): the API its runs report to, where Prefect keeps its files, how to
+# trust the API's certificate. Never an API key, a database URL or a profile.
+PREFECT_SETTINGS = (
+    "PREFECT_API_URL",
+    "PREFECT_HOME",
+    "PREFECT_API_SSL_CERT_FILE",
+    "PREFECT_API_TLS_INSECURE_SKIP_VERIFY",
+    "PREFECT_API_REQUEST_TIMEOUT",
+)
+# ...and these when set in our environment (no credentials)
+PREFECT_PASSED = ("PREFECT_SERVER_ANALYTICS_ENABLED", "PREFECT_API_BLOCKS_REGISTER_ON_START")
+PREFECT_PASSED_PREFIXES = ("PREFECT_LOGGING_",)
+
+
 def child_env() -> dict[str, str]:
-    """The child's environment: ours, results persisted by default, no events.
+    """The child's environment: an allow-list of ours (:func:`meta_flows.sandbox.environ.allowed`),
+    the Prefect 2 settings it needs (:data:`PREFECT_SETTINGS`), results persisted by default, no
+    events.
+
+    Nothing else of ours reaches it: no ``PREFECT_API_KEY``, no Prefect 1 ``PREFECT__*``
+    setting, no cloud, GitHub or other credentials, whatever their names; its ``HOME`` is not
+    ours and no Prefect profile is read (``PREFECT_PROFILES_PATH`` is ``/dev/null``), so a key
+    kept in a profile or in a home directory's files does not reach it either. What the flows
+    would start elsewhere is stopped in the child itself (:mod:`meta_flows.sandbox.effects`).
 
     The flow's import roots and the result storage directory travel in the request: the
     environment stays the same for every project, so one warm interpreter serves them all.
@@ -65,9 +91,19 @@ def child_env() -> dict[str, str]:
     a flow run cost the server about twice the CPU, and no automation is meant to react to a
     shadow run); their flow runs, task runs, states and logs are all in the API as usual.
     """
-    env = dict(os.environ)
+    import prefect.settings
+
+    env = environ.allowed(names=PREFECT_PASSED, prefixes=PREFECT_PASSED_PREFIXES)
+    for name in PREFECT_SETTINGS:
+        value = os.environ.get(name)
+        if value is None:
+            resolved = getattr(prefect.settings, name).value()
+            value = None if resolved is None else str(resolved)
+        if value is not None:
+            env[name] = value
     env.update(
         PYTHONDONTWRITEBYTECODE="1",
+        PREFECT_PROFILES_PATH=os.devnull,
         PREFECT_RESULTS_PERSIST_BY_DEFAULT="true",
         PREFECT_EXPERIMENTAL_EVENTS="false",
     )

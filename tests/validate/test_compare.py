@@ -10,6 +10,7 @@ from meta_flows.core.validation.compare import (
     load_comparator,
     render_markdown,
     skipped_verdict,
+    summary,
     task_name_from_run,
     verdict_table,
 )
@@ -602,6 +603,30 @@ def test_render_markdown_and_table():
 def test_render_markdown_equal_has_no_diff_section():
     md = render_markdown(verdict(legacy(t("a", 1)), migrated(m("a", 1))))
     assert "**equal**" in md and "```" not in md
+
+
+def test_what_a_run_attempted_outside_itself_is_reported_not_judged():
+    call = "run_deployment('child/child', {'day': 1})"
+    v = verdict(legacy(t("a", 1)), migrated(m("a", 1), effects=[call]))
+    assert (v.verdict, v.reason) == ("equal", None)
+    assert v.effects == [f"migrated: {call}"]
+    assert summary(v) == f"attempted, stopped by the sandbox: migrated: {call}"
+    assert f"- `migrated: {call}`" in render_markdown(v)
+    assert verdict_table([v])[0]["summary"].startswith(
+        "attempted, stopped by the sandbox: migrated: run_deployment("
+    )
+    # with a difference, the summary leads with it
+    different = verdict(
+        legacy(t("a", 1), effects=["create_flow_run('child')"]), migrated(m("a", 2))
+    )
+    assert different.verdict == "different"
+    assert summary(different) == (
+        "task 'a': legacy 1 != migrated 2; "
+        "attempted, stopped by the sandbox: legacy: create_flow_run('child')"
+    )
+    # and an error keeps what was attempted before it
+    failed = verdict(legacy(t("a", 1)), migrated(effects=[call], error="boom"))
+    assert (failed.verdict, failed.effects) == ("migrated-error", [f"migrated: {call}"])
 
 
 def test_two_runs_that_ended_failed_are_compared_not_errors():

@@ -734,6 +734,7 @@ def compare_runs(
         "case": legacy.case,
         "legacy_duration_s": legacy.duration_s,
         "migrated_duration_s": migrated.duration_s,
+        "effects": [f"{c.side}: {call}" for c in (legacy, migrated) for call in c.effects],
     }
     if options.skip:
         return CaseVerdict(**base, verdict="skipped", reason=options.skip)
@@ -761,6 +762,24 @@ def compare_runs(
     return CaseVerdict(**base, verdict=verdict, diff=result.diff, notes=notes)
 
 
+def effects_text(verdict: CaseVerdict) -> str | None:
+    """What the runs attempted outside themselves, for a reason or a summary line; None if
+    nothing."""
+    if not verdict.effects:
+        return None
+    return "attempted, stopped by the sandbox: " + "; ".join(verdict.effects)
+
+
+def summary(verdict: CaseVerdict, lines: int = 1) -> str | None:
+    """One line on a verdict: its reason, else its first ``lines`` diff lines; then what the
+    runs attempted outside themselves (:func:`effects_text`)."""
+    parts = [
+        verdict.reason or ("; ".join(verdict.diff[:lines]) if verdict.diff else None),
+        effects_text(verdict),
+    ]
+    return "; ".join(p for p in parts if p) or None
+
+
 # --- artifacts -----------------------------------------------------------------------------------
 
 
@@ -778,6 +797,9 @@ def render_markdown(verdict: CaseVerdict) -> str:
     ]
     if verdict.reason:
         lines += ["", f"Reason: {verdict.reason}"]
+    if verdict.effects:
+        lines += ["", "### Attempted outside the run, stopped by the sandbox", ""]
+        lines += ["- `" + effect.replace("`", "'") + "`" for effect in verdict.effects]
     if verdict.diff:
         lines += ["", f"### Differences ({len(verdict.diff)})", "", "```text"]
         lines += [line.replace("```", "'''") for line in verdict.diff]
@@ -792,14 +814,13 @@ def verdict_table(verdicts: Iterable[CaseVerdict]) -> list[dict[str, Any]]:
     """Rows (one per flow and case) for a table artifact."""
     rows = []
     for v in verdicts:
-        summary = v.reason or (v.diff[0] if v.diff else "")
         rows.append(
             {
                 "flow": v.flow_name,
                 "case": v.case,
                 "verdict": v.verdict,
                 "differences": len(v.diff),
-                "summary": _cut(summary, 120),
+                "summary": _cut(summary(v) or "", 120),
                 "notes": ", ".join(n.split(" ", 1)[0] for n in v.notes),
                 "legacy_s": None if v.legacy_duration_s is None else round(v.legacy_duration_s, 2),
                 "migrated_s": (

@@ -64,6 +64,12 @@ class RunCapture(_Model):
         description="Legacy side: the executor class name (e.g. LocalDaskExecutor); "
         "a Dask executor makes parallelism (§18.4) a candidate explanation of a difference.",
     )
+    effects: list[str] = Field(
+        default_factory=list,
+        description="Calls outside the run the sandbox stopped, in order, as they were made "
+        "(e.g. \"run_deployment('child/child', {'day': 1})\"): runs of deployments it "
+        "would have started. Reported with the verdict; they do not change it.",
+    )
 
 
 class CaseVerdict(_Model):
@@ -78,6 +84,11 @@ class CaseVerdict(_Model):
     legacy_duration_s: float | None = None
     migrated_duration_s: float | None = None
     reason: str | None = Field(None, description="Why skipped / which side errored.")
+    effects: list[str] = Field(
+        default_factory=list,
+        description="What either run attempted outside itself and the sandbox stopped, "
+        "prefixed with its side (\"migrated: run_deployment('child/child', {})\").",
+    )
 
 
 class ValueOptions(_Model):

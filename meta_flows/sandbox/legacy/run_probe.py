@@ -330,6 +330,7 @@ def blank_capture(side: str, spec: dict) -> dict:
         "files": {},
         "duration_s": None,
         "timed_out": False,
+        "effects": [],
     }
 
 
