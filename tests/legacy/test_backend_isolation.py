@@ -8,6 +8,7 @@ environment and home directory point Prefect 1 at it, with an API key.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -118,3 +119,38 @@ def test_a_legacy_run_that_calls_the_backend_fails_fast_and_reaches_nothing(
     [task] = capture.tasks
     assert task.state == "Failed"
     assert REFUSED_BACKEND in (task.message or "")
+
+
+TELLS = """
+import os
+
+from prefect import Flow, task
+
+
+@task
+def environment():
+    return {k: os.environ.get(k) for k in ("AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "HOME",
+                                          "PREFECT_API_KEY", "PREFECT__CONTEXT__SECRETS__DB")}
+
+
+with Flow("tells") as flow:
+    environment()
+"""
+
+
+def test_a_legacy_run_sees_no_credentials_of_the_wave(monkeypatch, base, tmp_path):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-production-secret")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_production")
+    monkeypatch.setenv("PREFECT_API_KEY", "pnu_production")
+    # Prefect 1's local secrets are how its flows get theirs outside a backend: they pass
+    monkeypatch.setenv("PREFECT__CONTEXT__SECRETS__DB", "local-db-secret")
+    (tmp_path / "tells.py").write_text(TELLS)
+    [capture] = run_legacy(tmp_path, [("tells.py", "tells")], env=base, timeout=60)
+    [task] = capture.tasks
+    assert task.state == "Success", task.message
+    seen = task.result
+    assert seen["AWS_SECRET_ACCESS_KEY"] is None
+    assert seen["GITHUB_TOKEN"] is None
+    assert seen["PREFECT_API_KEY"] is None
+    assert seen["PREFECT__CONTEXT__SECRETS__DB"] == "local-db-secret"
+    assert seen["HOME"] != os.environ["HOME"]

@@ -126,18 +126,21 @@ class LegacyEnv:
 
     @staticmethod
     def child_environ() -> dict[str, str]:
-        """The environment of a Prefect 1 interpreter: ours without Prefect 2 / Python settings,
-        and with Prefect 1's backend out of reach (see :func:`isolated_backend`).
+        """The environment of a Prefect 1 interpreter: the allow-list every child of meta-flows
+        gets (:func:`meta_flows.sandbox.environ.allowed`: what an interpreter needs, no
+        credentials, its own ``HOME``), without Python settings of ours, and with Prefect 1's
+        backend out of reach (see :func:`isolated_backend`).
 
         Prefect 1's own settings (``PREFECT__CONTEXT__SECRETS__X``, ``PREFECT__...``: two
         underscores) pass, except those that say where its backend is or how to log in to it;
         Prefect 2's (``PREFECT_API_URL``: one underscore) do not.
         """
+        from meta_flows.sandbox.environ import allowed  # it imports this module
+
         env = {
             k: v
-            for k, v in os.environ.items()
-            if (k.startswith("PREFECT__") and not k.startswith(BACKEND_SETTINGS))
-            or not k.startswith(("PREFECT_", "PYTHON", "VIRTUAL_ENV"))
+            for k, v in allowed(prefixes=("PREFECT__",)).items()
+            if not k.startswith(BACKEND_SETTINGS) and not k.startswith("PYTHON")
         }
         env.update(
             PYTHONNOUSERSITE="1",
