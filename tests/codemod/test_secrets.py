@@ -101,7 +101,7 @@ def test_module_level_secret_task_becomes_a_function():
     assert_rewrite(
         SecretsRule,
         P1.replace(", EnvVarSecret", "") + "\ntoken = PrefectSecret('TOKEN')\n",
-        "from prefect.blocks.system import Secret\n\ndef token():\n"
+        "from prefect.blocks.system import Secret\n\n\ndef token():\n"
         '    return Secret.load("token").get()\n',
     )
 

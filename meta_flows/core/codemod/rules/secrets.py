@@ -280,13 +280,16 @@ class SecretsRule(Rule):
             and self.prefect_name(orig.value) in SECRET_TASKS
         ):
             return updated_node
+        leading = list(updated_node.leading_lines)
+        if leading and all(line.comment is None for line in leading):
+            leading = [cst.EmptyLine(), cst.EmptyLine()]  # a def after imports: two blank lines
         func = cst.FunctionDef(
             name=stmt.targets[0].target,
             params=cst.Parameters(),
             body=cst.IndentedBlock(
                 body=[cst.SimpleStatementLine(body=[cst.Return(value=stmt.value)])]
             ),
-            leading_lines=updated_node.leading_lines,
+            leading_lines=leading,
         )
         name = stmt.targets[0].target.value
         uses = list(dict.fromkeys(self._outside.get(name, ())))
