@@ -322,3 +322,34 @@ def test_pipeline_with_flow_block():
         "@flow(name='demo')\ndef demo():\n    cond = check()\n"
         "    if cond:\n        c = yes()\n    else:\n        c = no()\n"
     )
+
+
+# ---------------------------------------------------------------- issue #14: ifelse conditions
+
+IFELSE_TASKS = (
+    "from prefect import Flow, task\nfrom prefect.tasks.control_flow import ifelse\n\n"
+    "@task\ndef check():\n    return False\n\n@task\ndef flags(x):\n    return x > 1\n\n"
+    "@task\ndef yes():\n    return 1\n\n@task\ndef no():\n    return 0\n\n"
+)
+
+
+def test_ifelse_on_an_uncalled_task_calls_it():
+    """Prefect 1 ran a task given uncalled as the condition and branched on its result; the
+    task object itself is always true, so ``if check:`` would always take the first branch."""
+    code = migrate(
+        IFELSE_TASKS
+        + 'with Flow("f") as flow:\n    t = yes()\n    f = no()\n    ifelse(check, t, f)\n'
+    ).code
+    assert "    if check():\n        t = yes()\n    else:\n        f = no()\n" in code
+    assert "TODO" not in code
+
+
+def test_mapped_ifelse_is_left_with_one_todo():
+    """``ifelse(..., mapped=True)`` chooses per item: not a plain if/else."""
+    code = migrate(
+        IFELSE_TASKS + 'with Flow("f") as flow:\n    t = yes()\n    f = no()\n'
+        "    ifelse(flags.map([1, 2]), t, f, mapped=True)\n"
+    ).code
+    assert "if flags" not in code
+    assert code.count("TODO(prefect2-migration): PF008 `ifelse`") == 1
+    assert "    ifelse(flags.map([1, 2]), t, f, mapped=True)\n" in code

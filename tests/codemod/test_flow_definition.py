@@ -936,3 +936,99 @@ def test_functional_flow_runs_under_prefect2(tmp_path, prefect_env):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == [[0, 1, 2, 3], 6]
+
+
+# ---------------------------------------------------------------- issue #14: silent defects
+
+
+def test_local_named_like_a_module_task_is_renamed():
+    """``documents = documents()`` in a with-block rebinds the module-level name; in a function
+    it would make ``documents`` local everywhere (UnboundLocalError): the local is renamed."""
+    before = (
+        "from prefect import Flow, task\n\n"
+        "@task\ndef documents():\n    return ['a']\n\n"
+        "@task\ndef count(docs):\n    return len(docs)\n\n"
+        'with Flow("docs") as flow:\n'
+        "    documents = documents()\n"
+        "    total = count(documents)\n"
+        "    count(total)\n"
+    )
+    got = apply_rule(FlowDefinitionRule, before)
+    assert (
+        '@flow(name="docs")\ndef docs():\n'
+        "    documents_result = documents()\n"
+        "    total = count(documents_result)\n"
+        "    return count(total)\n"
+    ) in got
+
+
+def test_shadowing_rename_avoids_taken_names_and_leaves_plain_locals():
+    before = (
+        "from prefect import Flow, task\n\n"
+        "@task\ndef rows():\n    return [1]\n\n"
+        "@task\ndef load(x):\n    return x\n\n"
+        "rows_result = 1\n\n"
+        'with Flow("etl") as flow:\n'
+        "    data = load(1)\n"
+        "    rows = rows()\n"
+        "    load([rows, data])\n"
+    )
+    got = apply_rule(FlowDefinitionRule, before)
+    assert "    data = load(1)\n    rows_result_2 = rows()\n" in got
+    assert "return load([rows_result_2, data])" in got
+
+
+SHARED_FLOW = """\
+from prefect import Flow, task
+@task
+def one():
+    return 1
+with Flow("shared") as flow:
+    one()
+shared_flow = flow
+"""
+
+
+def test_module_level_reads_of_flow_variable_name_the_function():
+    """Issue #14: ``shared_flow = flow`` after the block ran before the ``flow = shared`` line
+    at the end of the module, so it silently bound Prefect 2's ``flow`` decorator."""
+    got = apply_rule(FlowDefinitionRule, SHARED_FLOW)
+    assert got.endswith(
+        '@flow(name="shared")\ndef shared():\n    return one()\nshared_flow = shared\nflow = shared\n'
+    )
+
+
+def test_reads_of_flow_in_functions_and_after_a_rebinding_stay():
+    before = SHARED_FLOW + (
+        "REGISTRY = {'shared': flow}\ndef get():\n    return flow\nflow = 3\nlater = flow\n"
+    )
+    got = apply_rule(FlowDefinitionRule, before)
+    assert "REGISTRY = {'shared': shared}\n" in got
+    assert "def get():\n    return flow\n" in got
+    assert "flow = 3\nlater = flow\n" in got
+
+
+def test_shared_flow_alias_is_the_flow_under_prefect2(tmp_path, prefect_env):
+    import subprocess
+    import sys
+
+    from meta_flows.core.codemod.testing import migrate
+
+    (tmp_path / "migrated.py").write_text(migrate(SHARED_FLOW).code)
+    runner = (
+        "import migrated\n"
+        "from prefect import Flow\n"
+        "assert isinstance(migrated.shared_flow, Flow), migrated.shared_flow\n"
+        "assert migrated.shared_flow is migrated.flow is migrated.shared\n"
+        "print(migrated.shared_flow())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", runner],
+        cwd=tmp_path,
+        env={**prefect_env, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "1"

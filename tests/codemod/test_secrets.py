@@ -101,9 +101,56 @@ def test_module_level_secret_task_becomes_a_function():
     assert_rewrite(
         SecretsRule,
         P1.replace(", EnvVarSecret", "") + "\ntoken = PrefectSecret('TOKEN')\n",
-        "from prefect.blocks.system import Secret\n\ndef token():\n"
+        "from prefect.blocks.system import Secret\n\n\ndef token():\n"
         '    return Secret.load("token").get()\n',
     )
+
+
+MODULE_SECRET = """\
+from prefect import Flow, task
+from prefect.tasks.secrets import PrefectSecret
+
+TOKEN = PrefectSecret("X")
+
+
+@task
+def use(t):
+    return len(t)
+
+
+with Flow("d") as flow:
+    use(TOKEN)
+    use(TOKEN())
+    use(TOKEN.run())
+
+print(TOKEN)
+"""
+
+
+def test_module_level_secret_read_in_a_flow_is_called():
+    """Issue #14: ``use(TOKEN)`` passed the task (evaluated at run time) in Prefect 1; once
+    ``TOKEN`` is a function, the flow must call it. Other reads get one TODO on the function."""
+    from meta_flows.core.codemod.testing import migrate
+
+    code = migrate(MODULE_SECRET).code
+    body = code.split("def d():\n", 1)[1]
+    assert body.startswith("    use(TOKEN())\n    use(TOKEN())\n    use(TOKEN())\n")
+    todo = todo_text(
+        "PF010",
+        "`TOKEN` was a Prefect 1 secret task (read when a flow ran) and is now a function "
+        "returning the secret; its uses in @flow functions call it, but those in `print(TOKEN)` "
+        "still get the function: call `TOKEN()` where the value is needed",
+    )
+    assert f"{todo}\ndef TOKEN():\n" in code
+    assert code.count("TODO(prefect2-migration)") == 1
+    assert code.endswith("print(TOKEN)\n")
+
+
+def test_module_level_secret_used_only_in_flows_gets_no_todo():
+    from meta_flows.core.codemod.testing import migrate
+
+    code = migrate(MODULE_SECRET.replace("print(TOKEN)\n", "")).code
+    assert "TODO" not in code and "use(TOKEN())" in code
 
 
 def test_dynamic_name_is_converted_at_runtime_with_todo():

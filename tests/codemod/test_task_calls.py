@@ -22,8 +22,43 @@ REWRITES = [
         id="upstream-tasks",
     ),
     pytest.param(
-        *case("m = b.map([1, 2], upstream_tasks=[a])\n", "m = b.map([1, 2], wait_for=[a])\n"),
-        id="upstream-on-map",
+        *case(
+            "m = b.map([1, 2], upstream_tasks=[a])\n",
+            "m = b.map([item for item, _ in zip([1, 2], a())], wait_for=[a()])\n",
+        ),
+        id="upstream-on-map-is-mapped",
+    ),
+    pytest.param(
+        *case(
+            "r = a()\nm = b.map([1, 2], y=unmapped(3), upstream_tasks=[unmapped(r)])\n",
+            "r = a()\nm = b.map([1, 2], y=unmapped(3), wait_for=[r])\n",
+            head=HEAD.replace("flow, task", "flow, task, unmapped"),
+        ),
+        id="unmapped-upstream-on-map",
+    ),
+    pytest.param(
+        *case(
+            "r = a()\nm = b.map([1, 2], unmapped(3), upstream_tasks=[r, unmapped(r)])\n",
+            "r = a()\nm = b.map([item for item, _ in zip([1, 2], r)], unmapped(3), "
+            "wait_for=[r, r])\n",
+            head=HEAD.replace("flow, task", "flow, task, unmapped"),
+        ),
+        id="mixed-upstream-on-map",
+    ),
+    pytest.param(
+        *case(
+            "m = b.map(upstream_tasks=[a()])\n",
+            "m = [b.submit(wait_for=[upstream]) for upstream in a()]\n",
+        ),
+        id="upstream-only-on-map",
+    ),
+    pytest.param(
+        *case(
+            "r = a()\nm = b.map([1, 2], [3, 4], upstream_tasks=[r])\n",
+            "r = a()\nm = b.map([items[0] for items in zip([1, 2], [3, 4], r)], "
+            "[items[1] for items in zip([1, 2], [3, 4], r)], wait_for=[r])\n",
+        ),
+        id="upstream-on-map-two-mapped-arguments",
     ),
     pytest.param(
         *case(

@@ -15,7 +15,9 @@ Inside ``@flow`` functions (the post-PF002 shape)::
   branches becomes an assignment in each branch (variables from branches that may not run are
   initialised to ``None`` before the ``if``).
 - ``ifelse(c, t, f)`` -> ``if c: ... else: ...``; ``switch(c, {k: t})`` -> ``if c == k: ... elif``,
-  moving the statements that produced ``t``/``f`` into the branches.
+  moving the statements that produced ``t``/``f`` into the branches. A condition that is a task
+  given uncalled is called (``if check():``: Prefect 1 ran it, the task object is always true);
+  ``mapped=True`` chooses per item and stays (H).
 - Skip propagation (§7 last paragraph, §18.2): a later simple statement that consumes outputs of
   one branch only moves into that branch; one that mixes branches gets a TODO (and the variables it
   reads are initialised to ``None`` before the ``if`` so it does not raise ``NameError``).
@@ -62,6 +64,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from meta_flows.core.codemod.analysis.scope import bound_names, module_task_names
 from meta_flows.core.codemod.base import Rule, get_arg, is_literal, literal_value, with_todo
 
 CASE = "prefect.tasks.control_flow.case"
@@ -83,9 +86,9 @@ _REASONS = {
     "argument is not assigned in a branch): rewrite it as plain if/elif assigning the merged "
     "variable in each branch",
     IFELSE: "could not be rewritten safely (the tasks it chooses between are not calls, or not "
-    "variables assigned just before it): rewrite it as plain if/else",
+    "variables assigned just before it, or it is mapped=True): rewrite it as plain if/else",
     SWITCH: "could not be rewritten safely (the tasks it chooses between are not calls, or not "
-    "variables assigned just before it): rewrite it as plain if/elif",
+    "variables assigned just before it, or it is mapped=True): rewrite it as plain if/elif",
 }
 _OUTSIDE = "is used outside a @flow function: rewrite it as plain if/else inside the @flow function"
 
@@ -283,6 +286,12 @@ class CaseMergeRule(Rule):
         self._flow_loads: list[dict[str, int]] = []  # per flow function: name -> load count
         self._changed = False
         self._originals: dict[int, cst.CSTNode] = {}
+        self._module_tasks: set[str] = set()
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        super().visit_Module(node)
+        self._module_tasks = module_task_names(self, node)
+        return True
 
     # ------------------------------------------------------------------ analysis
 
@@ -421,6 +430,20 @@ class CaseMergeRule(Rule):
         cond_arg = get_arg(call, "condition", 0)
         if cond_arg is None:
             return None
+        mapped = get_arg(call, "mapped", 3 if kind == IFELSE else 2)
+        if mapped is not None and not (
+            is_literal(mapped.value) and literal_value(mapped.value) is False
+        ):
+            return None  # one choice per item of a mapped condition: no plain if/else
+        cond = cond_arg.value
+        if (
+            isinstance(cond, cst.Name)
+            and cond.value in self._module_tasks
+            and cond.value not in bound_names(body)
+        ):
+            # a task given uncalled: Prefect 1 ran it and branched on its result, while the task
+            # object itself is always true
+            cond = cst.Call(func=cond)
         if kind == IFELSE:
             t, f = get_arg(call, "true_task", 1), get_arg(call, "false_task", 2)
             if t is None or f is None:
@@ -451,7 +474,7 @@ class CaseMergeRule(Rule):
             branches.append(Branch(value, [stmt]))
         if not exclusive(branches):
             return None
-        return cond_arg.value, branches, consumed
+        return cond, branches, consumed
 
     def _defining_stmt(self, body, i: int, name: str) -> int | None:
         """Index of the only statement before ``i`` assigning ``name``, unused in between."""

@@ -27,7 +27,11 @@ After::
 - The flow returns its single terminal task call (``.map`` terminals return the list of results);
   with several terminal tasks it returns nothing.
 - ``v = etl_flow`` keeps the old variable when it is still referenced (at the end of the module when
-  the variable is called ``flow``, which would shadow the decorator).
+  the variable is called ``flow``, which would shadow the decorator; module-level statements after
+  the block that read ``flow`` name the function instead, since they run before that line).
+- A body local named like a module-level name it reads first (``documents = documents()``) is
+  renamed ``documents_result`` from that assignment on: in a function it would make the name local
+  everywhere, an ``UnboundLocalError``.
 - A flow built in a zero-argument function (a factory ``def create_flow(): with Flow(...) as f:
   ...; return f``, or ``def main(): with Flow(...) as f: ...; f.run()``) moves to module level
   when its body needs none of the function's locals: ``return f`` returns the @flow function,
@@ -98,6 +102,7 @@ from meta_flows.core.codemod.analysis.scope import (
     raw_qualified_names,
     target_names,
 )
+from meta_flows.core.codemod.analysis.shadowing import rename_shadowing_locals
 from meta_flows.core.codemod.analysis.uses import (
     flow_uses,
     obsolete_use,
@@ -389,6 +394,8 @@ class FlowDefinitionRule(Rule):
         self.dependents: dict[int, str] = {}
         self.grouped: set[int] = set()  # dependents right after another one (no note of their own)
         self.functional_functions: set[str] = set()
+        # id(original Name) -> the site whose function a module-level read of `flow` names
+        self.flow_refs: dict[int, FlowSite] = {}
 
     # -------------------------------------------------------------- analysis (original nodes)
 
@@ -405,7 +412,24 @@ class FlowDefinitionRule(Rule):
                 self.functional_statements.update(id(node.body[i]) for i in site.graph.statements)
         self._plan_human_flows(node)
         self._plan_obsolete(node, sites)
+        self._plan_flow_refs(node, sites)
         return True
+
+    def _plan_flow_refs(self, module: cst.Module, sites: list[FlowSite]) -> None:
+        """Module-level reads of a flow variable named ``flow`` after its definition: they run
+        before the ``flow = <function>`` line at the end of the module, where ``flow`` is still
+        Prefect 2's decorator, so they name the @flow function instead."""
+        for site in sites:
+            if site.kind == "factory" or site.variable != "flow":
+                continue
+            for stmt in module.body[site.index + 1 :]:
+                if id(stmt) in self.sites or "flow" in bound_names([stmt]):
+                    break  # the variable is bound again from here on
+                if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) or id(stmt) in self.commented:
+                    continue  # functions run later, when the line at the end has bound it
+                for ref in name_refs(stmt):
+                    if ref.value == "flow" and self.binds_at_module_level(ref, {"flow"}):
+                        self.flow_refs[id(ref)] = site
 
     def _is_flow_with(self, node: cst.With) -> bool:
         return any(
@@ -760,6 +784,8 @@ class FlowDefinitionRule(Rule):
                 if i < len(stmts):
                     for c in comments:
                         stmts[i] = with_todo(stmts[i], self.CODE, c)
+            if site.kind != "factory" and self.mod is not None:
+                stmts = rename_shadowing_locals(stmts, module_bound_names(self.mod))
             tasks = TaskCalls(self, self.tasks)
             tasks.learn_body(stmts)
             ret = _terminal_return(stmts, tasks)
@@ -824,6 +850,12 @@ class FlowDefinitionRule(Rule):
             else:
                 nodes.append(self._alias(site.variable, site.function_name))
         return cst.FlattenSentinel(nodes) if len(nodes) > 1 else func
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        site = self.flow_refs.get(id(original_node))
+        if site is None:
+            return updated_node
+        return updated_node.with_changes(value=site.function_name)
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
         site = self.sites.get(id(original_node))

@@ -26,7 +26,9 @@ After::
   ``os.environ["VAR"]``; ``cast=f`` -> ``f(...)`` (with a TODO when the variable may be unset).
 - A module-level ``x = PrefectSecret("X")`` / ``EnvVarSecret("X")`` (a task instance evaluated at
   run time in Prefect 1) becomes ``def x(): return <value>`` so nothing is read at import time;
-  ``x()`` in the flow keeps working.
+  its reads in ``@flow`` functions (``use(x)``, evaluated when the flow ran) become ``x()``,
+  ``x()`` stays and ``x.run()`` becomes ``x()``. Reads outside flows (``print(x)``) and other
+  modules importing ``x`` would get the function: one TODO on the function names them (H).
 - Secret names computed at run time -> ``Secret.load(<expr>.lower().replace("_", "-"))`` with a
   TODO naming the blocks to create (C).
 
@@ -46,6 +48,7 @@ from meta_flows.core.codemod.base import (
     get_arg,
     literal_value,
     remove_p1_imports,
+    with_todo,
 )
 
 PREFECT_SECRET = "prefect.tasks.secrets.PrefectSecret"
@@ -76,13 +79,36 @@ class SecretsRule(Rule):
         self._secret_name = "Secret"
         self._changed = False
         self._imported = False
+        # module-level ``x = PrefectSecret(...)`` that become ``def x()``: their reads in @flow
+        # functions (ids of Name nodes) become ``x()``, ``x.run()`` anywhere becomes ``x()``, and
+        # the lines of the other reads go into one TODO on the function
+        self._module_secrets: dict[str, int] = {}  # name -> id of its assignment statement
+        self._call_in_flow: set[int] = set()
+        self._run_calls: set[int] = set()
+        self._outside: dict[str, list[str]] = {}  # name -> the statements reading it
 
     # ------------------------------------------------------------------ scopes
 
     def visit_Module(self, node: cst.Module) -> bool:
         super().visit_Module(node)
         self._secret_name = self._pick_secret_name(node)
+        self._plan_module_secrets(node)
         return True
+
+    def _plan_module_secrets(self, module: cst.Module) -> None:
+        for stmt in module.body:
+            if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+                small = stmt.body[0]
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and isinstance(small.value, cst.Call)
+                    and self.prefect_name(small.value) in SECRET_TASKS
+                ):
+                    self._module_secrets[small.targets[0].target.value] = id(stmt)
+        if self._module_secrets:
+            module.visit(_SecretUses(self))
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if self._changed:
@@ -120,7 +146,16 @@ class SecretsRule(Rule):
 
     # ------------------------------------------------------------------ rewrites
 
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        if id(original_node) in self._call_in_flow:
+            self.mark_applied()
+            return cst.Call(func=updated_node)
+        return updated_node
+
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if id(original_node) in self._run_calls:  # TOKEN.run() -> TOKEN()
+            self.mark_applied()
+            return updated_node.with_changes(func=updated_node.func.value)
         # ``PrefectSecret("X")()`` / ``PrefectSecret("X").run()``: the inner call became a value.
         func = updated_node.func
         if not updated_node.args:
@@ -245,14 +280,112 @@ class SecretsRule(Rule):
             and self.prefect_name(orig.value) in SECRET_TASKS
         ):
             return updated_node
-        return cst.FunctionDef(
+        leading = list(updated_node.leading_lines)
+        if leading and all(line.comment is None for line in leading):
+            leading = [cst.EmptyLine(), cst.EmptyLine()]  # a def after imports: two blank lines
+        func = cst.FunctionDef(
             name=stmt.targets[0].target,
             params=cst.Parameters(),
             body=cst.IndentedBlock(
                 body=[cst.SimpleStatementLine(body=[cst.Return(value=stmt.value)])]
             ),
-            leading_lines=updated_node.leading_lines,
+            leading_lines=leading,
         )
+        name = stmt.targets[0].target.value
+        uses = list(dict.fromkeys(self._outside.get(name, ())))
+        elsewhere = self.project.is_imported_elsewhere(self.context.full_module_name, name)
+        if not (uses or elsewhere):
+            return func
+        where = []
+        if uses:
+            where.append(", ".join(uses))
+        if elsewhere:
+            where.append("the modules importing it")
+        return with_todo(
+            func,
+            self.CODE,
+            f"`{name}` was a Prefect 1 secret task (read when a flow ran) and is now a function "
+            f"returning the secret; its uses in @flow functions call it, but those in "
+            f"{' and '.join(where)} still get the function: call `{name}()` where the value is "
+            "needed",
+        )
+
+
+class _SecretUses(cst.CSTVisitor):
+    """Reads of the module-level secrets ``rule._module_secrets`` (original nodes): in a @flow
+    function, outside one, or ``x.run()``."""
+
+    def __init__(self, rule: SecretsRule) -> None:
+        self.rule = rule
+        self.names = set(rule._module_secrets)
+        self.in_flow: list[bool] = []
+        self.skip: set[int] = set()
+        self.statement: cst.CSTNode | None = None
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        self.statement = node
+        return id(node) not in self.rule._module_secrets.values()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        flow = any(self.rule.is_prefect(d.decorator, "prefect.flow") for d in node.decorators)
+        self.in_flow.append(flow)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.in_flow.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.in_flow.append(False)
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.in_flow.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.in_flow.append(False)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.in_flow.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Name):
+            self.skip.add(id(func))  # x(): already a call of the function
+        elif (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "run"
+            and not node.args
+            and self.rule.binds_at_module_level(func.value, self.names)
+        ):
+            self.skip.add(id(func.value))
+            self.rule._run_calls.add(id(node))
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Param(self, node: cst.Param) -> bool:
+        if node.default is not None:
+            node.default.visit(self)
+        return False
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if id(node) in self.skip or not self.rule.binds_at_module_level(node, self.names):
+            return
+        if self.in_flow and self.in_flow[-1]:
+            self.rule._call_in_flow.add(id(node))
+        else:
+            where = self.statement if self.statement is not None else node
+            code = " ".join(self.rule.code_for(where).split())
+            self.rule._outside.setdefault(node.value, []).append(f"`{code}`")
 
 
 RULE = SecretsRule

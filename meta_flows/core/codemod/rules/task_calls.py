@@ -17,6 +17,14 @@ After (with PF002)::
 
 - A: ``b(x, upstream_tasks=[a])`` -> ``b(x, wait_for=[a])``. Prefect 2.20 accepts plain values in
   ``wait_for`` (they are ignored; futures and states are waited on), so every entry is kept.
+- C: ``.map(..., upstream_tasks=[...])``: Prefect 1 maps over every upstream task not wrapped in
+  ``unmapped`` (child i waits for its item i; the map is as long as its shortest input, upstream
+  tasks included), Prefect 2 passes ``wait_for`` whole to every child. ``unmapped(a)`` entries
+  become ``wait_for=[a]``; a mapped ``u`` also goes to ``wait_for`` (every child waits for all of
+  it, not only its item) and cuts the mapped arguments to the shortest input:
+  ``t.map([item for item, _ in zip(xs, u)], wait_for=[u])``. Without mapped arguments,
+  ``[t.submit(wait_for=[upstream]) for upstream in u]``. An upstream task given uncalled is
+  called. Not a literal list: TODO (H).
 - A: ``t(x, task_args=dict(name="x", max_retries=2))`` -> ``t.with_options(name="x", retries=2)(x)``
   (options mapped like PF004).
 - C: ``flatten(xs)`` -> ``[item for sub in xs for item in sub]``, or
@@ -269,6 +277,8 @@ class TaskCallsRule(Rule):
             return updated_node
         new = updated_node
         kw_names = {a.keyword.value for a in original_node.args if a.keyword is not None}
+        if "upstream_tasks" in kw_names and _is_map_call(original_node):
+            return self._mapped_upstream(original_node, new)
         if "upstream_tasks" in kw_names:
             new = new.with_changes(
                 args=[
@@ -292,6 +302,110 @@ class TaskCallsRule(Rule):
             self.mark_applied()
             return new.with_changes(func=cst.Attribute(value=new.func, attr=cst.Name("fn")))
         return new
+
+    def _mapped_upstream(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """``t.map(xs, upstream_tasks=[...])``: Prefect 1 maps over each upstream task not
+        wrapped in ``unmapped`` (child i waits for the upstream's item i, the map is as long as
+        the shortest input, a result that is not a list fails the task), while Prefect 2's
+        ``wait_for`` makes every child wait for all of it. ``unmapped`` entries become
+        ``wait_for=`` of the ``.map``; mapped ones a comprehension over ``zip`` of the inputs
+        submitting one task run per item."""
+        ups = next(a for a in updated.args if a.keyword and a.keyword.value == "upstream_tasks")
+        orig_ups = next(
+            a for a in original.args if a.keyword and a.keyword.value == "upstream_tasks"
+        )
+        if not isinstance(ups.value, (cst.List, cst.Tuple)) or any(a.star for a in updated.args):
+            self.add_todo(
+                "upstream_tasks= of .map() is not a literal list: Prefect 1 mapped over the "
+                "upstream tasks not wrapped in unmapped() (child i waited for their item i), "
+                "Prefect 2's wait_for= makes every child wait for all of them: rewrite it by hand"
+            )
+            return updated
+        static: list[cst.BaseExpression] = []
+        mapped: list[cst.BaseExpression] = []
+        for el, orig_el in zip(ups.value.elements, orig_ups.value.elements, strict=True):
+            if isinstance(el, cst.StarredElement):
+                self.add_todo(
+                    "upstream_tasks= of .map() with a starred entry: rewrite it by hand "
+                    "(Prefect 1 mapped over upstream tasks not wrapped in unmapped())"
+                )
+                return updated
+            if self._is_unmapped(orig_el.value):
+                static.append(el.value.args[0].value)
+            elif self.is_task(orig_el.value):
+                # a task given uncalled: Prefect 1 ran it and mapped over its result
+                mapped.append(cst.Call(func=el.value))
+            else:
+                mapped.append(el.value)
+        self.mark_applied()
+        if not mapped:
+            wait = cst.List(
+                elements=[cst.Element(v, comma=_COMMA) for v in static[:-1]]
+                + [cst.Element(v) for v in static[-1:]]
+            )
+            return updated.with_changes(
+                args=[
+                    a.with_changes(keyword=cst.Name("wait_for"), value=wait) if a is ups else a
+                    for a in updated.args
+                ]
+            )
+        waits = [*mapped, *static]
+        mapped_args = [
+            i
+            for i, (orig_a, a) in enumerate(zip(original.args, updated.args, strict=True))
+            if a is not ups and not self._is_unmapped(orig_a.value)
+        ]
+        if not mapped_args:
+            # only upstream tasks to map over: one run per item of theirs, without arguments
+            taken = {n.value for n in _names_in(updated)}
+            loop_vars = []
+            for _ in mapped:
+                var, n = "upstream", 2
+                while var in taken:
+                    var, n = f"upstream{n}", n + 1
+                taken.add(var)
+                loop_vars.append(var)
+            source = (
+                code_of(mapped[0])
+                if len(mapped) == 1
+                else f"zip({', '.join(code_of(v) for v in mapped)})"
+            )
+            wait = ", ".join([*loop_vars, *(code_of(v) for v in static)])
+            return cst.parse_expression(
+                f"[{code_of(updated.func.value)}.submit(wait_for=[{wait}]) "
+                f"for {', '.join(loop_vars)} in {source}]"
+            )
+        # each mapped argument cut to the shortest input, upstream tasks included
+        inputs = [updated.args[i].value for i in mapped_args] + mapped
+        zipped = f"zip({', '.join(code_of(v) for v in inputs)})"
+        cut: dict[int, cst.BaseExpression] = {}
+        for k, i in enumerate(mapped_args):
+            if len(inputs) == 2:
+                pattern = "item, _" if k == 0 else "_, item"
+                cut[i] = cst.parse_expression(f"[item for {pattern} in {zipped}]")
+            else:
+                cut[i] = cst.parse_expression(f"[items[{k}] for items in {zipped}]")
+        args = []
+        for i, a in enumerate(updated.args):
+            if a is ups:
+                wait = cst.List(
+                    elements=[cst.Element(v, comma=_COMMA) for v in waits[:-1]]
+                    + [cst.Element(waits[-1])]
+                )
+                args.append(a.with_changes(keyword=cst.Name("wait_for"), value=wait))
+            elif i in cut:
+                args.append(a.with_changes(value=cut[i]))
+            else:
+                args.append(a)
+        return updated.with_changes(args=args)
+
+    def _is_unmapped(self, node: cst.BaseExpression) -> bool:
+        return (
+            isinstance(node, cst.Call)
+            and len(node.args) == 1
+            and not node.args[0].keyword
+            and self.is_prefect(node.func, "prefect.unmapped")
+        )
 
     def _task_callee(self, func: cst.BaseExpression) -> str | None:
         """ "call" for ``t(...)``, "method" for ``t.map/.run/.submit(...)``, else None."""
@@ -432,6 +546,19 @@ class TaskCallsRule(Rule):
                     f"`{op.value}` is a list of futures from .map(): operators need values, use "
                     f"[f.result() for f in {op.value}]"
                 )
+
+
+def _names_in(node: cst.CSTNode) -> list[cst.Name]:
+    class _All(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.found: list[cst.Name] = []
+
+        def visit_Name(self, n: cst.Name) -> None:
+            self.found.append(n)
+
+    visitor = _All()
+    node.visit(visitor)
+    return visitor.found
 
 
 def _dict_args(node: cst.BaseExpression) -> list[cst.Arg] | None:
