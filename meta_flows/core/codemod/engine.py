@@ -253,6 +253,40 @@ def _wrapped_words(source: str, project: ProjectIndex) -> str:
     return "\n" + " ".join(sorted(words)) if words else ""
 
 
+# names ``from prefect import ...`` has in Prefect 2 only: a module importing one is Prefect 2 code
+_PREFECT2_ONLY_NAMES = frozenset({"flow", "get_run_logger"})
+
+
+def out_of_scope(source: str, path: str | None = None) -> str | None:
+    """Why an original (Prefect 1 side) module is not for the codemod, or None: it does not
+    parse (broken upstream), or it is Prefect 2 code already (``prefect.orion``, early Prefect 2;
+    ``from prefect import flow``)."""
+    source = source.removeprefix(BOM)
+    if "prefect" not in source:
+        return None
+    try:
+        tree = compile(source, path or "<source>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}, column {exc.offset}: " if exc.lineno else ""
+        return f"does not parse in the original: {where}{exc.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        return None  # the codemod reports these itself
+    modules: set[str] = set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            modules.add(node.module)
+            if node.module == "prefect":
+                names.update(a.name for a in node.names if a.name in _PREFECT2_ONLY_NAMES)
+    if any(m == "prefect.orion" or m.startswith("prefect.orion.") for m in modules):
+        return "Prefect 2 code already: imports prefect.orion"
+    if names:
+        return f"Prefect 2 code already: imports {', '.join(sorted(names))} from prefect"
+    return None
+
+
 def syntax_error(source: str, path: str | None, exc: cst.ParserSyntaxError) -> str:
     """Why ``source`` does not parse, at Python's own line and column (LibCST's position is
     often a line late: where it gave up, not where the error is)."""
