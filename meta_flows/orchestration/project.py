@@ -705,6 +705,10 @@ def migrate(
         try:
             with validation_slot(logger, project.name), phase("validation", timings):
                 verdicts = validate(prepared, timeout=project.validation_timeout or timeout)
+            if any(v.verdict == "migrated-error" for v in verdicts):
+                down = _api_unreachable()
+                if down:  # not the flows' fault: none of them is judged
+                    raise StepError(f"validation: {down}; its flows were not judged")
         except BaseException:
             if deploying is not None and deploying.exception() is not None:
                 step = "shadow deployments"  # it came first in the pipeline: report it
@@ -739,6 +743,9 @@ def migrate(
         logger.info("%s: gate %s: %s", project.name, "passed" if passed else "refused", why)
     except Exception as exc:  # noqa: BLE001 - one project's failure never stops the wave
         reason = str(exc) if isinstance(exc, StepError) else f"{type(exc).__name__}: {exc}"
+        down = _api_unreachable() if step and "Prefect 2 API at" not in reason else None
+        if down:  # the step met an API that is gone: say that, with the step's own error
+            reason = f"{step}: {down}: {reason.removeprefix(f'{step}: ')}"
         if step and not reason.startswith(f"{step}: "):  # a StepError names its step already
             reason = f"{step}: {reason}"
         logger.error("%s failed at %s", project.name, reason)
@@ -764,6 +771,14 @@ def migrate(
         details=details,
         out_of_scope=dict(prepared.out_of_scope),
     )
+
+
+def _api_unreachable() -> str | None:
+    """Why the Prefect 2 API does not answer, or None (see
+    :func:`meta_flows.adapters.prefect2.health.unreachable`)."""
+    from meta_flows.adapters.prefect2.health import unreachable
+
+    return unreachable()
 
 
 def _pause_after_failed_promotion(record: ProjectRecord) -> str:
