@@ -262,3 +262,18 @@ def test_written_code_is_what_a_reviewer_accepts(tmp_path: Path):
     check = isort_check()
     assert check.returncode == 0, check.stdout
     assert invoke("rewrite", "--check", str(flows / "daily.py")).exit_code == 0
+
+
+def test_a_syntax_error_names_pythons_line_and_column(tmp_path: Path):
+    """LibCST reports an unclosed bracket on the line after it; Python names the line it is on."""
+    source = "from prefect import task\n\nx = 1\n\n\ndef shout(text:\n    print(text)\n"
+    with pytest.raises(SyntaxError) as python:
+        compile(source, "broken.py", "exec")
+    (tmp_path / "broken.py").write_text(source)
+    report = tmp_path / "report.json"
+    assert invoke("rewrite", str(tmp_path), "--report", str(report)).exit_code == 0
+    (entry,) = json.loads(report.read_text())["files"]
+    assert entry["status"] == "error"
+    assert entry["error"].startswith(
+        f"syntax error at line {python.value.lineno}, column {python.value.offset}: "
+    ), entry["error"]

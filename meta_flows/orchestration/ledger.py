@@ -81,6 +81,10 @@ class ProjectRecord(_Model):
     todos: int = Field(0, ge=0, description="TODO(prefect2-migration) comments left.")
     rules: list[str] = Field(default_factory=list, description="Codemod rules that applied.")
     flows: list[FlowVerdict] = Field(default_factory=list)
+    out_of_scope: dict[str, str] = Field(
+        default_factory=dict,
+        description="Files left as they are (broken upstream, Prefect 2 already): file -> why.",
+    )
     prefect1_paused: list[str] = Field(
         default_factory=list, description="Prefect 1 flow ids whose schedules this wave paused."
     )

@@ -1,7 +1,7 @@
 """What a wave says about each project: a typed outcome, carried from step to step and reported.
 
 :class:`Outcome` travels between the wave's tasks; :meth:`Outcome.report` is its entry in the JSON
-report (``{"name", "state", "reason", "flows", "todos", "drift"}``), whose ``state`` is a :class:`ReportState`.
+report (``{"name", "state", "reason", "flows", "todos", "drift", "out_of_scope"}``), whose ``state`` is a :class:`ReportState`.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class Outcome:
     gate_passed: bool | None = None
     details: list[str] = field(default_factory=list)  # markdown lines (TODOs, diffs)
     drift: list[str] = field(default_factory=list)  # live deployments vs prefect.yaml (verify)
+    out_of_scope: dict[str, str] = field(default_factory=dict)  # file -> why left as it is
 
     def report(self) -> dict:
         return {
@@ -70,6 +71,10 @@ class Outcome:
             ],
             "todos": self.todos,
             "drift": self.drift,
+            "out_of_scope": [
+                {"file": file, "reason": reason}
+                for file, reason in sorted(self.out_of_scope.items())
+            ],
         }
 
 
@@ -91,4 +96,5 @@ def outcome_from_record(record: ProjectRecord) -> Outcome:
         branch=record.branch,
         pr_url=record.pr_url,
         deployments=list(record.deployment_names),
+        out_of_scope=dict(record.out_of_scope),
     )

@@ -32,7 +32,7 @@ from pathlib import Path
 import git
 
 from meta_flows.adapters import github_pr, gitops
-from meta_flows.core.codemod.engine import ERROR, UNCHANGED, imports_prefect
+from meta_flows.core.codemod.engine import ERROR, UNCHANGED, imports_prefect, out_of_scope
 from meta_flows.core.codemod.project import WrapperDeclarations
 from meta_flows.core.codemod.runner import discover, write_result
 from meta_flows.core.dependencies import migrate_dependencies
@@ -107,6 +107,7 @@ class Prepared:
     commit: str | None = None
     diffstat: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    out_of_scope: dict[str, str] = field(default_factory=dict)  # file -> why left as it is
 
 
 # ------------------------------------------------------------------------------ preparation
@@ -116,6 +117,33 @@ def _in_scope(path: str, flow_paths: list[str]) -> bool:
     if not flow_paths:
         return True
     return any(path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/") for p in flow_paths)
+
+
+def files_out_of_scope(legacy_dir: Path, flow_paths: list[str]) -> dict[str, str]:
+    """{file: reason} for the original's modules the wave leaves as they are: broken upstream
+    (they do not parse) or Prefect 2 code already (see
+    :func:`~meta_flows.core.codemod.engine.out_of_scope`)."""
+    found = {}
+    for path in discover([legacy_dir / p for p in flow_paths] or [legacy_dir]):
+        if path.is_symlink():
+            continue
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # the codemod reports it
+        reason = out_of_scope(source, str(path))
+        if reason:
+            found[path.relative_to(legacy_dir).as_posix()] = reason
+    return found
+
+
+def scope_note(files: dict[str, str]) -> str:
+    """The files out of scope, for a reason and the gate's note ("" for none)."""
+    if not files:
+        return ""
+    return "out of scope, left as they are: " + "; ".join(
+        f"{file} ({reason})" for file, reason in sorted(files.items())
+    )
 
 
 def generated_name(directory: Path, name: str) -> str:
@@ -211,6 +239,9 @@ def prepare(
         )
         inventory = inventory_repo(legacy_dir, env_root=env_root, declared=declared)
         inventory.flows = [f for f in inventory.flows if _in_scope(f.file, project.flow_paths)]
+        # broken upstream or Prefect 2 already: reported, left as they are, not validated
+        skipped = files_out_of_scope(legacy_dir, project.flow_paths)
+        inventory.errors = [e for e in inventory.errors if e.file not in skipped]
     targets = [migrated_dir / p for p in project.flow_paths] or [migrated_dir]
     missing = [str(p.relative_to(migrated_dir)) for p in targets if not p.exists()]
     if missing:
@@ -230,17 +261,22 @@ def prepare(
             task_factories=tuple(project.wrappers.task_factories),
         )
         summary = run_codemod(targets, jobs=jobs, declared=wrappers)
-        problems = unmigrated(summary.results, migrated_dir)
+        results = [
+            r
+            for r in summary.results
+            if not r.path or Path(r.path).relative_to(migrated_dir).as_posix() not in skipped
+        ]
+        problems = unmigrated(results, migrated_dir)
         if problems:
             raise StepError(f"rewrite: {problems}")
         rules: Counter[str] = Counter()
         changed: list[str] = []
-        for result in summary.results:
+        for result in results:
             if write_result(result):
                 changed.append(str(Path(result.path).relative_to(migrated_dir)))
                 rules.update(result.rules)
     with phase("dependency files", timings):
-        needs = sorted({q for result in summary.results for q in result.requirements})
+        needs = sorted({q for result in results for q in result.requirements})
         dependency_problems = []
         for edit in migrate_dependencies(migrated_dir, needs, write=True):
             path = migrated_dir / edit.path
@@ -279,7 +315,11 @@ def prepare(
     with phase("rewrite", timings):
         # every TODO of every file the wave writes or changes counts (code in scope, the
         # generated YAML, dependency files)
-        code = [str(path.relative_to(migrated_dir)) for path in discover(targets)]
+        code = [
+            rel
+            for path in discover(targets)
+            if (rel := path.relative_to(migrated_dir).as_posix()) not in skipped
+        ]
         for rel in dict.fromkeys([*code, *generated, *changed]):
             text = (migrated_dir / rel).read_text(encoding="utf-8", errors="replace")
             todos += file_todos(rel, text)
@@ -309,6 +349,7 @@ def prepare(
         commit=commit or repo.head.commit.hexsha,
         diffstat=diffstat,
         timings=timings,
+        out_of_scope=skipped,
     )
 
 
@@ -629,7 +670,10 @@ def migrate(
             pushed=not dry_run,
             todos=len(prepared.todos),
             rules=prepared.rules or record.rules,
+            out_of_scope=prepared.out_of_scope,
         )
+        if prepared.out_of_scope:
+            logger.warning("%s: %s", project.name, scope_note(prepared.out_of_scope))
         step = "pull request"
         credentials = None if dry_run else github_pr.load_credentials(github_block, project.git_url)
         if credentials is not None:
@@ -661,6 +705,10 @@ def migrate(
         try:
             with validation_slot(logger, project.name), phase("validation", timings):
                 verdicts = validate(prepared, timeout=project.validation_timeout or timeout)
+            if any(v.verdict == "migrated-error" for v in verdicts):
+                down = _api_unreachable()
+                if down:  # not the flows' fault: none of them is judged
+                    raise StepError(f"validation: {down}; its flows were not judged")
         except BaseException:
             if deploying is not None and deploying.exception() is not None:
                 step = "shadow deployments"  # it came first in the pipeline: report it
@@ -684,6 +732,8 @@ def migrate(
             run_seconds(verdicts),
         )
         passed, why = decide(wave.gate, verdicts, len(prepared.todos))
+        if prepared.out_of_scope:
+            why += f"; {scope_note(prepared.out_of_scope)}"
         record = ledger.update(
             project.name,
             state=ProjectState.VALIDATED,
@@ -693,6 +743,9 @@ def migrate(
         logger.info("%s: gate %s: %s", project.name, "passed" if passed else "refused", why)
     except Exception as exc:  # noqa: BLE001 - one project's failure never stops the wave
         reason = str(exc) if isinstance(exc, StepError) else f"{type(exc).__name__}: {exc}"
+        down = _api_unreachable() if step and "Prefect 2 API at" not in reason else None
+        if down:  # the step met an API that is gone: say that, with the step's own error
+            reason = f"{step}: {down}: {reason.removeprefix(f'{step}: ')}"
         if step and not reason.startswith(f"{step}: "):  # a StepError names its step already
             reason = f"{step}: {reason}"
         logger.error("%s failed at %s", project.name, reason)
@@ -718,7 +771,16 @@ def migrate(
         timings={k: round(v, 3) for k, v in timings.items()},
         gate_passed=passed,
         details=details,
+        out_of_scope=dict(prepared.out_of_scope),
     )
+
+
+def _api_unreachable() -> str | None:
+    """Why the Prefect 2 API does not answer, or None (see
+    :func:`meta_flows.adapters.prefect2.health.unreachable`)."""
+    from meta_flows.adapters.prefect2.health import unreachable
+
+    return unreachable()
 
 
 def _pause_after_failed_promotion(record: ProjectRecord) -> str:

@@ -10,6 +10,9 @@ to ``running``. A child that overruns is killed with its whole process group, th
 progress is reported (``timed_out``, or the child's exit code and last stderr lines), and a new
 child takes the runs after it. A child may also exit on purpose between runs (the Prefect 1
 child does after a timed-out run whose threads may live on): the remaining runs go to a new one.
+Once a child has exited or been killed, what its flows started in the background is killed
+too: its process group, and every process whose environment carries the child's
+``META_FLOWS_SANDBOX`` token (one that left the group with ``setsid``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,7 +73,10 @@ def _one_child(program, env, request, runs, blank, timeout, slack, import_grace,
         stderr_path.touch()
         roots = [str(r) for r in request.get("roots") or [request.get("repo") or ""] if r]
         since = 0  # where the current run's stderr begins (a stack dump is read from there)
-        proc = zygote.launch(program, env=env, cwd=workdir, stdin=request_path, stderr=stderr_path)
+        marker = uuid.uuid4().hex  # in the environment of the child and all it starts
+        proc = zygote.launch(
+            program, env=env, cwd=workdir, stdin=request_path, stderr=stderr_path, marker=marker
+        )
         while True:
             exited = proc.poll() is not None
             complete = output.read_text(encoding="utf-8").split("\n")[:-1]
@@ -97,6 +104,7 @@ def _one_child(program, env, request, runs, blank, timeout, slack, import_grace,
                 break
             time.sleep(POLL)
         proc.wait()
+        zygote.end_session(proc, marker)  # what the flows started in the background
         if current is None and not got:  # died before its first run: blame that one
             current = runs[0]["id"]
         if current is not None and current not in got:

@@ -55,6 +55,7 @@ except ImportError:  # run as a script by another interpreter (Prefect 1's): sta
 
 
 SELF = Path(__file__).resolve()
+MARKER = "META_FLOWS_SANDBOX"  # set to a token per child; its descendants inherit it
 READY_TIMEOUT = 120.0  # seconds a zygote may take to import its preload
 MAX_ZYGOTES = 4  # distinct (interpreter, preload, environment) keys kept warm at once
 
@@ -159,6 +160,8 @@ def _child(request: dict, protocol) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        if request.get("marker"):
+            os.environ[MARKER] = request["marker"]
         target = request["target"]
         if target.endswith(".py"):
             import runpy
@@ -268,7 +271,14 @@ class Zygote:
             self._changed.notify_all()
 
     def spawn(
-        self, target: str, *, cwd: str, env: dict[str, str], stdin: str | None, stderr: str | None
+        self,
+        target: str,
+        *,
+        cwd: str,
+        env: dict[str, str],
+        stdin: str | None,
+        stderr: str | None,
+        marker: str | None = None,
     ) -> Child:
         with self._lock:
             with self._changed:
@@ -283,6 +293,7 @@ class Zygote:
                 "env": env,
                 "stdin": stdin,
                 "stderr": stderr,
+                "marker": marker,
             }
             try:
                 self._proc.stdin.write(json.dumps(request) + "\n")
@@ -415,10 +426,12 @@ def launch(
     cwd: str | Path,
     stdin: str | Path | None = None,
     stderr: str | Path | None = None,
+    marker: str | None = None,
 ):
     """Start ``program`` (see :class:`Program`) as its own session, stdin from the file
     ``stdin``, stderr appended to the file ``stderr``, stdout discarded; a :class:`Child` (or a
-    Popen-like object when no zygote could be used)."""
+    Popen-like object when no zygote could be used). ``marker``: the value of ``MARKER`` in the
+    child's environment (and so in its descendants'), for :func:`end_session`."""
     if enabled() and program.preload:
         zygote = _zygote_for(program, env)
         if zygote is not None:
@@ -429,6 +442,7 @@ def launch(
                     env=env,
                     stdin=str(stdin) if stdin else None,
                     stderr=str(stderr) if stderr else None,
+                    marker=marker,
                 )
             except ZygoteError:
                 pass  # started the ordinary way below
@@ -439,7 +453,7 @@ def launch(
             stdout=subprocess.DEVNULL,
             stderr=ferr,
             cwd=cwd,
-            env=env,
+            env={**env, MARKER: marker} if marker else env,
             start_new_session=True,
         )
     return _Popened(proc)
@@ -466,6 +480,45 @@ def kill(child) -> None:
         child.wait(timeout=30)
     except subprocess.TimeoutExpired:
         pass
+
+
+def end_session(child, marker: str | None = None) -> None:
+    """Kill what ``child`` left running: its process group (a plain background process), and
+    every process whose environment has ``MARKER=marker`` (one that left the group with
+    ``setsid``, a daemon). Call it once the child has exited or been killed."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if not marker:
+        return
+    wanted = f"{MARKER}={marker}".encode()
+    for _ in range(5):  # a process may start another while we look
+        found = [pid for pid in _pids() if wanted in _environ(pid)]
+        if not found:
+            return
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def _pids() -> list[int]:
+    try:
+        names = os.listdir("/proc")
+    except OSError:  # no procfs: only the process group is ended
+        return []
+    me = os.getpid()
+    return [int(n) for n in names if n.isdigit() and int(n) != me]
+
+
+def _environ(pid: int) -> list[bytes]:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            return handle.read().split(b"\0")
+    except OSError:  # gone, or another user's
+        return []
 
 
 def shutdown() -> None:

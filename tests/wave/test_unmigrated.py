@@ -47,3 +47,25 @@ def test_every_problem_is_listed():
     ]
     problems = unmigrated(results, ROOT)
     assert "a.py: cannot read" in problems and "b.py left unchanged" in problems
+
+
+def test_files_out_of_scope_are_the_originals_broken_or_prefect2_modules(tmp_path: Path):
+    from meta_flows.orchestration.project import files_out_of_scope
+
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "etl.py").write_text(PREFECT1)
+    (flows / "plain.py").write_text("def (:\n")  # no Prefect: not the codemod's business
+    (flows / "broken.py").write_text("from prefect import task\n\n\ndef (:\n")
+    (flows / "new.py").write_text("from prefect import flow, task\n\n@flow\ndef f():\n    pass\n")
+    (flows / "orion.py").write_text("import prefect.orion.schemas.states as states\n")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "new.py").write_text("from prefect import get_run_logger\n")
+    assert files_out_of_scope(tmp_path, ["flows"]) == {
+        "flows/broken.py": "does not parse in the original: line 4, column 5: invalid syntax",
+        "flows/new.py": "Prefect 2 code already: imports flow from prefect",
+        "flows/orion.py": "Prefect 2 code already: imports prefect.orion",
+    }
+    assert files_out_of_scope(tmp_path, [])["other/new.py"] == (
+        "Prefect 2 code already: imports get_run_logger from prefect"
+    )

@@ -317,6 +317,7 @@ def test_rollback_wave_reverses_the_promoted_project(runs):
             "flows": result["projects"][0]["flows"],
             "todos": 0,
             "drift": [],
+            "out_of_scope": [],
         }
     ]
     for deployment, schedules in deployments_of("project:acme-etl"):

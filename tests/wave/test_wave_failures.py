@@ -1,11 +1,10 @@
 """A malformed registry entry, an unreachable repository, a push the remote rejects, a flow
-that hangs, a file the codemod cannot process and a work-pool clash: each is a clear per-project
-outcome while the rest of the wave completes."""
+that hangs and a work-pool clash: each is a clear per-project outcome while the rest of the wave
+completes. (A file the codemod cannot process: tests/wave/test_wave_codemod_crash.py.)"""
 
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 
@@ -31,16 +30,6 @@ with Flow("hangs") as flow:
 """
 
 
-PY2_HELPER = """
-from prefect import task
-
-
-@task
-def shout(text):
-    print "loud: %s" % text
-"""
-
-
 @pytest.fixture(scope="module")
 def report(prefect_api, legacy_cache, tmp_path_factory):
     import asyncio
@@ -62,11 +51,6 @@ def report(prefect_api, legacy_cache, tmp_path_factory):
     (source / "flows" / "hangs.py").write_text(HANGS)
     hanging = make_remote(source, remotes, "hanging")
     clash = make_remote(EXAMPLES / "acme-etl", remotes, "pool-clash")
-    source = tmp / "unparseable-src"
-    shutil.copytree(EXAMPLES / "acme-etl", source)
-    # Prefect 1 code the codemod cannot parse (a Python 2 print statement)
-    (source / "flows" / "py2_helper.py").write_text(PY2_HELPER)
-    unparseable = make_remote(source, remotes, "unparseable")
     registry = write_registry(
         tmp / "registry.yaml",
         [
@@ -77,7 +61,6 @@ def report(prefect_api, legacy_cache, tmp_path_factory):
             # cut after 6 s; the others have the wave run's 120 s (a loaded machine may
             # take more than 6 s for a flow run that does finish)
             {"name": "hanging", "git_url": str(hanging), "validation_timeout": 6},
-            {"name": "unparseable", "git_url": str(unparseable)},
             # its shadow deployments fail: the pool exists
             # with another type
             {
@@ -103,7 +86,6 @@ def report(prefect_api, legacy_cache, tmp_path_factory):
         "registry": registry,
         "rejecting": (rejecting, before),
         "clash": clash,
-        "unparseable": (unparseable, refs(unparseable)),
         "workspace": tmp / "ws",
     }
 
@@ -165,14 +147,3 @@ def test_shadow_deployment_failure_fails_the_project(report):
     assert "prefect2/demo" in refs(report["clash"])  # its migration branch was pushed before
     ledger = Ledger(str(report["workspace"]), "demo").get("pool-clash")
     assert (ledger.state.value, ledger.deployment_ids) == ("failed", [])
-
-
-def test_a_file_the_codemod_cannot_process_fails_the_project(report):
-    """Not committed half-migrated: the file would stay Prefect 1 code with no TODO saying so."""
-    project = report["projects"]["unparseable"]
-    assert project["state"] == "failed", project
-    reason = project["reason"]
-    assert reason.startswith("rewrite: the codemod failed on flows/py2_helper.py: syntax error")
-    assert reason.count("rewrite:") == 1
-    bare, before = report["unparseable"]
-    assert refs(bare) == before  # no migration branch pushed

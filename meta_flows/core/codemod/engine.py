@@ -6,6 +6,7 @@ comes back as status ``error`` with the reason and the source untouched.
 
 from __future__ import annotations
 
+import ast
 import re
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -138,7 +139,7 @@ def _migrate(
     try:
         tree = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        return MigrationResult(path, ERROR, source, error=f"syntax error: {_one_line(exc)}")
+        return MigrationResult(path, ERROR, source, error=syntax_error(source, path, exc))
     except Exception as exc:  # LibCST raises a few other errors on exotic input
         return MigrationResult(path, ERROR, source, error=f"cannot parse: {_one_line(exc)}")
     if not imports_prefect(source) and project is None:
@@ -250,6 +251,59 @@ def _wrapped_words(source: str, project: ProjectIndex) -> str:
     if any(name.rsplit(".", 1)[-1] in source for name in project.parameters):
         words.add("Parameter")  # a module-level Parameter of another module, maybe imported
     return "\n" + " ".join(sorted(words)) if words else ""
+
+
+# names ``from prefect import ...`` has in Prefect 2 only: a module importing one is Prefect 2 code
+_PREFECT2_ONLY_NAMES = frozenset({"flow", "get_run_logger"})
+
+
+def out_of_scope(source: str, path: str | None = None) -> str | None:
+    """Why an original (Prefect 1 side) module is not for the codemod, or None: it does not
+    parse (broken upstream), or it is Prefect 2 code already (``prefect.orion``, early Prefect 2;
+    ``from prefect import flow``)."""
+    source = source.removeprefix(BOM)
+    if "prefect" not in source:
+        return None
+    try:
+        tree = compile(source, path or "<source>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}, column {exc.offset}: " if exc.lineno else ""
+        return f"does not parse in the original: {where}{exc.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        return None  # the codemod reports these itself
+    modules: set[str] = set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            modules.add(node.module)
+            if node.module == "prefect":
+                names.update(a.name for a in node.names if a.name in _PREFECT2_ONLY_NAMES)
+    if any(m == "prefect.orion" or m.startswith("prefect.orion.") for m in modules):
+        return "Prefect 2 code already: imports prefect.orion"
+    if names:
+        return f"Prefect 2 code already: imports {', '.join(sorted(names))} from prefect"
+    return None
+
+
+def syntax_error(source: str, path: str | None, exc: cst.ParserSyntaxError) -> str:
+    """Why ``source`` does not parse, at Python's own line and column (LibCST's position is
+    often a line late: where it gave up, not where the error is)."""
+    try:
+        compile(source, path or "<source>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as python:
+        if python.lineno:
+            where = f" at line {python.lineno}" + (
+                f", column {python.offset}" if python.offset else ""
+            )
+            return f"syntax error{where}: {python.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    # Python parses it (syntax LibCST does not know yet): LibCST's own words
+    return f"syntax error (LibCST) at line {exc.raw_line}, column {exc.raw_column + 1}: " + (
+        _one_line(exc)
+    )
 
 
 def _one_line(exc: BaseException) -> str:
