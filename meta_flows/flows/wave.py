@@ -22,6 +22,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.context import get_run_context
 from prefect.states import Failed
 
+from meta_flows.core.errors import MetaFlowsError
 from meta_flows.core.registry import LoadedRegistry, Project, Registry, Wave, load_registry
 from meta_flows.flows.validate import artifact_slug
 from meta_flows.orchestration import project as steps
@@ -135,6 +136,10 @@ def _publish(run: WaveRun, dry_run: bool) -> None:
         )
 
 
+class WaveStopped(MetaFlowsError, RuntimeError):
+    """The wave could not go on (its Prefect 2 API went away): the report says what it knew."""
+
+
 @flow(name="migrate-wave", log_prints=True)
 def migrate_wave(
     wave: str = "demo",
@@ -181,14 +186,17 @@ def migrate_wave(
             run_id=run_id,
             logger=logger,
         )
+    result = run.report()
+    if report:  # first: whatever happens next, what the wave knows is written
+        Path(report).parent.mkdir(parents=True, exist_ok=True)
+        Path(report).write_text(json.dumps(result, indent=2) + "\n")
+    if run.stopped:
+        write_metrics(run, workspace, f"{wave}-dry-run" if dry_run else wave)
+        raise WaveStopped(f"the wave stopped: {run.stopped}; a re-run resumes it")
     started = time.perf_counter()
     _publish(run, dry_run)
     run.phase_seconds["publish"] = round(time.perf_counter() - started, 3)
     write_metrics(run, workspace, f"{wave}-dry-run" if dry_run else wave)
-    result = run.report()
-    if report:
-        Path(report).parent.mkdir(parents=True, exist_ok=True)
-        Path(report).write_text(json.dumps(result, indent=2) + "\n")
     for o in run.outcomes:
         logger.info("%-20s %-12s %s", o.name, o.state.value, o.reason or "")
     if run.failed:

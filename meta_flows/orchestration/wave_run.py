@@ -27,10 +27,15 @@ class WaveRun:
     wave: str
     outcomes: list[Outcome]
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    stopped: str | None = None  # why the wave could not go on (the Prefect 2 API went away...)
 
     def report(self) -> dict:
-        """The JSON report: ``{"wave", "projects": [{"name", "state", "reason", "flows"}]}``."""
-        return {"wave": self.wave, "projects": [o.report() for o in self.outcomes]}
+        """The JSON report: ``{"wave", "projects": [{"name", "state", "reason", "flows"}]}``,
+        and ``"stopped"`` (why) when the wave could not go on."""
+        report = {"wave": self.wave, "projects": [o.report() for o in self.outcomes]}
+        if self.stopped:
+            report["stopped"] = self.stopped
+        return report
 
     @property
     def failed(self) -> list[str]:
@@ -86,6 +91,47 @@ def run_wave(
     clock = {"started": time.perf_counter()}
     by_name = {p.name: p for p in projects}
     batches = PromotionBatches(the_wave.gate, [p.name for p in projects])
+    stopped = None
+    try:
+        _drive(
+            projects, outcomes, batches, by_name, clock, the_wave, loaded, wave, workspace,
+            ledger_wave, dry_run, max_parallel, timeout, github_block, migrate_task,
+            settle_task, run_id, logger,
+        )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - the wave cannot go on: say what it knows
+        from meta_flows.adapters.prefect2.health import unreachable
+
+        stopped = unreachable() or f"{type(exc).__name__}: {exc}"
+        logger.error("wave %s stopped: %s", wave, stopped)
+        for name, outcome in outcomes.items():
+            if outcome is None:
+                outcomes[name] = Outcome(
+                    name,
+                    ReportState.FAILED,
+                    f"the wave stopped before this project was done ({stopped}); "
+                    "a re-run of the wave resumes it",
+                )
+            elif outcome.state == ReportState.PENDING and not dry_run:
+                outcome.reason = (
+                    f"{outcome.reason or 'validated'}; not promoted or rolled back: the wave "
+                    f"stopped ({stopped}); a re-run of the wave settles it"
+                )
+    clock.setdefault("migrate", time.perf_counter())
+    clock["settle"] = time.perf_counter()
+    marks = list(clock.items())
+    phases = {
+        name: round(at - before, 3)
+        for (_, before), (name, at) in zip(marks, marks[1:], strict=False)
+    }
+    return WaveRun(wave, [o for o in outcomes.values() if o is not None], phases, stopped)
+
+
+def _drive(
+    projects, outcomes, batches, by_name, clock, the_wave, loaded, wave, workspace,
+    ledger_wave, dry_run, max_parallel, timeout, github_block, migrate_task, settle_task,
+    run_id, logger,
+) -> None:  # fmt: skip
+    """Migrate the projects, settling each batch as soon as it is decided (fills ``outcomes``)."""
     with wave_slots(run_id, max_parallel) as slots:
         migrating = Window(
             migrate_task,
@@ -146,14 +192,6 @@ def run_wave(
                 kept.state = settled.state
                 kept.reason = settled.reason or kept.reason
                 kept.timings = {**kept.timings, **settled.timings}
-    clock.setdefault("migrate", time.perf_counter())
-    clock["settle"] = time.perf_counter()
-    marks = list(clock.items())
-    phases = {
-        name: round(at - before, 3)
-        for (_, before), (name, at) in zip(marks, marks[1:], strict=False)
-    }
-    return WaveRun(wave, [o for o in outcomes.values() if o is not None], phases)
 
 
 def write_metrics(run: WaveRun, workspace: str | Path, ledger_wave: str) -> Path:
