@@ -21,6 +21,7 @@ FIXTURES = [
     "ifelse_task_condition.py",
     "local_shadows_task.py",
     "secret_module_level.py",
+    "task_copy.py",
 ]
 TOKEN = "t0k3n"
 
@@ -50,6 +51,7 @@ def test_issue14_fixtures_validate_equal(verdicts):
         "ifelse-task-condition",
         "local-shadows-task",
         "secret-module-level",
+        "task-copy",
     }
     not_equal = [
         f"{v.flow_name} [{v.case}]: {v.verdict} {v.reason or ''} {v.diff[:3]}"
