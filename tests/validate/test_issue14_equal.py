@@ -22,6 +22,7 @@ FIXTURES = [
     "local_shadows_task.py",
     "secret_module_level.py",
     "task_copy.py",
+    "user_names.py",
 ]
 TOKEN = "t0k3n"
 
@@ -52,6 +53,7 @@ def test_issue14_fixtures_validate_equal(verdicts):
         "local-shadows-task",
         "secret-module-level",
         "task-copy",
+        "user-names",
     }
     not_equal = [
         f"{v.flow_name} [{v.case}]: {v.verdict} {v.reason or ''} {v.diff[:3]}"

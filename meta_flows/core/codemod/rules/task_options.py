@@ -42,6 +42,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
+from meta_flows.core.codemod.analysis.decorators import decorator_name
 from meta_flows.core.codemod.analysis.scope import raw_qualified_names
 from meta_flows.core.codemod.base import Rule, is_literal, literal_value
 from meta_flows.core.codemod.options import P1_TASK_OPTIONS, P2_TASK_OPTIONS, convert_options
@@ -102,12 +103,12 @@ class TaskOptionsRule(Rule):
         return None
 
     def _to_prefect_task(self, func: cst.BaseExpression, factory: str) -> cst.Name:
-        self.add_import("prefect", "task")
+        decorator = decorator_name(self, "task")
         module, _, name = factory.rpartition(".")
         if isinstance(func, cst.Name):
             self.remove_import_if_unused(module, name)
         self.mark_applied()
-        return cst.Name("task")
+        return cst.Name(decorator)
 
     def leave_Decorator(self, original_node: cst.Decorator, updated_node: cst.Decorator):
         """A bare ``@acme_task`` of an installed factory: ``@task``."""
