@@ -23,6 +23,7 @@ FIXTURES = [
     "secret_module_level.py",
     "task_copy.py",
     "user_names.py",
+    "task_attribute_edits.py",
 ]
 TOKEN = "t0k3n"
 
@@ -54,6 +55,7 @@ def test_issue14_fixtures_validate_equal(verdicts):
         "secret-module-level",
         "task-copy",
         "user-names",
+        "task-attribute-edits",
     }
     not_equal = [
         f"{v.flow_name} [{v.case}]: {v.verdict} {v.reason or ''} {v.diff[:3]}"
