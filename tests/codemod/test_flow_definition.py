@@ -1032,3 +1032,48 @@ def test_shared_flow_alias_is_the_flow_under_prefect2(tmp_path, prefect_env):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == "1"
+
+
+def test_a_module_binding_flow_itself_imports_the_decorator_under_another_name():
+    """Issue #14: ``flow = "nightly"`` of the user's own would shadow Prefect 2's decorator
+    (``@flow`` then calls the string): the decorator is imported as ``prefect_flow``."""
+    assert_rewrite(
+        FlowDefinitionRule,
+        """\
+        from prefect import Flow, task
+        flow = "nightly"
+        @task
+        def one():
+            return flow
+        with Flow("named") as f:
+            one()
+        """,
+        """\
+        from prefect import task
+        from prefect import flow as prefect_flow
+
+        flow = "nightly"
+        @task
+        def one():
+            return flow
+        @prefect_flow(name="named")
+        def named():
+            return one()
+        """,
+    )
+
+
+@pytest.mark.parametrize(
+    "own",
+    [
+        "def describe(flow):\n    return flow.name\n",  # a parameter: not the module's name
+        "def build():\n    with Flow('inner') as flow:\n        pass\n    return flow\n",
+    ],
+)
+def test_flow_bound_only_locally_or_as_the_flow_object_keeps_the_decorator_name(own):
+    got = apply_rule(
+        FlowDefinitionRule,
+        "from prefect import Flow, task\n" + own + "@task\ndef one():\n    return 1\n"
+        "with Flow('named') as flow:\n    one()\n",
+    )
+    assert "@flow(name='named')" in got and "prefect_flow" not in got

@@ -236,7 +236,40 @@ def test_operators_on_mapped_futures_are_flagged():
     )
 
 
+def test_task_copy_becomes_with_options():
+    """Prefect 1's Task.copy(**task_args) sets those attributes on a copy; the names are the
+    constructor's, mapped as in §3."""
+    src = (
+        "from datetime import timedelta\n" + HEAD + "    return slow(b.copy(tags=['x'])(1))\n\n"
+        "slow = b.copy(max_retries=3, retry_delay=timedelta(seconds=5), name='slow')\n"
+        "plain = a.copy()\n"
+    )
+    assert_rewrite(
+        RULE,
+        src,
+        HEAD + "    return slow(b.with_options(tags=['x'])(1))\n\n"
+        "slow = b.with_options(retries=3, retry_delay_seconds=5, name='slow')\n"
+        "plain = a.with_options()\n",
+    )
+
+
+def test_task_copy_of_unmappable_options_keeps_a_todo():
+    out = apply_rule(RULE, HEAD + "    return b(1)\n\nc = b.copy(**opts)\nd = b.copy(trigger=t)\n")
+    assert "c = b.copy(**opts)" in out
+    assert (
+        todo_text(
+            "PF005",
+            "`b.copy(**opts)`: Prefect 2 tasks have no copy(); call b.with_options(...) with Prefect 2 "
+            "options (§3)",
+        )
+        in out
+    )
+    assert "d = b.with_options()" in out
+    assert "`trigger=t` was removed" in out
+
+
 NOOPS = [
+    "import copy\nrows = {'a': 1}\nmore = rows.copy()\nother = copy.copy(rows)\n",
     HEAD + "    r = a()\n    b(1, wait_for=[r])\n",
     HEAD + "    b.with_options(name='x')(1)\n",
     "from mylib import flatten\nx = flatten([[1]])\n",

@@ -294,3 +294,95 @@ def run_under_prefect2(tmp_path, script: str, env: dict) -> str:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
+
+
+ATTRIBUTE_EDITS = """\
+from datetime import timedelta
+from prefect import task
+RETRIES = 3
+@task
+def fetch(x):
+    return x
+@task(name="load", max_retries=1)
+def load(x):
+    return x
+fetch.max_retries = RETRIES
+fetch.retry_delay = timedelta(seconds=5)
+fetch.name = "fetch-it"
+load.max_retries = 2
+later = 4
+load.tags = ["t", later]
+"""
+
+
+def test_attribute_edits_after_definition_fold_into_the_decorator():
+    """Issue #14: Prefect 1 task options are attributes (``t.max_retries = 3``), which Prefect 2
+    tasks do not read: module-level edits of a task of the module go into its @task options
+    when they can move there, else ``t = t.with_options(...)`` where they were."""
+    assert_rewrite(
+        RULE,
+        ATTRIBUTE_EDITS,
+        """\
+        from prefect import task
+        RETRIES = 3
+        @task(retries=RETRIES, retry_delay_seconds=5, name="fetch-it")
+        def fetch(x):
+            return x
+        @task(name="load", retries=2)
+        def load(x):
+            return x
+        later = 4
+        load = load.with_options(tags=["t", later])
+        """,
+    )
+
+
+def test_attribute_edit_inside_a_function_is_flagged():
+    out = apply_rule(
+        RULE,
+        "from prefect import task\n@task\ndef fetch(x):\n    return x\n"
+        "def configure():\n    fetch.timeout = 30\n",
+    )
+    assert "    fetch.timeout = 30\n" in out
+    assert (
+        todo_text(
+            "PF004",
+            "`fetch.timeout = ...` changes a Prefect 1 task option as an attribute, which Prefect 2 "
+            "tasks do not read: give the option to @task where fetch is defined, or call "
+            "fetch.with_options(...) (§3)",
+        )
+        in out
+    )
+
+
+def test_attribute_edit_after_a_copy_is_not_folded():
+    """A copy made before the edit keeps the old option: the edit rebinds the name instead."""
+    out = apply_rule(
+        RULE,
+        "from prefect import task\n@task\ndef fetch(x):\n    return x\n"
+        "quick = fetch.copy()\nfetch.max_retries = 2\n",
+    )
+    assert "@task\ndef fetch" in out
+    assert "fetch = fetch.with_options(retries=2)\n" in out
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "class Config:\n    pass\nconfig = Config()\nconfig.name = 'x'\nconfig.max_retries = 3\n",
+        "from prefect import task\ndef helper(obj):\n    obj.name = 'x'\n",
+    ],
+)
+def test_attribute_edits_of_other_objects_stay(source):
+    assert_noop(RULE, source)
+
+
+def test_folded_attribute_edits_run_under_prefect2(tmp_path, prefect_env):
+    migrated = apply_rule(RULE, ATTRIBUTE_EDITS)
+    script = migrated + (
+        "assert fetch.retries == 3 and fetch.retry_delay_seconds == 5, fetch\n"
+        "assert fetch.name == 'fetch-it' and load.retries == 2, (fetch.name, load.retries)\n"
+        "assert load.tags == {'t', 4}, load.tags\n"
+        'print("OK")\n'
+    )
+    assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)

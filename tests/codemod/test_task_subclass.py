@@ -365,3 +365,38 @@ def test_whole_pipeline_subclass_options_and_calls():
         """
     )
     compile(code, "etl.py", "exec")
+
+
+def test_a_module_binding_task_itself_imports_the_decorator_under_another_name():
+    """Issue #14: ``task = load_config()`` of the user's own would shadow Prefect 2's ``task``
+    decorator the new ``@task`` function needs: it is imported as ``prefect_task``."""
+    assert_rewrite(
+        RULE,
+        """\
+        from prefect import Task
+        task = {"factor": 3}
+        class Scale(Task):
+            def run(self, x):
+                return x * task["factor"]
+        scale = Scale()
+        """,
+        """\
+        from prefect import task as prefect_task
+
+        task = {"factor": 3}
+
+
+        @prefect_task(name="Scale")
+        def scale(x):
+            return x * task["factor"]
+        """,
+    )
+
+
+def test_prefect_task_import_is_not_the_users_own_name():
+    out = apply_rule(
+        RULE,
+        "from prefect import Task, task\n@task\ndef a():\n    return 1\n"
+        "class B(Task):\n    def run(self):\n        return 2\nb = B()\n",
+    )
+    assert '@task(name="B")' in out and "prefect_task" not in out

@@ -21,6 +21,9 @@ FIXTURES = [
     "ifelse_task_condition.py",
     "local_shadows_task.py",
     "secret_module_level.py",
+    "task_copy.py",
+    "user_names.py",
+    "task_attribute_edits.py",
 ]
 TOKEN = "t0k3n"
 
@@ -50,6 +53,9 @@ def test_issue14_fixtures_validate_equal(verdicts):
         "ifelse-task-condition",
         "local-shadows-task",
         "secret-module-level",
+        "task-copy",
+        "user-names",
+        "task-attribute-edits",
     }
     not_equal = [
         f"{v.flow_name} [{v.case}]: {v.verdict} {v.reason or ''} {v.diff[:3]}"

@@ -83,6 +83,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
+from meta_flows.core.codemod.analysis.decorators import decorator_name
 from meta_flows.core.codemod.analysis.flows import (
     DEPLOYMENT_KWARGS,
     FLOW,
@@ -707,7 +708,7 @@ class FlowDefinitionRule(Rule):
                         comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
                     )
             kept[-1] = kept[-1].with_changes(comma=last_comma)
-        new_call = call.with_changes(func=cst.Name("flow"), args=kept)
+        new_call = call.with_changes(func=cst.Name(decorator_name(self, "flow")), args=kept)
         if wrapper is not None:
             todos.insert(0, wrapper_todo(wrapper[0], [e.strip() for e in extras], wrapper[1]))
         return cst.Decorator(decorator=new_call), todos
@@ -815,7 +816,7 @@ class FlowDefinitionRule(Rule):
                 ],
             )
         self._remove_imported(site.call.func)
-        self.add_import("prefect", "flow")
+        decorator_name(self, "flow")
         self.mark_applied()
         return func
 

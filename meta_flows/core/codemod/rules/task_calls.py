@@ -27,6 +27,8 @@ After (with PF002)::
   called. Not a literal list: TODO (H).
 - A: ``t(x, task_args=dict(name="x", max_retries=2))`` -> ``t.with_options(name="x", retries=2)(x)``
   (options mapped like PF004).
+- A: ``t.copy(max_retries=2, name="x")`` (Prefect 1: a copy with those attributes set) ->
+  ``t.with_options(retries=2, name="x")``, options mapped like PF004; ``t.copy(**opts)``: TODO.
 - C: ``flatten(xs)`` -> ``[item for sub in xs for item in sub]``, or
   ``[item for sub in xs for item in sub.result()]`` when ``xs`` is the list of futures of a
   ``.map(...)``.
@@ -114,7 +116,7 @@ class TaskCallsRule(Rule):
                         value = small.value
                         is_task = (self.is_prefect(value.func, "prefect.task") and value.args) or (
                             isinstance(value.func, cst.Attribute)
-                            and value.func.attr.value == "with_options"
+                            and value.func.attr.value in ("with_options", "copy")
                             and isinstance(value.func.value, cst.Name)
                             and value.func.value.value in self._local_tasks
                         )
@@ -126,11 +128,11 @@ class TaskCallsRule(Rule):
 
     def is_task(self, node: cst.BaseExpression) -> bool:
         """``node`` provably names a task (a module-level @task here, or one the project knows)."""
-        if isinstance(node, cst.Call):  # t.with_options(...)
+        if isinstance(node, cst.Call):  # t.with_options(...), Prefect 1's t.copy(...)
             func = node.func
             return (
                 isinstance(func, cst.Attribute)
-                and func.attr.value == "with_options"
+                and func.attr.value in ("with_options", "copy")
                 and self.is_task(func.value)
             )
         if not isinstance(node, (cst.Name, cst.Attribute)):
@@ -260,6 +262,12 @@ class TaskCallsRule(Rule):
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         func = original_node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "copy"
+            and self.is_task(func.value)
+        ):
+            return self._copy(original_node, updated_node)
         if self.is_prefect(func, "prefect.flatten"):
             return self._flatten(original_node, updated_node)
         if self.is_prefect(func, "prefect.apply_map"):
@@ -450,6 +458,26 @@ class TaskCallsRule(Rule):
             func=cst.Attribute(value=updated.func, attr=cst.Name("with_options")), args=opts
         )
         return updated.with_changes(func=func, args=kept)
+
+    def _copy(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """Prefect 1's ``t.copy(**task_args)`` (a copy with those attributes set): Prefect 2's
+        ``t.with_options(...)``, the options mapped as in §3."""
+        if any(a.keyword is None for a in original.args):
+            self.add_todo(
+                f"`{code_of(original)}`: Prefect 2 tasks have no copy(); call "
+                f"{code_of(original.func.value)}.with_options(...) with Prefect 2 options (§3)"
+            )
+            return updated
+        converted = convert_options(self, original.args, allowed=P2_WITH_OPTIONS)
+        for todo in converted.todos:
+            self.add_todo(todo)
+        self.mark_applied()
+        args = converted.args if converted.changed else updated.args
+        if args:
+            args = [*args[:-1], args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+        return updated.with_changes(
+            func=updated.func.with_changes(attr=cst.Name("with_options")), args=args
+        )
 
     def _flatten(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if len(original.args) != 1 or original.args[0].keyword or original.args[0].star:

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
+from meta_flows.core.codemod.analysis.decorators import decorator_name
 from meta_flows.core.codemod.analysis.scope import is_docstring, raw_qualified_names
 from meta_flows.core.codemod.analysis.uses import simple_assign
 from meta_flows.core.codemod.base import Rule, code_of, literal_value, with_todo
@@ -285,7 +286,7 @@ class TaskSubclassRule(Rule):
         if ctor_args:
             ctor_args[-1] = ctor_args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         ctor = code_of(cst.Call(func=call.func, args=ctor_args))
-        self.add_import("prefect", "task")
+        decorator = decorator_name(self, "task")
         merged: dict[str, cst.Arg] = {
             "name": cst.Arg(
                 keyword=cst.Name("name"),
@@ -299,7 +300,7 @@ class TaskSubclassRule(Rule):
         args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         function = cst.parse_statement(
             f"def {target}(*args, **kwargs):\n    return {ctor}.run(*args, **kwargs)\n"
-        ).with_changes(decorators=[cst.Decorator(decorator=cst.Call(cst.Name("task"), args))])
+        ).with_changes(decorators=[cst.Decorator(decorator=cst.Call(cst.Name(decorator), args))])
         if own and self.project.is_external(cls):
             listed = ", ".join(
                 code_of(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for a in own
@@ -473,7 +474,7 @@ class TaskSubclassRule(Rule):
         return class_args, options
 
     def _task_decorator(self, info: ClassInfo, options: list[cst.Arg]) -> cst.Decorator:
-        self.add_import("prefect", "task")
+        decorator = decorator_name(self, "task")
         merged: dict[str, cst.Arg] = {}
         for arg in [*info.class_options, *options]:
             merged[arg.keyword.value] = arg
@@ -486,7 +487,7 @@ class TaskSubclassRule(Rule):
             }
         args = [a.with_changes(comma=_COMMA) for a in merged.values()]
         args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        return cst.Decorator(decorator=cst.Call(func=cst.Name("task"), args=args))
+        return cst.Decorator(decorator=cst.Call(func=cst.Name(decorator), args=args))
 
     def _run_params(
         self, info: ClassInfo, defaults: dict[str, cst.BaseExpression]
