@@ -1,7 +1,8 @@
 """Issue #14 item 4's constructs, each a fixture of ``tests/integration/cases``: the Prefect 1
 original (run in the managed Prefect 1.4.1 environment) and the codemod's output (run against
 the test Prefect 2 server) validate ``equal``, task by task and file by file. Before the fixes
-the migrated flows passed task objects instead of results (``task_uncalled``).
+the migrated flows passed task objects instead of results (``task_uncalled``), or ran a
+``case(x, True)`` branch for ``x == 2`` (``case_values``: a file Prefect 1 never wrote).
 ``test_fixtures_equal`` runs them with the rest."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from meta_flows.orchestration.validation import validate_repo
 CASES_DIR = Path(__file__).resolve().parent.parent / "integration" / "cases"
 FIXTURES = {
     "task_uncalled.py": ["task-uncalled"],
+    "case_values.py": ["case-values"],
 }
 
 
