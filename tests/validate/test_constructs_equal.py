@@ -19,6 +19,7 @@ CASES_DIR = Path(__file__).resolve().parent.parent / "integration" / "cases"
 FIXTURES = {
     "task_uncalled.py": ["task-uncalled"],
     "case_values.py": ["case-values"],
+    "imperative_with.py": ["imperative-with"],
 }
 
 
