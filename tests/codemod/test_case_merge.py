@@ -15,7 +15,7 @@ SKIP = todo_text("PF008", SKIP_TODO)
 
 
 def flow_src(body: str, head: str = HEAD) -> str:
-    return head + "@flow\ndef f(cond):\n" + body
+    return head + "@flow\ndef f(cond: bool):\n" + body
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,12 @@ def flow_src(body: str, head: str = HEAD) -> str:
                 "    with case(check(), True):\n        a()\n"
                 "    with case(check(), False):\n        b()\n"
             ),
-            flow_src("    if check():\n        a()\n    if not check():\n        b()\n", OUT_HEAD),
+            # a task's result: Prefect 1 compared it with == (2 or "yes" ran neither branch)
+            flow_src(
+                "    if check() == True:  # noqa: E712\n        a()\n"
+                "    if check() == False:  # noqa: E712\n        b()\n",
+                OUT_HEAD,
+            ),
             id="call-condition-not-merged",
         ),
         pytest.param(
@@ -158,14 +163,17 @@ def flow_src(body: str, head: str = HEAD) -> str:
             "import prefect\nfrom prefect import flow\n@flow\ndef f(cond):\n"
             "    with prefect.case(cond, True):\n        yes()\n",
             "import prefect\nfrom prefect import flow\n@flow\ndef f(cond):\n"
-            "    if cond:\n        yes()\n",
+            "    if cond == True:  # noqa: E712\n        yes()\n",
             id="dotted-case",
         ),
         pytest.param(
             flow_src(
                 "    with case(cond, True):\n        with case(other, True):\n            x()\n"
             ),
-            flow_src("    if cond:\n        if other:\n            x()\n", OUT_HEAD),
+            flow_src(
+                "    if cond:\n        if other == True:  # noqa: E712\n            x()\n",
+                OUT_HEAD,
+            ),
             id="nested",
         ),
     ],
@@ -218,9 +226,9 @@ def test_unprovable_merge_stays_code_under_one_todo():
         + STUB_SOURCE
         + "\n\n"
         + stand_in("merge", "prefect.tasks.control_flow.merge", f"line {at(20)}", MERGE_REASON)
-        + "\n\n@flow\ndef f(cond):\n"
+        + "\n\n@flow\ndef f(cond: bool):\n"
         "    a = None\n    if cond:\n        a = yes()\n"
-        "    b = None\n    if other:\n        b = no()\n"
+        "    b = None\n    if other == True:  # noqa: E712\n        b = no()\n"
         "    c = merge(a, b)\n"
         "    report(c)\n"
     )
@@ -312,9 +320,9 @@ def test_pipeline_with_flow_block():
         "    c = merge(a, b)\n"
     )
     code = migrate(src).code
-    assert "    if cond:\n        c = yes()\n    else:\n        c = no()\n" in code
     assert "control_flow" not in code and "case" not in code.split("@task")[0]
     compile(code, "x", "exec")
+    # check() returns a bool (every return is one): if/else
     assert code == (
         "from prefect import flow, task\n\n"
         "@task\ndef check():\n    return True\n\n@task\ndef yes():\n    return 1\n\n"
@@ -322,6 +330,123 @@ def test_pipeline_with_flow_block():
         "@flow(name='demo')\ndef demo():\n    cond = check()\n"
         "    if cond:\n        c = yes()\n    else:\n        c = no()\n"
     )
+    # a task that may return 2 or "yes": Prefect 1 compared with ==, and ran neither branch
+    code = migrate(src.replace("return True", "return 1")).code
+    assert code.endswith(
+        "    cond = check()\n"
+        "    c = None\n"
+        "    if cond == True:  # noqa: E712\n        c = yes()\n"
+        "    elif cond == False:  # noqa: E712\n        c = no()\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "test_true", "test_false"),
+    [
+        ("x", "if y == True:  # noqa: E712", "elif y == False:  # noqa: E712"),
+        ("x > 1", "if y:", "else:"),
+        ("not x", "if y:", "else:"),
+        ("isinstance(x, int)", "if y:", "else:"),
+        ("True", "if y:", "else:"),
+    ],
+)
+def test_case_true_false_keeps_prefect1_comparison(value, test_true, test_false):
+    """Prefect 1's case ran its branch when ``result == value`` (CompareValue raises SKIP on
+    ``!=``): for a value that is not provably a bool, ``2`` or ``"yes"`` ran neither branch."""
+    src = (
+        HEAD + f"@flow\ndef f(x, flag: bool):\n    y = {value}\n"
+        "    with case(y, True):\n        a = yes()\n"
+        "    with case(y, False):\n        b = no()\n"
+    )
+    out = apply_rule(RULE, src)
+    assert f"    {test_true}\n        a = yes()\n    {test_false}\n        b = no()\n" in out
+    assert apply_rule(RULE, out) == out
+
+
+def test_case_on_a_bool_parameter():
+    """A flow run validates its parameters: one annotated ``bool`` is a bool in the body."""
+    src = (
+        HEAD + "@flow\ndef f(flag: bool = True):\n"
+        "    with case(flag, True):\n        a = yes()\n"
+        "    with case(flag, False):\n        b = no()\n"
+    )
+    assert "    if flag:\n        a = yes()\n    else:\n        b = no()\n" in apply_rule(RULE, src)
+
+
+@pytest.mark.parametrize(
+    ("body", "boolean"),
+    [
+        ("    return len(x) > 3\n", True),
+        ("    if x:\n        return False\n    return isinstance(x, list)\n", True),
+        ("    return x\n", False),
+        ("    if x:\n        return True\n", False),  # falls through: None
+        ("    def inner():\n        return 1\n    return not x\n", True),
+    ],
+)
+def test_case_on_a_task_returning_bools(body, boolean):
+    src = (
+        "from prefect import flow, task, case\n@task\ndef is_big(x):\n"
+        + body
+        + "@flow\ndef f(x):\n    big = is_big(x)\n"
+        "    with case(big, True):\n        a = yes()\n    with case(big, False):\n        b = no()\n"
+    )
+    out = apply_rule(RULE, src)
+    expected = "    if big:\n" if boolean else "    if big == True:  # noqa: E712\n"
+    assert expected in out
+
+
+def test_case_on_a_bool_expression():
+    src = HEAD + "@flow\ndef f(x):\n    with case(x > 1, True):\n        yes()\n"
+    assert apply_rule(RULE, src) == OUT_HEAD + "@flow\ndef f(x):\n    if x > 1:\n        yes()\n"
+
+
+def test_case_on_a_name_assigned_twice_is_compared():
+    src = (
+        HEAD + "@flow\ndef f(x):\n    y = x > 1\n    y = x\n"
+        "    with case(y, True):\n        yes()\n"
+    )
+    assert "    if y == True:  # noqa: E712\n" in apply_rule(RULE, src)
+
+
+def test_case_false_alone_on_a_value_is_a_comparison():
+    src = HEAD + "@flow\ndef f(x):\n    with case(x, False):\n        no()\n"
+    out = apply_rule(RULE, src)
+    assert out == OUT_HEAD + ("@flow\ndef f(x):\n    if x == False:  # noqa: E712\n        no()\n")
+
+
+def test_switch_on_true_false_is_not_an_else():
+    src = (
+        "from prefect import flow\nfrom prefect.tasks.control_flow import switch\n"
+        "@flow\ndef f(cond):\n    switch(cond, {True: a(), False: b()})\n"
+    )
+    assert apply_rule(RULE, src) == (
+        "from prefect import flow\n@flow\ndef f(cond):\n"
+        "    if cond == True:  # noqa: E712\n        a()\n"
+        "    elif cond == False:  # noqa: E712\n        b()\n"
+    )
+
+
+def test_merge_with_task_options_is_placed():
+    """``merge(a, b, checkpoint=False)``: the options were the Merge task's own."""
+    src = flow_src(
+        "    with case(cond, True):\n        a = yes()\n"
+        "    with case(cond, False):\n        b = no()\n"
+        "    c = merge(a, b, checkpoint=False, name='m')\n"
+    )
+    assert_rewrite(
+        RULE,
+        src,
+        flow_src("    if cond:\n        c = yes()\n    else:\n        c = no()\n", OUT_HEAD),
+    )
+
+
+def test_merge_mapped_stays():
+    src = flow_src(
+        "    with case(cond, True):\n        a = yes()\n"
+        "    with case(cond, False):\n        b = no()\n"
+        "    c = merge(a, b, mapped=True)\n"
+    )
+    assert "c = merge(a, b, mapped=True)" in apply_rule(RULE, src)
 
 
 # ---------------------------------------------------------------- issue #14: ifelse conditions

@@ -1077,3 +1077,89 @@ def test_flow_bound_only_locally_or_as_the_flow_object_keeps_the_decorator_name(
         "with Flow('named') as flow:\n    one()\n",
     )
     assert "@flow(name='named')" in got and "prefect_flow" not in got
+
+
+# ------------------------------------- issue #14: the imperative API inside and after `with Flow`
+
+IMPERATIVE = TASKS + "@task\ndef report():\n    return 3\n\n"
+IMPERATIVE_AFTER = IMPERATIVE.replace(
+    "from prefect import Flow, task", "from prefect import flow, task"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "after"),
+    [
+        # edges the call order already satisfies: removed
+        ("r = extract()\nl = load(1)\nflow.add_edge(r, l)\n", "r = extract()\nl = load(1)\n"),
+        (
+            "r = extract()\nl = load(1)\n# after r\nflow.set_dependencies(task=l, upstream_tasks=[r])\n",
+            "r = extract()\nl = load(1)\n",
+        ),
+        ("r = extract()\nl = load(1)\nflow.chain(r, l)\n", "r = extract()\nl = load(1)\n"),
+        ("r = extract()\nflow.add_task(r)\n", "r = extract()\nreturn r\n"),
+        # a task given uncalled: Prefect 1 bound it into the flow and ran it
+        ("flow.add_task(report)\n", "return report()\n"),
+        (
+            "r = extract()\nflow.set_dependencies(task=report, upstream_tasks=[r])\n",
+            "r = extract()\nreturn report(upstream_tasks=[r])\n",
+        ),
+    ],
+)
+def test_imperative_api_in_the_with_body(body, after):
+    src = (
+        IMPERATIVE
+        + 'with Flow("f") as flow:\n'
+        + "".join(f"    {ln}\n" for ln in body.splitlines())
+    )
+    out = apply_rule(FlowDefinitionRule, src)
+    expected = (
+        IMPERATIVE_AFTER
+        + '@flow(name="f")\ndef f():\n'
+        + "".join(f"    {ln}\n" for ln in after.splitlines())
+    )
+    assert out == expected, out
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "l = load(1)\nr = extract()\nflow.add_edge(r, l)\n",  # the upstream is called later
+        "r = extract()\nl = load(1)\nflow.add_edge(r, l, key='x')\n",  # a data edge
+        "r = extract()\nl = load(1)\nr = extract()\nflow.add_edge(r, l)\n",  # assigned twice
+        "r = extract()\nflow.set_dependencies(task=report, keyword_tasks={'x': r})\n",
+    ],
+)
+def test_imperative_api_not_provable_keeps_its_todo(body):
+    src = (
+        IMPERATIVE
+        + 'with Flow("f") as flow:\n'
+        + "".join(f"    {ln}\n" for ln in body.splitlines())
+    )
+    out = apply_rule(FlowDefinitionRule, src)
+    assert out.count("`flow` was the Prefect 1 Flow object") == 1
+    assert "    flow." in out
+
+
+def test_imperative_api_after_the_with_block_is_commented_out():
+    """It used to become ``f.chain(...)`` on the @flow function: an AttributeError at import."""
+    src = IMPERATIVE + 'with Flow("f") as flow:\n    extract()\n\nflow.chain(extract, report)\n'
+    out = apply_rule(FlowDefinitionRule, src)
+    todo = todo_text(
+        "PF002",
+        "`flow.chain(...)` on a flow built with `with Flow(...)`: a Prefect 2 flow has no task "
+        "graph to edit; call the tasks in the @flow function in dependency order (an upstream "
+        "task's call before its downstream's, or wait_for=[...])",
+    )
+    assert out == IMPERATIVE_AFTER + (
+        f'@flow(name="f")\ndef f():\n    return extract()\n\n{todo}\n# flow.chain(extract, report)\n'
+    )
+
+
+def test_imperative_api_on_a_downstream_with_a_trigger_is_kept():
+    src = (
+        IMPERATIVE.replace("@task\ndef load", "@task(trigger=all_finished)\ndef load")
+        + 'with Flow("f") as flow:\n    r = extract()\n    l = load(1)\n    flow.add_edge(r, l)\n'
+    )
+    out = apply_rule(FlowDefinitionRule, src)
+    assert "    flow.add_edge(r, l)\n" in out

@@ -471,3 +471,49 @@ def test_parameter_imported_from_another_module_is_lifted(imported):
     )
     again = migrate_source(got.code, "flows/daily.py", module_name="flows.daily", project=project)
     assert again.code == got.code
+
+
+# ------------------------------------------------- issue #14: Parameters created in nested blocks
+
+
+@pytest.mark.parametrize(
+    ("body", "args", "new_body"),
+    [
+        (
+            'c = x()\nwith case(c, True):\n    q = Parameter("q", default=3)\n    y(q)',
+            "q: int = 3",
+            "c = x()\nwith case(c, True):\n    y(q)",
+        ),
+        (
+            'with case(c, True):\n    # the value\n    q = Parameter("q")',
+            "q",
+            "with case(c, True):\n    # the value\n    pass",
+        ),
+    ],
+)
+def test_parameter_in_a_nested_block_is_an_argument(body, args, new_body):
+    """Prefect 1 made every Parameter a root task of the flow, never part of a case: a
+    Parameter created in ``with case(...)`` or another block is a flow argument."""
+    assert_rewrite(ParametersRule, HEAD + flow_src(body), AFTER_HEAD + flow_src(new_body, args))
+
+
+def test_parameter_renamed_in_nested_blocks():
+    body = 'if DEBUG:\n    with tags("t"):\n        n = Parameter("n-max", default=1)\n        y(n)'
+    todo = todo_text(
+        "PF003",
+        "parameter 'n-max' is now the argument `n_max`: deployments, schedules and callers "
+        "passing 'n-max' must use the new name",
+    )
+    assert_rewrite(
+        ParametersRule,
+        HEAD + flow_src(body),
+        AFTER_HEAD
+        + todo
+        + "\n"
+        + flow_src('n = n_max\nif DEBUG:\n    with tags("t"):\n        y(n)', "n_max: int = 1"),
+    )
+
+
+def test_parameter_in_a_loop_stays():
+    src = HEAD + flow_src('for i in range(2):\n    n = Parameter("n")\n    y(n)')
+    assert_noop(ParametersRule, src)

@@ -24,7 +24,9 @@ REWRITES = [
     pytest.param(
         *case(
             "m = b.map([1, 2], upstream_tasks=[a])\n",
-            "m = b.map([item for item, _ in zip([1, 2], a())], wait_for=[a()])\n",
+            # read twice by the rewrite: called once (it used to run twice)
+            "a_result = a()\n"
+            "m = b.map([item for item, _ in zip([1, 2], a_result)], wait_for=[a_result])\n",
         ),
         id="upstream-on-map-is-mapped",
     ),
@@ -268,9 +270,90 @@ def test_task_copy_of_unmappable_options_keeps_a_todo():
     assert "`trigger=t` was removed" in out
 
 
+UNCALLED = [
+    pytest.param(*case("r = b(a)\n", "r = b(a())\n"), id="argument"),
+    pytest.param(*case("m = b.map(a)\n", "m = b.map(a())\n"), id="mapped-argument"),
+    pytest.param(
+        *case("r = b(x=a, y=[a])\n", "a_result = a()\nr = b(x=a_result, y=[a_result])\n"),
+        id="twice-in-one-call",
+    ),
+    pytest.param(*case("r = b([a, 1])\n", "r = b([a(), 1])\n"), id="in-a-list"),
+    pytest.param(
+        *case("b(1, upstream_tasks=[a])\n", "b(1, wait_for=[a()])\n"), id="upstream-tasks"
+    ),
+    pytest.param(
+        *case(
+            "m = b.map([1, 2], y=unmapped(a))\n",
+            "m = b.map([1, 2], y=unmapped(a()))\n",
+            head=HEAD.replace("flow, task", "flow, task, unmapped"),
+        ),
+        id="unmapped-argument",
+    ),
+    pytest.param(
+        *case(
+            "# the input\nm = b.map(a)\ns = b(m, upstream_tasks=[a])\n",
+            "# the input\na_result = a()\nm = b.map(a_result)\ns = b(m, wait_for=[a_result])\n",
+        ),
+        id="several-uses-one-run",
+    ),
+    pytest.param(
+        *case(
+            "for i in range(2):\n    b(i, y=a)\n",
+            "a_result = a()\nfor i in range(2):\n    b(i, y=a_result)\n",
+        ),
+        id="in-a-loop-runs-once",
+    ),
+    pytest.param(
+        *case(
+            "with case(a, True):\n    b(1)\n",
+            "with case(a(), True):\n    b(1)\n",
+            head=HEAD.replace("flow, task", "case, flow, task"),
+        ),
+        id="case-condition",
+    ),
+    pytest.param(
+        *case(
+            "c = b(2)\nwith case(c, True):\n    b(a)\n",
+            "c = b(2)\nwith case(c, True):\n    b(a())\n",
+            head=HEAD.replace("flow, task", "case, flow, task"),
+        ),
+        id="in-a-case-branch",
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), UNCALLED)
+def test_task_given_uncalled_is_called_once(before, after):
+    """Prefect 1 bound a task given uncalled into the flow: it ran once and its result was
+    passed. Prefect 2 would pass the task object."""
+    assert_rewrite(RULE, before, after)
+
+
+def test_task_given_uncalled_in_several_branches_gets_one_todo():
+    src = HEAD.replace("flow, task", "case, flow, task") + textwrap.indent(
+        "c = b(2)\nwith case(c, True):\n    b(a)\nwith case(c, False):\n    b(a, y=1)\n", "    "
+    )
+    out = apply_rule(RULE, src)
+    todo = todo_text(
+        "PF005",
+        "`a` is a task given uncalled (to b(...)): Prefect 1 ran it once per flow run and passed "
+        "its result, a Prefect 2 task object is only a function; it is used in a case branch or "
+        "under if/try/while together with other uses, so where it ran is not provable here: "
+        "call it once where it should run (`a_result = a()`) and pass the result",
+    )
+    assert out == src.replace("        b(a)\n", f"        {todo}\n        b(a)\n")
+    assert apply_rule(RULE, out) == out
+
+
 NOOPS = [
     "import copy\nrows = {'a': 1}\nmore = rows.copy()\nother = copy.copy(rows)\n",
     HEAD + "    r = a()\n    b(1, wait_for=[r])\n",
+    # a plain function given as a callback is no task
+    HEAD.replace("@flow", "def helper(x):\n    return x\n\n@flow") + "    b(helper)\n",
+    HEAD + "    b(a())\n",
+    HEAD + "    a = 3\n    b(a)\n",  # a local named like a task
+    HEAD + "    print(a)\n",  # not a task call
+    HEAD.replace("@flow\n", "") + "    return b(a)\n",  # not a flow
     HEAD + "    b.with_options(name='x')(1)\n",
     "from mylib import flatten\nx = flatten([[1]])\n",
     "from itertools import chain\ndef b(x, upstream_tasks=None):\n    pass\nb(1, upstream_tasks=[2])\n",

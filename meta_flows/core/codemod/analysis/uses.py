@@ -171,10 +171,23 @@ def handled_use(kind: str, attr: str | None) -> bool:
     )  # reads (`flow.name`, `flow.tasks` -> TODO) and bare references (alias)
 
 
-def obsolete_use(stmt: cst.CSTNode, variable: str) -> str | None:
-    """The TODO message for a statement using Flow API that cannot stay, else None."""
+def functional_calls_of(uses: list[tuple[str, str | None]]) -> list[str]:
+    return sorted({a for k, a in uses if k == "call" and a in FUNCTIONAL_METHODS})
+
+
+def obsolete_use(stmt: cst.CSTNode, variable: str, functional: bool = False) -> str | None:
+    """The TODO message for a statement using Flow API that cannot stay, else None
+    (``functional``: the functional API too, on a flow that is a ``with Flow`` block)."""
     uses = flow_uses(stmt, variable)
     calls = sorted({a for k, a in uses if k == "call" and a in OBSOLETE_METHODS})
+    functional_calls = functional and functional_calls_of(uses)
+    if functional_calls and not calls:
+        methods = ", ".join(f"`{variable}.{a}(...)`" for a in functional_calls)
+        return (
+            f"{methods} on a flow built with `with Flow(...)`: a Prefect 2 flow has no task "
+            f"graph to edit; call the tasks in the @flow function in dependency order (an "
+            f"upstream task's call before its downstream's, or wait_for=[...])"
+        )
     reads = sorted({a for k, a in uses if k == "get" and a in OBSOLETE_ATTRS})
     if calls:
         return (

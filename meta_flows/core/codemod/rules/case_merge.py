@@ -8,12 +8,19 @@ Inside ``@flow`` functions (the post-PF002 shape)::
         b = no()                        c = no()
     c = merge(a, b)
 
-- ``case(x, True)`` -> ``if x:``, ``False`` -> ``if not x:`` (the pair -> ``if``/``else``),
-  ``None`` -> ``if x is None:``, any other value -> ``if x == value:`` (C: P1 compared with ``==``).
+- Prefect 1 ran a case branch when ``result == value`` (``CompareValue`` skips on ``!=``).
+  ``case(x, True)`` -> ``if x:``, ``False`` -> ``if not x:`` (the pair -> ``if``/``else``) when
+  ``x`` is provably a bool (a comparison, ``not``, ``isinstance``/``bool``/..., a literal, a call
+  of a task of the module whose every ``return`` is one of those, a flow argument annotated
+  ``bool``, a name the flow assigns only such values); otherwise
+  ``if x == True:  # noqa: E712`` / ``elif x == False:  # noqa: E712`` (C: ``2`` or ``"yes"``
+  runs neither branch). ``None`` -> ``if x is None:``, any other value -> ``if x == value:``.
+  ``ifelse`` branched on ``bool(x)``: ``if x:``/``else``.
 - Consecutive ``case`` blocks on the same side-effect-free condition with distinct literal values
   are exclusive and become one ``if``/``elif``; ``merge(a, b)`` of outputs of distinct exclusive
   branches becomes an assignment in each branch (variables from branches that may not run are
-  initialised to ``None`` before the ``if``).
+  initialised to ``None`` before the ``if``); the Merge task's options (``checkpoint=False``,
+  ``name=``, ``flow=``) go with it, ``mapped=True`` stays (H).
 - ``ifelse(c, t, f)`` -> ``if c: ... else: ...``; ``switch(c, {k: t})`` -> ``if c == k: ... elif``,
   moving the statements that produced ``t``/``f`` into the branches. A condition that is a task
   given uncalled is called (``if check():``: Prefect 1 ran it, the task object is always true);
@@ -64,7 +71,11 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from meta_flows.core.codemod.analysis.scope import bound_names, module_task_names
+from meta_flows.core.codemod.analysis.scope import (
+    bound_names,
+    module_task_names,
+    target_names,
+)
 from meta_flows.core.codemod.base import Rule, get_arg, is_literal, literal_value, with_todo
 
 CASE = "prefect.tasks.control_flow.case"
@@ -210,17 +221,62 @@ def is_pure(expr: cst.BaseExpression) -> bool:
     return False
 
 
-def test_for(cond: cst.BaseExpression, value: cst.BaseExpression) -> cst.BaseExpression:
-    """The ``if`` test for ``case(cond, value)``."""
-    if isinstance(value, cst.Name) and value.value == "True":
-        return cond
-    if isinstance(value, cst.Name) and value.value == "False":
+_BOOL_FUNCTIONS = frozenset({"isinstance", "issubclass", "bool", "callable", "hasattr"})
+
+
+def is_bool_expr(expr: cst.BaseExpression) -> bool:
+    """``expr`` is a ``bool`` whatever its operands: a comparison, ``not``, a literal bool, a
+    call of ``isinstance``/``bool``/... (``and``/``or`` give one of their operands)."""
+    if isinstance(expr, cst.Name):
+        return expr.value in ("True", "False")
+    if isinstance(expr, cst.Comparison):
+        return True
+    if isinstance(expr, cst.UnaryOperation):
+        return isinstance(expr.operator, cst.Not)
+    if isinstance(expr, cst.Call):
+        return (
+            isinstance(expr.func, cst.Name)
+            and expr.func.value in _BOOL_FUNCTIONS
+            and not any(a.star for a in expr.args)
+        )
+    return False
+
+
+NOQA_E712 = "# noqa: E712"
+
+
+def test_for(
+    cond: cst.BaseExpression, value: cst.BaseExpression, boolean: bool = False
+) -> cst.BaseExpression:
+    """The ``if`` test for ``case(cond, value)``.
+
+    Prefect 1 ran the branch when ``cond == value`` (``CompareValue`` skips on ``!=``): a
+    ``True``/``False`` value becomes ``if cond:``/``if not cond:`` only when ``cond`` is
+    ``boolean`` (provably a bool), else ``cond == True`` (``2`` or ``"yes"`` is not ``True``;
+    ``0 == False`` but ``None != False``)."""
+    is_bool_value = isinstance(value, cst.Name) and value.value in ("True", "False")
+    if is_bool_value and boolean:
+        if value.value == "True":
+            return cond
         return cst.UnaryOperation(operator=cst.Not(), expression=_paren_if_needed(cond))
     op = cst.Is() if isinstance(value, cst.Name) and value.value == "None" else cst.Equal()
     return cst.Comparison(
         left=_paren_if_needed(cond),
         comparisons=[cst.ComparisonTarget(operator=op, comparator=value)],
     )
+
+
+def _if_block(
+    body: list[cst.BaseStatement], cond: cst.BaseExpression, value, boolean: bool
+) -> cst.IndentedBlock:
+    """The block of a branch; ``cond == True``/``== False`` gets ``# noqa: E712`` (ruff and
+    flake8 would suggest ``if cond:``, which is not the same test)."""
+    if isinstance(value, cst.Name) and value.value in ("True", "False") and not boolean:
+        header = cst.TrailingWhitespace(
+            whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(NOQA_E712)
+        )
+        return cst.IndentedBlock(body=body, header=header)
+    return cst.IndentedBlock(body=body)
 
 
 def _paren_if_needed(expr: cst.BaseExpression) -> cst.BaseExpression:
@@ -241,20 +297,23 @@ def exclusive(branches: list[Branch]) -> bool:
     return None not in keys and len(set(keys)) == len(keys)
 
 
-def build_if(cond: cst.BaseExpression, branches: list[Branch], leading) -> cst.If:
-    """``if``/``elif``/``else`` for exclusive branches (a True/False pair ends in ``else``)."""
+def build_if(
+    cond: cst.BaseExpression, branches: list[Branch], leading, boolean: bool = False
+) -> cst.If:
+    """``if``/``elif``/``else`` for exclusive branches (a True/False pair ends in ``else`` when
+    ``cond`` is provably a bool: otherwise a value such as ``2`` runs neither branch)."""
     values = [_literal_key(b.value) for b in branches]
-    pair = len(branches) == 2 and set(values) == {("bool", "True"), ("bool", "False")}
+    pair = boolean and len(branches) == 2 and set(values) == {("bool", "True"), ("bool", "False")}
     orelse: cst.If | cst.Else | None = None
     for index in range(len(branches) - 1, -1, -1):
         branch = branches[index]
-        block = cst.IndentedBlock(body=branch.body)
         if pair and index == 1:
+            block = cst.IndentedBlock(body=branch.body)
             orelse = cst.Else(body=block, leading_lines=branch.leading_lines)
             continue
         orelse = cst.If(
-            test=test_for(cond, branch.value),
-            body=block,
+            test=test_for(cond, branch.value, boolean),
+            body=_if_block(branch.body, cond, branch.value, boolean),
             orelse=orelse,
             leading_lines=leading if index == 0 else branch.leading_lines,
         )
@@ -266,6 +325,89 @@ def assign(name: str, value: cst.BaseExpression) -> cst.SimpleStatementLine:
     return cst.SimpleStatementLine(
         body=[cst.Assign(targets=[cst.AssignTarget(target=cst.Name(name))], value=value)]
     )
+
+
+def _returns_bool(fn: cst.FunctionDef) -> bool:
+    """``fn`` returns a bool on every path it returns on: its body ends with a ``return``, and
+    every ``return`` of its own gives a bool expression (see :func:`is_bool_expr`)."""
+    if not isinstance(fn.body, cst.IndentedBlock) or not fn.body.body:
+        return False
+    last = fn.body.body[-1]
+    if not (
+        isinstance(last, cst.SimpleStatementLine)
+        and len(last.body) == 1
+        and isinstance(last.body[0], cst.Return)
+    ):
+        return False
+    values: list[cst.BaseExpression | None] = []
+
+    class Returns(cst.CSTVisitor):
+        def visit_FunctionDef(self, n) -> bool:
+            return False
+
+        def visit_Lambda(self, n) -> bool:
+            return False
+
+        def visit_ClassDef(self, n) -> bool:
+            return False
+
+        def visit_Return(self, n: cst.Return) -> None:
+            values.append(n.value)
+
+        def visit_Yield(self, n) -> None:
+            values.append(None)
+
+    fn.body.visit(Returns())
+    return all(v is not None and is_bool_expr(v) for v in values)
+
+
+def _assigned_values(fn: cst.FunctionDef) -> dict[str, list[cst.BaseExpression | None]]:
+    """Every value ``fn`` assigns to each name (``None`` where it is not a plain ``name = v``:
+    a parameter, a loop or ``with`` target, an augmented or unpacking assignment...). A
+    parameter annotated ``bool`` counts as assigned ``True``: a flow run validates its
+    parameters, so it is a bool (or the run fails before the body)."""
+    out: dict[str, list[cst.BaseExpression | None]] = {}
+    params = fn.params
+    for p in [*params.posonly_params, *params.params, *params.kwonly_params]:
+        annotation = p.annotation.annotation if p.annotation is not None else None
+        is_bool = isinstance(annotation, cst.Name) and annotation.value == "bool"
+        out.setdefault(p.name.value, []).append(cst.Name("True") if is_bool else None)
+    for p in (params.star_arg, params.star_kwarg):
+        if isinstance(p, cst.Param):
+            out.setdefault(p.name.value, []).append(None)
+
+    class Stores(cst.CSTVisitor):
+        def visit_Assign(self, n: cst.Assign) -> None:
+            for t in n.targets:
+                if isinstance(t.target, cst.Name):
+                    out.setdefault(t.target.value, []).append(n.value)
+                else:
+                    for name in target_names(t.target):
+                        out.setdefault(name, []).append(None)
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            for name in target_names(n.target):
+                out.setdefault(name, []).append(None)
+
+        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+            for name in target_names(n.target):
+                out.setdefault(name, []).append(n.value)
+
+        def visit_For(self, n: cst.For) -> None:
+            for name in target_names(n.target):
+                out.setdefault(name, []).append(None)
+
+        def visit_WithItem(self, n: cst.WithItem) -> None:
+            if n.asname is not None:
+                for name in target_names(n.asname.name):
+                    out.setdefault(name, []).append(None)
+
+        def visit_NamedExpr(self, n: cst.NamedExpr) -> None:
+            for name in target_names(n.target):
+                out.setdefault(name, []).append(n.value)
+
+    fn.body.visit(Stores())
+    return out
 
 
 # ---------------------------------------------------------------------- the rule
@@ -287,10 +429,21 @@ class CaseMergeRule(Rule):
         self._changed = False
         self._originals: dict[int, cst.CSTNode] = {}
         self._module_tasks: set[str] = set()
+        # per flow function: name -> the values assigned to it anywhere in the function
+        self._flow_values: list[dict[str, list[cst.BaseExpression | None]]] = []
+        self._bool_conditions: set[int] = set()  # id(cond): ifelse conditions (bool(x))
+        self._bool_tasks: set[str] = set()  # @task functions of the module returning a bool
 
     def visit_Module(self, node: cst.Module) -> bool:
         super().visit_Module(node)
         self._module_tasks = module_task_names(self, node)
+        self._bool_tasks = {
+            stmt.name.value
+            for stmt in node.body
+            if isinstance(stmt, cst.FunctionDef)
+            and stmt.name.value in self._module_tasks
+            and _returns_bool(stmt)
+        }
         return True
 
     # ------------------------------------------------------------------ analysis
@@ -318,10 +471,12 @@ class CaseMergeRule(Rule):
 
             node.body.visit(Count())
             self._flow_loads.append(counts)
+            self._flow_values.append(_assigned_values(node))
 
     def leave_FunctionDef(self, original_node, updated_node):
         if self._functions.pop():
             self._flow_loads.pop()
+            self._flow_values.pop()
         return updated_node
 
     def _kind(self, call: cst.BaseExpression | None) -> str | None:
@@ -331,6 +486,28 @@ class CaseMergeRule(Rule):
 
     def _in_flow(self) -> bool:
         return bool(self._functions) and self._functions[-1]
+
+    def _is_bool(self, cond: cst.BaseExpression) -> bool:
+        """``cond`` is provably a bool: an ``ifelse`` condition (Prefect 1 took ``bool(x)``),
+        a bool expression, or a name the flow assigns only bool expressions (and nothing else:
+        no parameter, loop variable, ...)."""
+        if id(cond) in self._bool_conditions or self._is_bool_value(cond):
+            return True
+        if isinstance(cond, cst.Name) and self._flow_values:
+            values = self._flow_values[-1].get(cond.value)
+            return bool(values) and all(v is not None and self._is_bool_value(v) for v in values)
+        return False
+
+    def _is_bool_value(self, expr: cst.BaseExpression) -> bool:
+        """A bool expression, or a call of a task of this module that only returns them."""
+        if is_bool_expr(expr):
+            return True
+        return (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Name)
+            and expr.func.value in self._bool_tasks
+            and not (self._flow_values and expr.func.value in self._flow_values[-1])  # a local
+        )
 
     # ------------------------------------------------------------------ statement shapes
 
@@ -448,6 +625,7 @@ class CaseMergeRule(Rule):
             t, f = get_arg(call, "true_task", 1), get_arg(call, "false_task", 2)
             if t is None or f is None:
                 return None
+            self._bool_conditions.add(id(cond))  # Prefect 1 branched on bool(condition)
             pairs = [(cst.Name("True"), t.value), (cst.Name("False"), f.value)]
         else:
             cases = get_arg(call, "cases", 1)
@@ -495,7 +673,8 @@ class CaseMergeRule(Rule):
             b.outputs = block_outputs(b.body)
         is_exclusive = exclusive(branches)
         values = {_literal_key(b.value) for b in branches}
-        exhaustive = is_exclusive and values == {("bool", "True"), ("bool", "False")}
+        boolean = self._is_bool(cond)
+        exhaustive = boolean and is_exclusive and values == {("bool", "True"), ("bool", "False")}
         need_init: list[str] = []
 
         # merge(a, b) -> the variable assigned in whichever branch ran
@@ -554,12 +733,12 @@ class CaseMergeRule(Rule):
             kept.append(stmt)
             assigned_outside |= assigned_names(stmt)
 
-        new_if = build_if(cond, branches, leading) if is_exclusive else None
+        new_if = build_if(cond, branches, leading, boolean) if is_exclusive else None
         if new_if is None:  # a single case block with a non-literal value
             (branch,) = branches
             new_if = cst.If(
-                test=test_for(cond, branch.value),
-                body=cst.IndentedBlock(body=branch.body),
+                test=test_for(cond, branch.value, boolean),
+                body=_if_block(branch.body, cond, branch.value, boolean),
                 leading_lines=leading,
             )
         inits = [assign(name, cst.Name("None")) for name in need_init]
@@ -625,7 +804,13 @@ class CaseMergeRule(Rule):
         """Assign ``target`` in each branch owning an argument of ``merge``; branches covered."""
         owners: dict[int, str] = {}
         for arg in call.args:
-            if arg.keyword is not None or arg.star or not isinstance(arg.value, cst.Name):
+            if arg.keyword is not None and not arg.star:
+                if arg.keyword.value == "mapped" and not (
+                    is_literal(arg.value) and literal_value(arg.value) is False
+                ):
+                    return None  # merges per item of mapped branches
+                continue  # flow=, Merge task options (checkpoint=, name=...): nothing to keep
+            if arg.star or not isinstance(arg.value, cst.Name):
                 return None
             owner = [k for k, b in enumerate(branches) if arg.value.value in b.outputs]
             if len(owner) != 1 or owner[0] in owners:

@@ -40,6 +40,13 @@ After::
   ``f.set_dependencies``, ``f.chain``, and ``t.set_upstream/set_downstream/bind(..., flow=f)``)
   with static edges becomes task calls in topological order (C); a flow without tasks becomes a
   function with ``pass``.
+- The imperative API on a ``with Flow(...) as f`` flow: in its body, ``f.add_edge(a, b)``,
+  ``f.set_dependencies(task=b, upstream_tasks=[a])``, ``f.chain(a, b)`` between results of direct
+  task calls (each assigned once, ``a``'s first, ``b``'s task without a trigger) and
+  ``f.add_task(r)`` of such a result are removed: the call order has them (C);
+  ``f.add_task(t)`` / ``f.set_dependencies(task=t, upstream_tasks=[a])`` of a task named nowhere
+  else in the body become ``t()`` / ``t(upstream_tasks=[a])`` (PF005: ``wait_for``). Other uses
+  in the body keep their TODO; uses after the block are commented out with a TODO (H).
 - ``f.set_reference_tasks(...)`` and reads of ``f.tasks``/``f.edges``/``f.storage``... on a
   converted flow are commented out with a TODO (H): they fail under Prefect 2.
 - A module-level flow left for a human (dynamic functional API, the flow object handed to other
@@ -105,7 +112,9 @@ from meta_flows.core.codemod.analysis.scope import (
 )
 from meta_flows.core.codemod.analysis.shadowing import rename_shadowing_locals
 from meta_flows.core.codemod.analysis.uses import (
+    FUNCTIONAL_METHODS,
     flow_uses,
+    method_call,
     obsolete_use,
     simple_assign,
 )
@@ -369,6 +378,59 @@ def _terminal_return(body: list[cst.BaseStatement], tasks: TaskCalls):
     return None, ret
 
 
+def _assigned(stmts) -> list[str]:
+    """Every name ``stmts`` assign (any depth, one entry per assignment)."""
+    out: list[str] = []
+
+    class _Stores(cst.CSTVisitor):
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+            out.extend(target_names(n.target))
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            out.extend(target_names(n.target))
+
+        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+            out.extend(target_names(n.target))
+
+        def visit_For(self, n: cst.For) -> None:
+            out.extend(target_names(n.target))
+
+        def visit_WithItem(self, n: cst.WithItem) -> None:
+            if n.asname is not None:
+                out.extend(target_names(n.asname.name))
+
+    for stmt in stmts:
+        stmt.visit(_Stores())
+    return out
+
+
+def _arg_names(call: cst.Call) -> dict[str, str] | None:
+    """The arguments of ``call`` that are plain names, keyed by keyword or position
+    (``"0"``...); None when an argument is something else (lists are read separately)."""
+    out: dict[str, str] = {}
+    for k, arg in enumerate(call.args):
+        key = arg.keyword.value if arg.keyword is not None else str(k)
+        if isinstance(arg.value, cst.Name):
+            out[key] = arg.value.value
+        elif isinstance(arg.value, (cst.List, cst.Tuple)) and key in ("upstream_tasks", "1"):
+            out[key] = ""
+        else:
+            return None
+    return out
+
+
+def _name_list_of(call: cst.Call, keyword: str, position: int) -> list[str] | None:
+    arg = get_arg(call, keyword, position)
+    if arg is None or not isinstance(arg.value, (cst.List, cst.Tuple)):
+        return None
+    names = []
+    for el in arg.value.elements:
+        if isinstance(el, cst.StarredElement) or not isinstance(el.value, cst.Name):
+            return None
+        names.append(el.value.value)
+    return names
+
+
 class FlowDefinitionRule(Rule):
     """`with Flow(...)` blocks and the functional API become @flow functions (§2.1)."""
 
@@ -386,6 +448,9 @@ class FlowDefinitionRule(Rule):
         self.mod: cst.Module | None = None
         self.flow_alias: str | None = None
         self.body_todos: dict[int, dict[int, list[str]]] = {}
+        # id(with node) -> {index of a body statement using the imperative API: its replacement,
+        # None to remove it}
+        self.imperative: dict[int, dict[int, cst.BaseStatement | None]] = {}
         self.functional_statements: set[int] = set()
         # id(original statement) -> TODO message: statements commented out (Prefect 1 flow code
         # that cannot stay: flows left for a human at module level, obsolete Flow API).
@@ -528,6 +593,12 @@ class FlowDefinitionRule(Rule):
         if not targets:
             return
         variables = set(targets.values())
+        # the imperative API on a `with Flow` flow outside its body (its body: _plan_imperative)
+        with_variables = {s.variable for s in sites if s.kind != "functional" and s.variable}
+        in_bodies: set[int] = set()
+        for site in sites:
+            if site.with_node is not None and isinstance(site.with_node.body, cst.IndentedBlock):
+                in_bodies.update(id(stmt) for stmt in site.with_node.body.body)
         rule = self
 
         class _Scan(cst.CSTVisitor):
@@ -543,7 +614,8 @@ class FlowDefinitionRule(Rule):
                         qnames = set()
                     if not any(targets.get(q.name) == ref.value for q in qnames):
                         continue
-                    message = obsolete_use(node, ref.value)
+                    functional = ref.value in with_variables and id(node) not in in_bodies
+                    message = obsolete_use(node, ref.value, functional=functional)
                     if message is not None:
                         rule.commented[id(node)] = message
                         return
@@ -553,6 +625,7 @@ class FlowDefinitionRule(Rule):
     def visit_With(self, node: cst.With) -> None:
         site = self.inner.get(id(node)) or self.sites.get(id(node))
         if site is not None:
+            self.imperative[id(node)] = self._plan_imperative(site, node.body)
             self.body_todos[id(node)] = self._body_todos(site, node.body)
             return
         if id(node) not in self.commented and self._is_flow_with(node):
@@ -564,6 +637,109 @@ class FlowDefinitionRule(Rule):
         assign = simple_assign(node)
         if assign and isinstance(assign[1], cst.Call) and self.is_prefect(assign[1].func, FLOW):
             self.add_todo(HUMAN_FUNCTIONAL)
+
+    def _plan_imperative(self, site: FlowSite, body: cst.BaseSuite) -> dict:
+        """Statements of a ``with Flow(...) as f`` body using the imperative API on ``f`` whose
+        effect the @flow function's call order already has, or that bind a task:
+        ``f.add_edge(a, b)``, ``f.set_dependencies(task=b, upstream_tasks=[a])``,
+        ``f.chain(a, b)`` where ``a`` and ``b`` are results of direct task calls of the body,
+        each assigned once, ``a``'s call first, ``b``'s task without a trigger (a direct call
+        returns once its task run is over, and a failing ``a`` raises before ``b`` is called)
+        are removed; ``f.add_task(r)`` of such a result is removed, ``f.add_task(t)`` of a task
+        named nowhere else in the body becomes ``t()`` (Prefect 1 ran it). Any other use keeps
+        its TODO (``_body_todos``)."""
+        out: dict[int, cst.BaseStatement | None] = {}
+        variable = site.variable
+        if variable is None or not isinstance(body, cst.IndentedBlock):
+            return out
+        stmts = list(body.body)
+        stores: dict[str, int] = {}
+        for name in _assigned(stmts):
+            stores[name] = stores.get(name, 0) + 1
+        calls: dict[str, int] = {}  # result variable -> index of its one assignment
+        callees: dict[str, str] = {}
+        for i, stmt in enumerate(stmts):
+            assign = simple_assign(stmt)
+            if (
+                assign
+                and stores.get(assign[0]) == 1
+                and isinstance(assign[1], cst.Call)
+                and isinstance(assign[1].func, cst.Name)
+                and assign[1].func.value in self.tasks
+            ):
+                calls[assign[0]] = i
+                callees[assign[0]] = assign[1].func.value
+
+        def ordered(ups: list[str], down: str) -> bool:
+            return (
+                down in calls
+                and callees[down] not in self._triggered()
+                and all(u in calls and calls[u] < calls[down] for u in ups)
+            )
+
+        for i, stmt in enumerate(stmts):
+            found = method_call(stmt, variable)
+            if found is None or found[0] not in FUNCTIONAL_METHODS:
+                continue
+            method, call = found
+            if any(a.star for a in call.args):
+                continue
+            names = _arg_names(call)
+            if names is None:
+                continue
+            if method == "add_task" and list(names) in (["task"], ["0"]):
+                name = next(iter(names.values()))
+                if name in calls:
+                    out[i] = None
+                elif name in self.tasks and name not in stores and count_refs(stmts, name) == 1:
+                    out[i] = cst.SimpleStatementLine(
+                        body=[cst.Expr(cst.Call(func=cst.Name(name)))],
+                    )
+            elif method == "add_edge":
+                up = names.get("upstream_task", names.get("0"))
+                down = names.get("downstream_task", names.get("1"))
+                if set(names) <= {"0", "1", "upstream_task", "downstream_task"} and up and down:
+                    if ordered([up], down):
+                        out[i] = None
+            elif method == "set_dependencies":
+                down = names.get("task", names.get("0"))
+                ups = _name_list_of(call, "upstream_tasks", 1)
+                rest = set(names) - {"0", "task"}
+                if down and ups is not None and not rest - {"upstream_tasks", "1"}:
+                    if ordered(ups, down):
+                        out[i] = None
+                    elif (
+                        down in self.tasks
+                        and down not in stores
+                        and count_refs(stmts, down) == 1
+                        and all(u in calls and calls[u] < i for u in ups)
+                    ):
+                        # binds the task given uncalled: Prefect 1 ran it after its upstreams
+                        out[i] = cst.parse_statement(f"{down}(upstream_tasks=[{', '.join(ups)}])\n")
+            elif method == "chain":
+                chain = [names.get(str(k)) for k in range(len(call.args))]
+                if (
+                    len(chain) > 1
+                    and all(chain)
+                    and all(str(k) in names for k in range(len(chain)))
+                ):
+                    if all(ordered([u], d) for u, d in zip(chain, chain[1:], strict=False)):
+                        out[i] = None
+        if out:
+            self.mark_applied()
+        return out
+
+    def _triggered(self) -> set[str]:
+        """Module-level @task functions declared with a ``trigger=``."""
+        if self.mod is None:
+            return set()
+        out = set()
+        for stmt in self.mod.body:
+            if isinstance(stmt, cst.FunctionDef):
+                for d in stmt.decorators:
+                    if isinstance(d.decorator, cst.Call) and get_arg(d.decorator, "trigger"):
+                        out.add(stmt.name.value)
+        return out
 
     def _body_todos(self, site: FlowSite, body: cst.BaseSuite) -> dict[int, list[str]]:
         """TODOs for top-level body statements: I/O at build time, uses of the flow object."""
@@ -585,6 +761,7 @@ class FlowDefinitionRule(Rule):
                 site.variable
                 and count_refs([stmt], site.variable)
                 and id(stmt) not in self.commented
+                and i not in self.imperative.get(id(site.with_node), {})
             ):
                 out.setdefault(i, []).append(
                     f"`{site.variable}` was the Prefect 1 Flow object, which does not exist "
@@ -785,6 +962,22 @@ class FlowDefinitionRule(Rule):
                 if i < len(stmts):
                     for c in comments:
                         stmts[i] = with_todo(stmts[i], self.CODE, c)
+            imperative = self.imperative.get(id(site.with_node), {}) if site.with_node else {}
+            if imperative:
+                kept: list[cst.BaseStatement] = []
+                carried: list[cst.EmptyLine] = []
+                for i, stmt in enumerate(stmts):
+                    if i in imperative:
+                        carried += list(stmt.leading_lines)
+                        new = imperative[i]
+                        if new is None:
+                            continue
+                        stmt = new
+                    if carried:
+                        stmt = stmt.with_changes(leading_lines=[*carried, *stmt.leading_lines])
+                        carried = []
+                    kept.append(stmt)
+                stmts = kept or [cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=carried)]
             if site.kind != "factory" and self.mod is not None:
                 stmts = rename_shadowing_locals(stmts, module_bound_names(self.mod))
             tasks = TaskCalls(self, self.tasks)

@@ -44,6 +44,9 @@ After::
 - ``DateTimeParameter`` -> ``datetime.datetime`` (``Optional[...] = None`` when not required) (A);
   a non-None default is kept but not parsed into a datetime: TODO (C).
 - Names that are not identifiers are renamed (TODO with the old name) (C).
+- A Parameter assigned in a nested block of the flow (``with case(...)``, ``if``, ``with``,
+  ``try``; not a loop) is an argument too: Prefect 1 made every Parameter a root task, never part
+  of a case (A). Its assignment leaves the block (``pass`` if the block empties).
 - Parameters defined at module level and used in a flow are lifted into its signature; the
   module-level assignment goes when nothing else uses it (A). So is one another module of the
   project defines and this one imports (``from flows.shared import DAY``, known from the project
@@ -76,6 +79,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import RemoveImportsVisitor
 
 from meta_flows.core.codemod.analysis.scope import (
+    child_blocks,
     is_docstring,
     name_refs,
     raw_qualified_names,
@@ -91,6 +95,7 @@ from meta_flows.core.codemod.base import (
 )
 from meta_flows.core.codemod.rules.imports import module_bindings
 from meta_flows.core.codemod.stubs import lines_of
+from meta_flows.core.codemod.sweep import sweep_removed
 from meta_flows.core.naming import identifier
 from meta_flows.patches import pyast
 
@@ -121,6 +126,19 @@ def _parameter_assign(rule: Rule, stmt: cst.CSTNode) -> tuple[str, cst.Call] | N
     ):
         return stmt.body[0].targets[0].target.value, stmt.body[0].value
     return None
+
+
+def _nested_statements(stmts):
+    """The simple statements inside the compound statements of ``stmts`` (``with``, ``if``,
+    ``try``; not loops, whose Parameters would be created once per iteration, nor functions or
+    classes), at any depth."""
+    for stmt in stmts:
+        if isinstance(stmt, (cst.With, cst.If, cst.Try)):
+            for block in child_blocks(stmt):
+                for inner in block:
+                    if isinstance(inner, cst.SimpleStatementLine):
+                        yield inner
+                yield from _nested_statements(block)
 
 
 _IMMUTABLE_SCALARS = (str, bytes, int, float, complex, bool, type(None))
@@ -196,6 +214,7 @@ class ParametersRule(Rule):
         self.flows: dict[int, list[tuple[int | None, _Param | None]]] = {}
         self.lifted: dict[str, set[str]] = {}  # module-level parameter -> flows lifting it
         self.inline: dict[int, str] = {}  # id(Parameter call used as an argument) -> argument
+        self.nested_drop: set[int] = set()  # id(Parameter assignments in nested flow blocks)
         # local name -> (Parameter class, its call, module, name, asname): a module-level
         # Parameter another module of the project defines, imported here
         self.imported_params: dict[str, tuple] = {}
@@ -374,6 +393,15 @@ class ParametersRule(Rule):
                     self.add_todo("Parameter with a computed name: turn it into a flow argument")
                 else:
                     found.append((i, param))
+        # in a nested block (`with case(...)`, `if`, `with`, `try`): Prefect 1 made every
+        # Parameter a root task of the flow, never part of a case, so it is a flow argument too
+        for stmt in _nested_statements(node.body.body):
+            assign = _parameter_assign(self, stmt)
+            if assign:
+                param = self._param(*assign)
+                if param is not None:
+                    found.append((None, param))
+                    self.nested_drop.add(id(stmt))
         found += self._inline_params(node, [p for _, p in found if p is not None])
         if found:
             self.flows[id(node)] = found
@@ -429,6 +457,23 @@ class ParametersRule(Rule):
             self.inline[id(call)] = argument
             out.append((None, param))
         return out
+
+    def leave_IndentedBlock(self, original_node, updated_node):
+        """Nested ``x = Parameter(...)`` statements leave their block (``pass`` if it empties)."""
+        if not any(id(s) in self.nested_drop for s in original_node.body):
+            return updated_node
+        if len(original_node.body) != len(updated_node.body):
+            return updated_node
+        removed = {
+            id(u)
+            for o, u in zip(original_node.body, updated_node.body, strict=True)
+            if id(o) in self.nested_drop
+        }
+        body, rest = sweep_removed(updated_node.body, removed)
+        if not body:
+            body = [cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=rest)]
+            rest = []
+        return updated_node.with_changes(body=body, footer=[*rest, *updated_node.footer])
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call):
         argument = self.inline.get(id(original_node))

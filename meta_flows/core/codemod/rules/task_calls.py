@@ -25,6 +25,13 @@ After (with PF002)::
   ``t.map([item for item, _ in zip(xs, u)], wait_for=[u])``. Without mapped arguments,
   ``[t.submit(wait_for=[upstream]) for upstream in u]``. An upstream task given uncalled is
   called. Not a literal list: TODO (H).
+- C: a task given uncalled (``t(other)``, ``m.map(other)``, ``upstream_tasks=[other]``,
+  ``case(other, v)``): Prefect 1 bound it into the flow, ran it once per flow run and passed its
+  result; a Prefect 2 task object is a function that never runs. A single use outside loops
+  becomes ``other()`` in place (in the case branch it was in); several uses, uses in loops and
+  mapped upstream tasks (read twice by their rewrite) get ``other_result = other()`` before the
+  first top-level statement using it. Only names that resolve to tasks; uses in several branches
+  or under ``if``/``try``/``while``: one TODO, the code as it was (H).
 - A: ``t(x, task_args=dict(name="x", max_retries=2))`` -> ``t.with_options(name="x", retries=2)(x)``
   (options mapped like PF004).
 - A: ``t.copy(max_retries=2, name="x")`` (Prefect 1: a copy with those attributes set) ->
@@ -51,11 +58,13 @@ After (with PF002)::
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
 from meta_flows.core.codemod.analysis.scope import target_names
-from meta_flows.core.codemod.base import SCRATCH_TRIGGERED, Rule, code_of
+from meta_flows.core.codemod.base import SCRATCH_TRIGGERED, Rule, code_of, get_arg
 from meta_flows.core.codemod.options import P2_WITH_OPTIONS, convert_options
 from meta_flows.core.codemod.sweep import sweep_block
 
@@ -100,11 +109,17 @@ class TaskCallsRule(Rule):
         self.emptied: set[int] = set()
         self._runs: dict[int, int] = {}  # first unsatisfied dependency statement -> how many follow
         self._grouped: set[int] = set()  # the ones that follow (no TODO of their own)
+        # tasks given uncalled in @flow bodies (see _plan_uncalled)
+        self._uncalled: dict[int, cst.BaseExpression] = {}
+        self._uncalled_todos: dict[int, str] = {}
+        self._hoists: list[dict[int, list[cst.SimpleStatementLine]]] = []
+        self._taken: set[str] = set()
 
     # ------------------------------------------------------------------ knowledge
 
     def visit_Module(self, node: cst.Module) -> bool:
         super().visit_Module(node)
+        self._taken = {n.value for n in _names_in(node)}
         for stmt in node.body:
             if isinstance(stmt, cst.FunctionDef):
                 self._functions[stmt.name.value] = stmt
@@ -160,11 +175,31 @@ class TaskCallsRule(Rule):
         self._func_stack.append(node)
         self._mapped.append(_mapped_names(node))
         self._order.append(_call_order(node))
+        hoist: dict[int, list[cst.SimpleStatementLine]] = {}
+        if any(self.is_prefect(d.decorator, "prefect.flow") for d in node.decorators):
+            plan = _plan_uncalled(self, node, self._taken)
+            self._uncalled.update(plan.replace)
+            self._uncalled_todos.update(plan.todos)
+            hoist = plan.hoist
+        self._hoists.append(hoist)
 
     def leave_FunctionDef(self, original_node, updated_node):
         self._func_stack.pop()
         self._mapped.pop()
         self._order.pop()
+        hoist = self._hoists.pop()
+        if hoist and isinstance(updated_node.body, cst.IndentedBlock):
+            stmts: list[cst.BaseStatement] = []
+            for i, stmt in enumerate(updated_node.body.body):
+                lines = hoist.get(i, [])
+                if lines:
+                    lines = [lines[0].with_changes(leading_lines=stmt.leading_lines), *lines[1:]]
+                    stmt = stmt.with_changes(leading_lines=[])
+                stmts.extend([*lines, stmt])
+            updated_node = updated_node.with_changes(
+                body=updated_node.body.with_changes(body=stmts)
+            )
+            self.mark_applied()
         if self.removed and isinstance(updated_node.body, cst.IndentedBlock):
             updated_node = updated_node.with_changes(body=sweep_block(self, updated_node.body))
         return updated_node
@@ -258,6 +293,26 @@ class TaskCallsRule(Rule):
             "wait_for=[<its future>] to the downstream call",
         )
 
+    # ------------------------------------------------------------------ tasks given uncalled
+
+    def visit_Name(self, node: cst.Name) -> None:
+        todo = self._uncalled_todos.get(id(node))
+        if todo is not None:
+            self.add_todo(todo)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.visit_Name(node)
+
+    def leave_Name(self, original_node, updated_node):
+        new = self._uncalled.get(id(original_node))
+        if new is None:
+            return updated_node
+        self.mark_applied()
+        return new
+
+    def leave_Attribute(self, original_node, updated_node):
+        return self.leave_Name(original_node, updated_node)
+
     # ------------------------------------------------------------------ calls
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
@@ -340,9 +395,8 @@ class TaskCallsRule(Rule):
                 return updated
             if self._is_unmapped(orig_el.value):
                 static.append(el.value.args[0].value)
-            elif self.is_task(orig_el.value):
-                # a task given uncalled: Prefect 1 ran it and mapped over its result
-                mapped.append(cst.Call(func=el.value))
+            elif id(orig_el.value) in self._uncalled:
+                mapped.append(el.value)  # a task given uncalled, already called (once)
             else:
                 mapped.append(el.value)
         self.mark_applied()
@@ -695,6 +749,225 @@ def _uses_case(rule: Rule, fn: cst.FunctionDef) -> bool:
     finder = _FindCase(rule)
     fn.visit(finder)
     return finder.found
+
+
+# ---------------------------------------------------------------------- tasks given uncalled
+
+_CASE = "prefect.tasks.control_flow.case"
+# keywords of a Prefect 1 task call that are not task inputs
+_CALL_OPTIONS = frozenset({"upstream_tasks", "task_args", "mapped", "flow"})
+
+
+@dataclass
+class _Use:
+    """One place a flow body gives a task uncalled: Prefect 1 bound the task into the flow there
+    (it ran once per flow run) and passed its result."""
+
+    node: cst.BaseExpression  # the Name/Attribute naming the task
+    top: int  # index of the flow body's top-level statement holding it
+    path: tuple[str, ...]  # the blocks around it: "case", "loop", "cond"
+    weight: int = 1  # a mapped upstream task is read twice by its rewrite
+    callee: str = ""
+
+
+class _UncalledFinder(cst.CSTVisitor):
+    """The uncalled task arguments of one top-level statement of a ``@flow`` body."""
+
+    def __init__(self, rule: TaskCallsRule, top: int, bound: set[str]) -> None:
+        self.rule = rule
+        self.top = top
+        self.bound = bound
+        self.path: list[str] = []
+        self.uses: list[_Use] = []
+
+    # blocks
+    def _push(self, kind: str) -> bool:
+        self.path.append(kind)
+        return True
+
+    def _pop(self, _node=None) -> None:
+        self.path.pop()
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_ClassDef(self, node) -> bool:
+        return False
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def visit_For(self, node) -> bool:
+        return self._push("loop")
+
+    leave_For = _pop
+
+    def visit_While(self, node) -> bool:
+        return self._push("cond")
+
+    leave_While = _pop
+
+    def visit_If(self, node) -> bool:
+        return self._push("cond")
+
+    leave_If = _pop
+
+    def visit_Try(self, node) -> bool:
+        return self._push("cond")
+
+    leave_Try = _pop
+
+    def visit_ListComp(self, node) -> bool:
+        return self._push("loop")
+
+    leave_ListComp = _pop
+
+    def visit_SetComp(self, node) -> bool:
+        return self._push("loop")
+
+    leave_SetComp = _pop
+
+    def visit_DictComp(self, node) -> bool:
+        return self._push("loop")
+
+    leave_DictComp = _pop
+
+    def visit_GeneratorExp(self, node) -> bool:
+        return self._push("loop")
+
+    leave_GeneratorExp = _pop
+
+    def visit_With(self, node: cst.With) -> bool:
+        for item in node.items:
+            item.visit(self)
+        is_case = any(
+            isinstance(i.item, cst.Call) and self.rule.is_prefect(i.item.func, _CASE)
+            for i in node.items
+        )
+        self.path.append("case" if is_case else "with")
+        node.body.visit(self)
+        self.path.pop()
+        return False
+
+    # uses
+    def _candidate(self, node: cst.BaseExpression, callee: str, weight: int = 1) -> None:
+        if isinstance(node, cst.Call) and self._is_unmapped(node):
+            node = node.args[0].value
+        if not isinstance(node, (cst.Name, cst.Attribute)):
+            return
+        if isinstance(node, cst.Name) and node.value in self.bound:
+            return  # a local of the flow named like a task
+        if self.rule.is_task(node):
+            self.uses.append(_Use(node, self.top, tuple(self.path), weight, callee))
+
+    def _is_unmapped(self, node: cst.Call) -> bool:
+        return (
+            len(node.args) == 1
+            and not node.args[0].keyword
+            and not node.args[0].star
+            and self.rule.is_prefect(node.func, "prefect.unmapped")
+        )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if self.rule.is_prefect(func, _CASE):
+            arg = get_arg(node, "task", 0)
+            if arg is not None:
+                self._candidate(arg.value, "case(...)")
+            return
+        kind = self.rule._task_callee(func)
+        if kind not in ("call", "method"):
+            return
+        if kind == "method" and func.attr.value != "map":
+            return  # .run(...) calls the function itself; .submit is Prefect 2's
+        callee = f"{code_of(func)}(...)"
+        is_map = kind == "method"
+        for arg in node.args:
+            if arg.star:
+                continue
+            key = arg.keyword.value if arg.keyword is not None else None
+            if key == "upstream_tasks":
+                if isinstance(arg.value, (cst.List, cst.Tuple)):
+                    for el in arg.value.elements:
+                        if isinstance(el, cst.StarredElement):
+                            continue
+                        mapped = is_map and not (
+                            isinstance(el.value, cst.Call) and self._is_unmapped(el.value)
+                        )
+                        self._candidate(el.value, callee, 2 if mapped else 1)
+                continue
+            if key in _CALL_OPTIONS:
+                continue
+            value = arg.value
+            if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+                for el in value.elements:
+                    if not isinstance(el, cst.StarredElement):
+                        self._candidate(el.value, callee)
+            elif isinstance(value, cst.Dict):
+                for el in value.elements:
+                    if isinstance(el, cst.DictElement):
+                        self._candidate(el.value, callee)
+            else:
+                self._candidate(value, callee)
+
+
+@dataclass
+class _UncalledPlan:
+    replace: dict[int, cst.BaseExpression] = field(default_factory=dict)  # id(node) -> new
+    hoist: dict[int, list[cst.SimpleStatementLine]] = field(default_factory=dict)  # top -> lines
+    todos: dict[int, str] = field(default_factory=dict)  # id(first node) -> TODO
+
+
+def _plan_uncalled(rule: TaskCallsRule, fn: cst.FunctionDef, taken: set[str]) -> _UncalledPlan:
+    """What to do with each task a ``@flow`` body gives uncalled (``t(other_task)``,
+    ``m.map(other_task)``, ``upstream_tasks=[other_task]``, ``case(other_task, v)``).
+
+    Prefect 1 bound such a task into the flow once: it ran once per flow run and its result was
+    passed. A single use outside loops becomes a call in place (``t(other_task())``, inside the
+    case branch it was in); several uses, or uses in loops, get one call before the first
+    top-level statement using it (``other_task_result = other_task()``) and pass its result.
+    Uses in a case branch together with others, or under a Python ``if``/``try``/``while``,
+    where the task ran is not provable: one TODO, the code as it was."""
+    plan = _UncalledPlan()
+    if not isinstance(fn.body, cst.IndentedBlock):
+        return plan
+    bound = set(_store_names(fn.body))
+    uses: dict[str, list[_Use]] = {}
+    for top, stmt in enumerate(fn.body.body):
+        finder = _UncalledFinder(rule, top, bound)
+        stmt.visit(finder)
+        for use in finder.uses:
+            uses.setdefault(code_of(use.node), []).append(use)
+    for name, found in uses.items():
+        weight = sum(u.weight for u in found)
+        kinds = {k for u in found for k in u.path}
+        if not kinds & {"case", "cond"}:
+            if weight == 1 and "loop" not in kinds:
+                plan.replace[id(found[0].node)] = cst.Call(func=found[0].node)
+                continue
+            base = name.rsplit(".", 1)[-1]
+            var, n = f"{base}_result", 2
+            while var in taken:
+                var, n = f"{base}_result_{n}", n + 1
+            taken.add(var)
+            top = min(u.top for u in found)
+            line = cst.parse_statement(f"{var} = {name}()")
+            plan.hoist.setdefault(top, []).append(line)
+            for use in found:
+                plan.replace[id(use.node)] = cst.Name(var)
+            continue
+        if weight == 1 and kinds <= {"case", "with"}:
+            plan.replace[id(found[0].node)] = cst.Call(func=found[0].node)
+            continue
+        callees = ", ".join(dict.fromkeys(u.callee for u in found))
+        plan.todos[id(found[0].node)] = (
+            f"`{name}` is a task given uncalled (to {callees}): Prefect 1 ran it once per flow "
+            f"run and passed its result, a Prefect 2 task object is only a function; it is "
+            f"used in a case branch or under if/try/while together with other uses, so where "
+            f"it ran is not provable here: call it once where it should run "
+            f"(`{name.rsplit('.', 1)[-1]}_result = {name}()`) and pass the result"
+        )
+    return plan
 
 
 RULE = TaskCallsRule
