@@ -44,7 +44,7 @@ from meta_flows.core.deployments.render import (
     render_pools_yaml,
     render_prefect_yaml,
 )
-from meta_flows.core.deployments.translate import translate
+from meta_flows.core.deployments.translate import run_deployment_names, translate
 from meta_flows.core.errors import StepError
 from meta_flows.core.import_check import new_dangling
 from meta_flows.core.inventory.model import Inventory, WrapperInfo
@@ -253,6 +253,11 @@ def prepare(
             f"inventory: no Prefect 1 flow found in {where}: nothing to migrate, nothing pushed"
             + (f" (problems: {problems})" if problems else "")
         )
+    with phase("deployment translation", timings):
+        # before the rewrite: a parent starting a flow of this project by name runs that flow's
+        # deployment, named here
+        plan = translate(inventory, repo_root=str(legacy_dir), target=target_of(project, wave))
+        deployments = run_deployment_names(inventory, plan)
     with phase("rewrite", timings):
         # the estate's own wrappers: declared in the registry, and found by the inventory
         wrappers = WrapperDeclarations(
@@ -260,7 +265,7 @@ def prepare(
             task_classes=tuple(inventory.wrappers.task_classes),
             task_factories=tuple(project.wrappers.task_factories),
         )
-        summary = run_codemod(targets, jobs=jobs, declared=wrappers)
+        summary = run_codemod(targets, jobs=jobs, declared=wrappers, deployments=deployments)
         results = [
             r
             for r in summary.results
@@ -301,7 +306,6 @@ def prepare(
                 f"rewrite: imports the rewrite would break, nothing committed: {shown}{more}"
             )
     with phase("deployment translation", timings):
-        plan = translate(inventory, repo_root=str(legacy_dir), target=target_of(project, wave))
         generated = []
         for name, text in (
             ("prefect.yaml", render_prefect_yaml(plan)),

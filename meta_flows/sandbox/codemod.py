@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -72,14 +72,16 @@ def run(
     file_timeout: float = FILE_TIMEOUT,
     memory: int = MEMORY_LIMIT,
     declared: WrapperDeclarations | None = None,
+    deployments: Mapping[str, str] | None = None,
 ) -> RunSummary:
     """Migrate every file under ``paths`` (in memory) in ``jobs`` worker processes.
 
     ``declared``: wrappers of Prefect 1's Flow/Task known without their source (the registry's,
     the Prefect 1 inventory's, ``--flow-class``...), merged with the repository's
-    ``[tool.meta-flows]`` (see :func:`meta_flows.core.codemod.runner.index`).
+    ``[tool.meta-flows]`` (see :func:`meta_flows.core.codemod.runner.index`); ``deployments``:
+    the deployment of each flow a parent may start by name (same function).
     """
-    files, project = index(paths, declared)
+    files, project = index(paths, declared, deployments)
     results: list[MigrationResult | None] = [None] * len(files)
     context = _context()
 

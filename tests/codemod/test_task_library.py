@@ -8,7 +8,7 @@ import pytest
 from libcst.codemod import CodemodContext
 
 from meta_flows.core.codemod.base import SCRATCH_REQUIREMENTS, apply_pending_removals, todo_text
-from meta_flows.core.codemod.rules.task_library import RULE, SHELL_HELPER
+from meta_flows.core.codemod.rules.task_library import CHILD_HELPER, RULE, SHELL_HELPER
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
 
@@ -640,3 +640,275 @@ def test_retry_delay_in_seconds(value, seconds):
 
     options, dropped = task_options({"retry_delay": value}, "x")
     assert options == ['name="x"', f"retry_delay_seconds={seconds}"] and not dropped
+
+
+# ---------------------------------------------------------------------- children of the project
+
+# What a wave hands the codemod: each flow of the project and its deployment's full name.
+DEPLOYMENTS = {"child": "child/estate", "parent": "parent/estate"}
+CHILD = CHILD_HELPER.rstrip("\n").replace("\n", "\n        ")
+NOT_IN_PROJECT = T(
+    "flow 'remote' is not a flow of this project: give the name of its deployment "
+    "(<flow name>/<deployment name>) instead of remote/remote"
+)
+
+CHILD_REWRITES = [
+    pytest.param(
+        """\
+        from prefect import flow
+        from prefect.tasks.prefect import StartFlowRun
+
+        start = StartFlowRun(flow_name="child", project_name="p", wait=True)
+
+
+        @flow(name="parent")
+        def parent(day):
+            start(parameters={"day": day})
+        """,
+        f"""\
+        from prefect import flow
+        from prefect.deployments import run_deployment
+
+
+        {CHILD}
+
+
+        @flow(name="parent")
+        def parent(day):
+            _raise_unless_completed(run_deployment(name="child/estate", parameters={{"day": day}}))
+        """,
+        id="start-flow-run-wait",
+    ),
+    pytest.param(
+        """\
+        from prefect import flow
+        from prefect.tasks.prefect import StartFlowRun
+
+
+        @flow(name="parent")
+        def parent():
+            run_id = StartFlowRun(flow_name="child", project_name="p")(run_name="nightly")
+            return run_id
+        """,
+        """\
+        from prefect import flow
+        from prefect.deployments import run_deployment
+
+
+        @flow(name="parent")
+        def parent():
+            run_id = run_deployment(name="child/estate", flow_run_name="nightly", timeout=0)
+            return run_id
+        """,
+        id="start-flow-run-no-wait",
+    ),
+    pytest.param(
+        # the child of the same module runs as its own deployment, as in Prefect 1 (not a subflow)
+        """\
+        from prefect import flow
+        from prefect.tasks.prefect import StartFlowRun
+
+        start = StartFlowRun(flow_name="child", project_name="p", wait=True)
+
+
+        @flow(name="child")
+        def child_flow(x=1):
+            return x
+
+
+        @flow(name="parent")
+        def parent():
+            done = start(parameters={"x": 2})
+        """,
+        f"""\
+        from prefect import flow
+        from prefect.deployments import run_deployment
+
+
+        @flow(name="child")
+        def child_flow(x=1):
+            return x
+
+
+        {CHILD}
+
+
+        @flow(name="parent")
+        def parent():
+            done = _raise_unless_completed(run_deployment(name="child/estate", parameters={{"x": 2}}))
+        """,
+        id="start-flow-run-same-module",
+    ),
+    pytest.param(
+        """\
+        from prefect import flow
+        from prefect.tasks.prefect import create_flow_run, wait_for_flow_run
+
+
+        @flow(name="parent")
+        def parent():
+            run_id = create_flow_run(flow_name="child", project_name="p", parameters={"a": 1})
+            wait_for_flow_run(run_id, raise_final_state=True, stream_logs=True)
+            started = create_flow_run(flow_name="child")
+            seen = wait_for_flow_run(started, raise_final_state=True)
+            later = create_flow_run(flow_name="child")
+            view = wait_for_flow_run(later)
+            create_flow_run(flow_name="child", idempotency_key="k")
+        """,
+        f"""\
+        from prefect import flow
+        from prefect.deployments import run_deployment
+
+
+        {CHILD}
+
+
+        @flow(name="parent")
+        def parent():
+            run_id = run_deployment(name="child/estate", parameters={{"a": 1}})
+            if not run_id.state.is_completed():
+                raise RuntimeError(f"child flow run {{run_id.name}} ended in state {{run_id.state.name}}")
+            started = run_deployment(name="child/estate")
+            seen = _raise_unless_completed(started)
+            later = run_deployment(name="child/estate")
+            view = later
+            run_deployment(name="child/estate", idempotency_key="k", timeout=0)
+        """,
+        id="create-and-wait-for-flow-run",
+    ),
+    pytest.param(
+        # not a flow of the project: the name is guessed, one TODO; Prefect 1's raise is kept
+        """\
+        from prefect import flow
+        from prefect.tasks.prefect import StartFlowRun
+
+        start = StartFlowRun(flow_name="remote", project_name="p", wait=True)
+
+
+        @flow(name="parent")
+        def parent(params):
+            start(parameters=params)
+        """,
+        f"""\
+        from prefect import flow
+        from prefect.deployments import run_deployment
+
+
+        {CHILD}
+
+
+        @flow(name="parent")
+        def parent(params):
+            {NOT_IN_PROJECT}
+            _raise_unless_completed(run_deployment(name="remote/remote", parameters=params))
+        """,
+        id="child-not-in-the-project",
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), CHILD_REWRITES)
+def test_children_of_the_project_run_their_deployment(before, after):
+    assert_rewrite(RULE, before, after, deployments=DEPLOYMENTS)
+
+
+@pytest.mark.parametrize("source", [*NOOPS, *(p.values[1] for p in CHILD_REWRITES)])
+def test_noop_with_the_project_deployments(source):
+    assert_noop(RULE, source, deployments=DEPLOYMENTS)
+
+
+def test_without_the_project_deployments_the_name_is_guessed():
+    """``meta-flows rewrite`` knows no deployments: the name and the failure are TODOs."""
+    out = apply_rule(RULE, CHILD_REWRITES[0].values[0])
+    todo = T(
+        "check the deployment name child/child (Prefect 2 runs a deployment of the child flow, "
+        "not the flow by name); run_deployment returns a FlowRun and does not raise when the "
+        "child run fails"
+    )
+    assert out.endswith(
+        f'    {todo}\n    run_deployment(name="child/child", parameters={{"day": day}})\n'
+    )
+    assert "_raise_unless_completed" not in out
+
+
+CHILD_FLOWS = """\
+from prefect import flow
+from prefect.tasks.prefect import StartFlowRun, create_flow_run, wait_for_flow_run
+
+start = StartFlowRun(flow_name="child", project_name="p", wait=True)
+
+
+@flow(name="parent")
+def parent():
+    start(parameters={"x": 2})
+    return "parent done"
+
+
+@flow(name="creator")
+def creator():
+    run_id = create_flow_run(flow_name="child", parameters={"x": 3})
+    wait_for_flow_run(run_id, raise_final_state=True)
+    return "creator done"
+"""
+
+# Runs the migrated parents against the test server: the child's deployment exists, no worker
+# runs it; a thread plays the worker and ends each child run in the state asked for.
+CHILD_SCRIPT = """\
+import asyncio, threading, time
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.states import Completed, Failed, Running
+from flows_example import parent, creator
+
+
+@flow(name="child")
+def child(x=1):
+    return x
+
+
+async def deploy():
+    async with get_client() as client:
+        flow_id = await client.create_flow(child)
+        return await client.create_deployment(flow_id=flow_id, name="estate")
+
+
+async def finish(deployment_id, state):
+    async with get_client() as client:
+        while True:
+            runs = await client.read_flow_runs()
+            for run in runs:
+                if run.deployment_id == deployment_id and not run.state.is_final():
+                    await client.set_flow_run_state(run.id, Running(), force=True)
+                    await client.set_flow_run_state(run.id, state, force=True)
+                    return run.parameters
+            await asyncio.sleep(0.2)
+
+
+deployment_id = asyncio.run(deploy())
+for parent_flow in (parent, creator):
+    for state in (Completed(), Failed(message="child broke")):
+        box = []
+        worker = threading.Thread(target=lambda: box.append(asyncio.run(finish(deployment_id, state))))
+        worker.start()
+        result = parent_flow(return_state=True)
+        worker.join()
+        print("RUN", parent_flow.name, state.name, box[0], result.type.value,
+              repr(result.result(raise_on_failure=False)))
+"""
+
+
+def test_a_failed_child_fails_its_parent_as_in_prefect1(tmp_path, prefect_env):
+    """StartFlowRun(wait=True) and wait_for_flow_run(raise_final_state=True) failed with the child
+    run: so do the migrated parents, on the FlowRun run_deployment returns once it is final."""
+    code = apply_rule(RULE, CHILD_FLOWS, deployments={"child": "child/estate"})
+    code = code.replace("run_deployment(", "run_deployment(poll_interval=0.5, ")
+    assert "TODO" not in code
+    run = _run_in_subprocess(tmp_path, code, CHILD_SCRIPT, prefect_env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = [line for line in run.stdout.splitlines() if line.startswith("RUN")]
+    assert lines[0] == "RUN parent Completed {'x': 2} COMPLETED 'parent done'"
+    assert lines[1].startswith("RUN parent Failed {'x': 2} FAILED RuntimeError('child flow run ")
+    assert lines[1].endswith(" ended in state Failed')")
+    assert lines[2] == "RUN creator Completed {'x': 3} COMPLETED 'creator done'"
+    assert lines[3].startswith("RUN creator Failed {'x': 3} FAILED RuntimeError('child flow run ")
+    assert lines[3].endswith(" ended in state Failed')")

@@ -225,3 +225,42 @@ def _with_files(plan):
     from types import SimpleNamespace
 
     return [SimpleNamespace(file=d.entrypoint.split(":")[0], name=d.name) for d in plan.deployments]
+
+
+def test_run_deployment_names_are_the_deployments_the_translation_gives():
+    """What a wave hands the codemod for parents starting a flow by name: the deployment of each
+    flow that runs with the flow's own defaults, as the translator names it."""
+    from meta_flows.core.deployments.translate import run_deployment_names
+
+    flows = [
+        flow(),  # one deployment, named after the project
+        flow(file="flows/report.py", name="report/daily", function_name="report_daily"),
+        # the same flow name in another file: ambiguous by name, left out
+        flow(file="flows/a.py", name="twin", function_name="twin"),
+        flow(file="flows/b.py", name="twin", function_name="twin"),
+        # every clock sets parameters: no deployment runs with the flow's defaults
+        flow(file="flows/eu.py", name="eu", function_name="eu", schedule=nightly(region="eu")),
+        # a clock without parameters and one with: the one without
+        flow(
+            file="flows/mixed.py",
+            name="mixed",
+            function_name="mixed",
+            schedule=ScheduleInfo(
+                clocks=[
+                    ClockInfo(type="CronClock", cron="0 2 * * *"),
+                    ClockInfo(type="CronClock", cron="0 3 * * *", parameter_defaults={"x": 1}),
+                ]
+            ),
+        ),
+        flow(file="flows/none.py", name="unnamed", function_name=None),
+    ]
+    inventory = Inventory(repo="/srv/wave/repos/etl", flows=flows)
+    plan = translate(inventory, target=TARGET)
+    names = run_deployment_names(inventory, plan)
+    assert names == {
+        "etl": "etl/acme-etl",
+        "report/daily": "report-daily/acme-etl",
+        "mixed": "mixed/acme-etl-default",
+    }
+    deployments = {f"{d.flow_name}/{d.name}" for d in plan.deployments}
+    assert set(names.values()) <= deployments

@@ -5,16 +5,24 @@ from a wheel through the estate's requirements.txt.
 The wrapper is recognised from the Prefect 1 oracle (the inventory loads the estate's modules
 with the company package installed) and, declared in the registry, without it; each flow is
 migrated to a ``@flow`` with one TODO for the wrapper's own options, and validates ``equal``.
+
+``month-end`` starts ``ledger-close`` by name (``StartFlowRun(..., wait=True)``): it becomes
+``run_deployment`` of the deployment the wave gives ``ledger-close`` (``ledger-close/estate``),
+failing when the child run fails, with no TODO of its own. Validation starts no child run on
+either side: each side's attempt is recorded (``effects``) and answered as a child that
+succeeded, so the parent validates ``equal`` on its own logic.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 import git
 import pytest
+import yaml
 
 from meta_flows.demo import make_remote
 from tests.wave.conftest import run_project_wave
@@ -23,7 +31,16 @@ from tests.wheels import package_files, write_wheel
 pytestmark = pytest.mark.prefect
 HERE = Path(__file__).resolve().parent
 WHEEL = "vendor/acme_platform-1.0-py3-none-any.whl"
-FLOW_FILES = ("pipelines/sales/daily_orders.py", "pipelines/finance/ledger_close.py")
+FLOW_FILES = (
+    "pipelines/sales/daily_orders.py",
+    "pipelines/finance/ledger_close.py",
+    "pipelines/finance/month_end.py",
+)
+PARENT = "pipelines/finance/month_end.py"
+CHILD_CALL = (
+    '_raise_unless_completed(run_deployment(name="ledger-close/estate", '
+    'parameters={"threshold": threshold}))'
+)
 
 
 def estate_remote(tmp_path: Path) -> Path:
@@ -35,23 +52,38 @@ def estate_remote(tmp_path: Path) -> Path:
 
 def run_wave(tmp_path: Path, remote: Path, **project) -> dict:
     return run_project_wave(
-        tmp_path, {"name": "estate", "git_url": str(remote), **project}, gate={"max_todos": 2}
+        tmp_path, {"name": "estate", "git_url": str(remote), **project}, gate={"max_todos": 3}
     )
 
 
-def assert_migrated(remote: Path, result: dict) -> None:
+def assert_migrated(tmp_path: Path, remote: Path, result: dict) -> None:
     assert {f["name"]: f["verdict"] for f in result["flows"]} == {
         "daily-orders": "equal",
         "ledger-close": "equal",
+        "month-end": "equal",
     }, result
-    # one TODO per flow: the wrapper's own options, nothing else
-    assert result["todos"] == 2 and result["state"] == "promoted", result
+    # one TODO per flow: the wrapper's own options, nothing else (none for the child flow run)
+    assert result["todos"] == 3 and result["state"] == "promoted", result
     repo = git.Repo(remote)
     for name in FLOW_FILES:
         code = repo.git.show(f"main:{name}")
         assert "with Flow(" not in code and "@flow(" in code, code
         todos = [line for line in code.splitlines() if "TODO(prefect2-migration)" in line]
         assert len(todos) == 1 and "acme_platform" in todos[0] and "code_owners" in todos[0]
+    # the parent runs the child's real deployment: the one prefect.yaml declares for ledger-close
+    parent = repo.git.show(f"main:{PARENT}")
+    assert CHILD_CALL in parent and "prefect.tasks" not in parent, parent
+    declared = yaml.safe_load(repo.git.show("main:prefect.yaml"))["deployments"]
+    entrypoints = {d["entrypoint"]: d["name"] for d in declared}
+    assert entrypoints["pipelines/finance/ledger_close.py:ledger_close"] == "estate"
+    # the verdict's reason names what each side attempted: the same child, the same parameters
+    ledger = json.loads((tmp_path / "ws" / "ledger" / "demo.json").read_text())
+    [month_end] = [f for f in ledger["projects"]["estate"]["flows"] if f["name"] == "month-end"]
+    assert month_end["reason"] == (
+        "attempted, stopped by the sandbox: "
+        "legacy: StartFlowRun('ledger-close', {'threshold': 3}); "
+        "migrated: run_deployment('ledger-close/estate', {'threshold': 3})"
+    )
 
 
 def test_the_wrapper_is_learnt_from_the_prefect1_oracle(prefect_api, legacy_cache, tmp_path):
@@ -65,8 +97,12 @@ def test_the_wrapper_is_learnt_from_the_prefect1_oracle(prefect_api, legacy_cach
     assert {"acme_platform.Flow", "acme_platform.flows.Flow"} <= set(
         inventory.wrappers.flow_classes
     )
-    assert sorted(f.function_name for f in inventory.flows) == ["daily_orders", "ledger_close"]
-    assert_migrated(remote, run_wave(tmp_path, remote))
+    assert sorted(f.function_name for f in inventory.flows) == [
+        "daily_orders",
+        "ledger_close",
+        "month_end",
+    ]
+    assert_migrated(tmp_path, remote, run_wave(tmp_path, remote))
 
 
 def test_a_declared_wrapper_is_used_without_the_oracle(
@@ -83,4 +119,4 @@ def test_a_declared_wrapper_is_used_without_the_oracle(
     monkeypatch.setattr(inventory, "_learn_wrappers", registry_only)
     remote = estate_remote(tmp_path)
     wrappers = {"flow_classes": ["acme_platform.Flow", "acme_platform.flows.Flow"]}
-    assert_migrated(remote, run_wave(tmp_path, remote, wrappers=wrappers))
+    assert_migrated(tmp_path, remote, run_wave(tmp_path, remote, wrappers=wrappers))

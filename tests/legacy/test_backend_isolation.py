@@ -154,3 +154,45 @@ def test_a_legacy_run_sees_no_credentials_of_the_wave(monkeypatch, base, tmp_pat
     assert seen["PREFECT_API_KEY"] is None
     assert seen["PREFECT__CONTEXT__SECRETS__DB"] == "local-db-secret"
     assert seen["HOME"] != os.environ["HOME"]
+
+
+STARTS_CHILDREN = """
+from prefect import Flow, Parameter, task
+from prefect.tasks.prefect import StartFlowRun, create_flow_run, wait_for_flow_run
+
+close = StartFlowRun(flow_name="ledger-close", project_name="finance", wait=True)
+kick = StartFlowRun(flow_name="report", project_name="finance")
+
+
+@task
+def after(month, started):
+    return f"{month}: {started}"
+
+
+with Flow("starts-children") as flow:
+    month = Parameter("month", default="2024-01")
+    closed = close(parameters={"threshold": 3})
+    started = kick()
+    run_id = create_flow_run(flow_name="audit", parameters={"month": month})
+    waited = wait_for_flow_run(run_id, raise_final_state=True)
+    after(month, started, upstream_tasks=[closed, waited])
+"""
+
+
+def test_a_legacy_run_starts_no_other_flow_and_records_the_attempts(production, base, tmp_path):
+    """StartFlowRun/create_flow_run start no run (stand-ins, as the Prefect 2 side's
+    run_deployment): recorded as effects, answered as a child that succeeded at once; those
+    tasks are not compared (the migrated flow calls run_deployment in its body)."""
+    (tmp_path / "starts.py").write_text(STARTS_CHILDREN)
+    [capture] = run_legacy(tmp_path, [("starts.py", "starts-children")], env=base, timeout=60)
+    assert Production.seen == []
+    assert (capture.error, capture.final_state, capture.ok) == (None, "Success", True)
+    assert sorted(capture.effects) == [  # in the order the tasks ran
+        "StartFlowRun('ledger-close', {'threshold': 3})",
+        "StartFlowRun('report', {})",
+        "create_flow_run('audit', {'month': '2024-01'})",
+    ]
+    compared = {t.name: t for t in capture.tasks if not t.auto_generated}
+    assert list(compared) == ["after"]
+    assert compared["after"].result.startswith("2024-01: meta-flows-stand-in-")
+    assert all(t.ok for t in capture.tasks), capture.tasks

@@ -21,6 +21,9 @@ that mention ``prefect`` are parsed) and records
   package root (:func:`module_name_for`) and its dotted path from the folder rewritten and from the
   project root (so ``acme/custom.py`` of a namespace package, without ``__init__.py``, is also
   ``acme.custom``); ``aliases`` maps the first of those names to all of them;
+- ``deployments``: given, not read (see :func:`~meta_flows.core.codemod.runner.index`): the
+  deployment each flow of the project gets, so a parent starting a child flow by name calls
+  ``run_deployment`` with that deployment's name (PF013);
 - ``first_party``: the repository's top-level module and package names (the folders and ``*.py``
   files at the root of what is rewritten and of the project holding it -- the nearest folder with
   a ``pyproject.toml``, ``.git``... -- and the top-level package of every module read), which
@@ -199,6 +202,11 @@ class ProjectIndex:
     # "prefect.Parameter"; the source of the call), so a flow of another module importing one
     # lifts it into its own signature (PF003)
     parameters: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # the deployments of the flows a parent may start by name (``StartFlowRun``,
+    # ``create_flow_run``): Prefect 1 flow name -> ``"<flow name>/<deployment name>"`` as the
+    # deployment translator names them (a wave knows them before its rewrite); None: not known
+    # (``meta-flows rewrite``), PF013 then writes a TODO to check the name it guesses
+    deployments: dict[str, str] | None = None
 
     def follow(self, qualified_name: str) -> str:
         """Map a repository wrapper onto the Prefect object it stands for (else unchanged)."""

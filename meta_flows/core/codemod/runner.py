@@ -7,7 +7,7 @@ import os
 import shutil
 import stat
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,7 +149,9 @@ def migrate_file(
 
 
 def index(
-    paths: list[Path], declared: WrapperDeclarations | None = None
+    paths: list[Path],
+    declared: WrapperDeclarations | None = None,
+    deployments: Mapping[str, str] | None = None,
 ) -> tuple[list[Path], ProjectIndex]:
     """The files under ``paths`` and the project index read from them (one project: wrappers
     and shared modules are followed across files).
@@ -158,12 +160,17 @@ def index(
     the registry), merged with those ``[tool.meta-flows]`` declares in the repository's
     ``pyproject.toml`` (a malformed table raises
     :class:`~meta_flows.core.codemod.project.WrapperDeclarationError`).
+    ``deployments``: Prefect 1 flow name -> ``"<flow name>/<deployment name>"`` of the flows a
+    parent may start by name (``ProjectIndex.deployments``; a wave's, from its translation).
     """
     files = discover(paths)
     roots = [p if p.is_dir() else p.parent for p in paths]
     root = Path(os.path.commonpath([str(r.resolve()) for r in roots])) if roots else Path(".")
     declarations = read_pyproject_declarations(root).merged(declared)
-    return files, scan_project(root, files, declared=declarations)
+    project = scan_project(root, files, declared=declarations)
+    if deployments is not None:
+        project.deployments = dict(deployments)
+    return files, project
 
 
 def run(
@@ -172,10 +179,11 @@ def run(
     jobs: int | None = None,
     on_result: Callable[[MigrationResult], None] | None = None,
     declared: WrapperDeclarations | None = None,
+    deployments: Mapping[str, str] | None = None,
 ) -> RunSummary:
-    """Migrate every file under ``paths`` (in memory); results in file order (``declared``: see
-    :func:`index`)."""
-    files, project = index(paths, declared)
+    """Migrate every file under ``paths`` (in memory); results in file order (``declared``,
+    ``deployments``: see :func:`index`)."""
+    files, project = index(paths, declared, deployments)
     summary = RunSummary()
     for result in _results(files, project, disabled, jobs):
         summary.results.append(result)

@@ -307,6 +307,29 @@ def translate(
     return plan
 
 
+def run_deployment_names(inventory: Inventory, plan: Plan) -> dict[str, str]:
+    """Prefect 1 flow name -> ``"<flow name>/<deployment name>"``: the deployment of ``plan``
+    (:func:`translate` of ``inventory``) that a parent starting that flow by name
+    (``StartFlowRun``, ``create_flow_run``) runs in Prefect 2 -- the one without clock parameters,
+    since a run started by name took the flow's own parameter defaults.
+
+    Left out (the codemod then asks for the name in a TODO): a flow without such a deployment
+    (no deployment written, or every clock set parameters) and a name several flows share.
+    """
+    counts: dict[str, int] = {}
+    for flow in inventory.flows:
+        counts[flow.name] = counts.get(flow.name, 0) + 1
+    names: dict[str, str] = {}
+    for flow in inventory.flows:
+        if counts[flow.name] > 1 or not flow.function_name:
+            continue
+        entrypoint = f"{flow.file}:{flow.function_name}"
+        found = [d for d in plan.deployments if d.entrypoint == entrypoint and not d.parameters]
+        if len(found) == 1:
+            names[flow.name] = f"{found[0].flow_name}/{found[0].name}"
+    return names
+
+
 # Job variables a process worker's default job template has (a deployment sent to a process pool
 # keeps these of its Prefect 1 run config; the others only applied to its infrastructure)
 PROCESS_VARIABLES = ("env", "working_dir", "stream_output", "command", "labels", "name")

@@ -94,6 +94,9 @@ P1_AUTO_TASK_CLASSES: tuple[str, ...] = (
     "prefect.tasks.core.resource_manager.ResourceInitTask",
     "prefect.tasks.core.resource_manager.ResourceSetupTask",
     "prefect.tasks.core.resource_manager.ResourceCleanupTask",
+    # runs of other flows (stand-ins in validation, recorded as effects): the migrated flow calls
+    # run_deployment in its body; also the create_flow_run and wait_for_flow_run function tasks
+    "prefect.tasks.prefect.flow_run.StartFlowRun",
 )
 
 NOTES: dict[str, str] = {

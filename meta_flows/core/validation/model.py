@@ -67,8 +67,9 @@ class RunCapture(_Model):
     effects: list[str] = Field(
         default_factory=list,
         description="Calls outside the run the sandbox stopped, in order, as they were made "
-        "(e.g. \"run_deployment('child/child', {'day': 1})\"): runs of deployments it "
-        "would have started. Reported with the verdict; they do not change it.",
+        "(e.g. \"run_deployment('child/child', {'day': 1})\"; on the legacy side "
+        "\"StartFlowRun('child', {'day': 1})\" or create_flow_run): runs of deployments or "
+        "flows it would have started. Reported with the verdict; they do not change it.",
     )
 
 

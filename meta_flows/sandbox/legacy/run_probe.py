@@ -30,7 +30,13 @@ Tasks: one entry per task of the flow, by Prefect 1 task name; a mapped task con
 entry per child (``map_index``) instead of its ``Mapped`` parent (a mapped task whose mapping
 never happened, e.g. ``TriggerFailed``, is reported unmapped). Implicit tasks that Prefect 2
 code has no task run for -- Parameters, constants, collections (List/Dict/...), operators
-(GetItem, Add, ...), ``case``'s CompareValue and ``merge``'s Merge -- carry ``auto_generated``.
+(GetItem, Add, ...), ``case``'s CompareValue and ``merge``'s Merge, and the tasks that start runs
+of other flows (``StartFlowRun``, ``create_flow_run``, ``wait_for_flow_run``: the migrated flow calls
+``run_deployment`` in its body) -- carry ``auto_generated``.
+
+No run of another flow starts: ``StartFlowRun`` and ``create_flow_run`` are answered by stand-ins
+(:func:`install_flow_run_stand_ins`) and recorded in the capture's ``effects``, as the Prefect 2
+side records its ``run_deployment`` calls.
 ``ok`` is a success that is not a skip; ``result``/``result_repr`` are set only for ``ok`` tasks.
 """
 
@@ -177,7 +183,10 @@ _IMPLICIT = {
 _IMPLICIT_CLASSES = {
     "prefect.tasks.control_flow.conditional.CompareValue",
     "prefect.tasks.control_flow.conditional.Merge",
+    # starts a run of another flow: the migrated flow calls run_deployment in its body (PF013)
+    "prefect.tasks.prefect.flow_run.StartFlowRun",
 }
+_FLOW_RUN_FUNCTIONS = {"create_flow_run", "wait_for_flow_run"}  # Prefect 1's function tasks, same
 
 
 def is_secret(task) -> bool:
@@ -200,6 +209,12 @@ def is_implicit(task) -> bool:
     run = getattr(task, "run", None)
     if type(task).__name__ == "FunctionTask" and getattr(run, "__module__", "").startswith(
         "prefect.tasks.control_flow"
+    ):
+        return True
+    if (
+        type(task).__name__ == "FunctionTask"
+        and getattr(run, "__module__", "") == "prefect.tasks.prefect.flow_run"
+        and getattr(run, "__name__", "") in _FLOW_RUN_FUNCTIONS
     ):
         return True
     cls = type(task)
@@ -265,8 +280,89 @@ def _creation_file() -> str:
     return ""
 
 
+# ------------------------------------------------------------------------- runs of other flows
+
+EFFECTS: list = []  # what the current run attempted outside itself, in order
+STAND_IN_PREFIX = "meta-flows-stand-in-"  # the flow run ids the stand-ins answer
+LONGEST = 300  # characters of one recorded call (as meta_flows.sandbox.effects)
+
+
+def record_effect(function: str, target, parameters) -> str:
+    """Record one attempted start of a flow run; the stand-in flow run id answered."""
+    call = f"{function}({str(target)!r}, {stable_repr(dict(parameters or {}))})"
+    if len(call) > LONGEST:
+        call = call[: LONGEST - 2] + "…)"
+    EFFECTS.append(call)
+    return f"{STAND_IN_PREFIX}{len(EFFECTS)}"
+
+
+def install_flow_run_stand_ins() -> None:
+    """Prefect 1's tasks that start runs of other flows start none: ``StartFlowRun`` and
+    ``create_flow_run`` record the call in the run's ``effects`` and answer a stand-in flow run
+    id, as if the child run had been created and, waited for, had succeeded at once (what the
+    Prefect 2 side answers its ``run_deployment``, :mod:`meta_flows.sandbox.effects`);
+    ``wait_for_flow_run`` of a stand-in id sees it Success. Anything else that talks to the
+    backend still fails at once (:func:`meta_flows.sandbox.legacy.env.isolated_backend`)."""
+    try:
+        from prefect.tasks.prefect import flow_run
+    except Exception:  # noqa: BLE001 - an installation without it: nothing to replace
+        return
+    from types import SimpleNamespace
+
+    from prefect.engine import signals
+    from prefect.engine.state import Success
+    from prefect.utilities.tasks import defaults_from_attrs
+
+    start_original = flow_run.StartFlowRun.run
+
+    @functools.wraps(start_original)
+    def start_flow_run(self, flow_name=None, project_name=None, parameters=None, **_other):
+        if flow_name is None:
+            raise ValueError("Must provide a flow name.")
+        if project_name is None:
+            raise ValueError("Must provide a project name.")
+        run_id = record_effect("StartFlowRun", flow_name, parameters)
+        if not self.wait:
+            return run_id
+        raise signals.SUCCESS(f"{run_id} finished in state <Success>")
+
+    flow_run.StartFlowRun.run = defaults_from_attrs(
+        "flow_name",
+        "project_name",
+        "parameters",
+        "run_config",
+        "new_flow_context",
+        "run_name",
+        "scheduled_start_time",
+    )(start_flow_run)
+
+    create_original = flow_run.create_flow_run.run
+
+    @functools.wraps(create_original)
+    def create_flow_run(flow_id=None, flow_name=None, parameters=None, **_other):
+        if flow_id is None and flow_name is None:
+            raise ValueError("`flow_id` and `flow_name` are null. Provide one of the two.")
+        return record_effect("create_flow_run", flow_name or flow_id, parameters)
+
+    wait_original = flow_run.wait_for_flow_run.run
+
+    @functools.wraps(wait_original)
+    def wait_for_flow_run(flow_run_id, *args, raise_final_state=False, **kwargs):
+        if not str(flow_run_id).startswith(STAND_IN_PREFIX):
+            return wait_original(flow_run_id, *args, raise_final_state=raise_final_state, **kwargs)
+        view = SimpleNamespace(flow_run_id=flow_run_id, name=flow_run_id, state=Success())
+        if raise_final_state:
+            raise signals.SUCCESS(f"{flow_run_id} finished in state <Success>", result=view)
+        return view
+
+    flow_run.create_flow_run.run = create_flow_run
+    flow_run.wait_for_flow_run.run = wait_for_flow_run
+
+
 def install_patches() -> None:
     from prefect import Flow
+
+    install_flow_run_stand_ins()
 
     original_init = Flow.__init__
 
@@ -354,6 +450,7 @@ def run_one(spec: dict, repo: str, workdir: str, scratch: str, timeout: float, e
     cwd = tempfile.mkdtemp(prefix="run-", dir=workdir)
     os.chdir(cwd)
     prefect.context["caches"] = {}
+    EFFECTS.clear()
     emit({"event": "running", "id": spec["id"]})
     started = time.perf_counter()
     signal.alarm(max(1, int(math.ceil(timeout))))
@@ -380,6 +477,7 @@ def run_one(spec: dict, repo: str, workdir: str, scratch: str, timeout: float, e
         signal.alarm(0)
         os.chdir(workdir)
     capture["files"] = file_hashes(cwd)
+    capture["effects"] = list(EFFECTS)
     return capture
 
 

@@ -22,12 +22,29 @@ are literals.
     FunctionTask(fn, name="x")                   ->  task(fn, name="x")
     Constant(value)                              ->  value
     start = StartFlowRun(flow_name="child", project_name="p", wait=True);  start(parameters=p)
-        ->  child_flow(**p)                        (the child @flow(name="child") is in this module;
-                                                    without wait=True, + TODO: the call now waits)
+        ->  _raise_unless_completed(run_deployment(name="child/etl", parameters=p))
+                                                   (the project's deployments are known, as in a
+                                                    wave: "child/etl" is the child's deployment)
+        ->  child_flow(**p)                        (not known, and the child @flow(name="child") is
+                                                    in this module; without wait=True, + TODO: the
+                                                    call now waits)
         ->  run_deployment(name="child/child", parameters=p)  + TODO about the deployment name
-    v = create_flow_run(flow_name="child", parameters=p)   ->  v = run_deployment(name="child/child",
-                                                                 parameters=p, timeout=0)  + TODO
-        (without ``timeout=0`` when a ``wait_for_flow_run(v)`` follows; that call becomes ``v``)
+    v = create_flow_run(flow_name="child", parameters=p)   ->  v = run_deployment(name="child/etl",
+                                                                 parameters=p, timeout=0)
+        (without ``timeout=0`` when a ``wait_for_flow_run(v)`` follows; that call becomes ``v``,
+        with ``raise_final_state=True`` an ``if not v.state.is_completed(): raise ...``)
+
+The deployment a child flow runs is the one the deployment translator gives it
+(``ProjectIndex.deployments``: Prefect 1 flow name -> ``"<flow>/<deployment>"``, which a wave
+computes from its translation before the rewrite). Prefect 1's semantics are kept:
+``StartFlowRun(wait=True)`` and ``wait_for_flow_run(raise_final_state=True)`` failed when the child
+run did not succeed, so the FlowRun ``run_deployment`` returns once the child run is final passes
+through ``_raise_unless_completed`` (written once into the module), which raises unless it ended
+``Completed``; ``wait=False`` and ``create_flow_run`` alone start the run with ``timeout=0``. A child
+the deployments do not name (a flow of another repository) gets ``run_deployment`` with the name
+``<flow>/<flow>`` and one TODO asking for its deployment's name. Without known deployments
+(``meta-flows rewrite``) the name is guessed the same way and the TODO also says that
+``run_deployment`` does not raise when the child run fails.
 
 Task options of the library constructors (``name``, ``tags``, ``max_retries`` ...) move to the
 ``@task`` decorator in their Prefect 2 spelling (PF004 already ran); the others are dropped with a
@@ -196,6 +213,16 @@ def _run_shell_task(command, env=None, helper_script=None, shell="bash", return_
 '''
 
 
+CHILD_HELPER = '''\
+def _raise_unless_completed(flow_run):
+    """Prefect 1's StartFlowRun(wait=True) / wait_for_flow_run(raise_final_state=True): the
+    child flow run once it is final; an error failing this flow when it did not end Completed."""
+    if not flow_run.state.is_completed():
+        raise RuntimeError(f"child flow run {flow_run.name} ended in state {flow_run.state.name}")
+    return flow_run
+'''
+
+
 def library_key(qualified: str | None) -> tuple[str, str] | None:
     """``prefect.tasks.aws.s3.S3Download`` -> ``("aws", "S3Download")``."""
     if not qualified or not qualified.startswith(TASKS):
@@ -346,6 +373,7 @@ class TaskLibraryRule(Rule):
         self._comment_out: dict[int, str] = {}  # statement id -> TODO message
         self._hoisted: list[tuple[int, list[cst.BaseStatement]]] = []
         self._shell_helper_written = False
+        self._child_helper_written = False
         self._generated: set[int] = set()  # ids of generated module-level statements
         self._wait_statements: dict[int, tuple[str, bool]] = {}
         self._changed = False
@@ -720,10 +748,21 @@ class TaskLibraryRule(Rule):
 
     # ------------------------------------------------------------------ flow runs
 
-    def _deployment_call(self, kwargs: dict[str, str], wait: bool) -> str:
+    @property
+    def _deployments(self) -> dict[str, str] | None:
+        """Prefect 1 flow name -> ``"<flow>/<deployment>"`` (a wave's); None: not known."""
+        return self.project.deployments
+
+    def _deployment_call(self, kwargs: dict[str, str], wait: bool, raises: bool = False) -> str:
+        """``run_deployment(...)`` starting the child flow ``kwargs["flow_name"]`` (a literal):
+        with the deployment the project gives it, else a guessed name and one TODO; ``wait``:
+        until the child run is final (else ``timeout=0``); ``raises``: wrapped to fail when the
+        child did not end Completed (only when the project's deployments are known)."""
         flow_name = kwargs["flow_name"]
-        literal = literal_value(cst.parse_expression(flow_name))
-        args = [f"name={quote(f'{literal}/{literal}')}"]
+        literal = str(literal_value(cst.parse_expression(flow_name)))
+        known = self._deployments
+        name = (known or {}).get(literal) or f"{literal}/{literal}"
+        args = [f"name={quote(name)}"]
         if "parameters" in kwargs:
             args.append(f"parameters={kwargs['parameters']}")
         if "run_name" in kwargs:
@@ -735,12 +774,31 @@ class TaskLibraryRule(Rule):
         if not wait:
             args.append("timeout=0")
         self.add_import("prefect.deployments", "run_deployment")
-        self.add_todo(
-            f"check the deployment name {literal}/{literal} (Prefect 2 runs a deployment of the "
-            "child flow, not the flow by name); run_deployment returns a FlowRun and does not "
-            "raise when the child run fails"
-        )
-        return f"run_deployment({', '.join(args)})"
+        call = f"run_deployment({', '.join(args)})"
+        if known is None:
+            self.add_todo(
+                f"check the deployment name {name} (Prefect 2 runs a deployment of the "
+                "child flow, not the flow by name); run_deployment returns a FlowRun and does not "
+                "raise when the child run fails"
+            )
+            return call
+        if literal not in known:
+            self.add_todo(
+                f"flow {literal!r} is not a flow of this project: give the name of its deployment "
+                f"(<flow name>/<deployment name>) instead of {name}"
+            )
+        return self._raise_unless_completed(call) if raises else call
+
+    def _raise_unless_completed(self, code: str) -> str:
+        """``_raise_unless_completed(<code>)``; the helper is written once into the module."""
+        if not self._child_helper_written:
+            self._child_helper_written = True
+            stmts = list(cst.parse_module(CHILD_HELPER).body)
+            top = self._statement_stack[0]
+            self._hoisted.append((id(top), stmts))
+            self._generated.update(id(stmt) for stmt in stmts)
+            self._changed = True
+        return f"_raise_unless_completed({code})"
 
     def _subflow_call(self, function: str, kwargs: dict[str, str], parameters) -> str:
         if parameters is None:
@@ -775,8 +833,11 @@ class TaskLibraryRule(Rule):
             return updated
         wait = merged_args.get("wait")
         waits = wait is not None and is_literal(wait.value) and bool(literal_value(wait.value))
-        child = self._child_flows.get(str(literal_value(flow_name.value)))
+        literal = str(literal_value(flow_name.value))
+        child = self._child_flows.get(literal)
         self.mark_applied()
+        if literal in (self._deployments or {}):
+            child = None  # its own deployment, as Prefect 1 ran it: a flow run of its own
         if child is not None:
             parameters = merged_args.get("parameters")
             if not waits:
@@ -794,7 +855,8 @@ class TaskLibraryRule(Rule):
             return cst.parse_expression(
                 self._subflow_call(child, kwargs, parameters.value if parameters else None)
             )
-        return cst.parse_expression(self._deployment_call(kwargs, waits))
+        # StartFlowRun(wait=True) raised the child's final state: a failed child failed it
+        return cst.parse_expression(self._deployment_call(kwargs, waits, raises=waits))
 
     def _create_flow_run(self, original: cst.Call, updated: cst.Call):
         kwargs_args = call_kwargs(updated, ("flow_id", "flow_name", "project_name", "parameters"))
@@ -840,6 +902,14 @@ class TaskLibraryRule(Rule):
             # A bare ``wait_for_flow_run(v, raise_final_state=...)`` statement.
             self._wait_statements[id(stmt)] = (first.value.value, raises)
             return first.value
+        if self._deployments is not None:
+            # the child's FlowRun (final: run_deployment waited), as Prefect 1 gave its view
+            self.mark_applied()
+            return (
+                cst.parse_expression(self._raise_unless_completed(first.value.value))
+                if raises
+                else first.value
+            )
         message = f"run_deployment above already waited for {first.value.value}; it is the child's FlowRun"
         if raises:
             message += f": raise if not {first.value.value}.state.is_completed()"
