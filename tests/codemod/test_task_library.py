@@ -912,3 +912,23 @@ def test_a_failed_child_fails_its_parent_as_in_prefect1(tmp_path, prefect_env):
     assert lines[2] == "RUN creator Completed {'x': 3} COMPLETED 'creator done'"
     assert lines[3].startswith("RUN creator Failed {'x': 3} FAILED RuntimeError('child flow run ")
     assert lines[3].endswith(" ended in state Failed')")
+
+
+def test_tasks_it_writes_use_the_decorator_name_the_module_leaves_free():
+    """A module binding ``task`` itself gets Prefect 2's decorator as ``prefect_task``, in the
+    tasks this rule writes too (FunctionTask, StringFormatter, ShellTask)."""
+    src = (
+        "from prefect.tasks.core.function import FunctionTask\n"
+        "from prefect.tasks.templates import StringFormatter\n"
+        "task = {'retries': 3}\n"
+        "def double(x):\n"
+        "    return x * 2\n"
+        "dbl = FunctionTask(double)\n"
+        "greet = StringFormatter(template='hi {name}')\n"
+    )
+    out = apply_rule(RULE, src)
+    assert "from prefect import task as prefect_task" in out
+    assert "dbl = prefect_task(double)" in out
+    assert "@prefect_task(" in out
+    assert "@task(" not in out and "= task(" not in out
+    assert "task = {'retries': 3}" in out

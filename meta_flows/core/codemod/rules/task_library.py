@@ -69,6 +69,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
+from meta_flows.core.codemod.analysis.decorators import decorator_name
 from meta_flows.core.codemod.base import (
     SCRATCH_DISABLED,
     Rule,
@@ -481,8 +482,9 @@ class TaskLibraryRule(Rule):
         options, dropped = task_options(
             {k: v for k, v in code.items() if k not in _SHELL_POSITIONAL}, "ShellTask"
         )
+        decorator = decorator_name(self, "task")
         source = (
-            f"@task({', '.join(options)})\n"
+            f"@{decorator}({', '.join(options)})\n"
             f"def {name}({params}):\n"
             f"    return _run_shell_task(command, env, helper_script{extra})\n"
         )
@@ -491,7 +493,6 @@ class TaskLibraryRule(Rule):
             self._shell_helper_written = True
             stmts.extend(cst.parse_module(SHELL_HELPER).body)
         stmts.extend(cst.parse_module(source).body)
-        self.add_import("prefect", "task")
         self.add_import("prefect_shell", "ShellOperation")
         self.require_package("prefect-shell")
         return stmts, self._dropped_todo(dropped)
@@ -507,12 +508,12 @@ class TaskLibraryRule(Rule):
         options, dropped = task_options(
             {k: v for k, v in code.items() if k != "template"}, "StringFormatter"
         )
+        decorator = decorator_name(self, "task")
         source = (
-            f"@task({', '.join(options)})\n"
+            f"@{decorator}({', '.join(options)})\n"
             f"def {name}(template={template}, **format_kwargs):\n"
             f"    return template.format(**format_kwargs)\n"
         )
-        self.add_import("prefect", "task")
         todo = self._dropped_todo(dropped)
         template_arg = kwargs.get("template")
         fields = _template_fields(template_arg.value if template_arg else None)
@@ -740,11 +741,11 @@ class TaskLibraryRule(Rule):
             if "name" not in code:
                 options.insert(0, f"name={fn_code}.__name__")
             fn_code = f"lambda *args, **kwargs: {fn_code}(*args, **kwargs)"
-        self.add_import("prefect", "task")
+        decorator = decorator_name(self, "task")
         if dropped:
             self.add_todo(self._dropped_todo(dropped))
         self.mark_applied()
-        return cst.parse_expression(f"task({', '.join([fn_code, *options])})")
+        return cst.parse_expression(f"{decorator}({', '.join([fn_code, *options])})")
 
     # ------------------------------------------------------------------ flow runs
 
