@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
+from meta_flows.core.errors import MetaFlowsError
 from meta_flows.core.registry import Project
 
 PREPARE_AHEAD = 1  # projects prepared while max_parallel validate
@@ -91,6 +93,7 @@ class Window:
         self.task, self.limit, self.done = task_, limit, done
         self.pending: list[tuple[Project, dict]] = []
         self.running: dict[str, object] = {}
+        self.checked = time.monotonic()  # when the API was last asked whether it answers
 
     def add(self, project: Project, kwargs: dict) -> None:
         self.pending.append((project, kwargs))
@@ -110,8 +113,38 @@ class Window:
             self.running[project.name] = self.task.submit(**kwargs)
         finished = []
         each = min(max(seconds / max(len(self.running), 1), 0.02), seconds)
+        waited = False
         for name, future in list(self.running.items()):
+            if not _submitted(future):
+                continue  # its task run is still being created (see _submitted)
+            waited = True
             if future.wait(timeout=each) is not None:
                 finished.append((name, future.result()))
                 del self.running[name]
+        if not waited:
+            time.sleep(min(seconds, 0.1))
+        if self.running and time.monotonic() - self.checked > SUBMIT_GRACE:
+            self.checked = time.monotonic()
+            if any(not _submitted(f) for f in self.running.values()):
+                from meta_flows.adapters.prefect2.health import unreachable
+
+                reason = unreachable()
+                if reason:
+                    raise ApiUnreachable(reason)
         return finished
+
+
+SUBMIT_GRACE = 10.0  # seconds a task run may take to be created before the API is asked
+
+
+class ApiUnreachable(MetaFlowsError, RuntimeError):
+    """The Prefect 2 API the wave's task runs are created in does not answer."""
+
+
+def _submitted(future) -> bool:
+    """Whether ``future``'s task run was created and submitted. Prefect 2.20 creates it in the
+    background after ``Task.submit`` returned; when that fails (the API went away) the future's
+    ``wait(timeout)`` waits for the submission forever, whatever its timeout: such a future is
+    not waited on, and the API is asked instead."""
+    event = getattr(future, "_submitted", None)
+    return event is None or event.is_set()
