@@ -94,6 +94,7 @@ def test_an_api_gone_mid_wave_leaves_a_report_and_a_rerun_resumes(legacy_cache, 
             assert all(p["state"] == "failed" for p in unfinished)
 
             # the API is back (the same database): a re-run resumes from the ledger
+            server.stop(port_free_within=120)
             server = start_server(home, port=port, events=False)
             again = tmp_path / "again.json"
             migrate_wave(

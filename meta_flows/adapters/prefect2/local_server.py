@@ -8,6 +8,7 @@ server runs automations only with it), so the wave's notifications work against 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -32,13 +33,29 @@ class LocalServer:
     home: Path  # its PREFECT_HOME: database and server.log
     process: subprocess.Popen
 
-    def stop(self) -> None:
+    def stop(self, port_free_within: float = 0.0) -> None:
+        """End the server and its uvicorn child (their process group). With
+        ``port_free_within``, wait up to that many seconds for its port to be free again (a
+        server started on that port at once could find it in use: connections it closed)."""
         if self.process.poll() is None:
-            self.process.terminate()
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=20)
+        port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+        deadline = time.monotonic() + port_free_within
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                    return
+                except OSError:
+                    time.sleep(0.2)
 
 
 def sqlite_url(home: Path) -> str:
