@@ -126,23 +126,22 @@ def resolve_line_marks(code: str) -> str:
         tree = pyast.parse(code)
     except (SyntaxError, ValueError):
         tree = None
-    cache: dict[str, str] = {}
+    lines = code.splitlines(keepends=True)
+    marked = [i for i, line in enumerate(lines) if "#" in line and has_line_marks(line)]
+    names = {m.group(1) for i in marked for m in _MARK.finditer(lines[i], lines[i].index("#"))}
+    if tree is not None:
+        cache = {n: describe_lines(found) for n, found in use_lines_of(tree, names).items()}
+    else:
+        cache = dict.fromkeys(names, "the lines using it")
 
     def listed(match: re.Match) -> str:
-        name = match.group(1)
-        if name not in cache:
-            cache[name] = (
-                describe_lines(use_lines(tree, name)) if tree is not None else "the lines using it"
-            )
-        return cache[name]
+        return cache[match.group(1)]
 
-    out = []
-    for line in code.splitlines(keepends=True):
-        if "#" in line and has_line_marks(line):
-            at = line.index("#")
-            line = line[:at] + _MARK.sub(listed, line[at:])
-        out.append(line)
-    return "".join(out)
+    for i in marked:
+        line = lines[i]
+        at = line.index("#")
+        lines[i] = line[:at] + _MARK.sub(listed, line[at:])
+    return "".join(lines)
 
 
 _LISTED = re.compile(r"<lines of [^>]+>|\blines? \d+(?:, \d+)*(?: and \d+ more)?|\bno line\b")
@@ -171,15 +170,16 @@ def describe_lines(lines: list[int]) -> str:
 def use_lines(tree: ast.Module, name: str) -> list[int]:
     """The lines reading the module-level ``name``, not where a function's own variable of that
     name is read; for ``a.b``, the lines reading the attribute ``b`` of ``a``."""
-    head, _, rest = name.partition(".")
-    found: set[int] = set()
+    return use_lines_of(tree, [name])[name]
 
-    def matches(node: ast.AST) -> bool:
-        if not rest:
-            return isinstance(node, ast.Name) and node.id == head
-        return isinstance(node, ast.Attribute) and _dotted(node) == name
 
-    def visit(node: ast.AST, shadowed: bool) -> None:
+def use_lines_of(tree: ast.Module, names) -> dict[str, list[int]]:
+    """:func:`use_lines` of each of ``names``, in one walk of ``tree``."""
+    simple = {n for n in names if "." not in n}
+    dotted = {n for n in names if "." in n}
+    found: dict[str, set[int]] = {n: set() for n in (*simple, *dotted)}
+
+    def visit(node: ast.AST, shadowed: frozenset[str]) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             # decorators, defaults and annotations run in the enclosing scope
             args = node.args
@@ -195,19 +195,28 @@ def use_lines(tree: ast.Module, name: str) -> list[int]:
                 visit(child, shadowed)
             # a function's own variable of that name is another object (``prefect.x``: an
             # ``import prefect`` inside the function is the same module)
-            inner = shadowed or (not rest and head in _locals(node))
+            inner = shadowed
+            if simple - shadowed:
+                inner = shadowed | (simple & _locals(node))
             body = node.body if isinstance(node.body, list) else [node.body]
             for child in body:
                 visit(child, inner)
             return
-        if not shadowed and matches(node) and isinstance(getattr(node, "ctx", None), ast.Load):
-            found.add(node.lineno)
+        if isinstance(node, ast.Name):
+            if node.id in simple and node.id not in shadowed and isinstance(node.ctx, ast.Load):
+                found[node.id].add(node.lineno)
             return
+        if dotted and isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            name = _dotted(node)
+            if name in dotted:
+                found[name].add(node.lineno)
+            # no return: the names it starts with (``a`` of ``a.b``) are read too
         for child in ast.iter_child_nodes(node):
             visit(child, shadowed)
 
-    visit(tree, False)
-    return sorted(found)
+    if found:
+        visit(tree, frozenset())
+    return {n: sorted(lines) for n, lines in found.items()}
 
 
 def _dotted(node: ast.AST) -> str | None:

@@ -67,6 +67,9 @@ After::
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_left, insort
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -176,6 +179,113 @@ def loaded_names(node: cst.CSTNode) -> set[str]:
     visitor = _Loads()
     node.visit(visitor)
     return visitor.names
+
+
+class _Block:
+    """A flow block's statements while its groups are rewritten, one slot per statement kept in
+    place: a rewritten group's slot holds its ``if`` (after the ``None`` initialisations), a
+    statement moved or merged into a branch leaves its slot empty. The slots reading and assigning
+    each name are indexed once, so a group's outputs reach the statements reading them without a
+    walk of every statement after the group."""
+
+    def __init__(self, rule: CaseMergeRule, body: list[cst.BaseStatement]) -> None:
+        self.rule = rule
+        self.slots: list[list[cst.BaseStatement]] = [[stmt] for stmt in body]
+        self.loads: dict[str, list[int]] = defaultdict(list)  # name -> slots that may read it
+        self.assigns: dict[str, list[int]] = defaultdict(list)  # name -> slots assigning it
+        self.bare_merges: list[int] = []  # slots with a ``merge()`` of no arguments
+        self._indexed = False
+
+    def index(self) -> None:
+        """Index the slots (once, before any of them changes)."""
+        if self._indexed:
+            return
+        self._indexed = True
+        rule = self.rule
+        for k, (stmt,) in enumerate(self.slots):
+            names = loaded_names(stmt)
+            orig = rule._original(stmt)
+            if orig is not None:
+                names |= loaded_names(orig)
+                if rule._has_bare_merge(orig) or _bare_call(stmt):
+                    self.bare_merges.append(k)
+            for name in names:
+                self.loads[name].append(k)
+            for name in assigned_names(stmt):
+                self.assigns[name].append(k)
+
+    def live(self, k: int) -> bool:
+        return bool(self.slots[k])
+
+    def next_live(self, k: int) -> int:
+        """The first slot after ``k`` holding a statement (``len(slots)`` if none)."""
+        k += 1
+        while k < len(self.slots) and not self.slots[k]:
+            k += 1
+        return k
+
+    def replace(self, k: int, stmt: cst.BaseStatement, reads: str | None = None) -> None:
+        self.slots[k] = [stmt]
+        if reads is not None and k not in self.loads[reads]:
+            insort(self.loads[reads], k)
+
+    def assigned_between(self, names: set[str], start: int, end: int) -> bool:
+        """Whether a statement in a slot in ``[start, end)`` assigns one of ``names``."""
+        for name in names:
+            at = self.assigns.get(name, ())
+            for k in at[bisect_left(at, start) :]:
+                if k >= end:
+                    break
+                if self.slots[k]:
+                    return True
+        return False
+
+    def statements(self) -> list[cst.BaseStatement]:
+        return [stmt for slot in self.slots for stmt in slot]
+
+
+class _Reach:
+    """The slots from ``start`` on that may read any of a growing set of names (and ``extra``),
+    each once, in order; names added while a slot is handled reach only the slots after it."""
+
+    def __init__(self, block: _Block, start: int, names: set[str], extra=()) -> None:
+        self.block = block
+        self.pos = start
+        self.names: set[str] = set()
+        self.heap: list[int] = []
+        self.queued: set[int] = set()
+        for k in extra:
+            self._push(k)
+        self.add(names)
+
+    def _push(self, k: int) -> None:
+        if k >= self.pos and k not in self.queued:
+            self.queued.add(k)
+            heapq.heappush(self.heap, k)
+
+    def add(self, names) -> None:
+        for name in names:
+            if name in self.names:
+                continue
+            self.names.add(name)
+            at = self.block.loads.get(name, ())
+            for k in at[bisect_left(at, self.pos) :]:
+                self._push(k)
+
+    def __iter__(self):
+        while self.heap:
+            k = heapq.heappop(self.heap)
+            self.pos = k + 1
+            if self.block.live(k):
+                yield k
+
+
+def _bare_call(stmt: cst.CSTNode) -> bool:
+    """``f()`` or ``x = f()`` with no arguments."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    value = getattr(stmt.body[0], "value", None)
+    return isinstance(value, cst.Call) and not value.args
 
 
 class _Rename(cst.CSTTransformer):
@@ -549,19 +659,22 @@ class CaseMergeRule(Rule):
 
     def _rewrite_body(self, body: list[cst.BaseStatement]) -> list[cst.BaseStatement] | None:
         changed = False
+        block = _Block(self, body)
         i = 0
-        while i < len(body):
-            group = self._group_at(body, i)
+        while i < len(block.slots):
+            group = self._group_at(block, i)
             if group is None:
-                i += 1
+                i = block.next_live(i)
                 continue
+            block.index()
             cond, branches, consumed, leading = group
-            rest = [s for k, s in enumerate(body[i:], start=i) if k not in consumed]
-            before = [s for k, s in enumerate(body[:i]) if k not in consumed]
-            new_if, inits, rest = self._finish(cond, branches, rest, leading)
-            body = [*before, *inits, new_if, *rest]
-            i = len(before) + len(inits) + 1
+            for k, sub in sorted(consumed, reverse=True):
+                del block.slots[k][sub]
+            new_if, inits = self._finish(cond, branches, block, i + 1, leading)
+            block.slots[i] = [*inits, new_if]
+            i = block.next_live(i)
             changed = True
+        body = block.statements() if changed else body
         for index, stmt in enumerate(body):
             orig = self._original(stmt)
             if orig is not None and self._leftover_kind(orig) is not None:
@@ -572,33 +685,39 @@ class CaseMergeRule(Rule):
             self.mark_applied()
         return body if changed else None
 
-    def _group_at(self, body, i):
-        """Branches starting at ``body[i]``: ``(cond, branches, consumed indexes, leading)``."""
-        stmt = body[i]
+    def _group_at(self, block: _Block, i: int):
+        """Branches starting at the statement in slot ``i``: ``(cond, branches, consumed,
+        leading)``, ``consumed`` the ``(slot, place in the slot)`` of the statements they take."""
+        (stmt,) = block.slots[i]
         case = self._case_of(stmt)
         if case is not None:
             cond, value = case
             branches = [Branch(value, list(stmt.body.body))]
-            consumed = {i}
-            j = i + 1
-            while is_pure(cond) and j < len(body):
-                nxt = self._case_of(body[j])
+            consumed = {(i, 0)}
+            j = block.next_live(i)
+            while is_pure(cond) and j < len(block.slots):
+                (nxt_stmt,) = block.slots[j]
+                nxt = self._case_of(nxt_stmt)
                 if nxt is None or not nxt[0].deep_equals(cond):
                     break
-                candidate = Branch(nxt[1], list(body[j].body.body), list(body[j].leading_lines))
+                candidate = Branch(nxt[1], list(nxt_stmt.body.body), list(nxt_stmt.leading_lines))
                 if not exclusive([*branches, candidate]):
                     break
                 branches.append(candidate)
-                consumed.add(j)
-                j += 1
+                consumed.add((j, 0))
+                j = block.next_live(j)
             return cond, branches, consumed, list(stmt.leading_lines)
         for kind in (IFELSE, SWITCH):
             call = self._call_stmt(stmt, kind)
             if call is None or not isinstance(stmt.body[0], cst.Expr):
                 continue
-            placed = self._place_choice(body, i, call, kind)
+            # the statements before it, each with its (slot, place in the slot)
+            before = [(k, sub) for k in range(i) for sub in range(len(block.slots[k]))]
+            body = [block.slots[k][sub] for k, sub in before]
+            placed = self._place_choice([*body, stmt], len(body), call, kind)
             if placed is not None:
                 cond, branches, consumed = placed
+                consumed = {before[k] if k < len(before) else (i, 0) for k in consumed}
                 return cond, branches, consumed, list(stmt.leading_lines)
         return None
 
@@ -668,7 +787,11 @@ class CaseMergeRule(Rule):
 
     # ------------------------------------------------------------------ merge + skip propagation
 
-    def _finish(self, cond, branches: list[Branch], rest, leading):
+    def _finish(self, cond, branches: list[Branch], block: _Block, start: int, leading):
+        """Rewrite the statements after a group (the live slots from ``start`` on) that read its
+        branches' outputs; return the group's ``if`` and the initialisations before it. A
+        statement that reads none of the outputs stays as it is, so only those reading them are
+        visited."""
         for b in branches:
             b.outputs = block_outputs(b.body)
         is_exclusive = exclusive(branches)
@@ -678,60 +801,63 @@ class CaseMergeRule(Rule):
         need_init: list[str] = []
 
         # merge(a, b) -> the variable assigned in whichever branch ran
-        kept = []
-        for stmt in rest:
-            if is_exclusive:
+        if is_exclusive:
+            outputs = set().union(*(b.outputs for b in branches))
+            reach = _Reach(block, start, outputs, block.bare_merges)
+            for k in reach:
+                (stmt,) = block.slots[k]
                 stmt, nested = self._hoist_nested_merge(stmt, branches)
                 if nested is not None:
                     target, covered = nested
+                    block.replace(k, stmt, reads=target)
+                    reach.add([target])
                     if not (exhaustive and covered == len(branches)):
                         need_init.append(target)
-            merged = self._merge_into(stmt, branches) if is_exclusive else None
-            if merged is None:
-                kept.append(stmt)
-                continue
-            target, covered = merged
-            if not (exhaustive and covered == len(branches)):
-                need_init.append(target)
-        rest = kept
+                merged = self._merge_into(stmt, branches)
+                if merged is None:
+                    continue
+                block.slots[k] = []
+                target, covered = merged
+                reach.add([target])
+                if not (exhaustive and covered == len(branches)):
+                    need_init.append(target)
 
         # skip propagation: move consumers of one branch's outputs into that branch
-        kept = []
-        assigned_outside: set[str] = set()
-        for stmt in rest:
+        reach = _Reach(block, start, set().union(*(b.outputs for b in branches)))
+        for k in reach:
+            (stmt,) = block.slots[k]
             loads = loaded_names(stmt)
             everywhere = set.intersection(*(b.outputs for b in branches)) if exhaustive else set()
-            hits = [k for k, b in enumerate(branches) if loads & (b.outputs - everywhere)]
+            hits = [h for h, b in enumerate(branches) if loads & (b.outputs - everywhere)]
             if not hits:
-                kept.append(stmt)
-                assigned_outside |= assigned_names(stmt)
                 continue
             movable = (
                 len(hits) == 1
                 and (is_exclusive or len(branches) == 1)
                 and isinstance(stmt, cst.SimpleStatementLine)
                 and not _contains_jump(stmt)
-                and not (loads & assigned_outside)
+                and not block.assigned_between(loads, start, k)
                 and not self._mentions_control_flow(stmt)
             )
             if movable:
                 branch = branches[hits[0]]
                 branch.body.append(stmt)
                 branch.outputs |= assigned_names(stmt)
+                block.slots[k] = []
+                reach.add(assigned_names(stmt))
                 continue
             if not self._mentions_control_flow(stmt):  # a merge left over has its own TODO
                 flagged = with_todo(stmt, self.CODE, SKIP_TODO)
                 if id(stmt) in self._originals:
                     self._originals[self.new_node_id(flagged)] = self._originals[id(stmt)]
+                block.replace(k, flagged)
                 stmt = flagged
-            for k in hits:
-                for name in sorted(loads & branches[k].outputs):
+            for h in hits:
+                for name in sorted(loads & branches[h].outputs):
                     if name not in need_init and not (
                         exhaustive and all(name in b.outputs for b in branches)
                     ):
                         need_init.append(name)
-            kept.append(stmt)
-            assigned_outside |= assigned_names(stmt)
 
         new_if = build_if(cond, branches, leading, boolean) if is_exclusive else None
         if new_if is None:  # a single case block with a non-literal value
@@ -745,7 +871,7 @@ class CaseMergeRule(Rule):
         if inits:
             new_if = new_if.with_changes(leading_lines=[])
             inits[0] = inits[0].with_changes(leading_lines=leading)
-        return new_if, inits, kept
+        return new_if, inits
 
     def _hoist_nested_merge(self, stmt, branches: list[Branch]):
         """``x = f(merge(a, b))``: each branch assigns ``merged``; the call reads it.
@@ -853,6 +979,19 @@ class CaseMergeRule(Rule):
     def _mentions_control_flow(self, stmt: cst.CSTNode) -> bool:
         orig = self._original(stmt)
         return orig is not None and any(self._mentions(orig, k) for k in _CONTROL_FLOW)
+
+    def _has_bare_merge(self, node: cst.CSTNode) -> bool:
+        """Whether ``node`` calls ``merge()`` with no arguments."""
+        found = []
+        kinds = self._kinds
+
+        class V(cst.CSTVisitor):
+            def visit_Call(self, n: cst.Call) -> None:
+                if not n.args and kinds.get(id(n.func)) == MERGE:
+                    found.append(n)
+
+        node.visit(V())
+        return bool(found)
 
     def _mentions(self, node: cst.CSTNode, kind: str) -> bool:
         found = []

@@ -86,6 +86,8 @@ After::
 
 from __future__ import annotations
 
+from collections import Counter
+
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.metadata import PositionProvider, QualifiedNameProvider
@@ -311,13 +313,14 @@ def _terminal_return(body: list[cst.BaseStatement], tasks: TaskCalls):
         node.visit(c)
         return c.found
 
+    refs: Counter[str] | None = None  # references per name in the whole body, counted once
+
     def used(name: str, own: cst.CSTNode) -> bool:
-        n = 0
-        for stmt in body:
-            refs = name_refs(stmt)
-            n += sum(1 for r in refs if r.value == name)
+        nonlocal refs
+        if refs is None:
+            refs = Counter(r.value for stmt in body for r in name_refs(stmt))
         # the assignment target itself counts once
-        return n > 1
+        return refs[name] > 1
 
     for i, stmt in enumerate(body):
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:

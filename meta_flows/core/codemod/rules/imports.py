@@ -133,7 +133,7 @@ from meta_flows.core.codemod.stubs import (
     lines_of,
     stub_binding,
     stub_class,
-    use_lines,
+    use_lines_of,
 )
 from meta_flows.core.codemod.sweep import is_placeholder
 from meta_flows.patches import pyast
@@ -698,7 +698,7 @@ class _DeadNames(Rule):
         if has_star_import(parsed.body, prefect=False):
             return tree
         dead = self.original_bound - module_bindings(parsed.body) - _BUILTINS
-        used = sorted(name for name in dead if use_lines(parsed, name))
+        used = sorted(name for name, lines in use_lines_of(parsed, dead).items() if lines)
         if not used:
             return tree
         body = list(tree.body)
