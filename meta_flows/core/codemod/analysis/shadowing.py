@@ -41,16 +41,28 @@ def rename_shadowing_locals(
     first assignment, while the module binds that name, renamed ``<name>_result`` from that
     assignment on (the reads before it keep the module-level name)."""
     local = bound_names(stmts)
-    taken = local | module_names | {r.value for s in stmts for r in name_refs(s)}
+    # each statement's bindings and reads, found once (not once per name: a long body has
+    # hundreds of locals)
+    refs = [name_refs(s) for s in stmts]
+    taken = local | module_names | {r.value for rs in refs for r in rs}
+    first_bound: dict[str, int] = {}
+    for i, stmt in enumerate(stmts):
+        for bound in bound_names([stmt]):
+            first_bound.setdefault(bound, i)
+    reads: dict[str, list[tuple[int, cst.Name]]] = {}
+    for i, rs in enumerate(refs):
+        for r in rs:
+            reads.setdefault(r.value, []).append((i, r))
     targets: dict[int, str] = {}
     for name in sorted(local & module_names):
-        first = next((i for i, s in enumerate(stmts) if name in bound_names([s])), None)
+        first = first_bound.get(name)
         if first is None:
             continue
         assign = _first_assign(stmts[first], name)
         if assign is None:
             continue  # a first binding of another shape: left alone (it fails loudly)
-        earlier = [r for s in stmts[:first] for r in name_refs(s) if r.value == name]
+        uses = reads.get(name, [])
+        earlier = any(i < first for i, _ in uses)
         if not (earlier or any(r.value == name for r in name_refs(assign.value))):
             continue
         new = f"{name}_result"
@@ -63,10 +75,9 @@ def rename_shadowing_locals(
             for r in name_refs(t.target):
                 if r.value == name:
                     targets[id(r)] = new
-        for s in stmts[first + 1 :]:
-            for r in name_refs(s):
-                if r.value == name:
-                    targets[id(r)] = new
+        for i, r in uses:
+            if i > first:
+                targets[id(r)] = new
     if not targets:
         return stmts
     rename = _Rename(targets)
