@@ -1163,3 +1163,37 @@ def test_imperative_api_on_a_downstream_with_a_trigger_is_kept():
     )
     out = apply_rule(FlowDefinitionRule, src)
     assert "    flow.add_edge(r, l)\n" in out
+
+
+def test_prefect1_flow_api_a_prefect2_flow_lacks_gets_a_todo_after_the_block():
+    """``f.copy()``, ``f.parameters()``, ``f.file_name``... fail with AttributeError on a Prefect
+    2 flow: never left as if they worked (the import would fail, with no TODO)."""
+    from meta_flows.core.codemod.engine import migrate_source
+
+    src = (
+        "from prefect import Flow, task\n\n@task\ndef one():\n    return 1\n\n"
+        'with Flow("base") as base:\n    one()\n\n'
+        'eu = base.copy()\neu.name = "base-eu"\nprint(base.parameters(), base.file_name)\n'
+    )
+    result = migrate_source(src, "copies.py")
+    out = result.code
+    assert "PF002 `base.copy`: Prefect 1 Flow API that a Prefect 2 flow does not have" in out
+    assert "`base.with_options(name=...)`" in out
+    assert "PF002 `base.file_name`, `base.parameters`: Prefect 1 Flow API" in out
+    assert "inspect.getsourcefile(base.fn)" in out
+    assert "\neu = base.copy()" not in out and "\nprint(base.parameters()" not in out
+    namespace: dict = {}
+    exec(compile(out, "copies.py", "exec"), namespace)  # imports under Prefect 2
+    assert migrate_source(out, "copies.py").code == out
+
+
+def test_prefect2_flow_api_is_left_alone():
+    from meta_flows.core.codemod.engine import UNCHANGED, migrate_source
+
+    src = (
+        "from prefect import flow\n\n@flow\ndef base():\n    return 1\n\n"
+        'eu = base.with_options(name="base-eu")\nprint(base.parameters, base.fn)\n'
+    )
+    result = migrate_source(src, "p2.py")
+    assert result.code == src and result.status != "migrated"
+    assert result.status in (UNCHANGED, "not-prefect1")

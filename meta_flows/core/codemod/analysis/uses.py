@@ -84,6 +84,30 @@ OBSOLETE_METHODS = {"set_reference_tasks"}
 OBSOLETE_ATTRS = {"tasks", "edges", "reference_tasks"}
 
 
+# Prefect 1 Flow methods and attributes a Prefect 2 flow does not have (it fails with
+# AttributeError), each with what to use instead.
+FLOW_API_GONE = {
+    "copy": "a variant of the flow is `{v}.with_options(name=...)`; a copy with another "
+    "schedule or run config is another deployment of the same flow in prefect.yaml",
+    "parameters": "a Prefect 2 flow's parameters are its function's arguments "
+    "(`{v}.parameters` is their schema)",
+    "file_name": "the flow's module file is `inspect.getsourcefile({v}.fn)`",
+    "get_tasks": "a Prefect 2 flow has no task graph to query",
+    "sorted_tasks": "a Prefect 2 flow has no task graph to query",
+    "root_tasks": "a Prefect 2 flow has no task graph to query",
+    "terminal_tasks": "a Prefect 2 flow has no task graph to query",
+    "upstream_tasks": "a Prefect 2 flow has no task graph to query",
+    "downstream_tasks": "a Prefect 2 flow has no task graph to query",
+    "edges_to": "a Prefect 2 flow has no task graph to query",
+    "edges_from": "a Prefect 2 flow has no task graph to query",
+    "update": "a Prefect 2 flow has no task graph to merge: call the other flow as a subflow",
+    "replace": "a Prefect 2 flow has no task graph to edit",
+    "validate": "a Prefect 2 flow has no task graph to validate",
+    "slugs": "a Prefect 2 flow has no task slugs",
+    "constants": "a Prefect 2 flow has no constants: they are the function's own values",
+}
+
+
 # Reads of deployment settings (``flow.storage.build()``): they moved to prefect.yaml.
 DEPLOYMENT_ATTRS = {"storage", "run_config", "schedule", "environment", "executor"}
 
@@ -189,6 +213,11 @@ def obsolete_use(stmt: cst.CSTNode, variable: str, functional: bool = False) -> 
             f"upstream task's call before its downstream's, or wait_for=[...])"
         )
     reads = sorted({a for k, a in uses if k == "get" and a in OBSOLETE_ATTRS})
+    gone = sorted({a for k, a in uses if k in ("call", "get") and a in FLOW_API_GONE})
+    if gone and not calls:
+        used = ", ".join(f"`{variable}.{a}`" for a in gone)
+        advice = "; ".join(FLOW_API_GONE[a].format(v=variable) for a in gone)
+        return f"{used}: Prefect 1 Flow API that a Prefect 2 flow does not have: {advice}"
     if calls:
         return (
             f"`{variable}.set_reference_tasks(...)`: Prefect 2 has no reference tasks; the "

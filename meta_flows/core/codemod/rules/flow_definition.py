@@ -47,8 +47,10 @@ After::
   ``f.add_task(t)`` / ``f.set_dependencies(task=t, upstream_tasks=[a])`` of a task named nowhere
   else in the body become ``t()`` / ``t(upstream_tasks=[a])`` (PF005: ``wait_for``). Other uses
   in the body keep their TODO; uses after the block are commented out with a TODO (H).
-- ``f.set_reference_tasks(...)`` and reads of ``f.tasks``/``f.edges``/``f.storage``... on a
-  converted flow are commented out with a TODO (H): they fail under Prefect 2.
+- ``f.set_reference_tasks(...)``, reads of ``f.tasks``/``f.edges``/``f.storage``... and Prefect 1
+  Flow API a Prefect 2 flow lacks (``f.copy()``, ``f.parameters()``, ``f.file_name``...) on a
+  converted flow are commented out with a TODO saying what replaces them (H): they fail under
+  Prefect 2.
 - A module-level flow left for a human (dynamic functional API, the flow object handed to other
   code, ``with Flow(...) as f, other():``) is commented out under its TODO together with the
   statements using it outside functions, since ``Flow(...)`` fails at import under Prefect 2 (H).
