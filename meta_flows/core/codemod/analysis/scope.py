@@ -105,11 +105,9 @@ class TaskCalls:
                         )
 
 
-class _Names(cst.CSTVisitor):
-    """Counts the Name nodes that are real references (not attribute or keyword names)."""
-
-    def __init__(self) -> None:
-        self.names: list[cst.Name] = []
+class References(cst.CSTVisitor):
+    """Visits the Name nodes that are real references (not attribute or keyword names, not
+    imported names); subclasses act on them in ``visit_Name``."""
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         node.value.visit(self)
@@ -130,8 +128,45 @@ class _Names(cst.CSTVisitor):
     def visit_Import(self, node: cst.Import) -> bool:
         return False
 
+
+class _Names(References):
+    """Collects the Name nodes that are real references."""
+
+    def __init__(self) -> None:
+        self.names: list[cst.Name] = []
+
     def visit_Name(self, node: cst.Name) -> None:
         self.names.append(node)
+
+
+def stored_names(node: cst.CSTNode, *, walrus: bool = True) -> list[str]:
+    """Every name ``node`` stores to, at any depth, one entry per store: assignment, augmented
+    and annotated assignment, ``for`` and ``with ... as`` targets, and (``walrus``) ``:=``."""
+    out: list[str] = []
+
+    class _Stores(cst.CSTVisitor):
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+            out.extend(target_names(n.target))
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            out.extend(target_names(n.target))
+
+        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+            out.extend(target_names(n.target))
+
+        def visit_For(self, n: cst.For) -> None:
+            out.extend(target_names(n.target))
+
+        def visit_WithItem(self, n: cst.WithItem) -> None:
+            if n.asname is not None:
+                out.extend(target_names(n.asname.name))
+
+        def visit_NamedExpr(self, n: cst.NamedExpr) -> None:
+            if walrus:
+                out.extend(target_names(n.target))
+
+    node.visit(_Stores())
+    return out
 
 
 def name_refs(node: cst.CSTNode) -> list[cst.Name]:

@@ -112,6 +112,7 @@ from meta_flows.core.codemod.analysis.scope import (
     module_task_names,
     name_refs,
     raw_qualified_names,
+    stored_names,
     target_names,
 )
 from meta_flows.core.codemod.analysis.shadowing import rename_shadowing_locals
@@ -383,32 +384,6 @@ def _terminal_return(body: list[cst.BaseStatement], tasks: TaskCalls):
     return None, ret
 
 
-def _assigned(stmts) -> list[str]:
-    """Every name ``stmts`` assign (any depth, one entry per assignment)."""
-    out: list[str] = []
-
-    class _Stores(cst.CSTVisitor):
-        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
-            out.extend(target_names(n.target))
-
-        def visit_AugAssign(self, n: cst.AugAssign) -> None:
-            out.extend(target_names(n.target))
-
-        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
-            out.extend(target_names(n.target))
-
-        def visit_For(self, n: cst.For) -> None:
-            out.extend(target_names(n.target))
-
-        def visit_WithItem(self, n: cst.WithItem) -> None:
-            if n.asname is not None:
-                out.extend(target_names(n.asname.name))
-
-    for stmt in stmts:
-        stmt.visit(_Stores())
-    return out
-
-
 def _arg_names(call: cst.Call) -> dict[str, str] | None:
     """The arguments of ``call`` that are plain names, keyed by keyword or position
     (``"0"``...); None when an argument is something else (lists are read separately)."""
@@ -659,7 +634,7 @@ class FlowDefinitionRule(Rule):
             return out
         stmts = list(body.body)
         stores: dict[str, int] = {}
-        for name in _assigned(stmts):
+        for name in (n for stmt in stmts for n in stored_names(stmt, walrus=False)):
             stores[name] = stores.get(name, 0) + 1
         calls: dict[str, int] = {}  # result variable -> index of its one assignment
         callees: dict[str, str] = {}

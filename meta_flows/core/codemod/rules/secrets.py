@@ -42,6 +42,7 @@ import re
 
 import libcst as cst
 
+from meta_flows.core.codemod.analysis.scope import References
 from meta_flows.core.codemod.base import (
     Rule,
     dotted_name,
@@ -311,7 +312,7 @@ class SecretsRule(Rule):
         )
 
 
-class _SecretUses(cst.CSTVisitor):
+class _SecretUses(References):
     """Reads of the module-level secrets ``rule._module_secrets`` (original nodes): in a @flow
     function, outside one, or ``x.run()``."""
 
@@ -357,25 +358,6 @@ class _SecretUses(cst.CSTVisitor):
         ):
             self.skip.add(id(func.value))
             self.rule._run_calls.add(id(node))
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_Param(self, node: cst.Param) -> bool:
-        if node.default is not None:
-            node.default.visit(self)
-        return False
-
-    def visit_Import(self, node: cst.Import) -> bool:
-        return False
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        return False
 
     def visit_Name(self, node: cst.Name) -> None:
         if id(node) in self.skip or not self.rule.binds_at_module_level(node, self.names):

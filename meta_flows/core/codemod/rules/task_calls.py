@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from meta_flows.core.codemod.analysis.scope import target_names
+from meta_flows.core.codemod.analysis.scope import stored_names
 from meta_flows.core.codemod.base import SCRATCH_TRIGGERED, Rule, code_of, get_arg
 from meta_flows.core.codemod.options import P2_WITH_OPTIONS, convert_options
 from meta_flows.core.codemod.sweep import sweep_block
@@ -669,7 +669,7 @@ def _call_order(fn: cst.FunctionDef):
         return {}, {}, {}
     body = fn.body.body
     stores: dict[str, int] = {}
-    for target in _store_names(fn.body):
+    for target in stored_names(fn.body):
         stores[target] = stores.get(target, 0) + 1
     calls: dict[str, int] = {}
     callees: dict[str, str] = {}
@@ -693,33 +693,6 @@ def _call_order(fn: cst.FunctionDef):
             calls[target.value] = i
             callees[target.value] = code_of(value.func)
     return {id(s): i for i, s in enumerate(body)}, calls, callees
-
-
-def _store_names(node: cst.CSTNode) -> list[str]:
-    out: list[str] = []
-
-    class _Stores(cst.CSTVisitor):
-        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
-            out.extend(target_names(n.target))
-
-        def visit_AugAssign(self, n: cst.AugAssign) -> None:
-            out.extend(target_names(n.target))
-
-        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
-            out.extend(target_names(n.target))
-
-        def visit_For(self, n: cst.For) -> None:
-            out.extend(target_names(n.target))
-
-        def visit_WithItem(self, n: cst.WithItem) -> None:
-            if n.asname is not None:
-                out.extend(target_names(n.asname.name))
-
-        def visit_NamedExpr(self, n: cst.NamedExpr) -> None:
-            out.extend(target_names(n.target))
-
-    node.visit(_Stores())
-    return out
 
 
 def _mapped_names(fn: cst.FunctionDef) -> set[str]:
@@ -931,7 +904,7 @@ def _plan_uncalled(rule: TaskCallsRule, fn: cst.FunctionDef, taken: set[str]) ->
     plan = _UncalledPlan()
     if not isinstance(fn.body, cst.IndentedBlock):
         return plan
-    bound = set(_store_names(fn.body))
+    bound = set(stored_names(fn.body))
     uses: dict[str, list[_Use]] = {}
     for top, stmt in enumerate(fn.body.body):
         finder = _UncalledFinder(rule, top, bound)
