@@ -27,6 +27,7 @@ from meta_flows.core.registry import LoadedRegistry, Project, Registry, Wave, lo
 from meta_flows.flows.validate import artifact_slug
 from meta_flows.orchestration import project as steps
 from meta_flows.orchestration.outcome import Outcome
+from meta_flows.orchestration.scheduling import task_run_creation_guarded
 from meta_flows.orchestration.wave_run import WaveRun, run_wave, write_metrics
 from meta_flows.orchestration.workspace_lock import workspace_lock
 
@@ -172,7 +173,10 @@ def migrate_wave(
         raise ValueError("max_parallel must be at least 1")
     logger = get_run_logger()
     run_id = get_run_context().flow_run.id
-    with workspace_lock(workspace, f"migrate-wave {wave!r} (flow run {run_id})"):
+    with (
+        workspace_lock(workspace, f"migrate-wave {wave!r} (flow run {run_id})"),
+        task_run_creation_guarded(logger),
+    ):
         run = run_wave(
             _load(registry),
             wave,

@@ -115,6 +115,16 @@ class Window:
         each = min(max(seconds / max(len(self.running), 1), 0.02), seconds)
         waited = False
         for name, future in list(self.running.items()):
+            error = getattr(future, CREATION_ERROR, None)
+            if error is not None:
+                from meta_flows.adapters.prefect2.health import unreachable
+
+                reason = unreachable()
+                if reason:
+                    raise ApiUnreachable(reason) from error
+                raise TaskRunNotCreated(
+                    f"{name}: its task run could not be created: {type(error).__name__}: {error}"
+                ) from error
             if not _submitted(future):
                 continue  # its task run is still being created (see _submitted)
             waited = True
@@ -139,6 +149,71 @@ SUBMIT_GRACE = 10.0  # seconds a task run may take to be created before the API 
 
 class ApiUnreachable(MetaFlowsError, RuntimeError):
     """The Prefect 2 API the wave's task runs are created in does not answer."""
+
+
+class TaskRunNotCreated(MetaFlowsError, RuntimeError):
+    """Prefect could not create a task run of the wave (other than the API being away)."""
+
+
+CREATION_ERROR = "meta_flows_creation_error"  # set on a future whose task run was not created
+
+
+class _GuardedTaskGroup:
+    """The flow run's background task group, with each background call's exception kept on its
+    future (``CREATION_ERROR``, and a Failed final state) instead of raised into the group (which
+    crashes the flow run)."""
+
+    def __init__(self, group, logger) -> None:
+        self.group, self.logger = group, logger
+
+    def start_soon(self, func, *args, name=None):
+        future = getattr(func, "keywords", {}).get("future")
+
+        async def guarded(*args):
+            try:
+                await func(*args)
+            except Exception as exc:  # noqa: BLE001 - kept on the future, told by Window.poll
+                self.logger.error(
+                    "creating task run %s failed: %s: %s",
+                    getattr(future, "name", "?"), type(exc).__name__, exc,
+                )  # fmt: skip
+                if future is None:
+                    raise
+                from prefect.states import Failed
+
+                setattr(future, CREATION_ERROR, exc)
+                # a final state, so that neither Window nor the engine (which waits for every
+                # task run at the flow run's end) waits for a submission that never comes
+                future._final_state = Failed(
+                    message=f"its task run could not be created: {type(exc).__name__}: {exc}",
+                    data=exc,
+                )
+                future._submitted.set()
+
+        return self.group.start_soon(guarded, *args, name=name)
+
+    def __getattr__(self, attribute):
+        return getattr(self.group, attribute)
+
+
+@contextmanager
+def task_run_creation_guarded(logger) -> Iterator[None]:
+    """While the block runs, a task run of this flow run that cannot be created (Prefect 2.20
+    creates it in the flow run's background task group after ``Task.submit`` returned) does not
+    crash the flow run: the error is kept on its future and :meth:`Window.poll` raises it
+    (:class:`ApiUnreachable` when the API does not answer), so the wave can say what it knows."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.background_tasks is None:
+        yield
+        return
+    original = context.background_tasks
+    context.background_tasks = _GuardedTaskGroup(original, logger)
+    try:
+        yield
+    finally:
+        context.background_tasks = original
 
 
 def _submitted(future) -> bool:

@@ -118,3 +118,54 @@ def test_an_api_gone_mid_wave_leaves_a_report_and_a_rerun_resumes(legacy_cache, 
         else:
             os.environ["PREFECT_API_URL"] = saved
         server.stop()
+
+
+def test_a_task_run_the_api_cannot_create_is_told_to_the_wave_not_a_crash(tmp_path):
+    """Prefect 2.20 creates a submitted task run in the flow run's background task group; the API
+    failing there used to crash the flow run before the wave could write its report."""
+    from types import SimpleNamespace
+
+    from prefect import flow, get_run_logger, task
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    from meta_flows.orchestration.scheduling import ApiUnreachable, Window
+    from meta_flows.orchestration.scheduling import task_run_creation_guarded as guarded
+
+    server = start_server(Path(tempfile.mkdtemp(prefix="meta-flows-outage-server-")))
+    told = tmp_path / "told.txt"
+
+    @task
+    def one(name: str) -> str:
+        return name
+
+    @flow
+    def wave_like() -> None:
+        server.stop()
+        with guarded(get_run_logger()):
+            window = Window(one, 1)
+            window.add(SimpleNamespace(name="a"), {"name": "a"})
+            try:
+                while window.busy:
+                    window.poll()
+            except ApiUnreachable as exc:
+                told.write_text(str(exc))
+
+    saved = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = server.url
+    try:
+        with temporary_settings(
+            updates={PREFECT_API_URL: server.url, PREFECT_CLIENT_MAX_RETRIES: 0}
+        ):
+            try:
+                wave_like()
+            except Exception:  # noqa: BLE001 - the engine cannot report the run's end
+                pass
+        # the flow body was told, and told before the flow run call returned
+        assert told.exists()
+        assert f"the Prefect 2 API at {server.url} is unreachable" in told.read_text()
+    finally:
+        if saved is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = saved
+        server.stop()
