@@ -458,6 +458,13 @@ def wave_run(
         help="Projects validating at the same time (one more is prepared meanwhile).",
     ),
     timeout: float = typer.Option(300.0, help="Seconds one validation flow run may take."),
+    work_pool: str = typer.Option(
+        "",
+        "--work-pool",
+        help="Run each project as a migrate-project flow run on this work pool, picked up by "
+        "its workers (prefect worker start --pool POOL; they must see the workspace). "
+        "Default: in this process.",
+    ),
 ) -> None:
     """Run one wave of the registry against the current Prefect API (exit 1 if a project failed)."""
     from meta_flows.core.registry import RegistryFileError, UnknownWaveError
@@ -473,6 +480,7 @@ def wave_run(
             max_parallel=max_parallel,
             timeout=timeout,
             report=str(report) if report else None,
+            work_pool=work_pool,
             return_state=True,
         )
         result = wave_result(state)
@@ -532,13 +540,26 @@ def demo(
     keep_server: bool = typer.Option(
         False, "--keep-server", help="Leave the auto-started Prefect server running (UI)."
     ),
+    work_pool: str = typer.Option(
+        "",
+        "--work-pool",
+        help="Run each project as a migrate-project flow run on this process work pool, with "
+        "--workers local workers started for it. Default: in this process.",
+    ),
+    workers: int = typer.Option(2, "--workers", help="Local workers for --work-pool (0: none)."),
 ) -> None:
     """Run a whole wave over the demo registry (examples/) on embedded defaults."""
     from meta_flows.demo import run_demo
 
     report = report or workspace / "report.json"
     typer.echo(f"meta-flows demo: workspace {workspace} (first run builds the Prefect 1 env)")
-    result = run_demo(workspace, report=report, keep_server=keep_server)
+    result = run_demo(
+        workspace,
+        report=report,
+        keep_server=keep_server,
+        work_pool=work_pool,
+        workers=workers if work_pool else 0,
+    )
     _print_wave(result.report)
     typer.echo("")
     typer.echo(f"Report: {report}")

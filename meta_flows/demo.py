@@ -75,8 +75,16 @@ class DemoResult:
     server_home: Path | None
 
 
-def run_demo(workspace: Path, *, report: Path | None = None, keep_server: bool = False):
-    """Run the demo wave; returns a :class:`DemoResult`."""
+def run_demo(
+    workspace: Path,
+    *,
+    report: Path | None = None,
+    keep_server: bool = False,
+    work_pool: str = "",
+    workers: int = 0,
+):
+    """Run the demo wave (its projects on ``work_pool``, with ``workers`` local workers, when
+    given); returns a :class:`DemoResult`."""
     from meta_flows.adapters.prefect2.local_server import EVENTS, start_server
 
     workspace = workspace.resolve()
@@ -90,19 +98,26 @@ def run_demo(workspace: Path, *, report: Path | None = None, keep_server: bool =
         api_url = server.url
         os.environ["PREFECT_API_URL"] = api_url
         os.environ.update(EVENTS)
+    started = []
     try:
+        from meta_flows.adapters.prefect2.workers import start_workers
         from meta_flows.flows.wave import migrate_wave, wave_result
 
+        if work_pool and workers:
+            started = start_workers(work_pool, workers, workspace / "workers")
         result = wave_result(
             migrate_wave(
                 wave="demo",
                 registry=str(DEMO_REGISTRY),
                 workspace=str(workspace),
                 report=str(report) if report else None,
+                work_pool=work_pool,
                 return_state=True,
             )
         )
     finally:
+        for worker in started:
+            worker.stop()
         if server is not None and not keep_server:
             server.stop()
     return DemoResult(result, api_url, server.home if server else None)

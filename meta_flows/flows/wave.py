@@ -26,8 +26,9 @@ from meta_flows.core.errors import MetaFlowsError
 from meta_flows.core.registry import LoadedRegistry, Project, Registry, Wave, load_registry
 from meta_flows.flows.validate import artifact_slug
 from meta_flows.orchestration import project as steps
+from meta_flows.orchestration import remote
 from meta_flows.orchestration.outcome import Outcome
-from meta_flows.orchestration.scheduling import task_run_creation_guarded
+from meta_flows.orchestration.scheduling import PREPARE_AHEAD, task_run_creation_guarded
 from meta_flows.orchestration.wave_run import WaveRun, run_wave, write_metrics
 from meta_flows.orchestration.workspace_lock import workspace_lock
 
@@ -80,6 +81,98 @@ def settle_project(
         reason=reason,
         github_block=github_block,
         logger=get_run_logger(),
+    )
+
+
+@task(name="migrate-project-on-pool", task_run_name="migrate-{project.name}")
+def migrate_project_on_pool(
+    project: Project,
+    wave: Wave,
+    workspace: str,
+    ledger_wave: str,
+    dry_run: bool,
+    timeout: float,
+    github_block: str | None,
+    pool: dict,
+) -> Outcome:
+    """Everything up to the gate for one project, as a ``migrate-project`` flow run on the wave's
+    work pool; waits for it (a lost run is started again once); never raises."""
+    from meta_flows.adapters.prefect2 import concurrency, project_runs
+
+    parameters = dict(
+        project=project.name,
+        wave=wave.name,
+        registry=pool["registry"],
+        workspace=pool["workspace"],
+        dry_run=dry_run,
+        timeout=timeout,
+        github_credentials_block=github_block or "",
+        validation_limit=pool["limit"],
+    )
+    return remote.run_on_pool(
+        project.name,
+        start=lambda attempt: project_runs.start_run(
+            pool["deployment"],
+            parameters,
+            name=f"migrate-{project.name}",
+            key=f"{pool['wave_run']}-{project.name}-{attempt}",
+        ),
+        read=project_runs.read_run,
+        crash=project_runs.crash_run,
+        release_slot=lambda: concurrency.release(pool["limit"]),
+        workspace=pool["workspace"],
+        ledger_wave=ledger_wave,
+        pool=pool["name"],
+        logger=get_run_logger(),
+        lost_after=remote.lost_after(),
+    )
+
+
+class _WithPool:
+    """``migrate_project_on_pool`` submitted with the wave's pool settings added."""
+
+    def __init__(self, pool: dict) -> None:
+        self.pool = pool
+
+    def submit(self, **kwargs):
+        return migrate_project_on_pool.submit(**kwargs, pool=self.pool)
+
+
+def _on_pool(work_pool: str, wave: str, ledger_wave: str, registry: str, workspace: str,
+             max_parallel: int, run_id: object, logger) -> _WithPool:  # fmt: skip
+    """The ``migrate-project`` deployment on ``work_pool`` and the wave's validation limit."""
+    from prefect.utilities.callables import parameter_schema
+
+    from meta_flows.adapters.prefect2 import concurrency, project_runs
+    from meta_flows.flows.project import ENTRYPOINT, code_root, migrate_project
+
+    deployment, created = project_runs.ensure_deployment(
+        migrate_project.name,
+        work_pool,
+        entrypoint=ENTRYPOINT,
+        path=code_root(),
+        schema=parameter_schema(migrate_project.fn).dict(),
+        description="One project of a meta-flows wave (started by migrate-wave).",
+    )
+    if created:
+        logger.info("work pool %s did not exist: created it (type process)", work_pool)
+    limit = concurrency.limit_name(ledger_wave)
+    concurrency.ensure_limit(limit, max_parallel)
+    logger.info(
+        "wave %s: projects run as %s/%s flow runs on work pool %s (start workers with "
+        "`prefect worker start --pool %s`); validation slots: global concurrency limit %s (%d)",
+        wave, migrate_project.name, project_runs.DEPLOYMENT_NAME, work_pool, work_pool, limit,
+        max_parallel,
+    )  # fmt: skip
+    return _WithPool(
+        dict(
+            name=work_pool,
+            deployment=deployment,
+            limit=limit,
+            registry=str(Path(registry).resolve()),
+            workspace=str(Path(workspace).resolve()),
+            wave_run=str(run_id),
+        )
     )
 
 
@@ -151,6 +244,7 @@ def migrate_wave(
     timeout: float = 300.0,
     github_credentials_block: str = "meta-flows-github",
     report: str | None = None,
+    work_pool: str = "",
 ) -> dict:
     """Migrate every project of a wave to Prefect 2; promote the batches that validate.
 
@@ -168,6 +262,8 @@ def migrate_wave(
             project's validation_timeout in the registry overrides it.
         github_credentials_block: GitHubCredentials block for GitHub remotes (pull requests).
         report: Also write the JSON report to this path.
+        work_pool: Run each project as a migrate-project flow run on this work pool (its
+            workers must see the workspace); empty: in this flow run's process.
     """
     if max_parallel < 1:
         raise ValueError("max_parallel must be at least 1")
@@ -177,16 +273,25 @@ def migrate_wave(
         workspace_lock(workspace, f"migrate-wave {wave!r} (flow run {run_id})"),
         task_run_creation_guarded(logger),
     ):
+        ledger_wave = f"{wave}-dry-run" if dry_run else wave
+        loaded = _load(registry)
+        on_pool = None
+        if work_pool:
+            loaded.registry.wave(wave)  # an unknown wave is told before the pool is touched
+            on_pool = _on_pool(
+                work_pool, wave, ledger_wave, registry, workspace, max_parallel, run_id, logger
+            )
         run = run_wave(
-            _load(registry),
+            loaded,
             wave,
             workspace=workspace,
             dry_run=dry_run,
             max_parallel=max_parallel,
             timeout=timeout,
             github_block=github_credentials_block,
-            migrate_task=migrate_project,
+            migrate_task=on_pool or migrate_project,
             settle_task=settle_project,
+            ahead=max_parallel if on_pool else PREPARE_AHEAD,
             run_id=run_id,
             logger=logger,
         )

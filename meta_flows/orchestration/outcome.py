@@ -6,7 +6,7 @@ report (``{"name", "state", "reason", "flows", "todos", "drift", "out_of_scope"}
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 
 from meta_flows.orchestration.ledger import ProjectRecord, ProjectState
@@ -98,3 +98,18 @@ def outcome_from_record(record: ProjectRecord) -> Outcome:
         deployments=list(record.deployment_names),
         out_of_scope=dict(record.out_of_scope),
     )
+
+
+def outcome_to_dict(outcome: Outcome) -> dict:
+    """Everything of ``outcome`` as JSON-able data (an outcome crossing processes)."""
+    data = asdict(outcome)
+    data["state"] = outcome.state.value
+    return data
+
+
+def outcome_from_dict(data: dict) -> Outcome:
+    """The :class:`Outcome` :func:`outcome_to_dict` gave."""
+    fields = dict(data)
+    fields["state"] = ReportState(fields["state"])
+    fields["flows"] = [FlowOutcome(**f) for f in fields.get("flows", [])]
+    return Outcome(**fields)

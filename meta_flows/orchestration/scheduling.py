@@ -53,11 +53,47 @@ def active_runs() -> list[object]:
     return list(_SLOTS)
 
 
+_GLOBAL_LIMIT: contextvars.ContextVar[tuple[str, object] | None] = contextvars.ContextVar(
+    "meta_flows_global_limit", default=None
+)
+
+
+@contextmanager
+def global_validation_slots(limit: str, heartbeat) -> Iterator[None]:
+    """While the block runs, :func:`validation_slot` holds a slot of the Prefect global
+    concurrency limit ``limit`` (a project run on a worker; ``heartbeat.holding(bool)`` is told
+    when it holds one). An empty ``limit``: no change."""
+    if not limit:
+        yield
+        return
+    token = _GLOBAL_LIMIT.set((limit, heartbeat))
+    try:
+        yield
+    finally:
+        _GLOBAL_LIMIT.reset(token)
+
+
 @contextmanager
 def validation_slot(logger, name: str) -> Iterator[None]:
     """Hold one of this wave's validation slots (none outside a wave run: no limit)."""
     from prefect.context import TaskRunContext
 
+    held = _GLOBAL_LIMIT.get()
+    if held is not None:
+        from meta_flows.adapters.prefect2.concurrency import slot
+
+        limit, heartbeat = held
+
+        def waiting() -> None:
+            logger.info("%s: prepared; waiting for a slot of concurrency limit %s", name, limit)
+
+        with slot(limit, waiting):
+            heartbeat.holding(True)
+            try:
+                yield
+            finally:
+                heartbeat.holding(False)
+        return
     context = TaskRunContext.get()
     slots = _SLOTS.get(context.task_run.flow_run_id) if context else None
     if slots is None:
