@@ -175,7 +175,9 @@ class {CONFIG_CLASS}({STUB_CLASS}):
     __hash__ = object.__hash__
 '''
 
-_MARK = re.compile(r"<lines of ([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)>")
+_MARK = re.compile(
+    r"<lines of ([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?: in ([A-Za-z_][A-Za-z0-9_]*))?>"
+)
 _MAX_LISTED = 12
 
 
@@ -208,10 +210,11 @@ def defines_stub_class(module: cst.Module) -> bool:
     return any(isinstance(s, cst.ClassDef) and s.name.value == STUB_CLASS for s in module.body)
 
 
-def lines_of(name: str) -> str:
+def lines_of(name: str, within: str | None = None) -> str:
     """A marker standing for the lines that read ``name`` (a name or ``prefect.Client``), as
-    ``line 7`` / ``lines 7, 9``; replaced in the final text by :func:`resolve_line_marks`."""
-    return f"<lines of {name}>"
+    ``line 7`` / ``lines 7, 9``; replaced in the final text by :func:`resolve_line_marks`.
+    ``within``: only the lines in the module-level function of that name."""
+    return f"<lines of {name} in {within}>" if within else f"<lines of {name}>"
 
 
 def has_line_marks(code: str) -> bool:
@@ -229,14 +232,23 @@ def resolve_line_marks(code: str) -> str:
         tree = None
     lines = code.splitlines(keepends=True)
     marked = [i for i, line in enumerate(lines) if "#" in line and has_line_marks(line)]
-    names = {m.group(1) for i in marked for m in _MARK.finditer(lines[i], lines[i].index("#"))}
+    marks = {m.groups() for i in marked for m in _MARK.finditer(lines[i], lines[i].index("#"))}
+    names = {name for name, within in marks if within is None}
     if tree is not None:
-        cache = {n: describe_lines(found) for n, found in use_lines_of(tree, names).items()}
+        cache = {(n, None): describe_lines(found) for n, found in use_lines_of(tree, names).items()}
+        for name, within in marks - {(n, None) for n in names}:
+            scope = [
+                s
+                for s in tree.body
+                if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == within
+            ]
+            found = use_lines_of(ast.Module(body=scope, type_ignores=[]), [name])[name]
+            cache[(name, within)] = describe_lines(found)
     else:
-        cache = dict.fromkeys(names, "the lines using it")
+        cache = dict.fromkeys(marks, "the lines using it")
 
     def listed(match: re.Match) -> str:
-        return cache[match.group(1)]
+        return cache[match.groups()]
 
     for i in marked:
         line = lines[i]
