@@ -412,3 +412,8 @@ def test_skip_on_upstream_skip_in_the_module_keeps_the_todo():
     code = migrate(src).code
     assert "raw_state" not in code
     assert "in flow `nightly`: `summarise` (line " in code
+
+
+def test_skip_whose_result_nothing_reads_leaves_the_flow_alone():
+    src = SKIP_TASKS + "\n@flow\ndef nightly(day):\n    raw = pull_rows(day)\n    return audit()\n"
+    assert apply_rule(RULE, src) == SKIP_TASKS_AFTER + src[len(SKIP_TASKS) :]

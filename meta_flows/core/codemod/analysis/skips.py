@@ -214,6 +214,8 @@ def _flow(
                 guards.calls[id(stmt)] = (target, state)
                 guards.tasks[state] = task
                 taint[target] = (*sources, state)
+    tested = {state for states in guards.guards.values() for state in states}
+    guards.calls = {k: call for k, call in guards.calls.items() if call[1] in tested}
     stores = Counter(stored_names(func.body))
     for target, state in guards.calls.values():
         if stores[target] > 1:  # the result's name is reassigned: not followed here
