@@ -1,14 +1,17 @@
 """PF007 context: prefect.context reads become get_run_logger() / prefect.runtime."""
 
 import importlib.util
+import os
 import textwrap
 from datetime import date, timedelta
 
 import pytest
 
+from meta_flows.core.codemod.audit import prefect1_leftovers
 from meta_flows.core.codemod.base import todo_text
-from meta_flows.core.codemod.rules.context import ContextRule
-from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.rules.context import HUMAN, ContextRule
+from meta_flows.core.codemod.stubs import CONFIG_SOURCE, STUB_SOURCE
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
 HELPER = '''
 
@@ -168,12 +171,6 @@ def test_get_logger_inside_and_outside_runs():
             "the Secret block",
         ),
         (
-            "prefect.context.config.cloud.api",
-            "Prefect 1 config",
-            "Prefect 1 config has no Prefect 2 equivalent: read the value from an environment "
-            "variable, a Variable or a block",
-        ),
-        (
             "prefect.context.get(key)",
             "computed key",
             "`prefect.context.get(key)` reads a computed key of the Prefect 1 context: map it to "
@@ -222,14 +219,10 @@ def test_with_context_is_flagged():
 
 
 def test_module_level_human_case_is_commented_out():
-    out = apply_rule(ContextRule, "import prefect\n\ncfg = prefect.context.config\n")
-    assert out.endswith("# cfg = prefect.context.config\n")  # no placeholder pass
-    todo = todo_text(
-        "PF007",
-        "Prefect 1 config has no Prefect 2 equivalent: read the value from an environment "
-        "variable, a Variable or a block",
-    )
-    assert out == f"import prefect\n\n{todo}\n# cfg = prefect.context.config\n"
+    out = apply_rule(ContextRule, 'import prefect\n\nidx = prefect.context.get("map_index")\n')
+    assert out.endswith('# idx = prefect.context.get("map_index")\n')  # no placeholder pass
+    todo = todo_text("PF007", HUMAN["map_index"])
+    assert out == f'import prefect\n\n{todo}\n# idx = prefect.context.get("map_index")\n'
     compile(out, "x", "exec")
     assert apply_rule(ContextRule, out) == out
 
@@ -303,3 +296,182 @@ def _run_module(code, tmp_path, flow_name, **params):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return getattr(module, flow_name)(**params)
+
+
+# ---------------------------------------------------------------------- prefect.config
+
+CONFIG_TODO = todo_text(
+    "PF007",
+    "Prefect 1 `prefect.config` is read at {lines}: Prefect 2 has no `prefect.config`. "
+    "`prefect1_config` reads each key from the environment variable Prefect 1 read it from "
+    "(`prefect.config.section.key`: PREFECT__SECTION__KEY) and fails at run time for a key not "
+    "set there (Prefect 1 may have read it from config.toml): set those variables (a "
+    "deployment's job_variables env) or move the values to Prefect 2 Variables or blocks",
+)
+
+
+def _config_prelude(imports: str, lines: str) -> str:
+    """The module head the config rewrite writes: imports, the two classes, the binding."""
+    return (
+        f"{imports}\n\n\n{STUB_SOURCE}\n\n{CONFIG_SOURCE}\n\n"
+        f"{CONFIG_TODO.format(lines=lines)}\nprefect1_config = _Prefect1Config()\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("imports", "expr", "setting", "after"),
+    [
+        ("import prefect", "prefect.config.logging.level", "PREFECT_LOGGING_LEVEL", None),
+        ("import prefect", "prefect.context.config.cloud.api", "PREFECT_API_URL", None),
+        ("from prefect import config", "config.flows.checkpointing", None, None),
+        ("from prefect import context", "context.config.debug", "PREFECT_DEBUG_MODE", None),
+        (
+            "from prefect.configuration import config as cfg",
+            "cfg.logging.extra_loggers",
+            "PREFECT_LOGGING_EXTRA_LOGGERS",
+            None,
+        ),
+        ("import prefect", "prefect.config.home_dir", "PREFECT_HOME", "str(PREFECT_HOME.value())"),
+    ],
+)
+def test_config_keys_with_a_prefect2_setting_become_the_setting(imports, expr, setting, after):
+    setting = setting or "PREFECT_RESULTS_PERSIST_BY_DEFAULT"
+    assert_rewrite(
+        ContextRule,
+        f"{imports}\nfrom prefect import task\n\n\n@task\ndef t():\n    return {expr}\n",
+        f"from prefect import task\nfrom prefect.settings import {setting}\n\n\n"
+        f"@task\ndef t():\n    return {after or setting + '.value()'}\n",
+    )
+
+
+def test_other_config_reads_go_through_one_stand_in_under_one_todo():
+    before = (
+        "import os\n\nimport prefect\n\n"
+        "BUCKET = prefect.config.context.bucket\n\n\n"
+        "def f():\n"
+        '    return prefect.context.get("config").get("x", os.sep), prefect.context["config"]\n'
+    )
+    got = apply_rule(ContextRule, before)
+    head = _config_prelude("import inspect\nimport os", "LINES")
+    first = head.count("\n") + 3
+    assert got == (
+        head.replace("LINES", f"lines {first}, {first + 4}")
+        + "\n\nBUCKET = prefect1_config.context.bucket\n\n\n"
+        "def f():\n"
+        '    return prefect1_config.get("x", os.sep), prefect1_config\n'
+    )
+    assert got.count("TODO(prefect2-migration)") == 1
+    assert_rewrite(ContextRule, before, got)
+
+
+def test_config_reads_and_mapped_keys_together():
+    before = (
+        "from prefect import config, task\n\n\n"
+        "@task\ndef t():\n    return config.logging.level, config.context.table\n"
+    )
+    got = apply_rule(ContextRule, before)
+    head = _config_prelude(
+        "import inspect\n\nfrom prefect import task\nfrom prefect.settings import PREFECT_LOGGING_LEVEL",
+        "LINES",
+    )
+    line = head.count("\n") + 5
+    assert got == head.replace("LINES", f"line {line}") + (
+        "\n\n@task\ndef t():\n    return PREFECT_LOGGING_LEVEL.value(), prefect1_config.context.table\n"
+    )
+    assert_rewrite(ContextRule, before, got)
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        # the project's own config
+        "from myapp import config\n\nX = config.context.bucket\n",
+        "import myapp.prefect_conf as prefect\n\nX = prefect.config.x\n",
+        # a parameter named config
+        "from prefect import config\n\n\ndef f(config):\n    return config.x\n",
+        # already Prefect 2
+        "from prefect.settings import PREFECT_API_URL\n\nURL = PREFECT_API_URL.value()\n",
+        "import prefect.settings\n\nX = prefect.settings.PREFECT_HOME.value()\n",
+    ],
+)
+def test_config_noop(src):
+    assert_noop(ContextRule, src)
+
+
+def _import_module(code: str, tmp_path, name: str):
+    path = tmp_path / f"{name}.py"
+    path.write_text(code)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CONFIG_MODULE = """\
+import prefect
+from prefect import Flow, task
+
+BUCKET = prefect.config.context.bucket
+RETRIES = prefect.config.context.get("retries", 2)
+LEVEL = prefect.config.logging.level
+
+
+@task
+def where():
+    return prefect.config.context.bucket, prefect.context.config.context.get("region", "eu")
+
+
+with Flow("config-reads") as flow:
+    where()
+"""
+
+
+def test_migrated_module_reading_config_at_import_time_imports(tmp_path, monkeypatch):
+    """Under Prefect 2, a module reading ``prefect.config`` at import time imports; a key set
+    the Prefect 1 way (PREFECT__SECTION__KEY) has its value, typed; one set nowhere is a
+    stand-in at import time and an error naming the variable at run time."""
+    result = migrate(CONFIG_MODULE)
+    assert "prefect.config.context" not in result.code
+    assert [t.rule for t in result.todos] == ["PF007"]
+    assert prefect1_leftovers(result.code) == []
+
+    for key in [k for k in os.environ if k.startswith("PREFECT__")]:
+        monkeypatch.delenv(key)
+    module = _import_module(result.code, tmp_path, "config_unset")
+    assert type(module.BUCKET).__name__ == "_Prefect1Config"  # a stand-in
+    assert module.RETRIES == 2
+    assert module.LEVEL == os.environ.get("PREFECT_LOGGING_LEVEL", "INFO")
+    bucket, region = module.where.fn()
+    assert region == "eu"
+    for value in (bucket, module.BUCKET):  # used as a value after the import
+        with pytest.raises(AttributeError, match="environment variable PREFECT__CONTEXT__BUCKET"):
+            f"s3://{value}/x"  # noqa: B018
+        with pytest.raises(AttributeError, match="PREFECT__CONTEXT__BUCKET"):
+            bool(value)
+
+    monkeypatch.setenv("PREFECT__CONTEXT__BUCKET", "s3://data")
+    monkeypatch.setenv("PREFECT__CONTEXT__RETRIES", "5")
+    module = _import_module(result.code, tmp_path, "config_set")
+    assert (module.BUCKET, module.RETRIES) == ("s3://data", 5)
+    assert module.where.fn() == ("s3://data", "eu")
+    monkeypatch.setenv("PREFECT__CONTEXT__REGION", "us")
+    assert module.where.fn() == ("s3://data", "us")
+
+
+def test_config_and_another_stand_in_in_one_module_import(tmp_path):
+    """PF001's stand-ins go after the stand-in class PF007 wrote (not before it)."""
+    code = migrate(
+        "import prefect\nfrom prefect.engine.results import LocalResult\n\n"
+        'RESULT = LocalResult(dir=prefect.config.context.get("dir", "/tmp"))\n'
+    ).code
+    assert code.index("class _Prefect1Stub") < code.index("LocalResult = _Prefect1Stub(")
+    module = _import_module(code, tmp_path, "config_and_result")
+    assert type(module.RESULT).__name__ == "_Prefect1Stub"
+    assert migrate(code).code == code
+
+
+def test_audit_flags_prefect_config_left():
+    found = prefect1_leftovers("import prefect\n\nX = prefect.config.context.x\n")
+    assert [f.what for f in found] == ["prefect.config (not in Prefect 2)"]
+    found = prefect1_leftovers("from prefect import config\n\nX = config.x\n")
+    assert found and all("config" in f.what for f in found)

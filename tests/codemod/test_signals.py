@@ -10,8 +10,10 @@ from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewr
 
 SKIP_TODO = todo_text(
     "PF011",
-    "signals.SKIP became a Completed state: Prefect 2 has no Skipped state and downstream tasks "
-    "still run; guard them if they relied on skip propagation",
+    'signals.SKIP became a Completed state named "Skipped", but Prefect 2 runs what depends on '
+    "this task anyway: where a flow uses its result, call the task with return_state=True and run "
+    'those only when the state\'s name is not "Skipped" (Prefect 1 skipped them and the flow run '
+    "still succeeded); Prefect 1 skipped every task downstream of it",
 )
 RETRY_TODO = todo_text(
     "PF011",
@@ -77,14 +79,14 @@ BROADER = "this now also matches other RuntimeErrors"
             "from prefect import task\nfrom prefect.states import Completed\n\n\n"
             "@task\ndef t(x):\n    if not x:\n"
             f"        {SKIP_TODO}\n"
-            "        return Completed(message='skipped: empty')\n    return x\n",
+            "        return Completed(message='skipped: empty', name=\"Skipped\")\n    return x\n",
             id="skip-in-task",
         ),
         pytest.param(
             "from prefect import task\nfrom prefect.engine import signals\n"
             "@task\ndef t(x):\n    raise signals.SKIP(f'no {x}')\n",
             "from prefect import task\nfrom prefect.states import Completed\n\n\n"
-            f"@task\ndef t(x):\n    {SKIP_TODO}\n    return Completed(message=f'skipped: no {{x}}')\n",
+            f"@task\ndef t(x):\n    {SKIP_TODO}\n    return Completed(message=f'skipped: no {{x}}', name=\"Skipped\")\n",
             id="skip-fstring",
         ),
         pytest.param(
@@ -92,7 +94,7 @@ BROADER = "this now also matches other RuntimeErrors"
             "@task\ndef t(x):\n    raise signals.SKIP(x)\n",
             "from prefect import task\nfrom prefect.states import Completed\n\n\n"
             f"@task\ndef t(x):\n    {SKIP_TODO}\n"
-            '    return Completed(message="skipped: " + str(x))\n',
+            '    return Completed(message="skipped: " + str(x), name="Skipped")\n',
             id="skip-expression",
         ),
         pytest.param(
@@ -235,6 +237,183 @@ def test_pipeline_output_has_no_signals_import():
     assert code == (
         "from prefect import task\nfrom prefect.states import Completed\n\n"
         "@task\ndef t(x):\n    if x:\n        raise RuntimeError('x')\n"
-        f"    {SKIP_TODO}\n    return Completed(message='skipped: y')\n"
+        f"    {SKIP_TODO}\n    return Completed(message='skipped: y', name=\"Skipped\")\n"
     )
     compile(code, "x", "exec")
+
+
+# ---------------------------------------------------------------------- SKIP and downstream calls
+
+SKIP_TASKS = """\
+from prefect import flow, task
+from prefect.engine.signals import SKIP
+
+
+@task
+def pull_rows(day):
+    if day == "holiday":
+        raise SKIP("no rows on holidays")
+    return [1, 2]
+
+
+@task
+def summarise(rows):
+    return sum(rows)
+
+
+@task
+def audit():
+    return "ok"
+
+
+@task
+def publish(total, note=None):
+    print(total, note)
+
+"""
+SKIP_TASKS_AFTER = SKIP_TASKS.replace(
+    "from prefect.engine.signals import SKIP\n", "from prefect.states import Completed\n"
+).replace(
+    '        raise SKIP("no rows on holidays")',
+    '        return Completed(message="skipped: no rows on holidays", name="Skipped")',
+)
+
+
+def test_skip_guards_the_calls_downstream_in_the_flow():
+    """The flow keeps the skipping task's state and runs what depended on its result only when
+    it did not skip; independent calls stay unguarded, and no TODO is left."""
+    assert_rewrite(
+        RULE,
+        SKIP_TASKS
+        + """
+@flow(name="nightly")
+def nightly(day: str = "today"):
+    raw = pull_rows(day)
+    check = audit()
+    total = summarise(raw)
+    return publish(total, wait_for=[check])
+""",
+        SKIP_TASKS_AFTER
+        + """
+@flow(name="nightly")
+def nightly(day: str = "today"):
+    raw_state = pull_rows(day, return_state=True)
+    raw = raw_state.result()
+    check = audit()
+    # prefect2-migration: Prefect 1 skipped these calls when `pull_rows` raised SKIP
+    if raw_state.name != "Skipped":
+        total = summarise(raw)
+        return publish(total, wait_for=[check])
+""",
+    )
+
+
+def test_skip_guards_each_run_of_downstream_statements():
+    assert_rewrite(
+        RULE,
+        SKIP_TASKS
+        + """
+@flow
+def nightly(day):
+    raw = pull_rows(day)
+    total = summarise(raw)
+    check = audit()
+    publish(total, note=check)
+    publish(check)
+""",
+        SKIP_TASKS_AFTER
+        + """
+@flow
+def nightly(day):
+    raw_state = pull_rows(day, return_state=True)
+    raw = raw_state.result()
+    # prefect2-migration: Prefect 1 skipped these calls when `pull_rows` raised SKIP
+    if raw_state.name != "Skipped":
+        total = summarise(raw)
+    check = audit()
+    # prefect2-migration: Prefect 1 skipped these calls when `pull_rows` raised SKIP
+    if raw_state.name != "Skipped":
+        publish(total, note=check)
+    publish(check)
+""",
+    )
+
+
+def test_skip_with_nothing_downstream_needs_no_guard_nor_todo():
+    src = SKIP_TASKS + "\n@flow\ndef nightly(day):\n    pull_rows(day)\n    return audit()\n"
+    assert apply_rule(RULE, src) == SKIP_TASKS_AFTER + (
+        "\n@flow\ndef nightly(day):\n    pull_rows(day)\n    return audit()\n"
+    )
+
+
+def test_skip_downstream_inside_a_block_gets_one_todo_naming_the_calls_and_lines():
+    src = SKIP_TASKS + (
+        "\n@flow\ndef nightly(day):\n    raw = pull_rows(day)\n    if day:\n"
+        "        total = summarise(raw)\n        publish(total)\n    audit()\n"
+    )
+    out = apply_rule(RULE, src)
+    todo = todo_text(
+        "PF011",
+        'signals.SKIP became a Completed state named "Skipped", but Prefect 2 runs what depends '
+        "on this task anyway. Prefect 1 skipped, when it skipped, in flow `nightly`: `summarise` "
+        "(line 32), `publish` (line 33): call the task with return_state=True and run those only "
+        'when the state\'s name is not "Skipped" (Prefect 1 skipped them and the flow run still '
+        "succeeded)",
+    )
+    assert (
+        out
+        == SKIP_TASKS_AFTER.replace(
+            "        return Completed(", f"        {todo}\n        return Completed("
+        )
+        + src[len(SKIP_TASKS) :]
+    )
+    assert out.splitlines()[31].strip() == "total = summarise(raw)"
+    assert apply_rule(RULE, out) == out
+    assert out.count("TODO(prefect2-migration)") == 1
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        # a flow without SKIP
+        "from prefect import flow, task\n\n@task\ndef a():\n    return 1\n\n"
+        "@flow\ndef f():\n    x = a()\n    return a(x)\n",
+        # another library's SKIP
+        "from mylib import SKIP, flow, task\n\n@task\ndef a():\n    raise SKIP('x')\n\n"
+        "@flow\ndef f():\n    x = a()\n    return a(x)\n",
+    ],
+)
+def test_skip_noop(src):
+    assert_noop(RULE, src)
+
+
+def test_guarded_flow_through_the_pipeline_is_idempotent_and_compiles():
+    src = SKIP_TASKS.replace("from prefect import flow, task", "from prefect import Flow, task") + (
+        '\nwith Flow("nightly") as flow:\n    raw = pull_rows("today")\n'
+        "    publish(summarise(raw))\n"
+    )
+    result = migrate(src)
+    assert result.todos == []
+    assert 'raw_state = pull_rows("today", return_state=True)' in result.code
+    assert '    if raw_state.name != "Skipped":\n        return publish(summarise(raw))\n' in (
+        result.code
+    )
+    compile(result.code, "x", "exec")
+    assert migrate(result.code).code == result.code
+
+
+def test_skip_on_upstream_skip_in_the_module_keeps_the_todo():
+    """A task that ran after a skip in Prefect 1 is not told apart: no guard, the TODO names the
+    calls instead."""
+    src = SKIP_TASKS.replace("@task\ndef audit", "@task(skip_on_upstream_skip=False)\ndef audit")
+    src += "\n@flow\ndef nightly(day):\n    raw = pull_rows(day)\n    return summarise(raw)\n"
+    out = apply_rule(RULE, src.replace("skip_on_upstream_skip=False", "name='audit'"))
+    assert "raw_state" in out
+    code = migrate(src).code
+    assert "raw_state" not in code
+    assert "in flow `nightly`: `summarise` (line " in code
+
+
+def test_skip_whose_result_nothing_reads_leaves_the_flow_alone():
+    src = SKIP_TASKS + "\n@flow\ndef nightly(day):\n    raw = pull_rows(day)\n    return audit()\n"
+    assert apply_rule(RULE, src) == SKIP_TASKS_AFTER + src[len(SKIP_TASKS) :]

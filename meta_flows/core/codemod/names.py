@@ -42,6 +42,7 @@ _PREFIX_ALIASES: tuple[tuple[str, str], ...] = (
 _TOP_LEVEL_CANONICAL = {
     "prefect.case": "prefect.tasks.control_flow.case",
     "prefect.tasks.control_flow.case": "prefect.tasks.control_flow.case",
+    "prefect.configuration.config": "prefect.config",
 }
 
 # Names that ``from prefect import *`` binds in Prefect 1.4 (``prefect.__init__``).
@@ -158,6 +159,7 @@ PREFECT1_ONLY_MODULES = (
     "prefect.utilities.tasks",
     "prefect.tasks.",
     "prefect.backend",
+    "prefect.configuration",
     "prefect.agent",
     "prefect.client.secrets",
     "prefect.tasks.secrets",

@@ -81,7 +81,103 @@ class {STUB_CLASS}:
 # The module the stand-in class needs (added to the module's imports).
 STUB_IMPORT = "inspect"
 
-_MARK = re.compile(r"<lines of ([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)>")
+# Prefect 1's ``prefect.config`` (PF007): a module's reads go through one object of this class,
+# bound to CONFIG_NAME, which reads each key from the environment variable Prefect 1 read it from.
+# A stand-in itself (a subclass of STUB_CLASS, which must be defined before it): a key set nowhere
+# there gives a stand-in whose value may be used while a module is being imported, not later.
+CONFIG_CLASS = "_Prefect1Config"
+CONFIG_NAME = "prefect1_config"
+
+CONFIG_SOURCE = f'''\
+class {CONFIG_CLASS}({STUB_CLASS}):
+    """Prefect 1's ``prefect.config``, read from the environment as Prefect 1 read it.
+
+    Written by meta-flows' rewrite (prefect2-migration): Prefect 2 has no prefect.config.
+    ``section.key`` is the environment variable PREFECT__SECTION__KEY, typed as Prefect 1
+    typed it ("true"/"false", numbers and other Python literals). ``get(key, default)``
+    gives the default for a key set nowhere there (Prefect 1 may have read it from
+    config.toml); used as a value, such a key is a placeholder while a module is being
+    imported and raises AttributeError at run time.
+    """
+
+    def __init__(self, *path):
+        super().__init__(".".join(("prefect.config", *path)))
+        self.prefect1_path = path
+
+    def _find(self, key):
+        import os
+        from ast import literal_eval
+
+        path, section = (*self.prefect1_path, key), False
+        for variable, text in os.environ.items():
+            if not variable.startswith("PREFECT__"):
+                continue
+            keys = tuple(variable[len("PREFECT__") :].lower().split("__"))
+            if keys == path:
+                text = text.encode().decode("unicode_escape")
+                if text.upper() in ("TRUE", "FALSE"):
+                    return True, text.upper() == "TRUE"
+                try:
+                    return True, literal_eval(text)
+                except (ValueError, SyntaxError):
+                    return True, text
+            section = section or keys[: len(path)] == path
+        return section, {CONFIG_CLASS}(*path)
+
+    def __getattr__(self, key):
+        if key.startswith("__"):
+            raise AttributeError(key)
+        return self._find(key)[1]
+
+    def __getitem__(self, key):
+        return self._find(key)[1]
+
+    def __contains__(self, key):
+        return self._find(key)[0]
+
+    def get(self, key, default=None):
+        found, value = self._find(key)
+        return value if found else default
+
+    def _unset(self, placeholder):
+        try:
+            super().__call__()  # raises unless a module is being imported
+        except NotImplementedError:
+            variable = "__".join(("PREFECT", *self.prefect1_path)).upper()
+            raise AttributeError(
+                f"prefect2-migration: Prefect 1 configuration {{self.prefect1_name}} is not "
+                f"set: set the environment variable {{variable}} (see the prefect2-migration "
+                "TODO above prefect1_config)"
+            ) from None
+        return placeholder
+
+    def __call__(self, *args, **kwargs):
+        return self._unset({STUB_CLASS}(f"{{self.prefect1_name}}(...)"))
+
+    def __str__(self):
+        return self._unset(f"<{{self.prefect1_name}}: not set>")
+
+    def __format__(self, spec):
+        return format(str(self), spec)
+
+    def __bool__(self):
+        return self._unset(False)
+
+    def __eq__(self, other):
+        return self._unset(False)
+
+    def __ne__(self, other):
+        return self._unset(True)
+
+    def __iter__(self):
+        return self._unset(iter(()))
+
+    __hash__ = object.__hash__
+'''
+
+_MARK = re.compile(
+    r"<lines of ([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?: in ([A-Za-z_][A-Za-z0-9_]*))?>"
+)
 _MAX_LISTED = 12
 
 
@@ -103,14 +199,22 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def config_class() -> cst.ClassDef:
+    """The class of Prefect 1's ``prefect.config`` stand-in, as a statement."""
+    stmt = cst.parse_module(CONFIG_SOURCE).body[0]
+    assert isinstance(stmt, cst.ClassDef)
+    return stmt
+
+
 def defines_stub_class(module: cst.Module) -> bool:
     return any(isinstance(s, cst.ClassDef) and s.name.value == STUB_CLASS for s in module.body)
 
 
-def lines_of(name: str) -> str:
+def lines_of(name: str, within: str | None = None) -> str:
     """A marker standing for the lines that read ``name`` (a name or ``prefect.Client``), as
-    ``line 7`` / ``lines 7, 9``; replaced in the final text by :func:`resolve_line_marks`."""
-    return f"<lines of {name}>"
+    ``line 7`` / ``lines 7, 9``; replaced in the final text by :func:`resolve_line_marks`.
+    ``within``: only the lines in the module-level function of that name."""
+    return f"<lines of {name} in {within}>" if within else f"<lines of {name}>"
 
 
 def has_line_marks(code: str) -> bool:
@@ -128,14 +232,23 @@ def resolve_line_marks(code: str) -> str:
         tree = None
     lines = code.splitlines(keepends=True)
     marked = [i for i, line in enumerate(lines) if "#" in line and has_line_marks(line)]
-    names = {m.group(1) for i in marked for m in _MARK.finditer(lines[i], lines[i].index("#"))}
+    marks = {m.groups() for i in marked for m in _MARK.finditer(lines[i], lines[i].index("#"))}
+    names = {name for name, within in marks if within is None}
     if tree is not None:
-        cache = {n: describe_lines(found) for n, found in use_lines_of(tree, names).items()}
+        cache = {(n, None): describe_lines(found) for n, found in use_lines_of(tree, names).items()}
+        for name, within in marks - {(n, None) for n in names}:
+            scope = [
+                s
+                for s in tree.body
+                if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == within
+            ]
+            found = use_lines_of(ast.Module(body=scope, type_ignores=[]), [name])[name]
+            cache[(name, within)] = describe_lines(found)
     else:
-        cache = dict.fromkeys(names, "the lines using it")
+        cache = dict.fromkeys(marks, "the lines using it")
 
     def listed(match: re.Match) -> str:
-        return cache[match.group(1)]
+        return cache[match.groups()]
 
     for i in marked:
         line = lines[i]

@@ -29,9 +29,24 @@ After::
   for the values that are None outside a run (ids and names).
 - ``today``, ``yesterday``, ``tomorrow`` (and ``*_nodash``) -> ``_prefect1_today(offset, fmt)``, one
   small helper added after the imports that formats ``runtime.flow_run.scheduled_start_time`` (C).
-- ``map_index``, ``task_loop_*``, ``secrets``, ``config``, dynamic keys, ``with prefect.context(...)``
-  and any other use of the Prefect 1 context -> H: a TODO (``prefect.context`` is a different module
-  in Prefect 2); at module level the statement is commented out so the module still imports.
+- ``map_index``, ``task_loop_*``, ``secrets``, dynamic keys, ``with prefect.context(...)`` and any
+  other use of the Prefect 1 context -> H: a TODO (``prefect.context`` is a different module in
+  Prefect 2); at module level the statement is commented out so the module still imports.
+
+Prefect 1's configuration (spec §6.1): ``prefect.config`` (``from prefect import config``,
+``prefect.configuration.config``) and the context's ``config`` (``prefect.context.config``,
+``.get("config")``, ``["config"]``):
+
+- a key whose Prefect 2 setting means the same (:data:`CONFIG_SETTINGS`: ``logging.level``,
+  ``flows.checkpointing``, ``cloud.api``...) -> that setting's value,
+  ``PREFECT_LOGGING_LEVEL.value()`` (``from prefect.settings import ...``) (C);
+- any other read -> the same code on ``prefect1_config``, a stand-in written once after the
+  imports (``stubs.CONFIG_SOURCE``, a subclass of ``_Prefect1Stub``) that reads
+  ``section.key`` from the environment variable ``PREFECT__SECTION__KEY`` as Prefect 1 did, so
+  a module reading its config at import time still imports; ONE TODO above it names the lines
+  reading it (H)::
+
+      BUCKET = prefect.config.context.bucket    ->    BUCKET = prefect1_config.context.bucket
 """
 
 from __future__ import annotations
@@ -41,9 +56,36 @@ from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.metadata import ParentNodeProvider
 
 from meta_flows.core.codemod.analysis.scope import is_docstring
-from meta_flows.core.codemod.base import Rule, get_arg, literal_value, remove_p1_imports
+from meta_flows.core.codemod.base import (
+    Rule,
+    get_arg,
+    literal_value,
+    remove_p1_imports,
+    todo_text,
+)
+from meta_flows.core.codemod.rules.imports import insert_stand_ins
+from meta_flows.core.codemod.stubs import (
+    CONFIG_CLASS,
+    CONFIG_NAME,
+    config_class,
+    lines_of,
+)
 
 CONTEXT = "prefect.context"
+CONFIG = "prefect.config"
+# Prefect 1 configuration keys whose Prefect 2 setting means the same (``prefect.settings``):
+# path under ``prefect.config`` -> (setting, the value wrapped in ``str()``: Prefect 1's was one).
+CONFIG_SETTINGS: dict[tuple[str, ...], tuple[str, bool]] = {
+    ("logging", "level"): ("PREFECT_LOGGING_LEVEL", False),
+    ("logging", "extra_loggers"): ("PREFECT_LOGGING_EXTRA_LOGGERS", False),
+    ("logging", "log_to_cloud"): ("PREFECT_LOGGING_TO_API_ENABLED", False),
+    ("flows", "checkpointing"): ("PREFECT_RESULTS_PERSIST_BY_DEFAULT", False),
+    ("cloud", "api"): ("PREFECT_API_URL", False),
+    ("cloud", "api_key"): ("PREFECT_API_KEY", False),
+    ("debug",): ("PREFECT_DEBUG_MODE", False),
+    ("home_dir",): ("PREFECT_HOME", True),
+}
+_CONFIG_ROOTS = (CONFIG, f"{CONTEXT}.config", "prefect.configuration.config")
 GET_LOGGER = "prefect.utilities.logging.get_logger"
 TODAY_HELPER = "_prefect1_today"
 
@@ -83,8 +125,6 @@ HUMAN = {
     "secrets": "Prefect 1 context secrets: read each secret with "
     "Secret.load('<lowercase-dashed-name>').get() (from prefect.blocks.system) and create the "
     "Secret block",
-    "config": "Prefect 1 config has no Prefect 2 equivalent: read the value from an environment "
-    "variable, a Variable or a block",
 }
 _CONTEXT_METHODS = {"get", "update", "to_dict", "setdefault", "keys", "items", "values"}
 # What Prefect 2.20's ``prefect.context`` module offers: already-migrated code, left alone.
@@ -136,7 +176,7 @@ class ContextRule(Rule):
     CODE = "PF007"
     NAME = "context"
     DESCRIPTION = "prefect.context becomes get_run_logger() / prefect.runtime (§6)"
-    TRIGGERS = ("context", "get_logger")
+    TRIGGERS = ("context", "get_logger", "config")
 
     def __init__(self, context) -> None:
         super().__init__(context)
@@ -146,6 +186,7 @@ class ContextRule(Rule):
         self._consumed: set[int] = set()
         self._comment_out: dict[int, str] = {}
         self._need_today = False
+        self._need_config = False
         self._changed = False
 
     # ------------------------------------------------------------------ scopes
@@ -176,8 +217,30 @@ class ContextRule(Rule):
             default = get_arg(node, "default", 1)
             self._claim(node, func.value, key, default.value if default else None)
 
+    def _config_path(self, node: cst.CSTNode) -> tuple[str, ...] | None:
+        """The keys ``node`` reads under Prefect 1's ``prefect.config`` (also reached as
+        ``prefect.context.config``): ``()`` for the config itself, None when it is no such read."""
+        name = self.prefect_name(node)
+        for root in _CONFIG_ROOTS if name else ():
+            if name == root or name.startswith(root + "."):
+                return tuple(name[len(root) + 1 :].split(".")) if name != root else ()
+        return None
+
+    def _visit_config(self, node: cst.Attribute | cst.Name) -> bool:
+        """Plan the rewrite of a read of Prefect 1's config: a key with a Prefect 2 setting of
+        the same meaning becomes that setting's value, the config itself ``prefect1_config``."""
+        path = self._config_path(node)
+        if path is None or (path and path not in CONFIG_SETTINGS):
+            return False
+        self._plan[id(node)] = ("config:" + ".".join(path), None)
+        inner: cst.BaseExpression = node
+        while isinstance(inner, cst.Attribute):
+            inner = inner.value
+            self._consumed.add(id(inner))
+        return True
+
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if id(node) in self._consumed:
+        if id(node) in self._consumed or self._visit_config(node):
             return
         if node.attr.value in P2_CONTEXT_NAMES and self._is_context(node.value):
             self._consumed.add(id(node.value))
@@ -196,7 +259,9 @@ class ContextRule(Rule):
             self._claim(node, node.value, key, None)
 
     def visit_Name(self, node: cst.Name) -> None:
-        if id(node) not in self._consumed and self._is_context(node):
+        if id(node) in self._consumed or self._visit_config(node):
+            return
+        if self._is_context(node):
             self._flag(
                 f"Prefect 1 context `{node.value}` is a different module in Prefect 2: "
                 "use prefect.runtime or get_run_logger()"
@@ -215,6 +280,9 @@ class ContextRule(Rule):
     def _claim(self, node, ctx, key: str | None, default) -> None:
         """Plan the rewrite of a read of ``key``, or flag it."""
         self._consumed.add(id(ctx))
+        if key == "config":
+            self._plan[id(node)] = ("config:", None)
+            return
         if key is not None and (
             key in ("logger",) or key in FLOW_RUN or key in TASK_RUN or key in DATES
         ):
@@ -251,6 +319,8 @@ class ContextRule(Rule):
     def _replacement(self, key: str, default, args) -> cst.BaseExpression:
         self._changed = True
         self.mark_applied()
+        if key.startswith("config:"):
+            return self._config_replacement(key[len("config:") :])
         if key in ("logger", "get_logger"):
             if self.function_depth:
                 self.add_import("prefect", "get_run_logger")
@@ -285,6 +355,15 @@ class ContextRule(Rule):
             return cst.BooleanOperation(left=value, operator=cst.Or(), right=default)
         return value
 
+    def _config_replacement(self, path: str) -> cst.BaseExpression:
+        if not path:
+            self._need_config = True
+            return cst.Name(CONFIG_NAME)
+        setting, as_text = CONFIG_SETTINGS[tuple(path.split("."))]
+        self.add_import("prefect.settings", setting)
+        value = cst.Call(func=cst.Attribute(value=cst.Name(setting), attr=cst.Name("value")))
+        return cst.Call(func=cst.Name("str"), args=[cst.Arg(value)]) if as_text else value
+
     def _leave_expr(self, original_node, updated_node):
         planned = self._plan.get(id(original_node))
         if planned is None:
@@ -308,6 +387,9 @@ class ContextRule(Rule):
     def leave_Attribute(self, original_node, updated_node):
         return self._leave_expr(original_node, updated_node)
 
+    def leave_Name(self, original_node, updated_node):
+        return self._leave_expr(original_node, updated_node)
+
     def leave_Subscript(self, original_node, updated_node):
         return self._leave_expr(original_node, updated_node)
 
@@ -321,11 +403,43 @@ class ContextRule(Rule):
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if not self._changed:
             return updated_node
-        remove_p1_imports(self, original_node, lambda q: q in (CONTEXT, GET_LOGGER))
+        remove_p1_imports(self, original_node, lambda q: q in (CONTEXT, GET_LOGGER, CONFIG))
         RemoveImportsVisitor.remove_unused_import(self.context, "prefect")
         if self._need_today:
             updated_node = _add_today_helper(updated_node)
+        if self._need_config:
+            updated_node = self._add_config(updated_node)
         return updated_node
+
+    def _add_config(self, module: cst.Module) -> cst.Module:
+        """Define ``prefect1_config`` once, after the imports: the class reading Prefect 1's
+        config from the environment and the binding, under the module's one TODO about it."""
+        if any(isinstance(s, cst.ClassDef) and s.name.value == CONFIG_CLASS for s in module.body):
+            return module
+        todo = todo_text(
+            self.CODE,
+            f"Prefect 1 `prefect.config` is read at {lines_of(CONFIG_NAME)}: Prefect 2 has no "
+            f"`prefect.config`. `{CONFIG_NAME}` reads each key from the environment variable "
+            "Prefect 1 read it from (`prefect.config.section.key`: PREFECT__SECTION__KEY) and "
+            "fails at run time for a key not set there (Prefect 1 may have read it from "
+            "config.toml): set those variables (a deployment's job_variables env) or move the "
+            "values to Prefect 2 Variables or blocks",
+        )
+        binding = cst.SimpleStatementLine(
+            body=[
+                cst.Assign(
+                    targets=[cst.AssignTarget(target=cst.Name(CONFIG_NAME))],
+                    value=cst.Call(func=cst.Name(CONFIG_CLASS)),
+                )
+            ],
+            leading_lines=[
+                cst.EmptyLine(),
+                cst.EmptyLine(),
+                cst.EmptyLine(indent=True, comment=cst.Comment(todo)),
+            ],
+        )
+        stmts = [config_class().with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])]
+        return insert_stand_ins(self, module, [(None, [*stmts, binding])])
 
 
 def _add_today_helper(module: cst.Module) -> cst.Module:

@@ -541,6 +541,16 @@ def insert_stand_ins(
     body = list(module.body)
     start, end = prelude(body)
     places = [end if at is None else at for at, _ in insertions]
+    defined = next(
+        (
+            i
+            for i, s in enumerate(body)
+            if isinstance(s, cst.ClassDef) and s.name.value == STUB_CLASS
+        ),
+        None,
+    )
+    if defined is not None:  # a stand-in goes after the class (another rule wrote it first)
+        places = [max(place, defined + 1) for place in places]
     holders = [i for i, stmt in enumerate(body) if _holds_stand_in(stmt)]
     first = min([end, *places, *holders])
     for (_at, stmts), place in sorted(

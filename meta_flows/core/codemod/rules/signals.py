@@ -28,7 +28,13 @@ After::
 - ``raise signals.SUCCESS("msg")`` directly inside a ``@task`` -> ``return Completed(message="msg")``
   (``from prefect.states import Completed``) (C).
 - ``raise signals.SKIP("msg")`` directly inside a ``@task`` ->
-  ``return Completed(message="skipped: msg")`` + TODO: Prefect 2 has no skip propagation (H).
+  ``return Completed(message="skipped: msg", name="Skipped")``, and the ``@flow`` functions of the
+  module run what depended on the task's result only when it did not skip (spec §10.1,
+  ``analysis/skips.py``): ``x = t(...)`` becomes ``x_state = t(..., return_state=True)`` and
+  ``x = x_state.result()``, and each run of statements reading ``x`` (or names assigned from it)
+  goes under ``if x_state.name != "Skipped":`` (C). When that cannot be proven (the task is used
+  otherwise, imported by another module, or its result read in a compound statement), ONE TODO
+  on the ``raise`` names the calls Prefect 1 would have skipped and their lines (H).
 - ``ENDRUN``, ``PAUSE``, ``LOOP``, ``SUCCESS``/``SKIP`` outside a task, and any other use of a
   signal the rule cannot map: the statement is commented out under a TODO saying what to write
   instead (``pause_flow_run()``, a ``while`` loop, a Prefect 2 state) (H).
@@ -41,7 +47,9 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
-from meta_flows.core.codemod.base import Rule, get_arg
+from meta_flows.core.codemod.analysis.skips import SKIPPED_NAME, SkipAnalysis, analyse
+from meta_flows.core.codemod.base import INFO_PREFIX, Rule, get_arg
+from meta_flows.core.codemod.stubs import lines_of
 
 FAIL_FAMILY = frozenset({"FAIL", "TRIGGERFAIL", "VALIDATIONFAIL"})
 _SIGNAL_MODULES = ("prefect.engine.signals.", "prefect.signals.")
@@ -97,8 +105,14 @@ def skipped_message(message: cst.BaseExpression | None) -> cst.BaseExpression:
     )
 
 
-def completed_return(message: cst.BaseExpression | None) -> cst.Return:
+def completed_return(message: cst.BaseExpression | None, name: str | None = None) -> cst.Return:
     args = [] if message is None else [cst.Arg(message, keyword=cst.Name("message"), equal=_EQ)]
+    if name is not None:
+        if args:
+            args[-1] = args[-1].with_changes(
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            )
+        args.append(cst.Arg(cst.SimpleString(f'"{name}"'), keyword=cst.Name("name"), equal=_EQ))
     return cst.Return(value=cst.Call(func=cst.Name("Completed"), args=args))
 
 
@@ -135,6 +149,8 @@ class SignalsRule(Rule):
         super().__init__(context)
         # (is a @task function, has retries configured) for each enclosing function/lambda.
         self._functions: list[tuple[bool, bool]] = []
+        self._names: list[str] = []  # the enclosing functions' names ("" for a lambda)
+        self._skips = SkipAnalysis()
         self._comment_out: dict[int, str] = {}
         self._handled_raise_exc: set[int] = set()
         self._changed = False
@@ -171,19 +187,123 @@ class SignalsRule(Rule):
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         return False
 
+    def visit_Module(self, node: cst.Module) -> bool:
+        super().visit_Module(node)
+        if "SKIP" in self.code_for(node):
+            self._skips = analyse(self, node, lambda r: self._signal(r.exc) == "SKIP")
+        return True
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append(self._task_info(node))
+        self._names.append(node.name.value)
 
     def leave_FunctionDef(self, original_node, updated_node):
         self._functions.pop()
+        self._names.pop()
+        guards = self._skips.flows.get(id(original_node))
+        if guards is not None and (guards.calls or guards.guards):
+            updated_node = self._guard_flow(original_node, updated_node, guards)
         return updated_node
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self._functions.append((False, False))
+        self._names.append("")
 
     def leave_Lambda(self, original_node, updated_node):
         self._functions.pop()
+        self._names.pop()
         return updated_node
+
+    def _skip_todo(self, task: str) -> str:
+        """The TODO on a SKIP whose downstream calls the rewrite could not guard."""
+        lead = (
+            f'signals.SKIP became a Completed state named "{SKIPPED_NAME}", but Prefect 2 runs '
+            "what depends on this task anyway"
+        )
+        how = (
+            "call the task with return_state=True and run those only when the state's name is "
+            f'not "{SKIPPED_NAME}" (Prefect 1 skipped them and the flow run still succeeded)'
+        )
+        flows = self._skips.downstream.get(task)
+        if not flows:
+            return (
+                f"{lead}: where a flow uses its result, {how}; Prefect 1 skipped every task "
+                "downstream of it"
+            )
+        listed = "; ".join(
+            f"in flow `{flow}`: "
+            + ", ".join(f"`{name}` ({lines_of(name, flow)})" for name in names)
+            for flow, names in flows
+        )
+        return f"{lead}. Prefect 1 skipped, when it skipped, {listed}: {how}"
+
+    def _guard_flow(self, original: cst.FunctionDef, updated: cst.FunctionDef, guards):
+        """The flow body with each skipping call's state kept and the calls downstream of it
+        run only when it did not skip (contiguous statements with the same guard share one
+        ``if``)."""
+        body: list[cst.BaseStatement] = []
+        run: list[cst.BaseStatement] = []
+        run_key: tuple[str, ...] = ()
+
+        def close() -> None:
+            if not run:
+                return
+            blank = [line for line in run[0].leading_lines if line.comment is None]
+            first = run[0].with_changes(
+                leading_lines=[line for line in run[0].leading_lines if line.comment is not None]
+            )
+            tasks = ", ".join(dict.fromkeys(f"`{guards.tasks[s]}`" for s in run_key))
+            test = " and ".join(f'{state}.name != "{SKIPPED_NAME}"' for state in run_key)
+            guard = cst.parse_statement(f"if {test}:\n    pass\n")
+            guard = guard.with_changes(
+                body=guard.body.with_changes(body=[first, *run[1:]]),
+                leading_lines=[
+                    *blank,
+                    cst.EmptyLine(
+                        indent=True,
+                        comment=cst.Comment(
+                            f"{INFO_PREFIX} Prefect 1 skipped these calls when {tasks} raised SKIP"
+                        ),
+                    ),
+                ],
+            )
+            body.append(guard)
+            run.clear()
+
+        for old, new in zip(original.body.body, updated.body.body, strict=True):
+            key = guards.guards.get(id(old), ())
+            if key != run_key:
+                close()
+                run_key = key
+            made = [new]
+            if id(old) in guards.calls:
+                made = self._keep_state(new, *guards.calls[id(old)])
+            (run if key else body).extend(made)
+        close()
+        self._changed = True
+        return updated.with_changes(body=updated.body.with_changes(body=body))
+
+    @staticmethod
+    def _keep_state(stmt: cst.SimpleStatementLine, target: str, state: str) -> list:
+        """``x = t(...)`` -> ``x_state = t(..., return_state=True)`` and ``x = x_state.result()``."""
+        assign = stmt.body[0]
+        call = assign.value
+        args = list(call.args)
+        if args:
+            args[-1] = args[-1].with_changes(
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            )
+        args.append(cst.Arg(cst.Name("True"), keyword=cst.Name("return_state"), equal=_EQ))
+        first = stmt.with_changes(
+            body=[
+                assign.with_changes(
+                    targets=[cst.AssignTarget(target=cst.Name(state))],
+                    value=call.with_changes(args=args),
+                )
+            ]
+        )
+        second = cst.parse_statement(f"{target} = {state}.result()\n")
+        return [first, second]
 
     def visit_Raise(self, node: cst.Raise) -> None:
         kind = self._signal(node.exc)
@@ -199,11 +319,9 @@ class SignalsRule(Rule):
                 )
         elif kind in ("SUCCESS", "SKIP") and in_task:
             self._handled_raise_exc.add(id(node.exc))
-            if kind == "SKIP":
-                self.add_todo(
-                    "signals.SKIP became a Completed state: Prefect 2 has no Skipped state and "
-                    "downstream tasks still run; guard them if they relied on skip propagation"
-                )
+            task = self._names[-1] if self._names else ""
+            if kind == "SKIP" and task not in self._skips.guarded:
+                self.add_todo(self._skip_todo(task))
         elif kind in _H_MESSAGES:
             self._mark_comment_out(_H_MESSAGES[kind])
         elif kind in ("SUCCESS", "SKIP"):
@@ -265,8 +383,9 @@ class SignalsRule(Rule):
         if kind in ("SUCCESS", "SKIP"):
             call = original_node.exc if isinstance(original_node.exc, cst.Call) else None
             message = message_arg(call)
+            name = None
             if kind == "SKIP":
-                message = skipped_message(message)
+                message, name = skipped_message(message), SKIPPED_NAME
             extra = [
                 a.keyword.value
                 for a in (call.args if call else ())
@@ -275,7 +394,7 @@ class SignalsRule(Rule):
             if extra:
                 self.add_todo(f"signals.{kind}: {', '.join(extra)}= not carried over")
             self.add_import("prefect.states", "Completed")
-            return completed_return(message)
+            return completed_return(message, name)
         if isinstance(updated_node.exc, cst.Call):
             args, dropped = runtime_error_args(updated_node.exc)
             if dropped:
