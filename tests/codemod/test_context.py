@@ -322,7 +322,12 @@ def _config_prelude(imports: str, lines: str) -> str:
     ("imports", "expr", "setting", "after"),
     [
         ("import prefect", "prefect.config.logging.level", "PREFECT_LOGGING_LEVEL", None),
-        ("import prefect", "prefect.context.config.cloud.api", "PREFECT_API_URL", None),
+        (
+            "import prefect",
+            "prefect.context.config.logging.log_to_cloud",
+            "PREFECT_LOGGING_TO_API_ENABLED",
+            None,
+        ),
         ("from prefect import config", "config.flows.checkpointing", None, None),
         ("from prefect import context", "context.config.debug", "PREFECT_DEBUG_MODE", None),
         (

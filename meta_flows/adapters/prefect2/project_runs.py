@@ -96,7 +96,7 @@ async def _read(run_id: str) -> RunState:
         name=run.name,
         state=state.type.value if state else "SCHEDULED",
         message=(state.message or "") if state else "",
-        worker=f"pid {run.infrastructure_pid}" if run.infrastructure_pid else None,
+        worker=f"process {run.infrastructure_pid}" if run.infrastructure_pid else None,
     )
 
 

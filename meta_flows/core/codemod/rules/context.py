@@ -38,7 +38,7 @@ Prefect 1's configuration (spec §6.1): ``prefect.config`` (``from prefect impor
 ``.get("config")``, ``["config"]``):
 
 - a key whose Prefect 2 setting means the same (:data:`CONFIG_SETTINGS`: ``logging.level``,
-  ``flows.checkpointing``, ``cloud.api``...) -> that setting's value,
+  ``flows.checkpointing``, ``debug``...) -> that setting's value,
   ``PREFECT_LOGGING_LEVEL.value()`` (``from prefect.settings import ...``) (C);
 - any other read -> the same code on ``prefect1_config``, a stand-in written once after the
   imports (``stubs.CONFIG_SOURCE``, a subclass of ``_Prefect1Stub``) that reads
@@ -80,8 +80,6 @@ CONFIG_SETTINGS: dict[tuple[str, ...], tuple[str, bool]] = {
     ("logging", "extra_loggers"): ("PREFECT_LOGGING_EXTRA_LOGGERS", False),
     ("logging", "log_to_cloud"): ("PREFECT_LOGGING_TO_API_ENABLED", False),
     ("flows", "checkpointing"): ("PREFECT_RESULTS_PERSIST_BY_DEFAULT", False),
-    ("cloud", "api"): ("PREFECT_API_URL", False),
-    ("cloud", "api_key"): ("PREFECT_API_KEY", False),
     ("debug",): ("PREFECT_DEBUG_MODE", False),
     ("home_dir",): ("PREFECT_HOME", True),
 }
