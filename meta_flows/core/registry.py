@@ -201,6 +201,19 @@ class WorkPoolTarget(_Model):
     type: Literal["process", "kubernetes"] = "process"
 
 
+class ValidationOverrides(_Model):
+    """What validation runs of the shadow deployments use instead of the deployments' own values,
+    so that they write nowhere production reads (a shadow schema, a scratch bucket)."""
+
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="Flow parameters set on every validation run."
+    )
+    job_variables: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Job variables of every validation run (e.g. {env: {SCHEMA: shadow}}).",
+    )
+
+
 class Prefect1Target(_Model):
     project: str = Field(min_length=1, description="The Prefect 1 server project name.")
     flows: list[str] = Field(
@@ -277,6 +290,13 @@ class Project(_Model):
         description="Seconds one validation flow run of this project may take (either side); "
         "overrides the wave run's timeout.",
     )
+    validation: Literal["local", "deployment"] = Field(
+        "local",
+        description="Where the migrated side of validation runs: local (child interpreters of "
+        "the wave, in the project's Prefect 2 environment) or deployment (its shadow deployments, "
+        "run by a worker of their work pool).",
+    )
+    validation_overrides: ValidationOverrides = Field(default_factory=ValidationOverrides)
     work_pool: WorkPoolTarget | None = None
     prefect1: Prefect1Target | None = None
     wrappers: Wrappers = Field(

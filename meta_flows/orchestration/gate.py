@@ -26,7 +26,7 @@ def decide(policy: GatePolicy, verdicts: list[CaseVerdict], todos: int) -> tuple
             if v.verdict in ("legacy-error", "migrated-error") and v.reason
         ]
         if errors:
-            why += " (" + "; ".join(e if len(e) < 200 else e[:199] + "…" for e in errors) + ")"
+            why += " (" + "; ".join(e if len(e) < 300 else e[:299] + "…" for e in errors) + ")"
     return passed, why
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from meta_flows.core.validation.cases import ValidationCase, load_cases, plan_cases
 from meta_flows.core.validation.compare import compare_runs, skipped_verdict
-from meta_flows.core.validation.model import CaseVerdict
+from meta_flows.core.validation.model import CaseVerdict, CompareOptions
 from meta_flows.sandbox.legacy_run import RunSpec, run_legacy
 from meta_flows.sandbox.migrated_env import MigratedEnvError, migrated_env
 from meta_flows.sandbox.migrated_run import run_migrated_many
@@ -108,6 +108,145 @@ def run_cases(
         except ValueError as exc:  # a user comparator that cannot be imported
             verdicts[index] = skipped_verdict(case.flow.name, case.case, f"cannot compare: {exc}")
     return _in_order(verdicts, cases)
+
+
+def _deployment_of(case: ValidationCase, deployments: Sequence) -> object | None:
+    """The shadow deployment whose entrypoint is the case's flow (``<file>:<function>``)."""
+    for deployment in deployments:
+        file, _, function = deployment.entrypoint.partition(":")
+        if file == case.flow.file and (
+            function == case.flow.function_name or not case.flow.function_name
+        ):
+            return deployment
+    return None
+
+
+def run_cases_on_deployments(
+    legacy_dir: str | Path,
+    migrated_dir: str | Path,
+    cases: Sequence[ValidationCase],
+    deployments: Sequence,
+    *,
+    parameters: dict | None = None,
+    job_variables: dict | None = None,
+    timeout: float = TIMEOUT,
+    env_root: Path | None = None,
+) -> list[CaseVerdict]:
+    """Like :func:`run_cases`, the migrated side being each case's shadow deployment run by a
+    worker of its pool (``parameters`` and ``job_variables`` over the deployment's), read back
+    from the API; one verdict per case, in order."""
+    import uuid
+
+    from meta_flows.adapters.prefect2.validation_runs import run_deployments
+    from meta_flows.core.validation.model import RunCapture
+
+    migrated = Path(migrated_dir)
+    verdicts: dict[int, CaseVerdict] = {}
+    runnable: list[tuple[int, object]] = []
+    for index, case in enumerate(cases):
+        deployment = _deployment_of(case, deployments)
+        if case.skip_reason:
+            verdicts[index] = skipped_verdict(case.flow.name, case.case, case.skip_reason)
+        elif deployment is None:
+            verdicts[index] = CaseVerdict(
+                flow_name=case.flow.name,
+                case=case.case,
+                verdict="migrated-error",
+                reason=f"no shadow deployment runs {case.flow.file}:"
+                f"{case.flow.function_name or case.flow.name}",
+            )
+        else:
+            runnable.append((index, deployment))
+    chosen = [cases[i] for i, _ in runnable]
+    if not chosen:
+        return _in_order(verdicts, cases)
+    try:  # the read-back unpickles results in the project's own environment
+        python = migrated_env(migrated, env_root).python
+    except MigratedEnvError as exc:
+        python = None
+        env_error = f"the Prefect 2 environment of the migrated requirements: {exc}"
+    else:
+        env_error = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meta-flows-legacy") as pool:
+        legacy_future = pool.submit(
+            run_legacy,
+            legacy_dir,
+            [RunSpec(c.flow.file, c.flow.name, c.case, c.parameters) for c in chosen],
+            timeout=timeout,
+            root=env_root,
+        )
+        runs = run_deployments(
+            [
+                {
+                    "deployment_id": deployment.id,
+                    "parameters": {**case.parameters, **(parameters or {})},
+                    "job_variables": job_variables or {},
+                }
+                for (_, deployment), case in zip(runnable, chosen, strict=True)
+            ],
+            timeout=timeout,
+            tag=f"meta-flows-validation:{uuid.uuid4().hex[:12]}",
+        )
+        legacy = legacy_future.result()
+    readable = [i for i, run in enumerate(runs) if run.state is not None and env_error is None]
+    read = run_migrated_many(
+        migrated,
+        [
+            {
+                "file": chosen[i].flow.file,
+                "function_name": chosen[i].flow.function_name,
+                "flow_name": chosen[i].flow.name,
+                "case": chosen[i].case,
+                "parameters": {**chosen[i].parameters, **(parameters or {})},
+                "flow_run_id": runs[i].flow_run_id,
+            }
+            for i in readable
+        ],
+        timeout=timeout,
+        python=python,
+    )
+    captures = dict(zip(readable, read, strict=True))
+    for position, ((index, _), case, old, run) in enumerate(
+        zip(runnable, chosen, legacy, runs, strict=True)
+    ):
+        fresh = captures.get(position)
+        if fresh is None:
+            fresh = RunCapture(
+                side="migrated",
+                flow_name=case.flow.name,
+                case=case.case,
+                parameters=case.parameters,
+                error=env_error or run.error or "the run could not be read back",
+                timed_out=bool(run.error and run.error.startswith("timed out")),
+            )
+        else:
+            fresh.duration_s = run.duration_s
+            fresh.timed_out = bool(run.error and run.error.startswith("timed out"))
+            if run.error and not fresh.ok:  # what the worker's run logged says why
+                fresh.message = run.error
+        _assume_map_indices(old, fresh)
+        # what a run wrote on the worker's machine is not seen here: files are not compared
+        options = (case.options or CompareOptions()).model_copy(update={"compare_files": False})
+        try:
+            verdicts[index] = compare_runs(old, fresh, options)
+        except ValueError as exc:
+            verdicts[index] = skipped_verdict(case.flow.name, case.case, f"cannot compare: {exc}")
+    return _in_order(verdicts, cases)
+
+
+def _assume_map_indices(legacy, migrated) -> None:
+    """A run read back from a worker has no map indices (only meta-flows' own children record
+    them): where Prefect 1 mapped a task into N children and the run has N runs of that task,
+    none indexed, they are its children in creation order (how Prefect creates them)."""
+    mapped: dict[str, int] = {}
+    for task in legacy.tasks:
+        if task.map_index is not None:
+            mapped[task.name] = mapped.get(task.name, 0) + 1
+    for name, count in mapped.items():
+        runs = [t for t in migrated.tasks if t.name == name]
+        if len(runs) == count and all(t.map_index is None for t in runs):
+            for index, task in enumerate(runs):
+                task.map_index = index
 
 
 def _in_order(verdicts: dict[int, CaseVerdict], cases) -> list[CaseVerdict]:

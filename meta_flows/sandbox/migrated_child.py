@@ -10,6 +10,9 @@ results are persisted to, and the runs::
      "runs": [{"id": 0, "file": "flows/etl.py", "module": "etl", "function": "etl",
                "flow": "etl", "case": "default", "parameters": {...}}, ...]}
 
+A run with ``"flow_run_id"`` happened elsewhere (a worker ran a shadow deployment): it is only
+read back.
+
 Each run: the module is imported once (cwd: a scratch directory), the process ``chdir``s into a
 fresh empty directory and calls the flow with ``return_state=True`` -- a real flow run against
 the current API (``PREFECT_API_URL``). Then everything is read back through the API with a new
@@ -229,9 +232,14 @@ def read_back(flow_run_id: UUID, capture: dict, client) -> None:
             entry["message"] = f"result not readable: {value.reason}"
         elif ok:
             entry.update(result_fields(value))
-        tasks.append(entry)
-    tasks.sort(key=lambda e: (e["name"], -1 if e["map_index"] is None else e["map_index"]))
-    capture["tasks"] = tasks
+        # creation order within a task (a run read back from elsewhere has no map indices:
+        # mapped children were created in index order)
+        key = task_run.dynamic_key
+        tasks.append((int(key) if str(key).isdigit() else 0, entry))
+    tasks.sort(
+        key=lambda o: (o[1]["name"], -1 if o[1]["map_index"] is None else o[1]["map_index"], o[0])
+    )
+    capture["tasks"] = [entry for _, entry in tasks]
 
 
 class _ReadClient:
@@ -289,6 +297,15 @@ def api_request(exc: BaseException) -> str | None:
 
 def run_one(spec: dict, workdir: str, scratch: str, emit, storage, reader: _ReadClient) -> dict:
     capture = blank_capture("migrated", spec)
+    if spec.get("flow_run_id"):  # run by a worker: read it back only
+        emit({"event": "running", "id": spec["id"]})
+        try:
+            read_back(UUID(spec["flow_run_id"]), capture, reader.get())
+        except Exception as exc:  # noqa: BLE001 - the API went away
+            capture["error"] = (
+                f"reading flow run {spec['flow_run_id']}: {type(exc).__name__}: {exc}"
+            )
+        return capture
     os.chdir(scratch)
     effects.take()
     try:

@@ -122,7 +122,9 @@ def run_migrated_many(
     own).
 
     Each run is a dict with ``file`` (relative to the repo), ``function_name`` (may be None:
-    then the flow is found by name), ``flow_name``, and optional ``case`` and ``parameters``.
+    then the flow is found by name), ``flow_name``, and optional ``case`` and ``parameters``;
+    with ``flow_run_id`` the run happened elsewhere (a worker ran a shadow deployment) and is
+    only read back, in the same environment (results of the project's own types unpickle).
     """
     repo = Path(repo_dir).resolve()
     specs = list(runs)
@@ -143,6 +145,8 @@ def run_migrated_many(
                 "parameters": dict(spec.get("parameters") or {}),
             }
         )
+        if spec.get("flow_run_id"):  # run elsewhere (a worker): only read back
+            requests[-1]["flow_run_id"] = str(spec["flow_run_id"])
     roots = list(dict.fromkeys([*roots, str(repo)]))
     batch_tag = f"meta-flows-validation:{uuid.uuid4().hex[:12]}"
     for request in requests:

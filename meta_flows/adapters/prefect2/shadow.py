@@ -108,6 +108,7 @@ class ShadowDeployment:
     name: str  # deployment name
     flow_name: str  # the Prefect 2 flow name
     schedules: int
+    entrypoint: str = ""  # <file>:<flow function>
 
     @property
     def full_name(self) -> str:
@@ -259,6 +260,7 @@ async def upsert_shadow_deployments(
             deployment.name,
             flow_names[deployment.key],
             len(deployment.schedules),
+            deployment.entrypoint,
         )
 
     return await _each(declared, one)
