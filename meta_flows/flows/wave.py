@@ -156,8 +156,7 @@ def _on_pool(work_pool: str, wave: str, ledger_wave: str, registry: str, workspa
     )
     if created:
         logger.info("work pool %s did not exist: created it (type process)", work_pool)
-    limit = concurrency.limit_name(ledger_wave)
-    concurrency.ensure_limit(limit, max_parallel)
+    limit = concurrency.limit_name(ledger_wave)  # the wave run creates or resets it
     logger.info(
         "wave %s: projects run as %s/%s flow runs on work pool %s (start workers with "
         "`prefect worker start --pool %s`); validation slots: global concurrency limit %s (%d)",

@@ -3,14 +3,15 @@ work.
 
 A wave's projects validate ``max_parallel`` at a time while one more is prepared (cloned,
 rewritten, pushed), so a slot never waits for a rewrite; a project past validation (finishing its
-shadow deployments in the background) no longer counts against the window. The slots of a wave
-run are registered under its flow run id, where the wave's task runs find them.
+shadow deployments in the background) no longer counts against the window. The slots are those
+of a Prefect global concurrency limit (:mod:`meta_flows.adapters.prefect2.concurrency`), which
+the UI shows and can change while the wave runs; a wave run registers its limit under its flow
+run id, where its task runs find it (a project's run on a worker is told it directly).
 """
 
 from __future__ import annotations
 
 import contextvars
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,11 +24,12 @@ PREPARE_AHEAD = 1  # projects prepared while max_parallel validate
 
 
 class ValidationSlots:
-    """One wave run's validation slots, and the projects past validation (a project's task run
-    may still be finishing its shadow deployments; it no longer counts against the window)."""
+    """One wave run's validation slots: the Prefect global concurrency limit that holds them,
+    and the projects past validation (a project's task run may still be finishing its shadow
+    deployments; it no longer counts against the window)."""
 
-    def __init__(self, size: int) -> None:
-        self.semaphore = threading.BoundedSemaphore(size)
+    def __init__(self, limit: str) -> None:
+        self.limit = limit
         self.validated: set[str] = set()
 
 
@@ -35,9 +37,13 @@ _SLOTS: dict[object, ValidationSlots] = {}  # wave flow run id -> its slots
 
 
 @contextmanager
-def wave_slots(run_id: object, size: int) -> Iterator[ValidationSlots]:
-    """Validation slots for the wave run ``run_id`` while the block runs."""
-    slots = _SLOTS[run_id] = ValidationSlots(size)
+def wave_slots(run_id: object, size: int, limit: str) -> Iterator[ValidationSlots]:
+    """Validation slots for the wave run ``run_id`` while the block runs: ``size`` slots of the
+    global concurrency limit ``limit`` (created, or reset to ``size`` slots with none held)."""
+    from meta_flows.adapters.prefect2.concurrency import ensure_limit
+
+    ensure_limit(limit, size)
+    slots = _SLOTS[run_id] = ValidationSlots(limit)
     try:
         yield slots
     finally:
@@ -78,35 +84,31 @@ def validation_slot(logger, name: str) -> Iterator[None]:
     """Hold one of this wave's validation slots (none outside a wave run: no limit)."""
     from prefect.context import TaskRunContext
 
+    from meta_flows.adapters.prefect2.concurrency import slot
+
     held = _GLOBAL_LIMIT.get()
-    if held is not None:
-        from meta_flows.adapters.prefect2.concurrency import slot
+    context = TaskRunContext.get()
+    slots = _SLOTS.get(context.task_run.flow_run_id) if context else None
+    if held is None and slots is None:
+        yield
+        return
+    limit, heartbeat = held if held is not None else (slots.limit, None)
 
-        limit, heartbeat = held
+    def waiting() -> None:
+        logger.info("%s: prepared; waiting for a slot of concurrency limit %s", name, limit)
 
-        def waiting() -> None:
-            logger.info("%s: prepared; waiting for a slot of concurrency limit %s", name, limit)
-
+    try:
         with slot(limit, waiting):
-            heartbeat.holding(True)
+            if heartbeat is not None:
+                heartbeat.holding(True)
             try:
                 yield
             finally:
-                heartbeat.holding(False)
-        return
-    context = TaskRunContext.get()
-    slots = _SLOTS.get(context.task_run.flow_run_id) if context else None
-    if slots is None:
-        yield
-        return
-    if not slots.semaphore.acquire(blocking=False):
-        logger.info("%s: prepared; waiting for a validation slot", name)
-        slots.semaphore.acquire()
-    try:
-        yield
+                if heartbeat is not None:
+                    heartbeat.holding(False)
     finally:
-        slots.validated.add(name)
-        slots.semaphore.release()
+        if slots is not None:
+            slots.validated.add(name)
 
 
 def in_background(call, *args) -> Future:

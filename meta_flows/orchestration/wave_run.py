@@ -133,7 +133,9 @@ def _drive(
     run_id, logger, ahead,
 ) -> None:  # fmt: skip
     """Migrate the projects, settling each batch as soon as it is decided (fills ``outcomes``)."""
-    with wave_slots(run_id, max_parallel) as slots:
+    from meta_flows.adapters.prefect2.concurrency import limit_name
+
+    with wave_slots(run_id, max_parallel, limit_name(ledger_wave)) as slots:
         migrating = Window(
             migrate_task,
             max_parallel + ahead,  # prepared ahead (see validation_slot)

@@ -55,7 +55,8 @@ VALIDATED: set[str] = set()
 def slotted(slots: int | None, n: int) -> list[int]:
     if slots is None:
         return [f.result() for f in [project.submit(i) for i in range(n)]]
-    with wave_slots(get_run_context().flow_run.id, slots) as held:
+    run_id = get_run_context().flow_run.id
+    with wave_slots(run_id, slots, f"meta-flows-test-{run_id}") as held:
         try:
             return [f.result() for f in [project.submit(i) for i in range(n)]]
         finally:

@@ -1,11 +1,12 @@
-"""Prefect global concurrency limits that pace a wave whose projects run on workers.
+"""Prefect global concurrency limits that pace a wave's validation.
 
-A wave creates (or resets) one limit per wave, ``meta-flows-validating-<wave>``, whose ``limit`` is
-the wave's ``max_parallel``: visible in the UI's Concurrency page while the wave runs, and
-adjustable there. Each project's ``migrate-project`` flow run holds one slot while it validates.
+A wave run creates (or resets) one limit per wave, ``meta-flows-validating-<wave>``, whose
+``limit`` is the wave's ``max_parallel``: visible in the UI's Concurrency page while the wave
+runs, and adjustable there. Each project holds one slot while it validates, in the wave's process
+or in its ``migrate-project`` flow run on a worker.
 
-Slots are taken with the API's own increment call, asked again every second while the limit is
-full (Prefect 2.20's ``concurrency()`` waits as long as its ``Retry-After`` says: the average
+Slots are taken with the API's own increment call, asked again every half second while the limit
+is full (Prefect 2.20's ``concurrency()`` waits as long as its ``Retry-After`` says: the average
 occupancy times the waiters, tens of seconds for validation slots).
 """
 
@@ -16,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.5
 
 
 def limit_name(ledger_wave: str) -> str:

@@ -205,9 +205,10 @@ def _render_path(path: Path) -> str:
 
 
 def _migrated_skip(t: TaskCapture) -> bool:
-    """A Prefect 2 task that ended ``Completed(message="skipped...")``: how the codemod (PF011)
-    rewrites ``raise signals.SKIP(...)`` (what runs downstream is compared as usual)."""
-    return t.state == "Completed" and (t.message or "").startswith("skipped")
+    """A Prefect 2 task that ended ``Completed(message="skipped...", name="Skipped")`` (or
+    unnamed, ``Completed``): how the codemod (PF011) rewrites ``raise signals.SKIP(...)`` (what
+    runs downstream is compared as usual)."""
+    return t.state in ("Completed", "Skipped") and (t.message or "").startswith("skipped")
 
 
 def _task_label(name: str, map_index: int | None, occurrence: int | None = None) -> str:
