@@ -1173,7 +1173,8 @@ def test_prefect1_flow_api_a_prefect2_flow_lacks_gets_a_todo_after_the_block():
     src = (
         "from prefect import Flow, task\n\n@task\ndef one():\n    return 1\n\n"
         'with Flow("base") as base:\n    one()\n\n'
-        'eu = base.copy()\neu.name = "base-eu"\nprint(base.parameters(), base.file_name)\n'
+        'eu = base.copy()\neu.name = "base-eu"\nprint(base.parameters(), base.file_name)\n\n\n'
+        'def deploy():\n    eu.register("europe")\n'  # not a use a Prefect 2 flow has
     )
     result = migrate_source(src, "copies.py")
     out = result.code
@@ -1197,3 +1198,175 @@ def test_prefect2_flow_api_is_left_alone():
     result = migrate_source(src, "p2.py")
     assert result.code == src and result.status != "migrated"
     assert result.status in (UNCHANGED, "not-prefect1")
+
+
+# -------------------------------------------------------------- copies of a flow (issue #14)
+
+COPY_HEAD = (
+    "import copy\n\nfrom prefect import Flow, task\n\n\n@task\ndef one():\n    return 1\n\n\n"
+    'with Flow("base") as base:\n    one()\n\n'
+)
+COPY_HEAD_AFTER = (
+    "\nfrom prefect import flow, task\n\n\n@task\ndef one():\n    return 1\n\n\n"
+    '@flow(name="base")\ndef base():\n    return one()\n\n'
+)
+COPY_HEAD_WITH_IMPORT = "import copy\n" + COPY_HEAD_AFTER
+
+
+@pytest.mark.parametrize(
+    "copy_call", ["base.copy()", "copy.copy(base)", "copy.deepcopy(base)"], ids=str
+)
+def test_a_flow_copy_with_a_new_name_becomes_with_options(copy_call):
+    """Prefect 1 made a variant of a flow by copying it and setting attributes; Prefect 2 flows
+    have ``with_options``, which takes the name and description as keywords. ``import copy``
+    goes once the rewrite left it unused."""
+    head = COPY_HEAD_AFTER if copy_call.startswith("copy.") else COPY_HEAD_WITH_IMPORT
+    assert_rewrite(
+        FlowDefinitionRule,
+        COPY_HEAD + f'eu = {copy_call}\neu.name = "base-eu"\neu.description = "Europe"\n'
+        "print(eu.name)\n",
+        head + 'eu = base.with_options(name="base-eu", description="Europe")\nprint(eu.name)\n',
+    )
+
+
+def test_a_copy_of_a_flow_named_flow_names_its_function():
+    src = COPY_HEAD.replace("as base:", "as flow:") + 'eu = flow.copy()\neu.name = "eu"\n'
+    assert apply_rule(FlowDefinitionRule, src) == (
+        COPY_HEAD_WITH_IMPORT + 'eu = base.with_options(name="eu")\nflow = base\n'
+    )
+
+
+def copy_todo(variable: str, source: str, attrs: str, settings: str, it: str = "them") -> str:
+    return todo_text(
+        "PF002",
+        f"`{variable}` is a copy of the flow `{source}` with its own {attrs} (kept below; a "
+        f"Prefect 2 flow ignores {it}): give `{variable}` its own deployment in prefect.yaml "
+        f"(entrypoint `<this file>:{variable}`, so its runs carry its name) with that "
+        f"{settings}; meta-flows deployments writes one for `{source}` only; then delete the "
+        f"`{variable}.<setting> = ...` lines",
+    )
+
+
+def test_a_flow_copy_with_its_own_schedule_and_run_config_gets_one_todo(tmp_path):
+    """Schedules and run configs set on a copy are deployment settings: the copy stays a Prefect
+    2 flow (with_options) under ONE TODO asking for its own deployment; the assignments stay code
+    and the module imports under Prefect 2."""
+    import importlib.util
+    import subprocess
+
+    from ruff.__main__ import find_ruff_bin
+
+    from meta_flows.core.codemod.engine import migrate_source
+
+    src = (
+        "from prefect import Flow, task\n"
+        "from prefect.run_configs import DockerRun\n"
+        "from prefect.schedules import CronSchedule\n\n\n"
+        "@task\ndef one():\n    return 1\n\n\n"
+        'with Flow("base") as base:\n    one()\n\n'
+        'eu = base.copy()\neu.name = "base-eu"\neu.schedule = CronSchedule("0 1 * * *")\n'
+        'eu.run_config = DockerRun(image="etl:eu")\n\n'
+        'if __name__ == "__main__":\n    eu.run()\n'
+    )
+    out = migrate_source(src, "copies.py").code
+    todo = copy_todo(
+        "eu",
+        "base",
+        "`eu.schedule`, `eu.run_config`",
+        "schedule, work pool and job variables (run config)",
+    )
+    assert (
+        f'{todo}\neu = base.with_options(name="base-eu")\n'
+        'eu.schedule = CronSchedule("0 1 * * *")\neu.run_config = DockerRun(image="etl:eu")\n\n'
+        'if __name__ == "__main__":\n    eu()\n'
+    ) in out
+    assert out.count("PF002") == 1
+    path = tmp_path / "copies.py"
+    path.write_text(out)
+    spec = importlib.util.spec_from_file_location("copies", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # imports under Prefect 2
+    assert module.eu.name == "base-eu" and module.base.name == "base"
+    assert migrate_source(out, "copies.py").code == out
+    ruff = subprocess.run(
+        [
+            find_ruff_bin(),
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--select",
+            "B,E,F,I,UP",
+            "--ignore",
+            "E501",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+
+def test_an_executor_set_on_a_copy_is_named_in_its_todo():
+    out = apply_rule(
+        FlowDefinitionRule, COPY_HEAD + "eu = copy.deepcopy(base)\neu.executor = executor\n"
+    )
+    assert out == COPY_HEAD_AFTER + (
+        todo_text(
+            "PF002",
+            "`eu` is a copy of the flow `base` with its own `eu.executor` (kept below; a Prefect "
+            "2 flow ignores it): pass the executor's Prefect 2 task runner as "
+            "`base.with_options(task_runner=...)` (§13); then delete the `eu.<setting> = ...` "
+            "lines",
+        )
+        + "\neu = base.with_options()\neu.executor = executor\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "rest",
+    [
+        pytest.param('eu.name = "eu/west"\n', id="name-prefect2-rejects"),
+        pytest.param("eu.name = make_name()\n", id="value-runs-code"),
+        pytest.param('eu.name = "eu"\neu.result = result\n', id="attribute-not-mapped"),
+        pytest.param('eu.name = "eu"\n\n\ndef deploy():\n    eu.register("p")\n', id="register"),
+        pytest.param('# the EU variant\neu.name = "eu"\n', id="comment-above"),
+    ],
+)
+def test_a_copy_used_in_ways_not_understood_keeps_its_todo(rest):
+    out = apply_rule(FlowDefinitionRule, COPY_HEAD + "eu = base.copy()\n" + rest)
+    assert "PF002 `base.copy`: Prefect 1 Flow API that a Prefect 2 flow does not have" in out
+    assert "# eu = base.copy()\n" in out and "eu = base.with_options" not in out
+
+
+def test_a_deepcopy_used_in_ways_not_understood_stays_with_a_todo():
+    """``copy.deepcopy`` of a Prefect 2 flow works: the statement stays, with a TODO."""
+    out = apply_rule(FlowDefinitionRule, COPY_HEAD + "eu = copy.deepcopy(base)\npublish(eu)\n")
+    assert out == COPY_HEAD_WITH_IMPORT + (
+        todo_text(
+            "PF002",
+            "`eu` is a copy of the flow `base` used in ways meta-flows cannot follow: a variant "
+            "of the flow is `base.with_options(name=...)`; a copy with another schedule or run "
+            "config is another deployment of the same flow in prefect.yaml; set its options "
+            "there, not as attributes",
+        )
+        + "\neu = copy.deepcopy(base)\npublish(eu)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        pytest.param(
+            "import copy\n\nfrom prefect import flow\n\n\n@flow\ndef base():\n    return 1\n\n\n"
+            'eu = copy.deepcopy(base)\neu.name = "eu"\nus = base.with_options(name="us")\n',
+            id="prefect2-flow",
+        ),
+        pytest.param(
+            "import copy\n\nrows = {'a': 1}\nmore = rows.copy()\nmore.name = 'x'\n"
+            "other = copy.deepcopy(rows)\n",
+            id="not-a-flow",
+        ),
+    ],
+)
+def test_copies_of_other_objects_are_left_alone(src):
+    assert_noop(FlowDefinitionRule, src)

@@ -162,3 +162,31 @@ def test_per_task_state_lookups_are_commented_out():
     assert "# assert state.result[t].result == 1\nprint(state)\n" in got
     assert "PF015 `state.result[task]` (per-task results of a Prefect 1 flow run State)" in got
     assert apply_rule(RunRegisterRule, got) == got
+
+
+@pytest.mark.parametrize("copy_call", ["flow.copy()", "copy.deepcopy(flow)"], ids=str)
+def test_run_of_a_flow_copy_calls_the_copy(copy_call):
+    """``g = f.copy()`` is a Prefect 2 flow once PF002 made it ``f.with_options(...)``: its
+    ``run()`` is a call, like the flow's. Its ``register()`` stays for PF002's TODO (a copy needs
+    a deployment of its own, which prefect.yaml does not get from the flow's)."""
+    assert_rewrite(
+        RunRegisterRule,
+        "import copy\n\n"
+        + HEAD
+        + f'eu = {copy_call}\neu.name = "eu"\neu.run()\neu.register("p")\n',
+        "import copy\n\n"
+        + HEAD
+        + f'eu = {copy_call}\neu.name = "eu"\nif __name__ == "__main__":\n    eu()\n'
+        + 'eu.register("p")\n',
+    )
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        pytest.param(HEAD + "eu = other.copy()\neu.run()\n", id="copy-of-something-else"),
+        pytest.param("eu = flow.copy()\n" + HEAD + "eu.run()\n", id="copied-before-the-flow"),
+    ],
+)
+def test_run_of_other_copies_is_left_alone(src):
+    assert_noop(RunRegisterRule, src)

@@ -340,21 +340,106 @@ def parent():
     )
 
 
-def test_get_task_run_result_is_commented_out():
-    out = _out(
+GET_TASK_RUN_RESULT_ADVICE = (
+    "; return that value from the child flow, persist the child's result "
+    "(`@flow(persist_result=True)` on it) and read it instead with "
+)
+
+
+def task_run_result_todo(line: int, slug: str, read: str) -> str:
+    return T(
+        f"`get_task_run_result` (Prefect 1 `prefect.tasks.prefect.get_task_run_result`, used at "
+        f"line {line}) has no Prefect 2 equivalent: a task run's result cannot be read by task "
+        f"slug ({slug}){GET_TASK_RUN_RESULT_ADVICE}{read}. Until then `get_task_run_result` is a "
+        "stand-in (_Prefect1Stub) that raises NotImplementedError when a flow or task calls it"
+    )
+
+
+def test_get_task_run_result_of_a_run_deployment_stays_code_under_one_todo(tmp_path):
+    """Prefect 2 reads no task result of another flow run (and has no task slugs): the call stays
+    code, bound to a stand-in that fails when the flow reaches it, under ONE TODO that says what
+    replaces it: the child's own result, read off the FlowRun run_deployment returned."""
+    import importlib.util
+
+    src = (
+        "from prefect import Flow, task\n"
+        "from prefect.tasks.prefect import create_flow_run, get_task_run_result, "
+        "wait_for_flow_run\n\n\n"
+        "@task\ndef show(x):\n    print(x)\n\n\n"
+        'with Flow("parent") as flow:\n'
+        '    child_run = create_flow_run(flow_name="child", parameters={"n": 2})\n'
+        "    wait_for_flow_run(child_run, raise_final_state=True)\n"
+        '    total = get_task_run_result(child_run, "compute-1")\n'
+        "    show(total)\n"
+    )
+    result = migrate(src)
+    out = result.code
+    todo = task_run_result_todo(
+        59,
+        '"compute-1"',
+        "`child_run.state.result()` (`child_run` is the FlowRun run_deployment returned, once "
+        "the child run was over)",
+    )
+    assert (
+        f'{todo}\nget_task_run_result = _Prefect1Stub("prefect.tasks.prefect.get_task_run_result")'
+        in out
+    )
+    assert (
+        '    total = get_task_run_result(child_run, "compute-1")\n    return show(total)\n' in out
+    )
+    assert out.count("get_task_run_result") == 6  # the TODO (3), the stand-in (2), the call
+    assert "total = _Prefect1Stub" not in out  # no second TODO for the variable it bound
+    assert migrate(out).code == out
+    path = tmp_path / "parent_flow.py"
+    path.write_text(out)
+    spec = importlib.util.spec_from_file_location("parent_flow", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # imports under Prefect 2
+    with pytest.raises(NotImplementedError, match="get_task_run_result is Prefect 1 API"):
+        module.get_task_run_result("run-id", "compute-1")  # at run time
+
+
+def test_get_task_run_result_of_another_flow_run_stays_code_under_one_todo():
+    src = (
+        "from prefect import flow\n"
+        "from prefect.tasks.prefect import get_task_run_result\n\n\n"
+        "@flow(name='p')\ndef p(run_id):\n    r = get_task_run_result(run_id, 'task-slug')\n"
+        "    return r\n"
+    )
+    out = migrate(src).code
+    todo = task_run_result_todo(
+        49,
+        "'task-slug'",
+        "`flow_run.state.result()`, where `flow_run` is the FlowRun that run_deployment(...) "
+        "returns once the child run is over",
+    )
+    assert f"{todo}\nget_task_run_result = _Prefect1Stub(" in out
+    assert out.endswith("    r = get_task_run_result(run_id, 'task-slug')\n    return r\n")
+
+
+def test_get_task_run_result_is_commented_out_without_stand_ins():
+    """With PF001 switched off nothing binds a stand-in: the statement goes, under its TODO."""
+    from meta_flows.core.codemod.engine import migrate_source
+
+    src = (
         "from prefect import flow\n"
         "from prefect.tasks.prefect import get_task_run_result\n"
         "@flow(name='p')\ndef p(run_id):\n    r = get_task_run_result(run_id, 'task-slug')\n"
     )
-    assert "    # r = get_task_run_result(run_id, 'task-slug')\n    pass\n" in out
-    assert T("get_task_run_result has no Prefect 2 equivalent") in out
+    out = migrate_source(src, "flows/example.py", disabled={"PF001"}).code
     todo = T(
-        "get_task_run_result has no Prefect 2 equivalent: return the value from the child flow "
-        "and use run_deployment(...).state.result() or call the child @flow directly"
+        "get_task_run_result has no Prefect 2 equivalent: a task run's result cannot be read by "
+        f"task slug ('task-slug'){GET_TASK_RUN_RESULT_ADVICE}`flow_run.state.result()`, where "
+        "`flow_run` is the FlowRun that run_deployment(...) returns once the child run is over"
     )
-    assert out == (
-        "from prefect import flow\n@flow(name='p')\ndef p(run_id):\n"
-        f"    {todo}\n    # r = get_task_run_result(run_id, 'task-slug')\n    pass\n"
+    assert f"    {todo}\n    # r = get_task_run_result(run_id, 'task-slug')\n    pass\n" in out
+
+
+def test_a_get_task_run_result_of_its_own_is_left_alone():
+    assert_noop(
+        RULE,
+        "from prefect import flow\n\n\ndef get_task_run_result(run, slug):\n    return slug\n\n\n"
+        "@flow\ndef p():\n    return get_task_run_result(1, 'x')\n",
     )
 
 
@@ -932,3 +1017,19 @@ def test_tasks_it_writes_use_the_decorator_name_the_module_leaves_free():
     assert "@prefect_task(" in out
     assert "@task(" not in out and "= task(" not in out
     assert "task = {'retries': 3}" in out
+
+
+def test_get_task_run_result_of_a_run_not_waited_for_says_to_wait():
+    src = (
+        "from prefect import flow\n"
+        "from prefect.tasks.prefect import create_flow_run, get_task_run_result\n\n\n"
+        "@flow(name='p')\ndef p():\n    run = create_flow_run(flow_name='child')\n"
+        "    return get_task_run_result(run, 'total')\n"
+    )
+    out = migrate(src).code
+    assert (
+        "read it instead with `run.state.result()` (`run` is the FlowRun run_deployment "
+        "returned; drop its timeout=0 so that it waits for the child run). Until then" in out
+    )
+    assert "    run = run_deployment(name='child/child', timeout=0)\n" in out.replace('"', "'")
+    assert out.endswith("    return get_task_run_result(run, 'total')\n")

@@ -92,6 +92,30 @@ def renamed_flow_name(
     return node.with_changes(value=raw[:head] + inner + node.quote), old, new
 
 
+def copied_flow(
+    rule: Rule, value: cst.BaseExpression, variables: set[str] | dict
+) -> cst.Name | None:
+    """The module-level flow variable (one of ``variables``) that ``value`` copies:
+    ``f.copy()``, ``copy.copy(f)`` or ``copy.deepcopy(f)``."""
+    if not isinstance(value, cst.Call):
+        return None
+    func = value.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "copy" and not value.args:
+        ref = func.value
+    elif (
+        len(value.args) == 1
+        and value.args[0].keyword is None
+        and not value.args[0].star
+        and rule.qualified_names(func) & {"copy.copy", "copy.deepcopy"}
+    ):
+        ref = value.args[0].value
+    else:
+        return None
+    if not isinstance(ref, cst.Name) or ref.value not in variables:
+        return None
+    return ref if rule.binds_at_module_level(ref, variables) else None
+
+
 def _flow_call_of_with(rule: Rule, node: cst.With) -> cst.Call | None:
     if len(node.items) != 1:
         for item in node.items:

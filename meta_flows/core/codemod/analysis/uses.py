@@ -52,8 +52,8 @@ def method_call(stmt: cst.CSTNode, variable: str) -> tuple[str, cst.Call] | None
     return None
 
 
-def _attr_assign(stmt: cst.CSTNode, variable: str) -> str | None:
-    """``variable.attr = ...`` as a single statement line: the attribute name."""
+def attr_assignment(stmt: cst.CSTNode, variable: str) -> tuple[str, cst.BaseExpression] | None:
+    """``variable.attr = value`` as a single statement line: (attribute name, value)."""
     if (
         isinstance(stmt, cst.SimpleStatementLine)
         and len(stmt.body) == 1
@@ -66,7 +66,7 @@ def _attr_assign(stmt: cst.CSTNode, variable: str) -> str | None:
             and isinstance(target.value, cst.Name)
             and target.value.value == variable
         ):
-            return target.attr.value
+            return target.attr.value, stmt.body[0].value
     return None
 
 
@@ -106,6 +106,15 @@ FLOW_API_GONE = {
     "slugs": "a Prefect 2 flow has no task slugs",
     "constants": "a Prefect 2 flow has no constants: they are the function's own values",
 }
+
+
+# Attributes set on a copy of a flow (``g = f.copy(); g.name = "x"``) that Prefect 2's
+# ``Flow.with_options`` takes under the same keyword.
+COPY_OPTIONS = ("name", "description")
+
+
+# Attributes of a Prefect 2 flow that code may read off a copy made with ``with_options``.
+FLOW2_READABLE = {"name", "description", "fn", "version"}
 
 
 # Reads of deployment settings (``flow.storage.build()``): they moved to prefect.yaml.

@@ -51,6 +51,15 @@ After::
   Flow API a Prefect 2 flow lacks (``f.copy()``, ``f.parameters()``, ``f.file_name``...) on a
   converted flow are commented out with a TODO saying what replaces them (H): they fail under
   Prefect 2.
+- A module-level copy of a converted flow (``g = f.copy()``, ``copy.copy(f)``,
+  ``copy.deepcopy(f)``) followed by attribute assignments becomes ``g = f.with_options(...)``:
+  ``g.name`` and ``g.description`` (values that run no code, a name Prefect 2 accepts) fold into
+  its keywords and their lines go (A); ``g.schedule``, ``g.run_config``, ``g.storage``,
+  ``g.environment`` and ``g.executor`` stay as code under ONE TODO on the copy naming them: the
+  copy needs its own deployment in prefect.yaml (entrypoint ``<file>:g``), the executor a
+  ``task_runner=`` (H). Only when every other use of ``g`` works on a Prefect 2 flow (calls,
+  ``g.run()`` made a call by PF015, reads of ``g.name``...); otherwise ``f.copy()`` is commented
+  out as above, and ``copy.deepcopy(f)``, which works on a Prefect 2 flow, stays with a TODO.
 - A module-level flow left for a human (dynamic functional API, the flow object handed to other
   code, ``with Flow(...) as f, other():``) is commented out under its TODO together with the
   statements using it outside functions, since ``Flow(...)`` fails at import under Prefect 2 (H).
@@ -89,6 +98,7 @@ After::
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -100,6 +110,7 @@ from meta_flows.core.codemod.analysis.flows import (
     FLOW,
     FlowSite,
     collect_sites,
+    copied_flow,
     renamed_flow_name,
 )
 from meta_flows.core.codemod.analysis.scope import (
@@ -117,7 +128,12 @@ from meta_flows.core.codemod.analysis.scope import (
 )
 from meta_flows.core.codemod.analysis.shadowing import rename_shadowing_locals
 from meta_flows.core.codemod.analysis.uses import (
+    COPY_OPTIONS,
+    DEPLOYMENT_ATTRS,
+    FLOW2_READABLE,
+    FLOW_API_GONE,
     FUNCTIONAL_METHODS,
+    attr_assignment,
     flow_uses,
     method_call,
     obsolete_use,
@@ -169,6 +185,65 @@ PREFECT1_FLOW_KWARGS = frozenset(
         "terminal_state_handler",
     }
 )
+
+
+@dataclass
+class _CopyPlan:
+    """``g = f.copy()`` and the attribute assignments right after it (_plan_copies)."""
+
+    variable: str  # g
+    source: str  # the @flow function of f
+    options: dict[str, cst.BaseExpression]  # with_options keyword -> value
+    kept: list[str]  # deployment settings set on the copy, in order
+    folded: list[int]  # ids of the statements folded into with_options
+
+
+# What a Prefect 2 deployment calls each deployment setting of a Prefect 1 flow.
+_SETTING_WORDS = {
+    "schedule": "schedule",
+    "run_config": "work pool and job variables (run config)",
+    "storage": "pull steps (storage)",
+    "environment": "work pool (environment)",
+}
+
+
+def _foldable(value: cst.BaseExpression) -> bool:
+    """A value that may move into ``with_options(...)``: nothing runs when it is evaluated (so
+    evaluating it earlier changes nothing), and a literal name Prefect 2 accepts."""
+    if any(isinstance(n, cst.Call) for n in _walk(value)):
+        return False
+    if isinstance(value, cst.SimpleString):
+        text = value.evaluated_value
+        return not isinstance(text, str) or not any(c in text for c in BANNED_FLOW_NAME_CHARACTERS)
+    return True
+
+
+def _walk(node: cst.CSTNode):
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def _copy_todo(plan: _CopyPlan) -> str:
+    g = plan.variable
+    attrs = ", ".join(f"`{g}.{a}`" for a in plan.kept)
+    settings = [_SETTING_WORDS[a] for a in plan.kept if a in _SETTING_WORDS]
+    text = (
+        f"`{g}` is a copy of the flow `{plan.source}` with its own {attrs} (kept below; a "
+        f"Prefect 2 flow ignores {'it' if len(plan.kept) == 1 else 'them'})"
+    )
+    if settings:
+        text += (
+            f": give `{g}` its own deployment in prefect.yaml (entrypoint `<this file>:{g}`, "
+            f"so its runs carry its name) with that {', '.join(settings)}; meta-flows "
+            f"deployments writes one for `{plan.source}` only"
+        )
+    if "executor" in plan.kept:
+        text += (
+            f"{'; ' if settings else ': '}pass the executor's Prefect 2 task runner as "
+            f"`{plan.source}.with_options(task_runner=...)` (§13)"
+        )
+    return text + f"; then delete the `{g}.<setting> = ...` lines"
 
 
 def wrapper_todo(wrapper: str, extras: list[str], probable: str | None = None) -> str:
@@ -442,6 +517,10 @@ class FlowDefinitionRule(Rule):
         self.functional_functions: set[str] = set()
         # id(original Name) -> the site whose function a module-level read of `flow` names
         self.flow_refs: dict[int, FlowSite] = {}
+        # id(original `g = f.copy()` statement) -> the copy's plan (_plan_copies)
+        self.copies: dict[int, _CopyPlan] = {}
+        self.folded: set[int] = set()  # `g.name = ...` statements folded into with_options
+        self.copy_todos: dict[int, str] = {}  # copy.copy/deepcopy(f) left as they are, with a TODO
 
     # -------------------------------------------------------------- analysis (original nodes)
 
@@ -457,6 +536,7 @@ class FlowDefinitionRule(Rule):
             if site.graph is not None:
                 self.functional_statements.update(id(node.body[i]) for i in site.graph.statements)
         self._plan_human_flows(node)
+        self._plan_copies(node, sites)
         self._plan_obsolete(node, sites)
         self._plan_flow_refs(node, sites)
         return True
@@ -559,6 +639,66 @@ class FlowDefinitionRule(Rule):
                     return False
         return True
 
+    def _plan_copies(self, module: cst.Module, sites: list[FlowSite]) -> None:
+        """``g = f.copy()`` (or ``copy.copy(f)`` / ``copy.deepcopy(f)``) of a converted flow at
+        module level, then ``g.<attr> = value`` statements right after it: ``g.name`` and
+        ``g.description`` fold into ``g = f.with_options(name=..., description=...)``; deployment
+        settings (``g.schedule``, ``g.run_config``...) stay, under one TODO asking for the copy's
+        own deployment. Only when every other use of ``g`` works on a Prefect 2 flow (calls,
+        reads of its name...); otherwise ``f.copy()`` keeps _plan_obsolete's TODO, and a
+        ``copy.deepcopy(f)`` (which works on a Prefect 2 flow) gets a TODO of its own."""
+        variables = {s.variable for s in sites if s.kind != "factory" and s.variable}
+        if not variables:
+            return
+        body = list(module.body)
+        for i, stmt in enumerate(body):
+            assign = simple_assign(stmt)
+            if assign is None or id(stmt) in self.commented:
+                continue
+            copy_var, value = assign
+            ref = copied_flow(self, value, variables)
+            if ref is None or copy_var == ref.value:
+                continue
+            source = ref.value
+            defined = [s for s in sites if s.variable == source and s.index < i]
+            if not defined:
+                continue
+            plan = _CopyPlan(copy_var, defined[-1].function_name, {}, [], [])
+            run: set[int] = set()
+            for later in body[i + 1 :]:
+                found = attr_assignment(later, copy_var)
+                if found is None or any(line.comment for line in later.leading_lines):
+                    break
+                attr, attr_value = found
+                refs = {r.value for r in name_refs(attr_value)}
+                if copy_var in refs or ("flow" in refs and "flow" in variables):
+                    break  # reads the copy, or the `flow` a later line rebinds
+                if attr in COPY_OPTIONS and attr not in plan.options:
+                    if not _foldable(attr_value):
+                        break
+                    plan.options[attr] = attr_value
+                    plan.folded.append(id(later))
+                elif attr in DEPLOYMENT_ATTRS and attr not in plan.kept:
+                    plan.kept.append(attr)
+                else:
+                    break
+                run.add(id(later))
+            rest = [s for k, s in enumerate(body) if k != i and id(s) not in run]
+            understood = all(
+                kind == "bare" or (kind == "get" and attr in FLOW2_READABLE)
+                for s in rest
+                for kind, attr in flow_uses(s, copy_var)
+            )
+            if understood:
+                self.copies[id(stmt)] = plan
+                self.folded.update(plan.folded)
+            elif not isinstance(value.func, cst.Attribute) or value.func.attr.value != "copy":
+                self.copy_todos[id(stmt)] = (
+                    f"`{copy_var}` is a copy of the flow `{source}` used in ways meta-flows "
+                    f"cannot follow: {FLOW_API_GONE['copy'].format(v=source)}; set its options "
+                    f"there, not as attributes"
+                )
+
     def _plan_obsolete(self, module: cst.Module, sites: list[FlowSite]) -> None:
         """``flow.set_reference_tasks(...)`` and ``flow.tasks``/``.edges`` reads of converted
         flows, wherever they are: commented out with a TODO."""
@@ -583,7 +723,7 @@ class FlowDefinitionRule(Rule):
 
         class _Scan(cst.CSTVisitor):
             def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-                if id(node) in rule.commented:
+                if id(node) in rule.commented or id(node) in rule.copies:
                     return
                 for ref in name_refs(node):
                     if ref.value not in variables:
@@ -1018,7 +1158,7 @@ class FlowDefinitionRule(Rule):
 
     def _after(self, site: FlowSite, func: cst.FunctionDef):
         nodes: list[cst.CSTNode] = [func]
-        if self._needs_alias(site):
+        if site.variable != site.function_name and self._needs_alias(site):
             if site.variable == "flow":
                 self.flow_alias = site.function_name
             else:
@@ -1035,9 +1175,55 @@ class FlowDefinitionRule(Rule):
         site = self.sites.get(id(original_node))
         if site is not None and site.kind == "functional":
             return self._after(site, self._functional_function(site, updated_node))
-        if id(original_node) in self.functional_statements:
+        if id(original_node) in self.functional_statements or id(original_node) in self.folded:
             return cst.RemovalSentinel.REMOVE
+        plan = self.copies.get(id(original_node))
+        if plan is not None:
+            return self._copy(plan, updated_node)
+        todo = self.copy_todos.get(id(original_node))
+        if todo is not None:
+            return with_todo(updated_node, self.CODE, todo)
         return self._commented_out(original_node, updated_node) or updated_node
+
+    def _copy(self, plan: _CopyPlan, stmt: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+        """``g = f.copy()`` -> ``g = f.with_options(name=...)``, with the copy's TODO when it has
+        deployment settings of its own."""
+        assign = stmt.body[0]
+        call = assign.value
+        if not call.args:  # f.copy()
+            receiver = call.func.value
+        else:
+            receiver = call.args[0].value
+            self._forget_copy_import(call.func)
+        args = [
+            cst.Arg(
+                keyword=cst.Name(attr),
+                value=plan.options[attr],
+                equal=cst.AssignEqual(
+                    whitespace_before=cst.SimpleWhitespace(""),
+                    whitespace_after=cst.SimpleWhitespace(""),
+                ),
+            )
+            for attr in COPY_OPTIONS
+            if attr in plan.options
+        ]
+        new_call = cst.Call(
+            func=cst.Attribute(value=receiver, attr=cst.Name("with_options")), args=args
+        )
+        new = stmt.with_changes(body=[assign.with_changes(value=new_call)])
+        self.mark_applied()
+        if plan.kept:
+            new = with_todo(new, self.CODE, _copy_todo(plan))
+        return new
+
+    def _forget_copy_import(self, func: cst.BaseExpression) -> None:
+        """``import copy`` / ``from copy import deepcopy``: removed if the rewrite left it unused."""
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            self.remove_import_if_unused(func.value.value)
+        elif isinstance(func, cst.Name):
+            for name in sorted(self.qualified_names(func)):
+                if name in ("copy.copy", "copy.deepcopy"):
+                    self.remove_import_if_unused("copy", name.split(".", 1)[1])
 
     def _functional_function(self, site: FlowSite, stmt) -> cst.FunctionDef:
         graph = site.graph

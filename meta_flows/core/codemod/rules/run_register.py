@@ -19,6 +19,9 @@ After::
   PF002 writes (name from ``plan_flow_functions``), guarded by ``if __name__ == "__main__":`` when
   the call was an unguarded module-level statement (A). Runner options (``executor=``,
   ``context=``...) are dropped with a TODO.
+- ``g.run()`` of a module-level copy of a flow (``g = flow.copy()``, ``copy.deepcopy(flow)``)
+  becomes ``g()`` the same way: PF002 makes the copy a Prefect 2 flow (``with_options``) or a
+  stand-in. The copy's ``g.register()`` stays for PF002, whose TODO asks for its deployment.
 - ``flow.register(...)`` is removed: project and labels go to prefect.yaml, read from the original
   source by ``meta-flows deployments`` (A).
 - ``flow.run(run_on_schedule=True)``, ``flow.run_agent()``, ``flow.visualize()``,
@@ -35,8 +38,9 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.metadata import PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
-from meta_flows.core.codemod.analysis.flows import SCRATCH_UNBOUND, collect_sites
+from meta_flows.core.codemod.analysis.flows import SCRATCH_UNBOUND, collect_sites, copied_flow
 from meta_flows.core.codemod.analysis.scope import name_refs
+from meta_flows.core.codemod.analysis.uses import simple_assign
 from meta_flows.core.codemod.base import Rule, get_arg
 from meta_flows.core.codemod.sweep import (
     MAIN_GUARD,
@@ -79,6 +83,9 @@ class RunRegisterRule(Rule):
         self.guards: set[int] = set()
         self.emptied: set[int] = set()
         self.removed: set[int] = set()
+        # module-level copies of a flow (`g = f.copy()`): `g.run()` calls `g`, the Prefect 2 flow
+        # PF002 makes of it (or the stand-in of a copy it cannot rewrite)
+        self.copies: set[str] = set()
 
     # ------------------------------------------------------------------ analysis
 
@@ -94,6 +101,16 @@ class RunRegisterRule(Rule):
                     self.local_flows[local] = site.function_name
             elif site.variable:
                 self.flows.setdefault(site.variable, []).append((site.line, site.function_name))
+        for stmt in node.body:
+            assign = simple_assign(stmt)
+            ref = assign and copied_flow(self, assign[1], self.flows)
+            if ref is not None and assign[0] not in self.flows:
+                try:
+                    line = self.get_metadata(PositionProvider, stmt).start.line
+                except KeyError:
+                    continue
+                if any(ln < line for ln, _ in self.flows[ref.value]):
+                    self.copies.add(assign[0])
         return True
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -153,6 +170,8 @@ class RunRegisterRule(Rule):
         except KeyError:
             line = 0
         callee = self._callee(func.value, line, self._at_module_level())
+        if callee is None and method == "run" and self._is_copy(func.value):
+            callee = func.value
         if callee is None:
             return
         if method == "run":
@@ -162,6 +181,11 @@ class RunRegisterRule(Rule):
             ):
                 method = "run_on_schedule"
         self.calls[id(node)] = (method, callee)
+
+    def _is_copy(self, receiver: cst.BaseExpression) -> bool:
+        """``receiver`` names a module-level copy of a flow (its ``register()`` is left alone:
+        the copy needs a deployment of its own, PF002's TODO)."""
+        return isinstance(receiver, cst.Name) and self.binds_at_module_level(receiver, self.copies)
 
     def _at_module_level(self) -> bool:
         """The statement being visited is a direct child of the module."""

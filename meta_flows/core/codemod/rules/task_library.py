@@ -53,11 +53,18 @@ TODO.
 Flagged (H; the instantiation is commented out under a TODO naming the Prefect 2 package and function,
 and the package is recorded with ``require_package``): dbt, snowflake, postgres, mysql, aws, gcp,
 airbyte, notifications (Slack, Email), jupyter, great_expectations, kubernetes, databricks and every
-other ``prefect.tasks.*`` task; ``get_task_run_result``; StartFlowRun/ShellTask/StringFormatter forms
-the rule cannot follow. Calls of a commented-out module-level task stay code, with no TODO of their
-own: PF001 binds the instance's name to a stand-in (failing loudly when a flow calls it) and the
-instance's TODO gains the lines using it -- one TODO per root cause. ``control_flow`` (PF008) and
-``secrets`` (PF010) are left to their rules.
+other ``prefect.tasks.*`` task; StartFlowRun/ShellTask/StringFormatter forms the rule cannot follow.
+Calls of a commented-out module-level task stay code, with no TODO of their own: PF001 binds the
+instance's name to a stand-in (failing loudly when a flow calls it) and the instance's TODO gains
+the lines using it -- one TODO per root cause. ``control_flow`` (PF008) and ``secrets`` (PF010) are
+left to their rules.
+
+``get_task_run_result(run, "slug")`` has no rewrite (H): Prefect 2 has no task slugs and reads no
+task result of another flow run, and which task of the child a slug names is not known. The call
+stays code and PF001 binds ``get_task_run_result`` to a stand-in, under one TODO: return the value
+from the child flow, persist its result (``@flow(persist_result=True)``) and read
+``run.state.result()`` off the FlowRun ``run_deployment`` returned (``run`` named when it came
+from a ``create_flow_run`` this rule rewrote).
 """
 
 from __future__ import annotations
@@ -368,6 +375,7 @@ class TaskLibraryRule(Rule):
         self._instances: dict[str, Instance] = {}
         self._child_flows: dict[str, str] = {}  # Prefect flow name -> function in this module
         self._waited: set[str] = set()  # variables passed to wait_for_flow_run
+        self._runs: set[str] = set()  # variables bound to a create_flow_run made run_deployment
         self._module_names: set[str] = set()
         self._functions: set[str] = set()  # module-level ``def`` names
         self._library_imports: list[tuple[str, str]] = []
@@ -650,10 +658,9 @@ class TaskLibraryRule(Rule):
         if key == ("prefect", "wait_for_flow_run"):
             return self._wait_for_flow_run(original_node, updated_node)
         if key == ("prefect", "get_task_run_result"):
-            self._flag_statement(
-                "get_task_run_result has no Prefect 2 equivalent: return the value from the child "
-                "flow and use run_deployment(...).state.result() or call the child @flow directly"
-            )
+            reason = self._task_run_result_reason(updated_node)
+            if not self.give_up(self.prefect_name(func), reason):
+                self._flag_statement(f"get_task_run_result {reason}")
             return updated_node
         if any(i.call is original_node for i in self._instances.values()):
             return updated_node  # a module-level instance: handled with its statement
@@ -859,6 +866,31 @@ class TaskLibraryRule(Rule):
         # StartFlowRun(wait=True) raised the child's final state: a failed child failed it
         return cst.parse_expression(self._deployment_call(kwargs, waits, raises=waits))
 
+    def _task_run_result_reason(self, call: cst.Call) -> str:
+        """Why ``get_task_run_result(flow_run_id, task_slug)`` stays (a stand-in, PF001) and what
+        replaces it: Prefect 2 has no task slugs and reads no task result of another flow run,
+        only the child flow run's own result."""
+        run = get_arg(call, "flow_run_id", 0)
+        slug = get_arg(call, "task_slug", 1)
+        head = "has no Prefect 2 equivalent: a task run's result cannot be read by task slug"
+        if slug is not None:
+            head += f" ({self._flat(slug.value)})"
+        advice = (
+            "; return that value from the child flow, persist the child's result "
+            "(`@flow(persist_result=True)` on it) and read it instead with "
+        )
+        if run is not None and isinstance(run.value, cst.Name) and run.value.value in self._runs:
+            name = run.value.value
+            advice += f"`{name}.state.result()` (`{name}` is the FlowRun run_deployment returned"
+            if name in self._waited:
+                return f"{head}{advice}, once the child run was over)"
+            return f"{head}{advice}; drop its timeout=0 so that it waits for the child run)"
+        read = (
+            "`flow_run.state.result()`, where `flow_run` is the FlowRun that run_deployment(...) "
+            "returns once the child run is over"
+        )
+        return f"{head}{advice}{read}"
+
     def _create_flow_run(self, original: cst.Call, updated: cst.Call):
         kwargs_args = call_kwargs(updated, ("flow_id", "flow_name", "project_name", "parameters"))
         flow_name = kwargs_args.get("flow_name") if kwargs_args else None
@@ -872,6 +904,8 @@ class TaskLibraryRule(Rule):
         waited = False
         stmt = self._statement_stack[-1] if self._statement_stack else None
         target = _assigned_name(stmt)
+        if target is not None:
+            self._runs.add(target)
         if target is not None and target in self._waited:
             waited = True
         self.mark_applied()
