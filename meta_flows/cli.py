@@ -465,9 +465,19 @@ def wave_run(
         "its workers (prefect worker start --pool POOL; they must see the workspace). "
         "Default: in this process.",
     ),
+    validation: str = typer.Option(
+        "registry",
+        "--validation",
+        help="Where the migrated side of validation runs: local (child interpreters), "
+        "deployment (the shadow deployments, on workers of their pools), or registry (as each "
+        "project says).",
+    ),
 ) -> None:
     """Run one wave of the registry against the current Prefect API (exit 1 if a project failed)."""
     from meta_flows.core.registry import RegistryFileError, UnknownWaveError
+
+    if validation not in ("registry", "local", "deployment"):
+        _usage(f"--validation must be registry, local or deployment, not {validation!r}")
     from meta_flows.flows.wave import migrate_wave, wave_result
     from meta_flows.orchestration.workspace_lock import WorkspaceBusy
 
@@ -481,6 +491,7 @@ def wave_run(
             timeout=timeout,
             report=str(report) if report else None,
             work_pool=work_pool,
+            validation=validation,
             return_state=True,
         )
         result = wave_result(state)

@@ -408,6 +408,18 @@ class Registry(_Model):
         known = ", ".join(w.name for w in self.waves_in_order()) or "none"
         raise UnknownWaveError(f"unknown wave {name!r} (known waves: {known})")
 
+    def validate_on(self, validation: str) -> None:
+        """Every project validates ``validation`` (``local`` or ``deployment``); ``registry``:
+        as each project says."""
+        if validation == "registry":
+            return
+        if validation not in ("local", "deployment"):
+            raise ValueError(
+                f"validation must be registry, local or deployment, not {validation!r}"
+            )
+        for project in self.projects:
+            project.validation = validation
+
     def projects_of(self, wave_name: str) -> list[Project]:
         """The enabled projects of a wave, in registry order."""
         self.wave(wave_name)

@@ -11,6 +11,7 @@ limit while it validates, and leaves its outcome in the workspace for the wave.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from prefect import flow, get_run_logger
 from prefect.context import get_run_context
@@ -39,6 +40,7 @@ def migrate_project(
     timeout: float = 300.0,
     github_credentials_block: str = "meta-flows-github",
     validation_limit: str = "",
+    validation: Literal["registry", "local", "deployment"] = "registry",
 ) -> dict:
     """Migrate one project of a wave up to its gate (the wave promotes or rolls back its batch).
 
@@ -52,9 +54,12 @@ def migrate_project(
             validation_timeout overrides it).
         github_credentials_block: GitHubCredentials block for GitHub remotes (pull requests).
         validation_limit: Global concurrency limit whose slot validation holds (empty: none).
+        validation: Where the migrated side of validation runs (local, deployment), or as the
+            project's registry entry says (registry).
     """
     logger = get_run_logger()
     loaded = load_registry(registry)
+    loaded.registry.validate_on(validation)
     the_wave = loaded.registry.wave(wave)
     found = [p for p in loaded.registry.projects_of(wave) if p.name == project]
     if not found:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -108,6 +109,7 @@ def migrate_project_on_pool(
         timeout=timeout,
         github_credentials_block=github_block or "",
         validation_limit=pool["limit"],
+        validation=pool["validation"],
     )
     return remote.run_on_pool(
         project.name,
@@ -139,7 +141,7 @@ class _WithPool:
 
 
 def _on_pool(work_pool: str, wave: str, ledger_wave: str, registry: str, workspace: str,
-             max_parallel: int, run_id: object, logger) -> _WithPool:  # fmt: skip
+             max_parallel: int, run_id: object, logger, validation: str) -> _WithPool:  # fmt: skip
     """The ``migrate-project`` deployment on ``work_pool`` and the wave's validation limit."""
     from prefect.utilities.callables import parameter_schema
 
@@ -171,6 +173,7 @@ def _on_pool(work_pool: str, wave: str, ledger_wave: str, registry: str, workspa
             registry=str(Path(registry).resolve()),
             workspace=str(Path(workspace).resolve()),
             wave_run=str(run_id),
+            validation=validation,
         )
     )
 
@@ -244,6 +247,7 @@ def migrate_wave(
     github_credentials_block: str = "meta-flows-github",
     report: str | None = None,
     work_pool: str = "",
+    validation: Literal["registry", "local", "deployment"] = "registry",
 ) -> dict:
     """Migrate every project of a wave to Prefect 2; promote the batches that validate.
 
@@ -263,6 +267,9 @@ def migrate_wave(
         report: Also write the JSON report to this path.
         work_pool: Run each project as a migrate-project flow run on this work pool (its
             workers must see the workspace); empty: in this flow run's process.
+        validation: Where the migrated side of validation runs, for every project: local
+            (child interpreters) or deployment (the shadow deployments, on workers of their
+            pools); registry: as each project's entry says.
     """
     if max_parallel < 1:
         raise ValueError("max_parallel must be at least 1")
@@ -274,12 +281,14 @@ def migrate_wave(
     ):
         ledger_wave = f"{wave}-dry-run" if dry_run else wave
         loaded = _load(registry)
+        loaded.registry.validate_on(validation)
         on_pool = None
         if work_pool:
             loaded.registry.wave(wave)  # an unknown wave is told before the pool is touched
             on_pool = _on_pool(
-                work_pool, wave, ledger_wave, registry, workspace, max_parallel, run_id, logger
-            )
+                work_pool, wave, ledger_wave, registry, workspace, max_parallel, run_id, logger,
+                validation,
+            )  # fmt: skip
         run = run_wave(
             loaded,
             wave,

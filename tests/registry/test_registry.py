@@ -641,3 +641,52 @@ def test_a_default_branch_that_is_no_branch_name_is_refused(tmp_path: Path, bran
     assert problem.field == "projects[0].default_branch"
     assert problem.line == 8 and problem.project == "a"
     assert "is not a git branch name" in problem.message
+
+
+def test_validation_where_and_its_overrides(tmp_path: Path) -> None:
+    loaded = load(
+        tmp_path,
+        WAVES
+        + """\
+projects:
+  - name: alpha
+    git_url: /srv/alpha.git
+    wave: first
+    validation: deployment
+    validation_overrides:
+      parameters: {schema: shadow}
+      job_variables: {env: {BUCKET: scratch}}
+  - name: beta
+    git_url: /srv/beta.git
+    wave: first
+""",
+    )
+    assert not loaded.errors
+    alpha, beta = loaded.registry.projects
+    assert alpha.validation == "deployment" and beta.validation == "local"
+    assert alpha.validation_overrides.parameters == {"schema": "shadow"}
+    assert alpha.validation_overrides.job_variables == {"env": {"BUCKET": "scratch"}}
+    loaded.registry.validate_on("registry")  # as each entry says
+    assert [p.validation for p in loaded.registry.projects] == ["deployment", "local"]
+    loaded.registry.validate_on("local")  # the wave run's choice, for every project
+    assert [p.validation for p in loaded.registry.projects] == ["local", "local"]
+    with pytest.raises(ValueError, match="registry, local or deployment"):
+        loaded.registry.validate_on("remote")
+
+
+def test_an_unknown_validation_is_named(tmp_path: Path) -> None:
+    error = only_error(
+        load(
+            tmp_path,
+            WAVES
+            + """\
+projects:
+  - name: alpha
+    git_url: /srv/alpha.git
+    wave: first
+    validation: cloud
+""",
+        )
+    )
+    assert error.field == "projects[0].validation"
+    assert error.line == 8
