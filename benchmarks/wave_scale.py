@@ -1,7 +1,7 @@
 """One migration wave over a generated estate, end to end; prints where the time goes.
 
     python benchmarks/wave_scale.py [OUT_DIR] [--repos 50] [--flows 9] [--max-parallel 2]
-                                    [--database sqlite|postgresql]
+                                    [--database sqlite|postgresql] [--work-pool POOL --workers N]
 
 Generates ``repos`` x ``flows`` small Prefect 1 flows (benchmarks/estate.py: bare git remotes on
 disk, mixed constructs), starts a local Prefect server (unless ``PREFECT_API_URL`` is set), and
@@ -20,7 +20,11 @@ validation (both sides really run), gate, promotion. Prints:
   one process, SQLite);
 - the same overhead with every flow credited its run time on an idle server: two projects are
   validated again once the wave is over (the wave's own figure credits each flow with its run time
-  under the wave's load, which the wave's own concurrent work inflates).
+  under the wave's load, which the wave's own concurrent work inflates), and the ratio of the wall
+  time to that floor: ``wall / (idle run time per flow x flows / cores)``.
+
+With ``--work-pool POOL --workers N`` every project runs as a ``migrate-project`` flow run on
+``N`` local process workers of ``POOL`` (started and stopped by the benchmark).
 
 The first run also builds the Prefect 1 environment (~1 min, not counted: it is built before the
 clock starts).
@@ -56,6 +60,8 @@ def main(argv: list[str] | None = None) -> None:
         help="The started server's database: its own SQLite file, or a local PostgreSQL "
         "(Debian's postgresql, started on 127.0.0.1 for the run).",
     )
+    parser.add_argument("--work-pool", default="", help="Run the projects on this work pool.")
+    parser.add_argument("--workers", type=int, default=2, help="Local workers for --work-pool.")
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="meta-flows-wave-scale-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -85,6 +91,12 @@ def main(argv: list[str] | None = None) -> None:
     from meta_flows.sandbox.legacy.env import base_env
 
     base_env()  # build (or reuse) the Prefect 1 environment before timing
+    workers = []
+    if args.work_pool:
+        from meta_flows.adapters.prefect2.workers import start_workers
+
+        workers = start_workers(args.work_pool, args.workers, out / "workers")
+        print(f"work pool {args.work_pool}: {args.workers} local process worker(s)")
     try:
         from meta_flows.flows.wave import migrate_wave, wave_result
 
@@ -98,10 +110,13 @@ def main(argv: list[str] | None = None) -> None:
                 max_parallel=args.max_parallel,
                 timeout=args.timeout,
                 report=str(out / "report.json"),
+                work_pool=args.work_pool,
                 return_state=True,
             )
         )
         wall = time.perf_counter() - started
+        for worker in workers:  # their CPU is counted once they are reaped
+            worker.stop()
         from meta_flows.orchestration.wave_run import metrics_path
 
         metrics = json.loads(metrics_path(out / "ws", "bench").read_text())
@@ -109,6 +124,9 @@ def main(argv: list[str] | None = None) -> None:
         idle = _idle_run_seconds(out / "ws" / "repos", [r.name for r in repos[:2]])
     finally:
         from meta_flows.sandbox import zygote
+
+        for worker in workers:
+            worker.stop()
 
         own_cpu = _cpu(resource.RUSAGE_SELF)
         zygote.shutdown()  # its children's CPU is counted once it and they are reaped
@@ -139,6 +157,11 @@ def main(argv: list[str] | None = None) -> None:
             f"flows' own run time on the idle server afterwards ({idle[1]} flows re-validated): "
             f"{idle[0]:.2f} s per flow; overhead with every flow credited that: "
             f"{(wall - idle[0] * n_flows / parallel) / n_flows:.2f} s"
+        )
+        cores = os.cpu_count() or 1
+        print(
+            f"wall / (idle run time x flows / {cores} cores): "
+            f"{wall / (idle[0] * n_flows / cores):.2f}"
         )
     steps = metrics.get("step_seconds") or {}
     if steps:
