@@ -54,7 +54,7 @@ async def _ensure(name: str, limit: int) -> None:
 def ensure_limit(name: str, limit: int) -> None:
     """Create the global concurrency limit ``name`` with ``limit`` slots, or set an existing one
     to ``limit`` slots, active, none held."""
-    _run(_ensure(name, limit))
+    _retrying(lambda: _ensure(name, limit))
 
 
 async def _change(name: str, acquire: bool, seconds: float = 0.0) -> bool:
@@ -74,12 +74,40 @@ async def _change(name: str, acquire: bool, seconds: float = 0.0) -> bool:
         return True
 
 
+TRIES = 8  # calls of a slot change before its error is raised (a busy server answers 503)
+
+
+def _transient(exc: BaseException) -> bool:
+    import httpx
+
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code >= 500 or exc.response.status_code == 429
+    return isinstance(exc, httpx.TransportError)
+
+
+def _change_retrying(name: str, acquire: bool, seconds: float = 0.0) -> bool:
+    return _retrying(lambda: _change(name, acquire, seconds))
+
+
+def _retrying(call):
+    """``call()``'s coroutine run, made again (with a growing pause) when the server is busy or
+    the connection failed; the last error is raised."""
+    for attempt in range(TRIES):
+        try:
+            return _run(call())
+        except Exception as exc:
+            if not _transient(exc) or attempt + 1 == TRIES:
+                raise
+            time.sleep(min(0.25 * 2**attempt, 4.0))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 @contextmanager
 def slot(name: str, waiting=None) -> Iterator[None]:
     """Hold one slot of the global concurrency limit ``name`` while the block runs; ``waiting()``
     is called once when the slot is not free at once."""
     told = False
-    while not _run(_change(name, True)):
+    while not _change_retrying(name, True):
         if not told and waiting is not None:
             waiting()
             told = True
@@ -88,12 +116,12 @@ def slot(name: str, waiting=None) -> Iterator[None]:
     try:
         yield
     finally:
-        _run(_change(name, False, time.monotonic() - started))
+        _change_retrying(name, False, time.monotonic() - started)
 
 
 def release(name: str) -> None:
     """Give back one slot of ``name`` held by a flow run that is gone."""
-    _run(_change(name, False))
+    _change_retrying(name, False)
 
 
 def held(name: str) -> tuple[int, int] | None:
