@@ -149,7 +149,7 @@ def flow_src(body: str, head: str = HEAD) -> str:
             "from prefect import flow\nfrom prefect.tasks.control_flow import ifelse\n"
             "@flow\ndef f(cond):\n    t = yes()\n    ifelse(cond, t, no())\n",
             "from prefect import flow\n@flow\ndef f(cond):\n"
-            "    if cond:\n        t = yes()\n    else:\n        no()\n",
+            "    if cond:\n        yes()\n    else:\n        no()\n",
             id="ifelse",
         ),
         pytest.param(
@@ -465,7 +465,7 @@ def test_ifelse_on_an_uncalled_task_calls_it():
         IFELSE_TASKS
         + 'with Flow("f") as flow:\n    t = yes()\n    f = no()\n    ifelse(check, t, f)\n'
     ).code
-    assert "    if check():\n        t = yes()\n    else:\n        f = no()\n" in code
+    assert "    if check():\n        yes()\n    else:\n        no()\n" in code
     assert "TODO" not in code
 
 
@@ -478,3 +478,159 @@ def test_mapped_ifelse_is_left_with_one_todo():
     assert "if flags" not in code
     assert code.count("TODO(prefect2-migration): PF008 `ifelse`") == 1
     assert "    ifelse(flags.map([1, 2]), t, f, mapped=True)\n" in code
+
+
+# ---------------------------------------------------------------- issue #14: switch/ifelse shapes
+
+SWITCH_TASKS = (
+    "from prefect import Flow, task\nfrom prefect.tasks.control_flow import ifelse, switch\n\n"
+    '@task\ndef condition():\n    return "b"\n\n@task\ndef a_branch():\n    return "A"\n\n'
+    '@task\ndef b_branch(tag="B"):\n    return tag\n\n@task\ndef report(x):\n    return x\n\n'
+)
+SWITCH_OUT = SWITCH_TASKS.replace(
+    "from prefect import Flow, task\nfrom prefect.tasks.control_flow import ifelse, switch\n",
+    "from prefect import flow, task\n",
+)
+
+
+def _flow_of(code: str) -> str:
+    return code[code.index("@flow") :]
+
+
+def _imports(code: str) -> dict:
+    """Run the migrated module's top level (no flow run): it imports under Prefect 2."""
+    namespace: dict = {"__name__": "migrated"}
+    exec(compile(code, "migrated.py", "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize(
+    ("body", "after"),
+    [
+        pytest.param(
+            "    switch(condition, dict(a=a_branch, b=b_branch))\n",
+            "    condition_result = condition()\n"
+            '    if condition_result == "a":\n        a_branch()\n'
+            '    elif condition_result == "b":\n        b_branch()\n',
+            id="switch-py-uncalled-tasks-and-dict-call",
+        ),
+        pytest.param(
+            "    chosen = switch(condition(), {'a': a_branch, 'b': b_branch})\n",
+            "    condition_result = condition()\n"
+            "    if condition_result == 'a':\n        a_branch()\n"
+            "    elif condition_result == 'b':\n        b_branch()\n",
+            id="unread-result-and-called-condition",
+        ),
+        pytest.param(
+            "    x = a_branch()\n    y = b_branch()\n    res = ifelse(condition, x, y)\n"
+            "    report(x)\n",
+            "    if condition():\n        x = a_branch()\n        return report(x)\n"
+            "    else:\n        b_branch()\n",
+            id="ctrl-flow-py-assigned-ifelse-and-downstream-moved",
+        ),
+        pytest.param(
+            "    c = condition()\n    switch(c, {'a': a_branch, 'b': b_branch})\n",
+            "    c = condition()\n    if c == 'a':\n        a_branch()\n"
+            "    elif c == 'b':\n        b_branch()\n",
+            id="switch-on-a-result-variable-is-not-hoisted",
+        ),
+    ],
+)
+def test_switch_and_ifelse_shapes_from_real_flows(body, after):
+    """Shapes of corpus flows (switch.py, ctrl_flow.py): only the chosen branch runs."""
+    src = SWITCH_TASKS + 'with Flow("f") as flow:\n' + body
+    result = migrate(src)
+    assert _flow_of(result.code) == '@flow(name="f")\ndef f():\n' + after
+    assert result.code.startswith(SWITCH_OUT)
+    assert "TODO" not in result.code and "_Prefect1Stub" not in result.code
+    assert migrate(result.code).code == result.code
+    assert callable(_imports(result.code)["f"])
+
+
+def test_switch_rule_alone_before_after():
+    src = (
+        "from prefect import flow, task\nfrom prefect.tasks.control_flow import switch\n\n"
+        "@task\ndef pick():\n    return 1\n\n@task\ndef one():\n    return 1\n\n"
+        "@flow\ndef f():\n    switch(pick, dict(x=one))\n    switch(draw(), {1: one(), 2: two()})\n"
+    )
+    assert_rewrite(
+        RULE,
+        src,
+        "from prefect import flow, task\n\n"
+        "@task\ndef pick():\n    return 1\n\n@task\ndef one():\n    return 1\n\n"
+        '@flow\ndef f():\n    if pick() == "x":\n        one()\n'
+        "    draw_result = draw()\n    if draw_result == 1:\n        one()\n"
+        "    elif draw_result == 2:\n        two()\n",
+    )
+
+
+def test_switch_with_a_branch_task_used_elsewhere_keeps_one_todo():
+    """branch_switch.py: the chosen tasks are also chained, so moving them into the branches
+    would change what runs; the switch stays a stand-in under ONE TODO saying why."""
+    src = SWITCH_TASKS + (
+        'with Flow("f") as flow:\n'
+        "    run_a = switch(condition(), {True: a_branch})\n"
+        "    run_b = switch(condition(), {True: b_branch})\n"
+        "    flow.chain(a_branch, b_branch)\n"
+    )
+    result = migrate(src)
+    code = result.code
+    assert code.count("TODO(prefect2-migration): PF008") == 1
+    todo = next(line for line in code.splitlines() if "PF008" in line)
+    assert "a task it chooses is used elsewhere in the flow too" in todo
+    assert "could not be rewritten safely (a task" in todo and todo.count("; ") == 0
+    assert "    run_a = switch(condition(), {True: a_branch})\n" in code
+    assert 'switch = _Prefect1Stub("prefect.tasks.control_flow.switch")' in code
+    assert migrate(code).code == code
+    _imports(code)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param(
+            "    r = switch(condition, {'a': a_branch})\n    report(r)\n",
+            "its result is read",
+            id="result-read",
+        ),
+        pytest.param(
+            "    switch(condition, {'a': a_branch})\n    ifelse(condition, a_branch, b_branch)\n",
+            "its condition, a task given uncalled, is used elsewhere",
+            id="uncalled-condition-twice",
+        ),
+        pytest.param(
+            "    x = a_branch()\n    switch(condition(), {1: x, 2: x})\n",
+            "a task it chooses is used elsewhere",
+            id="one-task-in-two-branches",
+        ),
+        pytest.param(
+            "    k = 1\n    switch(condition(), {k: a_branch(), 2: b_branch()})\n",
+            "its keys are not distinct literals",
+            id="keys-not-literals",
+        ),
+    ],
+)
+def test_unsafe_switch_or_ifelse_keeps_the_stand_in_with_one_todo(body, reason):
+    code = migrate(SWITCH_TASKS + 'with Flow("f") as flow:\n' + body).code
+    todos = [line for line in code.splitlines() if "TODO(prefect2-migration): PF008" in line]
+    assert todos and all(reason in t or "ifelse" in t for t in todos)
+    assert any(reason in t for t in todos)
+    assert "if condition" not in code
+    assert migrate(code).code == code
+    _imports(code)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from prefect import flow\nfrom mylib import switch\n"
+        "@flow\ndef f(c):\n    switch(c, dict(a=x))\n",
+        "from prefect import flow\n@flow\ndef f(ifelse):\n    ifelse(1, a(), b())\n",
+        "from prefect import flow\nfrom prefect.tasks.control_flow import switch\n"
+        "def dict(**kw):\n    return kw\n"
+        "@flow\ndef f(c):\n    switch(c, dict(a=a()))\n",
+    ],
+)
+def test_switch_noop(source):
+    """Not Prefect's switch/ifelse, or ``dict`` is not the builtin: nothing to rewrite."""
+    assert_noop(RULE, source)

@@ -76,6 +76,7 @@ import libcst as cst
 
 from meta_flows.core.codemod.analysis.scope import (
     bound_names,
+    module_bound_names,
     module_task_names,
     target_names,
 )
@@ -104,6 +105,30 @@ _REASONS = {
     SWITCH: "could not be rewritten safely (the tasks it chooses between are not calls, or not "
     "variables assigned just before it, or it is mapped=True): rewrite it as plain if/elif",
 }
+_RESULT_USED = (
+    "could not be rewritten safely (its result is read, and Prefect 1's ifelse/switch return "
+    "None): rewrite it as plain if/elif on the condition's value and drop the variable"
+)
+_MAPPED = (
+    "could not be rewritten (mapped=True chose per item of a mapped condition): loop over the "
+    "items and rewrite it as plain if/elif inside the loop"
+)
+_UNCALLED_CONDITION = (
+    "could not be rewritten safely (its condition, a task given uncalled, is used elsewhere in "
+    "the flow too, and Prefect 1 ran it once): call the task once before, "
+    "`<task>_result = <task>()`, and branch on that result with plain if/elif"
+)
+_SHARED_BRANCH = (
+    "could not be rewritten safely (a task it chooses is used elsewhere in the flow too, and "
+    "Prefect 1 skipped that task and everything downstream of it when its branch was not "
+    "taken): rewrite it as plain if/elif, calling each branch's tasks, and the tasks that "
+    "depend on them, inside that branch"
+)
+_KEYS = (
+    "could not be rewritten safely (its keys are not distinct literals): rewrite it as plain "
+    "if/elif comparing the condition's value with each key (Prefect 1 ran the tasks of the key "
+    "== the value)"
+)
 _OUTSIDE = "is used outside a @flow function: rewrite it as plain if/else inside the @flow function"
 
 SKIP_TODO = (
@@ -188,8 +213,11 @@ class _Block:
     each name are indexed once, so a group's outputs reach the statements reading them without a
     walk of every statement after the group."""
 
-    def __init__(self, rule: CaseMergeRule, body: list[cst.BaseStatement]) -> None:
+    def __init__(
+        self, rule: CaseMergeRule, body: list[cst.BaseStatement], top: bool = False
+    ) -> None:
         self.rule = rule
+        self.top = top  # the flow function's own body (a ``return`` there ends the flow)
         self.slots: list[list[cst.BaseStatement]] = [[stmt] for stmt in body]
         self.loads: dict[str, list[int]] = defaultdict(list)  # name -> slots that may read it
         self.assigns: dict[str, list[int]] = defaultdict(list)  # name -> slots assigning it
@@ -329,6 +357,17 @@ def is_pure(expr: cst.BaseExpression) -> bool:
             isinstance(s.slice, cst.Index) and is_literal(s.slice.value) for s in expr.slice
         )
     return False
+
+
+def _has_call(expr: cst.BaseExpression) -> bool:
+    found = []
+
+    class V(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            found.append(node)
+
+    expr.visit(V())
+    return bool(found)
 
 
 _BOOL_FUNCTIONS = frozenset({"isinstance", "issubclass", "bool", "callable", "hasattr"})
@@ -471,6 +510,15 @@ def _returns_bool(fn: cst.FunctionDef) -> bool:
     return all(v is not None and is_bool_expr(v) for v in values)
 
 
+def _callable_without_arguments(fn: cst.FunctionDef) -> bool:
+    """Every parameter of ``fn`` has a default (or is ``*args``/``**kwargs``)."""
+    params = fn.params
+    return all(
+        p.default is not None
+        for p in [*params.posonly_params, *params.params, *params.kwonly_params]
+    )
+
+
 def _assigned_values(fn: cst.FunctionDef) -> dict[str, list[cst.BaseExpression | None]]:
     """Every value ``fn`` assigns to each name (``None`` where it is not a plain ``name = v``:
     a parameter, a loop or ``with`` target, an augmented or unpacking assignment...). A
@@ -543,6 +591,11 @@ class CaseMergeRule(Rule):
         self._flow_values: list[dict[str, list[cst.BaseExpression | None]]] = []
         self._bool_conditions: set[int] = set()  # id(cond): ifelse conditions (bool(x))
         self._bool_tasks: set[str] = set()  # @task functions of the module returning a bool
+        self._zero_arg_tasks: set[str] = set()  # @task functions callable with no arguments
+        self._module_bound: set[str] = set()
+        self._flow_called: list[dict[str, int]] = []  # per flow function: name -> calls of it
+        self._flow_bodies: set[int] = set()  # id(body) of each @flow function
+        self._choice_reasons: dict[int, str] = {}  # id(original stmt): why its ifelse/switch stays
 
     def visit_Module(self, node: cst.Module) -> bool:
         super().visit_Module(node)
@@ -554,6 +607,14 @@ class CaseMergeRule(Rule):
             and stmt.name.value in self._module_tasks
             and _returns_bool(stmt)
         }
+        self._zero_arg_tasks = {
+            stmt.name.value
+            for stmt in node.body
+            if isinstance(stmt, cst.FunctionDef)
+            and stmt.name.value in self._module_tasks
+            and _callable_without_arguments(stmt)
+        }
+        self._module_bound = module_bound_names(node)
         return True
 
     # ------------------------------------------------------------------ analysis
@@ -574,17 +635,25 @@ class CaseMergeRule(Rule):
         self._functions.append(is_flow)
         if is_flow:
             counts: dict[str, int] = {}
+            called: dict[str, int] = {}
 
             class Count(cst.CSTVisitor):
                 def visit_Name(self, n: cst.Name) -> None:
                     counts[n.value] = counts.get(n.value, 0) + 1
 
+                def visit_Call(self, n: cst.Call) -> None:
+                    if isinstance(n.func, cst.Name):
+                        called[n.func.value] = called.get(n.func.value, 0) + 1
+
             node.body.visit(Count())
+            self._flow_called.append(called)
+            self._flow_bodies.add(id(node.body))
             self._flow_loads.append(counts)
             self._flow_values.append(_assigned_values(node))
 
     def leave_FunctionDef(self, original_node, updated_node):
         if self._functions.pop():
+            self._flow_called.pop()
             self._flow_loads.pop()
             self._flow_values.pop()
         return updated_node
@@ -654,12 +723,14 @@ class CaseMergeRule(Rule):
             return updated_node
         pairs = zip(original_node.body, updated_node.body, strict=True)
         self._originals = {self.new_node_id(u): o for o, u in pairs}
-        body = self._rewrite_body(list(updated_node.body))
+        body = self._rewrite_body(list(updated_node.body), id(original_node) in self._flow_bodies)
         return updated_node.with_changes(body=body) if body is not None else updated_node
 
-    def _rewrite_body(self, body: list[cst.BaseStatement]) -> list[cst.BaseStatement] | None:
+    def _rewrite_body(
+        self, body: list[cst.BaseStatement], top: bool = False
+    ) -> list[cst.BaseStatement] | None:
         changed = False
-        block = _Block(self, body)
+        block = _Block(self, body, top)
         i = 0
         while i < len(block.slots):
             group = self._group_at(block, i)
@@ -709,20 +780,66 @@ class CaseMergeRule(Rule):
             return cond, branches, consumed, list(stmt.leading_lines)
         for kind in (IFELSE, SWITCH):
             call = self._call_stmt(stmt, kind)
-            if call is None or not isinstance(stmt.body[0], cst.Expr):
+            if call is None:
                 continue
+            small = stmt.body[0]
+            if isinstance(small, cst.Assign):
+                # Prefect 1's ifelse/switch return None: a variable nothing else reads goes
+                target = small.targets[0].target if len(small.targets) == 1 else None
+                if not isinstance(target, cst.Name) or self._load_count(target.value) != 1:
+                    self._choice_reasons[id(self._original(stmt))] = _RESULT_USED
+                    continue
             # the statements before it, each with its (slot, place in the slot)
             before = [(k, sub) for k in range(i) for sub in range(len(block.slots[k]))]
             body = [block.slots[k][sub] for k, sub in before]
             placed = self._place_choice([*body, stmt], len(body), call, kind)
+            if isinstance(placed, str):
+                self._choice_reasons[id(self._original(stmt))] = placed
+                continue
             if placed is not None:
                 cond, branches, consumed = placed
                 consumed = {before[k] if k < len(before) else (i, 0) for k in consumed}
                 return cond, branches, consumed, list(stmt.leading_lines)
         return None
 
+    def _load_count(self, name: str) -> int:
+        """How many times the flow function's body names ``name`` (stores included)."""
+        return self._flow_loads[-1].get(name, 0) if self._flow_loads else 0
+
+    def _task_object_uses(self, name: str) -> int:
+        """How many times the flow function's body names the task ``name`` other than calling
+        it (a call makes a copy of the task in Prefect 1: another task)."""
+        called = self._flow_called[-1].get(name, 0) if self._flow_called else 0
+        return self._load_count(name) - called
+
+    def _cases(
+        self, arg: cst.BaseExpression
+    ) -> list[tuple[cst.BaseExpression, cst.BaseExpression]]:
+        """The ``(key, task)`` pairs of a ``switch`` ``cases=``: a dict display, or
+        ``dict(a=t, ...)`` of the builtin ``dict`` with keywords only (keys ``"a"``...); else
+        an empty list."""
+        if isinstance(arg, cst.Dict):
+            pairs = []
+            for el in arg.elements:
+                if not isinstance(el, cst.DictElement):
+                    return []
+                pairs.append((el.key, el.value))
+            return pairs
+        if (
+            isinstance(arg, cst.Call)
+            and isinstance(arg.func, cst.Name)
+            and arg.func.value == "dict"
+            and "dict" not in self._module_bound
+            and not (self._flow_values and "dict" in self._flow_values[-1])
+            and arg.args
+            and all(a.keyword is not None and not a.star for a in arg.args)
+        ):
+            return [(cst.SimpleString(f'"{a.keyword.value}"'), a.value) for a in arg.args]
+        return []
+
     def _place_choice(self, body, i, call: cst.Call, kind: str):
-        """Branches for ``ifelse(c, t, f)`` / ``switch(c, {k: t})`` at ``body[i]``."""
+        """Branches for ``ifelse(c, t, f)`` / ``switch(c, {k: t})`` at ``body[i]``: ``(cond,
+        branches, consumed)``; a string (the reason for its TODO) or None when it stays."""
         cond_arg = get_arg(call, "condition", 0)
         if cond_arg is None:
             return None
@@ -730,15 +847,17 @@ class CaseMergeRule(Rule):
         if mapped is not None and not (
             is_literal(mapped.value) and literal_value(mapped.value) is False
         ):
-            return None  # one choice per item of a mapped condition: no plain if/else
+            return _MAPPED  # one choice per item of a mapped condition: no plain if/else
         cond = cond_arg.value
         if (
             isinstance(cond, cst.Name)
             and cond.value in self._module_tasks
             and cond.value not in bound_names(body)
         ):
-            # a task given uncalled: Prefect 1 ran it and branched on its result, while the task
-            # object itself is always true
+            # a task given uncalled: Prefect 1 ran it (once) and branched on its result, while
+            # the task object itself is always true
+            if self._task_object_uses(cond.value) != 1:
+                return _UNCALLED_CONDITION
             cond = cst.Call(func=cond)
         if kind == IFELSE:
             t, f = get_arg(call, "true_task", 1), get_arg(call, "false_task", 2)
@@ -748,33 +867,51 @@ class CaseMergeRule(Rule):
             pairs = [(cst.Name("True"), t.value), (cst.Name("False"), f.value)]
         else:
             cases = get_arg(call, "cases", 1)
-            if cases is None or not isinstance(cases.value, cst.Dict):
+            pairs = self._cases(cases.value) if cases is not None else []
+            if not pairs:
                 return None
-            pairs = []
-            for el in cases.value.elements:
-                if not isinstance(el, cst.DictElement):
-                    return None
-                pairs.append((el.key, el.value))
+        chosen = [t.value for _, t in pairs if isinstance(t, cst.Name)]
+        if len(chosen) != len(set(chosen)):
+            return _SHARED_BRANCH  # one task in two branches: Prefect 1 always skipped it
         consumed = {i}
         branches = []
         for value, task_expr in pairs:
             if isinstance(task_expr, cst.Call):
                 stmt = cst.SimpleStatementLine(body=[cst.Expr(task_expr)])
             elif isinstance(task_expr, cst.Name):
-                k = self._defining_stmt(body, i, task_expr.value)
-                if k is None:
+                name = task_expr.value
+                k = self._defining_stmt(body, i, name)
+                if k is not None:
+                    consumed.add(k)
+                    stmt = body[k]
+                    if (
+                        self._load_count(name) == 2
+                        and len(stmt.body) == 1
+                        and len(stmt.body[0].targets) == 1
+                    ):
+                        # read by the ifelse/switch only: the variable would be unused (F841)
+                        stmt = stmt.with_changes(body=[cst.Expr(stmt.body[0].value)])
+                elif (
+                    name in self._zero_arg_tasks
+                    and name not in bound_names(body)
+                    and not (self._flow_values and name in self._flow_values[-1])
+                ):
+                    # a task given uncalled: Prefect 1 ran it, with no arguments, in its branch
+                    if self._task_object_uses(name) != 1:
+                        return _SHARED_BRANCH
+                    stmt = cst.SimpleStatementLine(body=[cst.Expr(cst.Call(func=task_expr))])
+                else:
                     return None
-                consumed.add(k)
-                stmt = body[k]
             else:
                 return None
             branches.append(Branch(value, [stmt]))
         if not exclusive(branches):
-            return None
+            return _KEYS
         return cond, branches, consumed
 
     def _defining_stmt(self, body, i: int, name: str) -> int | None:
-        """Index of the only statement before ``i`` assigning ``name``, unused in between."""
+        """Index of the only statement before ``i`` assigning ``name``, unused in between, that
+        reads nothing assigned in between (so it can move down to ``i``)."""
         found = [k for k in range(i) if name in assigned_names(body[k])]
         if len(found) != 1:
             return None
@@ -782,6 +919,9 @@ class CaseMergeRule(Rule):
         if any(name in loaded_names(body[m]) for m in range(k + 1, i)):
             return None
         if not isinstance(body[k].body[0], cst.Assign):
+            return None
+        reads = loaded_names(body[k])
+        if any(reads & bound_names([body[m]]) for m in range(k + 1, i)):
             return None
         return k
 
@@ -835,7 +975,7 @@ class CaseMergeRule(Rule):
                 len(hits) == 1
                 and (is_exclusive or len(branches) == 1)
                 and isinstance(stmt, cst.SimpleStatementLine)
-                and not _contains_jump(stmt)
+                and (not _contains_jump(stmt) or self._final_return(block, k, stmt))
                 and not block.assigned_between(loads, start, k)
                 and not self._mentions_control_flow(stmt)
             )
@@ -859,6 +999,17 @@ class CaseMergeRule(Rule):
                     ):
                         need_init.append(name)
 
+        inits = []
+        pair = exhaustive and len(branches) == 2  # if/else: the condition is evaluated once
+        if is_exclusive and len(branches) > 1 and not pair and _has_call(cond):
+            # a switch on a task call tests its result against each key: call it once
+            name = self._fresh_name(
+                f"{cond.func.value}_result"
+                if isinstance(cond, cst.Call) and isinstance(cond.func, cst.Name)
+                else "switch_value"
+            )
+            inits.append(assign(name, cond))
+            cond = cst.Name(name)
         new_if = build_if(cond, branches, leading, boolean) if is_exclusive else None
         if new_if is None:  # a single case block with a non-literal value
             (branch,) = branches
@@ -867,11 +1018,34 @@ class CaseMergeRule(Rule):
                 body=_if_block(branch.body, cond, branch.value, boolean),
                 leading_lines=leading,
             )
-        inits = [assign(name, cst.Name("None")) for name in need_init]
+        inits += [assign(name, cst.Name("None")) for name in need_init]
         if inits:
             new_if = new_if.with_changes(leading_lines=[])
             inits[0] = inits[0].with_changes(leading_lines=leading)
         return new_if, inits
+
+    @staticmethod
+    def _final_return(block: _Block, k: int, stmt: cst.SimpleStatementLine) -> bool:
+        """``stmt`` is ``return x``, the last statement of the flow function (PF002 returns the
+        terminal task's result): in the branch it ends the flow there, and a branch not taken
+        returns None (Prefect 1 skipped that task; the flow's result is compared per task)."""
+        return (
+            block.top
+            and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Return)
+            and block.next_live(k) == len(block.slots)
+        )
+
+    def _fresh_name(self, base: str) -> str:
+        """``base`` (or ``base_2``...) when the flow function names it nowhere; reserved."""
+        counts = self._flow_loads[-1] if self._flow_loads else {}
+        params = self._flow_values[-1] if self._flow_values else {}
+        name, n = base, 1
+        while name in counts or name in params:
+            n += 1
+            name = f"{base}_{n}"
+        counts[name] = 1
+        return name
 
     def _hoist_nested_merge(self, stmt, branches: list[Branch]):
         """``x = f(merge(a, b))``: each branch assigns ``merged``; the call reads it.
@@ -1015,6 +1189,8 @@ class CaseMergeRule(Rule):
             if self._mentions(original, kind):
                 label = _LABELS[kind]
                 reason = _OUTSIDE if outside else _REASONS[kind]
+                if not outside and kind in (IFELSE, SWITCH):
+                    reason = self._choice_reasons.get(id(original), reason)
                 if not self.give_up(kind, reason):
                     reasons.append(f"{label} {reason}")
         if not reasons:
