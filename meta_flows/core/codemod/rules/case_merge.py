@@ -21,13 +21,21 @@ Inside ``@flow`` functions (the post-PF002 shape)::
   branches becomes an assignment in each branch (variables from branches that may not run are
   initialised to ``None`` before the ``if``); the Merge task's options (``checkpoint=False``,
   ``name=``, ``flow=``) go with it, ``mapped=True`` stays (H).
-- ``ifelse(c, t, f)`` -> ``if c: ... else: ...``; ``switch(c, {k: t})`` -> ``if c == k: ... elif``,
-  moving the statements that produced ``t``/``f`` into the branches. A condition that is a task
-  given uncalled is called (``if check():``: Prefect 1 ran it, the task object is always true);
-  ``mapped=True`` chooses per item and stays (H).
+- ``ifelse(c, t, f)`` -> ``if c: ... else: ...``; ``switch(c, {k: t})`` (or
+  ``switch(c, dict(a=t))``, keys ``"a"``) -> ``if c == k: ... elif``, moving the statements that
+  produced ``t``/``f`` into the branches (a variable nothing else reads loses its assignment). A
+  task given uncalled, as the condition or as a branch, is called there (``if check():``,
+  ``a_task()``: Prefect 1 ran it, and the task object itself is always true) when the flow names
+  it nowhere else (its own calls are copies, other tasks). A switch that tests a task call
+  against several keys calls it once before the ``if`` (``check_result = check()``). ``x =
+  switch(...)`` loses ``x =`` when nothing reads ``x`` (always None in Prefect 1).
+  ``mapped=True``, a result that is read, a branch task also used elsewhere in the flow (or
+  twice in it), an uncalled condition used elsewhere, keys that are not distinct literals: H,
+  with the reason in the construct's TODO.
 - Skip propagation (§7 last paragraph, §18.2): a later simple statement that consumes outputs of
-  one branch only moves into that branch; one that mixes branches gets a TODO (and the variables it
-  reads are initialised to ``None`` before the ``if`` so it does not raise ``NameError``).
+  one branch only moves into that branch (the flow's final ``return`` too: a branch not taken
+  returns None); one that mixes branches gets a TODO (and the variables it reads are initialised
+  to ``None`` before the ``if`` so it does not raise ``NameError``).
 - Anything else (``merge`` of non-exclusive outputs, ``case(...) as x``, ``ifelse`` arguments the
   rule cannot place, ``case`` outside a ``@flow`` function) stays as it is, readable code, and the
   construct gets ONE TODO naming this rule, the reason and every line using it (H). PF001 binds the
@@ -35,6 +43,18 @@ Inside ``@flow`` functions (the post-PF002 shape)::
   still imports under Prefect 2 and a flow reaching the construct fails loudly
   (``NotImplementedError``) where the TODO says. A statement that reads a branch's outputs through
   such a ``merge`` gets no skip-propagation TODO of its own: the ``merge`` TODO covers it.
+
+A switch on tasks given uncalled, in a ``with Flow`` block (only the chosen branch ran), before::
+
+    switch(condition, dict(a=a_branch, b=b_branch))
+
+After::
+
+    condition_result = condition()
+    if condition_result == "a":
+        a_branch()
+    elif condition_result == "b":
+        b_branch()
 
 Left for a human, before (the two conditions are calls, so the branches are not provably
 exclusive)::
