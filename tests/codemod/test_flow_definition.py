@@ -1097,6 +1097,13 @@ IMPERATIVE_AFTER = IMPERATIVE.replace(
             "r = extract()\nl = load(1)\n",
         ),
         ("r = extract()\nl = load(1)\nflow.chain(r, l)\n", "r = extract()\nl = load(1)\n"),
+        # chain of direct calls (demo.py) and of tasks given uncalled: calls in the chain's order
+        (
+            "# in order\nflow.chain(extract(), load(1), extract())\n",
+            "# in order\nextract()\nload(1)\nextract()\n",
+        ),
+        ("flow.chain(extract, report)\n", "extract()\nreport()\n"),
+        ("r = extract()\nflow.chain(r, load(r), report)\n", "r = extract()\nload(r)\nreport()\n"),
         ("r = extract()\nflow.add_task(r)\n", "r = extract()\nreturn r\n"),
         # a task given uncalled: Prefect 1 bound it into the flow and ran it
         ("flow.add_task(report)\n", "return report()\n"),
@@ -1128,6 +1135,11 @@ def test_imperative_api_in_the_with_body(body, after):
         "r = extract()\nl = load(1)\nflow.add_edge(r, l, key='x')\n",  # a data edge
         "r = extract()\nl = load(1)\nr = extract()\nflow.add_edge(r, l)\n",  # assigned twice
         "r = extract()\nflow.set_dependencies(task=report, keyword_tasks={'x': r})\n",
+        "r = extract()\nflow.chain(load(1), r)\n",  # a result after a new call
+        "flow.chain(report, load(1))\nreport.name\n",  # the task is named elsewhere
+        "flow.chain(extract(), *more)\n",
+        "flow.chain(report)\n",  # no edge, and it would run report
+        "flow.chain(extract(), report.map([1]))\n",
     ],
 )
 def test_imperative_api_not_provable_keeps_its_todo(body):
@@ -1154,6 +1166,31 @@ def test_imperative_api_after_the_with_block_is_commented_out():
     assert out == IMPERATIVE_AFTER + (
         f'@flow(name="f")\ndef f():\n    return extract()\n\n{todo}\n# flow.chain(extract, report)\n'
     )
+
+
+def test_chain_of_calls_migrates_and_imports():
+    """demo.py: ``f.chain(t(), t(), t())`` ran the copies one after the other."""
+    from meta_flows.core.codemod.testing import migrate
+
+    src = IMPERATIVE + 'with Flow("demo") as f:\n    f.chain(extract(), extract(), report())\n'
+    result = migrate(src)
+    assert result.code.endswith(
+        '@flow(name="demo")\ndef demo():\n    extract()\n    extract()\n    report()\n'
+    )
+    assert "TODO" not in result.code and "_Prefect1Stub" not in result.code
+    assert migrate(result.code).code == result.code
+    namespace: dict = {"__name__": "migrated"}
+    exec(compile(result.code, "migrated.py", "exec"), namespace)  # imports under Prefect 2
+    assert callable(namespace["demo"])
+
+
+def test_chain_onto_a_task_with_a_trigger_is_kept():
+    src = IMPERATIVE.replace("@task\ndef load", "@task(trigger=all_finished)\ndef load") + (
+        'with Flow("f") as flow:\n    flow.chain(extract(), load(1))\n'
+    )
+    out = apply_rule(FlowDefinitionRule, src)
+    assert "    flow.chain(extract(), load(1))\n" in out
+    assert out.count("`flow` was the Prefect 1 Flow object") == 1
 
 
 def test_imperative_api_on_a_downstream_with_a_trigger_is_kept():

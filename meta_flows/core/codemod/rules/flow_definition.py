@@ -503,9 +503,9 @@ class FlowDefinitionRule(Rule):
         self.mod: cst.Module | None = None
         self.flow_alias: str | None = None
         self.body_todos: dict[int, dict[int, list[str]]] = {}
-        # id(with node) -> {index of a body statement using the imperative API: its replacement,
-        # None to remove it}
-        self.imperative: dict[int, dict[int, cst.BaseStatement | None]] = {}
+        # id(with node) -> {index of a body statement using the imperative API: its replacement
+        # (a statement or a list of them), None to remove it}
+        self.imperative: dict[int, dict[int, cst.BaseStatement | list | None]] = {}
         self.functional_statements: set[int] = set()
         # id(original statement) -> TODO message: statements commented out (Prefect 1 flow code
         # that cannot stay: flows left for a human at module level, obsolete Flow API).
@@ -804,6 +804,11 @@ class FlowDefinitionRule(Rule):
             method, call = found
             if any(a.star for a in call.args):
                 continue
+            if method == "chain":
+                chained = self._plan_chain(call, stmts, i, calls, stores, ordered)
+                if chained is not None:
+                    out[i] = chained
+                continue
             names = _arg_names(call)
             if names is None:
                 continue
@@ -836,18 +841,53 @@ class FlowDefinitionRule(Rule):
                     ):
                         # binds the task given uncalled: Prefect 1 ran it after its upstreams
                         out[i] = cst.parse_statement(f"{down}(upstream_tasks=[{', '.join(ups)}])\n")
-            elif method == "chain":
-                chain = [names.get(str(k)) for k in range(len(call.args))]
-                if (
-                    len(chain) > 1
-                    and all(chain)
-                    and all(str(k) in names for k in range(len(chain)))
-                ):
-                    if all(ordered([u], d) for u, d in zip(chain, chain[1:], strict=False)):
-                        out[i] = None
         if out:
             self.mark_applied()
         return out
+
+    def _plan_chain(self, call: cst.Call, stmts, i: int, calls, stores, ordered):
+        """``f.chain(a, b, ...)`` (edges a->b->...) at ``stmts[i]``: what replaces it, or None
+        when it stays (with its TODO). Its arguments are first results of direct task calls of
+        the body, in call order, then tasks the statement runs itself: a task given uncalled and
+        named nowhere else in the body (``t`` -> ``t()``: Prefect 1 bound it into the flow) or a
+        direct task call (``t(x)``). Those become statements in the chain's order (an empty list
+        when there are none: the call order already has the edges). Every task downstream of an
+        edge has no trigger: a direct call returns once its task run is over, and a failing
+        upstream raises before the next call."""
+        if len(call.args) < 2 or any(a.keyword is not None or a.star for a in call.args):
+            return None
+        triggered = self._triggered()
+        previous: str | None = None  # the last result of the prefix
+        run: list[cst.BaseStatement] = []
+        for k, arg in enumerate(call.args):
+            value = arg.value
+            if isinstance(value, cst.Name) and value.value in calls and not run:
+                if previous is not None and not ordered([previous], value.value):
+                    return None
+                previous = value.value
+                continue
+            if (
+                isinstance(value, cst.Name)
+                and value.value in self.tasks
+                and value.value not in stores
+                and count_refs(stmts, value.value) == 1
+            ):
+                task, new = value.value, cst.Call(func=value)
+            elif (
+                isinstance(value, cst.Call)
+                and isinstance(value.func, cst.Name)
+                and value.func.value in self.tasks
+                and value.func.value not in stores
+            ):
+                task, new = value.func.value, value
+            else:
+                return None
+            if k > 0 and task in triggered:
+                return None
+            run.append(cst.SimpleStatementLine(body=[cst.Expr(new)]))
+        if run and previous is not None and calls[previous] > i:
+            return None  # the new calls must come after the results upstream of them
+        return run
 
     def _triggered(self) -> set[str]:
         """Module-level @task functions declared with a ``trigger=``."""
@@ -1087,16 +1127,16 @@ class FlowDefinitionRule(Rule):
                 kept: list[cst.BaseStatement] = []
                 carried: list[cst.EmptyLine] = []
                 for i, stmt in enumerate(stmts):
+                    replacement: list[cst.BaseStatement] = [stmt]
                     if i in imperative:
                         carried += list(stmt.leading_lines)
                         new = imperative[i]
-                        if new is None:
-                            continue
-                        stmt = new
-                    if carried:
-                        stmt = stmt.with_changes(leading_lines=[*carried, *stmt.leading_lines])
-                        carried = []
-                    kept.append(stmt)
+                        replacement = [] if new is None else new if isinstance(new, list) else [new]
+                    for stmt in replacement:
+                        if carried:
+                            stmt = stmt.with_changes(leading_lines=[*carried, *stmt.leading_lines])
+                            carried = []
+                        kept.append(stmt)
                 stmts = kept or [cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=carried)]
             if site.kind != "factory" and self.mod is not None:
                 stmts = rename_shadowing_locals(stmts, module_bound_names(self.mod))
