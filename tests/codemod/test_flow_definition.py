@@ -1103,6 +1103,11 @@ IMPERATIVE_AFTER = IMPERATIVE.replace(
             "# in order\nextract()\nload(1)\nextract()\n",
         ),
         ("flow.chain(extract, report)\n", "extract()\nreport()\n"),
+        # results called in another order: put in the chain's (comments go with them)
+        (
+            "# load first\nl = load(1)\nx = 5\nr = extract()\nflow.chain(r, l)\n",
+            "r = extract()\nx = 5\n# load first\nl = load(1)\n",
+        ),
         ("r = extract()\nflow.chain(r, load(r), report)\n", "r = extract()\nload(r)\nreport()\n"),
         ("r = extract()\nflow.add_task(r)\n", "r = extract()\nreturn r\n"),
         # a task given uncalled: Prefect 1 bound it into the flow and ran it
@@ -1140,6 +1145,10 @@ def test_imperative_api_in_the_with_body(body, after):
         "flow.chain(extract(), *more)\n",
         "flow.chain(report)\n",  # no edge, and it would run report
         "flow.chain(extract(), report.map([1]))\n",
+        # reordering would change data flow, or the results are used elsewhere
+        "l = load(1)\nr = extract(l)\nflow.chain(r, l)\n",
+        "l = load(1)\nx = l\nr = extract()\nflow.chain(r, l)\n",
+        "l = load(1)\nr = extract()\nflow.add_edge(l, r)\nflow.chain(r, l)\n",
     ],
 )
 def test_imperative_api_not_provable_keeps_its_todo(body):

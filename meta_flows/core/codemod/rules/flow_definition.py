@@ -474,6 +474,14 @@ def _arg_names(call: cst.Call) -> dict[str, str] | None:
     return out
 
 
+@dataclass(frozen=True)
+class _Moved:
+    """In a flow body's plan (``_plan_imperative``): the body statement at ``index`` takes this
+    place, with its own comments (a chain's results put in the chain's order)."""
+
+    index: int
+
+
 def _name_list_of(call: cst.Call, keyword: str, position: int) -> list[str] | None:
     arg = get_arg(call, keyword, position)
     if arg is None or not isinstance(arg.value, (cst.List, cst.Tuple)):
@@ -806,8 +814,11 @@ class FlowDefinitionRule(Rule):
                 continue
             if method == "chain":
                 chained = self._plan_chain(call, stmts, i, calls, stores, ordered)
-                if chained is not None:
-                    out[i] = chained
+                if chained is not None and not set(chained[1]) & set(out):
+                    out[i] = chained[0]
+                    for place, index in chained[1].items():
+                        if place != index:
+                            out[place] = _Moved(index)
                 continue
             names = _arg_names(call)
             if names is None:
@@ -846,25 +857,24 @@ class FlowDefinitionRule(Rule):
         return out
 
     def _plan_chain(self, call: cst.Call, stmts, i: int, calls, stores, ordered):
-        """``f.chain(a, b, ...)`` (edges a->b->...) at ``stmts[i]``: what replaces it, or None
-        when it stays (with its TODO). Its arguments are first results of direct task calls of
+        """``f.chain(a, b, ...)`` (edges a->b->...) at ``stmts[i]``: ``(statements replacing it,
+        {place: index of the statement moved there})``, or None when it stays (with its TODO). Its arguments are first results of direct task calls of
         the body, in call order, then tasks the statement runs itself: a task given uncalled and
         named nowhere else in the body (``t`` -> ``t()``: Prefect 1 bound it into the flow) or a
         direct task call (``t(x)``). Those become statements in the chain's order (an empty list
-        when there are none: the call order already has the edges). Every task downstream of an
+        when there are none: the call order already has the edges); results called in another
+        order are put in the chain's when :meth:`_reorder` proves it safe. Every task downstream of an
         edge has no trigger: a direct call returns once its task run is over, and a failing
         upstream raises before the next call."""
         if len(call.args) < 2 or any(a.keyword is not None or a.star for a in call.args):
             return None
         triggered = self._triggered()
-        previous: str | None = None  # the last result of the prefix
+        results: list[str] = []  # the results chained first
         run: list[cst.BaseStatement] = []
         for k, arg in enumerate(call.args):
             value = arg.value
             if isinstance(value, cst.Name) and value.value in calls and not run:
-                if previous is not None and not ordered([previous], value.value):
-                    return None
-                previous = value.value
+                results.append(value.value)
                 continue
             if (
                 isinstance(value, cst.Name)
@@ -885,9 +895,43 @@ class FlowDefinitionRule(Rule):
             if k > 0 and task in triggered:
                 return None
             run.append(cst.SimpleStatementLine(body=[cst.Expr(new)]))
-        if run and previous is not None and calls[previous] > i:
+        moves: dict[int, int] = {}
+        if any(not ordered([u], d) for u, d in zip(results, results[1:], strict=False)):
+            moves = self._reorder(results, stmts, calls)
+            if not moves:
+                return None
+        last = max((calls[r] for r in results), default=-1)
+        if run and last > i:
             return None  # the new calls must come after the results upstream of them
-        return run
+        return run, moves
+
+    def _reorder(self, results: list[str], stmts, calls) -> dict[int, int]:
+        """The chained results' assignments put in the chain's order, in the places they hold
+        (``{place: index of the statement moved there}``), when that changes no data flow: each
+        reads nothing that another statement between those places assigns, and no statement
+        there names what it assigns; every task downstream in the chain has no trigger. Empty
+        when that cannot be proved."""
+        if len(set(results)) != len(results):
+            return {}
+        triggered = self._triggered()
+        places = sorted(calls[r] for r in results)
+        span = range(places[0], places[-1] + 1)
+        for r in results[1:]:
+            call = simple_assign(stmts[calls[r]])[1]
+            if call.func.value in triggered:
+                return {}
+        for r in results:
+            k = calls[r]
+            if count_refs(stmts, r) != 2:
+                return {}  # used elsewhere (another edge, a downstream task): left as it is
+            reads = {n.value for n in name_refs(stmts[k])} - {r}
+            for m in span:
+                if m == k:
+                    continue
+                other = stmts[m]
+                if r in {n.value for n in name_refs(other)} or reads & set(stored_names(other)):
+                    return {}
+        return {place: calls[r] for place, r in zip(places, results, strict=True)}
 
     def _triggered(self) -> set[str]:
         """Module-level @task functions declared with a ``trigger=``."""
@@ -1128,9 +1172,11 @@ class FlowDefinitionRule(Rule):
                 carried: list[cst.EmptyLine] = []
                 for i, stmt in enumerate(stmts):
                     replacement: list[cst.BaseStatement] = [stmt]
-                    if i in imperative:
+                    new = imperative.get(i, stmt)
+                    if isinstance(new, _Moved):
+                        replacement = [stmts[new.index]]
+                    elif i in imperative:
                         carried += list(stmt.leading_lines)
-                        new = imperative[i]
                         replacement = [] if new is None else new if isinstance(new, list) else [new]
                     for stmt in replacement:
                         if carried:
