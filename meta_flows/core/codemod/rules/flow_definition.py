@@ -45,8 +45,13 @@ After::
   task calls (each assigned once, ``a``'s first, ``b``'s task without a trigger) and
   ``f.add_task(r)`` of such a result are removed: the call order has them (C);
   ``f.add_task(t)`` / ``f.set_dependencies(task=t, upstream_tasks=[a])`` of a task named nowhere
-  else in the body become ``t()`` / ``t(upstream_tasks=[a])`` (PF005: ``wait_for``). Other uses
-  in the body keep their TODO; uses after the block are commented out with a TODO (H).
+  else in the body become ``t()`` / ``t(upstream_tasks=[a])`` (PF005: ``wait_for``).
+  ``f.chain(...)`` may also chain, after such results, direct task calls and tasks given
+  uncalled (named nowhere else): ``f.chain(t(), t(), u)`` becomes ``t()``, ``t()``, ``u()`` in
+  that order; results called in another order than the chain's have their assignments swapped
+  into its order when each is used only there and nothing between them reads or writes what
+  they read or write (C). Other uses in the body keep their TODO; uses after the block are
+  commented out with a TODO (H).
 - ``f.set_reference_tasks(...)``, reads of ``f.tasks``/``f.edges``/``f.storage``... and Prefect 1
   Flow API a Prefect 2 flow lacks (``f.copy()``, ``f.parameters()``, ``f.file_name``...) on a
   converted flow are commented out with a TODO saying what replaces them (H): they fail under
