@@ -29,7 +29,7 @@ from meta_flows.flows.validate import artifact_slug
 from meta_flows.orchestration import project as steps
 from meta_flows.orchestration import remote
 from meta_flows.orchestration.outcome import Outcome
-from meta_flows.orchestration.scheduling import PREPARE_AHEAD, task_run_creation_guarded
+from meta_flows.orchestration.scheduling import task_run_creation_guarded
 from meta_flows.orchestration.wave_run import WaveRun, run_wave, write_metrics
 from meta_flows.orchestration.workspace_lock import workspace_lock
 
@@ -299,7 +299,6 @@ def migrate_wave(
             github_block=github_credentials_block,
             migrate_task=on_pool or migrate_project,
             settle_task=settle_project,
-            ahead=max_parallel if on_pool else PREPARE_AHEAD,
             run_id=run_id,
             logger=logger,
         )

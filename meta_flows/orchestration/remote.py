@@ -49,7 +49,8 @@ def runs_dir(workspace: str | Path, ledger_wave: str) -> Path:
 
 def _write(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # one file per writer (the beat thread and the run's own thread both write a heartbeat)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     partial.write_text(json.dumps(data))
     os.replace(partial, path)
 

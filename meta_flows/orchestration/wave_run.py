@@ -72,7 +72,6 @@ def run_wave(
     settle_task,
     run_id: object,
     logger,
-    ahead: int = PREPARE_AHEAD,
 ) -> WaveRun:
     """Migrate the wave's projects with ``migrate_task``, settle them with ``settle_task``."""
     the_wave = loaded.registry.wave(wave)
@@ -97,7 +96,7 @@ def run_wave(
         _drive(
             projects, outcomes, batches, by_name, clock, the_wave, loaded, wave, workspace,
             ledger_wave, dry_run, max_parallel, timeout, github_block, migrate_task,
-            settle_task, run_id, logger, ahead,
+            settle_task, run_id, logger,
         )  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - the wave cannot go on: say what it knows
         from meta_flows.adapters.prefect2.health import unreachable
@@ -130,7 +129,7 @@ def run_wave(
 def _drive(
     projects, outcomes, batches, by_name, clock, the_wave, loaded, wave, workspace,
     ledger_wave, dry_run, max_parallel, timeout, github_block, migrate_task, settle_task,
-    run_id, logger, ahead,
+    run_id, logger,
 ) -> None:  # fmt: skip
     """Migrate the projects, settling each batch as soon as it is decided (fills ``outcomes``)."""
     from meta_flows.adapters.prefect2.concurrency import limit_name
@@ -138,7 +137,7 @@ def _drive(
     with wave_slots(run_id, max_parallel, limit_name(ledger_wave)) as slots:
         migrating = Window(
             migrate_task,
-            max_parallel + ahead,  # prepared ahead (see validation_slot)
+            max_parallel + PREPARE_AHEAD,  # one prepared ahead (see validation_slot)
             done=slots.validated,
         )
         # settling runs no flows (git and a few API calls each): one at a time alongside the
