@@ -107,3 +107,30 @@ def deployments_of(tag: str) -> list:
 
 def load_json(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+@pytest.fixture()
+def own_api(legacy_cache):  # noqa: F811 - the fixture imported above
+    """A Prefect server of this test's own (its flow runs, pools and limits seen by no other
+    test), which this process and the workers and children it starts talk to; yields its URL."""
+    import os
+    import tempfile
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from meta_flows.adapters.prefect2.local_server import start_server
+
+    server = start_server(Path(tempfile.mkdtemp(prefix="meta-flows-own-server-")), events=False)
+    saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "META_FLOWS_CACHE")}
+    os.environ["PREFECT_API_URL"] = server.url
+    os.environ["META_FLOWS_CACHE"] = str(legacy_cache)
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.url}):
+            yield server.url
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        server.stop()

@@ -7,14 +7,11 @@ validation saying so."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from meta_flows.adapters.prefect2.local_server import start_server
 from meta_flows.adapters.prefect2.workers import LocalWorker
 from meta_flows.demo import EXAMPLES, make_remote
 from tests.wave.conftest import write_registry
@@ -37,26 +34,6 @@ with Flow("uses-package") as flow:
 """
 
 
-@pytest.fixture()
-def api(legacy_cache):
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    server = start_server(Path(tempfile.mkdtemp(prefix="meta-flows-shadow-server-")), events=False)
-    saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "META_FLOWS_CACHE")}
-    os.environ["PREFECT_API_URL"] = server.url
-    os.environ["META_FLOWS_CACHE"] = str(legacy_cache)
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: server.url}):
-            yield server.url
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        server.stop()
-
-
 def _package_project(tmp_path: Path) -> Path:
     """A project whose flow needs a package its requirements install from a wheel."""
     source = tmp_path / "uses-package"
@@ -72,7 +49,7 @@ def _package_project(tmp_path: Path) -> Path:
     return make_remote(source, tmp_path / "remotes", "uses-package")
 
 
-def test_validation_runs_the_shadow_deployments_on_workers(api, tmp_path):
+def test_validation_runs_the_shadow_deployments_on_workers(own_api, tmp_path):
     from meta_flows.flows.wave import migrate_wave
 
     remotes = tmp_path / "remotes"

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from meta_flows.adapters.prefect2.local_server import start_server
 from meta_flows.adapters.prefect2.workers import LocalWorker
 from meta_flows.demo import DEMO_PROJECTS
 from meta_flows.orchestration.remote import runs_dir
@@ -28,26 +25,6 @@ OUTCOMES = {
     "billing-reports": "rolled-back",
     "ops-housekeeping": "rolled-back",
 }
-
-
-@pytest.fixture()
-def api(legacy_cache):
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    server = start_server(Path(tempfile.mkdtemp(prefix="meta-flows-workers-server-")), events=False)
-    saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "META_FLOWS_CACHE")}
-    os.environ["PREFECT_API_URL"] = server.url
-    os.environ["META_FLOWS_CACHE"] = str(legacy_cache)
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: server.url}):
-            yield server.url
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        server.stop()
 
 
 def Worker(pool: str, name: str, log: Path) -> LocalWorker:  # noqa: N802 - reads as a class
@@ -113,7 +90,7 @@ def _watch_slots(beats: Path, stop: threading.Event, seen: list[int]) -> None:
         time.sleep(0.1)
 
 
-def test_the_demo_wave_on_two_process_workers(api, tmp_path):
+def test_the_demo_wave_on_two_process_workers(own_api, tmp_path):
     pool = "meta-flows-projects"
     workers = [Worker(pool, f"worker-{i}", tmp_path / f"worker-{i}.log") for i in (1, 2)]
     stop, seen = threading.Event(), []
@@ -140,7 +117,7 @@ def test_the_demo_wave_on_two_process_workers(api, tmp_path):
     assert max(seen) == 1, "validation slots were not held one at a time"
 
 
-def test_a_worker_killed_mid_project_loses_nothing(api, tmp_path, monkeypatch):
+def test_a_worker_killed_mid_project_loses_nothing(own_api, tmp_path, monkeypatch):
     monkeypatch.setenv("META_FLOWS_LOST_AFTER", "15")
     pool = "meta-flows-kill"
     first = Worker(pool, "first", tmp_path / "first.log")
