@@ -23,9 +23,11 @@ the calls outside the run the child stopped (``effects``).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -38,6 +40,7 @@ from meta_flows.sandbox.runner import run_batches
 
 TIMEOUT = 300.0  # seconds one flow run may take
 IMPORT_GRACE = 60.0  # seconds importing a flow module may take
+CRASH_ATTEMPTS = 4  # passes marking a batch's abandoned runs Crashed
 
 
 # Imported once by the warm Prefect 2 interpreter children are forked from (meta_flows.sandbox.zygote):
@@ -213,10 +216,24 @@ def crash_abandoned(batch_tag: str) -> int:
                 )
             return len(runs)
 
-    try:
-        return asyncio.run(mark())
-    except Exception:  # noqa: BLE001 - best effort: validation's verdict stands either way
-        return 0
+    marked = 0
+    for attempt in range(CRASH_ATTEMPTS):
+        try:
+            # marking then looking again: a run the API could not mark (a busy database
+            # answering 503) is found open on the next pass
+            found = asyncio.run(mark())
+        except Exception as exc:  # noqa: BLE001 - best effort: validation's verdict stands
+            if attempt == CRASH_ATTEMPTS - 1:
+                logging.getLogger(__name__).warning(
+                    "could not mark the open runs of %s Crashed: %s", batch_tag, exc
+                )
+                break
+        else:
+            if not found:
+                break
+            marked += found
+        time.sleep(0.5 * 2**attempt)
+    return marked
 
 
 def run_migrated(
