@@ -29,7 +29,11 @@ from meta_flows.flows.validate import artifact_slug
 from meta_flows.orchestration import project as steps
 from meta_flows.orchestration import remote
 from meta_flows.orchestration.outcome import Outcome
-from meta_flows.orchestration.scheduling import task_run_creation_guarded
+from meta_flows.orchestration.scheduling import (
+    migrating_slot,
+    settling_slot,
+    task_run_creation_guarded,
+)
 from meta_flows.orchestration.wave_run import WaveRun, run_wave, write_metrics
 from meta_flows.orchestration.workspace_lock import workspace_lock
 
@@ -48,16 +52,18 @@ def migrate_project(
     github_block: str | None,
 ) -> Outcome:
     """Everything up to the gate for one project; never raises (a failure is an outcome)."""
-    return steps.migrate(
-        project,
-        wave,
-        workspace=workspace,
-        ledger_wave=ledger_wave,
-        dry_run=dry_run,
-        timeout=timeout,
-        github_block=github_block,
-        logger=get_run_logger(),
-    )
+    logger = get_run_logger()
+    with migrating_slot(logger, project.name):
+        return steps.migrate(
+            project,
+            wave,
+            workspace=workspace,
+            ledger_wave=ledger_wave,
+            dry_run=dry_run,
+            timeout=timeout,
+            github_block=github_block,
+            logger=logger,
+        )
 
 
 @task(name="settle-project", task_run_name="settle-{project.name}")
@@ -72,17 +78,19 @@ def settle_project(
     github_block: str | None,
 ) -> Outcome:
     """Promote the project, or roll it back with ``reason``; never raises."""
-    return steps.settle(
-        project,
-        wave,
-        registry,
-        workspace=workspace,
-        ledger_wave=ledger_wave,
-        promote_it=promote,
-        reason=reason,
-        github_block=github_block,
-        logger=get_run_logger(),
-    )
+    logger = get_run_logger()
+    with settling_slot(logger, project.name):
+        return steps.settle(
+            project,
+            wave,
+            registry,
+            workspace=workspace,
+            ledger_wave=ledger_wave,
+            promote_it=promote,
+            reason=reason,
+            github_block=github_block,
+            logger=logger,
+        )
 
 
 @task(name="migrate-project-on-pool", task_run_name="migrate-{project.name}")
@@ -111,23 +119,25 @@ def migrate_project_on_pool(
         validation_limit=pool["limit"],
         validation=pool["validation"],
     )
-    return remote.run_on_pool(
-        project.name,
-        start=lambda attempt: project_runs.start_run(
-            pool["deployment"],
-            parameters,
-            name=f"migrate-{project.name}",
-            key=f"{pool['wave_run']}-{project.name}-{attempt}",
-        ),
-        read=project_runs.read_run,
-        crash=project_runs.crash_run,
-        release_slot=lambda: concurrency.release(pool["limit"]),
-        workspace=pool["workspace"],
-        ledger_wave=ledger_wave,
-        pool=pool["name"],
-        logger=get_run_logger(),
-        lost_after=remote.lost_after(),
-    )
+    logger = get_run_logger()
+    with migrating_slot(logger, project.name):  # held while its run is on the pool
+        return remote.run_on_pool(
+            project.name,
+            start=lambda attempt: project_runs.start_run(
+                pool["deployment"],
+                parameters,
+                name=f"migrate-{project.name}",
+                key=f"{pool['wave_run']}-{project.name}-{attempt}",
+            ),
+            read=project_runs.read_run,
+            crash=project_runs.crash_run,
+            release_slot=lambda: concurrency.release(pool["limit"]),
+            workspace=pool["workspace"],
+            ledger_wave=ledger_wave,
+            pool=pool["name"],
+            logger=logger,
+            lost_after=remote.lost_after(),
+        )
 
 
 class _WithPool:

@@ -1,62 +1,127 @@
-"""How a wave run paces its projects: validation slots, a sliding window of task runs, background
-work.
+"""How a wave run paces its projects: Prefect global concurrency limits, and the task runs'
+completions handed to the wave as they come.
 
-A wave's projects validate ``max_parallel`` at a time while one more is prepared (cloned,
-rewritten, pushed), so a slot never waits for a rewrite; a project past validation (finishing its
-shadow deployments in the background) no longer counts against the window. The slots are those
-of a Prefect global concurrency limit (:mod:`meta_flows.adapters.prefect2.concurrency`), which
-the UI shows and can change while the wave runs; a wave run registers its limit under its flow
-run id, where its task runs find it (a project's run on a worker is told it directly).
+A wave submits every project's task run at once (at most :data:`MAX_ALIVE` alive: each holds a
+thread while it waits); Prefect global concurrency limits pace them
+(:mod:`meta_flows.adapters.prefect2.concurrency`, visible and adjustable in the UI): a project
+holds a ``migrating`` slot from its start until its validation ends (``max_parallel + 1``: one is
+prepared while ``max_parallel`` validate, so a validation slot never waits for a rewrite) and a
+``validating`` slot while it validates; a promotion or rollback holds a ``settling`` slot. A wave
+run registers its limits under its flow run id, where its task runs find them (a project's run on
+a worker is told its validation limit directly). The wave waits for its task runs with
+:class:`Completions`, which hands each back as it finishes.
 """
 
 from __future__ import annotations
 
 import contextvars
-import time
+import queue
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 from meta_flows.core.errors import MetaFlowsError
-from meta_flows.core.registry import Project
 
 PREPARE_AHEAD = 1  # projects prepared while max_parallel validate
+MAX_ALIVE = 128  # task runs of a wave alive at once (each holds one of Prefect's worker threads)
 
 
-class ValidationSlots:
-    """One wave run's validation slots: the Prefect global concurrency limit that holds them,
-    and the projects past validation (a project's task run may still be finishing its shadow
-    deployments; it no longer counts against the window)."""
+class WaveLimits:
+    """One wave run's global concurrency limits, and its projects' places in the queue (the
+    registry's order)."""
 
-    def __init__(self, limit: str) -> None:
-        self.limit = limit
-        self.validated: set[str] = set()
+    def __init__(self, ledger_wave: str, max_parallel: int) -> None:
+        from meta_flows.adapters.prefect2.concurrency import limit_name
+
+        self.max_parallel = max_parallel
+        self.migrating = limit_name(ledger_wave, "migrating")
+        self.validating = limit_name(ledger_wave, "validating")
+        self.settling = limit_name(ledger_wave, "settling")
+        self.order: dict[str, int] = {}
+        self._migrating_held: dict[str, object] = {}  # project -> its migrating slot
+
+    def create(self) -> None:
+        """Create the limits, or reset them (a new wave run: no slot is held by anyone)."""
+        from meta_flows.adapters.prefect2.concurrency import ensure_limit
+
+        ensure_limit(self.migrating, self.max_parallel + PREPARE_AHEAD)
+        ensure_limit(self.validating, self.max_parallel)
+        ensure_limit(self.settling, 1)
+
+    def widen_settling(self) -> None:
+        """Every project has migrated: ``2 x max_parallel`` promotions or rollbacks at once."""
+        from meta_flows.adapters.prefect2.concurrency import resize_limit
+
+        resize_limit(self.settling, 2 * self.max_parallel)
 
 
-_SLOTS: dict[object, ValidationSlots] = {}  # wave flow run id -> its slots
+_LIMITS: dict[object, WaveLimits] = {}  # wave flow run id -> its limits
 
 
 @contextmanager
-def wave_slots(run_id: object, size: int, limit: str) -> Iterator[ValidationSlots]:
-    """Validation slots for the wave run ``run_id`` while the block runs: ``size`` slots of the
-    global concurrency limit ``limit`` (created, or reset to ``size`` slots with none held)."""
-    from meta_flows.adapters.prefect2.concurrency import ensure_limit
-
-    ensure_limit(limit, size)
-    slots = _SLOTS[run_id] = ValidationSlots(limit)
+def wave_limits(run_id: object, ledger_wave: str, max_parallel: int) -> Iterator[WaveLimits]:
+    """The wave run ``run_id``'s limits, created (or reset), registered while the block runs."""
+    limits = WaveLimits(ledger_wave, max_parallel)
+    limits.create()
+    _LIMITS[run_id] = limits
     try:
-        yield slots
+        yield limits
     finally:
-        del _SLOTS[run_id]
-
-
-def slots_of(run_id: object) -> ValidationSlots | None:
-    return _SLOTS.get(run_id)
+        del _LIMITS[run_id]
 
 
 def active_runs() -> list[object]:
-    """The wave runs holding slots now (none once every wave run has ended)."""
-    return list(_SLOTS)
+    """The wave runs holding limits now (none once every wave run has ended)."""
+    return list(_LIMITS)
+
+
+def _wave_limits() -> WaveLimits | None:
+    """The limits of the wave run whose task run this thread runs (None outside a wave)."""
+    from prefect.context import TaskRunContext
+
+    context = TaskRunContext.get()
+    return _LIMITS.get(context.task_run.flow_run_id) if context else None
+
+
+@contextmanager
+def migrating_slot(logger, name: str) -> Iterator[None]:
+    """Hold one of this wave's migrating slots for project ``name``: until the block ends, or its
+    validation does (:func:`validation_slot` gives it back). Outside a wave run: no limit."""
+    from meta_flows.adapters.prefect2.concurrency import acquire
+
+    limits = _wave_limits()
+    if limits is None:
+        yield
+        return
+
+    def waiting() -> None:
+        logger.info("%s: waiting for a slot of concurrency limit %s", name, limits.migrating)
+
+    held = acquire(limits.migrating, waiting, order=limits.order.get(name))
+    limits._migrating_held[name] = held
+    try:
+        yield
+    finally:
+        limits._migrating_held.pop(name, None)
+        held.release()
+
+
+@contextmanager
+def settling_slot(logger, name: str) -> Iterator[None]:
+    """Hold one of this wave's settling slots (outside a wave run: no limit)."""
+    from meta_flows.adapters.prefect2.concurrency import slot
+
+    limits = _wave_limits()
+    if limits is None:
+        yield
+        return
+
+    def waiting() -> None:
+        logger.info("%s: waiting for a slot of concurrency limit %s", name, limits.settling)
+
+    with slot(limits.settling, waiting, order=limits.order.get(name)):
+        yield
 
 
 _GLOBAL_LIMIT: contextvars.ContextVar[tuple[str, object] | None] = contextvars.ContextVar(
@@ -81,24 +146,22 @@ def global_validation_slots(limit: str, heartbeat) -> Iterator[None]:
 
 @contextmanager
 def validation_slot(logger, name: str) -> Iterator[None]:
-    """Hold one of this wave's validation slots (none outside a wave run: no limit)."""
-    from prefect.context import TaskRunContext
-
+    """Hold one of this wave's validation slots (none outside a wave run: no limit); when it
+    ends, project ``name``'s migrating slot is given back too (the next project may start)."""
     from meta_flows.adapters.prefect2.concurrency import slot
 
     held = _GLOBAL_LIMIT.get()
-    context = TaskRunContext.get()
-    slots = _SLOTS.get(context.task_run.flow_run_id) if context else None
-    if held is None and slots is None:
+    limits = _wave_limits()
+    if held is None and limits is None:
         yield
         return
-    limit, heartbeat = held if held is not None else (slots.limit, None)
+    limit, heartbeat = held if held is not None else (limits.validating, None)
 
     def waiting() -> None:
         logger.info("%s: prepared; waiting for a slot of concurrency limit %s", name, limit)
 
     try:
-        with slot(limit, waiting):
+        with slot(limit, waiting, order=limits.order.get(name) if limits else None):
             if heartbeat is not None:
                 heartbeat.holding(True)
             try:
@@ -107,8 +170,9 @@ def validation_slot(logger, name: str) -> Iterator[None]:
                 if heartbeat is not None:
                     heartbeat.holding(False)
     finally:
-        if slots is not None:
-            slots.validated.add(name)
+        migrating = limits._migrating_held.pop(name, None) if limits else None
+        if migrating is not None:
+            migrating.release()
 
 
 def in_background(call, *args) -> Future:
@@ -121,38 +185,47 @@ def in_background(call, *args) -> Future:
         executor.shutdown(wait=False)
 
 
-class Window:
-    """Task runs of one task, one per (project, keyword arguments) added, at most ``limit`` at a
-    time: a new task run starts as soon as one finishes (no waiting for the slowest of a
-    group). Projects in ``done`` (a live set: past their heavy part) no longer count against
-    ``limit``; at most ``2 * limit`` task runs are alive at once."""
+class Completions:
+    """Task runs of a wave, handed back as they finish (a thread waits on each future)."""
 
-    def __init__(self, task_, limit: int, done=frozenset()) -> None:
-        self.task, self.limit, self.done = task_, limit, done
-        self.pending: list[tuple[Project, dict]] = []
-        self.running: dict[str, object] = {}
-        self.checked = time.monotonic()  # when the API was last asked whether it answers
+    def __init__(self) -> None:
+        self.finished: queue.Queue[tuple[str, str, object]] = queue.Queue()
+        self.alive: dict[tuple[str, str], object] = {}
 
-    def add(self, project: Project, kwargs: dict) -> None:
-        self.pending.append((project, kwargs))
+    def track(self, kind: str, name: str, future) -> None:
+        """Hand back ``(kind, name, future)`` once ``future``'s task run has finished."""
+        self.alive[(kind, name)] = future
 
-    @property
-    def busy(self) -> bool:
-        return bool(self.pending or self.running)
+        def wait() -> None:
+            try:
+                future.wait()
+            except BaseException:  # noqa: BLE001, S110 - told by next() through the future
+                pass
+            self.finished.put((kind, name, future))
 
-    def poll(self, seconds: float = 0.25) -> list[tuple[str, object]]:
-        """Start what may start, wait up to about ``seconds`` in all; (name, result) finished."""
-        while (
-            self.pending
-            and len([n for n in self.running if n not in self.done]) < self.limit
-            and len(self.running) < 2 * self.limit
-        ):
-            project, kwargs = self.pending.pop(0)
-            self.running[project.name] = self.task.submit(**kwargs)
-        finished = []
-        each = min(max(seconds / max(len(self.running), 1), 0.02), seconds)
-        waited = False
-        for name, future in list(self.running.items()):
+        threading.Thread(target=wait, name=f"meta-flows-wait-{name}", daemon=True).start()
+
+    def __len__(self) -> int:
+        return len(self.alive)
+
+    def next(self) -> tuple[str, str, object]:
+        """The next finished task run: ``(kind, name, its result)``. Raises
+        :class:`ApiUnreachable` or :class:`TaskRunNotCreated` when one could not be created,
+        or the task run's own error."""
+        while True:
+            try:
+                kind, name, future = self.finished.get(timeout=SUBMIT_GRACE)
+            except queue.Empty:
+                # every SUBMIT_GRACE seconds with nothing finished: a task run still not
+                # created means the API may have gone away (its client retries for minutes)
+                if any(not _submitted(f) for f in self.alive.values()):
+                    from meta_flows.adapters.prefect2.health import unreachable
+
+                    reason = unreachable()
+                    if reason:
+                        raise ApiUnreachable(reason) from None
+                continue
+            del self.alive[(kind, name)]
             error = getattr(future, CREATION_ERROR, None)
             if error is not None:
                 from meta_flows.adapters.prefect2.health import unreachable
@@ -163,23 +236,7 @@ class Window:
                 raise TaskRunNotCreated(
                     f"{name}: its task run could not be created: {type(error).__name__}: {error}"
                 ) from error
-            if not _submitted(future):
-                continue  # its task run is still being created (see _submitted)
-            waited = True
-            if future.wait(timeout=each) is not None:
-                finished.append((name, future.result()))
-                del self.running[name]
-        if not waited:
-            time.sleep(min(seconds, 0.1))
-        if self.running and time.monotonic() - self.checked > SUBMIT_GRACE:
-            self.checked = time.monotonic()
-            if any(not _submitted(f) for f in self.running.values()):
-                from meta_flows.adapters.prefect2.health import unreachable
-
-                reason = unreachable()
-                if reason:
-                    raise ApiUnreachable(reason)
-        return finished
+            return kind, name, future.result()
 
 
 SUBMIT_GRACE = 10.0  # seconds a task run may take to be created before the API is asked
@@ -210,7 +267,7 @@ class _GuardedTaskGroup:
         async def guarded(*args):
             try:
                 await func(*args)
-            except Exception as exc:  # noqa: BLE001 - kept on the future, told by Window.poll
+            except Exception as exc:  # noqa: BLE001 - kept on the future, told by Completions.next
                 self.logger.error(
                     "creating task run %s failed: %s: %s",
                     getattr(future, "name", "?"), type(exc).__name__, exc,
@@ -220,7 +277,7 @@ class _GuardedTaskGroup:
                 from prefect.states import Failed
 
                 setattr(future, CREATION_ERROR, exc)
-                # a final state, so that neither Window nor the engine (which waits for every
+                # a final state, so that neither Completions nor the engine (which waits for every
                 # task run at the flow run's end) waits for a submission that never comes
                 future._final_state = Failed(
                     message=f"its task run could not be created: {type(exc).__name__}: {exc}",
@@ -238,7 +295,7 @@ class _GuardedTaskGroup:
 def task_run_creation_guarded(logger) -> Iterator[None]:
     """While the block runs, a task run of this flow run that cannot be created (Prefect 2.20
     creates it in the flow run's background task group after ``Task.submit`` returned) does not
-    crash the flow run: the error is kept on its future and :meth:`Window.poll` raises it
+    crash the flow run: the error is kept on its future and :meth:`Completions.next` raises it
     (:class:`ApiUnreachable` when the API does not answer), so the wave can say what it knows."""
     from prefect.context import FlowRunContext
 

@@ -1,9 +1,11 @@
 """A wave run: every project of the wave migrated, and each batch settled as soon as it can be.
 
 :func:`run_wave` drives two task kinds that the flow layer hands it (so this layer holds no
-``@task``): ``migrate`` (one project up to its gate) and ``settle`` (promote or roll back). Up to
-``max_parallel`` projects validate at a time while one more is prepared; a batch is promoted or
-rolled back as soon as the gate policy can decide it, while the rest of the wave migrates. What
+``@task``): ``migrate`` (one project up to its gate) and ``settle`` (promote or roll back). Every project is
+submitted at once and paced by the wave's global concurrency limits
+(:mod:`meta_flows.orchestration.scheduling`): up to ``max_parallel`` projects validate at a time
+while one more is prepared; a batch is promoted or rolled back as soon as the gate policy can
+decide it, while the rest of the wave migrates. What
 each phase took is written to ``<workspace>/metrics/<wave>.json`` (read by the benchmarks).
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 from meta_flows.core.registry import LoadedRegistry
 from meta_flows.orchestration.gate import PromotionBatches
 from meta_flows.orchestration.outcome import Outcome, ReportState
-from meta_flows.orchestration.scheduling import PREPARE_AHEAD, Window, wave_slots
+from meta_flows.orchestration.scheduling import MAX_ALIVE, Completions, wave_limits
 
 
 @dataclass
@@ -131,69 +133,79 @@ def _drive(
     ledger_wave, dry_run, max_parallel, timeout, github_block, migrate_task, settle_task,
     run_id, logger,
 ) -> None:  # fmt: skip
-    """Migrate the projects, settling each batch as soon as it is decided (fills ``outcomes``)."""
-    from meta_flows.adapters.prefect2.concurrency import limit_name
+    """Migrate the projects, settling each batch as soon as it is decided (fills ``outcomes``).
 
-    with wave_slots(run_id, max_parallel, limit_name(ledger_wave)) as slots:
-        migrating = Window(
-            migrate_task,
-            max_parallel + PREPARE_AHEAD,  # one prepared ahead (see validation_slot)
-            done=slots.validated,
-        )
-        # settling runs no flows (git and a few API calls each): one at a time alongside the
-        # migrations (its deployment writes share the API server with the validation runs),
-        # then 2 x max_parallel at a time
-        settling = Window(settle_task, 1)
-        for p in projects:
-            migrating.add(
-                p,
-                dict(
-                    project=p,
-                    wave=the_wave,
-                    workspace=workspace,
-                    ledger_wave=ledger_wave,
-                    dry_run=dry_run,
-                    timeout=timeout,
-                    github_block=github_block,
-                ),
-            )
+    Every project's task run is submitted at once (at most ``MAX_ALIVE`` alive); the wave's
+    global concurrency limits pace them, and each is handled as it finishes."""
+    with wave_limits(run_id, ledger_wave, max_parallel) as limits:
+        limits.order.update({p.name: i for i, p in enumerate(projects)})
+        waiting = list(projects)
+        runs = Completions()
+
+        def submit_more() -> None:
+            while waiting and len(runs) < MAX_ALIVE:
+                p = waiting.pop(0)
+                runs.track(
+                    "migrate",
+                    p.name,
+                    migrate_task.submit(
+                        project=p,
+                        wave=the_wave,
+                        workspace=workspace,
+                        ledger_wave=ledger_wave,
+                        dry_run=dry_run,
+                        timeout=timeout,
+                        github_block=github_block,
+                    ),
+                )
+
+        submit_more()
+        migrating = len(projects)
         validated = 0
-        while migrating.busy or settling.busy:
-            if not migrating.busy:
-                settling.limit = 2 * max_parallel
-            for name, outcome in migrating.poll(0.25 if not settling.busy else 0.15):
-                outcomes[name] = outcome
-                validated += 1
-                logger.info("wave %s: %d/%d project(s) validated", wave, validated, len(projects))
-                if not migrating.busy:
-                    clock["migrate"] = time.perf_counter()
-                for batch in batches.finish(name, outcome):
-                    for decision in batch:
-                        if dry_run:
-                            outcomes[decision.project].reason = (
-                                f"dry run: would be "
-                                f"{'promoted' if decision.promote else 'rolled back'}: "
-                                f"{decision.reason}"
-                            )
-                            continue
-                        settling.add(
-                            by_name[decision.project],
-                            dict(
-                                project=by_name[decision.project],
-                                wave=the_wave,
-                                registry=loaded.registry,
-                                workspace=workspace,
-                                ledger_wave=ledger_wave,
-                                promote=decision.promote,
-                                reason=decision.reason,
-                                github_block=github_block,
-                            ),
-                        )
-            for name, settled in settling.poll(0.1 if migrating.busy else 0.25):
+        while len(runs):
+            kind, name, result = runs.next()
+            if kind == "settle":
                 kept = outcomes[name]
-                kept.state = settled.state
-                kept.reason = settled.reason or kept.reason
-                kept.timings = {**kept.timings, **settled.timings}
+                kept.state = result.state
+                kept.reason = result.reason or kept.reason
+                kept.timings = {**kept.timings, **result.timings}
+                submit_more()
+                continue
+            outcomes[name] = result
+            migrating -= 1
+            validated += 1
+            logger.info("wave %s: %d/%d project(s) validated", wave, validated, len(projects))
+            if not migrating:
+                clock["migrate"] = time.perf_counter()
+                # settling runs no flows (git and a few API calls each): one at a time
+                # alongside the migrations (its deployment writes share the API server with
+                # the validation runs), then 2 x max_parallel at a time
+                limits.widen_settling()
+            for batch in batches.finish(name, result):
+                for decision in batch:
+                    if dry_run:
+                        outcomes[decision.project].reason = (
+                            f"dry run: would be "
+                            f"{'promoted' if decision.promote else 'rolled back'}: "
+                            f"{decision.reason}"
+                        )
+                        continue
+                    project = by_name[decision.project]
+                    runs.track(
+                        "settle",
+                        project.name,
+                        settle_task.submit(
+                            project=project,
+                            wave=the_wave,
+                            registry=loaded.registry,
+                            workspace=workspace,
+                            ledger_wave=ledger_wave,
+                            promote=decision.promote,
+                            reason=decision.reason,
+                            github_block=github_block,
+                        ),
+                    )
+            submit_more()
 
 
 def write_metrics(run: WaveRun, workspace: str | Path, ledger_wave: str) -> Path:

@@ -1,142 +1,171 @@
-"""The wave's validation slots: ``max_parallel`` projects validate at once while one more is
-prepared, and a task run outside a wave (no slots registered) is not limited."""
+"""The wave's global concurrency limits: ``max_parallel`` projects validate at once while one more
+is prepared, a project's migrating slot is given back when its validation ends, waiters of one
+process take turns in the registry's order, and a task run outside a wave is not limited."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 
 from prefect import flow, get_run_logger, task
 from prefect.context import get_run_context
 
-from meta_flows.orchestration.scheduling import active_runs, validation_slot, wave_slots
+from meta_flows.adapters.prefect2 import concurrency
+from meta_flows.orchestration.scheduling import (
+    Completions,
+    active_runs,
+    migrating_slot,
+    validation_slot,
+    wave_limits,
+)
 
 
 class Meter:
-    """How many holders at once, at most; and how many task runs were alive at once."""
+    """How many holders at once, at most, per stage; and the order things happened in."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.inside = self.alive = 0
-        self.max_inside = self.max_alive = 0
+        self.now: dict[str, int] = {}
+        self.top: dict[str, int] = {}
+        self.events: list[str] = []
 
-    def enter(self, attr: str) -> None:
+    def enter(self, stage: str, name: str) -> None:
         with self.lock:
-            setattr(self, attr, getattr(self, attr) + 1)
-            top = f"max_{attr}"
-            setattr(self, top, max(getattr(self, top), getattr(self, attr)))
+            self.now[stage] = self.now.get(stage, 0) + 1
+            self.top[stage] = max(self.top.get(stage, 0), self.now[stage])
+            self.events.append(f"{stage}+{name}")
 
-    def leave(self, attr: str) -> None:
+    def leave(self, stage: str, name: str) -> None:
         with self.lock:
-            setattr(self, attr, getattr(self, attr) - 1)
+            self.now[stage] -= 1
+            self.events.append(f"{stage}-{name}")
 
 
 METER = Meter()
 
 
+ARRIVED: list[str] = []
+MIGRATING: list[str] = []  # the wave's migrating limit, in a wave
+HELD_AFTER_VALIDATION: dict[str, int] = {}
+
+
 @task
-def project(i: int) -> int:
-    METER.enter("alive")
-    try:
-        time.sleep(0.3)  # "preparing": outside the slot
-        with validation_slot(get_run_logger(), f"p{i}"):
-            METER.enter("inside")
+def project(name: str) -> str:
+    logger = get_run_logger()
+    ARRIVED.append(name)
+    with migrating_slot(logger, name):
+        METER.enter("migrating", name)
+        time.sleep(0.3)  # preparing: outside the validation slot
+        with validation_slot(logger, name):
+            METER.enter("validating", name)
             time.sleep(0.3)
-            METER.leave("inside")
-    finally:
-        METER.leave("alive")
-    return i
+            METER.leave("validating", name)
+        if MIGRATING:  # past validation (shadow deployments): its migrating slot is back
+            HELD_AFTER_VALIDATION[name] = concurrency.held(MIGRATING[0])[0]
+        time.sleep(0.3)
+        METER.leave("migrating", name)
+    return name
 
 
-VALIDATED: set[str] = set()
+LIMITS: list[tuple[int, int] | None] = []
 
 
 @flow
-def slotted(slots: int | None, n: int) -> list[int]:
+def slotted(slots: int | None, names: list[str]) -> list[str]:
     if slots is None:
-        return [f.result() for f in [project.submit(i) for i in range(n)]]
+        return [f.result() for f in [project.submit(n) for n in names]]
     run_id = get_run_context().flow_run.id
-    with wave_slots(run_id, slots, f"meta-flows-test-{run_id}") as held:
-        try:
-            return [f.result() for f in [project.submit(i) for i in range(n)]]
-        finally:
-            VALIDATED.update(held.validated)
+    with wave_limits(run_id, f"test-{run_id}", slots) as limits:
+        limits.order.update({n: i for i, n in enumerate(names)})
+        MIGRATING[:] = [limits.migrating]
+        LIMITS.extend(concurrency.held(name) for name in (limits.migrating, limits.validating))
+        # the migrating slots taken until every project waits for one: they start in order
+        blockers = [concurrency.acquire(limits.migrating) for _ in range(slots + 1)]
+        runs = Completions()
+        for n in names:
+            runs.track("migrate", n, project.submit(n))
+        while len(ARRIVED) < len(names):
+            time.sleep(0.05)
+        time.sleep(0.5)  # into their queue
+        for blocker in blockers:
+            blocker.release()
+        done = []
+        while len(runs):
+            done.append(runs.next()[1])
+        LIMITS.extend(concurrency.held(name) for name in (limits.migrating, limits.validating))
+        return done
 
 
-def test_slots_bound_validation_not_preparation(prefect_api):
+def test_limits_bound_validation_and_preparation(prefect_api):
     global METER
     METER = Meter()
-    assert slotted(1, 3) == [0, 1, 2]
-    assert METER.max_inside == 1  # one validating at a time...
-    assert METER.max_alive >= 2  # ...while the others were preparing alongside
+    LIMITS.clear()
+    ARRIVED.clear()
+    HELD_AFTER_VALIDATION.clear()
+    names = ["p3", "p1", "p0", "p2"]  # the registry's order
+    assert sorted(slotted(1, names)) == sorted(names)
+    assert METER.top["validating"] == 1  # one validating at a time
+    # the limits, in the API: 1 + 1 prepared ahead, 1 validating; none held at the end
+    assert LIMITS == [(0, 2), (0, 1), (0, 2), (0, 1)]
     assert not active_runs()
-    assert VALIDATED == {"p0", "p1", "p2"}  # each marked past validation
+    # every project waited for a migrating slot: they started in the registry's order
+    started = [e.split("+")[1] for e in METER.events if e.startswith("migrating+")]
+    assert started == names
+    # the last project to validate found no migrating slot held once its validation ended:
+    # not even its own
+    last = validated_order()[-1]
+    assert HELD_AFTER_VALIDATION[last] == 0, HELD_AFTER_VALIDATION
 
 
-def test_no_slots_outside_a_wave(prefect_api):
+def validated_order() -> list[str]:
+    return [e.split("-", 1)[1] for e in METER.events if e.startswith("validating-")]
+
+
+def test_no_limits_outside_a_wave(prefect_api):
     global METER
     METER = Meter()
-    assert slotted(None, 3) == [0, 1, 2]
-    assert METER.max_inside >= 2
+    MIGRATING.clear()
+    assert slotted(None, ["a", "b", "c"]) == ["a", "b", "c"]
+    assert METER.top["validating"] >= 2
 
 
-class _Future:
-    def __init__(self) -> None:
-        self.finished = threading.Event()
+def test_waiters_of_one_process_take_turns_in_order_and_only_the_first_asks(
+    prefect_api, monkeypatch
+):
+    name = "meta-flows-test-turns"
+    concurrency.ensure_limit(name, 1)
+    asks: list[str] = []
+    real = concurrency._change
 
-    def wait(self, timeout=None):
-        return "done" if self.finished.wait(timeout) else None
+    async def counted(limit, acquire, seconds=0.0):
+        if acquire:
+            asks.append(threading.current_thread().name)
+        return await real(limit, acquire, seconds)
 
-    def result(self):
-        return {}
+    monkeypatch.setattr(concurrency, "_change", counted)
+    got: list[int] = []
+    first = concurrency.acquire(name)
 
+    def waiter(order: int) -> None:
+        with concurrency.slot(name, order=order):
+            got.append(order)
+            time.sleep(0.1)
 
-class _Task:
-    def __init__(self) -> None:
-        self.futures: dict[str, _Future] = {}
-
-    def submit(self, name: str) -> _Future:
-        self.futures[name] = _Future()
-        return self.futures[name]
-
-
-def _until(condition, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def _window(task_, calls, limit, done):
-    from meta_flows.orchestration.scheduling import Window
-
-    window = Window(task_, limit, done)
-    for project, kwargs in calls:
-        window.add(project, kwargs)
-    while window.busy:
-        window.poll()
-
-
-def test_window_admits_the_next_project_once_one_is_past_validation():
-    from types import SimpleNamespace
-
-    task_, done = _Task(), set()
-    calls = [(SimpleNamespace(name=n), {"name": n}) for n in "abc"]
-    runner = threading.Thread(target=_window, args=(task_, calls, 1), kwargs={"done": done})
-    runner.start()
-    assert _until(lambda: list(task_.futures) == ["a"])
-    time.sleep(0.5)
-    assert list(task_.futures) == ["a"]  # limit 1: b waits
-    done.add("a")  # a is past validation, still running (its deployments)
-    assert _until(lambda: list(task_.futures) == ["a", "b"])
-    done.add("b")  # 2 alive = 2 x limit: c waits although a and b are done validating
-    time.sleep(0.5)
-    assert list(task_.futures) == ["a", "b"]
-    task_.futures["a"].finished.set()
-    assert _until(lambda: list(task_.futures) == ["a", "b", "c"])
-    for future in task_.futures.values():
-        future.finished.set()
-    runner.join(timeout=5)
-    assert not runner.is_alive()
+    threads = [  # with this thread's Prefect settings (the test server)
+        threading.Thread(target=contextvars.copy_context().run, args=(waiter, o), name=f"w{o}")
+        for o in (2, 0, 1)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(2.0)  # three waiters, the limit full for 2 s
+    waiting_asks = len(asks)
+    first.release()
+    for t in threads:
+        t.join(timeout=30)
+    assert got == [0, 1, 2]
+    # one waiter at a time asked the API while the limit was full (every 0.5 s; three
+    # asking would be three times as many), the first in order once all had come
+    assert 1 <= waiting_asks <= 7
+    assert asks[waiting_asks - 1] == "w0"
+    assert concurrency.held(name) == (0, 1)

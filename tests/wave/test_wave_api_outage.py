@@ -123,12 +123,10 @@ def test_an_api_gone_mid_wave_leaves_a_report_and_a_rerun_resumes(legacy_cache, 
 def test_a_task_run_the_api_cannot_create_is_told_to_the_wave_not_a_crash(tmp_path):
     """Prefect 2.20 creates a submitted task run in the flow run's background task group; the API
     failing there used to crash the flow run before the wave could write its report."""
-    from types import SimpleNamespace
-
     from prefect import flow, get_run_logger, task
     from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
-    from meta_flows.orchestration.scheduling import ApiUnreachable, Window
+    from meta_flows.orchestration.scheduling import ApiUnreachable, Completions
     from meta_flows.orchestration.scheduling import task_run_creation_guarded as guarded
 
     server = start_server(Path(tempfile.mkdtemp(prefix="meta-flows-outage-server-")))
@@ -142,11 +140,11 @@ def test_a_task_run_the_api_cannot_create_is_told_to_the_wave_not_a_crash(tmp_pa
     def wave_like() -> None:
         server.stop()
         with guarded(get_run_logger()):
-            window = Window(one, 1)
-            window.add(SimpleNamespace(name="a"), {"name": "a"})
+            runs = Completions()
+            runs.track("migrate", "a", one.submit("a"))
             try:
-                while window.busy:
-                    window.poll()
+                while len(runs):
+                    runs.next()
             except ApiUnreachable as exc:
                 told.write_text(str(exc))
 

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from meta_flows.adapters.prefect2.project_runs import pull_step
 from meta_flows.adapters.prefect2.workers import LocalWorker
 from meta_flows.demo import DEMO_PROJECTS
+from meta_flows.flows.project import code_root
 from meta_flows.orchestration.remote import runs_dir
 from tests.wave.conftest import demo_remotes, write_registry
 
@@ -52,6 +54,16 @@ def _limit(name: str):
     async def read():
         async with get_client() as client:
             return await client.read_global_concurrency_limit_by_name(name)
+
+    return asyncio.run(read())
+
+
+def _deployment(name: str):
+    from prefect.client.orchestration import get_client
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_deployment_by_name(name)
 
     return asyncio.run(read())
 
@@ -111,10 +123,16 @@ def test_the_demo_wave_on_two_process_workers(own_api, tmp_path):
         # executed by a worker of the pool: the worker records the process it started
         assert run.state.type.value == "COMPLETED", (run.name, run.state)
         assert run.work_pool_name == pool and run.infrastructure_pid, run
+    # the runs work where meta-flows is: its pull step, not a copy of the code root per run
+    deployment = _deployment("migrate-project/meta-flows")
+    assert deployment.pull_steps == [pull_step(code_root())] and not deployment.path
     # validation was held by the wave's global concurrency limit, one slot
     limit = _limit("meta-flows-validating-demo")
     assert limit.limit == 1 and limit.active_slots == 0
     assert max(seen) == 1, "validation slots were not held one at a time"
+    # and the projects' runs by its migrating limit: one validating, one more prepared
+    migrating = _limit("meta-flows-migrating-demo")
+    assert migrating.limit == 2 and migrating.active_slots == 0
 
 
 def test_a_worker_killed_mid_project_loses_nothing(own_api, tmp_path, monkeypatch):

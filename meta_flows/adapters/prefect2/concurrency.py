@@ -1,28 +1,42 @@
-"""Prefect global concurrency limits that pace a wave's validation.
+"""Prefect global concurrency limits that pace a wave.
 
-A wave run creates (or resets) one limit per wave, ``meta-flows-validating-<wave>``, whose
-``limit`` is the wave's ``max_parallel``: visible in the UI's Concurrency page while the wave
-runs, and adjustable there. Each project holds one slot while it validates, in the wave's process
-or in its ``migrate-project`` flow run on a worker.
+A wave run creates (or resets) three limits per wave, visible in the UI's Concurrency page while
+the wave runs and adjustable there:
+
+- ``meta-flows-migrating-<wave>``: ``max_parallel + 1`` slots; a project holds one from its start
+  until its validation ends (so one project is prepared while ``max_parallel`` validate);
+- ``meta-flows-validating-<wave>``: ``max_parallel`` slots; a project holds one while it validates,
+  in the wave's process or in its ``migrate-project`` flow run on a worker;
+- ``meta-flows-settling-<wave>``: promotions and rollbacks, one at a time while projects still
+  migrate, then ``2 x max_parallel``.
 
 Slots are taken with the API's own increment call, asked again every half second while the limit
 is full (Prefect 2.20's ``concurrency()`` waits as long as its ``Retry-After`` says: the average
-occupancy times the waiters, tens of seconds for validation slots).
+occupancy times the waiters, tens of seconds for validation slots). Within one process the
+waiters for a limit take turns in the order they were given (a wave's registry order): only the
+first asks the API, and a slot given back in the process wakes it at once, so a hundred waiting
+projects cost the API no more than one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 POLL_SECONDS = 0.5
 
+Kind = Literal["migrating", "validating", "settling"]
 
-def limit_name(ledger_wave: str) -> str:
-    """The global concurrency limit of a wave's validation slots."""
-    return f"meta-flows-validating-{ledger_wave}"
+
+def limit_name(ledger_wave: str, kind: Kind = "validating") -> str:
+    """The global concurrency limit of a wave's ``kind`` slots."""
+    return f"meta-flows-{kind}-{ledger_wave}"
 
 
 def _run(coro):
@@ -55,6 +69,23 @@ def ensure_limit(name: str, limit: int) -> None:
     """Create the global concurrency limit ``name`` with ``limit`` slots, or set an existing one
     to ``limit`` slots, active, none held."""
     _retrying(lambda: _ensure(name, limit))
+
+
+async def _resize(name: str, limit: int) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+
+    async with get_client() as client:
+        await client.update_global_concurrency_limit(
+            name, GlobalConcurrencyLimitUpdate(limit=limit)
+        )
+
+
+def resize_limit(name: str, limit: int) -> None:
+    """Set the global concurrency limit ``name`` to ``limit`` slots (the slots held stay held);
+    waiters in this process try again at once."""
+    _retrying(lambda: _resize(name, limit))
+    _TURNS.wake()
 
 
 async def _change(name: str, acquire: bool, seconds: float = 0.0) -> bool:
@@ -102,26 +133,111 @@ def _retrying(call):
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-@contextmanager
-def slot(name: str, waiting=None) -> Iterator[None]:
-    """Hold one slot of the global concurrency limit ``name`` while the block runs; ``waiting()``
-    is called once when the slot is not free at once."""
+class _Turns:
+    """The waiters of each limit in this process, in order: only the first asks the API."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()  # the waiters changed
+        self.given_back = threading.Condition()
+        self.woken = 0  # slots given back so far
+        self.queues: dict[str, list[tuple[float, int]]] = {}
+        self.arrivals = itertools.count()
+
+    @contextmanager
+    def queued(self, name: str, order: float | None) -> Iterator[tuple[float, int]]:
+        """Join ``name``'s waiters (by ``order``, then arrival) while the block runs."""
+        arrival = next(self.arrivals)
+        me = (float(arrival) if order is None else order, arrival)
+        with self.changed:
+            heapq.heappush(self.queues.setdefault(name, []), me)
+        try:
+            yield me
+        finally:
+            with self.changed:
+                queue = self.queues[name]
+                queue.remove(me)
+                heapq.heapify(queue)
+                if not queue:
+                    del self.queues[name]
+                self.changed.notify_all()
+
+    def wait_first(self, name: str, me: tuple[float, int]) -> None:
+        """Wait until ``me`` is the first of ``name``'s waiters."""
+        with self.changed:
+            while self.queues[name][0] != me:
+                self.changed.wait()
+
+    def pause(self, seconds: float, since: int) -> None:
+        """Sleep up to ``seconds``, less when a slot is given back in this process (at once
+        when one was given back since :meth:`wakes` said ``since``)."""
+        with self.given_back:
+            if self.woken == since:
+                self.given_back.wait(seconds)
+
+    def wakes(self) -> int:
+        with self.given_back:
+            return self.woken
+
+    def wake(self) -> None:
+        """A slot was given back (or a limit widened) in this process: the first waiters ask."""
+        with self.given_back:
+            self.woken += 1
+            self.given_back.notify_all()
+
+
+_TURNS = _Turns()
+
+
+class Held:
+    """One slot of a limit, held until :meth:`release` (called again: nothing happens)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self.released = False
+
+    def release(self) -> None:
+        with self._lock:
+            if self.released:
+                return
+            self.released = True
+        _change_retrying(self.name, False, time.monotonic() - self.started)
+        _TURNS.wake()
+
+
+def acquire(name: str, waiting=None, order: float | None = None) -> Held:
+    """One slot of the global concurrency limit ``name``, once free; ``waiting()`` is called
+    once when it is not free at once. Waiters of this process take turns by ``order`` (then
+    arrival)."""
     told = False
-    while not _change_retrying(name, True):
-        if not told and waiting is not None:
-            waiting()
-            told = True
-        time.sleep(POLL_SECONDS)
-    started = time.monotonic()
+    with _TURNS.queued(name, order) as me:
+        while True:
+            _TURNS.wait_first(name, me)  # a waiter that came later may be ahead of this one
+            since = _TURNS.wakes()  # a slot given back while this one asks is not missed
+            if _change_retrying(name, True):
+                return Held(name)
+            if not told and waiting is not None:
+                waiting()
+                told = True
+            _TURNS.pause(POLL_SECONDS, since)
+
+
+@contextmanager
+def slot(name: str, waiting=None, order: float | None = None) -> Iterator[None]:
+    """Hold one slot of the global concurrency limit ``name`` while the block runs (see
+    :func:`acquire`)."""
+    held = acquire(name, waiting, order)
     try:
         yield
     finally:
-        _change_retrying(name, False, time.monotonic() - started)
+        held.release()
 
 
 def release(name: str) -> None:
     """Give back one slot of ``name`` held by a flow run that is gone."""
     _change_retrying(name, False)
+    _TURNS.wake()
 
 
 def held(name: str) -> tuple[int, int] | None:

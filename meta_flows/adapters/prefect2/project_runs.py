@@ -54,12 +54,19 @@ async def _ensure(flow_name, pool, entrypoint, path, schema, description) -> tup
             name=DEPLOYMENT_NAME,
             work_pool_name=pool,
             entrypoint=entrypoint,
-            path=path,
+            # run where meta-flows is installed: with no pull step, Prefect copies the whole
+            # directory (its virtualenv too) into a temporary one for every flow run
+            pull_steps=[pull_step(path)],
             parameter_openapi_schema=schema,
             description=description,
             enforce_parameter_schema=False,
         )
     return str(deployment_id), created
+
+
+def pull_step(path: str) -> dict:
+    """The deployment's one pull step: work in ``path`` (where ``meta_flows`` is)."""
+    return {"prefect.deployments.steps.set_working_directory": {"directory": path}}
 
 
 def ensure_deployment(
