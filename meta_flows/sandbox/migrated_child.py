@@ -52,7 +52,12 @@ from uuid import UUID
 
 from meta_flows.patches import prefect_tls
 from meta_flows.sandbox import effects
-from meta_flows.sandbox.legacy.run_probe import blank_capture, file_hashes, result_fields
+from meta_flows.sandbox.legacy.run_probe import (
+    blank_capture,
+    file_hashes,
+    result_fields,
+    seed_random,
+)
 
 TASK_NAMES: dict[UUID, str] = {}  # task run id -> task name
 MAPS: list[tuple[str, list[Any]]] = []  # (task name, futures/states by map index)
@@ -87,6 +92,15 @@ def install_patches() -> None:
     engine.create_task_run = create_task_run
     engine.begin_task_run = begin_task_run
     engine.begin_task_map = begin_task_map
+    try:  # the run names Prefect makes (an in-process API too) draw from their own generator,
+        # not from the seeded ``random`` the flow's tasks draw from (seed_random)
+        import random
+
+        import coolname
+
+        coolname.replace_random(random.Random())
+    except Exception:  # noqa: BLE001 - another coolname: names draw from ``random``
+        pass
 
 
 def map_indices() -> dict[Any, int]:
@@ -337,6 +351,7 @@ def run_one(spec: dict, workdir: str, scratch: str, emit, storage, reader: _Read
             # the batch's tag: a run this child leaves behind (killed at its time limit) is
             # found by it and marked Crashed by the caller
             with tags(*([spec["batch_tag"]] if spec.get("batch_tag") else [])):
+                seed_random(spec)  # as the Prefect 1 side, right before the run
                 state = flow(**capture["parameters"], return_state=True)
             break
         except BaseException as exc:  # noqa: BLE001 - the engine itself failed

@@ -168,6 +168,30 @@ def file_hashes(root: str) -> dict:
     return out
 
 
+def run_seed(spec: dict) -> int:
+    """The seed of one run's random numbers: from its flow name and case, the same on both sides
+    (the Prefect 2 side is given the Prefect 1 flow name)."""
+    key = f"{spec['flow']}\0{spec.get('case') or 'default'}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
+
+
+def seed_random(spec: dict) -> int:
+    """Seed Python's ``random`` (and numpy's global generator, if the flows imported numpy) with
+    :func:`run_seed`, right before a run: tasks that draw in the same order on both sides draw
+    the same numbers."""
+    import random
+
+    seed = run_seed(spec)
+    random.seed(seed)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        try:
+            numpy.random.seed(seed % 2**32)
+        except Exception:  # noqa: BLE001 - a numpy without the legacy global generator
+            pass
+    return seed
+
+
 # ------------------------------------------------------------------------- Prefect 1 specifics
 
 
@@ -359,10 +383,58 @@ def install_flow_run_stand_ins() -> None:
     flow_run.wait_for_flow_run.run = wait_for_flow_run
 
 
+def install_task_order() -> None:
+    """Prefect 1 runs a flow's tasks in ``Flow.sorted_tasks()`` order, a topological sort that
+    leaves independent tasks in the iteration order of a set of tasks (their memory addresses):
+    any order, another one each run. Here ties go to the task added to the flow first, which is
+    the order the rewritten ``@flow`` body calls them in: both sides run the tasks in one order,
+    and tasks drawing random numbers (:func:`seed_random`) draw them in the same order."""
+    import heapq
+
+    from prefect import Flow
+
+    original_add = Flow.add_task
+    original_sorted = Flow.sorted_tasks
+
+    @functools.wraps(original_add)
+    def add_task(self, task):
+        order = self.__dict__.setdefault("_meta_flows_order", {})
+        order.setdefault(id(task), len(order))
+        return original_add(self, task)
+
+    @functools.wraps(original_sorted)
+    def sorted_tasks(self, root_tasks=None):
+        tasks = original_sorted(self, root_tasks)  # a valid order: the tasks to sort, no cycle
+        order = self.__dict__.get("_meta_flows_order", {})
+        rank = {id(t): (order.get(id(t), len(order)), i) for i, t in enumerate(tasks)}
+        waiting = {id(t): 0 for t in tasks}
+        downstream: dict = {id(t): [] for t in tasks}
+        for edge in self.edges:
+            up, down = id(edge.upstream_task), id(edge.downstream_task)
+            if up in waiting and down in waiting:
+                waiting[down] += 1
+                downstream[up].append(edge.downstream_task)
+        ready = [(rank[id(t)], t) for t in tasks if not waiting[id(t)]]
+        heapq.heapify(ready)
+        out = []
+        while ready:
+            _, task = heapq.heappop(ready)
+            out.append(task)
+            for child in downstream[id(task)]:
+                waiting[id(child)] -= 1
+                if not waiting[id(child)]:
+                    heapq.heappush(ready, (rank[id(child)], child))
+        return tuple(out) if len(out) == len(tasks) else tasks
+
+    Flow.add_task = add_task
+    Flow.sorted_tasks = sorted_tasks
+
+
 def install_patches() -> None:
     from prefect import Flow
 
     install_flow_run_stand_ins()
+    install_task_order()
 
     original_init = Flow.__init__
 
@@ -454,6 +526,7 @@ def run_one(spec: dict, repo: str, workdir: str, scratch: str, timeout: float, e
     emit({"event": "running", "id": spec["id"]})
     started = time.perf_counter()
     signal.alarm(max(1, int(math.ceil(timeout))))
+    seed_random(spec)
     try:
         state = flow.run(parameters=dict(capture["parameters"]), run_on_schedule=False)
         signal.alarm(0)
