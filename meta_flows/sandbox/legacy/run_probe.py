@@ -430,10 +430,22 @@ def install_task_order() -> None:
     Flow.sorted_tasks = sorted_tasks
 
 
+def quiet_console() -> None:
+    """Prefect 1's console handler (on the ``prefect`` logger) passes errors only: the flows'
+    loggers log at the configured level (a handler a task adds gets those records), the console
+    no more than a run needs."""
+    import logging
+
+    for handler in logging.getLogger("prefect").handlers:
+        if type(handler) is logging.StreamHandler:
+            handler.setLevel(logging.ERROR)
+
+
 def install_patches() -> None:
     from prefect import Flow
 
     install_flow_run_stand_ins()
+    quiet_console()
     install_task_order()
 
     original_init = Flow.__init__

@@ -22,6 +22,9 @@ After::
 - ``logger`` -> ``get_run_logger()`` inside any function (a helper called from a task runs inside
   the run too); at module level -> ``logging.getLogger(__name__)`` with a TODO (C).
   ``prefect.utilities.logging.get_logger(...)`` likewise (``logging.getLogger(name)`` outside).
+  What only a ``logging.Logger`` has (``addHandler``, ``removeHandler``, ``handlers``,
+  ``propagate``, filters...), used on the run logger or on a name the function binds to it
+  only, goes to the adapter's logger: ``logger.logger.addHandler(handler)`` (A).
 - ``parameters``, ``scheduled_start_time``, ``date``, ``flow_run_id``, ``flow_run_name``,
   ``flow_name`` -> ``runtime.flow_run.parameters / scheduled_start_time / id / name / flow_name``;
   ``task_run_id``, ``task_name``, ``task_run_name`` -> ``runtime.task_run.id / task_name / name``
@@ -124,6 +127,26 @@ HUMAN = {
     "Secret.load('<lowercase-dashed-name>').get() (from prefect.blocks.system) and create the "
     "Secret block",
 }
+# What a ``logging.Logger`` has and the ``LoggerAdapter`` that ``get_run_logger()`` returns has
+# not: on the run logger they go to the adapter's ``.logger`` (the logger it logs through).
+LOGGER_ONLY = frozenset(
+    {
+        "addHandler",
+        "removeHandler",
+        "handlers",
+        "addFilter",
+        "removeFilter",
+        "filters",
+        "filter",
+        "propagate",
+        "level",
+        "disabled",
+        "parent",
+        "handle",
+        "callHandlers",
+        "getChild",
+    }
+)
 _CONTEXT_METHODS = {"get", "update", "to_dict", "setdefault", "keys", "items", "values"}
 # What Prefect 2.20's ``prefect.context`` module offers: already-migrated code, left alone.
 P2_CONTEXT_NAMES = frozenset(
@@ -186,6 +209,7 @@ class ContextRule(Rule):
         self._need_today = False
         self._need_config = False
         self._changed = False
+        self._logger_names: list[frozenset[str]] = []  # per enclosing def: run logger names
 
     # ------------------------------------------------------------------ scopes
 
@@ -194,6 +218,54 @@ class ContextRule(Rule):
 
     def visit_ImportFrom(self, node) -> bool:
         return False
+
+    # ------------------------------------------------------------------ run logger names
+
+    def _is_logger_read(self, node: cst.CSTNode) -> bool:
+        """``node`` reads the Prefect 1 context logger (or calls ``get_logger()``)."""
+        if isinstance(node, cst.Call):
+            func = node.func
+            if self.is_prefect(func, GET_LOGGER):
+                return True
+            return (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "get"
+                and self._is_context(func.value)
+                and bool(node.args)
+                and _string_key(get_arg(node, "key", 0).value) == "logger"
+            )
+        if isinstance(node, cst.Attribute):
+            return node.attr.value == "logger" and self._is_context(node.value)
+        if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+            index = node.slice[0].slice
+            return (
+                isinstance(index, cst.Index)
+                and _string_key(index.value) == "logger"
+                and self._is_context(node.value)
+            )
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._logger_names.append(_logger_names(node, self._is_logger_read))
+
+    def leave_FunctionDef(self, original_node, updated_node):
+        self._logger_names.pop()
+        return updated_node
+
+    def _logger_attribute(self, original: cst.Attribute, updated: cst.Attribute):
+        """``logger.addHandler`` -> ``logger.logger.addHandler`` on the run logger."""
+        if original.attr.value not in LOGGER_ONLY or not self._logger_names:
+            return None
+        value = original.value
+        bound = isinstance(value, cst.Name) and value.value in self._logger_names[-1]
+        if not bound and not (
+            id(value) in self._plan and self._plan[id(value)][0] in ("logger", "get_logger")
+        ):
+            return None
+        self.mark_applied()
+        return updated.with_changes(
+            value=cst.Attribute(value=updated.value, attr=cst.Name("logger"))
+        )
 
     # ------------------------------------------------------------------ finding reads
 
@@ -383,6 +455,9 @@ class ContextRule(Rule):
         return self._leave_expr(original_node, updated_node)
 
     def leave_Attribute(self, original_node, updated_node):
+        handled = self._logger_attribute(original_node, updated_node)
+        if handled is not None:
+            return handled
         return self._leave_expr(original_node, updated_node)
 
     def leave_Name(self, original_node, updated_node):
@@ -438,6 +513,108 @@ class ContextRule(Rule):
         )
         stmts = [config_class().with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])]
         return insert_stand_ins(self, module, [(None, [*stmts, binding])])
+
+
+class _Bindings(cst.CSTVisitor):
+    """Every binding of a name in one function body (nested functions and classes left out)."""
+
+    def __init__(self) -> None:
+        self.assigned: dict[str, list[cst.BaseExpression | None]] = {}
+
+    def bind(self, name: str, value: cst.BaseExpression | None = None) -> None:
+        self.assigned.setdefault(name, []).append(value)
+
+    def bind_target(self, target: cst.CSTNode) -> None:
+        for node in _target_names(target):
+            self.bind(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.bind(node.name.value)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.bind(node.name.value)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.bind(node.targets[0].target.value, node.value)
+        else:
+            for target in node.targets:
+                self.bind_target(target.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.bind_target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.bind_target(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.bind_target(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self.bind_target(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.bind_target(node.target)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self.bind_target(node.asname.name)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self.bind_target(node.name.name)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        for item in node.names:
+            self.bind(item.name.value)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        for item in node.names:
+            self.bind(item.name.value)
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+        name = node.asname.name if node.asname is not None else node.name
+        while isinstance(name, cst.Attribute):
+            name = name.value
+        self.bind_target(name)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self.bind_target(node.target)
+
+
+def _target_names(target: cst.CSTNode) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for el in target.elements for n in _target_names(el.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
+
+
+def _logger_names(function: cst.FunctionDef, is_logger_read) -> frozenset[str]:
+    """The names ``function`` binds to the Prefect 1 context logger and to nothing else."""
+    bindings = _Bindings()
+    for param in (
+        *function.params.params,
+        *function.params.posonly_params,
+        *function.params.kwonly_params,
+    ):
+        bindings.bind(param.name.value)
+    for star in (function.params.star_arg, function.params.star_kwarg):
+        if isinstance(star, cst.Param):
+            bindings.bind(star.name.value)
+    function.body.visit(bindings)
+    return frozenset(
+        name
+        for name, values in bindings.assigned.items()
+        if all(v is not None and is_logger_read(v) for v in values)
+    )
 
 
 def _add_today_helper(module: cst.Module) -> cst.Module:
