@@ -175,6 +175,47 @@ def test_logger_handler_methods_left_alone(src):
     assert "log.addHandler(" in out
 
 
+LOOP_TODO = todo_text(
+    "PF011",
+    "signals.LOOP: rewrite the task body as a while loop carrying the loop result (Prefect 2 has "
+    "no LOOP: the task runs once, and its reads of the Prefect 1 context's task_loop_result / "
+    "task_loop_count give their first run's values, the defaults)",
+)
+
+
+def test_loop_reads_give_their_first_run_value_under_the_loop_todo():
+    """``.get("task_loop_result", default)``: Prefect 1 had not set the key in a task's first
+    run; the read becomes that value, and the task's one TODO is PF011's on its ``raise LOOP``."""
+    src = (
+        "import prefect\nfrom prefect import task\nfrom prefect.engine.signals import LOOP\n\n"
+        "@task\ndef t():\n    payload = prefect.context.get('task_loop_result', {'n': 1})\n"
+        "    count = prefect.context.get('task_loop_count')\n    n = payload['n']\n"
+        "    if n > 3:\n        return n, count\n    raise LOOP(result={'n': n + 1})\n"
+    )
+    out = migrate(src).code
+    assert "    payload = {'n': 1}\n    count = None\n" in out
+    assert "prefect.context" not in out and "import prefect\n" not in out
+    assert out.count("TODO(prefect2-migration)") == 1
+    assert f"    {LOOP_TODO}\n    # raise LOOP(result={{'n': n + 1}})\n" in out
+    compile(out, "x", "exec")
+
+
+def test_loop_read_without_loop_in_the_function_keeps_its_own_todo():
+    todo = todo_text(
+        "PF007",
+        f"{HUMAN['task_loop_result']}: this read gives its value in the task's first run, the "
+        "default (Prefect 2 has no LOOP)",
+    )
+    assert_rewrite(
+        ContextRule,
+        _in_task(
+            "import prefect\nfrom prefect import task",
+            'v = prefect.context.get("task_loop_result", 0)',
+        ),
+        _in_task("from prefect import task", f"{todo}\n    v = 0"),
+    )
+
+
 MODULE_LOGGER_TODO = todo_text(
     "PF007",
     "a module-level logger does not reach the Prefect run logs: call get_run_logger() inside the "

@@ -147,6 +147,11 @@ LOGGER_ONLY = frozenset(
         "getChild",
     }
 )
+# Set by Prefect 1 only from a task's second run on (after ``raise LOOP``): absent in its first.
+LOOP_KEYS = ("task_loop_result", "task_loop_count")
+LOOP_FIRST = (
+    "this read gives its value in the task's first run, the default (Prefect 2 has no LOOP)"
+)
 _CONTEXT_METHODS = {"get", "update", "to_dict", "setdefault", "keys", "items", "values"}
 # What Prefect 2.20's ``prefect.context`` module offers: already-migrated code, left alone.
 P2_CONTEXT_NAMES = frozenset(
@@ -210,6 +215,7 @@ class ContextRule(Rule):
         self._need_config = False
         self._changed = False
         self._logger_names: list[frozenset[str]] = []  # per enclosing def: run logger names
+        self._loops: list[bool] = []  # per enclosing def: it raises Prefect 1's LOOP signal
 
     # ------------------------------------------------------------------ scopes
 
@@ -247,9 +253,11 @@ class ContextRule(Rule):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._logger_names.append(_logger_names(node, self._is_logger_read))
+        self._loops.append(_raises_loop(self, node))
 
     def leave_FunctionDef(self, original_node, updated_node):
         self._logger_names.pop()
+        self._loops.pop()
         return updated_node
 
     def _logger_attribute(self, original: cst.Attribute, updated: cst.Attribute):
@@ -285,6 +293,9 @@ class ContextRule(Rule):
             self._consumed.add(id(func))
             key = _string_key(get_arg(node, "key", 0).value) if node.args else None
             default = get_arg(node, "default", 1)
+            if key in LOOP_KEYS and self.function_depth:
+                self._first_iteration(node, func.value, key, default)
+                return
             self._claim(node, func.value, key, default.value if default else None)
 
     def _config_path(self, node: cst.CSTNode) -> tuple[str, ...] | None:
@@ -347,6 +358,15 @@ class ContextRule(Rule):
                     "flow/task parameters instead (the block below still uses Prefect 1 context)"
                 )
 
+    def _first_iteration(self, node: cst.Call, ctx, key: str, default: cst.Arg | None) -> None:
+        """``prefect.context.get("task_loop_result", default)`` in a function: the value of the
+        task's first run, when Prefect 1 had not set the key (``default``, else None). The TODO
+        is PF011's on the function's ``raise LOOP(...)``, or this rule's when it has none."""
+        self._consumed.add(id(ctx))
+        self._plan[id(node)] = ("first-iteration", default.value if default else None)
+        if not (self._loops and self._loops[-1]):
+            self.add_todo(f"{HUMAN[key]}: {LOOP_FIRST}")
+
     def _claim(self, node, ctx, key: str | None, default) -> None:
         """Plan the rewrite of a read of ``key``, or flag it."""
         self._consumed.add(id(ctx))
@@ -391,6 +411,8 @@ class ContextRule(Rule):
         self.mark_applied()
         if key.startswith("config:"):
             return self._config_replacement(key[len("config:") :])
+        if key == "first-iteration":
+            return cst.Name("None") if default is None else default
         if key in ("logger", "get_logger"):
             if self.function_depth:
                 self.add_import("prefect", "get_run_logger")
@@ -595,6 +617,28 @@ def _target_names(target: cst.CSTNode) -> list[str]:
     if isinstance(target, cst.StarredElement):
         return _target_names(target.value)
     return []
+
+
+def _raises_loop(rule: Rule, function: cst.FunctionDef) -> bool:
+    """``function`` (not its nested functions) raises Prefect 1's ``LOOP`` signal."""
+    from meta_flows.core.codemod.rules.signals import signal_name
+
+    found = []
+
+    class _Raises(cst.CSTVisitor):
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+        def visit_ClassDef(self, node) -> bool:
+            return False
+
+        def visit_Raise(self, node: cst.Raise) -> None:
+            exc = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+            if exc is not None and signal_name(rule.prefect_name(exc)) == "LOOP":
+                found.append(node)
+
+    function.body.visit(_Raises())
+    return bool(found)
 
 
 def _logger_names(function: cst.FunctionDef, is_logger_read) -> frozenset[str]:
