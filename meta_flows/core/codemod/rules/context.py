@@ -32,7 +32,10 @@ After::
   for the values that are None outside a run (ids and names).
 - ``today``, ``yesterday``, ``tomorrow`` (and ``*_nodash``) -> ``_prefect1_today(offset, fmt)``, one
   small helper added after the imports that formats ``runtime.flow_run.scheduled_start_time`` (C).
-- ``map_index``, ``task_loop_*``, ``secrets``, dynamic keys, ``with prefect.context(...)`` and any
+- ``.get("task_loop_result"[, default])`` / ``task_loop_count`` inside a function -> the default
+  (None without one), their value in the task's first run, when Prefect 1 had not set them; the
+  TODO is PF011's on the function's ``raise LOOP(...)``, or one of this rule's without it (H).
+- ``map_index``, other ``task_loop_*`` reads, ``secrets``, dynamic keys, ``with prefect.context(...)`` and any
   other use of the Prefect 1 context -> H: a TODO (``prefect.context`` is a different module in
   Prefect 2); at module level the statement is commented out so the module still imports.
 
