@@ -207,6 +207,26 @@ def fetch_results(states: list, in_memory: list | None = None) -> list:
     return asyncio.run(all_of())
 
 
+TASK_RUN_PAGE = 200  # the API answers at most PREFECT_API_DEFAULT_LIMIT (200) runs a request
+
+
+def all_task_runs(client, flow_run_filter) -> list:
+    """Every task run of the flow run, page by page (one request answers at most 200)."""
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    found: list = []
+    while True:
+        page = client.read_task_runs(
+            flow_run_filter=flow_run_filter,
+            sort=TaskRunSort.ID_DESC,
+            limit=TASK_RUN_PAGE,
+            offset=len(found),
+        )
+        found.extend(page)
+        if len(page) < TASK_RUN_PAGE:
+            return found
+
+
 def read_back(flow_run_id: UUID, capture: dict, client) -> None:
     """Fill ``capture`` from the API (``client``, a sync Prefect client): flow run state, task
     runs and their persisted results."""
@@ -221,9 +241,7 @@ def read_back(flow_run_id: UUID, capture: dict, client) -> None:
     if state is not None and not capture["ok"]:
         # The run happened and ended Failed: a result to compare, not an error.
         capture["message"] = state.message
-    task_runs = client.read_task_runs(
-        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-    )
+    task_runs = all_task_runs(client, FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
     values = fetch_results(
         [tr.state for tr in task_runs], [FINAL_STATES.get(tr.id) for tr in task_runs]
     )

@@ -1,6 +1,7 @@
 """Both validation children seed ``random`` from the flow name and case right before each run: a
 flow whose tasks draw random numbers one after the other draws the same numbers under Prefect 1
-and, rewritten, under Prefect 2 (``equal``); another case of the same flow draws other numbers."""
+and, rewritten, under Prefect 2 (``equal``); another case of the same flow draws other numbers.
+A flow with more task runs than the API answers in one request (200) is read back whole."""
 
 from __future__ import annotations
 
@@ -43,6 +44,26 @@ with Flow("seeded-draws") as flow:
     order = shuffled(values)
 """
 
+MANY = """
+import random
+
+from prefect import Flow, task
+
+
+@task
+def numbers():
+    return [random.randint(0, 1000) for _ in range(110)]
+
+
+@task
+def plus_one(x):
+    return x + 1
+
+
+with Flow("many-children") as flow:
+    plus_one.map(plus_one.map(numbers()))
+"""
+
 CASES = """
 seeded-draws:
   - case: default
@@ -75,6 +96,10 @@ def verdicts(prefect_api, prefect_server, legacy_root, tmp_path_factory):
     assert result.status == "migrated", result.error
     assert "TODO" not in result.code, result.code
     (migrated / "seeded_draws.py").write_text(result.code)
+    (legacy / "many_children.py").write_text(MANY)
+    result = migrate_source(MANY, "many_children.py", module_name="many_children")
+    assert result.status == "migrated", result.error
+    (migrated / "many_children.py").write_text(result.code)
     cases = tmp_path_factory.mktemp("seeded-cases") / "cases.yaml"
     cases.write_text(CASES)
     with pytest.MonkeyPatch.context() as mp:
@@ -83,10 +108,14 @@ def verdicts(prefect_api, prefect_server, legacy_root, tmp_path_factory):
 
 
 def test_random_draws_validate_equal(verdicts):
-    found = {v.case: v for v in verdicts}
-    assert sorted(found) == ["default", "doubled"]
+    found = {(v.flow_name, v.case) for v in verdicts}
+    assert found == {
+        ("seeded-draws", "default"),
+        ("seeded-draws", "doubled"),
+        ("many-children", "default"),
+    }
     not_equal = [
-        f"{v.case}: {v.verdict} {v.reason or ''} {v.diff[:3]}"
+        f"{v.flow_name} [{v.case}]: {v.verdict} {v.reason or ''} {v.diff[:3]}"
         for v in verdicts
         if v.verdict != "equal"
     ]
