@@ -14,7 +14,8 @@ A run with ``"flow_run_id"`` happened elsewhere (a worker ran a shadow deploymen
 read back.
 
 Each run: the module is imported once (cwd: a scratch directory), the process ``chdir``s into a
-fresh empty directory and calls the flow with ``return_state=True`` -- a real flow run against
+fresh empty directory, seeds ``random`` as the Prefect 1 side does (``seed_random``) and calls
+the flow with ``return_state=True`` -- a real flow run against
 the current API (``PREFECT_API_URL``). Then everything is read back through the API with a new
 client: the flow run's state, its task runs, and each task run's persisted result
 (``state.result()`` from result storage).

@@ -12,8 +12,10 @@ like :mod:`meta_flows.sandbox.legacy.probe`: it imports only the standard librar
 
 All runs of a project share this ONE process (importing Prefect 1 and the flow modules once).
 Isolation per run: a fresh empty working directory under ``workdir`` (the process ``chdir``s
-into it), Prefect 1's in-process task caches (``prefect.context.caches``) cleared, and
-``flow.run(parameters=..., run_on_schedule=False)``. Modules are imported once, in a scratch
+into it), Prefect 1's in-process task caches (``prefect.context.caches``) cleared, ``random``
+seeded from the flow name and case (:func:`seed_random`, as the Prefect 2 side), and
+``flow.run(parameters=..., run_on_schedule=False)``; independent tasks run in the order they were
+added to the flow (:func:`install_task_order`). Modules are imported once, in a scratch
 directory of their own, with ``Flow.run``/``register``/``visualize`` disabled during the import
 (a module that runs its flow at import time must not run it there).
 
