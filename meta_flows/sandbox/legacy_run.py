@@ -18,6 +18,7 @@ flow's executor class.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,16 @@ class RunSpec:
         if isinstance(value, dict):
             return cls(**value)
         return cls(*value)
+
+
+def run_environ(env: LegacyEnv) -> dict[str, str]:
+    """The environment of the interpreter running the flows: a Prefect 1 child's
+    (:meth:`LegacyEnv.child_environ`, whose Prefect 1 logs only errors), with the flows' loggers
+    at the level the Prefect 2 side logs at (``PREFECT_LOGGING_LEVEL``, Prefect 2's default
+    ``INFO``): a task that adds a handler to its logger gets the same records on both sides. The
+    run probe keeps Prefect 1's own console handler at ``ERROR``."""
+    level = os.environ.get("PREFECT_LOGGING_LEVEL") or "INFO"
+    return {**env.child_environ(), "PREFECT__LOGGING__LEVEL": level.upper()}
 
 
 def module_and_root(repo: Path, file: str) -> tuple[str, Path]:
@@ -115,7 +126,7 @@ def run_legacy(
 
     captures = run_batches(
         env.program(RUN_PROBE),
-        env.child_environ(),
+        run_environ(env),
         {"repo": str(repo), "roots": roots, "timeout": timeout},
         requests,
         blank,

@@ -14,7 +14,8 @@ A run with ``"flow_run_id"`` happened elsewhere (a worker ran a shadow deploymen
 read back.
 
 Each run: the module is imported once (cwd: a scratch directory), the process ``chdir``s into a
-fresh empty directory and calls the flow with ``return_state=True`` -- a real flow run against
+fresh empty directory, seeds ``random`` as the Prefect 1 side does (``seed_random``) and calls
+the flow with ``return_state=True`` -- a real flow run against
 the current API (``PREFECT_API_URL``). Then everything is read back through the API with a new
 client: the flow run's state, its task runs, and each task run's persisted result
 (``state.result()`` from result storage).
@@ -52,7 +53,12 @@ from uuid import UUID
 
 from meta_flows.patches import prefect_tls
 from meta_flows.sandbox import effects
-from meta_flows.sandbox.legacy.run_probe import blank_capture, file_hashes, result_fields
+from meta_flows.sandbox.legacy.run_probe import (
+    blank_capture,
+    file_hashes,
+    result_fields,
+    seed_random,
+)
 
 TASK_NAMES: dict[UUID, str] = {}  # task run id -> task name
 MAPS: list[tuple[str, list[Any]]] = []  # (task name, futures/states by map index)
@@ -87,6 +93,15 @@ def install_patches() -> None:
     engine.create_task_run = create_task_run
     engine.begin_task_run = begin_task_run
     engine.begin_task_map = begin_task_map
+    try:  # the run names Prefect makes (an in-process API too) draw from their own generator,
+        # not from the seeded ``random`` the flow's tasks draw from (seed_random)
+        import random
+
+        import coolname
+
+        coolname.replace_random(random.Random())
+    except Exception:  # noqa: BLE001 - another coolname: names draw from ``random``
+        pass
 
 
 def map_indices() -> dict[Any, int]:
@@ -193,6 +208,26 @@ def fetch_results(states: list, in_memory: list | None = None) -> list:
     return asyncio.run(all_of())
 
 
+TASK_RUN_PAGE = 200  # the API answers at most PREFECT_API_DEFAULT_LIMIT (200) runs a request
+
+
+def all_task_runs(client, flow_run_filter) -> list:
+    """Every task run of the flow run, page by page (one request answers at most 200)."""
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    found: list = []
+    while True:
+        page = client.read_task_runs(
+            flow_run_filter=flow_run_filter,
+            sort=TaskRunSort.ID_DESC,
+            limit=TASK_RUN_PAGE,
+            offset=len(found),
+        )
+        found.extend(page)
+        if len(page) < TASK_RUN_PAGE:
+            return found
+
+
 def read_back(flow_run_id: UUID, capture: dict, client) -> None:
     """Fill ``capture`` from the API (``client``, a sync Prefect client): flow run state, task
     runs and their persisted results."""
@@ -207,9 +242,7 @@ def read_back(flow_run_id: UUID, capture: dict, client) -> None:
     if state is not None and not capture["ok"]:
         # The run happened and ended Failed: a result to compare, not an error.
         capture["message"] = state.message
-    task_runs = client.read_task_runs(
-        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-    )
+    task_runs = all_task_runs(client, FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
     values = fetch_results(
         [tr.state for tr in task_runs], [FINAL_STATES.get(tr.id) for tr in task_runs]
     )
@@ -337,6 +370,7 @@ def run_one(spec: dict, workdir: str, scratch: str, emit, storage, reader: _Read
             # the batch's tag: a run this child leaves behind (killed at its time limit) is
             # found by it and marked Crashed by the caller
             with tags(*([spec["batch_tag"]] if spec.get("batch_tag") else [])):
+                seed_random(spec)  # as the Prefect 1 side, right before the run
                 state = flow(**capture["parameters"], return_state=True)
             break
         except BaseException as exc:  # noqa: BLE001 - the engine itself failed

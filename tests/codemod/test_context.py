@@ -123,6 +123,99 @@ def test_logger_in_plain_helper_function_and_task_run_method():
     )
 
 
+def test_logger_handler_methods_go_to_the_adapters_logger():
+    """What only a ``logging.Logger`` has goes to ``.logger`` of the ``get_run_logger()`` adapter,
+    on a name bound to the run logger only, or on the read itself; the adapter's own methods
+    (``info``, ``setLevel``) stay."""
+    assert_rewrite(
+        ContextRule,
+        "import logging\nimport prefect\nfrom prefect import task\n\n@task\ndef t(path):\n"
+        "    log = prefect.context.get('logger')\n    handler = logging.FileHandler(path)\n"
+        "    log.addHandler(handler)\n    log.setLevel(logging.DEBUG)\n    log.propagate = False\n"
+        "    log.info('x')\n    log.removeHandler(log.handlers[0])\n"
+        "    prefect.context.logger.addFilter(logging.Filter('a'))\n",
+        "import logging\nfrom prefect import get_run_logger, task\n\n@task\ndef t(path):\n"
+        "    log = get_run_logger()\n    handler = logging.FileHandler(path)\n"
+        "    log.logger.addHandler(handler)\n    log.setLevel(logging.DEBUG)\n"
+        "    log.logger.propagate = False\n    log.info('x')\n"
+        "    log.logger.removeHandler(log.logger.handlers[0])\n"
+        "    get_run_logger().logger.addFilter(logging.Filter('a'))\n",
+    )
+
+
+def test_logger_handler_methods_in_a_nested_function_use_its_own_names():
+    assert_rewrite(
+        ContextRule,
+        "import prefect\n\ndef outer(h):\n    log = prefect.context.get('logger')\n\n"
+        "    def inner(log):\n        log.addHandler(h)\n\n    log.addHandler(h)\n",
+        "from prefect import get_run_logger\n\ndef outer(h):\n    log = get_run_logger()\n\n"
+        "    def inner(log):\n        log.addHandler(h)\n\n    log.logger.addHandler(h)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        # the name is bound to something else too (or is a parameter): left alone
+        "import logging\nimport prefect\n\ndef f(h, plain):\n"
+        "    log = prefect.context.get('logger')\n    if plain:\n"
+        "        log = logging.getLogger('x')\n    log.addHandler(h)\n",
+        "import prefect\n\ndef f(log, h):\n    prefect.context.get('logger').info('x')\n"
+        "    log.addHandler(h)\n",
+        "import prefect\n\ndef f(h):\n    for log in [prefect.context.get('logger')]:\n"
+        "        log.addHandler(h)\n",
+        # a module-level logger is a logging.Logger
+        "import logging\nimport prefect\n\nlog = prefect.context.get('logger')\n"
+        "log.addHandler(logging.NullHandler())\n",
+    ],
+)
+def test_logger_handler_methods_left_alone(src):
+    out = apply_rule(ContextRule, src)
+    assert ".logger.addHandler" not in out
+    assert "log.addHandler(" in out
+
+
+LOOP_TODO = todo_text(
+    "PF011",
+    "signals.LOOP: rewrite the task body as a while loop carrying the loop result (Prefect 2 has "
+    "no LOOP: the task runs once, and its reads of the Prefect 1 context's task_loop_result / "
+    "task_loop_count give their first run's values, the defaults)",
+)
+
+
+def test_loop_reads_give_their_first_run_value_under_the_loop_todo():
+    """``.get("task_loop_result", default)``: Prefect 1 had not set the key in a task's first
+    run; the read becomes that value, and the task's one TODO is PF011's on its ``raise LOOP``."""
+    src = (
+        "import prefect\nfrom prefect import task\nfrom prefect.engine.signals import LOOP\n\n"
+        "@task\ndef t():\n    payload = prefect.context.get('task_loop_result', {'n': 1})\n"
+        "    count = prefect.context.get('task_loop_count')\n    n = payload['n']\n"
+        "    if n > 3:\n        return n, count\n    raise LOOP(result={'n': n + 1})\n"
+    )
+    out = migrate(src).code
+    assert "    payload = {'n': 1}\n    count = None\n" in out
+    assert "prefect.context" not in out and "import prefect\n" not in out
+    assert out.count("TODO(prefect2-migration)") == 1
+    assert f"    {LOOP_TODO}\n    # raise LOOP(result={{'n': n + 1}})\n" in out
+    compile(out, "x", "exec")
+
+
+def test_loop_read_without_loop_in_the_function_keeps_its_own_todo():
+    todo = todo_text(
+        "PF007",
+        f"{HUMAN['task_loop_result']}: this read gives its value in the task's first run, the "
+        "default (Prefect 2 has no LOOP)",
+    )
+    assert_rewrite(
+        ContextRule,
+        _in_task(
+            "import prefect\nfrom prefect import task",
+            'v = prefect.context.get("task_loop_result", 0)',
+        ),
+        _in_task("from prefect import task", f"{todo}\n    v = 0"),
+    )
+
+
 MODULE_LOGGER_TODO = todo_text(
     "PF007",
     "a module-level logger does not reach the Prefect run logs: call get_run_logger() inside the "
@@ -240,6 +333,8 @@ def test_module_level_human_case_is_commented_out():
         "import prefect\n\ndef f():\n    return prefect.context.get_run_context()\n",
         "from prefect.context import FlowRunContext\nctx = FlowRunContext.get()\n",
         "import logging\nlogger = logging.getLogger(__name__)\n",
+        "import logging\n\ndef f(h):\n    log = logging.getLogger('x')\n    log.addHandler(h)\n",
+        "from prefect import get_run_logger\n\ndef f():\n    get_run_logger().logger.addHandler(h)\n",
     ],
 )
 def test_noop(src):

@@ -178,7 +178,8 @@ def test_loop_is_flagged_and_module_still_compiles():
     loop_todo = todo_text(
         "PF011",
         "signals.LOOP: rewrite the task body as a while loop carrying the loop result "
-        "(prefect.context task_loop_result does not exist in Prefect 2)",
+        "(Prefect 2 has no LOOP: the task runs once, and its reads of the Prefect 1 context's "
+        "task_loop_result / task_loop_count give their first run's values, the defaults)",
     )
     assert out == (
         "from prefect import task\n@task\ndef t():\n"

@@ -12,8 +12,10 @@ like :mod:`meta_flows.sandbox.legacy.probe`: it imports only the standard librar
 
 All runs of a project share this ONE process (importing Prefect 1 and the flow modules once).
 Isolation per run: a fresh empty working directory under ``workdir`` (the process ``chdir``s
-into it), Prefect 1's in-process task caches (``prefect.context.caches``) cleared, and
-``flow.run(parameters=..., run_on_schedule=False)``. Modules are imported once, in a scratch
+into it), Prefect 1's in-process task caches (``prefect.context.caches``) cleared, ``random``
+seeded from the flow name and case (:func:`seed_random`, as the Prefect 2 side), and
+``flow.run(parameters=..., run_on_schedule=False)``; independent tasks run in the order they were
+added to the flow (:func:`install_task_order`). Modules are imported once, in a scratch
 directory of their own, with ``Flow.run``/``register``/``visualize`` disabled during the import
 (a module that runs its flow at import time must not run it there).
 
@@ -166,6 +168,30 @@ def file_hashes(root: str) -> dict:
                     digest.update(chunk)
             out[os.path.relpath(path, root).replace(os.sep, "/")] = digest.hexdigest()
     return out
+
+
+def run_seed(spec: dict) -> int:
+    """The seed of one run's random numbers: from its flow name and case, the same on both sides
+    (the Prefect 2 side is given the Prefect 1 flow name)."""
+    key = f"{spec['flow']}\0{spec.get('case') or 'default'}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
+
+
+def seed_random(spec: dict) -> int:
+    """Seed Python's ``random`` (and numpy's global generator, if the flows imported numpy) with
+    :func:`run_seed`, right before a run: tasks that draw in the same order on both sides draw
+    the same numbers."""
+    import random
+
+    seed = run_seed(spec)
+    random.seed(seed)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        try:
+            numpy.random.seed(seed % 2**32)
+        except Exception:  # noqa: BLE001 - a numpy without the legacy global generator
+            pass
+    return seed
 
 
 # ------------------------------------------------------------------------- Prefect 1 specifics
@@ -359,10 +385,70 @@ def install_flow_run_stand_ins() -> None:
     flow_run.wait_for_flow_run.run = wait_for_flow_run
 
 
+def install_task_order() -> None:
+    """Prefect 1 runs a flow's tasks in ``Flow.sorted_tasks()`` order, a topological sort that
+    leaves independent tasks in the iteration order of a set of tasks (their memory addresses):
+    any order, another one each run. Here ties go to the task added to the flow first, which is
+    the order the rewritten ``@flow`` body calls them in: both sides run the tasks in one order,
+    and tasks drawing random numbers (:func:`seed_random`) draw them in the same order."""
+    import heapq
+
+    from prefect import Flow
+
+    original_add = Flow.add_task
+    original_sorted = Flow.sorted_tasks
+
+    @functools.wraps(original_add)
+    def add_task(self, task):
+        order = self.__dict__.setdefault("_meta_flows_order", {})
+        order.setdefault(id(task), len(order))
+        return original_add(self, task)
+
+    @functools.wraps(original_sorted)
+    def sorted_tasks(self, root_tasks=None):
+        tasks = original_sorted(self, root_tasks)  # a valid order: the tasks to sort, no cycle
+        order = self.__dict__.get("_meta_flows_order", {})
+        rank = {id(t): (order.get(id(t), len(order)), i) for i, t in enumerate(tasks)}
+        waiting = {id(t): 0 for t in tasks}
+        downstream: dict = {id(t): [] for t in tasks}
+        for edge in self.edges:
+            up, down = id(edge.upstream_task), id(edge.downstream_task)
+            if up in waiting and down in waiting:
+                waiting[down] += 1
+                downstream[up].append(edge.downstream_task)
+        ready = [(rank[id(t)], t) for t in tasks if not waiting[id(t)]]
+        heapq.heapify(ready)
+        out = []
+        while ready:
+            _, task = heapq.heappop(ready)
+            out.append(task)
+            for child in downstream[id(task)]:
+                waiting[id(child)] -= 1
+                if not waiting[id(child)]:
+                    heapq.heappush(ready, (rank[id(child)], child))
+        return tuple(out) if len(out) == len(tasks) else tasks
+
+    Flow.add_task = add_task
+    Flow.sorted_tasks = sorted_tasks
+
+
+def quiet_console() -> None:
+    """Prefect 1's console handler (on the ``prefect`` logger) passes errors only: the flows'
+    loggers log at the configured level (a handler a task adds gets those records), the console
+    no more than a run needs."""
+    import logging
+
+    for handler in logging.getLogger("prefect").handlers:
+        if type(handler) is logging.StreamHandler:
+            handler.setLevel(logging.ERROR)
+
+
 def install_patches() -> None:
     from prefect import Flow
 
     install_flow_run_stand_ins()
+    quiet_console()
+    install_task_order()
 
     original_init = Flow.__init__
 
@@ -454,6 +540,7 @@ def run_one(spec: dict, repo: str, workdir: str, scratch: str, timeout: float, e
     emit({"event": "running", "id": spec["id"]})
     started = time.perf_counter()
     signal.alarm(max(1, int(math.ceil(timeout))))
+    seed_random(spec)
     try:
         state = flow.run(parameters=dict(capture["parameters"]), run_on_schedule=False)
         signal.alarm(0)

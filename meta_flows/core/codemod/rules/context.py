@@ -22,6 +22,9 @@ After::
 - ``logger`` -> ``get_run_logger()`` inside any function (a helper called from a task runs inside
   the run too); at module level -> ``logging.getLogger(__name__)`` with a TODO (C).
   ``prefect.utilities.logging.get_logger(...)`` likewise (``logging.getLogger(name)`` outside).
+  What only a ``logging.Logger`` has (``addHandler``, ``removeHandler``, ``handlers``,
+  ``propagate``, filters...), used on the run logger or on a name the function binds to it
+  only, goes to the adapter's logger: ``logger.logger.addHandler(handler)`` (A).
 - ``parameters``, ``scheduled_start_time``, ``date``, ``flow_run_id``, ``flow_run_name``,
   ``flow_name`` -> ``runtime.flow_run.parameters / scheduled_start_time / id / name / flow_name``;
   ``task_run_id``, ``task_name``, ``task_run_name`` -> ``runtime.task_run.id / task_name / name``
@@ -29,7 +32,10 @@ After::
   for the values that are None outside a run (ids and names).
 - ``today``, ``yesterday``, ``tomorrow`` (and ``*_nodash``) -> ``_prefect1_today(offset, fmt)``, one
   small helper added after the imports that formats ``runtime.flow_run.scheduled_start_time`` (C).
-- ``map_index``, ``task_loop_*``, ``secrets``, dynamic keys, ``with prefect.context(...)`` and any
+- ``.get("task_loop_result"[, default])`` / ``task_loop_count`` inside a function -> the default
+  (None without one), their value in the task's first run, when Prefect 1 had not set them; the
+  TODO is PF011's on the function's ``raise LOOP(...)``, or one of this rule's without it (H).
+- ``map_index``, other ``task_loop_*`` reads, ``secrets``, dynamic keys, ``with prefect.context(...)`` and any
   other use of the Prefect 1 context -> H: a TODO (``prefect.context`` is a different module in
   Prefect 2); at module level the statement is commented out so the module still imports.
 
@@ -124,6 +130,31 @@ HUMAN = {
     "Secret.load('<lowercase-dashed-name>').get() (from prefect.blocks.system) and create the "
     "Secret block",
 }
+# What a ``logging.Logger`` has and the ``LoggerAdapter`` that ``get_run_logger()`` returns has
+# not: on the run logger they go to the adapter's ``.logger`` (the logger it logs through).
+LOGGER_ONLY = frozenset(
+    {
+        "addHandler",
+        "removeHandler",
+        "handlers",
+        "addFilter",
+        "removeFilter",
+        "filters",
+        "filter",
+        "propagate",
+        "level",
+        "disabled",
+        "parent",
+        "handle",
+        "callHandlers",
+        "getChild",
+    }
+)
+# Set by Prefect 1 only from a task's second run on (after ``raise LOOP``): absent in its first.
+LOOP_KEYS = ("task_loop_result", "task_loop_count")
+LOOP_FIRST = (
+    "this read gives its value in the task's first run, the default (Prefect 2 has no LOOP)"
+)
 _CONTEXT_METHODS = {"get", "update", "to_dict", "setdefault", "keys", "items", "values"}
 # What Prefect 2.20's ``prefect.context`` module offers: already-migrated code, left alone.
 P2_CONTEXT_NAMES = frozenset(
@@ -186,6 +217,8 @@ class ContextRule(Rule):
         self._need_today = False
         self._need_config = False
         self._changed = False
+        self._logger_names: list[frozenset[str]] = []  # per enclosing def: run logger names
+        self._loops: list[bool] = []  # per enclosing def: it raises Prefect 1's LOOP signal
 
     # ------------------------------------------------------------------ scopes
 
@@ -194,6 +227,56 @@ class ContextRule(Rule):
 
     def visit_ImportFrom(self, node) -> bool:
         return False
+
+    # ------------------------------------------------------------------ run logger names
+
+    def _is_logger_read(self, node: cst.CSTNode) -> bool:
+        """``node`` reads the Prefect 1 context logger (or calls ``get_logger()``)."""
+        if isinstance(node, cst.Call):
+            func = node.func
+            if self.is_prefect(func, GET_LOGGER):
+                return True
+            return (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "get"
+                and self._is_context(func.value)
+                and bool(node.args)
+                and _string_key(get_arg(node, "key", 0).value) == "logger"
+            )
+        if isinstance(node, cst.Attribute):
+            return node.attr.value == "logger" and self._is_context(node.value)
+        if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+            index = node.slice[0].slice
+            return (
+                isinstance(index, cst.Index)
+                and _string_key(index.value) == "logger"
+                and self._is_context(node.value)
+            )
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._logger_names.append(_logger_names(node, self._is_logger_read))
+        self._loops.append(_raises_loop(self, node))
+
+    def leave_FunctionDef(self, original_node, updated_node):
+        self._logger_names.pop()
+        self._loops.pop()
+        return updated_node
+
+    def _logger_attribute(self, original: cst.Attribute, updated: cst.Attribute):
+        """``logger.addHandler`` -> ``logger.logger.addHandler`` on the run logger."""
+        if original.attr.value not in LOGGER_ONLY or not self._logger_names:
+            return None
+        value = original.value
+        bound = isinstance(value, cst.Name) and value.value in self._logger_names[-1]
+        if not bound and not (
+            id(value) in self._plan and self._plan[id(value)][0] in ("logger", "get_logger")
+        ):
+            return None
+        self.mark_applied()
+        return updated.with_changes(
+            value=cst.Attribute(value=updated.value, attr=cst.Name("logger"))
+        )
 
     # ------------------------------------------------------------------ finding reads
 
@@ -213,6 +296,9 @@ class ContextRule(Rule):
             self._consumed.add(id(func))
             key = _string_key(get_arg(node, "key", 0).value) if node.args else None
             default = get_arg(node, "default", 1)
+            if key in LOOP_KEYS and self.function_depth:
+                self._first_iteration(node, func.value, key, default)
+                return
             self._claim(node, func.value, key, default.value if default else None)
 
     def _config_path(self, node: cst.CSTNode) -> tuple[str, ...] | None:
@@ -275,6 +361,15 @@ class ContextRule(Rule):
                     "flow/task parameters instead (the block below still uses Prefect 1 context)"
                 )
 
+    def _first_iteration(self, node: cst.Call, ctx, key: str, default: cst.Arg | None) -> None:
+        """``prefect.context.get("task_loop_result", default)`` in a function: the value of the
+        task's first run, when Prefect 1 had not set the key (``default``, else None). The TODO
+        is PF011's on the function's ``raise LOOP(...)``, or this rule's when it has none."""
+        self._consumed.add(id(ctx))
+        self._plan[id(node)] = ("first-iteration", default.value if default else None)
+        if not (self._loops and self._loops[-1]):
+            self.add_todo(f"{HUMAN[key]}: {LOOP_FIRST}")
+
     def _claim(self, node, ctx, key: str | None, default) -> None:
         """Plan the rewrite of a read of ``key``, or flag it."""
         self._consumed.add(id(ctx))
@@ -319,6 +414,8 @@ class ContextRule(Rule):
         self.mark_applied()
         if key.startswith("config:"):
             return self._config_replacement(key[len("config:") :])
+        if key == "first-iteration":
+            return cst.Name("None") if default is None else default
         if key in ("logger", "get_logger"):
             if self.function_depth:
                 self.add_import("prefect", "get_run_logger")
@@ -383,6 +480,9 @@ class ContextRule(Rule):
         return self._leave_expr(original_node, updated_node)
 
     def leave_Attribute(self, original_node, updated_node):
+        handled = self._logger_attribute(original_node, updated_node)
+        if handled is not None:
+            return handled
         return self._leave_expr(original_node, updated_node)
 
     def leave_Name(self, original_node, updated_node):
@@ -438,6 +538,130 @@ class ContextRule(Rule):
         )
         stmts = [config_class().with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])]
         return insert_stand_ins(self, module, [(None, [*stmts, binding])])
+
+
+class _Bindings(cst.CSTVisitor):
+    """Every binding of a name in one function body (nested functions and classes left out)."""
+
+    def __init__(self) -> None:
+        self.assigned: dict[str, list[cst.BaseExpression | None]] = {}
+
+    def bind(self, name: str, value: cst.BaseExpression | None = None) -> None:
+        self.assigned.setdefault(name, []).append(value)
+
+    def bind_target(self, target: cst.CSTNode) -> None:
+        for node in _target_names(target):
+            self.bind(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.bind(node.name.value)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.bind(node.name.value)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.bind(node.targets[0].target.value, node.value)
+        else:
+            for target in node.targets:
+                self.bind_target(target.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.bind_target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.bind_target(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.bind_target(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self.bind_target(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.bind_target(node.target)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self.bind_target(node.asname.name)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self.bind_target(node.name.name)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        for item in node.names:
+            self.bind(item.name.value)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        for item in node.names:
+            self.bind(item.name.value)
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+        name = node.asname.name if node.asname is not None else node.name
+        while isinstance(name, cst.Attribute):
+            name = name.value
+        self.bind_target(name)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self.bind_target(node.target)
+
+
+def _target_names(target: cst.CSTNode) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for el in target.elements for n in _target_names(el.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
+
+
+def _raises_loop(rule: Rule, function: cst.FunctionDef) -> bool:
+    """``function`` (not its nested functions) raises Prefect 1's ``LOOP`` signal."""
+    from meta_flows.core.codemod.rules.signals import signal_name
+
+    found = []
+
+    class _Raises(cst.CSTVisitor):
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+        def visit_ClassDef(self, node) -> bool:
+            return False
+
+        def visit_Raise(self, node: cst.Raise) -> None:
+            exc = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+            if exc is not None and signal_name(rule.prefect_name(exc)) == "LOOP":
+                found.append(node)
+
+    function.body.visit(_Raises())
+    return bool(found)
+
+
+def _logger_names(function: cst.FunctionDef, is_logger_read) -> frozenset[str]:
+    """The names ``function`` binds to the Prefect 1 context logger and to nothing else."""
+    bindings = _Bindings()
+    for param in (
+        *function.params.params,
+        *function.params.posonly_params,
+        *function.params.kwonly_params,
+    ):
+        bindings.bind(param.name.value)
+    for star in (function.params.star_arg, function.params.star_kwarg):
+        if isinstance(star, cst.Param):
+            bindings.bind(star.name.value)
+    function.body.visit(bindings)
+    return frozenset(
+        name
+        for name, values in bindings.assigned.items()
+        if all(v is not None and is_logger_read(v) for v in values)
+    )
 
 
 def _add_today_helper(module: cst.Module) -> cst.Module:

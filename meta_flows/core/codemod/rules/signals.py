@@ -59,7 +59,8 @@ _H_MESSAGES = {
     "(prefect.states.Completed/Failed/Cancelled) from the task instead; P1 state objects differ",
     "PAUSE": "signals.PAUSE: call prefect.pause_flow_run() in the flow before this task instead",
     "LOOP": "signals.LOOP: rewrite the task body as a while loop carrying the loop result "
-    "(prefect.context task_loop_result does not exist in Prefect 2)",
+    "(Prefect 2 has no LOOP: the task runs once, and its reads of the Prefect 1 context's "
+    "task_loop_result / task_loop_count give their first run's values, the defaults)",
 }
 
 
