@@ -202,6 +202,65 @@ def test_class_with_state_is_kept_as_helper_and_wrapped():
     assert apply_rule(RULE, out) == out
 
 
+READS_ONLY_BEFORE = """\
+from prefect import Task
+
+class Offset(Task):
+    def __init__(self, base: int, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.base = base
+
+    def shift(self, x):
+        return x + self.base
+
+    def run(self, x, y=None):
+        return self.shift(x) + (self.base if y is None else y)
+
+offset = Offset(base=5, max_retries=2)
+"""
+
+READS_ONLY_AFTER = """\
+from prefect import task
+
+class Offset:
+    def __init__(self, base: int, *args, **kwargs):
+        self.base = base
+
+    def shift(self, x):
+        return x + self.base
+
+    def run(self, x, y=None):
+        return self.shift(x) + (self.base if y is None else y)
+
+@task(name="Offset", max_retries=2)
+def offset(x, y=None):
+    return Offset(base=5).run(x=x, y=y)
+"""
+
+
+def test_class_arguments_beside_star_args_go_to_the_class_and_reads_need_no_todo():
+    """An ``__init__(self, base, *args, **kwargs)`` argument is the class's, not a task option;
+    a class whose methods only read what ``__init__`` stored gets no TODO (a fresh instance per
+    call is the same task)."""
+    assert_rewrite(RULE, READS_ONLY_BEFORE, READS_ONLY_AFTER)
+
+
+@pytest.mark.parametrize(
+    "run_body",
+    [
+        "self.base += 1\n        return x",  # writes its state
+        "self.seen.append(x)\n        return x",  # mutates an attribute
+        "return helper(self, x)",  # hands itself to other code
+        "return x + self.max_retries",  # reads a Task attribute
+    ],
+)
+def test_a_class_touching_its_state_keeps_the_todo(run_body):
+    source = READS_ONLY_BEFORE.replace(
+        "return self.shift(x) + (self.base if y is None else y)", run_body
+    )
+    assert "check state kept on the instance" in apply_rule(RULE, source)
+
+
 INSTANCE_TODO = "# TODO(prefect2-migration): PF006 instance of the Task subclass T: see the class\n"
 
 

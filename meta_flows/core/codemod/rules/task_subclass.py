@@ -32,7 +32,9 @@ spelling -- PF004 renames them). The task name stays what Prefect 1 used: the cl
 Other classes (C) -- more methods, state in ``self``, a repository base class: the class stays as
 a plain helper without the Prefect base (``super().__init__`` calls removed, ``defaults_from_attrs``
 inlined) and each instance becomes ``@task(name="Extract")\\ndef extract(...): return
-Extract(...).run(...)``.
+Extract(...).run(...)``, the ``__init__`` arguments (also beside a ``*args`` passed on to ``Task``)
+given to the class. With a TODO to check the state kept on the instance, unless the methods only
+read what ``__init__`` stored from its arguments (a fresh instance per call is the same task).
 
 Classes of other modules (C) -- a class other modules import, or of which its module makes no
 instance (a library class), stays as a plain class without the Prefect base, with one TODO; so does
@@ -109,6 +111,9 @@ class ClassInfo:
     class_options: list[cst.Arg] = field(default_factory=list)  # super().__init__(name=...)
     prefect_bases: list[int] = field(default_factory=list)  # indexes of bases to drop
     base_function: str | None = None  # module-level task for instances made inside functions
+    # the instance keeps no state of its own: __init__ only stores its arguments, the other
+    # methods only read them (or call each other), so a fresh instance per call is the same task
+    stateless: bool = False
 
     @property
     def name(self) -> str:
@@ -156,6 +161,78 @@ class _LoggerToRunLogger(cst.CSTTransformer):
             self.used = True
             return cst.Call(func=cst.Name("get_run_logger"))
         return updated_node
+
+
+class _SelfUses(cst.CSTVisitor):
+    """Every ``self`` of a method: the attributes read, and what else was done with it."""
+
+    def __init__(self) -> None:
+        self.names = 0  # ``self`` names
+        self.attrs: list[str] = []  # ``self.<attr>``
+        self.deep = False  # ``self.<attr>.<more>``: a method of the attribute may mutate it
+        self.targets: list[cst.CSTNode] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "self":
+            self.names += 1
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if _is_self_attr(node):
+            self.attrs.append(node.attr.value)
+        elif _is_self_attr(node.value):
+            self.deep = True
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.targets.append(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.targets.append(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.targets.append(node.target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self.targets.append(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self.targets.append(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.targets.append(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self.targets.append(node.name)
+
+
+def _only_reads(
+    node: cst.ClassDef,
+    methods: dict[str, cst.FunctionDef],
+    stored: set[str],
+    init: cst.FunctionDef | None,
+) -> bool:
+    """True when the class is methods only and, outside ``__init__``, ``self`` is only read:
+    ``self.<attr>`` of an attribute ``__init__`` stored from an argument, or a method call."""
+    if node.decorators or node.keywords or len(node.bases) != 1:
+        return False
+    for stmt in node.body.body:
+        if not isinstance(stmt, cst.FunctionDef) and not (
+            isinstance(stmt, cst.SimpleStatementLine) and all(is_docstring(s) for s in stmt.body)
+        ):
+            return False
+    for method in methods.values():
+        if method is init:
+            continue
+        if method.decorators and method.name.value != "run":
+            return False
+        uses = _SelfUses()
+        method.body.visit(uses)
+        if uses.deep or uses.names != len(uses.attrs):
+            return False
+        if any(a not in stored and a not in methods for a in uses.attrs):
+            return False
+        if any(_uses_self(t) for t in uses.targets):
+            return False
+    return True
 
 
 class _UsesSelf(cst.CSTVisitor):
@@ -378,24 +455,29 @@ class TaskSubclassRule(Rule):
             else:
                 info.kind = WRAP
         init = methods.get("__init__")
+        info.stateless = init is None
         if init is not None and not self._analyse_init(init, info):
             info.kind = WRAP
         body_after = run.body.visit(_LoggerToRunLogger())
         if _uses_self(body_after):
             info.kind = WRAP
+        info.stateless = info.stateless and _only_reads(
+            node, methods, set(info.attr_of_param.values()), init
+        )
         return info
 
     def _analyse_init(self, init: cst.FunctionDef, info: ClassInfo) -> bool:
         params = init.params
-        if params.star_arg is not cst.MaybeSentinel.DEFAULT and params.star_arg is not None:
-            if not isinstance(params.star_arg, cst.ParamStar):
-                return False
         if params.posonly_params or not params.params or params.params[0].name.value != "self":
             return False
+        # the class's own arguments, told apart from Prefect 1 options at each instance
         info.init_params = [*params.params[1:], *params.kwonly_params]
         names = {p.name.value for p in info.init_params}
         kwargs_name = params.star_kwarg.name.value if params.star_kwarg else None
+        # *args passed on to Task: the class stays a helper (instances call run())
+        args_name = params.star_arg.name.value if isinstance(params.star_arg, cst.Param) else None
         simple = True
+        stores_only = True
         for stmt in _statements(init.body):
             if is_docstring(stmt):
                 continue
@@ -417,13 +499,20 @@ class TaskSubclassRule(Rule):
                         and arg.value.value == kwargs_name
                     ):
                         continue
+                    if (
+                        arg.star == "*"
+                        and isinstance(arg.value, cst.Name)
+                        and arg.value.value == args_name
+                    ):
+                        continue
                     if arg.keyword is not None and not arg.star:
                         info.class_options.append(arg)
                     elif not (isinstance(arg.value, cst.Name) and arg.value.value == "self"):
-                        simple = False
+                        simple = stores_only = False
                 continue
-            simple = False
-        return simple
+            simple = stores_only = False
+        info.stateless = stores_only
+        return simple and args_name is None
 
     def _settle(self) -> None:
         """Decide per class from its references; give classes used inside functions a base task."""
@@ -679,10 +768,12 @@ class TaskSubclassRule(Rule):
             helper = self._helper_class(info)
             out.append(helper.with_changes(leading_lines=original_node.leading_lines))
             if info.kind == WRAP and refs:
-                self.add_todo(
-                    f"Task subclass {info.name} is kept as a plain helper class; its instances "
-                    "became @task functions calling .run() -- check state kept on the instance"
-                )
+                if not info.stateless:
+                    self.add_todo(
+                        f"Task subclass {info.name} is kept as a plain helper class; its "
+                        "instances became @task functions calling .run() -- check state kept on "
+                        "the instance"
+                    )
             else:
                 self.add_todo(
                     f"class {info.name} subclassed Prefect 1's Task: it is kept as a plain class "
