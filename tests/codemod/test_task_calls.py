@@ -388,3 +388,82 @@ def test_migrated_calls_run_under_prefect2(tmp_path, prefect_env):
     assert "flatten" not in migrated
     script = migrated + '\nassert f() == (1, 3, [[1], [2], [3], [4]], [1, 2]), f()\nprint("OK")\n'
     assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)
+
+
+INDEXED_BEFORE = """\
+import prefect
+from prefect import context, flow, task, unmapped
+
+@task
+def label(x, sep):
+    return f"{prefect.context.map_index}{sep}{x}{context['map_index']}"
+
+@task
+def tally(x, **kwargs):
+    return (x, prefect.context.get("map_index", -1))
+
+@flow
+def f(xs):
+    names = label.map(sep=unmapped(":"), x=xs)
+    single = label("a", ":")
+    return names, tally.map(
+        [1, 2],
+    ), single
+"""
+
+INDEXED_AFTER = """\
+import prefect
+from prefect import context, flow, task, unmapped
+
+@task
+def label(x, sep, map_index=None):
+    return f"{map_index}{sep}{x}{map_index}"
+
+@task
+def tally(x, map_index=None, **kwargs):
+    return (x, map_index)
+
+@flow
+def f(xs):
+    names = label.map(sep=unmapped(":"), x=xs, map_index=range(len(xs)))
+    single = label("a", ":")
+    return names, tally.map(
+        [1, 2],
+        map_index=range(len([1, 2])),
+    ), single
+"""
+
+
+def test_a_task_reading_its_map_index_takes_it_as_a_parameter():
+    """Prefect 2 gives a mapped run no index: each .map passes range(len(<a mapped argument>)),
+    a direct call gets None (as Prefect 1 gave an unmapped run)."""
+    assert_rewrite(RULE, INDEXED_BEFORE, INDEXED_AFTER)
+
+
+INDEX_TASK = "import prefect\nfrom prefect import task\n@task\ndef t(x):\n    return prefect.context.map_index\n"
+
+
+@pytest.mark.parametrize(
+    "rest",
+    [
+        "other = t\n",  # used other than by a call: the parameter could be missed
+        "def g(get):\n    return t.map(get())\n",  # the mapped argument cannot be read twice
+        "def g(xs, u):\n    return t.map(xs, upstream_tasks=[u])\n",  # upstream tasks shorten it
+    ],
+)
+def test_map_index_left_for_a_human_when_not_provable(rest):
+    out = apply_rule(RULE, INDEX_TASK + rest)
+    assert "def t(x):\n    return prefect.context.map_index\n" in out
+    assert "map_index=" not in out
+
+
+def test_indexed_map_runs_under_prefect2(tmp_path, prefect_env):
+    migrated = apply_rule(RULE, INDEXED_BEFORE)
+    script = migrated + (
+        "\nnames, tallies, single = f(['p', 'q'])\n"
+        "assert [n.result() for n in names] == ['0:p0', '1:q1'], names\n"
+        "assert [t.result() for t in tallies] == [(1, 0), (2, 1)]\n"
+        "assert single == 'None:aNone', single\n"
+        'print("OK")\n'
+    )
+    assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)
