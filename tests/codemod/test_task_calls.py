@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from meta_flows.core.codemod.base import todo_text
-from meta_flows.core.codemod.rules.task_calls import RULE
+from meta_flows.core.codemod.rules.task_calls import FLATTEN_HELPER_CODE, RULE
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 from tests.codemod.test_task_options import run_under_prefect2
 
@@ -76,7 +76,7 @@ REWRITES = [
     pytest.param(
         *case(
             "r = a()\nb.map(flatten(r))\n",
-            "r = a()\nb.map([item for sub in r for item in sub])\n",
+            "r = a()\nb.map(_prefect1_flatten(r))\n",
             head=HEAD.replace("import flow, task", "import flatten, flow, task"),
         ),
         id="flatten-value",
@@ -84,7 +84,7 @@ REWRITES = [
     pytest.param(
         *case(
             "m = a.map([1, 2])\nb.map(flatten(m))\n",
-            "m = a.map([1, 2])\nb.map([item for sub in m for item in sub.result()])\n",
+            "m = a.map([1, 2])\nb.map(_prefect1_flatten(m, mapped=True))\n",
             head=HEAD.replace("import flow, task", "import flatten, flow, task"),
         ),
         id="flatten-futures",
@@ -95,8 +95,9 @@ REWRITES = [
 @pytest.mark.parametrize(("before", "after"), REWRITES)
 def test_rewrites(before, after):
     got = apply_rule(RULE, before)
-    after = after.replace(
-        "from prefect import flatten, flow, task", "from prefect import flow, task"
+    after = after.replace(  # flatten() becomes a helper written once after the imports
+        "from prefect import flatten, flow, task\n\n",
+        f"from prefect import flow, task\n\n\n{FLATTEN_HELPER_CODE}\n\n",
     )
     assert got == after, got
     assert apply_rule(RULE, got) == got
@@ -385,7 +386,7 @@ def test_migrated_calls_run_under_prefect2(tmp_path, prefect_env):
         "    ",
     )
     migrated = apply_rule(RULE, before)
-    assert "flatten" not in migrated
+    assert "import flatten" not in migrated and "flatten(m)" not in migrated
     script = migrated + '\nassert f() == (1, 3, [[1], [2], [3], [4]], [1, 2]), f()\nprint("OK")\n'
     assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)
 
@@ -466,4 +467,28 @@ def test_indexed_map_runs_under_prefect2(tmp_path, prefect_env):
         "assert single == 'None:aNone', single\n"
         'print("OK")\n'
     )
+    assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)
+
+
+def test_flatten_keeps_what_prefect1_did_with_values_that_are_not_lists_of_lists(
+    tmp_path, prefect_env
+):
+    """Prefect 1 passed a result that is not a list of lists unchanged, and kept a mapped child
+    that is no sequence whole."""
+    before = HEAD.replace("import flow, task", "import flatten, flow, task") + textwrap.indent(
+        textwrap.dedent(
+            """\
+            plain = b.map(flatten([1, 2]))
+            nested = flatten([[1], [2, 3]])
+            m = b.map([[1, 2], 3])
+            mixed = b.map(flatten(m))
+            return [x.result() for x in plain], nested, [x.result() for x in mixed]
+            """
+        ),
+        "    ",
+    )
+    migrated = apply_rule(RULE, before)
+    assert migrated.count("def _prefect1_flatten(") == 1
+    assert apply_rule(RULE, migrated) == migrated
+    script = migrated + '\nassert f() == ([1, 2], [1, 2, 3], [1, 2, 3]), f()\nprint("OK")\n'
     assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)
