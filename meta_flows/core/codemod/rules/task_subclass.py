@@ -27,7 +27,11 @@ spelling -- PF004 renames them). The task name stays what Prefect 1 used: the cl
 ``name=`` was given. Instances created inside functions (``Extract(table="x")(rows)``,
 ``MyTask()(x)``) call one module-level task function made from the class:
 ``extract_task(rows, table="x")``, with ``.with_options(...)`` for Prefect 1 options.
-``self.logger`` becomes ``get_run_logger()``.
+``self.logger`` becomes ``get_run_logger()``. An option ``super().__init__`` gets from an
+``__init__`` argument (``name=name``) takes each instance's value for it (or the default). An
+instance kept as an attribute of a functional-API flow (``flow.a = Extract("a")``, see
+:func:`meta_flows.core.codemod.analysis.graph.flow_task_attributes`) becomes the task ``a``, and
+``flow.a`` names it.
 
 Other classes (C) -- more methods, state in ``self``, a repository base class: the class stays as
 a plain helper without the Prefect base (``super().__init__`` calls removed, ``defaults_from_attrs``
@@ -53,12 +57,14 @@ under a TODO.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
 from meta_flows.core.codemod.analysis.decorators import decorator_name
+from meta_flows.core.codemod.analysis.graph import flow_task_attributes
 from meta_flows.core.codemod.analysis.scope import is_docstring, raw_qualified_names
 from meta_flows.core.codemod.analysis.uses import simple_assign
 from meta_flows.core.codemod.base import Rule, code_of, literal_value, with_todo
@@ -281,6 +287,9 @@ class TaskSubclassRule(Rule):
         # id(module-level statement) -> (class, variable, call): instances of installed classes
         self._installed: dict[int, tuple[str, str, cst.Call]] = {}
         self._installed_calls: set[int] = set()
+        # (flow variable, attribute) -> name: ``flow.a = Cls(...)`` instances of a flow built
+        # with the functional API become the module-level task ``a``, ``flow.a`` reads name it
+        self._flow_attrs: dict[tuple[str, str], str] = {}
 
     # ------------------------------------------------------------------ analysis
 
@@ -294,11 +303,41 @@ class TaskSubclassRule(Rule):
                 if info is not None:
                     self._classes[info.name] = info
         if self._classes:
+            self._flow_attrs = self._flow_attributes(node)
             node.visit(_ReferenceCollector(self))
             self._settle()
         if self.project.task_classes:
             self._find_installed_instances(node)
         return True
+
+    def _flow_attributes(self, module: cst.Module) -> dict[tuple[str, str], str]:
+        """``flow.a = Cls(...)`` instances of a flow built with the functional API (``flow``
+        bound once, to Prefect 1's ``Flow(...)``): see :func:`flow_task_attributes`."""
+        flows: Counter[str] = Counter()
+        for stmt in module.body:
+            assign = simple_assign(stmt)
+            if assign and isinstance(assign[1], cst.Call):
+                if self.is_prefect(assign[1].func, "prefect.Flow"):
+                    flows[assign[0]] += 1
+        found: dict[tuple[str, str], str] = {}
+        for variable in (v for v, n in flows.items() if n == 1):
+            for attr in flow_task_attributes(module, variable, set(self._classes)):
+                found[(variable, attr)] = attr
+        return found
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute):
+        if isinstance(original_node.value, cst.Name):
+            name = self._flow_attrs.get((original_node.value.value, original_node.attr.value))
+            if name is not None and self._converted_attr(name):
+                return cst.Name(name)
+        return updated_node
+
+    def _converted_attr(self, name: str) -> bool:
+        """The ``flow.<name>`` instance became the module-level task ``name``."""
+        ref = next(
+            (r for r in self._refs if r.target == name and r.kind == "module-instance"), None
+        )
+        return ref is not None and self._classes[ref.cls].kind != HUMAN
 
     # ------------------------------------------------------------------ installed classes
 
@@ -562,10 +601,16 @@ class TaskSubclassRule(Rule):
                 options.append(arg)
         return class_args, options
 
-    def _task_decorator(self, info: ClassInfo, options: list[cst.Arg]) -> cst.Decorator:
+    def _task_decorator(
+        self, info: ClassInfo, options: list[cst.Arg], class_args: dict | None = None
+    ) -> cst.Decorator:
         decorator = decorator_name(self, "task")
         merged: dict[str, cst.Arg] = {}
-        for arg in [*info.class_options, *options]:
+        for arg in info.class_options:
+            arg = self._class_option(info, arg, class_args or {})
+            if arg is not None:
+                merged[arg.keyword.value] = arg
+        for arg in options:
             merged[arg.keyword.value] = arg
         if "name" not in merged:
             merged = {
@@ -574,9 +619,25 @@ class TaskSubclassRule(Rule):
                 ),
                 **merged,
             }
-        args = [a.with_changes(comma=_COMMA) for a in merged.values()]
+        # on one line (options of a multi-line super().__init__ call carry its line breaks)
+        args = [
+            a.with_changes(comma=_COMMA, whitespace_after_arg=cst.SimpleWhitespace(""))
+            for a in merged.values()
+        ]
         args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return cst.Decorator(decorator=cst.Call(func=cst.Name(decorator), args=args))
+
+    def _class_option(self, info: ClassInfo, arg: cst.Arg, class_args: dict) -> cst.Arg | None:
+        """A ``super().__init__(name=name)`` option whose value is an ``__init__`` parameter
+        takes the instance's argument (or the parameter's default); None when there is neither
+        (Prefect 1 got None: its own default)."""
+        params = {p.name.value: p for p in info.init_params}
+        if not isinstance(arg.value, cst.Name) or arg.value.value not in params:
+            return arg
+        value = class_args.get(arg.value.value, params[arg.value.value].default)
+        if value is None or (isinstance(value, cst.Name) and value.value == "None"):
+            return None
+        return arg.with_changes(value=value, equal=_EQ)
 
     def _run_params(
         self, info: ClassInfo, defaults: dict[str, cst.BaseExpression]
@@ -632,7 +693,7 @@ class TaskSubclassRule(Rule):
             name=cst.Name(fname),
             params=params,
             body=body,
-            decorators=[self._task_decorator(info, options), *decorators],
+            decorators=[self._task_decorator(info, options, class_args), *decorators],
             leading_lines=[],
         )
 
@@ -664,7 +725,7 @@ class TaskSubclassRule(Rule):
             name=cst.Name(fname),
             params=params,
             body=body,
-            decorators=[self._task_decorator(info, options)],
+            decorators=[self._task_decorator(info, options, self._split_args(info, call)[0])],
         )
 
     def _instance_function(self, info: ClassInfo, ref: Reference) -> cst.FunctionDef | None:
@@ -945,6 +1006,18 @@ class _ReferenceCollector(cst.CSTVisitor):
         up = rule.get_metadata(ParentNodeProvider, call, None)
         if isinstance(up, cst.Call) and up.func is call:
             rule.register(Reference("inline-call", info.name, call, outer=up), None)
+            return
+        target_node = up.targets[0].target if isinstance(up, cst.Assign) else None
+        if (
+            isinstance(target_node, cst.Attribute)
+            and isinstance(target_node.value, cst.Name)
+            and (target_node.value.value, target_node.attr.value) in rule._flow_attrs
+            and self.depth == 0
+        ):
+            line = rule.get_metadata(ParentNodeProvider, up, None)
+            rule.register(
+                Reference("module-instance", info.name, call, target=target_node.attr.value), line
+            )
             return
         if (
             isinstance(up, cst.Assign)
