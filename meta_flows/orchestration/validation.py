@@ -82,7 +82,7 @@ def run_cases(
         legacy_future = pool.submit(
             run_legacy,
             legacy_dir,
-            [RunSpec(c.flow.file, c.flow.name, c.case, c.parameters) for c in chosen],
+            [RunSpec(c.flow.file, c.flow.name, c.case, c.parameters, c.flow.line) for c in chosen],
             timeout=timeout,
             root=env_root,
         )
@@ -171,7 +171,7 @@ def run_cases_on_deployments(
         legacy_future = pool.submit(
             run_legacy,
             legacy_dir,
-            [RunSpec(c.flow.file, c.flow.name, c.case, c.parameters) for c in chosen],
+            [RunSpec(c.flow.file, c.flow.name, c.case, c.parameters, c.flow.line) for c in chosen],
             timeout=timeout,
             root=env_root,
         )

@@ -267,11 +267,19 @@ def _plans(index, module: _Module):
     return module.plans
 
 
-def _function_name(plans, variable: str | None, name: str | None) -> tuple[str | None, int | None]:
-    """The codemod's function name for a flow: matched by variable, else by unique flow name."""
+def _function_name(
+    plans, variable: str | None, name: str | None, line: int | None = None
+) -> tuple[str | None, int | None]:
+    """The codemod's function name for a flow: matched by the line that created it, else by
+    variable (several flows once bound to it: the one of that name, else the last), else by
+    unique flow name."""
     for plan in plans:
-        if variable and plan.variable == variable:
+        if line and plan.line == line and (name is None or plan.flow_name in (None, name)):
             return plan.function_name, plan.line
+    bound = [p for p in plans if variable and p.variable == variable]
+    if bound:
+        named = [p for p in bound if p.flow_name == name] or bound
+        return named[-1].function_name, named[-1].line
     by_name = [p for p in plans if p.flow_name is not None and p.flow_name == name]
     if len(by_name) == 1:
         return by_name[0].function_name, by_name[0].line
@@ -279,7 +287,9 @@ def _function_name(plans, variable: str | None, name: str | None) -> tuple[str |
 
 
 def _flow_info(data: dict, module: _Module, plans, method: str, error: str | None) -> FlowInfo:
-    function_name, line = _function_name(plans, data.get("variable"), data.get("name"))
+    function_name, line = _function_name(
+        plans, data.get("variable"), data.get("name"), data.get("line")
+    )
     return FlowInfo(
         file=module.rel,
         line=line or data.get("line"),

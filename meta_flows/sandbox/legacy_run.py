@@ -36,12 +36,14 @@ GRACE = 30.0  # beyond the timeout: importing a module; a child whose alarm did 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One flow run to make: the module file (relative to the repo), flow name, case."""
+    """One flow run to make: the module file (relative to the repo), flow name, case; ``line``,
+    where the module creates the flow, tells apart flows of one module with the same name."""
 
     file: str
     flow_name: str
     case: str = "default"
     parameters: dict[str, Any] = field(default_factory=dict)
+    line: int | None = None
 
     @classmethod
     def of(cls, value: RunSpec | tuple | dict) -> RunSpec:
@@ -115,6 +117,7 @@ def run_legacy(
                 "file": spec.file,
                 "module": module,
                 "flow": spec.flow_name,
+                "line": spec.line,
                 "case": spec.case,
                 "parameters": spec.parameters,
             }

@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from meta_flows.core.codemod.base import todo_text
-from meta_flows.core.codemod.rules.task_calls import RULE
+from meta_flows.core.codemod.rules.task_calls import FLATTEN_HELPER_CODE, RULE
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
 from tests.codemod.test_task_options import run_under_prefect2
 
@@ -76,7 +76,7 @@ REWRITES = [
     pytest.param(
         *case(
             "r = a()\nb.map(flatten(r))\n",
-            "r = a()\nb.map([item for sub in r for item in sub])\n",
+            "r = a()\nb.map(_prefect1_flatten(r))\n",
             head=HEAD.replace("import flow, task", "import flatten, flow, task"),
         ),
         id="flatten-value",
@@ -84,7 +84,7 @@ REWRITES = [
     pytest.param(
         *case(
             "m = a.map([1, 2])\nb.map(flatten(m))\n",
-            "m = a.map([1, 2])\nb.map([item for sub in m for item in sub.result()])\n",
+            "m = a.map([1, 2])\nb.map(_prefect1_flatten(m, mapped=True))\n",
             head=HEAD.replace("import flow, task", "import flatten, flow, task"),
         ),
         id="flatten-futures",
@@ -95,8 +95,9 @@ REWRITES = [
 @pytest.mark.parametrize(("before", "after"), REWRITES)
 def test_rewrites(before, after):
     got = apply_rule(RULE, before)
-    after = after.replace(
-        "from prefect import flatten, flow, task", "from prefect import flow, task"
+    after = after.replace(  # flatten() becomes a helper written once after the imports
+        "from prefect import flatten, flow, task\n\n",
+        f"from prefect import flow, task\n\n\n{FLATTEN_HELPER_CODE}\n\n",
     )
     assert got == after, got
     assert apply_rule(RULE, got) == got
@@ -385,6 +386,109 @@ def test_migrated_calls_run_under_prefect2(tmp_path, prefect_env):
         "    ",
     )
     migrated = apply_rule(RULE, before)
-    assert "flatten" not in migrated
+    assert "import flatten" not in migrated and "flatten(m)" not in migrated
     script = migrated + '\nassert f() == (1, 3, [[1], [2], [3], [4]], [1, 2]), f()\nprint("OK")\n'
+    assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)
+
+
+INDEXED_BEFORE = """\
+import prefect
+from prefect import context, flow, task, unmapped
+
+@task
+def label(x, sep):
+    return f"{prefect.context.map_index}{sep}{x}{context['map_index']}"
+
+@task
+def tally(x, **kwargs):
+    return (x, prefect.context.get("map_index", -1))
+
+@flow
+def f(xs):
+    names = label.map(sep=unmapped(":"), x=xs)
+    single = label("a", ":")
+    return names, tally.map(
+        [1, 2],
+    ), single
+"""
+
+INDEXED_AFTER = """\
+import prefect
+from prefect import context, flow, task, unmapped
+
+@task
+def label(x, sep, map_index=None):
+    return f"{map_index}{sep}{x}{map_index}"
+
+@task
+def tally(x, map_index=None, **kwargs):
+    return (x, map_index)
+
+@flow
+def f(xs):
+    names = label.map(sep=unmapped(":"), x=xs, map_index=range(len(xs)))
+    single = label("a", ":")
+    return names, tally.map(
+        [1, 2],
+        map_index=range(len([1, 2])),
+    ), single
+"""
+
+
+def test_a_task_reading_its_map_index_takes_it_as_a_parameter():
+    """Prefect 2 gives a mapped run no index: each .map passes range(len(<a mapped argument>)),
+    a direct call gets None (as Prefect 1 gave an unmapped run)."""
+    assert_rewrite(RULE, INDEXED_BEFORE, INDEXED_AFTER)
+
+
+INDEX_TASK = "import prefect\nfrom prefect import task\n@task\ndef t(x):\n    return prefect.context.map_index\n"
+
+
+@pytest.mark.parametrize(
+    "rest",
+    [
+        "other = t\n",  # used other than by a call: the parameter could be missed
+        "def g(get):\n    return t.map(get())\n",  # the mapped argument cannot be read twice
+        "def g(xs, u):\n    return t.map(xs, upstream_tasks=[u])\n",  # upstream tasks shorten it
+    ],
+)
+def test_map_index_left_for_a_human_when_not_provable(rest):
+    out = apply_rule(RULE, INDEX_TASK + rest)
+    assert "def t(x):\n    return prefect.context.map_index\n" in out
+    assert "map_index=" not in out
+
+
+def test_indexed_map_runs_under_prefect2(tmp_path, prefect_env):
+    migrated = apply_rule(RULE, INDEXED_BEFORE)
+    script = migrated + (
+        "\nnames, tallies, single = f(['p', 'q'])\n"
+        "assert [n.result() for n in names] == ['0:p0', '1:q1'], names\n"
+        "assert [t.result() for t in tallies] == [(1, 0), (2, 1)]\n"
+        "assert single == 'None:aNone', single\n"
+        'print("OK")\n'
+    )
+    assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)
+
+
+def test_flatten_keeps_what_prefect1_did_with_values_that_are_not_lists_of_lists(
+    tmp_path, prefect_env
+):
+    """Prefect 1 passed a result that is not a list of lists unchanged, and kept a mapped child
+    that is no sequence whole."""
+    before = HEAD.replace("import flow, task", "import flatten, flow, task") + textwrap.indent(
+        textwrap.dedent(
+            """\
+            plain = b.map(flatten([1, 2]))
+            nested = flatten([[1], [2, 3]])
+            m = b.map([[1, 2], 3])
+            mixed = b.map(flatten(m))
+            return [x.result() for x in plain], nested, [x.result() for x in mixed]
+            """
+        ),
+        "    ",
+    )
+    migrated = apply_rule(RULE, before)
+    assert migrated.count("def _prefect1_flatten(") == 1
+    assert apply_rule(RULE, migrated) == migrated
+    script = migrated + '\nassert f() == ([1, 2], [1, 2, 3], [1, 2, 3]), f()\nprint("OK")\n'
     assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)

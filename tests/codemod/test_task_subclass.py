@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from meta_flows.core.codemod.rules.task_subclass import RULE
-from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 from tests.codemod.test_task_options import run_under_prefect2
 
 SIMPLE_BEFORE = """\
@@ -200,6 +200,65 @@ def test_class_with_state_is_kept_as_helper_and_wrapped():
     assert "# TODO(prefect2-migration): PF006 Task subclass Scale is kept as a plain helper" in out
     assert out == WRAP_AFTER
     assert apply_rule(RULE, out) == out
+
+
+READS_ONLY_BEFORE = """\
+from prefect import Task
+
+class Offset(Task):
+    def __init__(self, base: int, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.base = base
+
+    def shift(self, x):
+        return x + self.base
+
+    def run(self, x, y=None):
+        return self.shift(x) + (self.base if y is None else y)
+
+offset = Offset(base=5, max_retries=2)
+"""
+
+READS_ONLY_AFTER = """\
+from prefect import task
+
+class Offset:
+    def __init__(self, base: int, *args, **kwargs):
+        self.base = base
+
+    def shift(self, x):
+        return x + self.base
+
+    def run(self, x, y=None):
+        return self.shift(x) + (self.base if y is None else y)
+
+@task(name="Offset", max_retries=2)
+def offset(x, y=None):
+    return Offset(base=5).run(x=x, y=y)
+"""
+
+
+def test_class_arguments_beside_star_args_go_to_the_class_and_reads_need_no_todo():
+    """An ``__init__(self, base, *args, **kwargs)`` argument is the class's, not a task option;
+    a class whose methods only read what ``__init__`` stored gets no TODO (a fresh instance per
+    call is the same task)."""
+    assert_rewrite(RULE, READS_ONLY_BEFORE, READS_ONLY_AFTER)
+
+
+@pytest.mark.parametrize(
+    "run_body",
+    [
+        "self.base += 1\n        return x",  # writes its state
+        "self.seen.append(x)\n        return x",  # mutates an attribute
+        "return helper(self, x)",  # hands itself to other code
+        "return x + self.max_retries",  # reads a Task attribute
+    ],
+)
+def test_a_class_touching_its_state_keeps_the_todo(run_body):
+    source = READS_ONLY_BEFORE.replace(
+        "return self.shift(x) + (self.base if y is None else y)", run_body
+    )
+    assert "check state kept on the instance" in apply_rule(RULE, source)
 
 
 INSTANCE_TODO = "# TODO(prefect2-migration): PF006 instance of the Task subclass T: see the class\n"
@@ -400,3 +459,88 @@ def test_prefect_task_import_is_not_the_users_own_name():
         "class B(Task):\n    def run(self):\n        return 2\nb = B()\n",
     )
     assert '@task(name="B")' in out and "prefect_task" not in out
+
+
+ATTRIBUTE_FLOW = """\
+import datetime
+import prefect
+
+
+class Flaky(prefect.Task):
+    def __init__(self, name):
+        super().__init__(
+            name=name, max_retries=1, retry_delay=datetime.timedelta(seconds=0)
+        )
+
+    def run(self):
+        if prefect.context.task_run_count < 2:
+            raise ValueError("again")
+
+
+flow = prefect.Flow("attrs")
+flow.first = Flaky("first")
+flow.second = Flaky("second")
+flow.add_edge(flow.first, flow.second)
+flow.register("proj")
+"""
+
+ATTRIBUTE_FLOW_AFTER = """\
+from prefect import flow, runtime, task
+
+
+@flow(name="attrs")
+def attrs():
+    first_result = first()
+    return second(wait_for=[first_result])
+
+
+@task(name="first", retries=1, retry_delay_seconds=0)
+def first():
+    if runtime.task_run.run_count < 2:
+        raise ValueError("again")
+
+
+@task(name="second", retries=1, retry_delay_seconds=0)
+def second():
+    if runtime.task_run.run_count < 2:
+        raise ValueError("again")
+"""
+
+
+def test_tasks_kept_as_flow_attributes_become_module_tasks_of_the_functional_flow():
+    """``flow.first = Flaky("first")``: the instance becomes the task ``first`` (its name from the
+    argument super().__init__ got), ``flow.first`` names it, and the functional flow is static."""
+    result = migrate(ATTRIBUTE_FLOW)
+    assert result.code == ATTRIBUTE_FLOW_AFTER, result.code
+    assert result.todos == []
+    assert migrate(result.code).code == result.code
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ('flow.second = Flaky("second")\n', 'flow.second = Flaky("second")\nflow.second = None\n'),
+        ('flow.second = Flaky("second")\n', 'flow.second = Flaky("second")\nsecond = 1\n'),
+    ],
+    ids=["stored-twice", "name-taken"],
+)
+def test_flow_attributes_left_for_a_human_when_not_provable(change):
+    out = migrate(ATTRIBUTE_FLOW.replace(*change)).code
+    assert "# TODO(prefect2-migration): PF002 Flow built with the functional API" in out
+    assert "def second(" not in out and "\n# flow.add_edge(" in out
+
+
+def test_class_option_naming_an_init_parameter_takes_the_instance_argument():
+    source = (
+        "from prefect import Task\n"
+        "class T(Task):\n"
+        "    def __init__(self, name=None, tags=None):\n"
+        "        super().__init__(name=name, tags=tags)\n"
+        "    def run(self):\n"
+        "        return 1\n"
+        't = T("custom")\n'
+        "u = T()\n"
+    )
+    out = apply_rule(RULE, source)
+    assert '@task(name="custom")\ndef t():\n' in out
+    assert '@task(name="T")\ndef u():\n' in out  # None: Prefect 1's default, the class name

@@ -420,3 +420,38 @@ def test_migrated_engine_api_loss_is_retried_once_then_named(prefect_server, tmp
     assert always.error.startswith("ObjectNotFound: "), always.error
     assert "(the API answered POST /api/flow_runs/" in always.error
     assert always.error.endswith("/set_state: 404)")
+
+
+SAME_NAME = """\
+from prefect import Flow, task
+
+
+@task
+def first():
+    return 1
+
+
+@task
+def second():
+    return 2
+
+
+with Flow("twice") as flow:
+    first()
+
+with Flow("twice") as flow:
+    second()
+"""
+
+
+def test_legacy_runs_the_flow_created_at_the_given_line(base, tmp_path):
+    """Two flows of one module with one name: the spec's line picks the flow created there."""
+    (tmp_path / "twice.py").write_text(SAME_NAME)
+    lines = [i + 1 for i, ln in enumerate(SAME_NAME.splitlines()) if ln.startswith("with Flow")]
+    runs = run_legacy(
+        tmp_path,
+        [RunSpec("twice.py", "twice", line=lines[0]), RunSpec("twice.py", "twice", line=lines[1])],
+        env=base,
+        timeout=60,
+    )
+    assert [[t.name for t in run.tasks] for run in runs] == [["first"], ["second"]]

@@ -294,16 +294,16 @@ def task_entries(flow, flow_state) -> list:
     return entries
 
 
-CREATED: list = []  # (flow, file that created it)
+CREATED: list = []  # (flow, file that created it, line)
 
 
-def _creation_file() -> str:
+def _creation_site() -> tuple[str, int]:
     frame = sys._getframe(2)
     while frame is not None:
         if frame.f_code.co_name == "<module>":
-            return os.path.abspath(frame.f_code.co_filename)
+            return os.path.abspath(frame.f_code.co_filename), frame.f_lineno
         frame = frame.f_back
-    return ""
+    return "", 0
 
 
 # ------------------------------------------------------------------------- runs of other flows
@@ -455,7 +455,7 @@ def install_patches() -> None:
     @functools.wraps(original_init)
     def flow_init(self, *args, **kwargs):
         original_init(self, *args, **kwargs)
-        CREATED.append((self, _creation_file()))
+        CREATED.append((self, *_creation_site()))
 
     Flow.__init__ = flow_init
     Flow.register = lambda self, *a, **k: None
@@ -478,10 +478,15 @@ def import_module(name: str, scratch: str):
         Flow.run = original_run
 
 
-def find_flow(module, path: str, name: str):
+def find_flow(module, path: str, name: str, line: int | None = None):
+    """The flow named ``name`` the module created (at ``line`` when several have the name)."""
     from prefect import Flow
 
-    candidates = [f for f, created_in in CREATED if created_in == path]
+    if line:
+        for flow, created_in, created_at in CREATED:
+            if created_in == path and created_at == line and flow.name == name:
+                return flow
+    candidates = [f for f, created_in, _ in CREATED if created_in == path]
     candidates += [v for v in vars(module).values() if isinstance(v, Flow)]
     for flow in candidates:
         if flow.name == name:
@@ -527,7 +532,7 @@ def run_one(spec: dict, repo: str, workdir: str, scratch: str, timeout: float, e
     except BaseException as exc:  # noqa: BLE001 - SystemExit from a script too
         capture["error"] = f"import {spec['module']}: {type(exc).__name__}: {exc}"
         return capture
-    flow = find_flow(module, path, spec["flow"])
+    flow = find_flow(module, path, spec["flow"], spec.get("line"))
     if flow is None:
         capture["error"] = f"no flow named {spec['flow']!r} in {spec['file']}"
         return capture

@@ -246,7 +246,7 @@ def collect_sites(rule: Rule, module: cst.Module) -> list[FlowSite]:
             assign = simple_assign(stmt)
             if assign and isinstance(assign[1], cst.Call) and rule.is_prefect(assign[1].func, FLOW):
                 call = assign[1]
-                graph = functional_graph(module, i, assign[0], call)
+                graph = functional_graph(module, i, assign[0], call, _task_classes(rule, module))
                 if graph is not None:
                     name_arg = get_arg(call, "name", 0)
                     sites.append(
@@ -269,6 +269,16 @@ def collect_sites(rule: Rule, module: cst.Module) -> list[FlowSite]:
         site.function_name = flow_function_name(site.flow_name, site.variable, taken)
         taken.add(site.function_name)
     return sites
+
+
+def _task_classes(rule, module: cst.Module) -> set[str]:
+    """The module's classes subclassing Prefect 1's Task directly."""
+    return {
+        stmt.name.value
+        for stmt in module.body
+        if isinstance(stmt, cst.ClassDef)
+        and any(rule.is_prefect(b.value, "prefect.Task") for b in stmt.bases)
+    }
 
 
 def _plan(site: FlowSite) -> FlowPlan:

@@ -7,11 +7,13 @@ order the migrated ``@flow`` function calls its tasks in (``None`` when the edge
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from meta_flows.core.codemod.analysis.scope import (
+    module_bound_names,
     string_value,
 )
 from meta_flows.core.codemod.analysis.uses import (
@@ -301,8 +303,95 @@ def _apply_functional(graph: DependencyGraph, method: str, call: cst.Call) -> bo
     return False
 
 
+class _AttributeStores(cst.CSTVisitor):
+    """How often each ``name.attr`` is stored to (assigned, augmented, deleted, a loop target)."""
+
+    def __init__(self) -> None:
+        self.count: Counter[tuple[str, str]] = Counter()
+
+    def _store(self, target: cst.CSTNode) -> None:
+        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+            self.count[(target.value.value, target.attr.value)] += 1
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for el in target.elements:
+                self._store(el.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._store(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._store(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._store(node.target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._store(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._store(node.target)
+
+
+def _attribute_task(stmt: cst.CSTNode, variable: str) -> tuple[str, cst.Call] | None:
+    """``variable.x = Cls(...)`` as a single statement line -> (``x``, the call)."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return None
+    small = stmt.body[0]
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+        return None
+    target, value = small.targets[0].target, small.value
+    if (
+        isinstance(target, cst.Attribute)
+        and isinstance(target.value, cst.Name)
+        and target.value.value == variable
+        and isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Name)
+    ):
+        return target.attr.value, value
+    return None
+
+
+def flow_task_attributes(module: cst.Module, variable: str, task_classes: set[str]) -> set[str]:
+    """The attributes ``x`` of a functional-API flow ``variable`` that keep its tasks
+    (``flow.x = Cls(...)``, ``Cls`` a Task subclass of the module, at module level): PF006 makes
+    each the module-level task ``x`` and ``flow.x`` names it. Only when ``variable.x`` is stored
+    once in the module and ``x`` is no module-level name."""
+    stores = _AttributeStores()
+    module.visit(stores)
+    bound = module_bound_names(module)
+    found: list[str] = []
+    for stmt in module.body:
+        attr = _attribute_task(stmt, variable)
+        if (
+            attr is not None
+            and attr[1].func.value in task_classes
+            and stores.count[(variable, attr[0])] == 1
+            and attr[0] not in bound
+        ):
+            found.append(attr[0])
+    return {x for x in found if found.count(x) == 1}
+
+
+class _AttributesToNames(cst.CSTTransformer):
+    def __init__(self, variable: str, attrs: set[str]) -> None:
+        self.variable, self.attrs = variable, attrs
+
+    def leave_Attribute(self, original_node, updated_node):
+        if (
+            isinstance(updated_node.value, cst.Name)
+            and updated_node.value.value == self.variable
+            and updated_node.attr.value in self.attrs
+        ):
+            return cst.Name(updated_node.attr.value)
+        return updated_node
+
+
 def functional_graph(
-    module: cst.Module, index: int, variable: str, call: cst.Call
+    module: cst.Module,
+    index: int,
+    variable: str,
+    call: cst.Call,
+    task_classes: set[str] = frozenset(),
 ) -> DependencyGraph | None:
     """The static graph built on ``variable = Flow(...)`` at module body ``index``, else None.
 
@@ -310,8 +399,11 @@ def functional_graph(
     ``chain`` statements add nodes and edges; other uses of the flow object must be handled by a
     rule (``run``/``register``..., ``set_reference_tasks`` and ``.tasks`` reads -> TODO) or work
     on a Prefect 2 flow through the alias. The scan stops where the variable is bound again.
+    Tasks kept as attributes of the flow (``flow.a = Cls(...)``, ``Cls`` one of
+    ``task_classes``, see :func:`flow_task_attributes`) are the nodes ``a``.
     """
     graph = DependencyGraph()
+    attrs = flow_task_attributes(module, variable, set(task_classes)) if task_classes else set()
     if get_arg(call, "edges") is not None:
         return None
     tasks_arg = get_arg(call, "tasks")
@@ -324,6 +416,12 @@ def functional_graph(
     for i, stmt in enumerate(module.body):
         if i <= index:
             continue
+        if attrs:
+            attr = _attribute_task(stmt, variable)
+            if attr is not None and attr[0] in attrs:
+                graph.node(attr[0])  # PF006 makes it the task function of that name
+                continue
+            stmt = stmt.visit(_AttributesToNames(variable, attrs))
         uses = flow_uses(stmt, variable)
         if not uses:
             continue

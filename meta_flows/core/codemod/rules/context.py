@@ -102,6 +102,7 @@ FLOW_RUN = {
     "flow_name": "flow_name",
 }
 TASK_RUN = {"task_run_id": "id", "task_name": "task_name", "task_run_name": "name"}
+TASK_RUN["task_run_count"] = "run_count"  # 1 on the first attempt, +1 per retry (both versions)
 # Values that are None outside a run: a ``.get(k, default)`` default keeps its meaning.
 NULLABLE = {
     "flow_run_id",

@@ -39,7 +39,9 @@ After::
 - The functional API (``f = Flow("x", tasks=[...])``, ``f.add_task``, ``f.add_edge``,
   ``f.set_dependencies``, ``f.chain``, and ``t.set_upstream/set_downstream/bind(..., flow=f)``)
   with static edges becomes task calls in topological order (C); a flow without tasks becomes a
-  function with ``pass``.
+  function with ``pass``. Tasks kept as attributes of the flow (``f.a = MyTask("a")``, see
+  :func:`meta_flows.core.codemod.analysis.graph.flow_task_attributes`) are the tasks ``a`` PF006
+  made of them.
 - The imperative API on a ``with Flow(...) as f`` flow: in its body, ``f.add_edge(a, b)``,
   ``f.set_dependencies(task=b, upstream_tasks=[a])``, ``f.chain(a, b)`` between results of direct
   task calls (each assigned once, ``a``'s first, ``b``'s task without a trigger) and

@@ -36,9 +36,15 @@ After (with PF002)::
   (options mapped like PF004).
 - A: ``t.copy(max_retries=2, name="x")`` (Prefect 1: a copy with those attributes set) ->
   ``t.with_options(retries=2, name="x")``, options mapped like PF004; ``t.copy(**opts)``: TODO.
-- C: ``flatten(xs)`` -> ``[item for sub in xs for item in sub]``, or
-  ``[item for sub in xs for item in sub.result()]`` when ``xs`` is the list of futures of a
-  ``.map(...)``.
+- C: ``flatten(xs)`` -> ``_prefect1_flatten(xs)``, or ``_prefect1_flatten(xs, mapped=True)`` when
+  ``xs`` is the list of futures of a ``.map(...)``: a helper written once into the module that
+  does what Prefect 1 did -- one level of nesting removed from a list of lists (anything else
+  passed unchanged), or from the children of a map (a child that is no sequence kept whole).
+- C: a module-level task reading ``prefect.context.map_index`` (Prefect 2 gives a mapped run no
+  index) takes it as a parameter ``map_index=None``; each ``t.map(xs, ...)`` of it passes
+  ``map_index=range(len(xs))``. Only when the task is used by calls of this module alone and every
+  ``.map`` has a mapped argument that can be read twice (see
+  :mod:`meta_flows.core.codemod.analysis.map_index`); otherwise PF007's TODO stays (H).
 - C: ``apply_map(fn, xs, y=unmapped(c))`` -> ``[fn(x, y=c) for x in xs]`` when ``fn`` is a function
   of this module without ``case``; H otherwise.
 - C: ``t.run(x)`` -> ``t.fn(x)`` and a task called at module level outside any flow ``t(x)`` ->
@@ -63,7 +69,9 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from meta_flows.core.codemod.analysis.scope import stored_names
+from meta_flows.core.codemod.analysis.map_index import KEY as MAP_INDEX
+from meta_flows.core.codemod.analysis.map_index import MapIndexPlan, plan_map_index
+from meta_flows.core.codemod.analysis.scope import is_docstring, stored_names
 from meta_flows.core.codemod.base import SCRATCH_TRIGGERED, Rule, code_of, get_arg
 from meta_flows.core.codemod.options import P2_WITH_OPTIONS, convert_options
 from meta_flows.core.codemod.sweep import sweep_block
@@ -72,6 +80,25 @@ _COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 _EQ = cst.AssignEqual(
     whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
 )
+FLATTEN_HELPER = "_prefect1_flatten"
+FLATTEN_HELPER_CODE = f'''def {FLATTEN_HELPER}(value, mapped=False):
+    """Prefect 1's flatten(): one level of nesting removed from a task's result (a list of lists;
+    anything else passed unchanged) or from the children of a .map (the futures it returned; a
+    child that is no sequence is kept whole)."""
+    if not mapped:
+        try:
+            return [item for sub in value for item in sub]
+        except TypeError:
+            return value
+    flat = []
+    for future in value:
+        child = future.result()
+        if hasattr(child, "__len__") and hasattr(child, "__getitem__"):
+            flat.extend(child[i] for i in range(len(child)))
+        else:
+            flat.append(child)
+    return flat
+'''
 _AGGREGATES = frozenset(
     {"sum", "sorted", "min", "max", "set", "tuple", "any", "all", "print", "str"}
 )
@@ -114,6 +141,8 @@ class TaskCallsRule(Rule):
         self._uncalled_todos: dict[int, str] = {}
         self._hoists: list[dict[int, list[cst.SimpleStatementLine]]] = []
         self._taken: set[str] = set()
+        self._index = MapIndexPlan()  # tasks reading prefect.context.map_index
+        self._need_flatten = False
 
     # ------------------------------------------------------------------ knowledge
 
@@ -139,6 +168,7 @@ class TaskCallsRule(Rule):
                             for t in small.targets:
                                 if isinstance(t.target, cst.Name):
                                     self._local_tasks.add(t.target.value)
+        self._index = plan_map_index(self, node, self._local_tasks)
         return True
 
     def is_task(self, node: cst.BaseExpression) -> bool:
@@ -185,6 +215,13 @@ class TaskCallsRule(Rule):
 
     def leave_FunctionDef(self, original_node, updated_node):
         self._func_stack.pop()
+        if (
+            not self._func_stack
+            and not self._class_depth
+            and original_node.name.value in self._index.tasks
+        ):
+            updated_node = _with_map_index(updated_node)
+            self.mark_applied()
         self._mapped.pop()
         self._order.pop()
         hoist = self._hoists.pop()
@@ -311,11 +348,45 @@ class TaskCallsRule(Rule):
         return new
 
     def leave_Attribute(self, original_node, updated_node):
+        if id(original_node) in self._index.reads:
+            self.mark_applied()
+            return cst.Name(MAP_INDEX)
         return self.leave_Name(original_node, updated_node)
+
+    def leave_Subscript(self, original_node, updated_node):
+        if id(original_node) in self._index.reads:
+            self.mark_applied()
+            return cst.Name(MAP_INDEX)
+        return updated_node
 
     # ------------------------------------------------------------------ calls
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if id(original_node) in self._index.reads:
+            self.mark_applied()
+            return cst.Name(MAP_INDEX)
+        new = self._leave_call(original_node, updated_node)
+        length = self._index.lengths.get(id(original_node))
+        if length is not None and isinstance(new, cst.Call):
+            # Prefect 2 gives a mapped run no index: the task takes it as a parameter
+            args = list(new.args)
+            # the layout of the call: the separator of its arguments, its trailing comma
+            between = args[-2].comma if len(args) > 1 else _COMMA
+            if len(args) == 1 and isinstance(
+                new.whitespace_before_args, cst.ParenthesizedWhitespace
+            ):
+                between = cst.Comma(whitespace_after=new.whitespace_before_args)  # one per line
+            trailing = args[-1].comma
+            args[-1] = args[-1].with_changes(
+                comma=between if isinstance(between, cst.Comma) else _COMMA
+            )
+            index = cst.parse_expression(f"range(len({code_of(length)}))")
+            arg = cst.Arg(keyword=cst.Name(MAP_INDEX), value=index, equal=_EQ, comma=trailing)
+            new = new.with_changes(args=[*args, arg])
+            self.mark_applied()
+        return new
+
+    def _leave_call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         func = original_node.func
         if (
             isinstance(func, cst.Attribute)
@@ -543,11 +614,22 @@ class TaskCallsRule(Rule):
             and bool(self._mapped)
             and original.args[0].value.value in self._mapped[-1]
         )
-        inner = "sub.result()" if futures else "sub"
         self.mark_applied()
+        self._need_flatten = True
         self.remove_import_if_unused("prefect", "flatten")
         self.remove_import_if_unused("prefect.utilities.edges", "flatten")
-        return cst.parse_expression(f"[item for sub in {code_of(value)} for item in {inner}]")
+        args = [cst.Arg(value)]
+        if futures:
+            args = [
+                cst.Arg(value, comma=_COMMA),
+                cst.Arg(keyword=cst.Name("mapped"), value=cst.Name("True"), equal=_EQ),
+            ]
+        return cst.Call(func=cst.Name(FLATTEN_HELPER), args=args)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if self._need_flatten:
+            updated_node = insert_helper(updated_node, FLATTEN_HELPER, FLATTEN_HELPER_CODE)
+        return updated_node
 
     def _apply_map(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         args = list(updated.args)
@@ -628,6 +710,53 @@ class TaskCallsRule(Rule):
                     f"`{op.value}` is a list of futures from .map(): operators need values, use "
                     f"[f.result() for f in {op.value}]"
                 )
+
+
+def insert_helper(module: cst.Module, name: str, code: str) -> cst.Module:
+    """Insert the function ``name`` (source ``code``) once, after the module's leading imports."""
+    body = list(module.body)
+    if any(isinstance(s, cst.FunctionDef) and s.name.value == name for s in body):
+        return module
+    position = 0
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and all(
+            isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+        ):
+            position = i + 1
+        elif isinstance(stmt, cst.SimpleStatementLine) and i == 0 and is_docstring(stmt):
+            position = 1
+        elif not isinstance(stmt, (cst.If, cst.Try)):
+            break
+    helper = cst.parse_statement(code).with_changes(
+        leading_lines=[cst.EmptyLine(), cst.EmptyLine()]
+    )
+    if position < len(body):
+        nxt = body[position]
+        blank = sum(1 for line in nxt.leading_lines if line.comment is None)
+        if blank < 2:
+            nxt = nxt.with_changes(
+                leading_lines=[*(cst.EmptyLine() for _ in range(2 - blank)), *nxt.leading_lines]
+            )
+        body[position] = nxt
+    body.insert(position, helper)
+    return module.with_changes(body=body)
+
+
+def _with_map_index(fn: cst.FunctionDef) -> cst.FunctionDef:
+    """``fn`` with a last parameter ``map_index=None`` (keyword-only after ``*args``)."""
+    param = cst.Param(name=cst.Name(MAP_INDEX), default=cst.Name("None"), equal=_EQ)
+    params = fn.params
+    if isinstance(params.star_arg, cst.Param) or params.kwonly_params:
+        kwonly = list(params.kwonly_params)
+        if kwonly:
+            kwonly[-1] = kwonly[-1].with_changes(comma=_COMMA)
+        return fn.with_changes(params=params.with_changes(kwonly_params=[*kwonly, param]))
+    regular = list(params.params)
+    if regular:
+        regular[-1] = regular[-1].with_changes(comma=_COMMA)
+    if params.star_kwarg is not None:
+        param = param.with_changes(comma=_COMMA)
+    return fn.with_changes(params=params.with_changes(params=[*regular, param]))
 
 
 def _names_in(node: cst.CSTNode) -> list[cst.Name]:

@@ -27,12 +27,18 @@ spelling -- PF004 renames them). The task name stays what Prefect 1 used: the cl
 ``name=`` was given. Instances created inside functions (``Extract(table="x")(rows)``,
 ``MyTask()(x)``) call one module-level task function made from the class:
 ``extract_task(rows, table="x")``, with ``.with_options(...)`` for Prefect 1 options.
-``self.logger`` becomes ``get_run_logger()``.
+``self.logger`` becomes ``get_run_logger()``. An option ``super().__init__`` gets from an
+``__init__`` argument (``name=name``) takes each instance's value for it (or the default). An
+instance kept as an attribute of a functional-API flow (``flow.a = Extract("a")``, see
+:func:`meta_flows.core.codemod.analysis.graph.flow_task_attributes`) becomes the task ``a``, and
+``flow.a`` names it.
 
 Other classes (C) -- more methods, state in ``self``, a repository base class: the class stays as
 a plain helper without the Prefect base (``super().__init__`` calls removed, ``defaults_from_attrs``
 inlined) and each instance becomes ``@task(name="Extract")\\ndef extract(...): return
-Extract(...).run(...)``.
+Extract(...).run(...)``, the ``__init__`` arguments (also beside a ``*args`` passed on to ``Task``)
+given to the class. With a TODO to check the state kept on the instance, unless the methods only
+read what ``__init__`` stored from its arguments (a fresh instance per call is the same task).
 
 Classes of other modules (C) -- a class other modules import, or of which its module makes no
 instance (a library class), stays as a plain class without the Prefect base, with one TODO; so does
@@ -51,12 +57,14 @@ under a TODO.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
 from meta_flows.core.codemod.analysis.decorators import decorator_name
+from meta_flows.core.codemod.analysis.graph import flow_task_attributes
 from meta_flows.core.codemod.analysis.scope import is_docstring, raw_qualified_names
 from meta_flows.core.codemod.analysis.uses import simple_assign
 from meta_flows.core.codemod.base import Rule, code_of, literal_value, with_todo
@@ -109,6 +117,9 @@ class ClassInfo:
     class_options: list[cst.Arg] = field(default_factory=list)  # super().__init__(name=...)
     prefect_bases: list[int] = field(default_factory=list)  # indexes of bases to drop
     base_function: str | None = None  # module-level task for instances made inside functions
+    # the instance keeps no state of its own: __init__ only stores its arguments, the other
+    # methods only read them (or call each other), so a fresh instance per call is the same task
+    stateless: bool = False
 
     @property
     def name(self) -> str:
@@ -158,6 +169,78 @@ class _LoggerToRunLogger(cst.CSTTransformer):
         return updated_node
 
 
+class _SelfUses(cst.CSTVisitor):
+    """Every ``self`` of a method: the attributes read, and what else was done with it."""
+
+    def __init__(self) -> None:
+        self.names = 0  # ``self`` names
+        self.attrs: list[str] = []  # ``self.<attr>``
+        self.deep = False  # ``self.<attr>.<more>``: a method of the attribute may mutate it
+        self.targets: list[cst.CSTNode] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == "self":
+            self.names += 1
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if _is_self_attr(node):
+            self.attrs.append(node.attr.value)
+        elif _is_self_attr(node.value):
+            self.deep = True
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.targets.append(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.targets.append(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.targets.append(node.target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self.targets.append(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self.targets.append(node.target)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.targets.append(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self.targets.append(node.name)
+
+
+def _only_reads(
+    node: cst.ClassDef,
+    methods: dict[str, cst.FunctionDef],
+    stored: set[str],
+    init: cst.FunctionDef | None,
+) -> bool:
+    """True when the class is methods only and, outside ``__init__``, ``self`` is only read:
+    ``self.<attr>`` of an attribute ``__init__`` stored from an argument, or a method call."""
+    if node.decorators or node.keywords or len(node.bases) != 1:
+        return False
+    for stmt in node.body.body:
+        if not isinstance(stmt, cst.FunctionDef) and not (
+            isinstance(stmt, cst.SimpleStatementLine) and all(is_docstring(s) for s in stmt.body)
+        ):
+            return False
+    for method in methods.values():
+        if method is init:
+            continue
+        if method.decorators and method.name.value != "run":
+            return False
+        uses = _SelfUses()
+        method.body.visit(uses)
+        if uses.deep or uses.names != len(uses.attrs):
+            return False
+        if any(a not in stored and a not in methods for a in uses.attrs):
+            return False
+        if any(_uses_self(t) for t in uses.targets):
+            return False
+    return True
+
+
 class _UsesSelf(cst.CSTVisitor):
     def __init__(self) -> None:
         self.found = False
@@ -204,6 +287,9 @@ class TaskSubclassRule(Rule):
         # id(module-level statement) -> (class, variable, call): instances of installed classes
         self._installed: dict[int, tuple[str, str, cst.Call]] = {}
         self._installed_calls: set[int] = set()
+        # (flow variable, attribute) -> name: ``flow.a = Cls(...)`` instances of a flow built
+        # with the functional API become the module-level task ``a``, ``flow.a`` reads name it
+        self._flow_attrs: dict[tuple[str, str], str] = {}
 
     # ------------------------------------------------------------------ analysis
 
@@ -217,11 +303,41 @@ class TaskSubclassRule(Rule):
                 if info is not None:
                     self._classes[info.name] = info
         if self._classes:
+            self._flow_attrs = self._flow_attributes(node)
             node.visit(_ReferenceCollector(self))
             self._settle()
         if self.project.task_classes:
             self._find_installed_instances(node)
         return True
+
+    def _flow_attributes(self, module: cst.Module) -> dict[tuple[str, str], str]:
+        """``flow.a = Cls(...)`` instances of a flow built with the functional API (``flow``
+        bound once, to Prefect 1's ``Flow(...)``): see :func:`flow_task_attributes`."""
+        flows: Counter[str] = Counter()
+        for stmt in module.body:
+            assign = simple_assign(stmt)
+            if assign and isinstance(assign[1], cst.Call):
+                if self.is_prefect(assign[1].func, "prefect.Flow"):
+                    flows[assign[0]] += 1
+        found: dict[tuple[str, str], str] = {}
+        for variable in (v for v, n in flows.items() if n == 1):
+            for attr in flow_task_attributes(module, variable, set(self._classes)):
+                found[(variable, attr)] = attr
+        return found
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute):
+        if isinstance(original_node.value, cst.Name):
+            name = self._flow_attrs.get((original_node.value.value, original_node.attr.value))
+            if name is not None and self._converted_attr(name):
+                return cst.Name(name)
+        return updated_node
+
+    def _converted_attr(self, name: str) -> bool:
+        """The ``flow.<name>`` instance became the module-level task ``name``."""
+        ref = next(
+            (r for r in self._refs if r.target == name and r.kind == "module-instance"), None
+        )
+        return ref is not None and self._classes[ref.cls].kind != HUMAN
 
     # ------------------------------------------------------------------ installed classes
 
@@ -378,24 +494,29 @@ class TaskSubclassRule(Rule):
             else:
                 info.kind = WRAP
         init = methods.get("__init__")
+        info.stateless = init is None
         if init is not None and not self._analyse_init(init, info):
             info.kind = WRAP
         body_after = run.body.visit(_LoggerToRunLogger())
         if _uses_self(body_after):
             info.kind = WRAP
+        info.stateless = info.stateless and _only_reads(
+            node, methods, set(info.attr_of_param.values()), init
+        )
         return info
 
     def _analyse_init(self, init: cst.FunctionDef, info: ClassInfo) -> bool:
         params = init.params
-        if params.star_arg is not cst.MaybeSentinel.DEFAULT and params.star_arg is not None:
-            if not isinstance(params.star_arg, cst.ParamStar):
-                return False
         if params.posonly_params or not params.params or params.params[0].name.value != "self":
             return False
+        # the class's own arguments, told apart from Prefect 1 options at each instance
         info.init_params = [*params.params[1:], *params.kwonly_params]
         names = {p.name.value for p in info.init_params}
         kwargs_name = params.star_kwarg.name.value if params.star_kwarg else None
+        # *args passed on to Task: the class stays a helper (instances call run())
+        args_name = params.star_arg.name.value if isinstance(params.star_arg, cst.Param) else None
         simple = True
+        stores_only = True
         for stmt in _statements(init.body):
             if is_docstring(stmt):
                 continue
@@ -417,13 +538,20 @@ class TaskSubclassRule(Rule):
                         and arg.value.value == kwargs_name
                     ):
                         continue
+                    if (
+                        arg.star == "*"
+                        and isinstance(arg.value, cst.Name)
+                        and arg.value.value == args_name
+                    ):
+                        continue
                     if arg.keyword is not None and not arg.star:
                         info.class_options.append(arg)
                     elif not (isinstance(arg.value, cst.Name) and arg.value.value == "self"):
-                        simple = False
+                        simple = stores_only = False
                 continue
-            simple = False
-        return simple
+            simple = stores_only = False
+        info.stateless = stores_only
+        return simple and args_name is None
 
     def _settle(self) -> None:
         """Decide per class from its references; give classes used inside functions a base task."""
@@ -473,10 +601,16 @@ class TaskSubclassRule(Rule):
                 options.append(arg)
         return class_args, options
 
-    def _task_decorator(self, info: ClassInfo, options: list[cst.Arg]) -> cst.Decorator:
+    def _task_decorator(
+        self, info: ClassInfo, options: list[cst.Arg], class_args: dict | None = None
+    ) -> cst.Decorator:
         decorator = decorator_name(self, "task")
         merged: dict[str, cst.Arg] = {}
-        for arg in [*info.class_options, *options]:
+        for arg in info.class_options:
+            arg = self._class_option(info, arg, class_args or {})
+            if arg is not None:
+                merged[arg.keyword.value] = arg
+        for arg in options:
             merged[arg.keyword.value] = arg
         if "name" not in merged:
             merged = {
@@ -485,9 +619,25 @@ class TaskSubclassRule(Rule):
                 ),
                 **merged,
             }
-        args = [a.with_changes(comma=_COMMA) for a in merged.values()]
+        # on one line (options of a multi-line super().__init__ call carry its line breaks)
+        args = [
+            a.with_changes(comma=_COMMA, whitespace_after_arg=cst.SimpleWhitespace(""))
+            for a in merged.values()
+        ]
         args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return cst.Decorator(decorator=cst.Call(func=cst.Name(decorator), args=args))
+
+    def _class_option(self, info: ClassInfo, arg: cst.Arg, class_args: dict) -> cst.Arg | None:
+        """A ``super().__init__(name=name)`` option whose value is an ``__init__`` parameter
+        takes the instance's argument (or the parameter's default); None when there is neither
+        (Prefect 1 got None: its own default)."""
+        params = {p.name.value: p for p in info.init_params}
+        if not isinstance(arg.value, cst.Name) or arg.value.value not in params:
+            return arg
+        value = class_args.get(arg.value.value, params[arg.value.value].default)
+        if value is None or (isinstance(value, cst.Name) and value.value == "None"):
+            return None
+        return arg.with_changes(value=value, equal=_EQ)
 
     def _run_params(
         self, info: ClassInfo, defaults: dict[str, cst.BaseExpression]
@@ -543,7 +693,7 @@ class TaskSubclassRule(Rule):
             name=cst.Name(fname),
             params=params,
             body=body,
-            decorators=[self._task_decorator(info, options), *decorators],
+            decorators=[self._task_decorator(info, options, class_args), *decorators],
             leading_lines=[],
         )
 
@@ -575,7 +725,7 @@ class TaskSubclassRule(Rule):
             name=cst.Name(fname),
             params=params,
             body=body,
-            decorators=[self._task_decorator(info, options)],
+            decorators=[self._task_decorator(info, options, self._split_args(info, call)[0])],
         )
 
     def _instance_function(self, info: ClassInfo, ref: Reference) -> cst.FunctionDef | None:
@@ -679,10 +829,12 @@ class TaskSubclassRule(Rule):
             helper = self._helper_class(info)
             out.append(helper.with_changes(leading_lines=original_node.leading_lines))
             if info.kind == WRAP and refs:
-                self.add_todo(
-                    f"Task subclass {info.name} is kept as a plain helper class; its instances "
-                    "became @task functions calling .run() -- check state kept on the instance"
-                )
+                if not info.stateless:
+                    self.add_todo(
+                        f"Task subclass {info.name} is kept as a plain helper class; its "
+                        "instances became @task functions calling .run() -- check state kept on "
+                        "the instance"
+                    )
             else:
                 self.add_todo(
                     f"class {info.name} subclassed Prefect 1's Task: it is kept as a plain class "
@@ -854,6 +1006,18 @@ class _ReferenceCollector(cst.CSTVisitor):
         up = rule.get_metadata(ParentNodeProvider, call, None)
         if isinstance(up, cst.Call) and up.func is call:
             rule.register(Reference("inline-call", info.name, call, outer=up), None)
+            return
+        target_node = up.targets[0].target if isinstance(up, cst.Assign) else None
+        if (
+            isinstance(target_node, cst.Attribute)
+            and isinstance(target_node.value, cst.Name)
+            and (target_node.value.value, target_node.attr.value) in rule._flow_attrs
+            and self.depth == 0
+        ):
+            line = rule.get_metadata(ParentNodeProvider, up, None)
+            rule.register(
+                Reference("module-instance", info.name, call, target=target_node.attr.value), line
+            )
             return
         if (
             isinstance(up, cst.Assign)
