@@ -665,3 +665,38 @@ def test_migrated_failure_reason_carries_the_final_message():
     assert v.verdict == "migrated-error"
     assert v.reason.endswith("RuntimeError: boom")
     assert any("load" in line for line in v.diff)
+
+
+# --- a side whose environment lacks a module -----------------------------------------------------
+
+
+def test_a_legacy_task_that_cannot_import_a_module_is_a_legacy_error():
+    lg = legacy(
+        t(
+            "extract",
+            ok=False,
+            message="Unexpected error: ModuleNotFoundError(\"No module named 'boto3'\")",
+        ),
+        t("load", ok=False, state="TriggerFailed"),
+        ok=False,
+    )
+    v = verdict(lg, migrated(m("extract", 1), m("load", 2)))
+    assert v.verdict == "legacy-error"
+    assert v.reason.startswith("the legacy run could not import boto3 (task 'extract')")
+
+
+def test_a_migrated_task_that_cannot_import_a_module_is_a_migrated_error():
+    mg = migrated(
+        m("extract", ok=False, message="ModuleNotFoundError: No module named 'prefect_aws.s3'"),
+        ok=False,
+    )
+    v = verdict(legacy(t("extract", 1)), mg)
+    assert (v.verdict, v.reason.split(" (")[0]) == (
+        "migrated-error",
+        "the migrated run could not import prefect_aws.s3",
+    )
+
+
+def test_a_task_failing_otherwise_is_still_compared():
+    lg = legacy(t("extract", ok=False, message="ValueError('bad row')"), ok=False)
+    assert verdict(lg, migrated(m("extract", 1))).verdict == "different"

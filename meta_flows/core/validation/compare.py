@@ -5,7 +5,9 @@ A plain library (no Prefect runtime). Spec: issue 4 item 4 and docs/spec.md §18
 Verdicts, first match wins:
 
 - ``skipped``: the case options say ``skip`` (see :func:`skipped_verdict` for cases that never ran);
-- ``legacy-error``: the legacy run could not run or crashed (``error``) or timed out;
+- ``legacy-error``: the legacy run could not run or crashed (``error``) or timed out, or it
+  failed because a task could not import a module (its environment lacks a dependency: the run
+  says nothing about the flow);
 - ``migrated-error``: the same for the migrated run, or its final state failed while the legacy
   run's succeeded (the diff still lists the tasks that differ);
 - ``different``: any difference in the final state (success or not), parameters, tasks or files;
@@ -62,6 +64,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -751,6 +754,17 @@ def compare_runs(
             return CaseVerdict(**base, verdict=verdict, reason=reason)
         if capture.error:
             return CaseVerdict(**base, verdict=verdict, reason=capture.error)
+    for capture, verdict in ((legacy, "legacy-error"), (migrated, "migrated-error")):
+        missing = _missing_module(capture)
+        if missing is not None:
+            module, task_name = missing
+            return CaseVerdict(
+                **base,
+                verdict=verdict,
+                reason=f"the {capture.side} run could not import {module} (task {task_name!r}): "
+                f"its environment lacks it; add it to the project's requirements to compare "
+                f"this flow",
+            )
     result = _RunComparer(legacy, migrated, options).run()
     notes = [NOTES[code] for code in sorted(result.notes, key=_note_order)]
     if legacy.ok and not migrated.ok:
@@ -764,6 +778,21 @@ def compare_runs(
         )
     verdict = "different" if result.diff else "equal"
     return CaseVerdict(**base, verdict=verdict, diff=result.diff, notes=notes)
+
+
+_NO_MODULE = re.compile(r"No module named '([\w.]+)'")
+
+
+def _missing_module(capture: RunCapture) -> tuple[str, str] | None:
+    """(module, task) when a failed run failed because a task could not import a module: the
+    side's environment lacks a dependency, and its run says nothing about the flow."""
+    if capture.ok:
+        return None
+    for task in capture.tasks:
+        found = None if task.ok else _NO_MODULE.search(task.message or "")
+        if found:
+            return found.group(1), task.name
+    return None
 
 
 def effects_text(verdict: CaseVerdict) -> str | None:
