@@ -601,3 +601,35 @@ def remove_p1_imports(rule: Rule, module: cst.Module, wanted) -> None:
                             else None
                         )
                         RemoveImportsVisitor.remove_unused_import(rule.context, mod, name, asname)
+
+
+def insert_helper(module: cst.Module, name: str, code: str) -> cst.Module:
+    """Insert the function ``name`` (source ``code``) once, after the module's leading imports."""
+    from meta_flows.core.codemod.analysis.scope import is_docstring  # it imports this module
+
+    body = list(module.body)
+    if any(isinstance(s, cst.FunctionDef) and s.name.value == name for s in body):
+        return module
+    position = 0
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and all(
+            isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+        ):
+            position = i + 1
+        elif isinstance(stmt, cst.SimpleStatementLine) and i == 0 and is_docstring(stmt):
+            position = 1
+        elif not isinstance(stmt, (cst.If, cst.Try)):
+            break
+    helper = cst.parse_statement(code).with_changes(
+        leading_lines=[cst.EmptyLine(), cst.EmptyLine()]
+    )
+    if position < len(body):
+        nxt = body[position]
+        blank = sum(1 for line in nxt.leading_lines if line.comment is None)
+        if blank < 2:
+            nxt = nxt.with_changes(
+                leading_lines=[*(cst.EmptyLine() for _ in range(2 - blank)), *nxt.leading_lines]
+            )
+        body[position] = nxt
+    body.insert(position, helper)
+    return module.with_changes(body=body)

@@ -61,10 +61,10 @@ import libcst as cst
 from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.metadata import ParentNodeProvider
 
-from meta_flows.core.codemod.analysis.scope import is_docstring
 from meta_flows.core.codemod.base import (
     Rule,
     get_arg,
+    insert_helper,
     literal_value,
     remove_p1_imports,
     todo_text,
@@ -505,7 +505,7 @@ class ContextRule(Rule):
         remove_p1_imports(self, original_node, lambda q: q in (CONTEXT, GET_LOGGER, CONFIG))
         RemoveImportsVisitor.remove_unused_import(self.context, "prefect")
         if self._need_today:
-            updated_node = _add_today_helper(updated_node)
+            updated_node = insert_helper(updated_node, TODAY_HELPER, TODAY_HELPER_CODE)
         if self._need_config:
             updated_node = self._add_config(updated_node)
         return updated_node
@@ -663,36 +663,6 @@ def _logger_names(function: cst.FunctionDef, is_logger_read) -> frozenset[str]:
         for name, values in bindings.assigned.items()
         if all(v is not None and is_logger_read(v) for v in values)
     )
-
-
-def _add_today_helper(module: cst.Module) -> cst.Module:
-    """Insert the ``_prefect1_today`` helper once, after the leading imports."""
-    body = list(module.body)
-    for stmt in body:
-        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == TODAY_HELPER:
-            return module
-    position = 0
-    for i, stmt in enumerate(body):
-        if isinstance(stmt, cst.SimpleStatementLine) and all(
-            isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
-        ):
-            position = i + 1
-        elif isinstance(stmt, cst.SimpleStatementLine) and i == 0 and is_docstring(stmt):
-            position = 1
-        elif not isinstance(stmt, (cst.If, cst.Try)):
-            break
-    helper = cst.parse_statement(TODAY_HELPER_CODE)
-    helper = helper.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
-    if position < len(body):
-        nxt = body[position]
-        blank = sum(1 for line in nxt.leading_lines if line.comment is None)
-        if blank < 2:
-            nxt = nxt.with_changes(
-                leading_lines=[*(cst.EmptyLine() for _ in range(2 - blank)), *nxt.leading_lines]
-            )
-        body[position] = nxt
-    body.insert(position, helper)
-    return module.with_changes(body=body)
 
 
 RULE = ContextRule

@@ -71,8 +71,8 @@ from libcst.metadata import QualifiedNameProvider
 
 from meta_flows.core.codemod.analysis.map_index import KEY as MAP_INDEX
 from meta_flows.core.codemod.analysis.map_index import MapIndexPlan, plan_map_index
-from meta_flows.core.codemod.analysis.scope import is_docstring, stored_names
-from meta_flows.core.codemod.base import SCRATCH_TRIGGERED, Rule, code_of, get_arg
+from meta_flows.core.codemod.analysis.scope import stored_names
+from meta_flows.core.codemod.base import SCRATCH_TRIGGERED, Rule, code_of, get_arg, insert_helper
 from meta_flows.core.codemod.options import P2_WITH_OPTIONS, convert_options
 from meta_flows.core.codemod.sweep import sweep_block
 
@@ -710,36 +710,6 @@ class TaskCallsRule(Rule):
                     f"`{op.value}` is a list of futures from .map(): operators need values, use "
                     f"[f.result() for f in {op.value}]"
                 )
-
-
-def insert_helper(module: cst.Module, name: str, code: str) -> cst.Module:
-    """Insert the function ``name`` (source ``code``) once, after the module's leading imports."""
-    body = list(module.body)
-    if any(isinstance(s, cst.FunctionDef) and s.name.value == name for s in body):
-        return module
-    position = 0
-    for i, stmt in enumerate(body):
-        if isinstance(stmt, cst.SimpleStatementLine) and all(
-            isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
-        ):
-            position = i + 1
-        elif isinstance(stmt, cst.SimpleStatementLine) and i == 0 and is_docstring(stmt):
-            position = 1
-        elif not isinstance(stmt, (cst.If, cst.Try)):
-            break
-    helper = cst.parse_statement(code).with_changes(
-        leading_lines=[cst.EmptyLine(), cst.EmptyLine()]
-    )
-    if position < len(body):
-        nxt = body[position]
-        blank = sum(1 for line in nxt.leading_lines if line.comment is None)
-        if blank < 2:
-            nxt = nxt.with_changes(
-                leading_lines=[*(cst.EmptyLine() for _ in range(2 - blank)), *nxt.leading_lines]
-            )
-        body[position] = nxt
-    body.insert(position, helper)
-    return module.with_changes(body=body)
 
 
 def _with_map_index(fn: cst.FunctionDef) -> cst.FunctionDef:
