@@ -28,8 +28,9 @@ from meta_flows.core.registry import LoadedRegistry, Project, Registry, Wave, lo
 from meta_flows.flows.validate import artifact_slug
 from meta_flows.orchestration import project as steps
 from meta_flows.orchestration import remote
-from meta_flows.orchestration.outcome import Outcome
+from meta_flows.orchestration.outcome import Outcome, ReportState
 from meta_flows.orchestration.scheduling import (
+    PacingError,
     migrating_slot,
     settling_slot,
     task_run_creation_guarded,
@@ -53,17 +54,20 @@ def migrate_project(
 ) -> Outcome:
     """Everything up to the gate for one project; never raises (a failure is an outcome)."""
     logger = get_run_logger()
-    with migrating_slot(logger, project.name):
-        return steps.migrate(
-            project,
-            wave,
-            workspace=workspace,
-            ledger_wave=ledger_wave,
-            dry_run=dry_run,
-            timeout=timeout,
-            github_block=github_block,
-            logger=logger,
-        )
+    try:
+        with migrating_slot(logger, project.name):
+            return steps.migrate(
+                project,
+                wave,
+                workspace=workspace,
+                ledger_wave=ledger_wave,
+                dry_run=dry_run,
+                timeout=timeout,
+                github_block=github_block,
+                logger=logger,
+            )
+    except PacingError as exc:
+        return _unpaced(logger, project, exc, ReportState.FAILED)
 
 
 @task(name="settle-project", task_run_name="settle-{project.name}")
@@ -79,18 +83,26 @@ def settle_project(
 ) -> Outcome:
     """Promote the project, or roll it back with ``reason``; never raises."""
     logger = get_run_logger()
-    with settling_slot(logger, project.name):
-        return steps.settle(
-            project,
-            wave,
-            registry,
-            workspace=workspace,
-            ledger_wave=ledger_wave,
-            promote_it=promote,
-            reason=reason,
-            github_block=github_block,
-            logger=logger,
-        )
+    try:
+        with settling_slot(logger, project.name):
+            return steps.settle(
+                project,
+                wave,
+                registry,
+                workspace=workspace,
+                ledger_wave=ledger_wave,
+                promote_it=promote,
+                reason=reason,
+                github_block=github_block,
+                logger=logger,
+            )
+    except PacingError as exc:  # not settled: a re-run of the wave settles it
+        return _unpaced(logger, project, exc, ReportState.PENDING)
+
+
+def _unpaced(logger, project: Project, error: PacingError, state: ReportState) -> Outcome:
+    logger.error("%s", error)
+    return Outcome(project.name, state, f"{error}")
 
 
 @task(name="migrate-project-on-pool", task_run_name="migrate-{project.name}")
@@ -120,24 +132,27 @@ def migrate_project_on_pool(
         validation=pool["validation"],
     )
     logger = get_run_logger()
-    with migrating_slot(logger, project.name):  # held while its run is on the pool
-        return remote.run_on_pool(
-            project.name,
-            start=lambda attempt: project_runs.start_run(
-                pool["deployment"],
-                parameters,
-                name=f"migrate-{project.name}",
-                key=f"{pool['wave_run']}-{project.name}-{attempt}",
-            ),
-            read=project_runs.read_run,
-            crash=project_runs.crash_run,
-            release_slot=lambda: concurrency.release(pool["limit"]),
-            workspace=pool["workspace"],
-            ledger_wave=ledger_wave,
-            pool=pool["name"],
-            logger=logger,
-            lost_after=remote.lost_after(),
-        )
+    try:
+        with migrating_slot(logger, project.name):  # held while its run is on the pool
+            return remote.run_on_pool(
+                project.name,
+                start=lambda attempt: project_runs.start_run(
+                    pool["deployment"],
+                    parameters,
+                    name=f"migrate-{project.name}",
+                    key=f"{pool['wave_run']}-{project.name}-{attempt}",
+                ),
+                read=project_runs.read_run,
+                crash=project_runs.crash_run,
+                release_slot=lambda: concurrency.release(pool["limit"]),
+                workspace=pool["workspace"],
+                ledger_wave=ledger_wave,
+                pool=pool["name"],
+                logger=logger,
+                lost_after=remote.lost_after(),
+            )
+    except PacingError as exc:
+        return _unpaced(logger, project, exc, ReportState.FAILED)
 
 
 class _WithPool:

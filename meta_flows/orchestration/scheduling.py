@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextvars
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ class WaveLimits:
         self.settling = limit_name(ledger_wave, "settling")
         self.order: dict[str, int] = {}
         self._migrating_held: dict[str, object] = {}  # project -> its migrating slot
+        self.stopped = False  # the wave stopped: its task runs still waiting give up
 
     def create(self) -> None:
         """Create the limits, or reset them (a new wave run: no slot is held by anyone)."""
@@ -53,7 +55,15 @@ class WaveLimits:
         """Every project has migrated: ``2 x max_parallel`` promotions or rollbacks at once."""
         from meta_flows.adapters.prefect2.concurrency import resize_limit
 
-        resize_limit(self.settling, 2 * self.max_parallel)
+        try:
+            resize_limit(self.settling, 2 * self.max_parallel)
+        except Exception as exc:  # noqa: BLE001 - one at a time is slower, not wrong
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "could not widen concurrency limit %s: %s: %s", self.settling,
+                type(exc).__name__, exc,
+            )  # fmt: skip
 
 
 _LIMITS: dict[object, WaveLimits] = {}  # wave flow run id -> its limits
@@ -67,13 +77,48 @@ def wave_limits(run_id: object, ledger_wave: str, max_parallel: int) -> Iterator
     _LIMITS[run_id] = limits
     try:
         yield limits
-    finally:
+    except BaseException:
+        # the wave stopped with task runs still going: they find it stopped, and give up
+        # instead of working unpaced (Prefect waits for them before the flow run ends)
+        limits.stopped = True
+        from meta_flows.adapters.prefect2.concurrency import wake_waiters
+
+        wake_waiters()
+        raise
+    else:
         del _LIMITS[run_id]
 
 
 def active_runs() -> list[object]:
     """The wave runs holding limits now (none once every wave run has ended)."""
-    return list(_LIMITS)
+    return [run for run, limits in _LIMITS.items() if not limits.stopped]
+
+
+class PacingError(MetaFlowsError, RuntimeError):
+    """A task run of a wave could not get its slot: the wave stopped, or the API failed."""
+
+
+def _acquire(limits: WaveLimits, limit: str, logger, name: str, what: str = ""):
+    """A slot of ``limit`` for project ``name`` (see :func:`migrating_slot`)."""
+    from meta_flows.adapters.prefect2.concurrency import Stopped, acquire
+
+    if limits.stopped:
+        raise PacingError(f"{name}: the wave stopped before it started; a re-run resumes it")
+
+    def waiting() -> None:
+        logger.info("%s: %swaiting for a slot of concurrency limit %s", name, what, limit)
+
+    try:
+        return acquire(limit, waiting, order=limits.order.get(name), stop=lambda: limits.stopped)
+    except Stopped:
+        raise PacingError(
+            f"{name}: the wave stopped while it waited; a re-run resumes it"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - said as the project's outcome
+        raise PacingError(
+            f"{name}: could not take a slot of concurrency limit {limit}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _wave_limits() -> WaveLimits | None:
@@ -88,17 +133,11 @@ def _wave_limits() -> WaveLimits | None:
 def migrating_slot(logger, name: str) -> Iterator[None]:
     """Hold one of this wave's migrating slots for project ``name``: until the block ends, or its
     validation does (:func:`validation_slot` gives it back). Outside a wave run: no limit."""
-    from meta_flows.adapters.prefect2.concurrency import acquire
-
     limits = _wave_limits()
     if limits is None:
         yield
         return
-
-    def waiting() -> None:
-        logger.info("%s: waiting for a slot of concurrency limit %s", name, limits.migrating)
-
-    held = acquire(limits.migrating, waiting, order=limits.order.get(name))
+    held = _acquire(limits, limits.migrating, logger, name)
     limits._migrating_held[name] = held
     try:
         yield
@@ -110,18 +149,15 @@ def migrating_slot(logger, name: str) -> Iterator[None]:
 @contextmanager
 def settling_slot(logger, name: str) -> Iterator[None]:
     """Hold one of this wave's settling slots (outside a wave run: no limit)."""
-    from meta_flows.adapters.prefect2.concurrency import slot
-
     limits = _wave_limits()
     if limits is None:
         yield
         return
-
-    def waiting() -> None:
-        logger.info("%s: waiting for a slot of concurrency limit %s", name, limits.settling)
-
-    with slot(limits.settling, waiting, order=limits.order.get(name)):
+    held = _acquire(limits, limits.settling, logger, name)
+    try:
         yield
+    finally:
+        held.release()
 
 
 _GLOBAL_LIMIT: contextvars.ContextVar[tuple[str, object] | None] = contextvars.ContextVar(
@@ -155,19 +191,24 @@ def validation_slot(logger, name: str) -> Iterator[None]:
     if held is None and limits is None:
         yield
         return
-    limit, heartbeat = held if held is not None else (limits.validating, None)
-
-    def waiting() -> None:
-        logger.info("%s: prepared; waiting for a slot of concurrency limit %s", name, limit)
-
     try:
-        with slot(limit, waiting, order=limits.order.get(name) if limits else None):
-            if heartbeat is not None:
-                heartbeat.holding(True)
+        if held is None:  # in the wave's process
+            validating = _acquire(limits, limits.validating, logger, name, "prepared; ")
             try:
                 yield
             finally:
-                if heartbeat is not None:
+                validating.release()
+        else:  # a project's run on a worker
+            limit, heartbeat = held
+
+            def waiting() -> None:
+                logger.info("%s: prepared; waiting for a slot of concurrency limit %s", name, limit)
+
+            with slot(limit, waiting):
+                heartbeat.holding(True)
+                try:
+                    yield
+                finally:
                     heartbeat.holding(False)
     finally:
         migrating = limits._migrating_held.pop(name, None) if limits else None
@@ -191,6 +232,7 @@ class Completions:
     def __init__(self) -> None:
         self.finished: queue.Queue[tuple[str, str, object]] = queue.Queue()
         self.alive: dict[tuple[str, str], object] = {}
+        self.checked = time.monotonic()  # when the task runs' creation was last looked at
 
     def track(self, kind: str, name: str, future) -> None:
         """Hand back ``(kind, name, future)`` once ``future``'s task run has finished."""
@@ -213,17 +255,19 @@ class Completions:
         :class:`ApiUnreachable` or :class:`TaskRunNotCreated` when one could not be created,
         or the task run's own error."""
         while True:
-            try:
-                kind, name, future = self.finished.get(timeout=SUBMIT_GRACE)
-            except queue.Empty:
-                # every SUBMIT_GRACE seconds with nothing finished: a task run still not
-                # created means the API may have gone away (its client retries for minutes)
+            if time.monotonic() - self.checked > SUBMIT_GRACE:
+                # every SUBMIT_GRACE seconds: a task run still not created means the API may
+                # have gone away (its client retries for minutes)
+                self.checked = time.monotonic()
                 if any(not _submitted(f) for f in self.alive.values()):
                     from meta_flows.adapters.prefect2.health import unreachable
 
                     reason = unreachable()
                     if reason:
                         raise ApiUnreachable(reason) from None
+            try:
+                kind, name, future = self.finished.get(timeout=SUBMIT_GRACE)
+            except queue.Empty:
                 continue
             del self.alive[(kind, name)]
             error = getattr(future, CREATION_ERROR, None)

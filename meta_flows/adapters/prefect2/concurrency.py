@@ -23,9 +23,10 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Literal
 
@@ -161,11 +162,11 @@ class _Turns:
                     del self.queues[name]
                 self.changed.notify_all()
 
-    def wait_first(self, name: str, me: tuple[float, int]) -> None:
-        """Wait until ``me`` is the first of ``name``'s waiters."""
+    def wait_first(self, name: str, me: tuple[float, int], stop=None) -> None:
+        """Wait until ``me`` is the first of ``name``'s waiters (or ``stop()`` says so)."""
         with self.changed:
-            while self.queues[name][0] != me:
-                self.changed.wait()
+            while self.queues[name][0] != me and not (stop is not None and stop()):
+                self.changed.wait(POLL_SECONDS if stop is not None else None)
 
     def pause(self, seconds: float, since: int) -> None:
         """Sleep up to ``seconds``, less when a slot is given back in this process (at once
@@ -198,22 +199,40 @@ class Held:
         self.released = False
 
     def release(self) -> None:
+        """Give the slot back; never raises: a slot the API cannot take back is logged (the
+        next wave run resets its limits)."""
         with self._lock:
             if self.released:
                 return
+            try:
+                _change_retrying(self.name, False, time.monotonic() - self.started)
+            except Exception as exc:  # noqa: BLE001 - the work it paced is done either way
+                logging.getLogger(__name__).warning(
+                    "could not give back a slot of concurrency limit %s: %s: %s (it stays "
+                    "held until the limit is reset, by the next wave run or in the UI)",
+                    self.name, type(exc).__name__, exc,
+                )  # fmt: skip
+                return
             self.released = True
-        _change_retrying(self.name, False, time.monotonic() - self.started)
         _TURNS.wake()
 
 
-def acquire(name: str, waiting=None, order: float | None = None) -> Held:
+class Stopped(RuntimeError):
+    """The waiter was told to stop waiting (its wave stopped)."""
+
+
+def acquire(
+    name: str, waiting=None, order: float | None = None, stop: Callable[[], bool] | None = None
+) -> Held:
     """One slot of the global concurrency limit ``name``, once free; ``waiting()`` is called
     once when it is not free at once. Waiters of this process take turns by ``order`` (then
-    arrival)."""
+    arrival). Raises :class:`Stopped` when ``stop()`` says so while it waits."""
     told = False
     with _TURNS.queued(name, order) as me:
         while True:
-            _TURNS.wait_first(name, me)  # a waiter that came later may be ahead of this one
+            _TURNS.wait_first(name, me, stop)  # a waiter that came later may be ahead
+            if stop is not None and stop():
+                raise Stopped(name)
             since = _TURNS.wakes()  # a slot given back while this one asks is not missed
             if _change_retrying(name, True):
                 return Held(name)
@@ -255,3 +274,10 @@ async def _read(name: str) -> tuple[int, int] | None:
         except ObjectNotFound:
             return None
     return found.active_slots, found.limit
+
+
+def wake_waiters() -> None:
+    """Have every waiter of this process look again now (at its ``stop``, at the queue)."""
+    _TURNS.wake()
+    with _TURNS.changed:
+        _TURNS.changed.notify_all()
