@@ -26,6 +26,9 @@ from meta_flows.core.errors import MetaFlowsError
 
 PREPARE_AHEAD = 1  # projects prepared while max_parallel validate
 MAX_ALIVE = 128  # task runs of a wave alive at once (each holds one of Prefect's worker threads)
+# A wave's process takes and gives back every slot its own task runs wait for, which wakes them
+# at once: the API is asked again this often only for changes made elsewhere (the UI)
+LOCAL_POLL_SECONDS = 5.0
 
 
 class WaveLimits:
@@ -109,7 +112,13 @@ def _acquire(limits: WaveLimits, limit: str, logger, name: str, what: str = ""):
         logger.info("%s: %swaiting for a slot of concurrency limit %s", name, what, limit)
 
     try:
-        return acquire(limit, waiting, order=limits.order.get(name), stop=lambda: limits.stopped)
+        return acquire(
+            limit,
+            waiting,
+            order=limits.order.get(name),
+            stop=lambda: limits.stopped,
+            poll=LOCAL_POLL_SECONDS,
+        )
     except Stopped:
         raise PacingError(
             f"{name}: the wave stopped while it waited; a re-run resumes it"

@@ -15,7 +15,9 @@ is full (Prefect 2.20's ``concurrency()`` waits as long as its ``Retry-After`` s
 occupancy times the waiters, tens of seconds for validation slots). Within one process the
 waiters for a limit take turns in the order they were given (a wave's registry order): only the
 first asks the API, and a slot given back in the process wakes it at once, so a hundred waiting
-projects cost the API no more than one.
+projects cost the API no more than one. A wave's own process, which gives back every slot its
+task runs wait for, asks again only every few seconds (for changes made in the UI); a project's
+run on a worker, whose slot is given back by another process, every half second.
 """
 
 from __future__ import annotations
@@ -222,11 +224,16 @@ class Stopped(RuntimeError):
 
 
 def acquire(
-    name: str, waiting=None, order: float | None = None, stop: Callable[[], bool] | None = None
+    name: str,
+    waiting=None,
+    order: float | None = None,
+    stop: Callable[[], bool] | None = None,
+    poll: float = POLL_SECONDS,
 ) -> Held:
     """One slot of the global concurrency limit ``name``, once free; ``waiting()`` is called
     once when it is not free at once. Waiters of this process take turns by ``order`` (then
-    arrival). Raises :class:`Stopped` when ``stop()`` says so while it waits."""
+    arrival) and ask again every ``poll`` seconds, at once when a slot is given back in this
+    process. Raises :class:`Stopped` when ``stop()`` says so while it waits."""
     told = False
     with _TURNS.queued(name, order) as me:
         while True:
@@ -239,7 +246,7 @@ def acquire(
             if not told and waiting is not None:
                 waiting()
                 told = True
-            _TURNS.pause(POLL_SECONDS, since)
+            _TURNS.pause(poll, since)
 
 
 @contextmanager
