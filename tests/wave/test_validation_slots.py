@@ -73,7 +73,7 @@ LIMITS: list[tuple[int, int] | None] = []
 
 
 @flow
-def slotted(slots: int | None, names: list[str]) -> list[str]:
+def slotted(slots: int | None, names: list[str], block: bool = True) -> list[str]:
     if slots is None:
         return [f.result() for f in [project.submit(n) for n in names]]
     run_id = get_run_context().flow_run.id
@@ -82,13 +82,12 @@ def slotted(slots: int | None, names: list[str]) -> list[str]:
         MIGRATING[:] = [limits.migrating]
         LIMITS.extend(concurrency.held(name) for name in (limits.migrating, limits.validating))
         # the migrating slots taken until every project waits for one: they start in order
-        blockers = [concurrency.acquire(limits.migrating) for _ in range(slots + 1)]
+        blockers = [concurrency.acquire(limits.migrating) for _ in range(slots + 1) if block]
         runs = Completions()
         for n in names:
             runs.track("migrate", n, project.submit(n))
-        while len(ARRIVED) < len(names):
-            time.sleep(0.05)
-        time.sleep(0.5)  # into their queue
+        while block and len(concurrency._TURNS.queues.get(limits.migrating, [])) < len(names):
+            time.sleep(0.05)  # until every project waits in the queue
         for blocker in blockers:
             blocker.release()
         done = []
@@ -114,14 +113,16 @@ def test_limits_bound_validation_and_preparation(prefect_api):
     # at a time: the two of a pair are told one after the other but record it in their threads)
     started = [e.split("+")[1] for e in METER.events if e.startswith("migrating+")]
     assert set(started[:2]) == set(names[:2]) and set(started[2:]) == set(names[2:])
-    # the last project to validate found no migrating slot held once its validation ended:
-    # not even its own
-    last = validated_order()[-1]
-    assert HELD_AFTER_VALIDATION[last] == 0, HELD_AFTER_VALIDATION
 
 
-def validated_order() -> list[str]:
-    return [e.split("-", 1)[1] for e in METER.events if e.startswith("validating-")]
+def test_a_migrating_slot_is_given_back_when_validation_ends(prefect_api):
+    global METER
+    METER = Meter()
+    ARRIVED.clear()
+    HELD_AFTER_VALIDATION.clear()
+    assert slotted(1, ["solo"], block=False) == ["solo"]
+    # past its validation (its block not yet left), the project no longer held its slot
+    assert HELD_AFTER_VALIDATION == {"solo": 0}
 
 
 def test_no_limits_outside_a_wave(prefect_api):
@@ -168,12 +169,13 @@ def test_waiters_of_one_process_take_turns_in_order_and_only_the_first_asks(
     assert got == [0, 1, 2]
     # one waiter at a time asked the API while the limit was full (every 0.5 s; three
     # asking would be three times as many), the first in order once all had come
-    assert 2 <= waiting_asks <= 8
+    assert 1 <= waiting_asks <= 8
     assert asks[waiting_asks - 1] == "w0"
     assert concurrency.held(name) == (0, 1)
 
 
 WORKED: list[str] = []
+STOPPED = threading.Event()
 
 
 @task
@@ -181,7 +183,7 @@ def paced(name: str) -> str:
     try:
         with migrating_slot(get_run_logger(), name):
             WORKED.append(name)
-            time.sleep(1.0)
+            STOPPED.wait(60)  # its slot held until the wave has stopped
         return "worked"
     except PacingError as exc:
         return str(exc)
@@ -199,16 +201,20 @@ def stopping(names: list[str]) -> list[str]:
                 time.sleep(0.05)
             raise RuntimeError("the API went away")
     except RuntimeError:
-        pass
+        STOPPED.set()
     return [f.result() for f in futures]
 
 
 def test_a_stopped_wave_s_waiting_task_runs_give_up_instead_of_working_unpaced(prefect_api):
     WORKED.clear()
-    results = stopping(["a", "b", "c", "d"])
-    assert sorted(WORKED) == ["a", "b"]  # nobody else worked, paced or not
-    assert results[:2] == ["worked", "worked"]
-    for name, said in zip("cd", results[2:], strict=True):
-        assert said.startswith(f"{name}: the wave stopped"), said
-        assert said.endswith("a re-run resumes it")
+    STOPPED.clear()
+    names = ["a", "b", "c", "d"]
+    results = dict(zip(names, stopping(names), strict=True))
+    assert len(WORKED) == 2  # the two with a slot; nobody else worked, paced or not
+    for name, said in results.items():
+        if name in WORKED:
+            assert said == "worked"
+        else:
+            assert said.startswith(f"{name}: the wave stopped"), said
+            assert said.endswith("a re-run resumes it")
     assert not active_runs()
