@@ -242,7 +242,11 @@ def acquire(
                 raise Stopped(name)
             since = _TURNS.wakes()  # a slot given back while this one asks is not missed
             if _change_retrying(name, True):
-                return Held(name)
+                held = Held(name)
+                if stop is not None and stop():  # told while its ask was on its way
+                    held.release()
+                    raise Stopped(name)
+                return held
             if not told and waiting is not None:
                 waiting()
                 told = True
