@@ -633,3 +633,48 @@ def test_results_sorted_and_deduplicated():
     assert [f.line for f in found] == sorted(f.line for f in found)
     assert len({(f.line, f.what) for f in found}) == len(found)
     assert {f.line for f in found} == {1, 3, 4, 5, 6}
+
+
+def test_a_todo_covers_the_lines_it_names_and_no_others():
+    # one TODO per root cause lists where its consequences are: those lines are covered
+    code = """\
+        from prefect import Flow
+
+
+        def build():
+            # TODO(prefect2-migration): PF002 rewrite by hand; `flow` is used at line 9
+            flow = Flow("x")
+            return flow
+
+        flow.run()
+        flow.register(project_name="p")
+        """
+    assert [f.line for f in leftovers(code)] == [10]  # line 10 is not named by the TODO
+    # the same lines without the TODO's list are leftovers
+    bare = code.replace("; `flow` is used at line 9", "")
+    assert [f.line for f in leftovers(bare)] == [9, 10]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from prefect.tasks import task_input_hash, exponential_backoff\n",
+        "import prefect\nkey = prefect.tasks.task_input_hash\n",
+        "from prefect.artifacts import create_link_artifact, create_markdown_artifact\n",
+    ],
+)
+def test_prefect2_names_under_prefect1_module_paths_are_not_leftovers(code):
+    assert leftovers(code) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "what"),
+    [
+        ("from prefect.tasks.shell import ShellTask\n", "prefect.tasks.shell"),
+        ("from prefect.runtimes import FlowCLI\n", "prefect.runtimes"),
+        ("from prefect.client import Secret\n", "prefect.client.Secret"),
+        ("from prefect import artifacts\nartifacts.update_link('i', 'u')\n", "update_link"),
+    ],
+)
+def test_prefect1_names_next_to_prefect2_ones_are_leftovers(code, what):
+    assert any(what in f.what for f in leftovers(code))

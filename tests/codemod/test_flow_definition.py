@@ -270,9 +270,21 @@ def test_factory_with_arguments_is_flagged():
     assert "with Flow(name) as f:" in got
     assert apply_rule(FlowDefinitionRule, got) == got
     assert got == (
-        f"from prefect import Flow\ndef build(name):\n    {FACTORY_TODO}\n"
+        f"from prefect import Flow\ndef build(name):\n    {FACTORY_TODO}; `f` is used at line 6\n"
         "    with Flow(name) as f:\n        pass\n    return f\n"
     )
+
+
+def test_factory_todo_names_the_lines_using_the_flow_it_returns():
+    # one root cause (the flow is built by a function), one TODO listing its consequences:
+    # the registration of the flow the factory returns is one of them
+    src = (
+        "from prefect import Flow\ndef build(name):\n    with Flow(name) as f:\n        pass\n"
+        "    return f\n\nflow = build('x')\nflow.register(project_name='p')\n"
+    )
+    got = apply_rule(FlowDefinitionRule, src)
+    assert "; `f` is used at line 6, the flow build() returns at line 8, line 9\n" in got
+    assert apply_rule(FlowDefinitionRule, got) == got
 
 
 def test_h_kwargs_and_result():
@@ -762,7 +774,8 @@ def test_flow_built_in_function_keeps_alias_when_used():
         # the flow object is handed to other code
         pytest.param(
             '    with Flow("etl") as f:\n        a()\n    deploy(f)\n',
-            f'    {FACTORY_TODO}\n    with Flow("etl") as f:\n        a()\n    deploy(f)\n',
+            f'    {FACTORY_TODO}; `f` is used at line 15\n    with Flow("etl") as f:\n'
+            "        a()\n    deploy(f)\n",
             id='    with Flow("etl") as f:\n        a()\n    deploy(f)\n',
         ),
     ],

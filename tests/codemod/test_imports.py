@@ -476,8 +476,8 @@ def test_flow_options_list_matches_prefect2():
 
 
 SAME_MODULE_OTHER_NAMES = [
-    ("prefect.artifacts", "create_link", "create_link_artifact(link)"),
-    ("prefect.artifacts", "create_markdown", "create_markdown_artifact(markdown)"),
+    ("prefect.artifacts", "update_link", "a new create_link_artifact(link, key=...)"),
+    ("prefect.client", "Secret", "Secret.load(name).get() with Secret from prefect.blocks"),
     ("prefect.artifacts", "update_markdown", "a new create_markdown_artifact(markdown, key=...)"),
     ("prefect.client", "Client", "prefect.get_client()"),
     ("prefect.utilities.collections", "DotDict", "a plain dict"),
@@ -509,3 +509,61 @@ def test_prefect2_names_of_those_modules_are_left_alone():
         "from prefect import flow\nfrom prefect.artifacts import create_markdown_artifact\n\n"
         "@flow\ndef f():\n    create_markdown_artifact('x')\n",
     )
+
+
+def test_artifact_functions_take_their_prefect2_names():
+    before = (
+        "from prefect.artifacts import create_link\nfrom prefect import artifacts\n\n"
+        "def report(url, text):\n    create_link(url)\n    return artifacts.create_markdown(text)\n"
+    )
+    after = (
+        "from prefect.artifacts import create_link_artifact\nfrom prefect import artifacts\n\n"
+        "def report(url, text):\n    create_link_artifact(url)\n"
+        "    return artifacts.create_markdown_artifact(text)\n"
+    )
+    assert_rewrite(ImportsRule, before, after)
+
+
+def test_artifact_functions_prefect2_lacks_get_one_todo_listing_their_lines():
+    before = (
+        "from prefect import artifacts\n\ndef report(i, url):\n"
+        "    artifacts.update_link(i, url)\n    artifacts.update_link(i, url + '/2')\n"
+    )
+    got = apply_rule(ImportsRule, before)
+    todo = todo_text(
+        "PF001",
+        "`artifacts.update_link` (Prefect 1 `prefect.artifacts.update_link`, used at lines 5, 6) "
+        "does not exist in Prefect 2: use a new create_link_artifact(link, key=...) (Prefect 2 "
+        "artifacts are versioned by key, not updated)",
+    )
+    assert got == before.replace(
+        "    artifacts.update_link(i, url)\n", f"    {todo}\n    artifacts.update_link(i, url)\n"
+    )
+    assert apply_rule(ImportsRule, got) == got
+
+
+def test_a_prefect_module_neither_version_has_becomes_a_stand_in():
+    got = apply_rule(
+        ImportsRule,
+        "from prefect.runtimes import FlowCLI\n\ndef main(f):\n    FlowCLI(flow=f).run()\n",
+    )
+    assert 'FlowCLI = _Prefect1Stub("prefect.runtimes.FlowCLI")' in got
+    assert "from prefect.runtimes" not in got
+    assert apply_rule(ImportsRule, got) == got
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from prefect.tasks import task_input_hash\n\nkey = task_input_hash\n",
+        "from prefect.artifacts import create_link_artifact\n\nlink = create_link_artifact\n",
+        "from prefect import artifacts\n\nmake = artifacts.create_markdown_artifact\n",
+    ],
+)
+def test_prefect2_names_are_left_alone(source):
+    assert_noop(ImportsRule, source)
+
+
+def test_unused_prefect1_client_secret_import_is_removed():
+    got = apply_rule(ImportsRule, "from prefect.client import Secret\nimport os\n\nx = os.sep\n")
+    assert got == "import os\n\nx = os.sep\n"

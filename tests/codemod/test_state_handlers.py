@@ -1,6 +1,7 @@
 """PF012 state_handlers: state handlers become on_failure/on_completion hooks."""
 
 import importlib.util
+import re
 import textwrap
 
 import pytest
@@ -178,10 +179,22 @@ def test_human_cases_drop_option_with_todo(handler, reason, why):
     assert todo.startswith("# TODO(prefect2-migration): PF012 state handler h removed: ")
     assert reason in todo and "(task, task_run, state)" in todo
     assert handler.splitlines()[0] in out  # the handler itself is kept
+    # the handler's reads of the Prefect 1 state are listed (the same root cause)
+    params = re.match(r"def h\((.*)\):", handler)
+    state = params.group(1).split(", ")[-1] if params else None
+    lines = [
+        i + 3
+        for i, line in enumerate(handler.splitlines())
+        if state and i and re.search(rf"\b{state}\b", line)
+    ]
+    where = ""
+    if lines:
+        shown = ", ".join(map(str, lines))
+        where = f" (its `{state}` is read at line{'s' if len(lines) > 1 else ''} {shown})"
     expected_todo = todo_text(
         "PF012",
-        f"state handler h removed: {why}; adapt it by hand to an on_failure=/on_completion= hook "
-        "with signature (task, task_run, state)",
+        f"state handler h removed: {why}; adapt it{where} by hand to an on_failure=/"
+        "on_completion= hook with signature (task, task_run, state)",
     )
     assert out == (
         f"from prefect import task\n\n{handler}\n{expected_todo}\n"

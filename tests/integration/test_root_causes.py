@@ -240,7 +240,8 @@ ETL_OUTSIDE_FLOW_AFTER = (
         "PF002",
         "this Flow is built inside a function with arguments or other code (or together with "
         "other context managers): rewrite it by hand as a module-level @flow function (arguments "
-        "become flow parameters)",
+        f"become flow parameters); `flow` is used at line {at(41)}, the flow build() returns at "
+        f"line {at(45)}",
     )
     + """
     with Flow("etl") as flow:

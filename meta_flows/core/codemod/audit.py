@@ -21,13 +21,15 @@ a Prefect 1 object must sit under a TODO. ``prefect1_leftovers(code)`` lists the
 Names are resolved through imports (LibCST's ``QualifiedNameProvider``), never matched as bare
 words: a local ``case`` function or another library's ``Flow`` is not reported.
 
-"Under a TODO" means the finding is in a comment (commented-out code is not code), or its innermost
+"Under a TODO" means the finding is in a comment (commented-out code is not code), its innermost
 statement (for a compound statement: its header, decorators included) is directly preceded by a
-comment block containing a ``# TODO(prefect2-migration):`` line.
+comment block containing a ``# TODO(prefect2-migration):`` line, or it is on a line a TODO names
+(``... used at lines 40, 52``): one TODO per root cause lists where its consequences are.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -42,6 +44,7 @@ from libcst.metadata import (
 from meta_flows.core.codemod.names import (
     PREFECT1_STAR_EXPORTS,
     PREFECT2_FLOW_OPTIONS,
+    PREFECT2_SUBMODULES,
     PREFECT2_TASK_OPTIONS,
     PREFECT2_TOP_LEVEL,
     canonical,
@@ -51,32 +54,9 @@ from meta_flows.core.codemod.names import (
 
 TODO_MARK = "# TODO(prefect2-migration):"
 
-# Submodules of ``prefect`` that Prefect 2.20 has besides the names in PREFECT2_TOP_LEVEL.
-_PREFECT2_SUBMODULES = frozenset(
-    {
-        "utilities",
-        "runtime",
-        "blocks",
-        "deployments",
-        "filesystems",
-        "infrastructure",
-        "server",
-        "testing",
-        "input",
-        "types",
-        "flows",
-        "tasks",
-        "runner",
-        "workers",
-        "plugins",
-        "concurrency",
-        "records",
-        "transactions",
-        "software",
-        "manifests",
-        "cli",
-        "agent",
-    }
+# What Prefect 2's ``prefect.tasks`` offers (in Prefect 1 the task library lives under it).
+_PREFECT2_TASKS_API = frozenset(
+    f"prefect.tasks.{name}" for name in ("task", "Task", "task_input_hash", "exponential_backoff")
 )
 
 # What ``prefect.context`` offers in Prefect 2.20 (anything else is Prefect 1's context object).
@@ -155,6 +135,22 @@ def prefect1_leftovers(code: str) -> list[Leftover]:
     return sorted(unique.values(), key=lambda f: (f.line, f.what))
 
 
+_LINES = re.compile(r"\blines? (\d+(?:, (?:line )?\d+)*)")
+
+
+def listed_lines(lines: list[str]) -> set[int]:
+    """The line numbers that TODO comments name (``used at lines 12, 30``): the places where the
+    consequences of the TODO's root cause are, which that TODO covers."""
+    out: set[int] = set()
+    for text in lines:
+        at = text.find(TODO_MARK)
+        if at < 0:
+            continue
+        for match in _LINES.finditer(text, at):
+            out.update(int(n) for n in re.findall(r"\d+", match.group(1)))
+    return out
+
+
 def _dotted(node: cst.BaseExpression | None) -> str | None:
     if isinstance(node, cst.Name):
         return node.value
@@ -174,12 +170,14 @@ def _prefect_qname_problem(name: str) -> str | None:
         return "prefect.client.Secret (Prefect 1 secret API)"
     if (instead := prefect1_only_name(name)) is not None:
         return f"{name} (Prefect 1 only; Prefect 2: {instead})"
+    if name in _PREFECT2_TASKS_API:
+        return None
     parts = name.split(".")
     for i in range(2, len(parts) + 1):
         if is_prefect1_only_module(".".join(parts[:i])):
             return f"{name} (Prefect 1-only module {'.'.join(parts[:i])})"
     top = parts[1]
-    if top not in PREFECT2_TOP_LEVEL and top not in _PREFECT2_SUBMODULES:
+    if top not in PREFECT2_TOP_LEVEL and top not in PREFECT2_SUBMODULES:
         return f"prefect.{top} (not in Prefect 2)"
     if top == "context" and len(parts) > 2 and parts[2] not in _PREFECT2_CONTEXT_API:
         return f"prefect.context.{parts[2]} (Prefect 1 context)"
@@ -198,6 +196,7 @@ class _Auditor(cst.CSTVisitor):
         self.flow_vars: set[str] = set()
         self.task_names: set[str] = set()
         self.task_results: set[str] = set()
+        self.listed = listed_lines(lines)
 
     # ------------------------------------------------------------------ helpers
 
@@ -205,6 +204,8 @@ class _Auditor(cst.CSTVisitor):
         if self._under_todo(node):
             return
         line = self.get_metadata(PositionProvider, node).start.line
+        if line in self.listed:  # a TODO names this line as a consequence of its root cause
+            return
         text = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
         self.found.append(Leftover(line, text, what))
 
@@ -309,7 +310,7 @@ class _Auditor(cst.CSTVisitor):
             name = _dotted(alias.name) or ""
             full = canonical(f"{module}.{name}")
             if module == "prefect":
-                if name not in PREFECT2_TOP_LEVEL and name not in _PREFECT2_SUBMODULES:
+                if name not in PREFECT2_TOP_LEVEL and name not in PREFECT2_SUBMODULES:
                     self.report(node, f"from prefect import {name} (not in Prefect 2)")
             elif problem := _prefect_qname_problem(full):
                 self.report(node, f"import of {problem}")

@@ -116,6 +116,44 @@ PREFECT2_TOP_LEVEL = frozenset(
     }
 )
 
+# Submodules of ``prefect`` that Prefect 2.20 has besides the names in PREFECT2_TOP_LEVEL.
+PREFECT2_SUBMODULES = frozenset(
+    {
+        "utilities",
+        "runtime",
+        "blocks",
+        "deployments",
+        "filesystems",
+        "infrastructure",
+        "server",
+        "testing",
+        "input",
+        "types",
+        "flows",
+        "tasks",
+        "runner",
+        "workers",
+        "plugins",
+        "concurrency",
+        "records",
+        "transactions",
+        "software",
+        "manifests",
+        "cli",
+        "agent",
+        "deprecated",
+        "flow_runs",
+        "task_engine",
+        "task_server",
+        "new_flow_engine",
+        "new_task_engine",
+        "pydantic",
+        "_internal",
+        "_vendor",
+        "_version",
+    }
+)
+
 # Module prefixes that exist only in Prefect 1 (importing them under Prefect 2 fails).
 # ``prefect.engine`` exists in Prefect 2, but none of the names Prefect 1 code imports from it
 # (``state``, ``signals``, ``FlowRunner``, ``TaskRunner``, ``results``...) do.
@@ -236,6 +274,7 @@ PREFECT1_ONLY_NAMES = {
     "from a flow run): remove the call",
     "prefect.artifacts.delete_artifact_new": "nothing (Prefect 2 has no call deleting an "
     "artifact from a flow run): remove the call",
+    "prefect.client.Secret": "Secret.load(name).get() with Secret from prefect.blocks.system",
     "prefect.client.Client": "prefect.get_client() (an async client; get_client(sync_client=True) "
     "for a sync one) and its methods",
     "prefect.utilities.collections.DotDict": "a plain dict",
@@ -274,3 +313,15 @@ def is_prefect1_only_module(module: str) -> bool:
         elif module == prefix or module.startswith(prefix + "."):
             return True
     return False
+
+
+def is_unknown_prefect_module(module: str) -> bool:
+    """True for ``prefect.x...`` where Prefect 2 has no ``x`` at all (a module of Prefect 1 or of
+    no released Prefect): importing it under Prefect 2 fails."""
+    parts = module.split(".")
+    return (
+        len(parts) > 1
+        and parts[0] == "prefect"
+        and parts[1] not in PREFECT2_TOP_LEVEL
+        and parts[1] not in PREFECT2_SUBMODULES
+    )

@@ -213,7 +213,8 @@ def defines_stub_class(module: cst.Module) -> bool:
 def lines_of(name: str, within: str | None = None) -> str:
     """A marker standing for the lines that read ``name`` (a name or ``prefect.Client``), as
     ``line 7`` / ``lines 7, 9``; replaced in the final text by :func:`resolve_line_marks`.
-    ``within``: only the lines in the module-level function of that name."""
+    ``within``: only the lines in the body of the module-level function of that name, where a
+    variable of the function's own counts too."""
     return f"<lines of {name} in {within}>" if within else f"<lines of {name}>"
 
 
@@ -237,10 +238,11 @@ def resolve_line_marks(code: str) -> str:
     if tree is not None:
         cache = {(n, None): describe_lines(found) for n, found in use_lines_of(tree, names).items()}
         for name, within in marks - {(n, None) for n in names}:
-            scope = [
-                s
+            scope = [  # the function's body: its own variables of that name count
+                child
                 for s in tree.body
                 if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == within
+                for child in s.body
             ]
             found = use_lines_of(ast.Module(body=scope, type_ignores=[]), [name])[name]
             cache[(name, within)] = describe_lines(found)

@@ -35,7 +35,9 @@ After::
 - A flow built in a zero-argument function (a factory ``def create_flow(): with Flow(...) as f:
   ...; return f``, or ``def main(): with Flow(...) as f: ...; f.run()``) moves to module level
   when its body needs none of the function's locals: ``return f`` returns the @flow function,
-  ``f.run()`` was already rewritten by PF015, other uses keep a local alias. Otherwise H.
+  ``f.run()`` was already rewritten by PF015, other uses keep a local alias. Otherwise H: one
+  TODO on the ``with`` lists the lines using ``f`` in the function and, when it returns ``f``,
+  those using the flow it returns (``flow = create_flow()``, ``flow.register(...)``).
 - The functional API (``f = Flow("x", tasks=[...])``, ``f.add_task``, ``f.add_edge``,
   ``f.set_dependencies``, ``f.chain``, and ``t.set_upstream/set_downstream/bind(..., flow=f)``)
   with static edges becomes task calls in topological order (C); a flow without tasks becomes a
@@ -153,6 +155,7 @@ from meta_flows.core.codemod.base import (
     with_leading_comments,
     with_todo,
 )
+from meta_flows.core.codemod.stubs import lines_of
 from meta_flows.core.naming import (
     BANNED_FLOW_NAME_CHARACTERS,
 )
@@ -554,6 +557,12 @@ class FlowDefinitionRule(Rule):
         self._plan_copies(node, sites)
         self._plan_obsolete(node, sites)
         self._plan_flow_refs(node, sites)
+        self._with_functions = {
+            id(w): stmt.name.value
+            for stmt in node.body
+            if isinstance(stmt, cst.FunctionDef)
+            for w in _withs(stmt)
+        }
         return True
 
     def _plan_flow_refs(self, module: cst.Module, sites: list[FlowSite]) -> None:
@@ -571,6 +580,64 @@ class FlowDefinitionRule(Rule):
                 for ref in name_refs(stmt):
                     if ref.value == "flow" and self.binds_at_module_level(ref, {"flow"}):
                         self.flow_refs[id(ref)] = site
+
+    def _reads(self, function: str, name: str, with_node: cst.With) -> bool:
+        """Whether module-level ``function`` reads ``name`` other than as ``with ... as name``."""
+        targets = {id(i.asname.name) for i in with_node.items if i.asname is not None}
+        found = []
+
+        class _Find(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                if node.value == name and id(node) not in targets:
+                    found.append(node)
+
+        for stmt in self.mod.body if self.mod is not None else ():
+            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == function:
+                stmt.body.visit(_Find())
+        return bool(found)
+
+    def _returns(self, function: str, name: str) -> bool:
+        """Whether module-level ``function`` has a ``return name`` (it hands the flow out)."""
+        found = []
+
+        class _Find(cst.CSTVisitor):
+            def visit_Return(self, node: cst.Return) -> None:
+                if isinstance(node.value, cst.Name) and node.value.value == name:
+                    found.append(node)
+
+        for stmt in self.mod.body if self.mod is not None else ():
+            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == function:
+                stmt.body.visit(_Find())
+        return bool(found)
+
+    def _read_elsewhere(self, name: str) -> bool:
+        """Whether ``name`` is read in the module outside its own definition."""
+        found = []
+
+        class _Find(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                if node.value == name:
+                    found.append(node)
+
+        for stmt in self.mod.body if self.mod is not None else ():
+            if not (isinstance(stmt, cst.FunctionDef) and stmt.name.value == name):
+                stmt.visit(_Find())
+        return bool(found)
+
+    def _factory_results(self, function: str) -> list[str]:
+        """Module-level names bound to the result of calling ``function()``."""
+        names: list[str] = []
+        for stmt in self.mod.body if self.mod is not None else ():
+            assign = simple_assign(stmt)
+            if (
+                assign
+                and isinstance(assign[1], cst.Call)
+                and isinstance(assign[1].func, cst.Name)
+                and assign[1].func.value == function
+                and assign[0] not in names
+            ):
+                names.append(assign[0])
+        return names
 
     def _is_flow_with(self, node: cst.With) -> bool:
         return any(
@@ -764,7 +831,22 @@ class FlowDefinitionRule(Rule):
             self.body_todos[id(node)] = self._body_todos(site, node.body)
             return
         if id(node) not in self.commented and self._is_flow_with(node):
-            self.add_todo(HUMAN_WITH)
+            message = HUMAN_WITH
+            function = getattr(self, "_with_functions", {}).get(id(node))
+            names = [
+                i.asname.name.value
+                for i in node.items
+                if i.asname is not None and isinstance(i.asname.name, cst.Name)
+            ]
+            if function and names and self._reads(function, names[0], node):
+                # where the flow object is used: consequences of the same root cause
+                message += f"; `{names[0]}` is used at {lines_of(names[0], function)}"
+                made = self._factory_results(function)
+                if made or (self._returns(function, names[0]) and self._read_elsewhere(function)):
+                    message += f", the flow {function}() returns at " + ", ".join(
+                        lines_of(n) for n in [function, *made]
+                    )
+            self.add_todo(message)
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         if id(node) in self.sites or id(node) in self.commented:
@@ -1448,3 +1530,15 @@ class FlowDefinitionRule(Rule):
 
 
 RULE = FlowDefinitionRule
+
+
+def _withs(function: cst.FunctionDef) -> list[cst.With]:
+    """The ``with`` statements anywhere inside ``function``."""
+    found: list[cst.With] = []
+
+    class _Find(cst.CSTVisitor):
+        def visit_With(self, node: cst.With) -> None:
+            found.append(node)
+
+    function.visit(_Find())
+    return found

@@ -8,6 +8,12 @@ Runs last, after every other rule has rewritten what it can:
       from prefect.utilities.edges import unmapped      ->  from prefect import unmapped
       from prefect.utilities.tasks import task          ->  from prefect import task
 
+- ``prefect.artifacts.create_link`` / ``create_markdown`` take their Prefect 2 names,
+  ``create_link_artifact`` / ``create_markdown_artifact``, in imports and uses, ``artifacts.x``
+  included (A); a Prefect 1-only function of ``prefect.artifacts`` read as an attribute of the
+  module (``artifacts.update_link(...)``) gets one TODO at its first use, naming every line (H).
+- An import from a ``prefect.x`` module Prefect 2 lacks altogether (of Prefect 1, or of no
+  released version: ``prefect.runtimes``) is treated as Prefect 1-only (below).
 - A Prefect import that nothing uses any more is removed (A), ``import prefect`` included: a
   Prefect 1-only one always (it would break the import), a Prefect 2-valid one only when the
   original source used it (its uses were rewritten away); a user's own unused import stays.
@@ -124,6 +130,7 @@ from meta_flows.core.codemod.names import (
     PREFECT2_TOP_LEVEL,
     canonical,
     is_prefect1_only_module,
+    is_unknown_prefect_module,
     prefect1_only_name,
 )
 from meta_flows.core.codemod.stubs import (
@@ -195,6 +202,8 @@ def _import_module_name(node: cst.ImportFrom) -> str | None:
 def _p1_only(module: str, name: str) -> bool:
     if is_prefect1_only_module(module) or prefect1_only_name(f"{module}.{name}") is not None:
         return True
+    if is_unknown_prefect_module(module):
+        return True
     return module == "prefect" and name not in PREFECT2_TOP_LEVEL
 
 
@@ -213,6 +222,8 @@ class ImportsRule(Rule):
             tree = _FlowOptions(self.context).transform_module(tree)
         start = module_code(self.context, tree)
         self._originally_used = _used_names(original) if original else _used_names(start)
+        if "artifacts" in start:
+            tree = _Artifacts(self.context).transform_module(tree)
         tree = super().transform_module(tree)  # moves, plus removal of unused imports
         flag = _FlagLeftovers(self.context)
         tree = flag.transform_module(tree)
@@ -249,6 +260,79 @@ class ImportsRule(Rule):
             if name and _is_prefect_module(name) and alias.asname is None:
                 if is_prefect1_only_module(name) or name.split(".")[0] in self._originally_used:
                     self.remove_import_if_unused(name)
+        return updated_node
+
+
+# Prefect 1 functions whose Prefect 2 namesake, under another name, does the same.
+RENAMED = {
+    "prefect.artifacts.create_link": "create_link_artifact",
+    "prefect.artifacts.create_markdown": "create_markdown_artifact",
+}
+
+
+class _Artifacts(Rule):
+    """Pass of PF001 for ``prefect.artifacts``: ``create_link``/``create_markdown`` become
+    ``create_link_artifact``/``create_markdown_artifact`` (imports and uses, ``artifacts.x``
+    included); a Prefect 1-only function read as an attribute of the module
+    (``artifacts.update_link(...)``), which no stand-in can replace, gets one TODO at its first
+    use listing every line using it."""
+
+    CODE = "PF001"
+    NAME = "imports"
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._renamed: dict[str, str] = {}  # local name -> Prefect 2 name
+        self._imported: set[int] = set()  # ids of the names in import statements
+        self._flagged: set[str] = set()
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        module = _import_module_name(node)
+        if module is None or isinstance(node.names, cst.ImportStar):
+            return False
+        for alias in node.names:
+            self._imported.add(id(alias.name))
+            name = dotted_name(alias.name) or ""
+            if f"{module}.{name}" in RENAMED and alias.asname is None:
+                self._renamed[name] = RENAMED[f"{module}.{name}"]
+        return False
+
+    def leave_ImportFrom(self, original_node, updated_node):
+        module = _import_module_name(updated_node)
+        if module is None or isinstance(updated_node.names, cst.ImportStar):
+            return updated_node
+        names = []
+        for alias in updated_node.names:
+            new = RENAMED.get(f"{module}.{dotted_name(alias.name)}")
+            if new is not None:
+                alias = alias.with_changes(name=cst.Name(new))
+                self.mark_applied()
+            names.append(alias)
+        return updated_node.with_changes(names=names)
+
+    def leave_Name(self, original_node, updated_node):
+        new = self._renamed.get(original_node.value)
+        if new is None or id(original_node) in self._imported:
+            return updated_node
+        if f"prefect.artifacts.{original_node.value}" not in self.qualified_names(original_node):
+            return updated_node
+        return updated_node.with_changes(value=new)
+
+    def leave_Attribute(self, original_node, updated_node):
+        qualified = self.prefect_name(original_node)
+        if qualified is None or not qualified.startswith("prefect.artifacts."):
+            return updated_node
+        if qualified in RENAMED:
+            self.mark_applied()
+            return updated_node.with_changes(attr=cst.Name(RENAMED[qualified]))
+        instead = prefect1_only_name(qualified)
+        code = self.code_for(original_node)
+        if instead is not None and code not in self._flagged and self._statement_stack:
+            self._flagged.add(code)
+            self.add_todo(
+                f"`{code}` (Prefect 1 `{qualified}`, used at {lines_of(code)}) does not exist "
+                f"in Prefect 2: use {instead}"
+            )
         return updated_node
 
 

@@ -21,7 +21,8 @@ PF002 (flows are ``@flow(...)`` functions) and before PF004 (which drops unknown
 - The Prefect 1 ``on_failure=h`` option (``h(obj, state)``) -> ``on_failure=[h_on_failure]``.
 - A handler that returns another state, reads ``old_state``, acts on every transition, is defined
   elsewhere, or a notifier (``slack_notifier``, ``gmail_notifier``: use an automation) -> H: the
-  option is removed (Prefect 2 rejects it at import) with a TODO quoting it; the handler is kept.
+  option is removed (Prefect 2 rejects it at import) with a TODO quoting it and listing the lines
+  where the handler reads its Prefect 1 state; the handler is kept.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from libcst.metadata import QualifiedNameProvider, QualifiedNameSource
 
 from meta_flows.core.codemod.analysis.scope import is_docstring
 from meta_flows.core.codemod.base import Rule, get_arg, remove_p1_imports
+from meta_flows.core.codemod.stubs import lines_of
 
 FAILURE = "on_failure"
 COMPLETION = "on_completion"
@@ -352,10 +354,17 @@ class StateHandlersRule(Rule):
                     if self.resolves_under(handler, NOTIFIERS):
                         plan.removed.append(f"state handler {code} removed: {AUTOMATION_HINT}")
                     else:
+                        where = ""
+                        fn = defs.get(handler.value) if isinstance(handler, cst.Name) else None
+                        params = fn.params.params if fn is not None else ()
+                        state = params[-1].name.value if params else None
+                        if fn is not None and state and _reads(fn.body, state):
+                            # its reads of the Prefect 1 state: the same root cause
+                            where = f" (its `{state}` is read at {lines_of(state, fn.name.value)})"
                         plan.removed.append(
                             f"{'state handler' if style == 'handler' else 'on_failure'} {code} "
-                            f"removed: {exc}; adapt it by hand to an on_failure=/on_completion= "
-                            f"hook with signature ({kind}, {kind}_run, state)"
+                            f"removed: {exc}; adapt it{where} by hand to an on_failure=/"
+                            f"on_completion= hook with signature ({kind}, {kind}_run, state)"
                         )
                     continue
                 for event, hook in hooks.items():
@@ -553,3 +562,16 @@ def _all_names(node: cst.CSTNode) -> list[str]:
 
 
 RULE = StateHandlersRule
+
+
+def _reads(node: cst.CSTNode, name: str) -> bool:
+    """Whether ``name`` appears as a name anywhere in ``node``."""
+    found = []
+
+    class _Find(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            if n.value == name:
+                found.append(n)
+
+    node.visit(_Find())
+    return bool(found)
