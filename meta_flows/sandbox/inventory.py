@@ -307,6 +307,7 @@ def _flow_info(data: dict, module: _Module, plans, method: str, error: str | Non
         schedule=data.get("schedule"),
         labels=data.get("labels") or [],
         project_name=data.get("project_name"),
+        run_parameters=data.get("run_parameters"),
     )
 
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from meta_flows.core.codemod.engine import migrate_source
 from meta_flows.core.inventory.model import FlowInfo, ParameterInfo
-from meta_flows.core.validation.cases import CasesFileError, load_cases, plan_cases
+from meta_flows.core.validation.cases import CasesFileError, CaseSpec, load_cases, plan_cases
 from meta_flows.orchestration.validation import validate_repo
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "integration" / "cases"
@@ -31,6 +31,9 @@ def echo(x):
 with Flow("needs-param") as flow:
     echo(Parameter("x"))
 """
+
+# the module's own run gives the required parameter (Prefect 1 also took it as a keyword)
+RUNS_ITSELF = NEEDS_PARAM.replace('"needs-param"', '"runs-itself"') + "\nflow.run(x=5)\n"
 
 CASES_YAML = """
 case-merge:
@@ -60,6 +63,19 @@ def test_plan_cases_defaults_and_skips():
         ("a", "default", {}, None),
         ("b", "default", {}, "required parameter(s) x and no validation case"),
     ]
+
+
+def test_plan_cases_take_the_parameters_of_the_modules_own_run():
+    given = _flow("b", ("x", True), ("y", False)).model_copy(update={"run_parameters": {"x": 3}})
+    short = _flow("c", ("x", True), ("z", True)).model_copy(update={"run_parameters": {"x": 3}})
+    planned = plan_cases([given, short])
+    assert [(c.flow.name, c.case, c.parameters, c.skip_reason) for c in planned] == [
+        ("b", "flow.run", {"x": 3}, None),
+        ("c", "default", {}, "required parameter(s) x, z and no validation case"),
+    ]
+    # a case given in the cases file wins
+    planned = plan_cases([given], {"b": [CaseSpec(case="one", parameters={"x": 1})]})
+    assert [(c.case, c.parameters) for c in planned] == [("one", {"x": 1})]
 
 
 def test_plan_cases_from_file(tmp_path):
@@ -135,6 +151,7 @@ def repos(tmp_path_factory) -> tuple[Path, Path]:
     files = (CASES_DIR / "files_output.py").read_text()
     (legacy / "other_file.py").write_text(_variant(files, "files-output-other", "files-output"))
     (legacy / "needs_param.py").write_text(NEEDS_PARAM)
+    (legacy / "runs_itself.py").write_text(RUNS_ITSELF)
     _migrate_into(
         legacy,
         migrated,
@@ -177,6 +194,7 @@ def test_validate_repo_cases(verdicts):
         ("map-reduce-raises", "default"),
         ("map-reduce-reordered", "default"),
         ("needs-param", "default"),
+        ("runs-itself", "flow.run"),
     ]
 
 
@@ -187,6 +205,7 @@ def test_validate_repo_cases(verdicts):
         ("case-merge", "small"),
         ("files-output", "default"),
         ("map-reduce", "default"),
+        ("runs-itself", "flow.run"),
     ],
 )
 def test_validate_repo_equal(verdicts, key):

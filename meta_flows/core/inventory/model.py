@@ -128,6 +128,12 @@ class FlowInfo(_Model):
     schedule: ScheduleInfo | None = None
     labels: list[str] = Field(default_factory=list)
     project_name: str | None = Field(None, description="flow.register(project_name=...).")
+    run_parameters: dict[str, Any] | None = Field(
+        None,
+        description="Parameter values the module's own flow.run(...) passes (parameters= or "
+        "keyword arguments named after parameters), plain JSON only; validation runs the flow "
+        "with them when no validation case is given.",
+    )
 
     @property
     def mapped_tasks(self) -> list[TaskInfo]:

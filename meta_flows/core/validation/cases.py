@@ -9,8 +9,9 @@ A cases file (YAML) maps a Prefect 1 flow name to its cases::
         options: {ignore_files: ["logs/*"], rel_tol: 1e-9}   # CompareOptions fields
 
 A flow the file does not mention gets one ``default`` case with its own defaults; a flow with
-required parameters (no default) and no case is ``skipped`` with the reason, and so is a case
-that does not give every required parameter. A malformed file raises :class:`CasesFileError`
+required parameters (no default) and no case runs with the values its module's own
+``flow.run(parameters=...)`` passes (case ``flow.run``), else is ``skipped`` with the reason, and
+so is a case that does not give every required parameter. A malformed file raises :class:`CasesFileError`
 naming the file and the field.
 """
 
@@ -29,6 +30,7 @@ from meta_flows.core.inventory.model import FlowInfo
 from meta_flows.core.validation.model import CompareOptions
 
 DEFAULT_CASE = "default"
+RUN_CASE = "flow.run"  # the parameters the module's own flow.run(...) passes
 
 
 class CaseSpec(BaseModel):
@@ -117,6 +119,10 @@ def plan_cases(
         specs = cases.get(flow.name)
         if not specs:
             missing = _missing(flow, {})
+            given = flow.run_parameters or {}
+            if missing and given and not _missing(flow, given):
+                planned.append(ValidationCase(flow, RUN_CASE, dict(given)))
+                continue
             reason = (
                 f"required parameter(s) {', '.join(missing)} and no validation case"
                 if missing

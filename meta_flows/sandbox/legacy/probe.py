@@ -104,6 +104,7 @@ def tz_name(dt) -> str | None:
 # ------------------------------------------------------------------------- recorders (patches)
 
 REGISTERED: dict[int, dict] = {}  # id(flow) -> register kwargs
+RUN_PARAMETERS: dict[int, dict] = {}  # id(flow) -> parameters its module's flow.run() passed
 CREATED: list[tuple[object, str, int]] = []  # (flow, file that created it, line)
 _INIT_ARGS = "_meta_flows_init_args"
 
@@ -123,6 +124,26 @@ def _record_register(flow, args, kwargs) -> None:
     bound = dict(zip(names, args, strict=False))
     bound.update(kwargs)
     REGISTERED[id(flow)] = bound
+
+
+def _record_run(flow, parameters, kwargs) -> None:
+    """The parameter values a module's own ``flow.run(...)`` gives (Prefect 1 also took keyword
+    arguments named after parameters): the first call giving any, when they are plain JSON."""
+    if id(flow) in RUN_PARAMETERS:
+        return
+    try:
+        names = {p.name for p in flow.parameters()}
+    except Exception:  # noqa: BLE001 - a broken flow: nothing to record
+        return
+    given = dict(parameters) if isinstance(parameters, dict) else {}
+    given.update({k: v for k, v in kwargs.items() if k in names})
+    given = {k: v for k, v in given.items() if k in names}
+    try:
+        plain = json.loads(json.dumps(given))
+    except (TypeError, ValueError):
+        return
+    if given and plain == given:
+        RUN_PARAMETERS[id(flow)] = plain
 
 
 def _wrap_init(cls) -> None:
@@ -181,7 +202,8 @@ def install_patches() -> None:
         _record_register(self, args, kwargs)
         return None
 
-    def run(self, *args, **kwargs):
+    def run(self, parameters=None, *args, **kwargs):
+        _record_run(self, parameters, kwargs)
         return None
 
     Flow.__init__ = flow_init
@@ -357,6 +379,7 @@ def describe(flow, variable: str | None, line: int) -> dict:
         "project_name": (register or {}).get("project_name"),
         "registered": register is not None,
         "register_kwargs": jsonable(register) if register is not None else None,
+        "run_parameters": RUN_PARAMETERS.get(id(flow)),
     }
 
 
