@@ -120,6 +120,7 @@ from meta_flows.core.codemod.analysis.flows import (
     copied_flow,
     renamed_flow_name,
 )
+from meta_flows.core.codemod.analysis.graph import DependencyGraph, statement_graph
 from meta_flows.core.codemod.analysis.scope import (
     TaskCalls,
     bound_names,
@@ -785,12 +786,17 @@ class FlowDefinitionRule(Rule):
         its TODO (``_body_todos``)."""
         out: dict[int, cst.BaseStatement | None] = {}
         variable = site.variable
-        if variable is None or not isinstance(body, cst.IndentedBlock):
+        if not isinstance(body, cst.IndentedBlock):
             return out
         stmts = list(body.body)
         stores: dict[str, int] = {}
         for name in (n for stmt in stmts for n in stored_names(stmt, walrus=False)):
             stores[name] = stores.get(name, 0) + 1
+        if variable is None:
+            self._plan_graphs(None, stmts, out, stores)
+            if out:
+                self.mark_applied()
+            return out
         calls: dict[str, int] = {}  # result variable -> index of its one assignment
         callees: dict[str, str] = {}
         for i, stmt in enumerate(stmts):
@@ -859,9 +865,104 @@ class FlowDefinitionRule(Rule):
                     ):
                         # binds the task given uncalled: Prefect 1 ran it after its upstreams
                         out[i] = cst.parse_statement(f"{down}(upstream_tasks=[{', '.join(ups)}])\n")
+        self._plan_graphs(variable, stmts, out, stores)
         if out:
             self.mark_applied()
         return out
+
+    def _plan_graphs(self, variable: str | None, stmts: list, out: dict, stores) -> None:
+        """The imperative API wiring tasks given uncalled, in a ``with Flow(...)`` body
+        (``c.set_upstream(a, key="x", mapped=True)``, ``b.set_downstream(c)``, ``f.add_edge(a, c,
+        key="x")``, ``f.set_dependencies(...)``, ``b.bind(...)``): Prefect 1 bound those tasks
+        into the flow and ran them in dependency order, so the statements become the calls
+        :meth:`_graph_calls` writes (the functional API's) in place of the last of them, the
+        others removed (``out``). A node is a module-level task bound nowhere in the body and
+        named there only by such statements (it is called), or an input: a result assigned once
+        in the body from a task call or a ``Parameter`` (or a module-level ``Parameter``) before
+        that place, with no upstream edge. Statements sharing a task form one group; a group
+        with any other node, a cycle, or a downstream task with a trigger (its edges are more
+        than an order) keeps its statements and their TODOs."""
+        graphs: dict[int, DependencyGraph] = {}
+        for i, stmt in enumerate(stmts):
+            if i not in out:
+                graph = statement_graph(stmt, variable)
+                if graph is not None:
+                    graphs[i] = graph
+        if not graphs:
+            return
+        params = self._module_parameters()
+        inputs: dict[str, int] = {}  # input -> index of its assignment (-1: a module Parameter)
+        for i, stmt in enumerate(stmts):
+            assign = simple_assign(stmt)
+            if assign is None or stores.get(assign[0]) != 1 or not isinstance(assign[1], cst.Call):
+                continue
+            func = assign[1].func
+            if isinstance(func, cst.Attribute) and func.attr.value == "map":
+                func = func.value
+            if (isinstance(func, cst.Name) and func.value in self.tasks) or self.resolves_under(
+                func, "prefect.Parameter", "prefect.DateTimeParameter", "prefect.JSONParameter"
+            ):
+                inputs[assign[0]] = i
+        inputs.update({p: -1 for p in params if p not in stores})
+        # statements whose every node is a task given uncalled or an input (until stable: a task
+        # named by a statement left out is named elsewhere)
+        while True:
+            kept = [stmts[i] for i in graphs]
+
+            def uncalled(name: str, kept=kept) -> bool:
+                return (
+                    name in self.tasks
+                    and name not in stores
+                    and name not in inputs
+                    and count_refs(stmts, name) == count_refs(kept, name)
+                )
+
+            bad = [
+                i for i, g in graphs.items() if not all(uncalled(n) or n in inputs for n in g.order)
+            ]
+            if not bad:
+                break
+            for i in bad:
+                del graphs[i]
+            if not graphs:
+                return
+        # groups: statements sharing a task given uncalled
+        groups: list[list[int]] = []
+        for i, graph in graphs.items():
+            tasks = {n for n in graph.order if n not in inputs}
+            joined = [g for g in groups if tasks & {n for k in g for n in graphs[k].order}]
+            merged = [k for g in joined for k in g] + [i]
+            groups = [g for g in groups if g not in joined] + [sorted(merged)]
+        triggered = self._triggered()
+        taken = set(stores) | module_bound_names(self.mod) | set(self.tasks)
+        for group in groups:
+            graph = DependencyGraph()
+            for i in group:
+                statement = statement_graph(stmts[i], variable)
+                for name in statement.order:
+                    graph.node(name)
+                    for up in statement.upstream[name]:
+                        graph.edge(up, name, None, statement.is_mapped(name, None, up))
+                    for key, up in statement.keyword[name]:
+                        if isinstance(up, tuple):
+                            graph.list_edge(list(up), name, key, statement.is_mapped(name, key, up))
+                        else:
+                            graph.edge(up, name, key, statement.is_mapped(name, key, up))
+            place = group[-1]
+            order = graph.topological()
+            given = {n for n in graph.order if n in inputs}
+            if (
+                order is None
+                or given == set(graph.order)
+                or any(graph.deps(n) for n in given)
+                or any(inputs[n] >= place for n in given)
+                or any(graph.deps(n) and n in triggered for n in graph.order)
+            ):
+                continue
+            lines = self._graph_calls(graph, order, given, taken)
+            for i in group:
+                out[i] = None
+            out[place] = [cst.parse_statement(line + "\n") for line in lines]
 
     def _plan_chain(self, call: cst.Call, stmts, i: int, calls, stores, ordered):
         """``f.chain(a, b, ...)`` (edges a->b->...) at ``stmts[i]``: ``(statements replacing it,
@@ -1321,6 +1422,24 @@ class FlowDefinitionRule(Rule):
     def _functional_function(self, site: FlowSite, stmt) -> cst.FunctionDef:
         graph = site.graph
         order = graph.topological() or []
+        params = self._module_parameters()
+        taken = set(order) | module_bound_names(self.mod)
+        lines = self._graph_calls(graph, order, params, taken)
+        if not lines:
+            lines = ["pass"]
+        body = cst.parse_statement("def _():\n" + "".join(f"    {ln}\n" for ln in lines)).body
+        self.functional_functions.add(site.function_name)
+        return self._function(site, body, stmt.leading_lines)
+
+    def _graph_calls(
+        self, graph: DependencyGraph, order: list[str], given: set[str], taken: set[str]
+    ) -> list[str]:
+        """The task calls of ``graph`` in ``order``, as source lines: each task called once with
+        its upstream results (``key=`` edges as keyword arguments, the others as
+        ``upstream_tasks=[...]``, which PF005 makes ``wait_for``); a node with a mapped edge is
+        called with ``.map``, its unmapped inputs wrapped in ``unmapped(...)``. The nodes in
+        ``given`` (parameters, results computed before) are values, not called. A result used
+        downstream is kept in ``<task>_result`` (a name not in ``taken``, which grows)."""
         consumers: dict[str, int] = {n: 0 for n in order}
         for name in order:
             for up in graph.upstream[name]:
@@ -1328,24 +1447,30 @@ class FlowDefinitionRule(Rule):
             for _, up in graph.keyword[name]:
                 for u in up if isinstance(up, tuple) else (up,):
                     consumers[u] += 1
-        params = self._module_parameters()
         result_var: dict[str, str] = {}
-        taken = set(order) | module_bound_names(self.mod)
         lines = []
         for name in order:
-            if name in params:
+            if name in given:
                 result_var[name] = name
                 continue
-            args = [
-                f"{k}=[{', '.join(result_var[x] for x in u)}]"
-                if isinstance(u, tuple)
-                else f"{k}={result_var[u]}"
-                for k, u in graph.keyword[name]
-            ]
-            ups = [result_var[u] for u in graph.upstream[name]]
+            mapped = name in graph.mapped
+
+            def value(key: str | None, up, name=name, mapped=mapped) -> str:
+                text = (
+                    f"[{', '.join(result_var[x] for x in up)}]"
+                    if isinstance(up, tuple)
+                    else result_var[up]
+                )
+                if mapped and not graph.is_mapped(name, key, up):
+                    self.add_import("prefect", "unmapped")
+                    return f"unmapped({text})"
+                return text
+
+            args = [f"{k}={value(k, u)}" for k, u in graph.keyword[name]]
+            ups = [value(None, u) for u in graph.upstream[name]]
             if ups:
                 args.append(f"upstream_tasks=[{', '.join(ups)}]")
-            callee = f"{name}.map" if name in graph.mapped else name
+            callee = f"{name}.map" if mapped else name
             expr = f"{callee}({', '.join(args)})"
             if consumers[name]:
                 var = f"{name}_result"
@@ -1358,11 +1483,7 @@ class FlowDefinitionRule(Rule):
                 lines.append(f"{var} = {expr}")
             else:
                 lines.append(expr)
-        if not lines:
-            lines = ["pass"]
-        body = cst.parse_statement("def _():\n" + "".join(f"    {ln}\n" for ln in lines)).body
-        self.functional_functions.add(site.function_name)
-        return self._function(site, body, stmt.leading_lines)
+        return lines
 
     def _module_parameters(self) -> set[str]:
         out = set()

@@ -466,6 +466,8 @@ class TaskCallsRule(Rule):
                 return updated
             if self._is_unmapped(orig_el.value):
                 static.append(el.value.args[0].value)
+                self.remove_import_if_unused("prefect", "unmapped")  # if that was its only use
+                self.remove_import_if_unused("prefect.utilities.edges", "unmapped")
             elif id(orig_el.value) in self._uncalled:
                 mapped.append(el.value)  # a task given uncalled, already called (once)
             else:
