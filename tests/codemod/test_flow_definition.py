@@ -1583,3 +1583,66 @@ def test_functional_api_mapped_node_passes_its_other_inputs_unmapped():
     out = apply_rule(FlowDefinitionRule, src)
     assert "from prefect import flow, task, unmapped\n" in out
     assert "b.map(x=a_result, y=unmapped(c_result))" in out
+
+
+# ------------------------- a task defined again after a flow using it (the flow keeps the first)
+
+REDEFINED = """\
+from prefect import Flow, task
+
+@task{options}
+def emit(x):
+    return x
+
+with Flow("first") as first:
+    emit(1)
+
+print(emit.name)
+
+def helper():
+    return emit
+
+@task
+def emit(x, y):
+    return x + y
+
+with Flow("second") as second:
+    emit(1, 2)
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "after"),
+    [("", '(name="emit")'), ("(max_retries=2)", '(max_retries=2, name="emit")')],
+)
+def test_a_task_defined_again_after_a_flow_keeps_the_first_in_that_flow(options, after):
+    """Prefect 1 bound the task object when the with-block ran; the @flow function reads the
+    global when it runs. The earlier definition is renamed (its task name kept) and so are the
+    module-level reads up to the next definition; a function body reads the global later, as
+    before."""
+    assert_rewrite(
+        FlowDefinitionRule,
+        REDEFINED.format(options=options),
+        "from prefect import flow, task\n\n"
+        f"@task{after}\ndef emit_v1(x):\n    return x\n\n"
+        '@flow(name="first")\ndef first():\n    return emit_v1(1)\n\n'
+        "print(emit_v1.name)\n\ndef helper():\n    return emit\n\n"
+        "@task\ndef emit(x, y):\n    return x + y\n\n"
+        '@flow(name="second")\ndef second():\n    return emit(1, 2)\n',
+    )
+
+
+def test_a_task_defined_again_with_no_flow_between_is_not_renamed():
+    src = REDEFINED.format(options="").replace('with Flow("first") as first:\n    emit(1)\n\n', "")
+    out = apply_rule(FlowDefinitionRule, src)
+    assert "emit_v1" not in out and "print(emit.name)" in out
+
+
+def test_a_task_bound_otherwise_and_defined_again_after_a_flow_gets_one_todo():
+    src = REDEFINED.format(options="").replace(
+        "@task\ndef emit(x):\n    return x\n", "emit = task(lambda x: x)\n"
+    )
+    out = apply_rule(FlowDefinitionRule, src)
+    assert "emit_v1" not in out
+    assert out.count("`emit` is defined again below (line 14)") == 1
+    assert out.index("`emit` is defined again") < out.index('@flow(name="first")')
