@@ -5,7 +5,7 @@ import pytest
 from meta_flows.core.codemod.analysis.flows import FlowPlan, plan_flow_functions
 from meta_flows.core.codemod.base import todo_text
 from meta_flows.core.codemod.rules.flow_definition import FlowDefinitionRule
-from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
 TASKS = """\
 from prefect import Flow, task
@@ -1129,6 +1129,11 @@ IMPERATIVE_AFTER = IMPERATIVE.replace(
             "r = extract()\nflow.set_dependencies(task=report, upstream_tasks=[r])\n",
             "r = extract()\nreturn report(upstream_tasks=[r])\n",
         ),
+        # a data edge from a result to a task given uncalled: the result is its argument
+        (
+            "r = extract()\nflow.set_dependencies(task=report, keyword_tasks={'x': r})\n",
+            "r = extract()\nreturn report(x=r)\n",
+        ),
     ],
 )
 def test_imperative_api_in_the_with_body(body, after):
@@ -1152,7 +1157,6 @@ def test_imperative_api_in_the_with_body(body, after):
         "l = load(1)\nr = extract()\nflow.add_edge(r, l)\n",  # the upstream is called later
         "r = extract()\nl = load(1)\nflow.add_edge(r, l, key='x')\n",  # a data edge
         "r = extract()\nl = load(1)\nr = extract()\nflow.add_edge(r, l)\n",  # assigned twice
-        "r = extract()\nflow.set_dependencies(task=report, keyword_tasks={'x': r})\n",
         "r = extract()\nflow.chain(load(1), r)\n",  # a result after a new call
         "flow.chain(report, load(1))\nreport.name\n",  # the task is named elsewhere
         "flow.chain(extract(), *more)\n",
@@ -1429,3 +1433,229 @@ def test_a_deepcopy_used_in_ways_not_understood_stays_with_a_todo():
 )
 def test_copies_of_other_objects_are_left_alone(src):
     assert_noop(FlowDefinitionRule, src)
+
+
+# ------------------- the imperative API wiring tasks given uncalled in a `with Flow(...)` body
+
+WIRED = """\
+from prefect import Flow, Parameter, task
+
+@task
+def fetch():
+    return [1, 2]
+
+@task
+def ping():
+    return None
+
+@task
+def scale(rows, factor=1):
+    return rows
+
+@task
+def audit(x=None):
+    return 3
+
+"""
+WIRED_AFTER = WIRED.replace(
+    "from prefect import Flow, Parameter, task", "from prefect import Parameter, flow, task"
+)
+
+
+def _wired(body: str, head: str = 'with Flow("w") as flow:') -> str:
+    return WIRED + head + "\n" + "".join(f"    {ln}\n" for ln in body.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("body", "after"),
+    [
+        # key= binds the upstream's result, mapped=True maps over it, a keyless edge waits
+        (
+            '# wiring\nscale.set_upstream(fetch, key="rows", mapped=True)\nscale.set_upstream(ping)\n',
+            "# wiring\nfetch_result = fetch()\nping_result = ping()\n"
+            "return [future.result() for future in scale.map(rows=fetch_result, "
+            "upstream_tasks=[unmapped(ping_result)])]\n",
+        ),
+        # a Parameter upstream is the value itself (PF003 makes it the flow's argument)
+        (
+            'n = Parameter("n")\nscale.set_upstream(n, key="rows", mapped=True)\n',
+            'n = Parameter("n")\nreturn [future.result() for future in scale.map(rows=n)]\n',
+        ),
+        # set_downstream is the mirror; the flow's own methods too; the order is the graph's
+        (
+            'audit.set_upstream(scale)\nfetch.set_downstream(scale, key="rows")\n',
+            "fetch_result = fetch()\nscale_result = scale(rows=fetch_result)\n"
+            "return audit(upstream_tasks=[scale_result])\n",
+        ),
+        (
+            'flow.add_edge(fetch, scale, key="rows")\n'
+            'flow.set_dependencies(task=audit, keyword_tasks={"x": scale}, mapped=True)\n',
+            "fetch_result = fetch()\nscale_result = scale(rows=fetch_result)\n"
+            "return [future.result() for future in audit.map(x=scale_result)]\n",
+        ),
+        # a mapped node's non-mapped keyword input is unmapped(...)
+        (
+            'scale.set_upstream(fetch, key="rows", mapped=True)\n'
+            'scale.set_upstream(audit, key="factor")\n',
+            "fetch_result = fetch()\naudit_result = audit()\n"
+            "return [future.result() for future in scale.map(rows=fetch_result, "
+            "factor=unmapped(audit_result))]\n",
+        ),
+        # a result of a direct call is an input; independent groups each take their last place
+        (
+            'r = fetch()\nscale.set_upstream(r, key="rows")\nx = 1\naudit.set_upstream(ping)\n',
+            "r = fetch()\nscale(rows=r)\nx = 1\nping_result = ping()\n"
+            "audit(upstream_tasks=[ping_result])\n",
+        ),
+    ],
+)
+def test_imperative_api_wiring_uncalled_tasks_becomes_calls(body, after):
+    """Prefect 1 bound the tasks named by set_upstream/set_downstream/add_edge... into the flow
+    and ran them in dependency order: the statements become the calls, as the functional API."""
+    head = WIRED_AFTER
+    if "unmapped" in after:
+        head = head.replace(
+            "import Parameter, flow, task", "import Parameter, flow, task, unmapped"
+        )
+    expected = (
+        head + '@flow(name="w")\ndef w():\n' + "".join(f"    {ln}\n" for ln in after.splitlines())
+    )
+    assert_rewrite(FlowDefinitionRule, _wired(body), expected)
+
+
+def test_imperative_api_wiring_in_a_with_block_without_a_variable():
+    assert_rewrite(
+        FlowDefinitionRule,
+        _wired('scale.set_upstream(fetch, key="rows")\n', head='with Flow("w"):'),
+        WIRED_AFTER + '@flow(name="w")\ndef w():\n'
+        "    fetch_result = fetch()\n    return scale(rows=fetch_result)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'scale.set_upstream(fetch, key="rows")\nfetch()\n',  # the task is called elsewhere too
+        "audit.set_upstream(ping)\nping.set_upstream(audit)\n",  # a cycle
+        'scale.set_upstream(r, key="rows")\nr = fetch()\n',  # the input comes later
+        "r = fetch()\nr.set_upstream(ping)\n",  # downstream is a result: PF005's
+        "scale.set_upstream(rows, key='rows')\n",  # an input that is neither result nor Parameter
+        'scale.set_upstream(fetch, key="rows", mapped=flag)\n',  # not static
+    ],
+)
+def test_imperative_api_wiring_not_provable_is_left_as_it_is(body):
+    out = apply_rule(FlowDefinitionRule, _wired(body))
+    for line in body.splitlines():
+        if "set_upstream" in line:
+            assert f"    {line}\n" in out, out
+
+
+def test_imperative_api_wiring_a_task_with_a_trigger_is_left_as_it_is():
+    src = _wired("audit.set_upstream(ping)\n").replace(
+        "@task\ndef audit", "@task(trigger=all_finished)\ndef audit"
+    )
+    assert "    audit.set_upstream(ping)\n" in apply_rule(FlowDefinitionRule, src)
+
+
+def test_set_upstream_on_an_object_that_is_no_task_is_left_alone():
+    assert_noop(
+        FlowDefinitionRule,
+        "import registry\n\nconn = registry.connect()\nconn.set_upstream(conn, key='x')\n",
+    )
+
+
+def test_imperative_api_wiring_migrates_to_calls_without_todo():
+    """The whole pipeline: key= edges become arguments, keyless ones wait_for=, the Parameter a
+    flow argument; no TODO, no set_upstream left, idempotent, importable under Prefect 2."""
+    src = _wired(
+        'n = Parameter("n")\nscale.set_upstream(fetch, key="rows", mapped=True)\n'
+        "scale.set_upstream(ping)\naudit.set_upstream(scale)\n"
+        'audit.set_upstream(n, key="x", mapped=True)\n'
+    )
+    result = migrate(src)
+    assert result.code.endswith(
+        '@flow(name="w")\ndef w(n):\n    fetch_result = fetch()\n    ping_result = ping()\n'
+        "    scale_result = scale.map(rows=fetch_result, wait_for=[ping_result])\n"
+        "    return [future.result() for future in audit.map(x=n, wait_for=[scale_result])]\n"
+    ), result.code
+    assert "TODO" not in result.code and "set_upstream" not in result.code
+    assert "unmapped" not in result.code
+    assert migrate(result.code).code == result.code
+    namespace: dict = {"__name__": "migrated"}
+    exec(compile(result.code, "migrated.py", "exec"), namespace)
+    assert callable(namespace["w"])
+
+
+def test_functional_api_mapped_node_passes_its_other_inputs_unmapped():
+    src = (
+        "from prefect import Flow, task\n\n@task\ndef a():\n    return [1]\n\n"
+        "@task\ndef c():\n    return 2\n\n@task\ndef b(x, y):\n    return x\n\n"
+        'f = Flow("x")\nb.set_upstream(a, key="x", mapped=True, flow=f)\n'
+        'b.set_upstream(c, key="y", flow=f)\n'
+    )
+    out = apply_rule(FlowDefinitionRule, src)
+    assert "from prefect import flow, task, unmapped\n" in out
+    assert "b.map(x=a_result, y=unmapped(c_result))" in out
+
+
+# ------------------------- a task defined again after a flow using it (the flow keeps the first)
+
+REDEFINED = """\
+from prefect import Flow, task
+
+@task{options}
+def emit(x):
+    return x
+
+with Flow("first") as first:
+    emit(1)
+
+print(emit.name)
+
+def helper():
+    return emit
+
+@task
+def emit(x, y):
+    return x + y
+
+with Flow("second") as second:
+    emit(1, 2)
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "after"),
+    [("", '(name="emit")'), ("(max_retries=2)", '(max_retries=2, name="emit")')],
+)
+def test_a_task_defined_again_after_a_flow_keeps_the_first_in_that_flow(options, after):
+    """Prefect 1 bound the task object when the with-block ran; the @flow function reads the
+    global when it runs. The earlier definition is renamed (its task name kept) and so are the
+    module-level reads up to the next definition; a function body reads the global later, as
+    before."""
+    assert_rewrite(
+        FlowDefinitionRule,
+        REDEFINED.format(options=options),
+        "from prefect import flow, task\n\n"
+        f"@task{after}\ndef emit_v1(x):\n    return x\n\n"
+        '@flow(name="first")\ndef first():\n    return emit_v1(1)\n\n'
+        "print(emit_v1.name)\n\ndef helper():\n    return emit\n\n"
+        "@task\ndef emit(x, y):\n    return x + y\n\n"
+        '@flow(name="second")\ndef second():\n    return emit(1, 2)\n',
+    )
+
+
+def test_a_task_defined_again_with_no_flow_between_is_not_renamed():
+    src = REDEFINED.format(options="").replace('with Flow("first") as first:\n    emit(1)\n\n', "")
+    out = apply_rule(FlowDefinitionRule, src)
+    assert "emit_v1" not in out and "print(emit.name)" in out
+
+
+def test_a_task_bound_otherwise_and_defined_again_after_a_flow_gets_one_todo():
+    src = REDEFINED.format(options="").replace(
+        "@task\ndef emit(x):\n    return x\n", "emit = task(lambda x: x)\n"
+    )
+    out = apply_rule(FlowDefinitionRule, src)
+    assert "emit_v1" not in out
+    assert out.count("`emit` is defined again below (line 14)") == 1
+    assert out.index("`emit` is defined again") < out.index('@flow(name="first")')

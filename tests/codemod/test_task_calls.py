@@ -18,6 +18,15 @@ def case(body_before, body_after, head=HEAD):
 
 REWRITES = [
     pytest.param(
+        # Prefect 1 zipped the mapped literals (2 runs); Prefect 2 raises MappingLengthMismatch
+        *case(
+            "b.map(x=[1, 2, 3], y=(4, 5))\nb.map((1, 2, 3), [4, 5], y=unmapped(7))\n",
+            "b.map(x=[1, 2, 3][:2], y=(4, 5))\nb.map((1, 2, 3)[:2], [4, 5], y=unmapped(7))\n",
+            head=HEAD.replace("flow, task", "flow, task, unmapped"),
+        ),
+        id="map-literals-of-different-lengths-cut-to-the-shortest",
+    ),
+    pytest.param(
         *case("r = a()\nb(1, upstream_tasks=[r])\n", "r = a()\nb(1, wait_for=[r])\n"),
         id="upstream-tasks",
     ),
@@ -133,17 +142,18 @@ def test_apply_map_with_case_is_flagged():
     assert out == src.replace("    apply_map(", f"    {todo}\n    apply_map(")
 
 
-def test_set_upstream_is_commented_out():
+def test_set_upstream_stays_code_under_its_todo():
+    """Never commented out (the flow would silently lose the edge): the statement stays, and
+    fails with AttributeError until a human orders the calls."""
     src = HEAD + "    r = a()\n    b.set_upstream(a)\n    b(1)\n"
     out = apply_rule(RULE, src)
-    assert "    # b.set_upstream(a)\n    b(1)\n" in out  # no placeholder pass
-    assert "PF005 set_upstream() does not exist in Prefect 2" in out
     todo = todo_text(
         "PF005",
-        "set_upstream() does not exist in Prefect 2: call the upstream task first (calls run in "
-        "order) or pass wait_for=[<its future>] to the downstream call",
+        "set_upstream() does not exist in Prefect 2 (AttributeError when the flow runs): call the "
+        "upstream task first (calls run in order) or pass wait_for=[<its future>] to the "
+        "downstream call, then delete it",
     )
-    assert out == HEAD + f"    r = a()\n    {todo}\n    # b.set_upstream(a)\n    b(1)\n"
+    assert out == HEAD + f"    r = a()\n    {todo}\n    b.set_upstream(a)\n    b(1)\n"
     assert apply_rule(RULE, out) == out
 
 
@@ -174,7 +184,7 @@ def test_set_upstream_satisfied_by_the_call_order_is_removed_without_todo():
 def test_set_upstream_not_satisfied_keeps_its_todo(body):
     out = apply_rule(RULE, HEAD + textwrap.indent(body, "    "))
     assert out.count("PF005 set_upstream() does not exist in Prefect 2") == 1
-    assert "set_upstream(" in out.split("TODO")[1]  # commented out under its TODO
+    assert "\n    s.set_upstream(r" in out.split("TODO")[1]  # code under its TODO
 
 
 def test_consecutive_unsatisfied_dependencies_share_one_todo():
@@ -187,12 +197,12 @@ def test_consecutive_unsatisfied_dependencies_share_one_todo():
     todo = todo_text(
         "PF005",
         "set_upstream()/set_downstream() do not exist (this and the 2 statements below) in "
-        "Prefect 2: call the upstream task first (calls run in order) or pass wait_for=[<its "
-        "future>] to the downstream call",
+        "Prefect 2 (AttributeError when the flow runs): call the upstream task first (calls run "
+        "in order) or pass wait_for=[<its future>] to the downstream call, then delete them",
     )
     assert out == HEAD + (
         f"    x = a\n    y = b\n    {todo}\n"
-        "    # x.set_upstream(y)\n    # y.set_downstream(x)\n    # x.set_upstream(b)\n"
+        "    x.set_upstream(y)\n    y.set_downstream(x)\n    x.set_upstream(b)\n"
         "    z = b(1)\n"
     )
     assert apply_rule(RULE, out) == out
@@ -209,7 +219,7 @@ def test_dependency_of_a_task_with_a_trigger_is_kept():
         'with Flow("f") as flow:\n    r = a()\n    s = alert()\n    s.set_upstream(r)\n'
     )
     out = migrate(src).code
-    assert "    # s.set_upstream(r)\n" in out
+    assert "    s.set_upstream(r)\n" in out
     assert "PF005 set_upstream() does not exist in Prefect 2" in out
 
 
@@ -492,3 +502,16 @@ def test_flatten_keeps_what_prefect1_did_with_values_that_are_not_lists_of_lists
     assert apply_rule(RULE, migrated) == migrated
     script = migrated + '\nassert f() == ([1, 2], [1, 2, 3], [1, 2, 3]), f()\nprint("OK")\n'
     assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "b.map(x=[1, 2], y=(4, 5))\n",  # same lengths
+        "b.map(x=[1, 2, 3], y=xs)\n",  # a length not known
+        "b.map(x=[1, 2, 3], y=[*xs])\n",
+        "b.map(x=[1, 2, 3], y=unmapped([4]))\n",  # one mapped argument
+    ],
+)
+def test_map_literals_not_provably_of_different_lengths_are_left_alone(body):
+    assert_noop(RULE, HEAD.replace("flow, task", "flow, task, unmapped") + "    " + body)

@@ -33,7 +33,10 @@ class DependencyGraph:
     order: list[str] = field(default_factory=list)  # nodes in first-appearance order
     upstream: dict[str, list[str]] = field(default_factory=dict)
     keyword: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    mapped: set[str] = field(default_factory=set)
+    mapped: set[str] = field(default_factory=set)  # nodes with a mapped edge: called with .map
+    # (downstream, key or None, upstream) of the mapped edges: the other edges into a mapped node
+    # are passed unmapped
+    mapped_edges: set[tuple[str, str | None, object]] = field(default_factory=set)
     statements: list[int] = field(default_factory=list)  # module body indexes consumed
 
     def node(self, name: str) -> None:
@@ -42,7 +45,7 @@ class DependencyGraph:
             self.upstream[name] = []
             self.keyword[name] = []
 
-    def edge(self, up: str, down: str, key: str | None) -> None:
+    def edge(self, up: str, down: str, key: str | None, mapped: bool = False) -> None:
         self.node(up)
         self.node(down)
         if key is None:
@@ -50,13 +53,23 @@ class DependencyGraph:
                 self.upstream[down].append(up)
         else:
             self.keyword[down].append((key, up))
+        if mapped:
+            self.mapped.add(down)
+            self.mapped_edges.add((down, key, up))
 
-    def list_edge(self, ups: list[str], down: str, key: str) -> None:
+    def list_edge(self, ups: list[str], down: str, key: str, mapped: bool = False) -> None:
         """``down(key=[up1, up2])``: a keyword argument collecting several results."""
         for up in ups:
             self.node(up)
         self.node(down)
         self.keyword[down].append((key, tuple(ups)))
+        if mapped:
+            self.mapped.add(down)
+            self.mapped_edges.add((down, key, tuple(ups)))
+
+    def is_mapped(self, down: str, key: str | None, up: object) -> bool:
+        """The edge ``up -> down`` (under ``key``) is mapped: ``down`` maps over ``up``."""
+        return (down, key, up) in self.mapped_edges
 
     def deps(self, name: str) -> set[str]:
         out = set(self.upstream[name])
@@ -127,9 +140,12 @@ def _bool_literal(node: cst.BaseExpression | None) -> bool | None:
 TASK_METHODS = ("set_upstream", "set_downstream", "bind")
 
 
-def _task_method_call(stmt: cst.CSTNode, variable: str) -> tuple[str, str, cst.Call] | None:
+def _task_method_call(
+    stmt: cst.CSTNode, variable: str | None, in_body: bool = False
+) -> tuple[str, str, cst.Call] | None:
     """``t.set_upstream(...)``/``t.set_downstream(...)``/``t.bind(...)`` with ``flow=variable``
-    as a single expression statement: (task name, method, call)."""
+    (``in_body``: in the body of ``with Flow(...) as variable``, whose flow they default to, also
+    without ``flow=``) as a single expression statement: (task name, method, call)."""
     if not (
         isinstance(stmt, cst.SimpleStatementLine)
         and len(stmt.body) == 1
@@ -146,8 +162,11 @@ def _task_method_call(stmt: cst.CSTNode, variable: str) -> tuple[str, str, cst.C
     ):
         return None
     flow_arg = get_arg(call, "flow")
+    if in_body and flow_arg is None:
+        return func.value.value, func.attr.value, call
     if not (
-        flow_arg is not None
+        variable is not None
+        and flow_arg is not None
         and isinstance(flow_arg.value, cst.Name)
         and flow_arg.value.value == variable
     ):
@@ -180,9 +199,7 @@ def _apply_task_method(graph: DependencyGraph, task_name: str, method: str, call
             if method == "set_upstream"
             else (task_name, other.value.value)
         )
-        graph.edge(up, down, key_value)
-        if mapped:
-            graph.mapped.add(down)
+        graph.edge(up, down, key_value, mapped)
         return True
     # bind(**kwargs, upstream_tasks=[...], mapped=..., flow=f): keyword arguments only
     mapped_arg = get_arg(call, "mapped")
@@ -201,16 +218,14 @@ def _apply_task_method(graph: DependencyGraph, task_name: str, method: str, call
             if ups is None:
                 return False
             for up in ups:
-                graph.edge(up, task_name, None)
+                graph.edge(up, task_name, None, mapped)
         elif isinstance(arg.value, cst.Name):
-            graph.edge(arg.value.value, task_name, key)
+            graph.edge(arg.value.value, task_name, key, mapped)
         else:
             ups = _name_list(arg.value) if isinstance(arg.value, cst.List) else None
             if not ups:
                 return False
-            graph.list_edge(ups, task_name, key)
-    if mapped:
-        graph.mapped.add(task_name)
+            graph.list_edge(ups, task_name, key, mapped)
     return True
 
 
@@ -244,9 +259,7 @@ def _apply_functional(graph: DependencyGraph, method: str, call: cst.Call) -> bo
                 return False
         if mapped is None:
             return False
-        graph.edge(up.value.value, down.value.value, key_value)
-        if mapped:
-            graph.mapped.add(down.value.value)
+        graph.edge(up.value.value, down.value.value, key_value, mapped)
         return True
     if method == "set_dependencies":
         known = {
@@ -281,13 +294,11 @@ def _apply_functional(graph: DependencyGraph, method: str, call: cst.Call) -> bo
             return False
         graph.node(task_name)
         for up in ups:
-            graph.edge(up, task_name, None)
+            graph.edge(up, task_name, None, mapped)
         for down in downs:
-            graph.edge(task_name, down, None)
+            graph.edge(task_name, down, None)  # Prefect 1 maps the upstream edges only
         for key, up in kws:
-            graph.edge(up, task_name, key)
-        if mapped:
-            graph.mapped.add(task_name)
+            graph.edge(up, task_name, key, mapped)
         return True
     if method == "chain":
         names = []
@@ -301,6 +312,25 @@ def _apply_functional(graph: DependencyGraph, method: str, call: cst.Call) -> bo
             graph.node(name)
         return True
     return False
+
+
+def statement_graph(stmt: cst.CSTNode, variable: str | None) -> DependencyGraph | None:
+    """The edges one statement of the body of ``with Flow(...) as variable`` adds to its flow, when
+    it is a static use of the imperative API (``variable.add_edge/set_dependencies/chain/add_task``,
+    ``t.set_upstream/set_downstream/bind``, with ``flow=variable`` or none: the flow of the
+    block); None otherwise. ``chain`` of fewer than two tasks adds nothing in Prefect 1: None."""
+    graph = DependencyGraph()
+    method = method_call(stmt, variable) if variable is not None else None
+    if method is not None:
+        if method[0] not in FUNCTIONAL_METHODS:
+            return None
+        if method[0] == "chain" and len(method[1].args) < 2:
+            return None
+        return graph if _apply_functional(graph, *method) and graph.order else None
+    found = _task_method_call(stmt, variable, in_body=True)
+    if found is None:
+        return None
+    return graph if _apply_task_method(graph, *found) and graph.order else None
 
 
 class _AttributeStores(cst.CSTVisitor):

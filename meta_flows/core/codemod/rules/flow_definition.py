@@ -40,8 +40,10 @@ After::
   those using the flow it returns (``flow = create_flow()``, ``flow.register(...)``).
 - The functional API (``f = Flow("x", tasks=[...])``, ``f.add_task``, ``f.add_edge``,
   ``f.set_dependencies``, ``f.chain``, and ``t.set_upstream/set_downstream/bind(..., flow=f)``)
-  with static edges becomes task calls in topological order (C); a flow without tasks becomes a
-  function with ``pass``. Tasks kept as attributes of the flow (``f.a = MyTask("a")``, see
+  with static edges becomes task calls in topological order (C): keyword edges pass the
+  upstream's result, a task with a mapped edge is called with ``.map`` and its other inputs are
+  ``unmapped(...)``, keyless edges are ``upstream_tasks=`` (PF005: ``wait_for``); a flow without
+  tasks becomes a function with ``pass``. Tasks kept as attributes of the flow (``f.a = MyTask("a")``, see
   :func:`meta_flows.core.codemod.analysis.graph.flow_task_attributes`) are the tasks ``a`` PF006
   made of them.
 - The imperative API on a ``with Flow(...) as f`` flow: in its body, ``f.add_edge(a, b)``,
@@ -54,8 +56,20 @@ After::
   uncalled (named nowhere else): ``f.chain(t(), t(), u)`` becomes ``t()``, ``t()``, ``u()`` in
   that order; results called in another order than the chain's have their assignments swapped
   into its order when each is used only there and nothing between them reads or writes what
-  they read or write (C). Other uses in the body keep their TODO; uses after the block are
-  commented out with a TODO (H).
+  they read or write (C).
+  Tasks the body never calls, wired only by the imperative API -- ``c.set_upstream(a,
+  key="x", mapped=True)``, ``c.set_upstream(b)``, ``a.set_downstream(c)``, ``c.bind(...)``
+  (with ``flow=f`` or none: the block's flow), ``f.add_edge``, ``f.set_dependencies``,
+  ``f.chain`` of two tasks or more, ``f.add_task`` -- are called in dependency order by the
+  functional API's call writer, in place of the last of those statements (the others go):
+  ``key=`` binds the upstream's result, ``mapped=True`` maps over it, a keyless edge waits for
+  it. Each node is a module-level task bound nowhere in the body and named there only by such
+  statements, or an input: a ``Parameter`` (PF003 makes it the flow's argument) or a task's
+  result assigned once in the body before that place, with no upstream edge. Statements sharing
+  a task form one group; a group with any other node (a task also called in the body, a result
+  downstream: PF005's), a cycle, or a downstream task with a trigger stays as it is, with its
+  TODO (C). Other uses in the body keep their TODO; uses after the block are commented out with a
+  TODO (H).
 - ``f.set_reference_tasks(...)``, reads of ``f.tasks``/``f.edges``/``f.storage``... and Prefect 1
   Flow API a Prefect 2 flow lacks (``f.copy()``, ``f.parameters()``, ``f.file_name``...) on a
   converted flow are commented out with a TODO saying what replaces them (H): they fail under
@@ -76,6 +90,14 @@ After::
   only gets a ``# prefect2-migration: uses the Prefect 1 flow `f`, commented out with it`` line,
   and a use inside a function stays code (PF001 binds ``f`` to a stand-in whose lines the flow's
   TODO lists).
+- A module-level ``@task`` function a ``with Flow`` block uses and the module defines again after
+  it (two flows of one module calling different tasks of one name): Prefect 1 bound the task when
+  the block ran, the @flow function reads the global when it runs -- the later definition. The
+  earlier one becomes ``<name>_v1`` (``@task(name="<name>")`` keeps its task name) with the
+  module-level reads of it up to the next definition, the flows built there included; function,
+  lambda and class bodies read the global later and keep the name. Another earlier binding (a
+  task instance, ``task(fn)``, one inside an ``if``) or a functional-API flow: one TODO on the
+  flow (C).
 - Build-time statements doing I/O now run at every flow run: flagged (C).
 - A flow built with a wrapper of Prefect 1's Flow -- a ``Flow`` subclass of the repository (a
   namespace package's too), one declared (``meta-flows rewrite --flow-class
@@ -122,7 +144,9 @@ from meta_flows.core.codemod.analysis.flows import (
     copied_flow,
     renamed_flow_name,
 )
+from meta_flows.core.codemod.analysis.graph import DependencyGraph, statement_graph
 from meta_flows.core.codemod.analysis.scope import (
+    References,
     TaskCalls,
     bound_names,
     child_blocks,
@@ -484,6 +508,48 @@ def _arg_names(call: cst.Call) -> dict[str, str] | None:
     return out
 
 
+def _renamed_task(func: cst.FunctionDef, new: str) -> cst.FunctionDef:
+    """The @task function ``func`` named ``new``, its task keeping the old name (``name=``)."""
+    old = func.name.value
+    eq = cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+    )
+    name_arg = cst.Arg(keyword=cst.Name("name"), value=cst.SimpleString(f'"{old}"'), equal=eq)
+    decorators = []
+    done = False
+    for d in func.decorators:
+        target = d.decorator
+        if (
+            not done
+            and isinstance(target, cst.Call)
+            and (
+                isinstance(target.func, (cst.Name, cst.Attribute))
+                and (
+                    target.func.value
+                    if isinstance(target.func, cst.Name)
+                    else target.func.attr.value
+                )
+                == "task"
+            )
+        ):
+            if get_arg(target, "name") is None:
+                args = list(target.args)
+                if args:
+                    args[-1] = args[-1].with_changes(
+                        comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                    )
+                target = target.with_changes(args=[*args, name_arg])
+            done = True
+        elif not done and (
+            (isinstance(target, cst.Name) and target.value == "task")
+            or (isinstance(target, cst.Attribute) and target.attr.value == "task")
+        ):
+            target = cst.Call(func=target, args=[name_arg])
+            done = True
+        decorators.append(d.with_changes(decorator=target))
+    return func.with_changes(name=cst.Name(new), decorators=decorators)
+
+
 @dataclass(frozen=True)
 class _Moved:
     """In a flow body's plan (``_plan_imperative``): the body statement at ``index`` takes this
@@ -502,6 +568,32 @@ def _name_list_of(call: cst.Call, keyword: str, position: int) -> list[str] | No
             return None
         names.append(el.value.value)
     return names
+
+
+class _ImportTimeRefs(References):
+    """The Name references a module-level statement evaluates when it runs: not those in the
+    bodies of functions, lambdas and classes it defines (they read globals later)."""
+
+    def __init__(self) -> None:
+        self.names: list[cst.Name] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+def _import_time_refs(stmt: cst.CSTNode) -> list[cst.Name]:
+    visitor = _ImportTimeRefs()
+    stmt.visit(visitor)
+    return visitor.names
 
 
 class FlowDefinitionRule(Rule):
@@ -539,6 +631,11 @@ class FlowDefinitionRule(Rule):
         self.copies: dict[int, _CopyPlan] = {}
         self.folded: set[int] = set()  # `g.name = ...` statements folded into with_options
         self.copy_todos: dict[int, str] = {}  # copy.copy/deepcopy(f) left as they are, with a TODO
+        # a task function defined again after a flow using it (_plan_redefined): id(original
+        # FunctionDef) -> its new name; id(original Name) -> the new name it reads
+        self.renamed_defs: dict[int, str] = {}
+        self.renamed_refs: dict[int, str] = {}
+        self.site_todos: dict[int, list[str]] = {}  # site index -> TODOs of its @flow function
 
     # -------------------------------------------------------------- analysis (original nodes)
 
@@ -563,7 +660,81 @@ class FlowDefinitionRule(Rule):
             if isinstance(stmt, cst.FunctionDef)
             for w in _withs(stmt)
         }
+        self._plan_redefined(node, sites)
         return True
+
+    def _plan_redefined(self, module: cst.Module, sites: list[FlowSite]) -> None:
+        """A module-level task a flow uses and the module defines again after it: Prefect 1 bound
+        the task object when the flow was built, while the @flow function reads the global when
+        it runs -- the later definition. The earlier definition (a module-level ``@task``
+        function) is renamed ``<name>_v<n>``, keeping its task name with ``name=``, and so are
+        the reads of it at module level up to the next definition (the flows built there
+        included; function and class bodies read the global when they run and keep it). Any
+        other earlier binding (an instance, ``task(fn)``, one inside an ``if``) or a flow built
+        with the functional API: one TODO on the flow."""
+        body = list(module.body)
+        with_nodes = {id(s.with_node) for s in sites if s.kind == "with"}
+        binds: dict[str, list[int]] = {}
+        for i, stmt in enumerate(body):
+            for name in bound_names([stmt], exclude_with_targets=with_nodes):
+                binds.setdefault(name, []).append(i)
+        taken = module_bound_names(module) | {s.function_name for s in sites}
+        planned: dict[int, str] = {}  # index of a renamed definition -> new name
+        for site in sites:
+            if site.kind == "factory":
+                continue  # built when the factory runs: the global's value then, as now
+            if site.kind == "with":
+                inner = site.with_node.body
+                used = {r.value for r in name_refs(inner)} - bound_names(
+                    inner.body if isinstance(inner, cst.IndentedBlock) else []
+                )
+            else:
+                used = set(site.graph.order)
+            for name in sorted(used & self.tasks):
+                before = [k for k in binds.get(name, []) if k < site.index]
+                after = [k for k in binds.get(name, []) if k > site.index]
+                if not before or not after:
+                    continue
+                k0 = before[-1]
+                stmt = body[k0]
+                if k0 in planned:
+                    continue
+                safe = (
+                    site.kind == "with"
+                    and isinstance(stmt, cst.FunctionDef)
+                    and stmt.name.value == name
+                    and any(self.is_prefect(d, "prefect.task") for d in stmt.decorators)
+                )
+                if not safe:
+                    line = self._line(body[after[0]])
+                    self.site_todos.setdefault(site.index, []).append(
+                        f"`{name}` is defined again below (line {line}): Prefect 1 bound the "
+                        f"task defined above when this flow was built, the @flow function calls "
+                        f"`{name}` when it runs -- the later definition; rename the earlier one "
+                        f"(keeping its task name with name=) and its uses in this flow"
+                    )
+                    continue
+                n = 1 + sum(1 for k in binds[name] if k < k0)
+                new = f"{name}_v{n}"
+                while new in taken:
+                    n += 1
+                    new = f"{name}_v{n}"
+                taken.add(new)
+                planned[k0] = new
+                self.tasks.add(new)  # what the flows built before the next definition call
+                self.renamed_defs[id(stmt)] = new
+                for later in body[k0 + 1 : after[0]]:
+                    if isinstance(later, (cst.FunctionDef, cst.ClassDef)):
+                        continue
+                    for ref in _import_time_refs(later):
+                        if ref.value == name:
+                            self.renamed_refs[id(ref)] = new
+
+    def _line(self, node: cst.CSTNode) -> int:
+        try:
+            return self.get_metadata(PositionProvider, node).start.line
+        except KeyError:
+            return 0
 
     def _plan_flow_refs(self, module: cst.Module, sites: list[FlowSite]) -> None:
         """Module-level reads of a flow variable named ``flow`` after its definition: they run
@@ -867,12 +1038,17 @@ class FlowDefinitionRule(Rule):
         its TODO (``_body_todos``)."""
         out: dict[int, cst.BaseStatement | None] = {}
         variable = site.variable
-        if variable is None or not isinstance(body, cst.IndentedBlock):
+        if not isinstance(body, cst.IndentedBlock):
             return out
         stmts = list(body.body)
         stores: dict[str, int] = {}
         for name in (n for stmt in stmts for n in stored_names(stmt, walrus=False)):
             stores[name] = stores.get(name, 0) + 1
+        if variable is None:
+            self._plan_graphs(None, stmts, out, stores)
+            if out:
+                self.mark_applied()
+            return out
         calls: dict[str, int] = {}  # result variable -> index of its one assignment
         callees: dict[str, str] = {}
         for i, stmt in enumerate(stmts):
@@ -941,9 +1117,104 @@ class FlowDefinitionRule(Rule):
                     ):
                         # binds the task given uncalled: Prefect 1 ran it after its upstreams
                         out[i] = cst.parse_statement(f"{down}(upstream_tasks=[{', '.join(ups)}])\n")
+        self._plan_graphs(variable, stmts, out, stores)
         if out:
             self.mark_applied()
         return out
+
+    def _plan_graphs(self, variable: str | None, stmts: list, out: dict, stores) -> None:
+        """The imperative API wiring tasks given uncalled, in a ``with Flow(...)`` body
+        (``c.set_upstream(a, key="x", mapped=True)``, ``b.set_downstream(c)``, ``f.add_edge(a, c,
+        key="x")``, ``f.set_dependencies(...)``, ``b.bind(...)``): Prefect 1 bound those tasks
+        into the flow and ran them in dependency order, so the statements become the calls
+        :meth:`_graph_calls` writes (the functional API's) in place of the last of them, the
+        others removed (``out``). A node is a module-level task bound nowhere in the body and
+        named there only by such statements (it is called), or an input: a result assigned once
+        in the body from a task call or a ``Parameter`` (or a module-level ``Parameter``) before
+        that place, with no upstream edge. Statements sharing a task form one group; a group
+        with any other node, a cycle, or a downstream task with a trigger (its edges are more
+        than an order) keeps its statements and their TODOs."""
+        graphs: dict[int, DependencyGraph] = {}
+        for i, stmt in enumerate(stmts):
+            if i not in out:
+                graph = statement_graph(stmt, variable)
+                if graph is not None:
+                    graphs[i] = graph
+        if not graphs:
+            return
+        params = self._module_parameters()
+        inputs: dict[str, int] = {}  # input -> index of its assignment (-1: a module Parameter)
+        for i, stmt in enumerate(stmts):
+            assign = simple_assign(stmt)
+            if assign is None or stores.get(assign[0]) != 1 or not isinstance(assign[1], cst.Call):
+                continue
+            func = assign[1].func
+            if isinstance(func, cst.Attribute) and func.attr.value == "map":
+                func = func.value
+            if (isinstance(func, cst.Name) and func.value in self.tasks) or self.resolves_under(
+                func, "prefect.Parameter", "prefect.DateTimeParameter", "prefect.JSONParameter"
+            ):
+                inputs[assign[0]] = i
+        inputs.update({p: -1 for p in params if p not in stores})
+        # statements whose every node is a task given uncalled or an input (until stable: a task
+        # named by a statement left out is named elsewhere)
+        while True:
+            kept = [stmts[i] for i in graphs]
+
+            def uncalled(name: str, kept=kept) -> bool:
+                return (
+                    name in self.tasks
+                    and name not in stores
+                    and name not in inputs
+                    and count_refs(stmts, name) == count_refs(kept, name)
+                )
+
+            bad = [
+                i for i, g in graphs.items() if not all(uncalled(n) or n in inputs for n in g.order)
+            ]
+            if not bad:
+                break
+            for i in bad:
+                del graphs[i]
+            if not graphs:
+                return
+        # groups: statements sharing a task given uncalled
+        groups: list[list[int]] = []
+        for i, graph in graphs.items():
+            tasks = {n for n in graph.order if n not in inputs}
+            joined = [g for g in groups if tasks & {n for k in g for n in graphs[k].order}]
+            merged = [k for g in joined for k in g] + [i]
+            groups = [g for g in groups if g not in joined] + [sorted(merged)]
+        triggered = self._triggered()
+        taken = set(stores) | module_bound_names(self.mod) | set(self.tasks)
+        for group in groups:
+            graph = DependencyGraph()
+            for i in group:
+                statement = statement_graph(stmts[i], variable)
+                for name in statement.order:
+                    graph.node(name)
+                    for up in statement.upstream[name]:
+                        graph.edge(up, name, None, statement.is_mapped(name, None, up))
+                    for key, up in statement.keyword[name]:
+                        if isinstance(up, tuple):
+                            graph.list_edge(list(up), name, key, statement.is_mapped(name, key, up))
+                        else:
+                            graph.edge(up, name, key, statement.is_mapped(name, key, up))
+            place = group[-1]
+            order = graph.topological()
+            given = {n for n in graph.order if n in inputs}
+            if (
+                order is None
+                or given == set(graph.order)
+                or any(graph.deps(n) for n in given)
+                or any(inputs[n] >= place for n in given)
+                or any(graph.deps(n) and n in triggered for n in graph.order)
+            ):
+                continue
+            lines = self._graph_calls(graph, order, given, taken)
+            for i in group:
+                out[i] = None
+            out[place] = [cst.parse_statement(line + "\n") for line in lines]
 
     def _plan_chain(self, call: cst.Call, stmts, i: int, calls, stores, ordered):
         """``f.chain(a, b, ...)`` (edges a->b->...) at ``stmts[i]``: ``(statements replacing it,
@@ -1292,7 +1563,7 @@ class FlowDefinitionRule(Rule):
             decorators=[decorator],
             leading_lines=leading,
         )
-        for todo in todos:
+        for todo in [*todos, *self.site_todos.get(site.index, ())]:
             func = with_todo(func, self.CODE, todo)
         if any(a.keyword and a.keyword.value in DEPLOYMENT_KWARGS for a in site.call.args):
             func = with_leading_comments(
@@ -1341,6 +1612,9 @@ class FlowDefinitionRule(Rule):
         return cst.FlattenSentinel(nodes) if len(nodes) > 1 else func
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        renamed = self.renamed_refs.get(id(original_node))
+        if renamed is not None:
+            return updated_node.with_changes(value=renamed)
         site = self.flow_refs.get(id(original_node))
         if site is None:
             return updated_node
@@ -1403,6 +1677,24 @@ class FlowDefinitionRule(Rule):
     def _functional_function(self, site: FlowSite, stmt) -> cst.FunctionDef:
         graph = site.graph
         order = graph.topological() or []
+        params = self._module_parameters()
+        taken = set(order) | module_bound_names(self.mod)
+        lines = self._graph_calls(graph, order, params, taken)
+        if not lines:
+            lines = ["pass"]
+        body = cst.parse_statement("def _():\n" + "".join(f"    {ln}\n" for ln in lines)).body
+        self.functional_functions.add(site.function_name)
+        return self._function(site, body, stmt.leading_lines)
+
+    def _graph_calls(
+        self, graph: DependencyGraph, order: list[str], given: set[str], taken: set[str]
+    ) -> list[str]:
+        """The task calls of ``graph`` in ``order``, as source lines: each task called once with
+        its upstream results (``key=`` edges as keyword arguments, the others as
+        ``upstream_tasks=[...]``, which PF005 makes ``wait_for``); a node with a mapped edge is
+        called with ``.map``, its unmapped inputs wrapped in ``unmapped(...)``. The nodes in
+        ``given`` (parameters, results computed before) are values, not called. A result used
+        downstream is kept in ``<task>_result`` (a name not in ``taken``, which grows)."""
         consumers: dict[str, int] = {n: 0 for n in order}
         for name in order:
             for up in graph.upstream[name]:
@@ -1410,24 +1702,30 @@ class FlowDefinitionRule(Rule):
             for _, up in graph.keyword[name]:
                 for u in up if isinstance(up, tuple) else (up,):
                     consumers[u] += 1
-        params = self._module_parameters()
         result_var: dict[str, str] = {}
-        taken = set(order) | module_bound_names(self.mod)
         lines = []
         for name in order:
-            if name in params:
+            if name in given:
                 result_var[name] = name
                 continue
-            args = [
-                f"{k}=[{', '.join(result_var[x] for x in u)}]"
-                if isinstance(u, tuple)
-                else f"{k}={result_var[u]}"
-                for k, u in graph.keyword[name]
-            ]
-            ups = [result_var[u] for u in graph.upstream[name]]
+            mapped = name in graph.mapped
+
+            def value(key: str | None, up, name=name, mapped=mapped) -> str:
+                text = (
+                    f"[{', '.join(result_var[x] for x in up)}]"
+                    if isinstance(up, tuple)
+                    else result_var[up]
+                )
+                if mapped and not graph.is_mapped(name, key, up):
+                    self.add_import("prefect", "unmapped")
+                    return f"unmapped({text})"
+                return text
+
+            args = [f"{k}={value(k, u)}" for k, u in graph.keyword[name]]
+            ups = [value(None, u) for u in graph.upstream[name]]
             if ups:
                 args.append(f"upstream_tasks=[{', '.join(ups)}]")
-            callee = f"{name}.map" if name in graph.mapped else name
+            callee = f"{name}.map" if mapped else name
             expr = f"{callee}({', '.join(args)})"
             if consumers[name]:
                 var = f"{name}_result"
@@ -1440,11 +1738,7 @@ class FlowDefinitionRule(Rule):
                 lines.append(f"{var} = {expr}")
             else:
                 lines.append(expr)
-        if not lines:
-            lines = ["pass"]
-        body = cst.parse_statement("def _():\n" + "".join(f"    {ln}\n" for ln in lines)).body
-        self.functional_functions.add(site.function_name)
-        return self._function(site, body, stmt.leading_lines)
+        return lines
 
     def _module_parameters(self) -> set[str]:
         out = set()
@@ -1464,6 +1758,10 @@ class FlowDefinitionRule(Rule):
         return out
 
     def leave_FunctionDef(self, original_node, updated_node):
+        renamed = self.renamed_defs.get(id(original_node))
+        if renamed is not None:
+            self.mark_applied()
+            return _renamed_task(updated_node, renamed)
         site = self.sites.get(id(original_node))
         if site is None or site.kind != "factory":
             return updated_node

@@ -34,6 +34,9 @@ After (with PF002)::
   or under ``if``/``try``/``while``: one TODO, the code as it was (H).
 - A: ``t(x, task_args=dict(name="x", max_retries=2))`` -> ``t.with_options(name="x", retries=2)(x)``
   (options mapped like PF004).
+- C: ``t.map(xs=[1, 2, 3], ys=[4, 5])`` whose mapped arguments are all literal lists or tuples
+  of different lengths: Prefect 1 zipped them (the map as long as the shortest input), Prefect 2
+  raises MappingLengthMismatch; the longer literals are cut to the shortest (``[1, 2, 3][:2]``).
 - A: ``t.copy(max_retries=2, name="x")`` (Prefect 1: a copy with those attributes set) ->
   ``t.with_options(retries=2, name="x")``, options mapped like PF004; ``t.copy(**opts)``: TODO.
 - C: ``flatten(xs)`` -> ``_prefect1_flatten(xs)``, or ``_prefect1_flatten(xs, mapped=True)`` when
@@ -55,10 +58,11 @@ After (with PF002)::
   ``a``'s call comes first -- a direct call returns once its task run is over, and a failing ``a``
   raises before ``b`` is called (Prefect 1's default trigger; a ``b`` with another trigger keeps
   its edges under the TODO below, PF009 flags the trigger).
-- H: other ``set_upstream``/``set_downstream`` statements (``key=`` data edges, the upstream called
-  later or not called at all) are commented out under a TODO (Prefect 2 tasks and values have no
-  such methods): order the calls or pass ``wait_for=``. Consecutive ones share the TODO of the
-  first.
+- H: other ``set_upstream``/``set_downstream`` statements (``key=`` data edges between results,
+  the upstream called later) stay as code under a TODO (Prefect 2 tasks and values have no such
+  methods: AttributeError when the flow runs): order the calls or pass ``wait_for=``, then delete
+  them. Consecutive ones share the TODO of the first. (The ones wiring tasks given uncalled in a
+  ``with Flow(...)`` body became task calls in PF002.)
 - C: operators and aggregations on the list of futures a ``.map(...)`` returned get a TODO.
 """
 
@@ -72,7 +76,14 @@ from libcst.metadata import QualifiedNameProvider
 from meta_flows.core.codemod.analysis.map_index import KEY as MAP_INDEX
 from meta_flows.core.codemod.analysis.map_index import MapIndexPlan, plan_map_index
 from meta_flows.core.codemod.analysis.scope import stored_names
-from meta_flows.core.codemod.base import SCRATCH_TRIGGERED, Rule, code_of, get_arg, insert_helper
+from meta_flows.core.codemod.base import (
+    SCRATCH_TRIGGERED,
+    Rule,
+    code_of,
+    get_arg,
+    insert_helper,
+    with_todo,
+)
 from meta_flows.core.codemod.options import P2_WITH_OPTIONS, convert_options
 from meta_flows.core.codemod.sweep import sweep_block
 
@@ -102,6 +113,10 @@ FLATTEN_HELPER_CODE = f'''def {FLATTEN_HELPER}(value, mapped=False):
 _AGGREGATES = frozenset(
     {"sum", "sorted", "min", "max", "set", "tuple", "any", "all", "print", "str"}
 )
+
+
+# keyword arguments of Prefect 1's / Prefect 2's .map that are not mapped over
+_NOT_MAPPED = frozenset({"task_args", "flow", "upstream_tasks", "wait_for", "return_state"})
 
 
 def _is_map_call(node: cst.BaseExpression) -> bool:
@@ -316,7 +331,7 @@ class TaskCallsRule(Rule):
             self.mark_applied()
             return updated_node
         if id(original_node) in self._grouped:  # under the TODO of the first of its run
-            return self.comment_out(original_node, None)
+            return updated_node
         more = self._runs.get(id(original_node), 0)
         what = (
             f"{call.func.attr.value}() does not exist"
@@ -324,10 +339,13 @@ class TaskCallsRule(Rule):
             else f"set_upstream()/set_downstream() do not exist (this and the {more} "
             f"statement{'s' if more > 1 else ''} below)"
         )
-        return self.comment_out(
-            original_node,
-            f"{what} in Prefect 2: call the upstream task first (calls run in order) or pass "
-            "wait_for=[<its future>] to the downstream call",
+        it = "it" if not more else "them"
+        return with_todo(
+            updated_node,
+            self.CODE,
+            f"{what} in Prefect 2 (AttributeError when the flow runs): call the upstream task "
+            f"first (calls run in order) or pass wait_for=[<its future>] to the downstream call, "
+            f"then delete {it}",
         )
 
     # ------------------------------------------------------------------ tasks given uncalled
@@ -411,6 +429,8 @@ class TaskCallsRule(Rule):
             return updated_node
         new = updated_node
         kw_names = {a.keyword.value for a in original_node.args if a.keyword is not None}
+        if _is_map_call(original_node) and "upstream_tasks" not in kw_names:
+            new = self._cut_literals(original_node, new)
         if "upstream_tasks" in kw_names and _is_map_call(original_node):
             return self._mapped_upstream(original_node, new)
         if "upstream_tasks" in kw_names:
@@ -466,6 +486,8 @@ class TaskCallsRule(Rule):
                 return updated
             if self._is_unmapped(orig_el.value):
                 static.append(el.value.args[0].value)
+                self.remove_import_if_unused("prefect", "unmapped")  # if that was its only use
+                self.remove_import_if_unused("prefect.utilities.edges", "unmapped")
             elif id(orig_el.value) in self._uncalled:
                 mapped.append(el.value)  # a task given uncalled, already called (once)
             else:
@@ -530,6 +552,47 @@ class TaskCallsRule(Rule):
                 args.append(a.with_changes(value=cut[i]))
             else:
                 args.append(a)
+        return updated.with_changes(args=args)
+
+    def _cut_literals(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        """``t.map(xs=[1, 2, 3], ys=[4, 5])``: Prefect 1 zipped the mapped arguments (the map as
+        long as the shortest), Prefect 2 raises MappingLengthMismatch. When every mapped argument
+        is a literal list or tuple and their lengths differ, the longer ones are cut
+        (``[1, 2, 3][:2]``)."""
+        lengths: dict[int, int] = {}
+        for i, arg in enumerate(original.args):
+            if arg.keyword is not None and arg.keyword.value in _NOT_MAPPED:
+                continue
+            if arg.star:
+                return updated
+            if self._is_unmapped(arg.value):
+                continue
+            value = arg.value
+            if not isinstance(value, (cst.List, cst.Tuple)) or any(
+                isinstance(el, cst.StarredElement) for el in value.elements
+            ):
+                return updated
+            lengths[i] = len(value.elements)
+        if len(set(lengths.values())) < 2:
+            return updated
+        n = min(lengths.values())
+        args = list(updated.args)
+        for i, length in lengths.items():
+            if length > n:
+                value = args[i].value
+                if isinstance(value, cst.Tuple) and not value.lpar:
+                    value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+                args[i] = args[i].with_changes(
+                    value=cst.Subscript(
+                        value=value,
+                        slice=[
+                            cst.SubscriptElement(
+                                slice=cst.Slice(lower=None, upper=cst.Integer(str(n)))
+                            )
+                        ],
+                    )
+                )
+        self.mark_applied()
         return updated.with_changes(args=args)
 
     def _is_unmapped(self, node: cst.BaseExpression) -> bool:
