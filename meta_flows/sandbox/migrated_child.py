@@ -57,6 +57,7 @@ from meta_flows.sandbox.legacy.run_probe import (
     blank_capture,
     file_hashes,
     result_fields,
+    install_task_random,
     seed_random,
 )
 
@@ -65,8 +66,22 @@ MAPS: list[tuple[str, list[Any]]] = []  # (task name, futures/states by map inde
 FINAL_STATES: dict[UUID, Any] = {}  # task run id -> the final state, as the engine returned it
 
 
+def migrated_task_key():
+    """The Prefect 2 task run being executed: (task name, its dynamic key: the map index of a
+    mapped child, the call number of a task called several times), or None."""
+    from prefect.context import TaskRunContext
+
+    context = TaskRunContext.get()
+    if context is None:
+        return None
+    key = str(context.task_run.dynamic_key)
+    return context.task.name, int(key) if key.isdigit() else key
+
+
 def install_patches() -> None:
     import prefect.engine as engine
+
+    install_task_random(migrated_task_key)
 
     original_create = engine.create_task_run
     original_map = engine.begin_task_map

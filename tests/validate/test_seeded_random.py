@@ -1,6 +1,8 @@
-"""Both validation children seed ``random`` from the flow name and case right before each run: a
-flow whose tasks draw random numbers one after the other draws the same numbers under Prefect 1
-and, rewritten, under Prefect 2 (``equal``); another case of the same flow draws other numbers.
+"""Both validation children seed ``random`` from the flow name and case right before each run, and
+each task run draws from a generator of its own seeded from it, its task name and map index: a
+flow whose tasks draw random numbers draws the same numbers under Prefect 1 and, rewritten, under
+Prefect 2 (``equal``), mapped children running concurrently included; another case of the same
+flow draws other numbers.
 A flow with more task runs than the API answers in one request (200) is read back whole."""
 
 from __future__ import annotations
@@ -64,6 +66,34 @@ with Flow("many-children") as flow:
     plus_one.map(plus_one.map(numbers()))
 """
 
+# mapped children draw, wait (the first ones longest), then draw again: on Prefect 2 they run
+# concurrently and their second draws happen in reverse order, on Prefect 1 one after the other;
+# each task run draws from a generator of its own, so both sides draw the same numbers
+CONCURRENT = """
+import random
+import time
+
+from prefect import Flow, task
+
+
+@task
+def draw_twice(i):
+    first = random.random()
+    time.sleep(0.3 - 0.1 * i)
+    return first, random.randint(0, 10**9), random.choice("abcdef")
+
+
+@task
+def draw_once():
+    return random.random()
+
+
+with Flow("concurrent-draws") as flow:
+    draw_twice.map([0, 1, 2])
+    draw_once()
+    draw_once()
+"""
+
 CASES = """
 seeded-draws:
   - case: default
@@ -97,6 +127,10 @@ def verdicts(prefect_api, prefect_server, legacy_root, tmp_path_factory):
     assert "TODO" not in result.code, result.code
     (migrated / "seeded_draws.py").write_text(result.code)
     (legacy / "many_children.py").write_text(MANY)
+    (legacy / "concurrent_draws.py").write_text(CONCURRENT)
+    result = migrate_source(CONCURRENT, "concurrent_draws.py", module_name="concurrent_draws")
+    assert result.status == "migrated", result.error
+    (migrated / "concurrent_draws.py").write_text(result.code)
     result = migrate_source(MANY, "many_children.py", module_name="many_children")
     assert result.status == "migrated", result.error
     (migrated / "many_children.py").write_text(result.code)
@@ -113,6 +147,7 @@ def test_random_draws_validate_equal(verdicts):
         ("seeded-draws", "default"),
         ("seeded-draws", "doubled"),
         ("many-children", "default"),
+        ("concurrent-draws", "default"),
     }
     not_equal = [
         f"{v.flow_name} [{v.case}]: {v.verdict} {v.reason or ''} {v.diff[:3]}"

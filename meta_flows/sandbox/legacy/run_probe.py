@@ -177,14 +177,21 @@ def run_seed(spec: dict) -> int:
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
 
 
+_RUN_SEED = [0]  # the current run's seed (seed_random), for the task runs' own generators
+_TASK_GENERATORS: dict = {}  # (task name, index) -> its random.Random in the current run
+
+
 def seed_random(spec: dict) -> int:
     """Seed Python's ``random`` (and numpy's global generator, if the flows imported numpy) with
-    :func:`run_seed`, right before a run: tasks that draw in the same order on both sides draw
-    the same numbers."""
+    :func:`run_seed`, right before a run: code that draws in the same order on both sides draws
+    the same numbers; task runs draw from generators of their own (:func:`install_task_random`),
+    seeded from this seed too."""
     import random
 
     seed = run_seed(spec)
     random.seed(seed)
+    _RUN_SEED[0] = seed
+    _TASK_GENERATORS.clear()
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         try:
@@ -192,6 +199,62 @@ def seed_random(spec: dict) -> int:
         except Exception:  # noqa: BLE001 - a numpy without the legacy global generator
             pass
     return seed
+
+
+def install_task_random(task_key) -> None:
+    """Make each task run draw from a ``random.Random`` of its own, seeded from the run's seed
+    (:func:`seed_random`) and ``task_key()``: the task's name and its map index, or for a task
+    called several times its call number (``None`` outside a task run: the global generator).
+    Task runs then draw the same numbers on both sides whatever order, or threads, they run in:
+    Prefect 2 runs a map's children concurrently, Prefect 1 one after the other.
+
+    The module-level functions of ``random`` (``random.random``, ``randint``, ``shuffle``...)
+    are replaced by ones asking the current task run's generator, before the flows are imported
+    (``from random import random`` takes the replacement)."""
+    import random
+
+    base = random._inst
+
+    def generator():
+        key = task_key()
+        if key is None:
+            return base
+        found = _TASK_GENERATORS.get(key)
+        if found is None:
+            text = f"{_RUN_SEED[0]}\0{key[0]}\0{key[1]}".encode()
+            found = random.Random(int.from_bytes(hashlib.sha256(text).digest()[:8], "big"))
+            _TASK_GENERATORS[key] = found
+        return found
+
+    def dispatch(name):
+        def draw(*args, **kwargs):
+            return getattr(generator(), name)(*args, **kwargs)
+
+        draw.__name__ = draw.__qualname__ = name
+        draw.__doc__ = getattr(base, name).__doc__
+        return draw
+
+    for name in dir(random):
+        if name.startswith("_"):
+            continue
+        bound = getattr(random, name)
+        if callable(bound) and getattr(bound, "__self__", None) is base:
+            setattr(random, name, dispatch(name))
+
+
+def legacy_task_key():
+    """The Prefect 1 task run being executed: (task name, map index or call number), or None."""
+    import prefect
+
+    name = prefect.context.get("task_name")
+    if name is None:
+        return None
+    index = prefect.context.get("map_index")
+    if index is None:  # copies of one task in a flow: slugs name-1, name-2...
+        slug = str(prefect.context.get("task_slug") or "")
+        number = slug.rsplit("-", 1)[-1]
+        index = int(number) - 1 if number.isdigit() else 0
+    return name, index
 
 
 # ------------------------------------------------------------------------- Prefect 1 specifics
@@ -449,6 +512,7 @@ def install_patches() -> None:
     install_flow_run_stand_ins()
     quiet_console()
     install_task_order()
+    install_task_random(legacy_task_key)
 
     original_init = Flow.__init__
 
