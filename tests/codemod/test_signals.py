@@ -310,6 +310,16 @@ def _loop_task(*lines: str, decorator: str = "@task") -> str:
             "        except Prefect1Loop:\n            continue\n",
             id="retries-timeout-todo-except-loop",
         ),
+        pytest.param(
+            "from prefect import task\nfrom prefect.engine.signals import LOOP\n\n"
+            "@task\nasync def t(): raise LOOP('x')  # once more\n",
+            f"from prefect import task{CLASS}"
+            "@task\nasync def t():  # once more\n"
+            f"{LOOP_HEAD}"
+            "            raise Prefect1Loop('x')\n"
+            "        except Prefect1Loop:\n            continue\n",
+            id="one-line-async-def",
+        ),
     ],
 )
 def test_loop_rewrite(before, after):

@@ -599,7 +599,13 @@ class SignalsRule(Rule):
 
     def _loop_body(self, original, updated: cst.FunctionDef, loop: _Loop) -> cst.FunctionDef:
         """The body of a task that raises LOOP, run in a ``while True:`` loop (§10.2)."""
-        body = list(updated.body.body)
+        block = updated.body
+        if isinstance(block, cst.SimpleStatementSuite):  # def t(): raise LOOP()
+            block = cst.IndentedBlock(
+                body=[cst.SimpleStatementLine(body=list(block.body))],
+                header=block.trailing_whitespace,
+            )
+        body = list(block.body)
         head = [body.pop(0)] if body and is_docstring(body[0]) else []
         if loop.reads:
             handler = f"{loop.count}, {loop.result} = {loop.count} + 1, {loop.signal}.result"
@@ -624,7 +630,7 @@ class SignalsRule(Rule):
         statement = with_leading_comments(statement, comments)
         self._changed = True
         self._loop_used = True
-        return updated.with_changes(body=updated.body.with_changes(body=[*head, statement]))
+        return updated.with_changes(body=block.with_changes(body=[*head, statement]))
 
     def _loop_todo(self, original: cst.FunctionDef, loop: _Loop) -> str:
         """What the loop does not do as Prefect 1 did (retries, timeout, raising reads)."""
