@@ -175,17 +175,20 @@ def test_logger_handler_methods_left_alone(src):
     assert "log.addHandler(" in out
 
 
-LOOP_TODO = todo_text(
-    "PF011",
-    "signals.LOOP: rewrite the task body as a while loop carrying the loop result (Prefect 2 has "
-    "no LOOP: the task runs once, and its reads of the Prefect 1 context's task_loop_result / "
-    "task_loop_count give their first run's values, the defaults)",
-)
+def test_loop_reads_in_a_task_raising_loop_are_left_to_pf011():
+    """In a @task whose body raises LOOP, PF011 makes the body loop and reads the loop keys from
+    its locals (§10.2): this rule leaves those reads alone, in every form."""
+    assert_noop(
+        ContextRule,
+        "import prefect\nfrom prefect import context, task\nfrom prefect.engine.signals import LOOP\n\n"
+        "@task\ndef t():\n    payload = prefect.context.get('task_loop_result', {'n': 1})\n"
+        "    count = context.get('task_loop_count')\n    last = prefect.context.task_loop_count\n"
+        "    first = context['task_loop_result']\n    n = payload['n']\n"
+        "    if n > 3:\n        return n, count, last, first\n    raise LOOP(result={'n': n + 1})\n",
+    )
 
 
-def test_loop_reads_give_their_first_run_value_under_the_loop_todo():
-    """``.get("task_loop_result", default)``: Prefect 1 had not set the key in a task's first
-    run; the read becomes that value, and the task's one TODO is PF011's on its ``raise LOOP``."""
+def test_loop_reads_become_the_loop_locals_through_the_pipeline():
     src = (
         "import prefect\nfrom prefect import task\nfrom prefect.engine.signals import LOOP\n\n"
         "@task\ndef t():\n    payload = prefect.context.get('task_loop_result', {'n': 1})\n"
@@ -193,10 +196,12 @@ def test_loop_reads_give_their_first_run_value_under_the_loop_todo():
         "    if n > 3:\n        return n, count\n    raise LOOP(result={'n': n + 1})\n"
     )
     out = migrate(src).code
-    assert "    payload = {'n': 1}\n    count = None\n" in out
+    assert (
+        "            payload = loop_result if loop_count > 1 else {'n': 1}\n"
+        "            count = loop_count if loop_count > 1 else None\n"
+    ) in out
     assert "prefect.context" not in out and "import prefect\n" not in out
-    assert out.count("TODO(prefect2-migration)") == 1
-    assert f"    {LOOP_TODO}\n    # raise LOOP(result={{'n': n + 1}})\n" in out
+    assert "TODO(prefect2-migration)" not in out
     compile(out, "x", "exec")
 
 
@@ -253,8 +258,8 @@ def test_get_logger_inside_and_outside_runs():
         (
             "prefect.context.task_loop_count",
             "LOOP signal",
-            "context task_loop_count belongs to the LOOP signal: count iterations in a while loop "
-            "inside the task (PF011)",
+            "context task_loop_count belongs to the LOOP signal: read it in the body of the @task "
+            "that raises LOOP, where PF011 makes the body loop and counts its iterations",
         ),
         (
             'prefect.context.get("secrets")["TOKEN"]',

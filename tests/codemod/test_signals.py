@@ -1,11 +1,17 @@
-"""PF011 signals: raise signals.X -> exceptions / Completed states, or commented out under a TODO."""
+"""PF011 signals: raise signals.X -> exceptions / Completed states / a loop in the task, or
+commented out under a TODO."""
 
 import runpy
 
 import pytest
 
 from meta_flows.core.codemod.base import todo_text
-from meta_flows.core.codemod.rules.signals import RULE
+from meta_flows.core.codemod.rules.signals import (
+    LOOP_CLASS_CODE,
+    LOOP_INFO,
+    LOOP_OUTSIDE,
+    RULE,
+)
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
 SKIP_TODO = todo_text(
@@ -166,26 +172,221 @@ def test_rewrite(before, after):
     assert_rewrite(RULE, before, after)
 
 
-def test_loop_is_flagged_and_module_still_compiles():
+# ---------------------------------------------------------------- LOOP (spec §10.2)
+
+CLASS = f"\n\n\n{LOOP_CLASS_CODE}\n\n"
+LOOP_HEAD = f"    {LOOP_INFO}\n    while True:\n        try:\n"
+CAUGHT = (
+    "        except Prefect1Loop as loop:\n"
+    "            loop_count, loop_result = loop_count + 1, loop.result\n"
+)
+LOCALS = "    loop_count, loop_result = 1, None\n"
+
+
+def _loop_task(*lines: str, decorator: str = "@task") -> str:
+    return f"{decorator}\ndef t(x):\n" + "".join(f"    {line}\n" for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            "import prefect\nfrom prefect import task\nfrom prefect.engine.signals import LOOP\n\n"
+            '@task\ndef pages(size):\n    """Every page."""\n'
+            "    seen = prefect.context.get('task_loop_result', [])\n"
+            "    seen = seen + fetch(len(seen), size)\n"
+            "    if len(seen) < 10:\n        raise LOOP(f'{len(seen)} so far', result=seen)\n"
+            "    return seen\n",
+            f"from prefect import task{CLASS}"
+            '@task\ndef pages(size):\n    """Every page."""\n'
+            f"{LOCALS}{LOOP_HEAD}"
+            "            seen = loop_result if loop_count > 1 else []\n"
+            "            seen = seen + fetch(len(seen), size)\n"
+            "            if len(seen) < 10:\n"
+            "                raise Prefect1Loop(f'{len(seen)} so far', result=seen)\n"
+            f"            return seen\n{CAUGHT}",
+            id="result-read-with-default",
+        ),
+        pytest.param(
+            "from prefect import context, task\nfrom prefect.engine import signals\n\n"
+            + _loop_task(
+                "n = context.get('task_loop_count', 1)",
+                "last = context.get(key='task_loop_result')",
+                "first = context.get('task_loop_count') is None",
+                "total = context.get('task_loop_result', {}).get('total', 0) + n",
+                "if n < x:",
+                "    raise signals.LOOP(message='more', result={'total': total})",
+                "print(last, first)",
+            ),
+            f"from prefect import task{CLASS}"
+            "@task\ndef t(x):\n"
+            f"{LOCALS}{LOOP_HEAD}"
+            "            n = loop_count\n"
+            "            last = loop_result\n"
+            "            first = (loop_count if loop_count > 1 else None) is None\n"
+            "            total = (loop_result if loop_count > 1 else {}).get('total', 0) + n\n"
+            "            if n < x:\n"
+            "                raise Prefect1Loop(message='more', result={'total': total})\n"
+            f"            print(last, first)\n{CAUGHT}"
+            "        else:\n            break\n",
+            id="count-and-result-forms-falls-through",
+        ),
+        pytest.param(
+            "import prefect\nfrom prefect import task\nfrom prefect.engine.signals import LOOP\n\n"
+            + _loop_task(
+                "count = prefect.context.task_loop_count",
+                "if count < 3:  # again",
+                "    raise LOOP",
+                "return prefect.context['task_loop_result']",
+            ),
+            f"from prefect import task{CLASS}"
+            "@task\ndef t(x):\n"
+            f"{LOCALS}{LOOP_HEAD}"
+            "            count = loop_count\n"
+            "            if count < 3:  # again\n"
+            "                raise Prefect1Loop\n"
+            f"            return loop_result\n{CAUGHT}",
+            id="attribute-and-item-reads",
+        ),
+        pytest.param(
+            "from prefect import task\nfrom prefect.engine.signals import LOOP\n\n"
+            + _loop_task("x.step()", "if not x.done:", "    raise LOOP('again')", "return x"),
+            f"from prefect import task{CLASS}"
+            "@task\ndef t(x):\n"
+            f"{LOOP_HEAD}"
+            "            x.step()\n            if not x.done:\n"
+            "                raise Prefect1Loop('again')\n            return x\n"
+            "        except Prefect1Loop:\n            continue\n",
+            id="no-read-continues",
+        ),
+        pytest.param(
+            "import prefect\nfrom prefect import task\nfrom prefect.engine.signals import LOOP\n\n"
+            + _loop_task(
+                "loop = prefect.context.get('task_loop_result', 0)",
+                "loop_count = loop + 1",
+                "if loop_count < 5:",
+                "    raise LOOP(result=loop_count)",
+                "return loop_count",
+            ),
+            f"from prefect import task{CLASS}"
+            "@task\ndef t(x):\n"
+            "    loop_count2, loop_result = 1, None\n"
+            f"{LOOP_HEAD}"
+            "            loop = loop_result if loop_count2 > 1 else 0\n"
+            "            loop_count = loop + 1\n"
+            "            if loop_count < 5:\n"
+            "                raise Prefect1Loop(result=loop_count)\n"
+            "            return loop_count\n"
+            "        except Prefect1Loop as loop2:\n"
+            "            loop_count2, loop_result = loop_count2 + 1, loop2.result\n",
+            id="names-the-function-uses-avoided",
+        ),
+        pytest.param(
+            "from prefect import task\nfrom prefect.engine.signals import LOOP\n\n"
+            + _loop_task(
+                "try:",
+                "    step(x)",
+                "except LOOP:",
+                "    log()",
+                "    raise",
+                "raise LOOP('next')",
+                decorator="@task(retries=2, timeout_seconds=5)",
+            ),
+            f"from prefect import task{CLASS}"
+            "@task(retries=2, timeout_seconds=5)\ndef t(x):\n"
+            "    {}\n".format(
+                todo_text(
+                    "PF011",
+                    "signals.LOOP became a loop in the task: a retry starts the loop again from "
+                    "its first iteration (Prefect 1 retried the iteration that failed, with its "
+                    "loop result); the timeout bounds the whole loop (Prefect 1's bounded each "
+                    "iteration)",
+                )
+            )
+            + f"{LOOP_HEAD}"
+            "            try:\n                step(x)\n            except Prefect1Loop:\n"
+            "                log()\n                raise\n"
+            "            raise Prefect1Loop('next')\n"
+            "        except Prefect1Loop:\n            continue\n",
+            id="retries-timeout-todo-except-loop",
+        ),
+        pytest.param(
+            "from prefect import task\nfrom prefect.engine.signals import LOOP\n\n"
+            "@task\nasync def t(): raise LOOP('x')  # once more\n",
+            f"from prefect import task{CLASS}"
+            "@task\nasync def t():  # once more\n"
+            f"{LOOP_HEAD}"
+            "            raise Prefect1Loop('x')\n"
+            "        except Prefect1Loop:\n            continue\n",
+            id="one-line-async-def",
+        ),
+    ],
+)
+def test_loop_rewrite(before, after):
+    assert_rewrite(RULE, before, after)
+
+
+def test_loop_raised_outside_a_task_body_stays_code_under_one_todo():
     src = (
-        "from prefect import task\nfrom prefect.engine import signals\n"
-        "@task\ndef t():\n    raise signals.LOOP(result=1)\n"
+        "from prefect import task\nfrom prefect.engine import signals\n\n"
+        "def again(n):\n    if n:\n        raise signals.LOOP('again', result=n - 1, loop_count=3)\n"
     )
-    out = apply_rule(RULE, src)
-    assert "PF011 signals.LOOP: rewrite the task body as a while loop" in out
-    assert "    # raise signals.LOOP(result=1)\n    pass\n" in out
-    assert "import signals" not in out
-    loop_todo = todo_text(
+    todo = todo_text("PF011", LOOP_OUTSIDE)
+    dropped = todo_text(
         "PF011",
-        "signals.LOOP: rewrite the task body as a while loop carrying the loop result "
-        "(Prefect 2 has no LOOP: the task runs once, and its reads of the Prefect 1 context's "
-        "task_loop_result / task_loop_count give their first run's values, the defaults)",
+        "signals.LOOP: loop_count not carried over (Prefect1Loop takes the message and the loop "
+        "result)",
     )
-    assert out == (
-        "from prefect import task\n@task\ndef t():\n"
-        f"    {loop_todo}\n    # raise signals.LOOP(result=1)\n    pass\n"
+    assert_rewrite(
+        RULE,
+        src,
+        f"from prefect import task{CLASS}"
+        "def again(n):\n    if n:\n"
+        f"        {dropped}\n        {todo}\n"
+        "        raise Prefect1Loop('again', result=n - 1)\n",
     )
-    compile(out, "x", "exec")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "class LOOP(BaseException): pass\n@task\ndef t():\n    raise LOOP()\n",
+        "from mylib import signals, context\nfrom prefect import task\n@task\ndef t():\n"
+        "    n = context.get('task_loop_count', 1)\n    raise signals.LOOP(result=n)\n",
+        f"from prefect import task{CLASS}" + _loop_task("raise Prefect1Loop(result=1)"),
+    ],
+    ids=["own-loop-class", "other-library", "already-migrated"],
+)
+def test_loop_noop(source):
+    assert_noop(RULE, source)
+
+
+def test_loop_task_through_the_pipeline_runs_as_prefect1_did():
+    """The whole pipeline: no TODO, no Prefect 1 left, and the task loops in one call --
+    Prefect 1 printed 1..4 and returned 4 (``task_loop_result`` absent in the first run)."""
+    src = (
+        "import prefect\nfrom prefect import Flow, task\nfrom prefect.engine.signals import LOOP\n\n"
+        "@task\ndef climb():\n"
+        "    state = prefect.context.get('task_loop_result', {'n': 1})\n"
+        "    print(state['n'], prefect.context.get('task_loop_count', 1))\n"
+        "    if state['n'] < 4:\n"
+        "        raise LOOP(f\"at {state['n']}\", result={'n': state['n'] + 1})\n"
+        "    return state['n']\n\n"
+        "with Flow('climb') as flow:\n    climb()\n"
+    )
+    result = migrate(src)
+    assert result.todos == []
+    assert "prefect.engine" not in result.code and "prefect.context" not in result.code
+    assert migrate(result.code).code == result.code
+    ns: dict = {}
+    exec(compile(result.code, "migrated.py", "exec"), ns)
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert ns["climb"].fn() == 4
+    assert out.getvalue() == "1 1\n2 2\n3 3\n4 4\n"
 
 
 @pytest.mark.parametrize(

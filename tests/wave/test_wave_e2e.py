@@ -160,10 +160,9 @@ def test_report_states_and_reasons(runs):
     billing = projects["billing-reports"]
     assert billing["state"] == "rolled-back"
     assert "'invoice-export'" in billing["reason"] and "different" in billing["reason"]
-    ops = projects["ops-housekeeping"]
-    assert (
-        ops["state"] == "rolled-back" and "TODO(prefect2-migration) comments left" in ops["reason"]
-    )
+    ops = projects["ops-housekeeping"]  # its LOOP task migrates as a loop in the task (§10.2)
+    assert ops["state"] == "promoted" and ops["todos"] == 0
+    assert {f["verdict"] for f in ops["flows"]} == {"equal"}
     gone = projects["gone"]
     assert gone["state"] == "failed" and "clone" in gone["reason"] and "gone.git" in gone["reason"]
     # the returned value is the same report; the run is Failed because one project failed
@@ -197,7 +196,7 @@ def test_promoted_project_is_merged_and_scheduled(runs):
 
 
 def test_rolled_back_projects_keep_the_default_branch(runs):
-    for name in ("billing-reports", "ops-housekeeping"):
+    for name in ("billing-reports",):
         now = refs(runs["remotes"][name])
         assert now["main"] == runs["initial"][name]["main"]  # untouched
         assert "prefect2/demo" in now  # kept for humans
@@ -212,8 +211,8 @@ def test_no_duplicates_after_the_crash(runs):
     for name, bare in runs["remotes"].items():
         repo = git.Repo(bare)
         base = runs["initial"][name]["main"]
-        # the migration commit (and, for the promoted project, the activation of its schedules)
-        expected = 2 if name == "acme-etl" else 1
+        # the migration commit (and, for the promoted projects, the activation of their schedules)
+        expected = 2 if name in ("acme-etl", "ops-housekeeping") else 1
         assert int(repo.git.rev_list("--count", f"{base}..prefect2/demo")) == expected, name
     names = [(d.flow_id, d.name) for d, _ in deployments_of("migrated-from-prefect1")]
     assert len(names) == len(set(names)) == 6  # two flows per project

@@ -70,7 +70,7 @@ def test_the_demo_wave_on_postgresql(postgres_api, legacy_cache, tmp_path):
     assert states == {
         "acme-etl": "promoted",
         "billing-reports": "rolled-back",
-        "ops-housekeeping": "rolled-back",
+        "ops-housekeeping": "promoted",
     }
     # the wave's flow runs and deployments are rows of the PostgreSQL database
     _, database = postgres_api

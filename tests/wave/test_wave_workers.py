@@ -25,7 +25,7 @@ pytestmark = pytest.mark.prefect
 OUTCOMES = {
     "acme-etl": "promoted",
     "billing-reports": "rolled-back",
-    "ops-housekeeping": "rolled-back",
+    "ops-housekeeping": "promoted",
 }
 
 

@@ -604,11 +604,12 @@ def remove_p1_imports(rule: Rule, module: cst.Module, wanted) -> None:
 
 
 def insert_helper(module: cst.Module, name: str, code: str) -> cst.Module:
-    """Insert the function ``name`` (source ``code``) once, after the module's leading imports."""
+    """Insert the function or class ``name`` (source ``code``) once, after the module's leading
+    imports."""
     from meta_flows.core.codemod.analysis.scope import is_docstring  # it imports this module
 
     body = list(module.body)
-    if any(isinstance(s, cst.FunctionDef) and s.name.value == name for s in body):
+    if any(isinstance(s, (cst.FunctionDef, cst.ClassDef)) and s.name.value == name for s in body):
         return module
     position = 0
     for i, stmt in enumerate(body):

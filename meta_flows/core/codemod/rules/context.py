@@ -32,10 +32,12 @@ After::
   for the values that are None outside a run (ids and names).
 - ``today``, ``yesterday``, ``tomorrow`` (and ``*_nodash``) -> ``_prefect1_today(offset, fmt)``, one
   small helper added after the imports that formats ``runtime.flow_run.scheduled_start_time`` (C).
-- ``.get("task_loop_result"[, default])`` / ``task_loop_count`` inside a function -> the default
-  (None without one), their value in the task's first run, when Prefect 1 had not set them; the
-  TODO is PF011's on the function's ``raise LOOP(...)``, or one of this rule's without it (H).
-- ``map_index``, other ``task_loop_*`` reads, ``secrets``, dynamic keys, ``with prefect.context(...)`` and any
+- ``task_loop_result`` / ``task_loop_count`` (any form) in the body of a ``@task`` that raises
+  ``LOOP``: left to PF011, which makes the body loop and reads them from the loop's locals
+  (spec §10.2). ``.get(...)`` of them in another function -> the default (None without one),
+  their value in a task that does not loop, when Prefect 1 had not set them; under PF011's TODO
+  on the function's ``raise LOOP(...)``, or one of this rule's without it (H).
+- ``map_index``, other reads of ``task_loop_*`` outside a looping task, ``secrets``, dynamic keys, ``with prefect.context(...)`` and any
   other use of the Prefect 1 context -> H: a TODO (``prefect.context`` is a different module in
   Prefect 2); at module level the statement is commented out so the module still imports.
 
@@ -123,10 +125,10 @@ DATES = {
 HUMAN = {
     "map_index": "context map_index has no Prefect 2 equivalent: pass the index to the task "
     "explicitly (e.g. map over enumerate(...))",
-    "task_loop_result": "context task_loop_result belongs to the LOOP signal: carry the value in a "
-    "while loop inside the task (PF011)",
-    "task_loop_count": "context task_loop_count belongs to the LOOP signal: count iterations in a "
-    "while loop inside the task (PF011)",
+    "task_loop_result": "context task_loop_result belongs to the LOOP signal: read it in the body "
+    "of the @task that raises LOOP, where PF011 makes the body loop and carries the loop result",
+    "task_loop_count": "context task_loop_count belongs to the LOOP signal: read it in the body of "
+    "the @task that raises LOOP, where PF011 makes the body loop and counts its iterations",
     "secrets": "Prefect 1 context secrets: read each secret with "
     "Secret.load('<lowercase-dashed-name>').get() (from prefect.blocks.system) and create the "
     "Secret block",
@@ -220,6 +222,9 @@ class ContextRule(Rule):
         self._changed = False
         self._logger_names: list[frozenset[str]] = []  # per enclosing def: run logger names
         self._loops: list[bool] = []  # per enclosing def: it raises Prefect 1's LOOP signal
+        # per enclosing def: a @task whose own body raises LOOP; PF011 makes the body loop and
+        # rewrites its reads of the loop keys (§10.2)
+        self._loop_tasks: list[bool] = []
 
     # ------------------------------------------------------------------ scopes
 
@@ -257,11 +262,15 @@ class ContextRule(Rule):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._logger_names.append(_logger_names(node, self._is_logger_read))
-        self._loops.append(_raises_loop(self, node))
+        from meta_flows.core.codemod.rules.signals import is_task, raises_loop
+
+        self._loops.append(raises_loop(self, node))
+        self._loop_tasks.append(self._loops[-1] and is_task(self, node))
 
     def leave_FunctionDef(self, original_node, updated_node):
         self._logger_names.pop()
         self._loops.pop()
+        self._loop_tasks.pop()
         return updated_node
 
     def _logger_attribute(self, original: cst.Attribute, updated: cst.Attribute):
@@ -297,6 +306,8 @@ class ContextRule(Rule):
             self._consumed.add(id(func))
             key = _string_key(get_arg(node, "key", 0).value) if node.args else None
             default = get_arg(node, "default", 1)
+            if key in LOOP_KEYS and self._in_loop_task(func.value):
+                return
             if key in LOOP_KEYS and self.function_depth:
                 self._first_iteration(node, func.value, key, default)
                 return
@@ -371,8 +382,17 @@ class ContextRule(Rule):
         if not (self._loops and self._loops[-1]):
             self.add_todo(f"{HUMAN[key]}: {LOOP_FIRST}")
 
+    def _in_loop_task(self, ctx: cst.CSTNode) -> bool:
+        """In a @task whose own body raises LOOP: PF011 rewrites the reads of the loop keys."""
+        if self._loop_tasks and self._loop_tasks[-1]:
+            self._consumed.add(id(ctx))
+            return True
+        return False
+
     def _claim(self, node, ctx, key: str | None, default) -> None:
         """Plan the rewrite of a read of ``key``, or flag it."""
+        if key in LOOP_KEYS and self._in_loop_task(ctx):
+            return
         self._consumed.add(id(ctx))
         if key == "config":
             self._plan[id(node)] = ("config:", None)
@@ -621,28 +641,6 @@ def _target_names(target: cst.CSTNode) -> list[str]:
     if isinstance(target, cst.StarredElement):
         return _target_names(target.value)
     return []
-
-
-def _raises_loop(rule: Rule, function: cst.FunctionDef) -> bool:
-    """``function`` (not its nested functions) raises Prefect 1's ``LOOP`` signal."""
-    from meta_flows.core.codemod.rules.signals import signal_name
-
-    found = []
-
-    class _Raises(cst.CSTVisitor):
-        def visit_FunctionDef(self, node) -> bool:
-            return False
-
-        def visit_ClassDef(self, node) -> bool:
-            return False
-
-        def visit_Raise(self, node: cst.Raise) -> None:
-            exc = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
-            if exc is not None and signal_name(rule.prefect_name(exc)) == "LOOP":
-                found.append(node)
-
-    function.body.visit(_Raises())
-    return bool(found)
 
 
 def _logger_names(function: cst.FunctionDef, is_logger_read) -> frozenset[str]:
