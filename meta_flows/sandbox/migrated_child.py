@@ -56,8 +56,8 @@ from meta_flows.sandbox import effects
 from meta_flows.sandbox.legacy.run_probe import (
     blank_capture,
     file_hashes,
-    result_fields,
     install_task_random,
+    result_fields,
     seed_random,
 )
 
