@@ -64,6 +64,7 @@ from meta_flows.sandbox.legacy.run_probe import (
 TASK_NAMES: dict[UUID, str] = {}  # task run id -> task name
 MAPS: list[tuple[str, list[Any]]] = []  # (task name, futures/states by map index)
 FINAL_STATES: dict[UUID, Any] = {}  # task run id -> the final state, as the engine returned it
+RESULT_FILES: set[str] = set()  # files Prefect wrote as persisted results (not compared)
 
 
 def migrated_task_key():
@@ -78,10 +79,39 @@ def migrated_task_key():
     return context.task.name, int(key) if key.isdigit() else key
 
 
+def install_result_file_log() -> None:
+    """Note each file a local result storage writes (``LocalFileSystem.write_path``). A task
+    persisting its result under the run's directory (``result_storage=LocalFileSystem(
+    basepath="./results")``, Prefect 1's ``LocalResult(dir="./results")`` rewritten) writes a
+    file that a local Prefect 1 run, without checkpointing, does not: such files are the engine's
+    bookkeeping, not what the flow writes, and are left out of the comparison."""
+    from prefect.filesystems import LocalFileSystem
+
+    original = LocalFileSystem.write_path
+
+    @functools.wraps(original)
+    async def write_path(self, path, content):
+        written = await original(self, path, content)
+        RESULT_FILES.add(os.path.realpath(str(written)))
+        return written
+
+    LocalFileSystem.write_path = write_path
+
+
+def flow_files(cwd: str) -> dict[str, str]:
+    """The files a run wrote under ``cwd`` (:func:`file_hashes`), persisted results left out."""
+    return {
+        rel: digest
+        for rel, digest in file_hashes(cwd).items()
+        if os.path.realpath(os.path.join(cwd, rel)) not in RESULT_FILES
+    }
+
+
 def install_patches() -> None:
     import prefect.engine as engine
 
     install_task_random(migrated_task_key)
+    install_result_file_log()
 
     original_create = engine.create_task_run
     original_map = engine.begin_task_map
@@ -378,6 +408,7 @@ def run_one(spec: dict, workdir: str, scratch: str, emit, storage, reader: _Read
         TASK_NAMES.clear()
         MAPS.clear()
         FINAL_STATES.clear()
+        RESULT_FILES.clear()
         effects.take()  # an attempt the engine lost: only the last one counts
         try:
             from prefect import tags
@@ -399,22 +430,24 @@ def run_one(spec: dict, workdir: str, scratch: str, emit, storage, reader: _Read
             capture["error"] = f"{type(exc).__name__}: {exc}" + (
                 f" (the API answered {request})" if request else ""
             )
-            capture["files"] = file_hashes(cwd)
+            capture["files"] = flow_files(cwd)
             capture["effects"] = at_import + effects.take()
             return capture
     capture["duration_s"] = time.perf_counter() - started
     capture["effects"] = at_import + effects.take()
-    os.chdir(workdir)
-    capture["files"] = file_hashes(cwd)
+    capture["files"] = flow_files(cwd)
     flow_run_id = state.state_details.flow_run_id
     if flow_run_id is None:
+        os.chdir(workdir)
         capture["final_state"] = state.name
         capture["error"] = state.message or "the flow run was not created"
         return capture
-    try:
+    try:  # in the run's directory: a result storage with a relative basepath reads from it
         read_back(flow_run_id, capture, reader.get())
     except Exception as exc:  # noqa: BLE001 - the API went away
         capture["error"] = f"reading the flow run back: {type(exc).__name__}: {exc}"
+    finally:
+        os.chdir(workdir)
     return capture
 
 
