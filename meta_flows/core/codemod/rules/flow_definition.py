@@ -24,8 +24,9 @@ After::
 - The function name comes from :func:`plan_flow_functions`, the single source of truth shared with
   PF015 and the deployment translator (``meta_flows.core.naming.flow_function_name`` of the original
   name; the renamed name gives the same function name).
-- The flow returns its single terminal task call (``.map`` terminals return the list of results);
-  with several terminal tasks it returns nothing.
+- The flow returns its single terminal task call (``.map`` terminals return the list of results,
+  or their futures when the task has a trigger: PF009 makes it explicit around the call); with
+  several terminal tasks it returns nothing.
 - ``v = etl_flow`` keeps the old variable when it is still referenced (at the end of the module when
   the variable is called ``flow``, which would shadow the decorator; module-level statements after
   the block that read ``flow`` name the function instead, since they run before that line).
@@ -52,8 +53,10 @@ After::
   uncalled (named nowhere else): ``f.chain(t(), t(), u)`` becomes ``t()``, ``t()``, ``u()`` in
   that order; results called in another order than the chain's have their assignments swapped
   into its order when each is used only there and nothing between them reads or writes what
-  they read or write (C). Other uses in the body keep their TODO; uses after the block are
-  commented out with a TODO (H).
+  they read or write (C). ``f.chain(a, b, c)`` of such results called in the chain's order where a
+  task downstream has a trigger (``all_successful`` aside) gives that call ``upstream_tasks=[b]``
+  (PF009 makes the trigger explicit from it) and goes (C). Other uses in the body keep their TODO;
+  uses after the block are commented out with a TODO (H).
 - ``f.set_reference_tasks(...)``, reads of ``f.tasks``/``f.edges``/``f.storage``... and Prefect 1
   Flow API a Prefect 2 flow lacks (``f.copy()``, ``f.parameters()``, ``f.file_name``...) on a
   converted flow are commented out with a TODO saying what replaces them (H): they fail under

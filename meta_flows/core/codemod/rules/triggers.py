@@ -8,23 +8,45 @@
     cleanup(a, upstream_tasks=[b])    ->     cleanup(allow_failure(a), wait_for=[allow_failure(b)])
 
 - ``all_successful`` (the default): the option is dropped (A).
-- ``all_finished`` / ``always_run``: as above (C): the upstream calls return their states and the
-  task runs unconditionally (a failed upstream's argument is its exception, as in Prefect 1).
-  Several trigger tasks may share an upstream. The upstream failure is *not* re-raised: a Prefect
-  1 flow's state comes from its reference tasks, by default the terminal ones, and an upstream of
-  a trigger task is never terminal, so Prefect 1.4.1 ends such a run Success ("All reference
-  tasks succeeded") when the cleanup succeeds -- and so does the Prefect 2 flow, which holds the
-  failed state without raising it. (docs/spec.md §8 says to re-raise; that only holds for a
-  flow with explicit reference tasks, which PF002 flags.)
-- ``any_failed`` / ``all_failed`` / ``any_successful``: the same, with the call guarded by
-  ``if any(s.is_failed() for s in (a, b)):`` (``all(...)``, ``is_completed()``) (C); a result
-  assigned to a name is only allowed when nothing else reads it. Not reproduced: when the guard
-  is false Prefect 1 ended the task TriggerFailed, which failed the flow if it was terminal.
+- ``all_finished`` / ``always_run``, and ``some_failed`` / ``some_successful`` given uncalled
+  (Prefect 1 called ``some_successful(upstream_states)``, which returns a function: a true value,
+  the task always ran): as above (C): the upstream calls return their states and the task runs
+  unconditionally (a failed upstream's argument is its exception, as in Prefect 1). Several
+  trigger tasks may share an upstream. The upstream failure is *not* re-raised: a Prefect 1 flow's
+  state comes from its reference tasks, by default the terminal ones, and an upstream of a trigger
+  task is never terminal, so Prefect 1.4.1 ends such a run Success when the cleanup succeeds.
+- ``any_failed`` / ``all_failed`` / ``any_successful``: the same, with a check (C)::
+
+      if any(s.is_failed() for s in (a, b)):         # all(...), is_completed()
+          alert_state = alert(wait_for=[allow_failure(a), allow_failure(b)], return_state=True)
+      else:
+          alert_state = Failed(message='Trigger was "any_failed" but none of the upstream tasks failed.')
+
+  The ``else`` branch stands for Prefect 1's TriggerFailed (a failed state, with its message).
+  ``some_failed(at_least=2, at_most=0.5)`` / ``some_successful(...)`` with number bounds: the
+  same with ``if 2 <= sum(s.is_failed() for s in (a, b, c)) <= 1.5:`` (a bound below 1 is a share
+  of the upstream states, as in Prefect 1) (C). Upstream tasks known to have succeeded (flow
+  parameters, tasks given uncalled, results read elsewhere) count as such: ``any_successful``
+  needs no check then; ``all_failed`` / ``some_successful`` with them, and shares over a map, are
+  left with a TODO.
+- The result of a checked call is a state; it may be read only by other trigger calls (as an
+  upstream) or returned by the flow. A call without a check whose result other trigger calls read
+  or the flow returns gets ``return_state=True`` too.
+- ``.map`` upstream tasks on an edge that is not mapped: each child's state counts (Prefect 1
+  expanded a Mapped state): ``parts_states = [future.wait() for future in parts]`` once, the futures
+  passed as ``allow_failure(parts)``. A ``.map`` of a checked trigger task whose upstream tasks are
+  all ``unmapped(...)``: one check for all children, ``unmapped(allow_failure(parts))``; mapped
+  over an upstream ``.map`` (each child decided on its own upstream child) or unchecked: TODO.
+- Final state: Prefect 1 judged a run by its terminal tasks. The flow returns the states of its
+  terminal trigger tasks (a list when several): Completed when all completed, else Failed (a
+  trigger that failed, a checked task that failed). Without them, a flow with no return ends with
+  ``return Completed(...)`` (a flow returning None is judged by every task run in Prefect 2).
+  Futures no trigger task reads (``.map``/``.submit``) could fail unseen: TODO instead.
 - ``not_all_skipped``: Prefect 2 has no skips: behaves like the default; dropped (C).
-- ``manual_only``, ``some_failed(...)``/``some_successful(...)``, custom triggers: H (TODO).
-- Call sites the rule cannot prove (upstream not a task call in the same flow body, upstream result
-  used elsewhere, calls inside loops/branches, ``.map``): the code is kept and a TODO states the
-  semantics to restore.
+- ``manual_only``, bounds that are not number literals, custom triggers: H (TODO).
+- Call sites the rule cannot prove (upstream not a task call in the same flow body, a checked
+  result read by a task without a trigger, calls inside loops/branches): the code is kept and a
+  TODO states the semantics to restore.
 """
 
 from __future__ import annotations
