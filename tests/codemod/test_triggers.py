@@ -382,6 +382,16 @@ def test_not_provable_keeps_the_call_under_one_todo(before, task, label, meaning
     assert apply_rule(RULE, out) == out
 
 
+def test_check_loop_variable_does_not_shadow_an_upstream_named_s():
+    src = _flow(
+        P1 + "from prefect.triggers import any_failed",
+        "@task(trigger=any_failed)\ndef alert(x):\n    pass\n\n",
+        "s = extract()\nalert(s)",
+    )
+    out = apply_rule(RULE, src)
+    assert "    if any(state.is_failed() for state in (s,)):\n" in out, out
+
+
 def test_definition_without_call_site_gets_todo():
     src = (
         "from prefect import task\nfrom prefect.triggers import all_finished\n"

@@ -163,18 +163,20 @@ def _bound(value: float | None, total: int | None) -> float | None:
     return None if total is None else total * value
 
 
-def guard_test(info: TriggerTask, states: str, total: int | None, values: int) -> str | None:
+def guard_test(
+    info: TriggerTask, states: str, total: int | None, values: int, var: str = "s"
+) -> str | None:
     """The condition under which the task runs, over the upstream states ``states`` (an
-    expression); ``values`` upstream tasks are known to have succeeded (their calls returned), the
-    upstream states number ``total`` (None when a map makes it known only at run time). ``""``:
-    always true; None: not expressible here."""
+    expression, read with the loop variable ``var``); ``values`` upstream tasks are known to have
+    succeeded (their calls returned), the upstream states number ``total`` (None when a map makes
+    it known only at run time). ``""``: always true; None: not expressible here."""
     if info.trigger in GUARDS:
         how, check = GUARDS[info.trigger]
         if values and info.trigger == "any_successful":
             return ""
         if values and info.trigger == "all_failed":
             return None  # never runs: left to a human
-        return f"{how}(s.{check}() for s in {states})"
+        return f"{how}({var}.{check}() for {var} in {states})"
     if values and info.trigger == "some_successful":
         return None
     low, high = (_bound(v, None if total is None else total + values) for v in info.bounds)
@@ -182,7 +184,7 @@ def guard_test(info: TriggerTask, states: str, total: int | None, values: int) -
         v is not None and v < 1 and b is None for v, b in zip(info.bounds, (low, high), strict=True)
     ):
         return None
-    count = f"sum(s.{SOME[info.trigger]}() for s in {states})"
+    count = f"sum({var}.{SOME[info.trigger]}() for {var} in {states})"
     low = None if low is not None and low <= 0 else low
     if low is not None and high is not None:
         return f"{_num(low)} <= {count} <= {_num(high)}"
@@ -567,7 +569,8 @@ class TriggersRule(Rule):
                 collection = items[0][1:]
             else:
                 collection = f"({', '.join(items)}{',' if len(items) == 1 else ''})"
-            test = guard_test(info, collection, None if maps else len(states), values)
+            loop = next(v for v in ("s", "state", "upstream_state") if v not in (*states, *maps))
+            test = guard_test(info, collection, None if maps else len(states), values, loop)
             if test is None:
                 return None
         target = None
