@@ -1219,6 +1219,54 @@ def test_chain_onto_a_task_with_a_trigger_is_kept():
     assert out.count("`flow` was the Prefect 1 Flow object") == 1
 
 
+TRIGGERED = IMPERATIVE.replace("@task\ndef load", "@task(trigger=any_failed)\ndef load").replace(
+    "@task\ndef report", "@task(trigger=all_finished)\ndef report"
+)
+
+
+def test_chain_of_results_onto_tasks_with_a_trigger_becomes_their_upstream_tasks():
+    """The chain's edges are what the triggers read: they become ``upstream_tasks=`` (PF009
+    makes the triggers explicit from them), and the chain goes."""
+    body = "r = extract()\nl = load(1)\np = report()\n# edges\nflow.chain(r, l, p)\n"
+    src = (
+        TRIGGERED + 'with Flow("f") as flow:\n' + "".join(f"    {ln}\n" for ln in body.splitlines())
+    )
+    out = apply_rule(FlowDefinitionRule, src)
+    assert out.endswith(
+        '@flow(name="f")\ndef f():\n    r = extract()\n    l = load(1, upstream_tasks=[r])\n'
+        "    p = report(upstream_tasks=[l])\n    return p\n"
+    ), out
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "l = load(1)\nr = extract()\nflow.chain(r, l)\n",  # called in another order
+        "r = extract()\nflow.chain(r, load(1))\n",  # a call in the chain
+        "r = extract()\nl = load(1, upstream_tasks=[r])\nflow.chain(r, l)\n",  # has upstreams
+        "r = extract()\nl = load(1)\nflow.chain(r, l, r)\n",  # a result twice
+    ],
+)
+def test_chain_onto_tasks_with_a_trigger_not_provable_keeps_its_todo(body):
+    src = (
+        TRIGGERED + 'with Flow("f") as flow:\n' + "".join(f"    {ln}\n" for ln in body.splitlines())
+    )
+    out = apply_rule(FlowDefinitionRule, src)
+    assert out.count("`flow` was the Prefect 1 Flow object") == 1
+    assert "    flow.chain(" in out
+
+
+def test_terminal_map_of_a_task_with_a_trigger_returns_its_futures():
+    """PF009 makes the trigger explicit around the call; the futures give the run its state."""
+    src = TRIGGERED + 'with Flow("f") as flow:\n    r = extract()\n    load.map(r)\n'
+    out = apply_rule(FlowDefinitionRule, src)
+    assert out.endswith("    r = extract()\n    return load.map(r)\n"), out
+    plain = IMPERATIVE + 'with Flow("f") as flow:\n    r = extract()\n    load.map(r)\n'
+    assert "return [future.result() for future in load.map(r)]" in apply_rule(
+        FlowDefinitionRule, plain
+    )
+
+
 def test_imperative_api_on_a_downstream_with_a_trigger_is_kept():
     src = (
         IMPERATIVE.replace("@task\ndef load", "@task(trigger=all_finished)\ndef load")

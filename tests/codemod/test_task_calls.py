@@ -330,6 +330,13 @@ UNCALLED = [
         ),
         id="in-a-case-branch",
     ),
+    pytest.param(
+        *case(
+            "m = b(a)\nif m:\n    b(a, y=1)\n",
+            "a_result = a()\nm = b(a_result)\nif m:\n    b(a_result, y=1)\n",
+        ),
+        id="first-use-top-level-later-under-if",
+    ),
 ]
 
 
@@ -338,6 +345,14 @@ def test_task_given_uncalled_is_called_once(before, after):
     """Prefect 1 bound a task given uncalled into the flow: it ran once and its result was
     passed. Prefect 2 would pass the task object."""
     assert_rewrite(RULE, before, after)
+
+
+def test_task_given_uncalled_first_under_if_gets_one_todo():
+    """The first use is conditional: where the task ran is not provable."""
+    src = HEAD + textwrap.indent("m = b(2)\nif m:\n    b(a)\nb(a, y=1)\n", "    ")
+    out = apply_rule(RULE, src)
+    assert out.count("TODO(prefect2-migration): PF005 `a` is a task given uncalled") == 1
+    assert "a_result = a()\n" not in out and "    b(a, y=1)\n" in out
 
 
 def test_task_given_uncalled_in_several_branches_gets_one_todo():

@@ -24,8 +24,9 @@ After::
 - The function name comes from :func:`plan_flow_functions`, the single source of truth shared with
   PF015 and the deployment translator (``meta_flows.core.naming.flow_function_name`` of the original
   name; the renamed name gives the same function name).
-- The flow returns its single terminal task call (``.map`` terminals return the list of results);
-  with several terminal tasks it returns nothing.
+- The flow returns its single terminal task call (``.map`` terminals return the list of results,
+  or their futures when the task has a trigger: PF009 makes it explicit around the call); with
+  several terminal tasks it returns nothing.
 - ``v = etl_flow`` keeps the old variable when it is still referenced (at the end of the module when
   the variable is called ``flow``, which would shadow the decorator; module-level statements after
   the block that read ``flow`` name the function instead, since they run before that line).
@@ -56,7 +57,9 @@ After::
   uncalled (named nowhere else): ``f.chain(t(), t(), u)`` becomes ``t()``, ``t()``, ``u()`` in
   that order; results called in another order than the chain's have their assignments swapped
   into its order when each is used only there and nothing between them reads or writes what
-  they read or write (C).
+  they read or write (C). ``f.chain(a, b, c)`` of such results called in the chain's order where a
+  task downstream has a trigger (``all_successful`` aside) gives that call ``upstream_tasks=[b]``
+  (PF009 makes the trigger explicit from it) and goes (C).
   Tasks the body never calls, wired only by the imperative API -- ``c.set_upstream(a,
   key="x", mapped=True)``, ``c.set_upstream(b)``, ``a.set_downstream(c)``, ``c.bind(...)``
   (with ``flow=f`` or none: the block's flow), ``f.add_edge``, ``f.set_dependencies``,
@@ -407,8 +410,11 @@ class _IOFinder(cst.CSTVisitor):
                 self.reasons.append("os.environ writes")
 
 
-def _terminal_return(body: list[cst.BaseStatement], tasks: TaskCalls):
-    """(index to replace or None for append, the return statement) or None."""
+def _terminal_return(
+    body: list[cst.BaseStatement], tasks: TaskCalls, triggered: frozenset[str] = frozenset()
+):
+    """(index to replace or None for append, the return statement) or None. A ``.map`` of a
+    task with a trigger returns its futures (PF009 makes the trigger explicit there)."""
     unreturnable = 0
     candidates: list[tuple[int, str | None, cst.Call, bool]] = []
 
@@ -482,7 +488,8 @@ def _terminal_return(body: list[cst.BaseStatement], tasks: TaskCalls):
     if var is None and i != len(body) - 1:
         return None
     value: cst.BaseExpression = cst.Name(var) if var is not None else call
-    if is_map:
+    mapped = call.func.value if isinstance(call.func, cst.Attribute) else None
+    if is_map and not (isinstance(mapped, cst.Name) and mapped.value in triggered):
         value = cst.parse_expression("[future.result() for future in x]").with_changes()
         value = value.with_changes(
             for_in=value.for_in.with_changes(iter=cst.Name(var) if var is not None else call)
@@ -1079,10 +1086,14 @@ class FlowDefinitionRule(Rule):
                 continue
             if method == "chain":
                 chained = self._plan_chain(call, stmts, i, calls, stores, ordered)
+                if chained is None:
+                    chained = self._plan_triggered_chain(call, stmts, i, calls)
                 if chained is not None and not set(chained[1]) & set(out):
                     out[i] = chained[0]
                     for place, index in chained[1].items():
-                        if place != index:
+                        if isinstance(index, cst.BaseStatement):
+                            out[place] = index
+                        elif place != index:
                             out[place] = _Moved(index)
                 continue
             names = _arg_names(call)
@@ -1265,6 +1276,55 @@ class FlowDefinitionRule(Rule):
             return None  # the new calls must come after the results upstream of them
         return run, moves
 
+    def _plan_triggered_chain(self, call: cst.Call, stmts, i: int, calls):
+        """``f.chain(a, b, c)`` between results of direct task calls made in that order, before
+        the chain, where a task downstream has a trigger: its edge becomes ``upstream_tasks=[a]`` on its call (PF009
+        makes the trigger explicit from it); the chain goes. ``(statements replacing it,
+        {place: new statement})`` or None."""
+        if len(call.args) < 2 or any(a.keyword is not None or a.star for a in call.args):
+            return None
+        names = [a.value.value if isinstance(a.value, cst.Name) else None for a in call.args]
+        if any(n is None or n not in calls for n in names) or len(set(names)) != len(names):
+            return None
+        if any(calls[n] > i for n in names) or any(
+            calls[u] >= calls[d] for u, d in zip(names, names[1:], strict=False)
+        ):
+            return None
+        triggered = self._triggered()
+        if not any(simple_assign(stmts[calls[d]])[1].func.value in triggered for d in names[1:]):
+            return None
+        edges: dict[int, cst.BaseStatement] = {}
+        for up, down in zip(names, names[1:], strict=False):
+            stmt = stmts[calls[down]]
+            task_call = simple_assign(stmt)[1]
+            if task_call.func.value not in triggered:
+                continue  # a direct call after its upstream's: the call order has the edge
+            if any(
+                a.star or (a.keyword and a.keyword.value == "upstream_tasks")
+                for a in task_call.args
+            ):
+                return None
+            args = list(task_call.args)
+            if args:
+                args[-1] = args[-1].with_changes(
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                )
+            args.append(
+                cst.Arg(
+                    keyword=cst.Name("upstream_tasks"),
+                    value=cst.List([cst.Element(cst.Name(up))]),
+                    equal=cst.AssignEqual(
+                        whitespace_before=cst.SimpleWhitespace(""),
+                        whitespace_after=cst.SimpleWhitespace(""),
+                    ),
+                )
+            )
+            assign = stmt.body[0]
+            edges[calls[down]] = stmt.with_changes(
+                body=[assign.with_changes(value=task_call.with_changes(args=args))]
+            )
+        return [], edges
+
     def _reorder(self, results: list[str], stmts, calls) -> dict[int, int]:
         """The chained results' assignments put in the chain's order, in the places they hold
         (``{place: index of the statement moved there}``), when that changes no data flow: each
@@ -1293,15 +1353,29 @@ class FlowDefinitionRule(Rule):
                     return {}
         return {place: calls[r] for place, r in zip(places, results, strict=True)}
 
-    def _triggered(self) -> set[str]:
-        """Module-level @task functions declared with a ``trigger=``."""
+    def _triggered(self, explicit: bool = False) -> set[str]:
+        """Module-level @task functions declared with a ``trigger=`` (``explicit``: other than
+        the default ``all_successful`` and ``not_all_skipped``, which PF009 drops)."""
         if self.mod is None:
             return set()
         out = set()
         for stmt in self.mod.body:
             if isinstance(stmt, cst.FunctionDef):
                 for d in stmt.decorators:
-                    if isinstance(d.decorator, cst.Call) and get_arg(d.decorator, "trigger"):
+                    arg = (
+                        get_arg(d.decorator, "trigger")
+                        if isinstance(d.decorator, cst.Call)
+                        else None
+                    )
+                    if arg is None:
+                        continue
+                    value = arg.value
+                    short = (
+                        value.attr.value
+                        if isinstance(value, cst.Attribute)
+                        else getattr(value, "value", None)
+                    )
+                    if not explicit or short not in ("all_successful", "not_all_skipped"):
                         out.add(stmt.name.value)
         return out
 
@@ -1548,7 +1622,7 @@ class FlowDefinitionRule(Rule):
                 stmts = rename_shadowing_locals(stmts, module_bound_names(self.mod))
             tasks = TaskCalls(self, self.tasks)
             tasks.learn_body(stmts)
-            ret = _terminal_return(stmts, tasks)
+            ret = _terminal_return(stmts, tasks, frozenset(self._triggered(explicit=True)))
             if ret is not None:
                 index, stmt = ret
                 if index is None:

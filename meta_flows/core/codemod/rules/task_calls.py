@@ -31,7 +31,8 @@ After (with PF002)::
   becomes ``other()`` in place (in the case branch it was in); several uses, uses in loops and
   mapped upstream tasks (read twice by their rewrite) get ``other_result = other()`` before the
   first top-level statement using it. Only names that resolve to tasks; uses in several branches
-  or under ``if``/``try``/``while``: one TODO, the code as it was (H).
+  or under ``if``/``try``/``while`` (unless the first use is a plain top-level statement, before
+  which the call goes): one TODO, the code as it was (H).
 - A: ``t(x, task_args=dict(name="x", max_retries=2))`` -> ``t.with_options(name="x", retries=2)(x)``
   (options mapped like PF004).
 - C: ``t.map(xs=[1, 2, 3], ys=[4, 5])`` whose mapped arguments are all literal lists or tuples
@@ -1060,9 +1061,10 @@ def _plan_uncalled(rule: TaskCallsRule, fn: cst.FunctionDef, taken: set[str]) ->
     Prefect 1 bound such a task into the flow once: it ran once per flow run and its result was
     passed. A single use outside loops becomes a call in place (``t(other_task())``, inside the
     case branch it was in); several uses, or uses in loops, get one call before the first
-    top-level statement using it (``other_task_result = other_task()``) and pass its result.
-    Uses in a case branch together with others, or under a Python ``if``/``try``/``while``,
-    where the task ran is not provable: one TODO, the code as it was."""
+    top-level statement using it (``other_task_result = other_task()``) and pass its result,
+    also when later uses are under a Python ``if``/``try``/``while`` but the first is a plain
+    top-level statement. Other uses in a case branch together with others, or under a Python
+    ``if``/``try``/``while``, where the task ran is not provable: one TODO, the code as it was."""
     plan = _UncalledPlan()
     if not isinstance(fn.body, cst.IndentedBlock):
         return plan
@@ -1076,7 +1078,10 @@ def _plan_uncalled(rule: TaskCallsRule, fn: cst.FunctionDef, taken: set[str]) ->
     for name, found in uses.items():
         weight = sum(u.weight for u in found)
         kinds = {k for u in found for k in u.path}
-        if not kinds & {"case", "cond"}:
+        first = min(u.top for u in found)
+        # the first use runs unconditionally (a top-level statement): the task ran before it
+        settled = "case" not in kinds and any(u.top == first and not u.path for u in found)
+        if not kinds & {"case", "cond"} or settled:
             if weight == 1 and "loop" not in kinds:
                 plan.replace[id(found[0].node)] = cst.Call(func=found[0].node)
                 continue
