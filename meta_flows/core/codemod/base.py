@@ -18,6 +18,7 @@ from libcst._metadata_dependent import LazyValue
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
+    ParentNodeProvider,
     QualifiedName,
     QualifiedNameProvider,
     QualifiedNameSource,
@@ -335,6 +336,14 @@ class Rule(VisitorBasedCodemodCommand):
         """True when ``node`` resolves to one of the canonical ``names`` (``"prefect.Flow"``)."""
         resolved = self.prefect_name(node)
         return resolved is not None and resolved in names
+
+    def stands_alone(self, node: cst.CSTNode) -> bool:
+        """True when ``node`` is a whole assigned/returned value or argument: an expression put in
+        its place needs no parentheses."""
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        return isinstance(parent, (cst.Assign, cst.AnnAssign, cst.Return, cst.Arg)) and (
+            getattr(parent, "value", None) is node
+        )
 
     def resolves_under(self, node: cst.CSTNode | None, *prefixes: str) -> bool:
         resolved = self.prefect_name(node)

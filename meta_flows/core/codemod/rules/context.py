@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import libcst as cst
 from libcst.codemod.visitors import RemoveImportsVisitor
-from libcst.metadata import ParentNodeProvider
 
 from meta_flows.core.codemod.base import (
     Rule,
@@ -486,16 +485,9 @@ class ContextRule(Rule):
             return updated_node
         args = original_node.args if isinstance(original_node, cst.Call) else ()
         new = self._replacement(planned[0], planned[1], args)
-        if isinstance(new, cst.BooleanOperation) and not self._stands_alone(original_node):
+        if isinstance(new, cst.BooleanOperation) and not self.stands_alone(original_node):
             new = new.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         return new
-
-    def _stands_alone(self, node: cst.CSTNode) -> bool:
-        """True when ``node`` is a whole assigned/returned value or argument (no parens needed)."""
-        parent = self.get_metadata(ParentNodeProvider, node, None)
-        return isinstance(parent, (cst.Assign, cst.AnnAssign, cst.Return, cst.Arg)) and (
-            getattr(parent, "value", None) is node
-        )
 
     def leave_Call(self, original_node, updated_node):
         return self._leave_expr(original_node, updated_node)

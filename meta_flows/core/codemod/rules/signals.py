@@ -580,16 +580,10 @@ class SignalsRule(Rule):
                     body=cst.Name(local),
                     orelse=default,
                 )
-                if not self._stands_alone(original):
+                if not self.stands_alone(original):
                     value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         self._changed = True
         return value
-
-    def _stands_alone(self, node: cst.CSTNode) -> bool:
-        parent = self.get_metadata(ParentNodeProvider, node, None)
-        return isinstance(parent, (cst.Assign, cst.AnnAssign, cst.Return, cst.Arg)) and (
-            getattr(parent, "value", None) is node
-        )
 
     def leave_Call(self, original_node, updated_node):
         return self._loop_value(original_node, updated_node) or updated_node
