@@ -171,9 +171,30 @@ def test_set_upstream_satisfied_by_the_call_order_is_removed_without_todo():
     assert apply_rule(RULE, out) == out
 
 
+def test_set_upstream_satisfied_inside_a_with_block_is_removed_too():
+    # a with block (a Prefect 1 resource manager) runs its body once, in order
+    src = HEAD + (
+        "    r = a()\n"
+        "    with open('x') as fh:\n"
+        "        s = b(fh)\n"
+        "        s.set_upstream(r)\n"
+        "        t = b(2)\n"
+        "        t.set_upstream(s)\n"
+        "    return t\n"
+    )
+    out = apply_rule(RULE, src)
+    assert out == HEAD + (
+        "    r = a()\n    with open('x') as fh:\n        s = b(fh)\n        t = b(2)\n    return t\n"
+    )
+    assert apply_rule(RULE, out) == out
+
+
 @pytest.mark.parametrize(
     "body",
     [
+        # under a branch the upstream may not have run
+        "if x:\n    r = a()\ns = b(1)\ns.set_upstream(r)\n",
+        "with open('x') as fh:\n    s = b(1)\nr = a()\ns.set_upstream(r)\n",  # called later
         "s = b(1)\nr = a()\ns.set_upstream(r)\n",  # the upstream is called later
         "r = a()\ns = b(1)\ns.set_upstream(r, key='x')\n",  # a data edge
         "r = b.map([1])\ns = b(1)\ns.set_upstream(r)\n",  # futures: not waited for

@@ -54,8 +54,8 @@ After (with PF002)::
 - C: ``t.run(x)`` -> ``t.fn(x)`` and a task called at module level outside any flow ``t(x)`` ->
   ``t.fn(x)`` (only for names that provably are tasks).
 - A: ``b.set_upstream(a)`` / ``a.set_downstream(b)`` where the rewritten call order already
-  satisfies the dependency is removed, with no TODO: in a ``@flow`` function's body ``a`` and ``b``
-  are each assigned once, from a direct call (not ``.map``/``.submit``, which return futures), and
+  satisfies the dependency is removed, with no TODO: in a ``@flow`` function's body (``with``
+  blocks included, e.g. a Prefect 1 resource manager's) ``a`` and ``b`` are each assigned once, from a direct call (not ``.map``/``.submit``, which return futures), and
   ``a``'s call comes first -- a direct call returns once its task run is over, and a failing ``a``
   raises before ``b`` is called (Prefect 1's default trigger; a ``b`` with another trigger keeps
   its edges under the TODO below, PF009 flags the trigger).
@@ -281,6 +281,12 @@ class TaskCallsRule(Rule):
         if callees[down] in self.context.scratch.get(SCRATCH_TRIGGERED, ()):
             return False  # a trigger other than all_successful: its edges are more than an order
         return calls[up] < calls[down]
+
+    def leave_With(self, original_node, updated_node):
+        # dependency statements the call order satisfies, removed from a with block's body
+        if self.removed and isinstance(updated_node.body, cst.IndentedBlock):
+            return updated_node.with_changes(body=sweep_block(self, updated_node.body))
+        return updated_node
 
     def visit_ClassDef(self, node) -> None:
         self._class_depth += 1
@@ -825,12 +831,24 @@ def _dict_args(node: cst.BaseExpression) -> list[cst.Arg] | None:
     return None
 
 
+def _sequence(statements) -> list[cst.CSTNode]:
+    """``statements`` in the order they run, the bodies of ``with`` blocks included (a ``with``
+    runs its body once, in order: only branches and loops make an order conditional)."""
+    out: list[cst.CSTNode] = []
+    for stmt in statements:
+        out.append(stmt)
+        if isinstance(stmt, cst.With) and isinstance(stmt.body, cst.IndentedBlock):
+            out.extend(_sequence(stmt.body.body))
+    return out
+
+
 def _call_order(fn: cst.FunctionDef):
-    """(top-level statement id -> index, name -> index of its one assignment from a direct call,
-    name -> the code of that call's callee) of ``fn``'s body."""
+    """(statement id -> index, name -> index of its one assignment from a direct call, name ->
+    the code of that call's callee) of ``fn``'s body: its top-level statements and those of the
+    ``with`` blocks among them, in the order they run."""
     if not isinstance(fn.body, cst.IndentedBlock):
         return {}, {}, {}
-    body = fn.body.body
+    body = _sequence(fn.body.body)
     stores: dict[str, int] = {}
     for target in stored_names(fn.body):
         stores[target] = stores.get(target, 0) + 1
