@@ -1707,3 +1707,51 @@ def test_a_task_bound_otherwise_and_defined_again_after_a_flow_gets_one_todo():
     assert "emit_v1" not in out
     assert out.count("`emit` is defined again below (line 14)") == 1
     assert out.index("`emit` is defined again") < out.index('@flow(name="first")')
+
+
+def _with_body(head: str, body: str) -> str:
+    return head + 'with Flow("f") as flow:\n' + "".join(f"    {ln}\n" for ln in body.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("body", "after"),
+    [
+        # onto a task with a trigger (report: all_finished): the edges are what it reads
+        (
+            "r = extract()\np = report()\np.set_upstream(r)\nr.set_downstream(p)\n",
+            "r = extract()\n    p = report(upstream_tasks=[r])\n    return p\n",
+        ),
+        # a .map involved: futures, which nothing waits for without the edge
+        (
+            "m = load.map([1, 2])\nn = load.map([3])\nn.set_upstream(m)\n",
+            "m = load.map([1, 2])\n    n = load.map([3], upstream_tasks=[unmapped(m)])\n"
+            "    return [future.result() for future in n]\n",
+        ),
+        (
+            "m = load.map([1, 2])\nr = extract()\nr.set_upstream(m)\n",
+            "m = load.map([1, 2])\n    r = extract(upstream_tasks=[m])\n    return r\n",
+        ),
+    ],
+)
+def test_result_edges_the_call_order_lacks_become_upstream_tasks(body, after):
+    head = TRIGGERED if "report" in body else IMPERATIVE  # the maps: load without a trigger
+    src = _with_body(head, body)
+    out = apply_rule(FlowDefinitionRule, src)
+    assert out.endswith('@flow(name="f")\ndef f():\n    ' + after), out
+    assert ".set_upstream(" not in out and ".set_downstream(" not in out
+    assert apply_rule(FlowDefinitionRule, out) == out
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # direct calls of tasks without a trigger: the call order has the edge (PF005 removes it)
+        "r = extract()\nq = extract()\nq.set_upstream(r)\n",
+        "p = report()\nr = extract()\np.set_upstream(r)\n",  # the upstream is called later
+        "r = extract()\np = report()\np.set_upstream(r, key='x')\n",  # a data edge
+        "r = extract()\np = report(upstream_tasks=[r])\np.set_upstream(r)\n",  # has upstreams
+    ],
+)
+def test_result_edges_left_to_pf005(body):
+    out = apply_rule(FlowDefinitionRule, _with_body(TRIGGERED, body))
+    assert ".set_upstream(r" in out

@@ -229,7 +229,7 @@ def test_consecutive_unsatisfied_dependencies_share_one_todo():
     assert apply_rule(RULE, out) == out
 
 
-def test_dependency_of_a_task_with_a_trigger_is_kept():
+def test_dependency_of_a_task_with_a_trigger_becomes_its_check():
     """Its edges carry the trigger (any_failed: run when an upstream failed), not just an order."""
     from meta_flows.core.codemod.testing import migrate
 
@@ -240,8 +240,15 @@ def test_dependency_of_a_task_with_a_trigger_is_kept():
         'with Flow("f") as flow:\n    r = a()\n    s = alert()\n    s.set_upstream(r)\n'
     )
     out = migrate(src).code
-    assert "    s.set_upstream(r)\n" in out
-    assert "PF005 set_upstream() does not exist in Prefect 2" in out
+    # PF002 makes the edge alert's upstream_tasks, PF009 the trigger's check from it
+    assert out.endswith(
+        '@flow(name="f")\ndef f():\n    r = a(return_state=True)\n'
+        "    if any(state.is_failed() for state in (r,)):\n"
+        "        s = alert(wait_for=[allow_failure(r)], return_state=True)\n    else:\n"
+        "        s = Failed(message='Trigger was \"any_failed\" but none of the upstream tasks "
+        "failed.')\n    return s\n"
+    ), out
+    assert "TODO" not in out
 
 
 def test_run_and_module_level_calls_become_fn():

@@ -59,7 +59,11 @@ After::
   into its order when each is used only there and nothing between them reads or writes what
   they read or write (C). ``f.chain(a, b, c)`` of such results called in the chain's order where a
   task downstream has a trigger (``all_successful`` aside) gives that call ``upstream_tasks=[b]``
-  (PF009 makes the trigger explicit from it) and goes (C).
+  (PF009 makes the trigger explicit from it) and goes (C). ``x.set_upstream(y)`` /
+  ``y.set_downstream(x)`` between results assigned once, ``y`` first, that the call order alone
+  does not carry (``x``'s task has a trigger, or a ``.map`` is involved: nothing waits for
+  futures) become ``upstream_tasks=[y]`` on ``x``'s call (``unmapped(y)`` on a ``.map``) for
+  PF009/PF005, and go (C).
   Tasks the body never calls, wired only by the imperative API -- ``c.set_upstream(a,
   key="x", mapped=True)``, ``c.set_upstream(b)``, ``a.set_downstream(c)``, ``c.bind(...)``
   (with ``flow=f`` or none: the block's flow), ``f.add_edge``, ``f.set_dependencies``,
@@ -1052,6 +1056,7 @@ class FlowDefinitionRule(Rule):
         for name in (n for stmt in stmts for n in stored_names(stmt, walrus=False)):
             stores[name] = stores.get(name, 0) + 1
         if variable is None:
+            self._plan_triggered_edges(stmts, out, stores)
             self._plan_graphs(None, stmts, out, stores)
             if out:
                 self.mark_applied()
@@ -1128,10 +1133,70 @@ class FlowDefinitionRule(Rule):
                     ):
                         # binds the task given uncalled: Prefect 1 ran it after its upstreams
                         out[i] = cst.parse_statement(f"{down}(upstream_tasks=[{', '.join(ups)}])\n")
+        self._plan_triggered_edges(stmts, out, stores)
         self._plan_graphs(variable, stmts, out, stores)
         if out:
             self.mark_applied()
         return out
+
+    def _plan_triggered_edges(self, stmts: list, out: dict, stores) -> None:
+        """``x.set_upstream(y)`` / ``y.set_downstream(x)`` statements of the body between two
+        results assigned once from task calls, ``y`` before ``x``, where the call order alone does
+        not carry the edge: ``x``'s task has a trigger (PF009 makes it explicit from the edge), or
+        a ``.map`` is involved (futures: nothing waits for them). The edges become
+        ``upstream_tasks=[y, ...]`` on ``x``'s call (``unmapped(y)`` on a ``.map``: every child
+        waits for all of ``y``), which PF009/PF005 turn into Prefect 2, and the statements go
+        (``out``). Edges between direct calls of tasks without a trigger are PF005's (the call
+        order has them)."""
+        triggered = self._triggered()
+        results: dict[str, tuple[int, bool]] = {}  # result -> (index, from a .map)
+        for i, stmt in enumerate(stmts):
+            assign = simple_assign(stmt)
+            if not assign or stores.get(assign[0]) != 1 or not isinstance(assign[1], cst.Call):
+                continue
+            func = assign[1].func
+            mapped = isinstance(func, cst.Attribute) and func.attr.value == "map"
+            task = func.value if mapped else func
+            if isinstance(task, cst.Name) and task.value in self.tasks:
+                results[assign[0]] = (i, mapped)
+        edges: dict[str, list[str]] = {}
+        for i, stmt in enumerate(stmts):
+            found = _edge_statement(stmt) if i not in out else None
+            if found is None:
+                continue
+            down, up = found
+            if down not in results or up not in results or results[down][0] in out:
+                continue
+            (at, down_mapped), (up_at, up_mapped) = results[down], results[up]
+            if not up_at < at < i:
+                continue
+            call = simple_assign(stmts[at])[1]
+            task = call.func.value if down_mapped else call.func
+            if not (down_mapped or up_mapped or task.value in triggered):
+                continue
+            if any(
+                a.star or (a.keyword and a.keyword.value == "upstream_tasks") for a in call.args
+            ):
+                continue
+            edges.setdefault(down, []).append(up)
+            out[i] = None
+        for down, ups in edges.items():
+            at, down_mapped = results[down]
+            stmt = stmts[at]
+            call = simple_assign(stmt)[1]
+            names = list(dict.fromkeys(ups))
+            listed = ", ".join(f"unmapped({u})" if down_mapped else u for u in names)
+            extra = cst.parse_expression(f"f(upstream_tasks=[{listed}])").args[0]
+            args = list(call.args)
+            if args:
+                args[-1] = args[-1].with_changes(
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                )
+            out[at] = stmt.with_changes(
+                body=[stmt.body[0].with_changes(value=call.with_changes(args=[*args, extra]))]
+            )
+            if down_mapped:
+                self.add_import("prefect", "unmapped")
 
     def _plan_graphs(self, variable: str | None, stmts: list, out: dict, stores) -> None:
         """The imperative API wiring tasks given uncalled, in a ``with Flow(...)`` body
@@ -1914,3 +1979,27 @@ def _withs(function: cst.FunctionDef) -> list[cst.With]:
 
     function.visit(_Find())
     return found
+
+
+def _edge_statement(stmt: cst.CSTNode) -> tuple[str, str] | None:
+    """``(downstream, upstream)`` of a statement ``x.set_upstream(y)`` / ``y.set_downstream(x)``
+    between two names, with no other argument; else None."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return None
+    expr = stmt.body[0]
+    call = expr.value if isinstance(expr, cst.Expr) else None
+    if not (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and isinstance(call.func.value, cst.Name)
+        and call.func.attr.value in ("set_upstream", "set_downstream")
+        and len(call.args) == 1
+        and call.args[0].keyword is None
+        and not call.args[0].star
+        and isinstance(call.args[0].value, cst.Name)
+    ):
+        return None
+    receiver, other = call.func.value.value, call.args[0].value.value
+    if call.func.attr.value == "set_upstream":
+        return receiver, other
+    return other, receiver

@@ -569,7 +569,10 @@ class TriggersRule(Rule):
                 collection = items[0][1:]
             else:
                 collection = f"({', '.join(items)}{',' if len(items) == 1 else ''})"
-            loop = next(v for v in ("s", "state", "upstream_state") if v not in (*states, *maps))
+            taken = {*states, *maps}  # nor the name the call assigns: a reader would mix them
+            if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
+                taken.add(small.targets[0].target.value)
+            loop = next(v for v in ("s", "state", "upstream_state") if v not in taken)
             test = guard_test(info, collection, None if maps else len(states), values, loop)
             if test is None:
                 return None
