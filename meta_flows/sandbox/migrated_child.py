@@ -62,21 +62,30 @@ from meta_flows.sandbox.legacy.run_probe import (
 )
 
 TASK_NAMES: dict[UUID, str] = {}  # task run id -> task name
+TASK_KEYS: dict[str, list[str]] = {}  # task name -> the keys of its tasks, in first-call order
 MAPS: list[tuple[str, list[Any]]] = []  # (task name, futures/states by map index)
 FINAL_STATES: dict[UUID, Any] = {}  # task run id -> the final state, as the engine returned it
 RESULT_FILES: set[str] = set()  # files Prefect wrote as persisted results (not compared)
 
 
 def migrated_task_key():
-    """The Prefect 2 task run being executed: (task name, its dynamic key: the map index of a
-    mapped child, the call number of a task called several times), or None."""
+    """The Prefect 2 task run being executed: (task name, index), or None. The index is the task
+    run's dynamic key (the map index of a mapped child, the call number of a task called several
+    times: Prefect 2 numbers them in call order, a map's children in map-index order), plus the
+    number of other tasks of that name the flow run used first (functions rewritten from
+    instances of one Task class, each its own task): Prefect 1's map index, or call number of the
+    copies of one task."""
     from prefect.context import TaskRunContext
 
     context = TaskRunContext.get()
     if context is None:
         return None
     key = str(context.task_run.dynamic_key)
-    return context.task.name, int(key) if key.isdigit() else key
+    if not key.isdigit():
+        return context.task.name, key
+    keys = TASK_KEYS.get(context.task.name, [])
+    rank = keys.index(context.task.task_key) if context.task.task_key in keys else 0
+    return context.task.name, rank + int(key)
 
 
 def install_result_file_log() -> None:
@@ -121,6 +130,9 @@ def install_patches() -> None:
     async def create_task_run(task, *args, **kwargs):
         task_run = await original_create(task, *args, **kwargs)
         TASK_NAMES[task_run.id] = task.name
+        keys = TASK_KEYS.setdefault(task.name, [])
+        if task.task_key not in keys:
+            keys.append(task.task_key)
         return task_run
 
     @functools.wraps(original_map)
@@ -406,6 +418,7 @@ def run_one(spec: dict, workdir: str, scratch: str, emit, storage, reader: _Read
         cwd = tempfile.mkdtemp(prefix="run-", dir=workdir)
         os.chdir(cwd)
         TASK_NAMES.clear()
+        TASK_KEYS.clear()
         MAPS.clear()
         FINAL_STATES.clear()
         RESULT_FILES.clear()

@@ -577,6 +577,17 @@ def test_functional_api(body, after):
     assert_rewrite(FlowDefinitionRule, FUNC_TASKS + body, FUNC_TASKS_AFTER + after)
 
 
+def test_functional_api_bind_mapped_with_an_unmapped_input():
+    src = FUNC_TASKS.replace("import Flow, task", "import Flow, task, unmapped") + (
+        'f = Flow("x")\nb.bind(mapped=True, x=a, y=unmapped(a), flow=f)\n'
+    )
+    after = FUNC_TASKS_AFTER.replace("import flow, task", "import flow, task, unmapped") + (
+        '@flow(name="x")\ndef x():\n    a_result = a()\n'
+        "    return [future.result() for future in b.map(x=a_result, y=unmapped(a_result))]\n"
+    )
+    assert_rewrite(FlowDefinitionRule, src, after)
+
+
 def test_functional_api_storage_only_flow():
     before = (
         "from prefect import Flow\nfrom prefect.storage import Local\n\n"

@@ -245,7 +245,7 @@ def test_dependency_of_a_task_with_a_trigger_becomes_its_check():
         '@flow(name="f")\ndef f():\n    r = a(return_state=True)\n'
         "    if any(state.is_failed() for state in (r,)):\n"
         "        s = alert(wait_for=[allow_failure(r)], return_state=True)\n    else:\n"
-        "        s = Failed(message='Trigger was \"any_failed\" but none of the upstream tasks "
+        '        s = Failed(message=\'Trigger was "any_failed" but none of the upstream tasks '
         "failed.')\n    return s\n"
     ), out
     assert "TODO" not in out

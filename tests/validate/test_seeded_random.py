@@ -73,7 +73,7 @@ CONCURRENT = """
 import random
 import time
 
-from prefect import Flow, task
+from prefect import Flow, Task, task
 
 
 @task
@@ -88,10 +88,21 @@ def draw_once():
     return random.random()
 
 
+class Pick(Task):
+    def run(self, n):
+        return random.sample(range(100), n)
+
+
+# two instances of one Task class: two tasks of one name (two functions once rewritten)
+pick_a = Pick()
+pick_b = Pick()
+
 with Flow("concurrent-draws") as flow:
     draw_twice.map([0, 1, 2])
     draw_once()
     draw_once()
+    pick_a(3)
+    pick_b(3)
 """
 
 CASES = """

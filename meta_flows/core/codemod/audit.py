@@ -24,7 +24,9 @@ words: a local ``case`` function or another library's ``Flow`` is not reported.
 "Under a TODO" means the finding is in a comment (commented-out code is not code), its innermost
 statement (for a compound statement: its header, decorators included) is directly preceded by a
 comment block containing a ``# TODO(prefect2-migration):`` line, or it is on a line a TODO names
-(``... used at lines 40, 52``): one TODO per root cause lists where its consequences are.
+(``... used at lines 40, 52``), or its statement is one of the N after a statement whose TODO
+covers "this and the N statements below": one TODO per root cause says where its consequences
+are.
 """
 
 from __future__ import annotations
@@ -135,6 +137,7 @@ def prefect1_leftovers(code: str) -> list[Leftover]:
     return sorted(unique.values(), key=lambda f: (f.line, f.what))
 
 
+_RUN = re.compile(r"\bthis and the (\d+) statements? below\b")
 _LINES = re.compile(r"\blines? (\d+(?:, (?:line )?\d+)*)")
 
 
@@ -234,6 +237,22 @@ class _Auditor(cst.CSTVisitor):
                 break
             if empty.comment.value.startswith(TODO_MARK):
                 return True
+        return self._in_todo_run(stmt)
+
+    def _in_todo_run(self, stmt: cst.CSTNode) -> bool:
+        """Whether a statement before ``stmt`` in its block carries a TODO for itself "and the
+        N statements below", ``stmt`` among them (one TODO for a run of statements)."""
+        block = self.get_metadata(ParentNodeProvider, stmt, None)
+        body = getattr(block, "body", None)
+        if not isinstance(body, (list, tuple)) or stmt not in body:
+            return False
+        at = body.index(stmt)
+        for distance in range(1, at + 1):
+            for empty in getattr(body[at - distance], "leading_lines", ()):
+                text = empty.comment.value if empty.comment is not None else ""
+                found = _RUN.search(text) if text.startswith(TODO_MARK) else None
+                if found and int(found.group(1)) >= distance:
+                    return True
         return False
 
     def qnames(self, node: cst.CSTNode) -> set[str]:
