@@ -415,6 +415,24 @@ def test_missing_mapped_child():
     assert v.diff == ["task 'sq' [map_index=1]: only in legacy (Success, result 4)"]
 
 
+def test_map_without_mapped_argument_pairs_its_children_with_the_submitted_calls():
+    # Prefect 1: t.map(upstream_tasks=[xs]) (3 children); Prefect 2 cannot map without an
+    # iterable argument: the rewrite submits t once per item
+    lg = legacy(
+        t("fail", None, state="Mapped"),
+        t("fail", 1, 0),
+        t("fail", 2, 1),
+        t("fail", None, 2, ok=False),
+    )
+    calls = migrated(m("fail", 1), m("fail", 2), m("fail", None, ok=False))
+    assert verdict(lg, calls).verdict == "equal"
+    v = verdict(lg, migrated(m("fail", 1), m("fail", 3), m("fail", None, ok=False)))
+    assert v.diff == ["task 'fail' [map_index=1]: legacy 2 != migrated 3"]
+    # not as many calls as children: each side as it is
+    v = verdict(lg, migrated(m("fail", 1), m("fail", 2)))
+    assert "task 'fail' [map_index=0]: only in legacy (Success, result 1)" in v.diff
+
+
 def test_task_called_twice_pairs_equal_calls_regardless_of_order():
     lg = legacy(t("fetch", "a"), t("fetch", "b"))
     assert verdict(lg, migrated(m("fetch", "b"), m("fetch", "a"))).verdict == "equal"

@@ -14,7 +14,9 @@ Verdicts, first match wins:
 - ``equal``.
 
 Tasks are matched by ``(name, map_index)``. A task called several times in one flow (same name, no
-map index) is matched to an equal counterpart when there is one, else in order of capture.
+map index) is matched to an equal counterpart when there is one, else in order of capture. A
+Prefect 1 map of a task without mapped arguments, which the rewrite submits once per item, is
+matched child by call, in order (``_calls_as_children``).
 
 Results: compared as JSON values when both sides have one (``result_json``), else by
 ``result_repr`` (exact text). JSON values are compared recursively: dicts by key, lists by position
@@ -549,6 +551,7 @@ class _RunComparer:
         legacy = self._group(self.legacy.tasks)
         migrated = self._group(self.migrated.tasks)
         legacy_children = {name for name, idx in legacy if idx is not None}
+        self._calls_as_children(legacy, migrated, legacy_children)
         for key in sorted(set(legacy) | set(migrated), key=_sort_key):
             name, idx = key
             ls, ms = legacy.get(key, []), migrated.get(key, [])
@@ -566,6 +569,25 @@ class _RunComparer:
                 continue
             self._compare_group(name, idx, ls, ms)
         self._reordered_maps(legacy, migrated)
+
+    @staticmethod
+    def _calls_as_children(legacy: dict, migrated: dict, legacy_children: set[str]) -> None:
+        """A Prefect 1 map of a task given no mapped argument (``t.map(upstream_tasks=[xs])``)
+        runs one child per item; Prefect 2 cannot map without an iterable argument, so the
+        rewrite submits the task once per item instead. When the migrated side has only unmapped
+        calls of such a task, as many as the legacy side has children (indices 0..n-1), the calls,
+        in creation order, stand for the children: ``migrated`` is re-keyed in place."""
+        for name in legacy_children:
+            calls = migrated.get((name, None), [])
+            indices = sorted(i for n, i in legacy if n == name and i is not None)
+            if (
+                calls
+                and indices == list(range(len(calls)))
+                and not any(n == name and i is not None for n, i in migrated)
+            ):
+                del migrated[(name, None)]
+                for index, call in zip(indices, calls, strict=True):
+                    migrated[(name, index)] = [call]
 
     def _group(self, tasks: Iterable[TaskCapture]) -> dict[tuple[str, int | None], list]:
         out: dict[tuple[str, int | None], list[TaskCapture]] = defaultdict(list)
