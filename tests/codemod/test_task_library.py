@@ -19,7 +19,7 @@ def T(message: str) -> str:
 HELPER = SHELL_HELPER.rstrip("\n")
 DEPLOYMENT_TODO = T(
     "check the deployment name remote/remote (Prefect 2 runs a deployment of the child flow, not "
-    "the flow by name); run_deployment returns a FlowRun and does not raise when the child run fails"
+    "the flow by name)"
 )
 
 REWRITES = [
@@ -292,15 +292,15 @@ def parent(params):
     start(parameters=params)
 """
     )
-    assert out.endswith(
-        f'    {DEPLOYMENT_TODO}\n    run_deployment(name="remote/remote", parameters=params)\n'
-    )
+    call = '_raise_unless_completed(run_deployment(name="remote/remote", parameters=params))'
+    assert out.endswith(f"    {DEPLOYMENT_TODO}\n    {call}\n")
     assert "from prefect.deployments import run_deployment\n" in out
-    assert "StartFlowRun" not in out
+    assert "StartFlowRun" not in out.replace(CHILD_HELPER, "")  # its docstring names it
     assert out == (
         "from prefect import flow\nfrom prefect.deployments import run_deployment\n\n\n"
+        f"{CHILD_HELPER}\n\n"
         '@flow(name="parent")\ndef parent(params):\n'
-        f'    {DEPLOYMENT_TODO}\n    run_deployment(name="remote/remote", parameters=params)\n'
+        f"    {DEPLOYMENT_TODO}\n    {call}\n"
     )
 
 
@@ -903,17 +903,18 @@ def test_noop_with_the_project_deployments(source):
 
 
 def test_without_the_project_deployments_the_name_is_guessed():
-    """``meta-flows rewrite`` knows no deployments: the name and the failure are TODOs."""
+    """``meta-flows rewrite`` knows no deployments: the name is a TODO; the wait and the failure
+    of Prefect 1's StartFlowRun(wait=True) are kept."""
     out = apply_rule(RULE, CHILD_REWRITES[0].values[0])
     todo = T(
         "check the deployment name child/child (Prefect 2 runs a deployment of the child flow, "
-        "not the flow by name); run_deployment returns a FlowRun and does not raise when the "
-        "child run fails"
+        "not the flow by name)"
     )
     assert out.endswith(
-        f'    {todo}\n    run_deployment(name="child/child", parameters={{"day": day}})\n'
+        f"    {todo}\n"
+        '    _raise_unless_completed(run_deployment(name="child/child", parameters={"day": day}))\n'
     )
-    assert "_raise_unless_completed" not in out
+    assert CHILD_HELPER.strip() in out
 
 
 CHILD_FLOWS = """\

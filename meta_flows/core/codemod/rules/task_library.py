@@ -28,7 +28,8 @@ are literals.
         ->  child_flow(**p)                        (not known, and the child @flow(name="child") is
                                                     in this module; without wait=True, + TODO: the
                                                     call now waits)
-        ->  run_deployment(name="child/child", parameters=p)  + TODO about the deployment name
+        ->  _raise_unless_completed(run_deployment(name="child/child", parameters=p))
+                                                   + TODO about the deployment name
     v = create_flow_run(flow_name="child", parameters=p)   ->  v = run_deployment(name="child/etl",
                                                                  parameters=p, timeout=0)
         (without ``timeout=0`` when a ``wait_for_flow_run(v)`` follows; that call becomes ``v``,
@@ -43,8 +44,8 @@ through ``_raise_unless_completed`` (written once into the module), which raises
 ``Completed``; ``wait=False`` and ``create_flow_run`` alone start the run with ``timeout=0``. A child
 the deployments do not name (a flow of another repository) gets ``run_deployment`` with the name
 ``<flow>/<flow>`` and one TODO asking for its deployment's name. Without known deployments
-(``meta-flows rewrite``) the name is guessed the same way and the TODO also says that
-``run_deployment`` does not raise when the child run fails.
+(``meta-flows rewrite``) the name is guessed the same way, under the same TODO; the wait and the
+failure when the child did not end ``Completed`` are kept all the same.
 
 Task options of the library constructors (``name``, ``tags``, ``max_retries`` ...) move to the
 ``@task`` decorator in their Prefect 2 spelling (PF004 already ran); the others are dropped with a
@@ -765,7 +766,7 @@ class TaskLibraryRule(Rule):
         """``run_deployment(...)`` starting the child flow ``kwargs["flow_name"]`` (a literal):
         with the deployment the project gives it, else a guessed name and one TODO; ``wait``:
         until the child run is final (else ``timeout=0``); ``raises``: wrapped to fail when the
-        child did not end Completed (only when the project's deployments are known)."""
+        child did not end Completed."""
         flow_name = kwargs["flow_name"]
         literal = str(literal_value(cst.parse_expression(flow_name)))
         known = self._deployments
@@ -786,11 +787,9 @@ class TaskLibraryRule(Rule):
         if known is None:
             self.add_todo(
                 f"check the deployment name {name} (Prefect 2 runs a deployment of the "
-                "child flow, not the flow by name); run_deployment returns a FlowRun and does not "
-                "raise when the child run fails"
+                "child flow, not the flow by name)"
             )
-            return call
-        if literal not in known:
+        elif literal not in known:
             self.add_todo(
                 f"flow {literal!r} is not a flow of this project: give the name of its deployment "
                 f"(<flow name>/<deployment name>) instead of {name}"
