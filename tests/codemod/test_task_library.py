@@ -507,7 +507,9 @@ LIBRARY_ADVICE = {
         ),
     ],
 )
-def test_other_library_tasks_are_commented_out_with_package(module, cls, package, advice):
+def test_other_library_tasks_keep_their_code_under_one_todo_with_package(
+    module, cls, package, advice
+):
     source = (
         f"from prefect import flow\nfrom prefect.tasks.{module} import {cls}\n\n"
         f"lib = {cls}(query='select 1')\n\n"
@@ -517,31 +519,21 @@ def test_other_library_tasks_are_commented_out_with_package(module, cls, package
     tree = RULE(context).transform_module(cst.parse_module(source))
     out = apply_pending_removals(context, tree).code
     assert context.scratch[SCRATCH_REQUIREMENTS] == {package}
-    todo_line = out.splitlines()[2]
-    assert todo_line.startswith(T(f"Prefect 1 {cls} has no automatic migration: use {package}:"))
-    assert advice in todo_line
-    assert f"# lib = {cls}(query='select 1')\npass\n" in out
-    assert f"from prefect.tasks.{module}" not in out
-    assert out.count("TODO(prefect2-migration)") == 1  # the call gets no TODO of its own
-    assert out.rstrip().endswith("return lib()")
-    compile(out, "x", "exec")
-    how = LIBRARY_ADVICE[cls]
-    assert out == (
-        "from prefect import flow\n\n"
-        f"{T(f'Prefect 1 {cls} has no automatic migration: use {package}: {how}')}\n"
-        f"# lib = {cls}(query='select 1')\npass\n\n"
-        "@flow(name='x')\ndef x():\n"
-        "    return lib()\n"
-    )
-    # the whole pipeline: `lib` is a stand-in, the instance's TODO names the line calling it
+    assert out == source  # nothing commented out: PF001 binds the class to a stand-in
+    # the whole pipeline: one TODO, above the class's stand-in, naming the line using it
     result = migrate(source)
     assert len(result.todos) == result.root_causes == 1
     lines = result.code.splitlines()
-    use = lines.index("    return lib()") + 1
-    assert result.todos[0].message.endswith(
-        f"; `lib` is a stand-in now (_Prefect1Stub), used at line {use}"
-    )
-    assert f"# lib = {cls}(query='select 1')\nlib = _Prefect1Stub(\"lib\")\n" in result.code
+    use = lines.index(f"lib = {cls}(query='select 1')") + 1
+    message = result.todos[0].message
+    how = LIBRARY_ADVICE[cls]
+    assert message.startswith(f"`{cls}` (Prefect 1 `prefect.tasks.")
+    assert f", used at line {use}) has no automatic migration: use {package}: {how}." in message
+    assert advice in message
+    assert f"\n{cls} = _Prefect1Stub(" in result.code
+    assert "    return lib()\n" in result.code
+    assert f"from prefect.tasks.{module}" not in result.code
+    compile(result.code, "x", "exec")
 
 
 def test_shell_task_requires_prefect_shell():

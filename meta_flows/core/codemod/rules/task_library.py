@@ -51,14 +51,16 @@ Task options of the library constructors (``name``, ``tags``, ``max_retries`` ..
 ``@task`` decorator in their Prefect 2 spelling (PF004 already ran); the others are dropped with a
 TODO.
 
-Flagged (H; the instantiation is commented out under a TODO naming the Prefect 2 package and function,
-and the package is recorded with ``require_package``): dbt, snowflake, postgres, mysql, aws, gcp,
-airbyte, notifications (Slack, Email), jupyter, great_expectations, kubernetes, databricks and every
-other ``prefect.tasks.*`` task; StartFlowRun/ShellTask/StringFormatter forms the rule cannot follow.
-Calls of a commented-out module-level task stay code, with no TODO of their own: PF001 binds the
-instance's name to a stand-in (failing loudly when a flow calls it) and the instance's TODO gains
-the lines using it -- one TODO per root cause. ``control_flow`` (PF008) and ``secrets`` (PF010) are
-left to their rules.
+Flagged (H; the package is recorded with ``require_package``): dbt, snowflake, postgres, mysql,
+aws, gcp, airbyte, notifications (Slack, Email), jupyter, great_expectations, kubernetes,
+databricks and every other ``prefect.tasks.*`` task. The code stays code: the class no rule
+migrates is given up (``Rule.give_up``), so PF001 binds its imported name to a stand-in under ONE
+TODO naming the Prefect 2 package and function and every line using the class -- instances built
+at module level or inside a flow alike (at import a stand-in returns a stand-in; a flow reaching
+it fails loudly). A class read another way (``tasks.S3Download(...)``), or PF001 switched off:
+the instantiation is commented out under that TODO instead. StartFlowRun/ShellTask/StringFormatter
+forms the rule cannot follow are commented out under a TODO. ``control_flow`` (PF008) and
+``secrets`` (PF010) are left to their rules.
 
 ``get_task_run_result(run, "slug")`` has no rewrite (H): Prefect 2 has no task slugs and reads no
 task result of another flow run, and which task of the child a slug names is not known. The call
@@ -612,7 +614,22 @@ class TaskLibraryRule(Rule):
             )
         if key == ("core", "FunctionTask") or key == ("core", "Constant"):
             return updated_node  # leave_Call rewrote the value
+        if self._give_up_class(instance.call.func, key):
+            return updated_node  # code kept: the class becomes a stand-in under one TODO
         return self.comment_out(updated_node, self._library_todo(key))
+
+    def _give_up_class(self, func: cst.BaseExpression, key: tuple[str, str]) -> bool:
+        """One TODO for a library class no rule migrates, above the stand-in PF001 binds its
+        name to, listing every line using it; the code using it stays code (False: PF001 is off,
+        or the class is not read through a name PF001 can bind)."""
+        qualified = self.prefect_name(func)
+        if qualified is None or not isinstance(func, cst.Name):
+            return False
+        package, advice = library_advice(key)
+        if package:
+            self.require_package(package)
+            advice = f"{package}: {advice}"
+        return self.give_up(qualified, f"has no automatic migration: use {advice}")
 
     def _library_todo(self, key: tuple[str, str]) -> str:
         package, advice = library_advice(key)
@@ -670,7 +687,8 @@ class TaskLibraryRule(Rule):
             if hoisted is not None:
                 return hoisted
             return updated_node
-        self._flag_statement(self._library_todo(key))
+        if not self._give_up_class(func, key):
+            self._flag_statement(self._library_todo(key))
         return updated_node
 
     def _flag_statement(self, message: str) -> None:
