@@ -34,6 +34,21 @@ def simple_assign(stmt: cst.CSTNode) -> tuple[str, cst.BaseExpression] | None:
     return None
 
 
+def dependency_call(stmt: cst.CSTNode) -> cst.Call | None:
+    """The call of a statement ``x.set_upstream(...)`` / ``x.set_downstream(...)``, else None."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    expr = stmt.body[0]
+    call = expr.value if isinstance(expr, cst.Expr) else None
+    if (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value in ("set_upstream", "set_downstream")
+    ):
+        return call
+    return None
+
+
 def method_call(stmt: cst.CSTNode, variable: str) -> tuple[str, cst.Call] | None:
     """``variable.method(...)`` as a single expression statement."""
     if (

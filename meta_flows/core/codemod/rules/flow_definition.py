@@ -174,6 +174,7 @@ from meta_flows.core.codemod.analysis.uses import (
     FLOW_API_GONE,
     FUNCTIONAL_METHODS,
     attr_assignment,
+    dependency_call,
     flow_uses,
     method_call,
     obsolete_use,
@@ -1984,15 +1985,10 @@ def _withs(function: cst.FunctionDef) -> list[cst.With]:
 def _edge_statement(stmt: cst.CSTNode) -> tuple[str, str] | None:
     """``(downstream, upstream)`` of a statement ``x.set_upstream(y)`` / ``y.set_downstream(x)``
     between two names, with no other argument; else None."""
-    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
-        return None
-    expr = stmt.body[0]
-    call = expr.value if isinstance(expr, cst.Expr) else None
+    call = dependency_call(stmt)
     if not (
-        isinstance(call, cst.Call)
-        and isinstance(call.func, cst.Attribute)
+        call is not None
         and isinstance(call.func.value, cst.Name)
-        and call.func.attr.value in ("set_upstream", "set_downstream")
         and len(call.args) == 1
         and call.args[0].keyword is None
         and not call.args[0].star

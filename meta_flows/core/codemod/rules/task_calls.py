@@ -77,6 +77,7 @@ from libcst.metadata import QualifiedNameProvider
 from meta_flows.core.codemod.analysis.map_index import KEY as MAP_INDEX
 from meta_flows.core.codemod.analysis.map_index import MapIndexPlan, plan_map_index
 from meta_flows.core.codemod.analysis.scope import stored_names
+from meta_flows.core.codemod.analysis.uses import dependency_call
 from meta_flows.core.codemod.base import (
     SCRATCH_TRIGGERED,
     Rule,
@@ -300,15 +301,8 @@ class TaskCallsRule(Rule):
     def _dependency_call(self, stmt: cst.CSTNode) -> cst.Call | None:
         """The call of a ``x.set_upstream(...)`` / ``x.set_downstream(...)`` statement on a task
         (or in a flow), else None."""
-        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-            return None
-        expr = stmt.body[0]
-        call = expr.value if isinstance(expr, cst.Expr) else None
-        if not (
-            isinstance(call, cst.Call)
-            and isinstance(call.func, cst.Attribute)
-            and call.func.attr.value in ("set_upstream", "set_downstream")
-        ):
+        call = dependency_call(stmt)
+        if call is None:
             return None
         if not (self._in_flow() or self.is_task(call.func.value)):
             return None
