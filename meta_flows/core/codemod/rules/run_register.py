@@ -28,8 +28,9 @@ After::
   ``flow.serialize()`` are removed; where their result was used the statement is commented out
   with a TODO (H).
 - ``state = flow.run()`` then ``state.result[task]``: the call returns a Prefect 2 State
-  (``return_state=True``) and a TODO asks to rewrite the per-task lookups (H); statements doing
-  such a lookup are commented out (they would fail under Prefect 2).
+  (``return_state=True``) and one TODO asks to rewrite the per-task lookups (H); statements doing
+  such a lookup are commented out (they would fail under Prefect 2, at import for module-level
+  code) with a note pointing to that TODO, not a TODO of their own (one root cause).
 """
 
 from __future__ import annotations
@@ -256,6 +257,14 @@ class RunRegisterRule(Rule):
         info = self._statement_call(original_node)
         if info is None:
             state_var = self._task_result_lookup(original_node)
+            if state_var is not None and state_var in self.state_vars:
+                # the same root cause as `state_var`'s TODO, which says per-task results are gone
+                return self.comment_out(
+                    updated_node,
+                    None,
+                    note=f"reads per-task results of `{state_var}`, which Prefect 2 does not "
+                    f"have (see the PF015 TODO on `{state_var}`)",
+                )
             if state_var is not None:
                 return self.comment_out(
                     updated_node,
