@@ -22,6 +22,7 @@ from meta_flows.core.codemod.analysis.uses import (
     handled_use,
     method_call,
     simple_assign,
+    unmapped_value,
 )
 from meta_flows.core.codemod.base import (
     get_arg,
@@ -221,29 +222,14 @@ def _apply_task_method(graph: DependencyGraph, task_name: str, method: str, call
                 graph.edge(up, task_name, None, mapped)
         elif isinstance(arg.value, cst.Name):
             graph.edge(arg.value.value, task_name, key, mapped)
-        elif (inner := _unmapped_name(arg.value)) is not None:
-            graph.edge(inner, task_name, key, False)  # bind(mapped=True, x=unmapped(c))
+        elif isinstance(inner := unmapped_value(arg.value), cst.Name):
+            graph.edge(inner.value, task_name, key, False)  # bind(mapped=True, x=unmapped(c))
         else:
             ups = _name_list(arg.value) if isinstance(arg.value, cst.List) else None
             if not ups:
                 return False
             graph.list_edge(ups, task_name, key, mapped)
     return True
-
-
-def _unmapped_name(value: cst.BaseExpression) -> str | None:
-    """``x`` of ``unmapped(x)`` (Prefect 1's marker of an input not mapped over), else None."""
-    if (
-        isinstance(value, cst.Call)
-        and isinstance(value.func, cst.Name)
-        and value.func.value == "unmapped"
-        and len(value.args) == 1
-        and value.args[0].keyword is None
-        and not value.args[0].star
-        and isinstance(value.args[0].value, cst.Name)
-    ):
-        return value.args[0].value.value
-    return None
 
 
 def _apply_functional(graph: DependencyGraph, method: str, call: cst.Call) -> bool:

@@ -34,6 +34,21 @@ def simple_assign(stmt: cst.CSTNode) -> tuple[str, cst.BaseExpression] | None:
     return None
 
 
+def unmapped_value(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``x`` of a call ``unmapped(x)`` (Prefect 1's marker of an input not mapped over), else
+    None."""
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value == "unmapped"
+        and len(node.args) == 1
+        and node.args[0].keyword is None
+        and not node.args[0].star
+    ):
+        return node.args[0].value
+    return None
+
+
 def dependency_call(stmt: cst.CSTNode) -> cst.Call | None:
     """The call of a statement ``x.set_upstream(...)`` / ``x.set_downstream(...)``, else None."""
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:

@@ -764,23 +764,24 @@ class FlowDefinitionRule(Rule):
                     if ref.value == "flow" and self.binds_at_module_level(ref, {"flow"}):
                         self.flow_refs[id(ref)] = site
 
+    def _module_function(self, name: str) -> cst.FunctionDef | None:
+        """The module-level function ``name``."""
+        for stmt in self.mod.body if self.mod is not None else ():
+            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+                return stmt
+        return None
+
     def _reads(self, function: str, name: str, with_node: cst.With) -> bool:
         """Whether module-level ``function`` reads ``name`` other than as ``with ... as name``."""
+        fn = self._module_function(function)
         targets = {id(i.asname.name) for i in with_node.items if i.asname is not None}
-        found = []
-
-        class _Find(cst.CSTVisitor):
-            def visit_Name(self, node: cst.Name) -> None:
-                if node.value == name and id(node) not in targets:
-                    found.append(node)
-
-        for stmt in self.mod.body if self.mod is not None else ():
-            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == function:
-                stmt.body.visit(_Find())
-        return bool(found)
+        return fn is not None and any(
+            r.value == name and id(r) not in targets for r in name_refs(fn.body)
+        )
 
     def _returns(self, function: str, name: str) -> bool:
         """Whether module-level ``function`` has a ``return name`` (it hands the flow out)."""
+        fn = self._module_function(function)
         found = []
 
         class _Find(cst.CSTVisitor):
@@ -788,24 +789,15 @@ class FlowDefinitionRule(Rule):
                 if isinstance(node.value, cst.Name) and node.value.value == name:
                     found.append(node)
 
-        for stmt in self.mod.body if self.mod is not None else ():
-            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == function:
-                stmt.body.visit(_Find())
+        if fn is not None:
+            fn.body.visit(_Find())
         return bool(found)
 
     def _read_elsewhere(self, name: str) -> bool:
         """Whether ``name`` is read in the module outside its own definition."""
-        found = []
-
-        class _Find(cst.CSTVisitor):
-            def visit_Name(self, node: cst.Name) -> None:
-                if node.value == name:
-                    found.append(node)
-
-        for stmt in self.mod.body if self.mod is not None else ():
-            if not (isinstance(stmt, cst.FunctionDef) and stmt.name.value == name):
-                stmt.visit(_Find())
-        return bool(found)
+        fn = self._module_function(name)
+        others = [s for s in (self.mod.body if self.mod is not None else ()) if s is not fn]
+        return count_refs(others, name) > 0
 
     def _factory_results(self, function: str) -> list[str]:
         """Module-level names bound to the result of calling ``function()``."""

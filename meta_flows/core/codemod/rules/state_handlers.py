@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider, QualifiedNameSource
 
-from meta_flows.core.codemod.analysis.scope import is_docstring
+from meta_flows.core.codemod.analysis.scope import count_refs, is_docstring
 from meta_flows.core.codemod.base import Rule, get_arg, remove_p1_imports
 from meta_flows.core.codemod.stubs import lines_of
 
@@ -358,7 +358,7 @@ class StateHandlersRule(Rule):
                         fn = defs.get(handler.value) if isinstance(handler, cst.Name) else None
                         params = fn.params.params if fn is not None else ()
                         state = params[-1].name.value if params else None
-                        if fn is not None and state and _reads(fn.body, state):
+                        if fn is not None and state and count_refs([fn.body], state):
                             # its reads of the Prefect 1 state: the same root cause
                             where = f" (its `{state}` is read at {lines_of(state, fn.name.value)})"
                         plan.removed.append(
@@ -562,16 +562,3 @@ def _all_names(node: cst.CSTNode) -> list[str]:
 
 
 RULE = StateHandlersRule
-
-
-def _reads(node: cst.CSTNode, name: str) -> bool:
-    """Whether ``name`` appears as a name anywhere in ``node``."""
-    found = []
-
-    class _Find(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            if n.value == name:
-                found.append(n)
-
-    node.visit(_Find())
-    return bool(found)

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
+from meta_flows.core.codemod.analysis.uses import unmapped_value
 from meta_flows.core.codemod.base import SCRATCH_TRIGGERED, Rule, get_arg, with_todo
 
 TRIGGERS_MODULE = "prefect.triggers."
@@ -510,7 +511,7 @@ class TriggersRule(Rule):
                 for el in arg.value.elements:
                     if isinstance(el, cst.StarredElement):
                         return None
-                    inner = _unmapped_name(el.value) if mapped else el.value
+                    inner = unmapped_value(el.value) if mapped else el.value
                     if not isinstance(inner, cst.Name):
                         return None  # on .map: an upstream mapped over, each child decides
                     kind = self._classify(body, originals, i, inner.value, params, defs)
@@ -533,7 +534,7 @@ class TriggersRule(Rule):
                         )
                     )
                 continue
-            inner = _unmapped_name(arg.value) if mapped else arg.value
+            inner = unmapped_value(arg.value) if mapped else arg.value
             each = mapped and inner is None  # mapped over: child i reads item i
             if each:
                 inner = arg.value
@@ -801,24 +802,9 @@ def _task_of(call: cst.Call) -> cst.Name | None:
     return None
 
 
-def _is_unmapped(node: cst.BaseExpression) -> bool:
-    return (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Name)
-        and node.func.value == "unmapped"
-        and len(node.args) == 1
-        and node.args[0].keyword is None
-    )
-
-
-def _unmapped_name(node: cst.BaseExpression) -> cst.BaseExpression | None:
-    """``x`` of ``unmapped(x)``, else None."""
-    return node.args[0].value if _is_unmapped(node) else None
-
-
 def _rewrap(original: cst.BaseExpression, new: cst.BaseExpression) -> cst.BaseExpression:
     """``new`` in place of the name ``original`` is or wraps (``unmapped(x)``)."""
-    if _is_unmapped(original):
+    if unmapped_value(original) is not None:
         return original.with_changes(args=[original.args[0].with_changes(value=new)])
     return new
 
@@ -835,7 +821,7 @@ def _direct_refs(call: cst.Call, name: str) -> int:
             else [arg.value]
         )
         for value in values:
-            value = _unmapped_name(value) or value
+            value = unmapped_value(value) or value
             if isinstance(value, cst.Name) and value.value == name:
                 count += 1
     return count
