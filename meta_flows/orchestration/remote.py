@@ -142,6 +142,7 @@ def run_on_pool(
         created = time.monotonic()
         noted = created
         started_at: float | None = None
+        pending_since: float | None = None  # a worker took the run (Pending) and it has not started
         while True:
             run = read(run_id)
             if run.state in TERMINAL:
@@ -160,12 +161,29 @@ def run_on_pool(
             if run.state == "RUNNING" and started_at is None:
                 started_at = now
                 logger.info("%s: flow run %s started (%s)", project, run.name, run.worker or "?")
+            if run.state == "PENDING":
+                pending_since = pending_since or now
+            else:
+                pending_since = None
             silent = (time.time() - beat["at"]) if beat else None
-            if (silent is not None and silent > lost_after) or (
-                beat is None and started_at is not None and now - started_at > lost_after
+            # a worker that died between taking the run (Pending) and starting it leaves it
+            # Pending for ever: lost too, with more leeway than a silent running one
+            stuck = (
+                beat is None
+                and started_at is None
+                and pending_since is not None
+                and now - pending_since > 2 * lost_after
+            )
+            if (
+                (silent is not None and silent > lost_after)
+                or stuck
+                or (beat is None and started_at is not None and now - started_at > lost_after)
             ):
                 why = (
-                    f"flow run {run.name} lost: no heartbeat for "
+                    f"flow run {run.name} lost: taken by a worker and not started in "
+                    f"{int(now - pending_since)} s (its worker or machine went away)"
+                    if stuck
+                    else f"flow run {run.name} lost: no heartbeat for "
                     f"{int(silent if silent is not None else now - started_at)} s "
                     "(its worker or machine went away)"
                 )

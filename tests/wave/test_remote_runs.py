@@ -90,6 +90,23 @@ def test_a_run_lost_twice_fails_its_project_saying_so(tmp_path):
     assert runs.released == 0 and [c[0] for c in runs.crashed] == ["run-1", "run-2"]
 
 
+def test_a_run_left_pending_by_a_dead_worker_is_lost_and_started_again(tmp_path):
+    # the worker took the run (Pending) and died before starting it: no beat ever comes
+    def script(runs, run_id):
+        if run_id == "run-1":
+            return "PENDING"
+        write_outcome(str(tmp_path), "w", run_id, Outcome("p", ReportState.PENDING, "ok"))
+        return "COMPLETED"
+
+    runs = Runs(tmp_path, script)
+    started = time.monotonic()
+    outcome = _wait(runs, tmp_path)
+    assert outcome.reason == "ok" and runs.started == ["run-1", "run-2"]
+    assert runs.crashed[0][0] == "run-1"
+    assert "lost: taken by a worker and not started in 10 s" in runs.crashed[0][1]
+    assert time.monotonic() - started >= 10  # twice lost_after: a slow start is not a loss
+
+
 def test_a_run_that_failed_fails_its_project_with_its_message(tmp_path):
     runs = Runs(tmp_path, lambda runs, run_id: "FAILED")
     outcome = _wait(runs, tmp_path)
