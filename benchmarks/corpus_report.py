@@ -11,9 +11,13 @@ projects: the corpus root when it holds a requirements file (``requirements.txt`
 ``pyproject.toml`` or ``setup.py``), else each top-level directory that holds one, plus the rest
 of the corpus as one more project when it has Python files. Per project, as the wave does it:
 
-- the migrated copy is rewritten by the codemod (``meta_flows.sandbox.codemod.run``, written with
-  ``write_result``) and its dependency files migrated (``migrate_dependencies``);
-- the legacy copy is inventoried under Prefect 1.4.1 (``inventory_repo``);
+- the legacy copy is inventoried under Prefect 1.4.1 (``inventory_repo``): the flows, and the
+  estate's own ``Flow``/``Task`` wrappers the Prefect 1 oracle finds; its deployments are
+  translated (``translate``), so a parent starting a child flow by name knows the child's
+  deployment;
+- the migrated copy is rewritten by the codemod (``meta_flows.sandbox.codemod.run`` told those
+  wrappers and deployments, written with ``write_result``) and its dependency files migrated
+  (``migrate_dependencies``);
 - every flow module is imported in the project's Prefect 2 environment (``describe_flows``);
 - every flow is run on both sides and compared (``plan_cases`` + ``run_cases``) against a local
   Prefect server (started unless ``PREFECT_API_URL`` is set).
@@ -149,11 +153,20 @@ def parses(path: Path) -> bool:
     return True
 
 
-def rewrite(migrated: Path, jobs: int) -> list:
-    """The codemod over the migrated copy, written in place, and its dependency files."""
+def rewrite(migrated: Path, jobs: int, inventory, legacy: Path) -> list:
+    """The codemod over the migrated copy, written in place, and its dependency files; told, as
+    in a wave, the wrappers the Prefect 1 oracle found and the deployments of the flows."""
+    from meta_flows.core.deployments.translate import run_deployment_names, translate
     from meta_flows.sandbox.codemod import run as run_codemod
+    from meta_flows.sandbox.inventory import oracle_declarations
 
-    summary = run_codemod([migrated], jobs=jobs)
+    plan = translate(inventory, repo_root=str(legacy))
+    summary = run_codemod(
+        [migrated],
+        jobs=jobs,
+        declared=oracle_declarations(inventory),
+        deployments=run_deployment_names(inventory, plan),
+    )
     for result in summary.results:
         write_result(result)
     needs = sorted({q for result in summary.results for q in result.requirements})
@@ -197,8 +210,10 @@ def measure_project(label: str, legacy: Path, migrated: Path, args) -> dict:
         inner = Path(path).relative_to(migrated).as_posix() if Path(path).is_absolute() else path
         return inner if label == "." else f"{label}/{inner}"
 
+    log(f"  {label}: inventory under Prefect 1")
+    inventory = inventory_repo(legacy)
     log(f"  {label}: rewrite")
-    results = rewrite(migrated, args.jobs)
+    results = rewrite(migrated, args.jobs, inventory, legacy)
     files = discover([migrated])
     unparsed = [rel(p) for p in files if not parses(p)]
     by_file = {Path(r.path).relative_to(migrated).as_posix(): r for r in results if r.path}
@@ -210,8 +225,6 @@ def measure_project(label: str, legacy: Path, migrated: Path, args) -> dict:
         if found:
             leftovers[rel(result.path)] = [f"{f.line}: {f.what}" for f in found]
 
-    log(f"  {label}: inventory under Prefect 1")
-    inventory = inventory_repo(legacy)
     flows_by_file: dict[str, list] = {}
     for flow in inventory.flows:
         flows_by_file.setdefault(flow.file, []).append(flow)

@@ -33,7 +33,6 @@ import git
 
 from meta_flows.adapters import github_pr, gitops
 from meta_flows.core.codemod.engine import ERROR, UNCHANGED, imports_prefect, out_of_scope
-from meta_flows.core.codemod.project import WrapperDeclarations
 from meta_flows.core.codemod.runner import discover, write_result
 from meta_flows.core.dependencies import migrate_dependencies
 from meta_flows.core.deployments.declared import activated, declared_deployments
@@ -231,7 +230,7 @@ def prepare(
         gitops.checkout_migration_branch(repo, wave.branch, project.default_branch)
         migrated_dir = Path(repo.working_tree_dir)
     with phase("inventory", timings):
-        from meta_flows.sandbox.inventory import inventory_repo
+        from meta_flows.sandbox.inventory import inventory_repo, oracle_declarations
 
         declared = WrapperInfo(
             flow_classes=project.wrappers.flow_classes,
@@ -260,11 +259,7 @@ def prepare(
         deployments = run_deployment_names(inventory, plan)
     with phase("rewrite", timings):
         # the estate's own wrappers: declared in the registry, and found by the inventory
-        wrappers = WrapperDeclarations(
-            flow_classes=tuple(inventory.wrappers.flow_classes),
-            task_classes=tuple(inventory.wrappers.task_classes),
-            task_factories=tuple(project.wrappers.task_factories),
-        )
+        wrappers = oracle_declarations(inventory, tuple(project.wrappers.task_factories))
         summary = run_codemod(targets, jobs=jobs, declared=wrappers, deployments=deployments)
         results = [
             r

@@ -25,7 +25,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from meta_flows.core.codemod.project import module_name_for, scan_project
+from meta_flows.core.codemod.analysis.wrapper_class import metadata_options
+from meta_flows.core.codemod.project import WrapperDeclarations, module_name_for, scan_project
 from meta_flows.core.codemod.runner import discover
 from meta_flows.core.inventory.model import FlowInfo, Inventory, InventoryProblem, WrapperInfo
 from meta_flows.core.inventory.static import StaticRepo, read_module
@@ -138,7 +139,7 @@ def inventory_repo(
     return inventory
 
 
-WRAPPERS = "\0wrappers"  # the probe's report of the estate's Flow/Task subclasses
+WRAPPERS = "\0wrappers"  # the probe's report of the estate's Flow/Task subclasses (and sources)
 
 
 def _learn_wrappers(inventory: Inventory, index, reports: list[dict]) -> None:
@@ -149,9 +150,28 @@ def _learn_wrappers(inventory: Inventory, index, reports: list[dict]) -> None:
         for kind in ("flow_classes", "task_classes"):
             known = getattr(inventory.wrappers, kind)
             known += [n for n in report.get(kind) or [] if n not in known]
+        for name, sources in (report.get("flow_class_sources") or {}).items():
+            options = metadata_options(sources)
+            if options is not None:
+                inventory.wrappers.flow_metadata[name] = sorted(options)
     for name in inventory.wrappers.flow_classes:
         index.wrappers.setdefault(name, "prefect.Flow")
     index.task_classes.update(inventory.wrappers.task_classes)
+
+
+def oracle_declarations(
+    inventory: Inventory, task_factories: tuple[str, ...] = ()
+) -> WrapperDeclarations:
+    """What the rewrite is told of the estate's wrappers after its inventory: the Flow/Task
+    subclasses the Prefect 1 oracle found (declared ones included) and, for a Flow subclass whose
+    source it read, the options that wrapper only stores on the flow object."""
+    wrappers = inventory.wrappers
+    return WrapperDeclarations(
+        flow_classes=tuple(wrappers.flow_classes),
+        task_classes=tuple(wrappers.task_classes),
+        task_factories=tuple(task_factories),
+        flow_metadata=tuple((k, tuple(v)) for k, v in sorted(wrappers.flow_metadata.items())),
+    )
 
 
 def _rel(repo: Path, path: Path) -> str:

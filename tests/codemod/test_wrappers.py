@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from meta_flows.cli import app
 from meta_flows.core.codemod import runner
+from meta_flows.core.codemod.analysis.wrapper_class import metadata_options
 from meta_flows.core.codemod.audit import prefect1_leftovers
 from meta_flows.core.codemod.base import todo_text
 from meta_flows.core.codemod.engine import MIGRATED, NOT_PREFECT1, UNCHANGED, migrate_source
@@ -699,3 +700,112 @@ def test_a_task_class_of_the_repository_used_in_another_module(tmp_path: Path):
     assert tasks.startswith("# TODO(prefect2-migration): PF006 class Query subclassed")
     assert "class Query:\n" in tasks and "super().__init__(**kwargs)" not in tasks
     assert len(_todo_lines(tasks)) == 1
+
+
+# ------------------------------------------------------------------------ wrapper source read
+
+
+ACME_FLOW = dedent(
+    """\
+    class Flow(prefect.Flow):
+        \"\"\"The company's options.\"\"\"
+
+        def __init__(self, name, *args, code_owners=None, skip_if_running=False, **kwargs):
+            self.code_owners = list(code_owners or [])
+            self.skip_if_running = skip_if_running
+            super().__init__(name, *args, **kwargs)
+    """
+)
+
+
+def test_options_only_stored_on_the_flow_object_are_metadata():
+    assert metadata_options([ACME_FLOW]) == {"code_owners", "skip_if_running"}
+    # a subclass of it adding one more, an indented (nested) class, a class adding nothing
+    child = dedent(
+        """\
+            class TeamFlow(Flow):
+                def __init__(self, name, team="data", **kwargs):
+                    self.team = team
+                    super().__init__(name, **kwargs)
+        """
+    )
+    assert metadata_options([child, ACME_FLOW]) == {"team", "code_owners", "skip_if_running"}
+    assert metadata_options(["class F(prefect.Flow):\n    pass\n"]) == frozenset()
+    # an option taken and ignored is metadata too; Prefect 1's own handed on unchanged
+    ignored = dedent(
+        """\
+        class F(prefect.Flow):
+            def __init__(self, name, owner=None, schedule=None, **kw):
+                super().__init__(name, schedule=schedule, **kw)
+        """
+    )
+    assert metadata_options([ignored]) == {"owner"}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # an overridden method
+        "class F(prefect.Flow):\n    def run(self, **kw):\n        return super().run(**kw)\n",
+        # a class attribute
+        "class F(prefect.Flow):\n    executor = LocalDaskExecutor()\n",
+        # a default of its own for one of Prefect 1's options
+        "class F(prefect.Flow):\n    def __init__(self, name, executor=LocalDaskExecutor(), **kw):"
+        "\n        super().__init__(name, executor=executor, **kw)\n",
+        # a changed value handed on
+        "class F(prefect.Flow):\n    def __init__(self, name, **kw):\n"
+        "        super().__init__(name.upper(), **kw)\n",
+        # an injected option
+        "class F(prefect.Flow):\n    def __init__(self, name, **kw):\n"
+        "        kw.setdefault('state_handlers', [notify])\n        super().__init__(name, **kw)\n",
+        "class F(prefect.Flow):\n    def __init__(self, name, **kw):\n"
+        "        super().__init__(name, state_handlers=[notify], **kw)\n",
+        # one of Prefect 1's attributes assigned
+        "class F(prefect.Flow):\n    def __init__(self, name, s=None, **kw):\n"
+        "        super().__init__(name, **kw)\n        self.schedule = s\n",
+        # a stored value computed by a call of the company's own
+        "class F(prefect.Flow):\n    def __init__(self, name, owners=None, **kw):\n"
+        "        self.owners = lookup(owners)\n        super().__init__(name, **kw)\n",
+        # Prefect 1's options swallowed, super() not called, called twice
+        "class F(prefect.Flow):\n    def __init__(self, name, **kw):\n        super().__init__(name)\n",
+        "class F(prefect.Flow):\n    def __init__(self, name):\n        self.x = name\n",
+        "class F(prefect.Flow):\n    def __init__(self, name):\n        super().__init__(name)\n"
+        "        super().__init__(name)\n",
+        # not readable
+        "class F(prefect.Flow:\n",
+    ],
+)
+def test_a_wrapper_that_may_change_behaviour_has_no_metadata(source: str):
+    assert metadata_options([source]) is None
+    assert metadata_options([ACME_FLOW, source]) is None  # anywhere in its classes
+    assert metadata_options([]) is None
+
+
+def test_declarations_carry_the_metadata_options():
+    a = WrapperDeclarations(flow_classes=("a.F",), flow_metadata=(("a.F", ("owner",)),))
+    b = WrapperDeclarations(flow_classes=("b.F",), flow_metadata=(("b.F", ()),))
+    merged = a.merged(b)
+    assert merged.metadata_of(["x.F", "b.F", "a.F"]) == frozenset()
+    assert merged.metadata_of(["a.F"]) == {"owner"} and merged.metadata_of(["c.F"]) is None
+
+
+def test_options_the_wrapper_only_stores_leave_a_note_not_a_todo():
+    declared = WrapperDeclarations(
+        flow_classes=(FLOW_CLASS,), flow_metadata=((FLOW_CLASS, ("code_owners",)),)
+    )
+    index = scan_sources([("flows.etl", ETL)], declared=declared)
+    result = migrate_source(ETL, "flows/etl.py", module_name="flows.etl", project=index)
+    note = (
+        '# prefect2-migration: code_owners=["data"] dropped: acme_platform.custom.Flow only '
+        "stored it on the flow object (its source adds no behaviour to Prefect 1's Flow)"
+    )
+    assert result.status == MIGRATED and result.todos == []
+    assert result.code == ETL_AFTER.replace(OWNERS_TODO, note)
+    _assert_fixed_point(result.code, project=index)
+    # an option the wrapper does more with: the one TODO, as for a wrapper not read
+    busy = ETL.replace('code_owners=["data"]', 'code_owners=["data"], notify="ops"')
+    result = migrate_source(busy, "flows/etl.py", module_name="flows.etl", project=index)
+    assert _todo_lines(result.code) == [
+        todo_text("PF002", wrapper_todo(FLOW_CLASS, ['code_owners=["data"]', 'notify="ops"']))
+    ]
+    assert "only stored" not in result.code

@@ -4,7 +4,9 @@ from a wheel through the estate's requirements.txt.
 
 The wrapper is recognised from the Prefect 1 oracle (the inventory loads the estate's modules
 with the company package installed) and, declared in the registry, without it; each flow is
-migrated to a ``@flow`` with one TODO for the wrapper's own options, and validates ``equal``.
+migrated to a ``@flow``: with no TODO when the oracle read the wrapper's source and found its
+extra options only stored on the flow object (a note names them), with one TODO naming them when
+the wrapper is only declared; each validates ``equal``.
 
 ``month-end`` starts ``ledger-close`` by name (``StartFlowRun(..., wait=True)``): it becomes
 ``run_deployment`` of the deployment the wave gives ``ledger-close`` (``ledger-close/estate``),
@@ -56,20 +58,31 @@ def run_wave(tmp_path: Path, remote: Path, **project) -> dict:
     )
 
 
-def assert_migrated(tmp_path: Path, remote: Path, result: dict) -> None:
+def assert_migrated(tmp_path: Path, remote: Path, result: dict, source_read: bool) -> None:
+    """``source_read``: the oracle read the wrapper's source (its options are only stored on
+    the flow object: a note, no TODO); else one TODO per flow naming the wrapper's options."""
     assert {f["name"]: f["verdict"] for f in result["flows"]} == {
         "daily-orders": "equal",
         "ledger-close": "equal",
         "month-end": "equal",
     }, result
-    # one TODO per flow: the wrapper's own options, nothing else (none for the child flow run)
-    assert result["todos"] == 3 and result["state"] == "promoted", result
+    # nothing else is left to a human (no TODO for the child flow run)
+    assert result["todos"] == (0 if source_read else 3), result
+    assert result["state"] == "promoted", result
     repo = git.Repo(remote)
     for name in FLOW_FILES:
         code = repo.git.show(f"main:{name}")
         assert "with Flow(" not in code and "@flow(" in code, code
         todos = [line for line in code.splitlines() if "TODO(prefect2-migration)" in line]
-        assert len(todos) == 1 and "acme_platform" in todos[0] and "code_owners" in todos[0]
+        notes = [line for line in code.splitlines() if "only stored" in line]
+        if source_read:
+            assert todos == [] and len(notes) == 1, code
+            assert notes[0].startswith("# prefect2-migration: code_owners=[") and (
+                "acme_platform" in notes[0]
+            ), code
+        else:
+            assert len(todos) == 1 and "acme_platform" in todos[0] and "code_owners" in todos[0]
+            assert notes == [], code
     # the parent runs the child's real deployment: the one prefect.yaml declares for ledger-close
     parent = repo.git.show(f"main:{PARENT}")
     assert CHILD_CALL in parent and "prefect.tasks" not in parent, parent
@@ -97,12 +110,16 @@ def test_the_wrapper_is_learnt_from_the_prefect1_oracle(prefect_api, legacy_cach
     assert {"acme_platform.Flow", "acme_platform.flows.Flow"} <= set(
         inventory.wrappers.flow_classes
     )
+    # its source read: code_owners and skip_if_running are only stored on the flow object
+    assert inventory.wrappers.flow_metadata == {
+        name: ["code_owners", "skip_if_running"] for name in inventory.wrappers.flow_classes
+    }
     assert sorted(f.function_name for f in inventory.flows) == [
         "daily_orders",
         "ledger_close",
         "month_end",
     ]
-    assert_migrated(tmp_path, remote, run_wave(tmp_path, remote))
+    assert_migrated(tmp_path, remote, run_wave(tmp_path, remote), source_read=True)
 
 
 def test_a_declared_wrapper_is_used_without_the_oracle(
@@ -119,4 +136,5 @@ def test_a_declared_wrapper_is_used_without_the_oracle(
     monkeypatch.setattr(inventory, "_learn_wrappers", registry_only)
     remote = estate_remote(tmp_path)
     wrappers = {"flow_classes": ["acme_platform.Flow", "acme_platform.flows.Flow"]}
-    assert_migrated(tmp_path, remote, run_wave(tmp_path, remote, wrappers=wrappers))
+    result = run_wave(tmp_path, remote, wrappers=wrappers)
+    assert_migrated(tmp_path, remote, result, source_read=False)

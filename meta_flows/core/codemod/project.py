@@ -74,12 +74,15 @@ class WrapperDeclarations:
 
     ``flow_classes``: ``Flow`` subclasses (``"acme_platform.custom.Flow"``), treated as
     ``prefect.Flow``; ``task_classes``: ``Task`` subclasses; ``task_factories``: decorator factories
-    or configured decorators standing for ``prefect.task``.
+    or configured decorators standing for ``prefect.task``; ``flow_metadata``: for a ``Flow``
+    subclass whose source the Prefect 1 oracle read and found adding no behaviour, the options it
+    only stores on the flow object (:mod:`meta_flows.core.codemod.analysis.wrapper_class`).
     """
 
     flow_classes: tuple[str, ...] = ()
     task_classes: tuple[str, ...] = ()
     task_factories: tuple[str, ...] = ()
+    flow_metadata: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def merged(self, other: WrapperDeclarations | None) -> WrapperDeclarations:
         """Both sets of declarations (each name once, in order of first declaration)."""
@@ -89,11 +92,23 @@ class WrapperDeclarations:
         def union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
             return tuple(dict.fromkeys((*a, *b)))
 
+        metadata = dict(self.flow_metadata)
+        metadata.update(other.flow_metadata)
         return WrapperDeclarations(
             union(self.flow_classes, other.flow_classes),
             union(self.task_classes, other.task_classes),
             union(self.task_factories, other.task_factories),
+            tuple(metadata.items()),
         )
+
+    def metadata_of(self, names: Iterable[str]) -> frozenset[str] | None:
+        """The metadata-only options of the first of ``names`` (a wrapper and the names it leads
+        to) whose source was read (None: none was)."""
+        known = dict(self.flow_metadata)
+        for name in names:
+            if name in known:
+                return frozenset(known[name])
+        return None
 
     def __bool__(self) -> bool:
         return bool(self.flow_classes or self.task_classes or self.task_factories)

@@ -153,6 +153,9 @@ class WrapperInfo(_Model):
 
     flow_classes: list[str] = Field(default_factory=list)
     task_classes: list[str] = Field(default_factory=list)
+    # a Flow subclass whose source shows no behaviour of its own -> the options it only stores on
+    # the flow object (see meta_flows.core.codemod.analysis.wrapper_class)
+    flow_metadata: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class Inventory(_Model):

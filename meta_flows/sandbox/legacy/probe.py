@@ -506,8 +506,9 @@ def wrapper_names() -> dict:
             if cls is not base and own(cls):
                 kinds[id(cls)] = (cls, kind)
     found: dict[str, set] = {"flow_classes": set(), "task_classes": set()}
-    for cls, kind in kinds.values():
-        found[kind].add(f"{cls.__module__}.{cls.__qualname__}")
+    names_of: dict[int, set] = {}
+    for key, (cls, _kind) in kinds.items():
+        names_of.setdefault(key, set()).add(f"{cls.__module__}.{cls.__qualname__}")
     for name, module in list(sys.modules.items()):
         if module is None or name == "prefect" or name.startswith(("prefect.", "_")):
             continue
@@ -518,8 +519,27 @@ def wrapper_names() -> dict:
         for attr, value in items:
             hit = kinds.get(id(value))
             if hit is not None and hit[0] is value:
-                found[hit[1]].add(f"{name}.{attr}")
-    return {kind: sorted(names) for kind, names in found.items()}
+                names_of[id(value)].add(f"{name}.{attr}")
+    sources: dict[str, list] = {}
+    for key, (cls, kind) in kinds.items():
+        found[kind] |= names_of[key]
+        if kind == "flow_classes":
+            chain = _own_sources(cls, own)
+            if chain is not None:
+                sources.update({name: chain for name in names_of[key]})
+    return {
+        **{kind: sorted(names) for kind, names in found.items()},
+        "flow_class_sources": sources,
+    }
+
+
+def _own_sources(cls, own) -> list | None:
+    """The source of each of the estate's own classes ``cls`` inherits from (itself first), so
+    meta-flows can tell whether a wrapper adds behaviour; None: one cannot be read."""
+    try:
+        return [inspect.getsource(c) for c in cls.__mro__ if c is not object and own(c)]
+    except (OSError, TypeError):
+        return None
 
 
 if __name__ == "__main__":

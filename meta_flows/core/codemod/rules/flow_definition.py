@@ -113,7 +113,12 @@ After::
   module importing Prefect 1 (probable) -- is migrated like a plain ``Flow``; the arguments Prefect
   1's ``Flow`` does not take are the wrapper's own and are dropped. The flow gets exactly one TODO
   naming the wrapper and those options (for a probable wrapper: asking to confirm and declare it)
-  (C).
+  (C). When the Prefect 1 oracle read the wrapper's source (a wave's inventory;
+  ``WrapperDeclarations.flow_metadata``) and found that every one of those options is only stored
+  on the flow object and the wrapper changes nothing else
+  (:mod:`meta_flows.core.codemod.analysis.wrapper_class`), no TODO: a
+  ``# prefect2-migration: code_owners=["data"] dropped: ... only stored it on the flow object``
+  line names them (A).
 - A class subclassing Prefect 1's Flow (the wrapper itself) stays, importable under Prefect 2,
   with one TODO: meta-flows migrates the flows built with it; port what it adds to @flow options
   or hooks, or delete it once no flow uses it (H).
@@ -181,6 +186,7 @@ from meta_flows.core.codemod.analysis.uses import (
     simple_assign,
 )
 from meta_flows.core.codemod.base import (
+    INFO_PREFIX,
     Rule,
     get_arg,
     moved_comment,
@@ -314,6 +320,15 @@ def wrapper_todo(wrapper: str, extras: list[str], probable: str | None = None) -
             f"or flow-classes in [tool.meta-flows] of pyproject.toml)"
         )
     return f"{head}: {body}"
+
+
+def metadata_note(wrapper: str, extras: list[str]) -> str:
+    """The informational line (not a TODO) where a wrapper's metadata-only options were dropped."""
+    return (
+        f"{INFO_PREFIX} {', '.join(extras)} dropped: {wrapper} only stored "
+        f"{'it' if len(extras) == 1 else 'them'} on the flow object (its source adds no "
+        f"behaviour to Prefect 1's Flow)"
+    )
 
 
 def wrapper_class_todo(name: str) -> str:
@@ -1504,15 +1519,17 @@ class FlowDefinitionRule(Rule):
         func = self._function(site, updated_node.body, updated_node.leading_lines)
         return self._after(site, func)
 
-    def _decorator(self, site: FlowSite) -> tuple[cst.Decorator, list[str]]:
+    def _decorator(self, site: FlowSite) -> tuple[cst.Decorator, list[str], list[str]]:
         call = site.call
         todos: list[str] = []
         kept: list[cst.Arg] = []
         wrapper = self._wrapper(call.func)
         extras: list[str] = []  # a wrapper's own arguments, named in its one TODO
+        extra_keys: list[str | None] = []
         for pos, arg in enumerate(call.args):
             if wrapper is not None and _wrapper_extra(arg, pos):
                 extras.append(self.code_for(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)))
+                extra_keys.append(None if arg.star or arg.keyword is None else arg.keyword.value)
                 continue
             if arg.keyword is None and not arg.star and pos == 0:
                 arg = arg.with_changes(
@@ -1582,9 +1599,24 @@ class FlowDefinitionRule(Rule):
                     )
             kept[-1] = kept[-1].with_changes(comma=last_comma)
         new_call = call.with_changes(func=cst.Name(decorator_name(self, "flow")), args=kept)
+        notes: list[str] = []  # informational lines above the @flow (not TODOs)
         if wrapper is not None:
-            todos.insert(0, wrapper_todo(wrapper[0], [e.strip() for e in extras], wrapper[1]))
-        return cst.Decorator(decorator=new_call), todos
+            metadata = self._wrapper_metadata(call.func) if wrapper[1] is None else None
+            if metadata is not None and all(k in metadata for k in extra_keys):
+                if extras:  # only stored on the flow object: nothing of Prefect 1 read them
+                    notes.append(metadata_note(wrapper[0], [e.strip() for e in extras]))
+            else:
+                todos.insert(0, wrapper_todo(wrapper[0], [e.strip() for e in extras], wrapper[1]))
+        return cst.Decorator(decorator=new_call), todos, notes
+
+    def _wrapper_metadata(self, func: cst.BaseExpression) -> frozenset[str] | None:
+        """The options the wrapper ``func`` names only stores on the flow object, when the Prefect
+        1 oracle read its source and found no behaviour of its own (None: not known)."""
+        for q in sorted(raw_qualified_names(self, func)):
+            found = self.project.declared.metadata_of(self.project.chain(q))
+            if found is not None:
+                return found
+        return None
 
     def _wrapper(self, func: cst.BaseExpression) -> tuple[str, str | None] | None:
         """For a call of a wrapper of Prefect 1's Flow (a subclass, declared or probable): its
@@ -1650,7 +1682,7 @@ class FlowDefinitionRule(Rule):
                 self.remove_import_if_unused(module, name)
 
     def _function(self, site: FlowSite, body: cst.BaseSuite, leading) -> cst.FunctionDef:
-        decorator, todos = self._decorator(site)
+        decorator, todos, notes = self._decorator(site)
         todo_map = self.body_todos.get(id(site.with_node), {}) if site.with_node else {}
         if isinstance(body, cst.IndentedBlock):
             stmts = list(body.body)
@@ -1697,6 +1729,8 @@ class FlowDefinitionRule(Rule):
         )
         for todo in [*todos, *self.site_todos.get(site.index, ())]:
             func = with_todo(func, self.CODE, todo)
+        if notes:
+            func = with_leading_comments(func, notes)
         if any(a.keyword and a.keyword.value in DEPLOYMENT_KWARGS for a in site.call.args):
             func = with_leading_comments(
                 func,
