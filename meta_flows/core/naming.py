@@ -93,7 +93,7 @@ def prefect2_flow_name(name: str) -> str:
     """The Prefect 2 name of a Prefect 1 flow: verbatim, except that each character Prefect 2
     rejects (``/ % & > <``) becomes ``-`` (``"ETL a/b"`` -> ``"ETL a-b"``).
 
-    The codemod writes this name in ``@flow(name=...)`` (with a TODO naming the old one) and the
+    The codemod writes this name in ``@flow(name=...)`` (with a note naming the old one) and the
     deployment translator must use it too. Function names are derived from the *original* name by
     :func:`flow_function_name`; both spellings give the same function name, since the replaced
     characters and ``-`` are all non-alphanumeric.

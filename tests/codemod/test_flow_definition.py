@@ -58,11 +58,10 @@ def io_todo(what: str) -> str:
     )
 
 
-def renamed_todo(old: str, new: str) -> str:
-    return todo_text(
-        "PF002",
-        f'the flow was renamed from "{old}" to "{new}" (Prefect 2 rejects / % & > < in flow '
-        "names): update the dashboards, automations and API calls keyed on the old name",
+def renamed_note(old: str, new: str) -> str:
+    return (
+        f'# prefect2-migration: flow renamed from "{old}" to "{new}" (Prefect 2 rejects / % & > < '
+        "in flow names)"
     )
 
 
@@ -830,10 +829,10 @@ def test_invalid_flow_names_are_renamed(name, new, function):
     got = apply_rule(FlowDefinitionRule, src)
     assert f"@flow(name={new})\ndef {function}():\n" in got
     old_text = name[1:-1]
-    assert f'PF002 the flow was renamed from "{old_text}" to "{new[1:-1]}"' in got
+    assert "TODO" not in got
     assert apply_rule(FlowDefinitionRule, got) == got
     assert got == (
-        f"from prefect import flow\n{renamed_todo(old_text, new[1:-1])}\n"
+        f"from prefect import flow\n{renamed_note(old_text, new[1:-1])}\n"
         f"@flow(name={new})\ndef {function}():\n    pass\n"
     )
     plan = plan_flow_functions(src)[0]
@@ -845,7 +844,7 @@ def test_invalid_name_as_keyword_in_functional_flow():
     got = apply_rule(FlowDefinitionRule, 'from prefect import Flow\nf = Flow(name="a/b")\n')
     assert '@flow(name="a-b")\ndef a_b():\n    pass\n' in got
     assert got == (
-        f"from prefect import flow\n{renamed_todo('a/b', 'a-b')}\n"
+        f"from prefect import flow\n{renamed_note('a/b', 'a-b')}\n"
         '@flow(name="a-b")\ndef a_b():\n    pass\n'
     )
 

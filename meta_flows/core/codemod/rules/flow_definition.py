@@ -14,8 +14,10 @@ After::
         return load(data)
 
 - The flow name is kept verbatim (``name=``), except that the characters Prefect 2 rejects
-  (``/ % & > <``: InvalidNameError at decoration time) become ``-`` with a TODO naming the old
-  name (:func:`meta_flows.core.naming.prefect2_flow_name`, shared with the deployment translator) (C).
+  (``/ % & > <``: InvalidNameError at decoration time) become ``-``, with a
+  ``# prefect2-migration: flow renamed from ...`` line naming the old name
+  (:func:`meta_flows.core.naming.prefect2_flow_name`, shared with the deployment translator, so
+  the deployments and the parents starting the flow by name use the new name) (A).
 - The other keyword arguments pass through for later rules (``executor=`` -> PF014,
   ``state_handlers=`` -> PF012); ``storage=``/``run_config=``/``schedule=``/``environment=`` leave
   the code (deployment config, see PF016); ``validate=`` is dropped; ``reference_tasks=``,
@@ -1524,6 +1526,7 @@ class FlowDefinitionRule(Rule):
         todos: list[str] = []
         kept: list[cst.Arg] = []
         wrapper = self._wrapper(call.func)
+        notes: list[str] = []  # informational lines above the @flow (not TODOs)
         extras: list[str] = []  # a wrapper's own arguments, named in its one TODO
         extra_keys: list[str | None] = []
         for pos, arg in enumerate(call.args):
@@ -1545,10 +1548,11 @@ class FlowDefinitionRule(Rule):
                 if renamed is not None:
                     value, old, new = renamed
                     arg = arg.with_changes(value=value)
-                    todos.append(
-                        f'the flow was renamed from "{old}" to "{new}" (Prefect 2 rejects '
-                        f"{' '.join(BANNED_FLOW_NAME_CHARACTERS)} in flow names): update the "
-                        f"dashboards, automations and API calls keyed on the old name"
+                    # informational: the deployments, and the parents starting this flow by
+                    # name, are given the new name; nothing is left for a human to change
+                    notes.append(
+                        f'{INFO_PREFIX} flow renamed from "{old}" to "{new}" (Prefect 2 rejects '
+                        f"{' '.join(BANNED_FLOW_NAME_CHARACTERS)} in flow names)"
                     )
                 kept.append(arg)
                 continue
@@ -1599,7 +1603,6 @@ class FlowDefinitionRule(Rule):
                     )
             kept[-1] = kept[-1].with_changes(comma=last_comma)
         new_call = call.with_changes(func=cst.Name(decorator_name(self, "flow")), args=kept)
-        notes: list[str] = []  # informational lines above the @flow (not TODOs)
         if wrapper is not None:
             metadata = self._wrapper_metadata(call.func) if wrapper[1] is None else None
             if metadata is not None and all(k in metadata for k in extra_keys):
