@@ -52,9 +52,9 @@ constant bound once) reading a Prefect 1 context name Prefect 2 has no value for
 at run time, passed at the call) gets no TODO: the helper supplies the same names, and a Prefect 1
 name it cannot supply renders empty (jinja2's undefined) where Prefect 1 rendered its value -- a
 TODO on every such task would mostly name nothing the template reads. jinja2 is a requirement of
-Prefect 2 itself: no package is recorded. Calls keep their keyword
-arguments (futures are resolved by Prefect 2 as for any task argument); ``upstream_tasks=`` becomes
-``wait_for=``, for these and the ShellTask and StringFormatter tasks, hoisted ones too.
+Prefect 2 itself: no package is recorded. Calls keep their keyword arguments (Prefect 2 resolves
+futures among them as for any task argument); ``upstream_tasks=`` becomes ``wait_for=``, for these
+and the ShellTask and StringFormatter tasks, hoisted ones too.
 
 The deployment a child flow runs is the one the deployment translator gives it
 (``ProjectIndex.deployments``: Prefect 1 flow name -> ``"<flow>/<deployment>"``, which a wave
