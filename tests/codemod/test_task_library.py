@@ -1,5 +1,6 @@
 """PF013 task_library: prefect.tasks.* library tasks become Prefect 2 code (§12)."""
 
+import os
 import subprocess
 import sys
 
@@ -8,7 +9,13 @@ import pytest
 from libcst.codemod import CodemodContext
 
 from meta_flows.core.codemod.base import SCRATCH_REQUIREMENTS, apply_pending_removals, todo_text
-from meta_flows.core.codemod.rules.task_library import CHILD_HELPER, RULE, SHELL_HELPER
+from meta_flows.core.codemod.rules.context import TODAY_HELPER_CODE
+from meta_flows.core.codemod.rules.task_library import (
+    CHILD_HELPER,
+    JINJA_HELPER,
+    RULE,
+    SHELL_HELPER,
+)
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
 
@@ -17,6 +24,15 @@ def T(message: str) -> str:
 
 
 HELPER = SHELL_HELPER.rstrip("\n")
+TODAY = TODAY_HELPER_CODE.rstrip("\n")
+JINJA = JINJA_HELPER.rstrip("\n")
+
+
+def _indented(code: str) -> str:
+    """``code`` for an f-string of a dedented test source (8 spaces deep)."""
+    return code.replace("\n", "\n" + " " * 8)
+
+
 DEPLOYMENT_TODO = T(
     "check the deployment name remote/remote (Prefect 2 runs a deployment of the child flow, not "
     "the flow by name)"
@@ -52,6 +68,50 @@ REWRITES = [
             return shell(command="ls")
         """,
         id="shell-task-module-level",
+    ),
+    pytest.param(
+        """\
+        from datetime import timedelta
+
+        from prefect import flow
+        from prefect.tasks.templates.jinja2 import JinjaTemplate
+
+        COMMAND = "echo {{ scheduled_start_time }} {{ today }} {{ my_param }}"
+        render = JinjaTemplate(
+            template=COMMAND, name="cmd", max_retries=1, retry_delay=timedelta(minutes=5), tags=["t"]
+        )
+
+        @flow(name="tutorial")
+        def tutorial(my_param, t1):
+            return render(my_param=my_param, other=t1, upstream_tasks=[t1])
+        """,
+        f"""\
+        from datetime import timedelta
+
+        import jinja2
+        import jinja2.meta
+        from prefect import flow, runtime, task
+
+
+        {_indented(TODAY)}
+
+
+        COMMAND = "echo {{{{ scheduled_start_time }}}} {{{{ today }}}} {{{{ my_param }}}}"
+
+
+        {_indented(JINJA)}
+
+
+        @task(name="cmd", retries=1, retry_delay_seconds=300, tags=["t"])
+        def render(template=COMMAND, **format_kwargs):
+            return _render_jinja_template(template, format_kwargs)
+
+
+        @flow(name="tutorial")
+        def tutorial(my_param, t1):
+            return render(my_param=my_param, other=t1, wait_for=[t1])
+        """,
+        id="jinja-template-module-level-with-options",
     ),
 ]
 
@@ -218,6 +278,110 @@ def test_string_formatter_with_context_field_is_flagged():
         "def msg(template='Today is {today}', **format_kwargs):\n"
         "    return template.format(**format_kwargs)\n"
     )
+
+
+def test_jinja_template_defines_its_helpers_once():
+    out = _out(
+        "from prefect.tasks.templates import JinjaTemplate\n"
+        "a = JinjaTemplate('{{ x }}')\n"
+        "b = JinjaTemplate(template='{{ yesterday }}')\n"
+    )
+    assert out.count("def _render_jinja_template(") == out.count("def _prefect1_today(") == 1
+    assert "TODO" not in out
+    assert out.endswith(
+        '@task(name="JinjaTemplate")\n'
+        "def a(template='{{ x }}', **format_kwargs):\n"
+        "    return _render_jinja_template(template, format_kwargs)\n\n\n"
+        '@task(name="JinjaTemplate")\n'
+        "def b(template='{{ yesterday }}', **format_kwargs):\n"
+        "    return _render_jinja_template(template, format_kwargs)\n"
+    )
+
+
+def test_jinja_template_reading_context_prefect2_lacks_has_one_todo():
+    """A literal template reading Prefect 1 context names prefect.runtime has no value for:
+    one TODO naming them (the names it has are supplied, other names are the arguments')."""
+    out = _out(
+        "from prefect.tasks.templates import JinjaTemplate\n"
+        "from prefect import triggers\n"
+        "msg = JinjaTemplate(\n"
+        "    template='{{ task_slug }}[{{ map_index }}] {{ today }} {{ name }} {{ map_index }}',\n"
+        "    trigger=triggers.all_finished,\n"
+        ")\n"
+    )
+    todo = T(
+        "task options trigger=triggers.all_finished were dropped: set their Prefect 2 form on "
+        "@task; the template reads the Prefect 1 context map_index, task_slug, which Prefect 2 "
+        "does not have (_render_jinja_template supplies only what prefect.runtime has): pass the "
+        "value as a keyword argument of the call"
+    )
+    assert out.count("TODO(prefect2-migration)") == 1
+    assert out.endswith(
+        f"{JINJA}\n\n\n{todo}\n"
+        '@task(name="JinjaTemplate")\n'
+        "def msg(template='{{ task_slug }}[{{ map_index }}] {{ today }} {{ name }} "
+        "{{ map_index }}', **format_kwargs):\n"
+        "    return _render_jinja_template(template, format_kwargs)\n"
+    )
+
+
+def test_jinja_template_from_a_module_constant_is_read():
+    out = _out(
+        "from prefect.tasks.templates import JinjaTemplate\n"
+        "TEMPLATE = '{{ map_index }}'\nmsg = JinjaTemplate(template=TEMPLATE)\n"
+    )
+    assert T("the template reads the Prefect 1 context map_index, which Prefect 2") in out
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "load_template()",  # not known: the helper supplies the names it has, no TODO
+        "'{{ name }'",  # does not parse: fails under Prefect 2 as under Prefect 1
+        "TEMPLATE",  # a module constant bound twice: not known
+    ],
+)
+def test_jinja_template_not_known_has_no_todo(template):
+    out = _out(
+        "from prefect.tasks.templates import JinjaTemplate\n"
+        "TEMPLATE = '{{ map_index }}'\nTEMPLATE = '{{ task_slug }}'\n"
+        f"msg = JinjaTemplate(template={template})\n"
+    )
+    assert "TODO" not in out
+    assert f"def msg(template={template}, **format_kwargs):\n" in out
+
+
+def test_inline_jinja_template_in_a_flow_block_is_hoisted():
+    """Inside ``with Flow``: a module-level @task of its own, ``upstream_tasks`` -> ``wait_for``."""
+    source = (
+        "from prefect import Flow, Parameter, task\n"
+        "from prefect.tasks.templates import JinjaTemplate\n\n\n"
+        "@task\ndef load():\n    return 3\n\n\n"
+        'with Flow("inline") as flow:\n'
+        '    who = Parameter("who", default="Marvin")\n'
+        "    n = load()\n"
+        '    message = JinjaTemplate(template="Hi {{ who }}: {{ n }} on {{ today }}", name="msg")(\n'
+        "        who=who, n=n, upstream_tasks=[n]\n"
+        "    )\n"
+    )
+    result = migrate(source)
+    assert not result.todos
+    assert result.code == (
+        "import jinja2\nimport jinja2.meta\nfrom prefect import flow, runtime, task\n\n\n"
+        f"{TODAY}\n\n\n"
+        "@task\ndef load():\n    return 3\n\n\n"
+        f"{JINJA}\n\n\n"
+        '@task(name="msg")\n'
+        'def jinja_template(template="Hi {{ who }}: {{ n }} on {{ today }}", **format_kwargs):\n'
+        "    return _render_jinja_template(template, format_kwargs)\n\n\n"
+        '@flow(name="inline")\n'
+        'def inline(who: str = "Marvin"):\n'
+        "    n = load()\n"
+        "    message = jinja_template(\n"
+        "        who=who, n=n, wait_for=[n]\n"
+        "    )\n"
+    )
+    assert migrate(result.code).code == result.code
 
 
 @pytest.mark.parametrize(
@@ -583,6 +747,16 @@ NOOPS = [
         """,
         id="control-flow-and-secrets-left-to-other-rules",
     ),
+    pytest.param(
+        """\
+        import jinja2
+        from mylib.templates import JinjaTemplate
+
+        message = JinjaTemplate(template="{{ today }}")
+        text = jinja2.Template("{{ name }}").render(name="x")
+        """,
+        id="other-jinja-template-and-jinja2-itself",
+    ),
 ]
 
 
@@ -665,6 +839,62 @@ def test_migrated_library_tasks_return_what_prefect1_returned(tmp_path, prefect_
     assert run.returncode == 0, run.stderr[-3000:]
     assert f"RESULT {PREFECT1_RESULTS!r}" in run.stdout
     assert "FAILED True" in run.stdout  # a non-zero exit fails the task, as Prefect 1's FAIL did
+
+
+JINJA_FLOW = """\
+from prefect import flow, runtime, task
+from prefect.tasks.templates import JinjaTemplate
+
+render = JinjaTemplate(
+    template="{{ greeting }} {{ name }} on {{ today }} ({{ yesterday_nodash }}), "
+    "{{ flow_name }}/{{ task_name }} try {{ task_run_count }} for {{ parameters.who }}, "
+    "{{ scheduled_start_time.to_date_string() }} {{ map_index }}.",
+    max_retries=1,
+)
+
+
+@task
+def seven():
+    return 7
+
+
+@flow(name="jinja")
+def jinja(who="Marvin"):
+    n = seven.submit()
+    first = render(greeting="Hi", name=n, upstream_tasks=[n])
+    second = render(template="{{ today }} {{ flow_name }}", today="kwargs win")
+    return first, second, runtime.flow_run.scheduled_start_time
+"""
+
+JINJA_SCRIPT = """\
+from datetime import timedelta
+from flows_example import jinja
+first, second, start = jinja()
+yesterday = (start - timedelta(days=1)).strftime("%Y%m%d")
+print("EXPECTED", repr(
+    f"Hi 7 on {start:%Y-%m-%d} ({yesterday}), jinja/JinjaTemplate try 1 for Marvin, "
+    f"{start:%Y-%m-%d} ."
+))
+print("FIRST", repr(first))
+print("SECOND", repr(second))
+"""
+
+
+@pytest.mark.prefect  # a child interpreter running Prefect 2
+def test_migrated_jinja_template_renders_as_in_prefect1(tmp_path):
+    """Prefect 1's JinjaTemplate rendered with its context merged with the keyword arguments
+    (these win): the migrated task reads the context names from prefect.runtime, with the same
+    types (``scheduled_start_time`` a pendulum DateTime, ``today`` a string), resolves the
+    futures it is given and leaves the names Prefect 2 lacks undefined (TODO: map_index). Run
+    on Prefect 2's ephemeral API (a few seconds), not the test server."""
+    code = apply_rule(RULE, JINJA_FLOW)
+    assert "prefect.tasks" not in code and code.count("TODO(prefect2-migration)") == 1
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    run = _run_in_subprocess(tmp_path, code, JINJA_SCRIPT, env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in run.stdout.splitlines() if line[:1].isupper())
+    assert lines["FIRST"] == lines["EXPECTED"]
+    assert lines["SECOND"] == "'kwargs win jinja'"
 
 
 def test_whole_pipeline_output_compiles_without_prefect1_task_library():

@@ -121,6 +121,19 @@ DATES = {
     "yesterday_nodash": (-1, "%Y%m%d"),
     "tomorrow_nodash": (1, "%Y%m%d"),
 }
+# The context keys read from prefect.runtime (:func:`runtime_code`), in this order.
+RUNTIME_KEYS = (*FLOW_RUN, *TASK_RUN, *DATES)
+# Every key Prefect 1.4.1 put into its context during a run (prefect.utilities.context, the flow
+# and task runners, Cloud/Server's): the ones of RUNTIME_KEYS and those with no Prefect 2 value.
+PREFECT1_KEYS = frozenset(
+    {
+        *RUNTIME_KEYS,
+        "logger", "config", "map_index", "task_full_name", "task_slug", "task_tags",
+        "task_loop_count", "task_loop_result", "flow_id", "flow_run_version", "task_id",
+        "task_run_version", "resume", "project_name", "project_id", "running_with_backend",
+        "checkpointing", "caches", "secrets",
+    }
+)  # fmt: skip
 HUMAN = {
     "map_index": "context map_index has no Prefect 2 equivalent: pass the index to the task "
     "explicitly (e.g. map over enumerate(...))",
@@ -187,10 +200,19 @@ TODAY_HELPER_CODE = f'''def {TODAY_HELPER}(offset_days=0, fmt="%Y-%m-%d"):
 '''
 
 
-def _runtime(kind: str, attr: str) -> cst.Attribute:
-    return cst.Attribute(
-        value=cst.Attribute(value=cst.Name("runtime"), attr=cst.Name(kind)), attr=cst.Name(attr)
-    )
+def runtime_code(key: str) -> str:
+    """The Prefect 2 code this rule writes for a read of the Prefect 1 context ``key`` (one of
+    :data:`RUNTIME_KEYS`): ``runtime.flow_run.id``, ``_prefect1_today(-1)`` ... (the date keys
+    call :data:`TODAY_HELPER_CODE`'s helper; both need ``from prefect import runtime``)."""
+    if key in DATES:
+        offset, fmt = DATES[key]
+        args = [str(offset)] if offset or fmt else []
+        if fmt:
+            args.append(f'"{fmt}"')
+        return f"{TODAY_HELPER}({', '.join(args)})"
+    if key in FLOW_RUN:
+        return f"runtime.flow_run.{FLOW_RUN[key]}"
+    return f"runtime.task_run.{TASK_RUN[key]}"
 
 
 def _string_key(node: cst.BaseExpression | None) -> str | None:
@@ -454,18 +476,8 @@ class ContextRule(Rule):
         self.add_import("prefect", "runtime")
         if key in DATES:
             self._need_today = True
-            offset, fmt = DATES[key]
-            call_args = []
-            if offset or fmt:
-                call_args.append(cst.Arg(cst.parse_expression(str(offset))))
-            if fmt:
-                call_args.append(cst.Arg(cst.SimpleString(f'"{fmt}"')))
-            return cst.Call(func=cst.Name(TODAY_HELPER), args=call_args)
-        value = (
-            _runtime("flow_run", FLOW_RUN[key])
-            if key in FLOW_RUN
-            else _runtime("task_run", TASK_RUN[key])
-        )
+            return cst.parse_expression(runtime_code(key))
+        value = cst.parse_expression(runtime_code(key))
         if default is not None and key in NULLABLE:
             return cst.BooleanOperation(left=value, operator=cst.Or(), right=default)
         return value

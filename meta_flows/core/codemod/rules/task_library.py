@@ -13,12 +13,16 @@ merged into stdout (``exec 2>&1``), each line right-stripped, the last line (``N
 output) or every line with ``return_all=True``; a non-zero exit fails the task. Known difference:
 ShellOperation strips trailing blank lines of the output (Prefect 1 returned ``""`` for a final
 empty line) and may split a line that the command wrote in several pieces with pauses between them.
-An inline ``ShellTask(...)`` inside a function is hoisted to a module-level task when its arguments
-are literals.
+An inline ``ShellTask(...)`` (``StringFormatter``, ``JinjaTemplate``) inside a function is hoisted
+to a module-level task when its arguments are literals.
 
     fmt = StringFormatter(template="Hi {name}")  ->  @task(name="StringFormatter")
                                                       def fmt(template="Hi {name}", **format_kwargs):
                                                           return template.format(**format_kwargs)
+    msg = JinjaTemplate(template=T, max_retries=1)  ->  @task(name="JinjaTemplate", retries=1)
+                                                        def msg(template=T, **format_kwargs):
+                                                            return _render_jinja_template(
+                                                                template, format_kwargs)
     FunctionTask(fn, name="x")                   ->  task(fn, name="x")
     Constant(value)                              ->  value
     start = StartFlowRun(flow_name="child", project_name="p", wait=True);  start(parameters=p)
@@ -34,6 +38,23 @@ are literals.
                                                                  parameters=p, timeout=0)
         (without ``timeout=0`` when a ``wait_for_flow_run(v)`` follows; that call becomes ``v``,
         with ``raise_final_state=True`` an ``if not v.state.is_completed(): raise ...``)
+
+Prefect 1's JinjaTemplate rendered with ``prefect.context`` merged with the keyword arguments (these
+win). ``_render_jinja_template`` (written once into the module, with PF007's ``_prefect1_today``)
+renders with ``jinja2.Template(template).render(...)`` and supplies the Prefect 1 context names the
+template reads that PF007 maps to ``prefect.runtime``, with the same values and types
+(``scheduled_start_time``/``date`` a pendulum DateTime, ``today``/``yesterday``/``tomorrow`` and
+their ``*_nodash`` strings, ``flow_name``, ``flow_run_id``, ``flow_run_name``, ``parameters``,
+``task_name``, ``task_run_id``, ``task_run_name``, ``task_run_count``), each read only when the
+template uses it and no keyword argument gives it. A literal template (or a module-level string
+constant bound once) reading a Prefect 1 context name Prefect 2 has no value for (``map_index``,
+``task_slug``, ``config`` ...) gets one TODO naming them. A template the rule cannot read (built
+at run time, passed at the call) gets no TODO: the helper supplies the same names, and a Prefect 1
+name it cannot supply renders empty (jinja2's undefined) where Prefect 1 rendered its value -- a
+TODO on every such task would mostly name nothing the template reads. jinja2 is a requirement of
+Prefect 2 itself: no package is recorded. Calls keep their keyword arguments (Prefect 2 resolves
+futures among them as for any task argument); ``upstream_tasks=`` becomes ``wait_for=``, for these
+and the ShellTask and StringFormatter tasks, hoisted ones too.
 
 The deployment a child flow runs is the one the deployment translator gives it
 (``ProjectIndex.deployments``: Prefect 1 flow name -> ``"<flow>/<deployment>"``, which a wave
@@ -58,9 +79,9 @@ migrates is given up (``Rule.give_up``), so PF001 binds its imported name to a s
 TODO naming the Prefect 2 package and function and every line using the class -- instances built
 at module level or inside a flow alike (at import a stand-in returns a stand-in; a flow reaching
 it fails loudly). A class read another way (``tasks.S3Download(...)``), or PF001 switched off:
-the instantiation is commented out under that TODO instead. StartFlowRun/ShellTask/StringFormatter
-forms the rule cannot follow are commented out under a TODO. ``control_flow`` (PF008) and
-``secrets`` (PF010) are left to their rules.
+the instantiation is commented out under that TODO instead. The StartFlowRun, ShellTask,
+StringFormatter and JinjaTemplate forms the rule cannot follow are commented out under a TODO.
+``control_flow`` (PF008) and ``secrets`` (PF010) are left to their rules.
 
 ``get_task_run_result(run, "slug")`` has no rewrite (H): Prefect 2 has no task slugs and reads no
 task result of another flow run, and which task of the child a slug names is not known. The call
@@ -72,10 +93,13 @@ from a ``create_flow_run`` this rule rewrote).
 
 from __future__ import annotations
 
+import ast
 import datetime
 import string
 from dataclasses import dataclass, field
 
+import jinja2
+import jinja2.meta
 import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
@@ -86,10 +110,18 @@ from meta_flows.core.codemod.base import (
     code_of,
     dotted_name,
     get_arg,
+    insert_helper,
     is_literal,
     literal_value,
 )
 from meta_flows.core.codemod.options import number, numeric_value, total_seconds_code
+from meta_flows.core.codemod.rules.context import (
+    PREFECT1_KEYS,
+    RUNTIME_KEYS,
+    TODAY_HELPER,
+    TODAY_HELPER_CODE,
+    runtime_code,
+)
 
 TASKS = "prefect.tasks."
 
@@ -232,6 +264,28 @@ def _raise_unless_completed(flow_run):
         raise RuntimeError(f"child flow run {flow_run.name} ended in state {flow_run.state.name}")
     return flow_run
 '''
+
+
+JINJA_HELPER_NAME = "_render_jinja_template"
+_JINJA_CONTEXT = "".join(f'        "{key}": lambda: {runtime_code(key)},\n' for key in RUNTIME_KEYS)
+JINJA_HELPER = f'''\
+def {JINJA_HELPER_NAME}(template, format_kwargs):
+    """Prefect 1's JinjaTemplate: the template rendered by jinja2 with the keyword arguments and
+    the Prefect 1 context names it reads that prefect.runtime has (the arguments win)."""
+    context = {{
+{_JINJA_CONTEXT}    }}
+    names = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(template))
+    values = {{name: context[name]() for name in names - format_kwargs.keys() if name in context}}
+    return jinja2.Template(template).render(**values, **format_kwargs)
+'''
+# Prefect 1 context names with no Prefect 2 value: the helper cannot supply them.
+_CONTEXT_WITHOUT_RUNTIME = PREFECT1_KEYS - set(RUNTIME_KEYS)
+# Library classes this rule rewrites into a @task def (module level, or hoisted there).
+_DEFINED = (
+    ("shell", "ShellTask"),
+    ("templates", "StringFormatter"),
+    ("templates", "JinjaTemplate"),
+)
 
 
 def library_key(qualified: str | None) -> tuple[str, str] | None:
@@ -386,6 +440,9 @@ class TaskLibraryRule(Rule):
         self._hoisted: list[tuple[int, list[cst.BaseStatement]]] = []
         self._shell_helper_written = False
         self._child_helper_written = False
+        self._jinja_helper_written = False
+        # module-level names bound once, to a string literal: their value (JinjaTemplate templates)
+        self._strings: dict[str, str | None] = {}
         self._generated: set[int] = set()  # ids of generated module-level statements
         self._wait_statements: dict[int, tuple[str, bool]] = {}
         self._changed = False
@@ -429,6 +486,7 @@ class TaskLibraryRule(Rule):
                     for target in small.targets:
                         if isinstance(target.target, cst.Name):
                             self._module_names.add(target.target.value)
+                            self._learn_string(target.target.value, small.value)
                     if (
                         len(small.targets) == 1
                         and isinstance(small.targets[0].target, cst.Name)
@@ -451,6 +509,12 @@ class TaskLibraryRule(Rule):
             if instance is not None:
                 instance.direct_calls += 1
         return True
+
+    def _learn_string(self, name: str, value: cst.BaseExpression) -> None:
+        """Record ``name = "literal"``; a name bound twice (or to anything else) is unknown."""
+        text = _string(value)
+        known = name not in self._strings and text is not None
+        self._strings[name] = text if known else None
 
     def _instance_of(self, node: cst.BaseExpression) -> Instance | None:
         """The module-level library task instance a Name refers to (not a shadowing local)."""
@@ -535,6 +599,55 @@ class TaskLibraryRule(Rule):
             )
         return list(cst.parse_module(source).body), todo
 
+    def _jinja_def(self, name: str, call: cst.Call) -> tuple[list[cst.BaseStatement], str | None]:
+        """The @task def replacing ``name = JinjaTemplate(...)``, rendering with the helper
+        written once into the module; the TODO names what a literal template reads of the
+        Prefect 1 context that Prefect 2 does not have."""
+        kwargs = call_kwargs(call, ("template",))
+        if kwargs is None:
+            return [], "JinjaTemplate arguments could not be read"
+        code = {k: self.code_for(a.value) for k, a in kwargs.items()}
+        options, dropped = task_options(
+            {k: v for k, v in code.items() if k != "template"}, "JinjaTemplate"
+        )
+        template_code = code.get("template", '""')
+        decorator = decorator_name(self, "task")
+        source = (
+            f"@{decorator}({', '.join(options)})\n"
+            f"def {name}(template={template_code}, **format_kwargs):\n"
+            f"    return {JINJA_HELPER_NAME}(template, format_kwargs)\n"
+        )
+        stmts: list[cst.BaseStatement] = []
+        if not self._jinja_helper_written:
+            self._jinja_helper_written = True
+            stmts.extend(cst.parse_module(JINJA_HELPER).body)
+        stmts.extend(cst.parse_module(source).body)
+        self.add_import("jinja2")
+        self.add_import("jinja2.meta")
+        self.add_import("prefect", "runtime")
+        todos = [self._dropped_todo(dropped)] if dropped else []
+        template = kwargs.get("template")
+        read = self._jinja_names(template.value) if template else set()
+        missing = sorted(read & _CONTEXT_WITHOUT_RUNTIME)
+        if missing:
+            todos.append(
+                f"the template reads the Prefect 1 context {', '.join(missing)}, which Prefect 2 "
+                f"does not have ({JINJA_HELPER_NAME} supplies only what prefect.runtime has): "
+                "pass the value as a keyword argument of the call"
+            )
+        return stmts, "; ".join(todos) or None
+
+    def _jinja_names(self, node: cst.BaseExpression) -> set[str]:
+        """The names a Jinja template reads (a literal or a module-level string constant); an
+        empty set when the template is not known or does not parse."""
+        text = self._strings.get(node.value) if isinstance(node, cst.Name) else _string(node)
+        if not isinstance(text, str):
+            return set()
+        try:
+            return set(jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(text)))
+        except jinja2.TemplateError:
+            return set()  # Prefect 2 fails on it as Prefect 1 did
+
     def _dropped_todo(self, dropped: list[str]) -> str | None:
         if not dropped:
             return None
@@ -545,6 +658,8 @@ class TaskLibraryRule(Rule):
             return self._shell_task_def(name, call)
         if key == ("templates", "StringFormatter"):
             return self._formatter_def(name, call)
+        if key == ("templates", "JinjaTemplate"):
+            return self._jinja_def(name, call)
         return [], None
 
     # ------------------------------------------------------------------ statements
@@ -585,7 +700,7 @@ class TaskLibraryRule(Rule):
     def _module_instance(self, instance: Instance, original_node, updated_node):
         key, name = instance.key, instance.name
         self._changed = True
-        if key in (("shell", "ShellTask"), ("templates", "StringFormatter")):
+        if key in _DEFINED:
             stmts, todo = self._definition(key, name, instance.call)
             if stmts:
                 stmts[0] = stmts[0].with_changes(
@@ -657,6 +772,9 @@ class TaskLibraryRule(Rule):
             # ``Library(...)(...)``: the inner call was handled; only StartFlowRun merges both.
             if self.is_prefect(func.func, "prefect.tasks.prefect.StartFlowRun"):
                 return self._start_flow_run(func, original_node, updated_node)
+            hoisted = library_key(self.prefect_name(func.func)) in _DEFINED
+            if hoisted and isinstance(updated_node.func, cst.Name):  # now a module-level @task
+                return self._wait_for(updated_node)
             return updated_node
         key = library_key(self.prefect_name(func))
         if key is None or key[0] in ("control_flow", "secrets"):
@@ -682,7 +800,7 @@ class TaskLibraryRule(Rule):
             return updated_node
         if any(i.call is original_node for i in self._instances.values()):
             return updated_node  # a module-level instance: handled with its statement
-        if key in (("shell", "ShellTask"), ("templates", "StringFormatter")):
+        if key in _DEFINED:
             hoisted = self._hoist(key, original_node)
             if hoisted is not None:
                 return hoisted
@@ -706,7 +824,9 @@ class TaskLibraryRule(Rule):
                 "module-level @task (see the other migrated library tasks)"
             )
             return None
-        base = "shell_task" if key[0] == "shell" else "format_string"
+        base = {"ShellTask": "shell_task", "JinjaTemplate": "jinja_template"}.get(
+            key[1], "format_string"
+        )
         name = self._unique(base)
         stmts, todo = self._definition(key, name, call)
         if not stmts:
@@ -723,21 +843,25 @@ class TaskLibraryRule(Rule):
         self.mark_applied()
         return cst.Name(name)
 
+    def _wait_for(self, call: cst.Call) -> cst.Call:
+        """A call of a @task this rule wrote: Prefect 1's ``upstream_tasks=`` is ``wait_for=``."""
+        upstream = get_arg(call, "upstream_tasks")
+        if upstream is None:
+            return call
+        self.mark_applied()
+        return call.with_changes(
+            args=[
+                a.with_changes(keyword=cst.Name("wait_for")) if a is upstream else a
+                for a in call.args
+            ]
+        )
+
     def _instance_call(self, instance: Instance, original: cst.Call, updated: cst.Call):
         key = instance.key
         if key == ("prefect", "StartFlowRun"):
             return self._start_flow_run(instance.call, original, updated)
-        if key in (("shell", "ShellTask"), ("templates", "StringFormatter")):
-            upstream = get_arg(updated, "upstream_tasks")
-            if upstream is not None:
-                self.mark_applied()
-                return updated.with_changes(
-                    args=[
-                        a.with_changes(keyword=cst.Name("wait_for")) if a is upstream else a
-                        for a in updated.args
-                    ]
-                )
-            return updated
+        if key in _DEFINED:
+            return self._wait_for(updated)
         if key in (("core", "FunctionTask"), ("core", "Constant")):
             return updated
         if "PF001" not in self.context.scratch.get(SCRATCH_DISABLED, ()):
@@ -989,6 +1113,8 @@ class TaskLibraryRule(Rule):
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if self._generated:
             updated_node = updated_node.with_changes(body=self._spaced(updated_node.body))
+        if self._jinja_helper_written:  # its date names use PF007's helper
+            updated_node = insert_helper(updated_node, TODAY_HELPER, TODAY_HELPER_CODE)
         if self._changed:
             for module, name in self._library_imports:
                 self.remove_import_if_unused(module, name)
@@ -1031,6 +1157,15 @@ def _template_fields(node: cst.BaseExpression | None) -> set[str] | None:
         }
     except Exception:
         return None
+
+
+def _string(node: cst.BaseExpression) -> str | None:
+    """The value of a string literal (implicit concatenations over several lines too)."""
+    try:
+        value = ast.literal_eval(f"({code_of(node)})")
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _assigned_name(stmt: cst.CSTNode | None) -> str | None:
