@@ -558,3 +558,34 @@ def test_flatten_keeps_what_prefect1_did_with_values_that_are_not_lists_of_lists
 )
 def test_map_literals_not_provably_of_different_lengths_are_left_alone(body):
     assert_noop(RULE, HEAD.replace("flow, task", "flow, task, unmapped") + "    " + body)
+
+
+def test_a_library_task_given_uncalled_is_called_too():
+    """A ShellTask instance (a @task def once PF013 ran) in ``upstream_tasks=`` and a task given
+    uncalled to a JinjaTemplate instance: Prefect 1 ran both; the whole rewrite calls them."""
+    from meta_flows.core.codemod.testing import migrate
+
+    src = textwrap.dedent(
+        """\
+        from prefect import Flow, task
+        from prefect.tasks.shell import ShellTask
+        from prefect.tasks.templates.jinja2 import JinjaTemplate
+
+
+        @task
+        def day():
+            return 7
+
+
+        stamp = ShellTask(command="date")
+        render = JinjaTemplate(template="{{ n }}")
+
+        with Flow("f") as flow:
+            render(n=day, upstream_tasks=[stamp])
+        """
+    )
+    out = migrate(src, "flows.f").code
+    assert "    return render(n=day(), wait_for=[stamp()])\n" in out, out
+    # a library instance never used uncalled stays as it is
+    plain = src.replace("render(n=day, upstream_tasks=[stamp])", "render(n=day(), x=stamp())")
+    assert "    return render(n=day(), x=stamp())\n" in migrate(plain, "flows.f").code

@@ -30,7 +30,9 @@ After (with PF002)::
   result; a Prefect 2 task object is a function that never runs. A single use outside loops
   becomes ``other()`` in place (in the case branch it was in); several uses, uses in loops and
   mapped upstream tasks (read twice by their rewrite) get ``other_result = other()`` before the
-  first top-level statement using it. Only names that resolve to tasks; uses in several branches
+  first top-level statement using it. Only names that resolve to tasks (``@task`` functions,
+  and module-level instances of the library tasks PF013 turns into ``@task`` defs: ``ShellTask``,
+  ``StringFormatter``, ``JinjaTemplate``, ``FunctionTask``); uses in several branches
   or under ``if``/``try``/``while`` (unless the first use is a plain top-level statement, before
   which the call goes): one TODO, the code as it was (H).
 - A: ``t(x, task_args=dict(name="x", max_retries=2))`` -> ``t.with_options(name="x", retries=2)(x)``
@@ -87,6 +89,7 @@ from meta_flows.core.codemod.base import (
     with_todo,
 )
 from meta_flows.core.codemod.options import P2_WITH_OPTIONS, convert_options
+from meta_flows.core.codemod.rules.task_library import DEFINED_AS_TASKS, library_key
 from meta_flows.core.codemod.sweep import sweep_block
 
 _COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
@@ -175,11 +178,17 @@ class TaskCallsRule(Rule):
                 for small in stmt.body:
                     if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
                         value = small.value
-                        is_task = (self.is_prefect(value.func, "prefect.task") and value.args) or (
-                            isinstance(value.func, cst.Attribute)
-                            and value.func.attr.value in ("with_options", "copy")
-                            and isinstance(value.func.value, cst.Name)
-                            and value.func.value.value in self._local_tasks
+                        is_task = (
+                            (self.is_prefect(value.func, "prefect.task") and value.args)
+                            or (
+                                isinstance(value.func, cst.Attribute)
+                                and value.func.attr.value in ("with_options", "copy")
+                                and isinstance(value.func.value, cst.Name)
+                                and value.func.value.value in self._local_tasks
+                            )
+                            # a library task PF013 turns into a @task def (ShellTask ...)
+                            or library_key(self.prefect_name(value.func))
+                            in (*DEFINED_AS_TASKS, ("core", "FunctionTask"))
                         )
                         if is_task:
                             for t in small.targets:

@@ -281,7 +281,7 @@ def {JINJA_HELPER_NAME}(template, format_kwargs):
 # Prefect 1 context names with no Prefect 2 value: the helper cannot supply them.
 _CONTEXT_WITHOUT_RUNTIME = PREFECT1_KEYS - set(RUNTIME_KEYS)
 # Library classes this rule rewrites into a @task def (module level, or hoisted there).
-_DEFINED = (
+DEFINED_AS_TASKS = (
     ("shell", "ShellTask"),
     ("templates", "StringFormatter"),
     ("templates", "JinjaTemplate"),
@@ -700,7 +700,7 @@ class TaskLibraryRule(Rule):
     def _module_instance(self, instance: Instance, original_node, updated_node):
         key, name = instance.key, instance.name
         self._changed = True
-        if key in _DEFINED:
+        if key in DEFINED_AS_TASKS:
             stmts, todo = self._definition(key, name, instance.call)
             if stmts:
                 stmts[0] = stmts[0].with_changes(
@@ -772,7 +772,7 @@ class TaskLibraryRule(Rule):
             # ``Library(...)(...)``: the inner call was handled; only StartFlowRun merges both.
             if self.is_prefect(func.func, "prefect.tasks.prefect.StartFlowRun"):
                 return self._start_flow_run(func, original_node, updated_node)
-            hoisted = library_key(self.prefect_name(func.func)) in _DEFINED
+            hoisted = library_key(self.prefect_name(func.func)) in DEFINED_AS_TASKS
             if hoisted and isinstance(updated_node.func, cst.Name):  # now a module-level @task
                 return self._wait_for(updated_node)
             return updated_node
@@ -800,7 +800,7 @@ class TaskLibraryRule(Rule):
             return updated_node
         if any(i.call is original_node for i in self._instances.values()):
             return updated_node  # a module-level instance: handled with its statement
-        if key in _DEFINED:
+        if key in DEFINED_AS_TASKS:
             hoisted = self._hoist(key, original_node)
             if hoisted is not None:
                 return hoisted
@@ -860,7 +860,7 @@ class TaskLibraryRule(Rule):
         key = instance.key
         if key == ("prefect", "StartFlowRun"):
             return self._start_flow_run(instance.call, original, updated)
-        if key in _DEFINED:
+        if key in DEFINED_AS_TASKS:
             return self._wait_for(updated)
         if key in (("core", "FunctionTask"), ("core", "Constant")):
             return updated
