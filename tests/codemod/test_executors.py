@@ -534,3 +534,59 @@ def test_concurrent_task_runner_flow_runs_under_prefect2(tmp_path, prefect_env):
     run = _run(tmp_path, runner, prefect_env)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "RESULT (6, [2, 4, 6])" in run.stdout
+
+
+RUN_WITH_EXECUTOR = """\
+from prefect import Flow, task
+from prefect.engine.executors.dask import {cls}
+
+
+@task
+def one():
+    return 1
+
+
+with Flow("etl") as flow:
+    one()
+
+{run}
+"""
+
+
+@pytest.mark.parametrize(
+    ("cls", "run", "call"),
+    [
+        pytest.param(
+            "LocalDaskExecutor",
+            'executor = LocalDaskExecutor(scheduler="processes", num_workers=3)\n'
+            "flow.run(executor=executor)",
+            'executor = DaskTaskRunner(cluster_kwargs={"n_workers": 3})\n'
+            'if __name__ == "__main__":\n    etl.with_options(task_runner=executor)()\n',
+            id="variable",
+        ),
+        pytest.param(
+            "DaskExecutor",
+            'flow.run(parameters={"n": 1}, executor=DaskExecutor(address="tcp://x:8786"))',
+            'if __name__ == "__main__":\n'
+            '    etl.with_options(task_runner=DaskTaskRunner(address="tcp://x:8786"))'
+            '(**{"n": 1})\n',
+            id="inline",
+        ),
+    ],
+)
+def test_flow_run_with_an_executor_runs_on_its_task_runner(cls, run, call):
+    """``flow.run(executor=X)``: the flow call runs on X's Prefect 2 task runner, no TODO."""
+    result = migrate(RUN_WITH_EXECUTOR.format(cls=cls, run=run), "flows.etl")
+    assert result.todos == [] and call in result.code, result.code
+    assert "from prefect_dask import DaskTaskRunner\n" in result.code
+    assert "prefect-dask" in result.requirements
+    again = migrate(result.code, "flows.etl")
+    assert again.code == result.code
+
+
+def test_flow_run_with_a_local_executor_is_a_plain_call():
+    src = RUN_WITH_EXECUTOR.format(cls="LocalExecutor", run="flow.run(executor=LocalExecutor())")
+    result = migrate(src.replace(".dask import", ".local import"), "flows.etl")
+    assert result.todos == [], result.code
+    assert result.code.endswith('if __name__ == "__main__":\n    etl()\n'), result.code
+    assert "Executor" not in result.code and "with_options" not in result.code

@@ -22,6 +22,8 @@ _PREFIX_ALIASES: tuple[tuple[str, str], ...] = (
     ("prefect.tasks.control_flow.conditional.", "prefect.tasks.control_flow."),
     ("prefect.tasks.control_flow.case.", "prefect.tasks.control_flow."),
     ("prefect.tasks.control_flow.filter.", "prefect.tasks.control_flow."),
+    ("prefect.engine.executors.dask.", "prefect.executors."),
+    ("prefect.engine.executors.local.", "prefect.executors."),
     ("prefect.engine.executors.", "prefect.executors."),
     ("prefect.executors.dask.", "prefect.executors."),
     ("prefect.executors.local.", "prefect.executors."),

@@ -20,6 +20,9 @@ is followed when the variable is assigned once, at module level: the assignment'
 to the task runner and the keyword becomes ``task_runner=executor``. A ``LocalExecutor`` variable is
 removed when nothing but ``executor=`` keywords used it.
 
+``flow.run(executor=X)`` (PF015 made it ``etl.with_options(executor=X)(...)``) gets the same
+rewrite: ``etl.with_options(task_runner=<runner>)(...)``, or ``etl(...)`` for a ``LocalExecutor``.
+
 Flagged (the ``executor=`` option is removed, with a TODO): any other executor, non-literal
 ``scheduler=``, and executor expressions the rule cannot follow (function calls, attributes,
 variables assigned more than once). Options without a Prefect 2 equivalent (``debug=``,
@@ -249,9 +252,20 @@ class ExecutorsRule(Rule):
             for call in counter.calls:
                 arg = get_arg(call, "executor")
                 variable = self._module_variable(arg.value) if arg else None
-                if variable and self.is_prefect(call.func, "prefect.flow", "prefect.Flow"):
+                if variable and self._takes_executor(call):
                     self._consumed[variable] = self._consumed.get(variable, 0) + 1
         return True
+
+    def _takes_executor(self, call: cst.Call) -> bool:
+        """``@flow(...)``/``Flow(...)``, or ``f.with_options(executor=...)``: PF015's rewrite of
+        ``flow.run(executor=...)`` (Prefect 2's ``with_options`` has no ``executor``)."""
+        if self.is_prefect(call.func, "prefect.flow", "prefect.Flow"):
+            return True
+        return (
+            isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "with_options"
+            and get_arg(call, "executor") is not None
+        )
 
     def _module_variable(self, node: cst.BaseExpression) -> str | None:
         """The module-level executor variable ``node`` refers to, if any."""
@@ -291,8 +305,20 @@ class ExecutorsRule(Rule):
     # ------------------------------------------------------------------ rewriting
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
-        if not self.is_prefect(original_node.func, "prefect.flow", "prefect.Flow"):
+        if not self._takes_executor(original_node):
             return updated_node
+        new = self._executor_keyword(original_node, updated_node)
+        if (
+            new is not updated_node
+            and isinstance(new, cst.Call)
+            and isinstance(new.func, cst.Attribute)
+            and new.func.attr.value == "with_options"
+            and not new.args
+        ):
+            return new.func.value  # f.with_options()(...): f(...)
+        return new
+
+    def _executor_keyword(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         original_arg = get_arg(original_node, "executor")
         if original_arg is None:
             return updated_node
