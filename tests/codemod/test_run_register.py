@@ -2,9 +2,11 @@
 
 import pytest
 
+from meta_flows.core.codemod.analysis.run_state import state_todo
 from meta_flows.core.codemod.base import todo_text
 from meta_flows.core.codemod.rules.run_register import RunRegisterRule
-from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
+from tests.codemod.test_task_options import run_under_prefect2
 
 HEAD = 'from prefect import Flow\n\nwith Flow("ETL Flow") as flow:\n    pass\n\n'
 
@@ -47,12 +49,87 @@ def test_rewrites(before, after):
 
 
 def test_state_result_is_flagged():
+    """A state read otherwise than by per-task lookups keeps its one TODO on the call."""
     got = apply_rule(
-        RunRegisterRule, HEAD + "state = flow.run()\nassert state.result[t].result == 1\n"
+        RunRegisterRule,
+        HEAD + "state = flow.run()\nprint(state)\nassert state.result[t].result == 1\n",
     )
     assert "state = etl_flow(return_state=True)\n" in got
     assert "PF015 `state` was the Prefect 1 flow run State" in got
     assert apply_rule(RunRegisterRule, got) == got
+
+
+LOOKUPS = """\
+from prefect import Flow, task
+
+
+@task
+def total(xs):
+    return sum(xs)
+
+
+@task
+def double(x):
+    return 2 * x
+
+
+with Flow("sums") as flow:
+    doubled = double.map([1, 2])
+    result = total(doubled)
+
+state = flow.run()
+{lookups}
+"""
+
+
+@pytest.mark.parametrize(
+    ("lookups", "after"),
+    [
+        pytest.param(
+            "assert state.result[result].result == 6\nprint(state.result[result].result)",
+            "assert state.result() == 6\nprint(state.result())",
+            id="the-returned-task",
+        ),
+        pytest.param(
+            "if True:\n    print(state.result[result].result, 1)",
+            "if True:\n    print(state.result(), 1)",
+            id="nested",
+        ),
+    ],
+)
+def test_a_lookup_of_what_the_flow_returns_reads_the_state_result(lookups, after):
+    """``state.result[t].result`` where the @flow returns ``t``: ``state.result()``, no TODO."""
+    result = migrate(LOOKUPS.format(lookups=lookups), "flows.sums")
+    assert result.todos == [], result.code
+    assert result.code.endswith(
+        "    result = total(doubled)\n    return result\n\nstate = sums(return_state=True)\n"
+        + after
+        + "\n"
+    ), result.code
+    assert migrate(result.code, "flows.sums").code == result.code
+
+
+def test_a_lookup_of_another_task_gets_the_one_todo():
+    """Those of another task are commented out (they would fail at import), under one TODO."""
+    lookups = (
+        "print(state.result[doubled].result)\nprint(state.result[doubled].result, 2)\n"
+        "assert state.result[result].result == 6"
+    )
+    result = migrate(LOOKUPS.format(lookups=lookups), "flows.sums")
+    assert [t.rule for t in result.todos] == ["PF015"]
+    note = (
+        "# prefect2-migration: reads per-task results of `state`, which Prefect 2 does not "
+        "have (see the PF015 TODO on `state`)"
+    )
+    assert result.code.endswith(
+        "state = sums(return_state=True)\n"
+        + todo_text("PF015", state_todo("state"))
+        + "\n# print(state.result[doubled].result)\n"
+        + note
+        + "\n# print(state.result[doubled].result, 2)\n"
+        + "assert state.result() == 6\n"
+    ), result.code
+    assert migrate(result.code, "flows.sums").code == result.code
 
 
 def test_used_result_of_removed_call_is_commented_out():
@@ -72,17 +149,22 @@ def test_used_result_of_removed_call_is_commented_out():
 
 
 def test_runner_options_dropped_with_todo():
-    got = apply_rule(RunRegisterRule, HEAD + "flow.run(executor=LocalExecutor())\n")
-    assert "PF015 flow.run() options executor have no Prefect 2 equivalent" in got
-    assert "    etl_flow()\n" in got
+    got = apply_rule(RunRegisterRule, HEAD + "flow.run(context={'a': 1}, x=2)\n")
     assert got == (
         HEAD
         + todo_text(
             "PF015",
-            "flow.run() options executor have no Prefect 2 equivalent on a flow call and were "
-            "dropped (executor: see the @flow task_runner)",
+            "flow.run() options context have no Prefect 2 equivalent on a flow call and were "
+            "dropped",
         )
-        + '\nif __name__ == "__main__":\n    etl_flow()\n'
+        + '\nif __name__ == "__main__":\n    etl_flow(x=2)\n'
+    )
+
+
+def test_the_executor_stays_for_pf014_on_with_options():
+    got = apply_rule(RunRegisterRule, HEAD + "flow.run(executor=LocalExecutor(), x=2)\n")
+    assert got == HEAD + (
+        'if __name__ == "__main__":\n    etl_flow.with_options(executor=LocalExecutor())(x=2)\n'
     )
 
 
@@ -197,3 +279,18 @@ def test_run_of_a_flow_copy_calls_the_copy(copy_call):
 )
 def test_run_of_other_copies_is_left_alone(src):
     assert_noop(RunRegisterRule, src)
+
+
+@pytest.mark.prefect
+def test_the_state_result_is_the_tasks_result_under_prefect2(tmp_path, prefect_env):
+    """The migrated module runs its flow at import: ``state.result()`` is what Prefect 1's
+    ``state.result[result].result`` was (6), and the map's list for a map the flow returns."""
+    lookups = "assert state.result[result].result == 6\nprint('TOTAL', state.result[result].result)"
+    code = migrate(LOOKUPS.format(lookups=lookups), "flows.sums").code
+    assert "TOTAL 6" in run_under_prefect2(tmp_path, code, prefect_env)
+    mapped = LOOKUPS.replace("    result = total(doubled)\n", "").format(
+        lookups="print('MAPPED', state.result[doubled].result)"
+    )
+    code = migrate(mapped, "flows.sums").code
+    assert "print('MAPPED', state.result())" in code, code
+    assert "MAPPED [2, 4]" in run_under_prefect2(tmp_path, code, prefect_env)

@@ -380,7 +380,11 @@ class Rule(VisitorBasedCodemodCommand):
         self.mark_applied()
 
     def comment_out(
-        self, stmt: cst.CSTNode, message: str | None, note: str | None = None
+        self,
+        stmt: cst.CSTNode,
+        message: str | None,
+        note: str | None = None,
+        code: str | None = None,
     ) -> cst.SimpleStatementLine:
         """Replace a statement that cannot stay with ``pass``, its code kept as comments above.
 
@@ -389,17 +393,18 @@ class Rule(VisitorBasedCodemodCommand):
         (:func:`drop_placeholder_passes`): it only stands for the commented-out code.
         ``message`` None: no TODO of its own (one above covers it, e.g. a run of such statements,
         or the TODO of the construct it depends on); ``note``: an informational line instead
-        (``# prefect2-migration: note``), saying where that TODO is.
+        (``# prefect2-migration: note``), saying where that TODO is; ``code``: the TODO's rule
+        code when another rule's (default: this rule's).
         """
-        code = self.code_for(
+        source = self.code_for(
             stmt.with_changes(leading_lines=[]) if hasattr(stmt, "leading_lines") else stmt
         )
-        comments = [todo_text(self.CODE, message)] if message is not None else []
+        comments = [todo_text(code or self.CODE, message)] if message is not None else []
         if note is not None:
             comments.append(f"{INFO_PREFIX} {' '.join(note.split())}")
         comments += [
             "# " + line if line.strip() else "#"
-            for line in code.rstrip("\n").splitlines()
+            for line in source.rstrip("\n").splitlines()
             # TODOs about code that is no longer code go with it: none inside commented-out code
             if not line.strip().startswith(TODO_PREFIX)
         ]

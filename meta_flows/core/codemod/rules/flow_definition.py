@@ -159,6 +159,11 @@ from meta_flows.core.codemod.analysis.flows import (
     renamed_flow_name,
 )
 from meta_flows.core.codemod.analysis.graph import DependencyGraph, statement_graph
+from meta_flows.core.codemod.analysis.run_state import (
+    SCRATCH_STATE_LOOKUPS,
+    returned_name,
+    rewrite_lookups,
+)
 from meta_flows.core.codemod.analysis.scope import (
     References,
     TaskCalls,
@@ -641,6 +646,8 @@ class FlowDefinitionRule(Rule):
         self.tasks: set[str] = set()
         self.mod: cst.Module | None = None
         self.flow_alias: str | None = None
+        # @flow function -> the task variable it returns whole (see run_state.returned_name)
+        self.returned: dict[str, str | None] = {}
         self.body_todos: dict[int, dict[int, list[str]]] = {}
         # id(with node) -> {index of a body statement using the imperative API: its replacement
         # (a statement or a list of them), None to remove it}
@@ -1718,6 +1725,7 @@ class FlowDefinitionRule(Rule):
             ret = _terminal_return(stmts, tasks, frozenset(self._triggered(explicit=True)))
             if ret is not None:
                 index, stmt = ret
+                self.returned[site.function_name] = returned_name(stmt)
                 if index is None:
                     stmts.append(stmt)
                 else:
@@ -1981,6 +1989,13 @@ class FlowDefinitionRule(Rule):
         return self._finish(updated_node)
 
     def _finish(self, module: cst.Module) -> cst.Module:
+        states = self.context.scratch.get(SCRATCH_STATE_LOOKUPS)
+        if states:  # flow-run states read as `state.result[task].result` (PF015 left them)
+
+            def comment_out(stmt, message, note):
+                return self.comment_out(stmt, message, note, code="PF015")
+
+            module = rewrite_lookups(module, states, self.returned, comment_out)
         body = list(module.body)
         # A function written in place of a one-line `f = Flow(...)`: keep a blank line after it.
         for i in range(1, len(body)):

@@ -17,8 +17,9 @@ After::
 
 - ``flow.run()``, ``flow.run(parameters={...})``, ``flow.run(x=1)`` call the @flow function that
   PF002 writes (name from ``plan_flow_functions``), guarded by ``if __name__ == "__main__":`` when
-  the call was an unguarded module-level statement (A). Runner options (``executor=``,
-  ``context=``...) are dropped with a TODO.
+  the call was an unguarded module-level statement (A). ``executor=X`` becomes
+  ``etl_flow.with_options(executor=X)(...)``, which PF014 turns into ``task_runner=`` (A); other
+  runner options (``context=``, ``task_states=``...) are dropped with a TODO.
 - ``g.run()`` of a module-level copy of a flow (``g = flow.copy()``, ``copy.deepcopy(flow)``)
   becomes ``g()`` the same way: PF002 makes the copy a Prefect 2 flow (``with_options``) or a
   stand-in. The copy's ``g.register()`` stays for PF002, whose TODO asks for its deployment.
@@ -27,10 +28,15 @@ After::
 - ``flow.run(run_on_schedule=True)``, ``flow.run_agent()``, ``flow.visualize()``,
   ``flow.serialize()`` are removed; where their result was used the statement is commented out
   with a TODO (H).
-- ``state = flow.run()`` then ``state.result[task]``: the call returns a Prefect 2 State
-  (``return_state=True``) and one TODO asks to rewrite the per-task lookups (H); statements doing
-  such a lookup are commented out (they would fail under Prefect 2, at import for module-level
-  code) with a note pointing to that TODO, not a TODO of their own (one root cause).
+- ``state = flow.run()`` then ``state.result[t].result`` (``state`` read no other way): the call
+  returns a Prefect 2 State (``return_state=True``) and PF002, which knows what each ``@flow``
+  returns, rewrites the lookup to ``state.result()`` where the flow returns ``t`` (``return t``,
+  or the list of results of a ``.map`` it returns) (A); a statement looking up another task is
+  commented out under one TODO (see :mod:`meta_flows.core.codemod.analysis.run_state`).
+- ``state`` read otherwise (``state.is_successful()``, ``state.result[t]`` alone...): one TODO on
+  the call asks to rewrite the per-task lookups (H); statements doing such a lookup are commented
+  out (they would fail under Prefect 2, at import for module-level code) with a note pointing to
+  that TODO, not a TODO of their own (one root cause).
 """
 
 from __future__ import annotations
@@ -40,9 +46,14 @@ from libcst.codemod import CodemodContext
 from libcst.metadata import PositionProvider, QualifiedNameProvider, QualifiedNameSource
 
 from meta_flows.core.codemod.analysis.flows import SCRATCH_UNBOUND, collect_sites, copied_flow
+from meta_flows.core.codemod.analysis.run_state import (
+    SCRATCH_STATE_LOOKUPS,
+    lookups_only,
+    state_todo,
+)
 from meta_flows.core.codemod.analysis.scope import name_refs
 from meta_flows.core.codemod.analysis.uses import simple_assign
-from meta_flows.core.codemod.base import Rule, get_arg
+from meta_flows.core.codemod.base import SCRATCH_DISABLED, Rule, get_arg
 from meta_flows.core.codemod.sweep import (
     MAIN_GUARD,
     drop_emptied_main_guard,
@@ -87,6 +98,8 @@ class RunRegisterRule(Rule):
         # module-level copies of a flow (`g = f.copy()`): `g.run()` calls `g`, the Prefect 2 flow
         # PF002 makes of it (or the stand-in of a copy it cannot rewrite)
         self.copies: set[str] = set()
+        # names assigned once and read only as `name.result[task].result` (see _lookups_only)
+        self.lookup_only: set[str] = set()
 
     # ------------------------------------------------------------------ analysis
 
@@ -102,6 +115,7 @@ class RunRegisterRule(Rule):
                     self.local_flows[local] = site.function_name
             elif site.variable:
                 self.flows.setdefault(site.variable, []).append((site.line, site.function_name))
+        self.lookup_only = lookups_only(node)
         for stmt in node.body:
             assign = simple_assign(stmt)
             ref = assign and copied_flow(self, assign[1], self.flows)
@@ -197,8 +211,12 @@ class RunRegisterRule(Rule):
     def _new_call(self, call: cst.Call, callee: cst.BaseExpression) -> cst.Call:
         args: list[cst.Arg] = []
         dropped = []
+        executor: cst.Arg | None = None
         for pos, arg in enumerate(call.args):
             key = arg.keyword.value if arg.keyword is not None else None
+            if key == "executor":
+                executor = arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                continue
             if key == "parameters" or (key is None and pos == 0 and not arg.star):
                 if isinstance(arg.value, cst.Dict) and not arg.value.elements:
                     continue
@@ -221,7 +239,12 @@ class RunRegisterRule(Rule):
         if dropped:
             self.add_todo(
                 f"flow.run() options {', '.join(dropped)} have no Prefect 2 equivalent on a flow "
-                f"call and were dropped (executor: see the @flow task_runner)"
+                f"call and were dropped"
+            )
+        if executor is not None:
+            # PF014 turns it into the task runner (or drops it, with its TODO when needed)
+            callee = cst.Call(
+                func=cst.Attribute(value=callee, attr=cst.Name("with_options")), args=[executor]
             )
         return cst.Call(func=callee, args=args)
 
@@ -257,6 +280,8 @@ class RunRegisterRule(Rule):
         info = self._statement_call(original_node)
         if info is None:
             state_var = self._task_result_lookup(original_node)
+            if state_var in self.context.scratch.get(SCRATCH_STATE_LOOKUPS, {}):
+                return updated_node  # PF002 rewrites it, knowing what the flow returns
             if state_var is not None and state_var in self.state_vars:
                 # the same root cause as `state_var`'s TODO, which says per-task results are gone
                 return self.comment_out(
@@ -279,16 +304,22 @@ class RunRegisterRule(Rule):
         if method == "run":
             if used:
                 state_var = self._assigned_name(original_node)
+                callee = self.calls[id(self._run_call(original_node))][1]
+                if (
+                    state_var in self.lookup_only
+                    and isinstance(callee, cst.Name)
+                    and "PF002" not in self.context.scratch.get(SCRATCH_DISABLED, ())
+                ):
+                    # every read is `state.result[task].result`: PF002 makes it `state.result()`
+                    # when `task` is what the flow returns, else it writes this TODO there
+                    self.state_vars.add(state_var)
+                    lookups = self.context.scratch.setdefault(SCRATCH_STATE_LOOKUPS, {})
+                    lookups[state_var] = callee.value
+                    return self._return_state(updated_node)
                 if state_var is not None:
                     self.state_vars.add(state_var)
                     updated_node = self._return_state(updated_node)
-                    self.add_todo(
-                        f"`{state_var}` was the Prefect 1 flow run State; the call now returns "
-                        f"a Prefect 2 State (return_state=True): `{state_var}.result()` is the "
-                        f"flow's return value, `.is_completed()` replaces `.is_successful()`, "
-                        f"and per-task results `{state_var}.result[task]` no longer exist: "
-                        f"return what you need from the flow"
-                    )
+                    self.add_todo(state_todo(state_var))
                 else:
                     self.add_todo(
                         "flow.run() returned a Prefect 1 State; the flow call now returns the "
@@ -318,6 +349,17 @@ class RunRegisterRule(Rule):
             f"deployments` / prefect.yaml and served by workers): rewrite the code that used its "
             f"result",
         )
+
+    def _run_call(self, stmt: cst.SimpleStatementLine) -> cst.Call | None:
+        found = []
+
+        class _Finder(cst.CSTVisitor):
+            def visit_Call(inner, node: cst.Call) -> None:  # noqa: N805
+                if id(node) in self.calls:
+                    found.append(node)
+
+        stmt.visit(_Finder())
+        return found[0] if found else None
 
     def _task_result_lookup(self, stmt: cst.SimpleStatementLine) -> str | None:
         """The flow-run State variable ``stmt`` subscripts as ``state.result[...]``, if any."""
