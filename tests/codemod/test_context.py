@@ -2,6 +2,8 @@
 
 import importlib.util
 import os
+import subprocess
+import sys
 import textwrap
 from datetime import date, timedelta
 
@@ -9,7 +11,7 @@ import pytest
 
 from meta_flows.core.codemod.audit import prefect1_leftovers
 from meta_flows.core.codemod.base import todo_text
-from meta_flows.core.codemod.rules.context import HUMAN, ContextRule
+from meta_flows.core.codemod.rules.context import HUMAN, LOGGER_HELPER_CODE, ContextRule
 from meta_flows.core.codemod.stubs import CONFIG_SOURCE, STUB_SOURCE
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
@@ -221,18 +223,17 @@ def test_loop_read_without_loop_in_the_function_keeps_its_own_todo():
     )
 
 
-MODULE_LOGGER_TODO = todo_text(
-    "PF007",
-    "a module-level logger does not reach the Prefect run logs: call get_run_logger() inside the "
-    "task or flow instead",
+LOGGER_HEAD = (
+    "import logging\n\nfrom prefect import get_run_logger\n"
+    "from prefect.exceptions import MissingContextError\n\n\n" + LOGGER_HELPER_CODE + "\n\n"
 )
 
 
-def test_module_level_logger_becomes_logging_with_todo():
+def test_module_level_logger_becomes_the_run_logger_in_runs():
     assert_rewrite(
         ContextRule,
         'import prefect\n\nlogger = prefect.context.get("logger")\n',
-        f"import logging\n\n{MODULE_LOGGER_TODO}\nlogger = logging.getLogger(__name__)\n",
+        LOGGER_HEAD + "logger = _Prefect1Logger(__name__)\n",
     )
 
 
@@ -241,9 +242,30 @@ def test_get_logger_inside_and_outside_runs():
         ContextRule,
         "from prefect.utilities.logging import get_logger\n\nlog = get_logger('etl')\n\n"
         "def t():\n    get_logger().info('x')\n",
-        f"import logging\n\nfrom prefect import get_run_logger\n\n{MODULE_LOGGER_TODO}\n"
-        "log = logging.getLogger('etl')\n\ndef t():\n    get_run_logger().info('x')\n",
+        LOGGER_HEAD + "log = _Prefect1Logger('etl')\n\ndef t():\n    get_run_logger().info('x')\n",
     )
+
+
+@pytest.mark.prefect
+def test_a_module_level_logger_logs_to_the_run_under_prefect2(tmp_path, prefect_env):
+    """Used in a task, the migrated module-level logger logs through the task run's logger (the
+    record carries the run, as Prefect 1's did); at import, through a standard logger."""
+    src = (
+        "import prefect\nfrom prefect import Flow, task\n\n"
+        'logger = prefect.context.get("logger")\nlogger.setLevel("INFO")\n\n'
+        "@task\ndef shout(x):\n    logger.warning('value %s', x)\n    return x\n\n"
+        "with Flow('loud') as flow:\n    shout(3)\n\nflow.run()\n"
+    )
+    code = migrate(src, "flows.loud").code
+    assert "TODO" not in code and "logger = _Prefect1Logger(__name__)" in code, code
+    path = tmp_path / "loud.py"
+    path.write_text(code)
+    proc = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=300, env=prefect_env
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "value 3" in ln]
+    assert len(lines) == 1 and "Task run 'shout-" in lines[0], proc.stderr[-3000:]
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,11 @@ After::
 
 
 - ``logger`` -> ``get_run_logger()`` inside any function (a helper called from a task runs inside
-  the run too); at module level -> ``logging.getLogger(__name__)`` with a TODO (C).
-  ``prefect.utilities.logging.get_logger(...)`` likewise (``logging.getLogger(name)`` outside).
+  the run too); at module level -> ``_Prefect1Logger(__name__)``, a small class written once into
+  the module: used inside a flow or task run it logs through that run's logger (the records reach
+  the run logs, as those of Prefect 1's logger did), elsewhere through
+  ``logging.getLogger(__name__)`` (A). ``prefect.utilities.logging.get_logger(...)`` likewise
+  (``_Prefect1Logger(name)`` outside functions).
   What only a ``logging.Logger`` has (``addHandler``, ``removeHandler``, ``handlers``,
   ``propagate``, filters...), used on the run logger or on a name the function binds to it
   only, goes to the adapter's logger: ``logger.logger.addHandler(handler)`` (A).
@@ -192,6 +195,22 @@ P2_CONTEXT_NAMES = frozenset(
     }
 )
 
+LOGGER_HELPER = "_Prefect1Logger"
+LOGGER_HELPER_CODE = f'''class {LOGGER_HELPER}:
+    """Prefect 1's logger kept at module level: inside a flow or task run it logs through that
+    run's logger (the run logs, as Prefect 1's did), elsewhere through a standard logger."""
+
+    def __init__(self, name):
+        self._logger = logging.getLogger(name)
+
+    def __getattr__(self, attribute):
+        try:
+            logger = get_run_logger()
+        except MissingContextError:
+            logger = self._logger
+        return getattr(logger, attribute)
+'''
+
 TODAY_HELPER_CODE = f'''def {TODAY_HELPER}(offset_days=0, fmt="%Y-%m-%d"):
     """Prefect 1's context ``today`` (+/- days): the flow run's scheduled start date."""
     from datetime import timedelta
@@ -239,6 +258,7 @@ class ContextRule(Rule):
         self._consumed: set[int] = set()
         self._comment_out: dict[int, str] = {}
         self._need_today = False
+        self._need_logger = False
         self._need_config = False
         self._changed = False
         self._logger_names: list[frozenset[str]] = []  # per enclosing def: run logger names
@@ -422,11 +442,6 @@ class ContextRule(Rule):
             key in ("logger",) or key in FLOW_RUN or key in TASK_RUN or key in DATES
         ):
             self._plan[id(node)] = (key, default)
-            if key == "logger" and self.function_depth == 0:
-                self.add_todo(
-                    "a module-level logger does not reach the Prefect run logs: call "
-                    "get_run_logger() inside the task or flow instead"
-                )
             return
         if key in HUMAN:
             message = HUMAN[key]
@@ -462,17 +477,13 @@ class ContextRule(Rule):
             if self.function_depth:
                 self.add_import("prefect", "get_run_logger")
                 return cst.Call(func=cst.Name("get_run_logger"))
+            # a logger kept at module level: the run's logger when used in a run
             self.add_import("logging")
+            self.add_import("prefect", "get_run_logger")
+            self.add_import("prefect.exceptions", "MissingContextError")
+            self._need_logger = True
             name = args[0].value if key == "get_logger" and args else cst.Name("__name__")
-            if key == "get_logger":
-                self.add_todo(
-                    "a module-level logger does not reach the Prefect run logs: call "
-                    "get_run_logger() inside the task or flow instead"
-                )
-            return cst.Call(
-                func=cst.Attribute(value=cst.Name("logging"), attr=cst.Name("getLogger")),
-                args=[cst.Arg(name)],
-            )
+            return cst.Call(func=cst.Name(LOGGER_HELPER), args=[cst.Arg(name)])
         self.add_import("prefect", "runtime")
         if key in DATES:
             self._need_today = True
@@ -530,6 +541,8 @@ class ContextRule(Rule):
         RemoveImportsVisitor.remove_unused_import(self.context, "prefect")
         if self._need_today:
             updated_node = insert_helper(updated_node, TODAY_HELPER, TODAY_HELPER_CODE)
+        if self._need_logger:
+            updated_node = insert_helper(updated_node, LOGGER_HELPER, LOGGER_HELPER_CODE)
         if self._need_config:
             updated_node = self._add_config(updated_node)
         return updated_node
