@@ -293,14 +293,11 @@ def _loop_task(*lines: str, decorator: str = "@task") -> str:
                 decorator="@task(retries=2, timeout_seconds=5)",
             ),
             f"from prefect import task{CLASS}"
-            "@task(retries=2, timeout_seconds=5)\ndef t(x):\n"
-            "    {}\n".format(
+            + "@task(retries=2, timeout_seconds=5)\ndef t(x):\n    {}\n".format(
                 todo_text(
                     "PF011",
-                    "signals.LOOP became a loop in the task: a retry starts the loop again from "
-                    "its first iteration (Prefect 1 retried the iteration that failed, with its "
-                    "loop result); the timeout bounds the whole loop (Prefect 1's bounded each "
-                    "iteration)",
+                    "signals.LOOP became a loop in the task: the timeout bounds the whole loop "
+                    "(Prefect 1's bounded each iteration)",
                 )
             )
             + f"{LOOP_HEAD}"
@@ -309,6 +306,29 @@ def _loop_task(*lines: str, decorator: str = "@task") -> str:
             "            raise Prefect1Loop('next')\n"
             "        except Prefect1Loop:\n            continue\n",
             id="retries-timeout-todo-except-loop",
+        ),
+        pytest.param(
+            "import prefect\nfrom prefect import task\nfrom prefect.engine.signals import LOOP\n\n"
+            + _loop_task(
+                "n = prefect.context.get('task_loop_result', 0)",
+                "if n < 5:",
+                "    raise LOOP(result=n + 1)",
+                "return n",
+                decorator="@task(max_retries=2)",
+            ),
+            f"from prefect import runtime, task{CLASS}"
+            "@task(max_retries=2)\ndef t(x):\n"
+            "    loop_count, loop_result = Prefect1Loop.retried.pop(runtime.task_run.id, (1, None))\n"
+            f"{LOOP_HEAD}"
+            "            n = loop_result if loop_count > 1 else 0\n"
+            "            if n < 5:\n"
+            "                raise Prefect1Loop(result=n + 1)\n"
+            "            return n\n"
+            f"{CAUGHT}"
+            "        except BaseException:\n"
+            "            Prefect1Loop.retried[runtime.task_run.id] = loop_count, loop_result\n"
+            "            raise\n",
+            id="retries-resume-the-failed-iteration",
         ),
         pytest.param(
             "from prefect import task\nfrom prefect.engine.signals import LOOP\n\n"

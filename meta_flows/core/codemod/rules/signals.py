@@ -61,12 +61,15 @@ After::
 
   ``.get("task_loop_result", d)`` is ``loop_result`` alone when ``d`` is None or absent,
   ``.get("task_loop_count", 1)`` is ``loop_count``; a body that can end without ``return`` /
-  ``raise`` gets ``else: break``; with no read, the handler is ``continue``. The locals avoid the
+  ``raise`` gets ``else: break``; with no read, the handler is ``continue``. A task with
+  ``retries`` that reads them resumes, on a retry, the iteration that failed with its loop count
+  and result, as Prefect 1 did: ``except BaseException:`` stores them in
+  ``Prefect1Loop.retried`` under the task run's id (``runtime.task_run.id``, the same across
+  retries) and the loop starts from ``Prefect1Loop.retried.pop(runtime.task_run.id, (1, None))``. The locals avoid the
   names the function uses (``loop_count2``...). Other references to ``LOOP`` (``except LOOP``,
   ``isinstance``) name ``Prefect1Loop`` too (A). ONE TODO on the loop when the task has
-  ``retries`` (Prefect 1 retried the failed iteration with its loop result; here a retry starts
-  from the first) or a timeout (Prefect 1's bounded each iteration), or reads a key by item or
-  attribute inside a ``try`` (Prefect 1 raised there in the first iteration) (H). ``raise LOOP``
+  a timeout (Prefect 1's bounded each iteration), or reads a key by item or attribute inside a
+  ``try`` (Prefect 1 raised there in the first iteration) (H). ``raise LOOP``
   elsewhere (a helper called by a task, a function nested in a task that does not raise it
   itself) becomes ``raise Prefect1Loop(...)`` under ONE TODO: it loops only when called from a
   looping task's body (H). Keywords other than ``message``/``result`` are dropped under a TODO.
@@ -112,7 +115,11 @@ LOOP_CLASS = "Prefect1Loop"
 LOOP_CLASS_CODE = f'''class {LOOP_CLASS}(BaseException):
     """Prefect 1's LOOP signal: the task that raises it runs its body again, in the same task run,
     with ``result`` as the loop result (the signal itself when none is given, as in Prefect 1).
-    A BaseException like Prefect 1's signals: ``except Exception`` does not catch it."""
+    A BaseException like Prefect 1's signals: ``except Exception`` does not catch it.
+    ``retried``: task run id -> the loop count and result of its iteration that failed, which its
+    retry resumes (as Prefect 1's retries did)."""
+
+    retried = {{}}
 
     def __init__(self, message=None, result=...):
         super().__init__(message)
@@ -601,13 +608,24 @@ class SignalsRule(Rule):
             )
         body = list(block.body)
         head = [body.pop(0)] if body and is_docstring(body[0]) else []
+        resume = loop.reads and self._retries(original)
         if loop.reads:
             handler = f"{loop.count}, {loop.result} = {loop.count} + 1, {loop.signal}.result"
-            head.append(cst.parse_statement(f"{loop.count}, {loop.result} = 1, None\n"))
+            start = "1, None"
+            if resume:  # a retry resumes the iteration that failed, as in Prefect 1
+                start = f"{LOOP_CLASS}.retried.pop(runtime.task_run.id, (1, None))"
+                self.add_import("prefect", "runtime")
+            head.append(cst.parse_statement(f"{loop.count}, {loop.result} = {start}\n"))
             caught = f"{LOOP_CLASS} as {loop.signal}"
         else:
             handler, caught = "continue", LOOP_CLASS
         code = f"while True:\n    try:\n        pass\n    except {caught}:\n        {handler}\n"
+        if resume:
+            code += (
+                "    except BaseException:\n"
+                f"        {LOOP_CLASS}.retried[runtime.task_run.id] = {loop.count}, {loop.result}\n"
+                "        raise\n"
+            )
         if _may_fall_through(body):
             code += "    else:\n        break\n"
         statement = cst.parse_statement(code)
@@ -626,18 +644,22 @@ class SignalsRule(Rule):
         self._loop_used = True
         return updated.with_changes(body=block.with_changes(body=[*head, statement]))
 
-    def _loop_todo(self, original: cst.FunctionDef, loop: _Loop) -> str:
-        """What the loop does not do as Prefect 1 did (retries, timeout, raising reads)."""
+    def _options(self, original: cst.FunctionDef) -> set[str]:
         options = set()
         for dec in original.decorators:
             if isinstance(dec.decorator, cst.Call) and self.is_prefect(dec, "prefect.task"):
                 options |= {a.keyword.value for a in dec.decorator.args if a.keyword is not None}
+        return options
+
+    def _retries(self, original: cst.FunctionDef) -> bool:
+        return bool(self._options(original) & {"retries", "max_retries"})
+
+    def _loop_todo(self, original: cst.FunctionDef, loop: _Loop) -> str:
+        """What the loop does not do as Prefect 1 did (timeout, raising reads). Retries resume
+        the iteration that failed (``Prefect1Loop.retried``), as Prefect 1's did; a body reading
+        no loop state runs the same in every iteration, so starting over is the same."""
+        options = self._options(original)
         notes = []
-        if options & {"retries", "max_retries"}:
-            notes.append(
-                "a retry starts the loop again from its first iteration (Prefect 1 retried the "
-                "iteration that failed, with its loop result)"
-            )
         if options & {"timeout_seconds", "timeout"}:
             notes.append("the timeout bounds the whole loop (Prefect 1's bounded each iteration)")
         if loop.raising_reads:
