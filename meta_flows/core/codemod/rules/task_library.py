@@ -572,23 +572,34 @@ class TaskLibraryRule(Rule):
         self.require_package("prefect-shell")
         return stmts, self._dropped_todo(dropped)
 
+    def _template_task(
+        self, name: str, call: cst.Call, cls: str, body: str
+    ) -> tuple[dict[str, cst.Arg], str, list[str]] | None:
+        """For ``name = <cls>(template=..., <task options>)``: its arguments, the source of the
+        ``@task`` def taking ``template`` and ``**format_kwargs`` and returning ``body``, and
+        the options dropped (None: the arguments cannot be read)."""
+        kwargs = call_kwargs(call, ("template",))
+        if kwargs is None:
+            return None
+        code = {k: self.code_for(a.value) for k, a in kwargs.items()}
+        options, dropped = task_options({k: v for k, v in code.items() if k != "template"}, cls)
+        template = code.get("template", '""')
+        source = (
+            f"@{decorator_name(self, 'task')}({', '.join(options)})\n"
+            f"def {name}(template={template}, **format_kwargs):\n"
+            f"    return {body}\n"
+        )
+        return kwargs, source, dropped
+
     def _formatter_def(
         self, name: str, call: cst.Call
     ) -> tuple[list[cst.BaseStatement], str | None]:
-        kwargs = call_kwargs(call, ("template",))
-        if kwargs is None:
+        found = self._template_task(
+            name, call, "StringFormatter", "template.format(**format_kwargs)"
+        )
+        if found is None:
             return [], "StringFormatter arguments could not be read"
-        code = {k: self.code_for(a.value) for k, a in kwargs.items()}
-        template = code.get("template", '""')
-        options, dropped = task_options(
-            {k: v for k, v in code.items() if k != "template"}, "StringFormatter"
-        )
-        decorator = decorator_name(self, "task")
-        source = (
-            f"@{decorator}({', '.join(options)})\n"
-            f"def {name}(template={template}, **format_kwargs):\n"
-            f"    return template.format(**format_kwargs)\n"
-        )
+        kwargs, source, dropped = found
         todo = self._dropped_todo(dropped)
         template_arg = kwargs.get("template")
         fields = _template_fields(template_arg.value if template_arg else None)
@@ -603,20 +614,12 @@ class TaskLibraryRule(Rule):
         """The @task def replacing ``name = JinjaTemplate(...)``, rendering with the helper
         written once into the module; the TODO names what a literal template reads of the
         Prefect 1 context that Prefect 2 does not have."""
-        kwargs = call_kwargs(call, ("template",))
-        if kwargs is None:
+        found = self._template_task(
+            name, call, "JinjaTemplate", f"{JINJA_HELPER_NAME}(template, format_kwargs)"
+        )
+        if found is None:
             return [], "JinjaTemplate arguments could not be read"
-        code = {k: self.code_for(a.value) for k, a in kwargs.items()}
-        options, dropped = task_options(
-            {k: v for k, v in code.items() if k != "template"}, "JinjaTemplate"
-        )
-        template_code = code.get("template", '""')
-        decorator = decorator_name(self, "task")
-        source = (
-            f"@{decorator}({', '.join(options)})\n"
-            f"def {name}(template={template_code}, **format_kwargs):\n"
-            f"    return {JINJA_HELPER_NAME}(template, format_kwargs)\n"
-        )
+        kwargs, source, dropped = found
         stmts: list[cst.BaseStatement] = []
         if not self._jinja_helper_written:
             self._jinja_helper_written = True
