@@ -1256,3 +1256,18 @@ def test_get_task_run_result_of_a_run_not_waited_for_says_to_wait():
     )
     assert "    run = run_deployment(name='child/child', timeout=0)\n" in out.replace('"', "'")
     assert out.endswith("    return get_task_run_result(run, 'total')\n")
+
+
+def test_a_method_of_an_inline_library_instance_is_left_to_its_stand_in():
+    """``WriteAirtableRow().map(...)``: the class becomes a stand-in under its one TODO (the
+    ``.map`` is not read as a class ``map`` of the library)."""
+    src = (
+        "from prefect import Flow\nfrom prefect.tasks.airtable import WriteAirtableRow\n\n"
+        "with Flow('f') as flow:\n    WriteAirtableRow().map([1, 2], base_key='b')\n"
+    )
+    result = migrate(src, "flows.f")
+    assert [t.rule for t in result.todos] == ["PF013"], result.code
+    assert "`WriteAirtableRow` (Prefect 1 `prefect.tasks.airtable.WriteAirtableRow`" in (
+        result.todos[0].message
+    )
+    assert "def f():\n    WriteAirtableRow().map([1, 2], base_key='b')\n" in result.code

@@ -771,6 +771,14 @@ class TaskLibraryRule(Rule):
                 return updated_node
         if instance is not None:
             return self._instance_call(instance, original_node, updated_node)
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Call)
+            and library_key(self.prefect_name(func.value.func)) is not None
+        ):
+            # ``Library(...).map(...)``: a method of the instance the inner call made (a stand-in
+            # under its class's TODO, or a @task def): that call was handled
+            return updated_node
         if isinstance(func, cst.Call):
             # ``Library(...)(...)``: the inner call was handled; only StartFlowRun merges both.
             if self.is_prefect(func.func, "prefect.tasks.prefect.StartFlowRun"):
