@@ -294,3 +294,34 @@ def test_the_state_result_is_the_tasks_result_under_prefect2(tmp_path, prefect_e
     code = migrate(mapped, "flows.sums").code
     assert "print('MAPPED', state.result())" in code, code
     assert "MAPPED [2, 4]" in run_under_prefect2(tmp_path, code, prefect_env)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            "with prefect.context(secrets={'A': 1}):\n    state = flow.run()\n",
+            "if __name__ == \"__main__\":\n    with prefect.context(secrets={'A': 1}):\n"
+            "        state = etl_flow(return_state=True)\n",
+            id="with-block-unread-state-no-todo",
+        ),
+        pytest.param(
+            "# each size\nfor n in [1, 2]:\n    flow.run(n=n)\n",
+            '# each size\nif __name__ == "__main__":\n    for n in [1, 2]:\n        etl_flow(n=n)\n',
+            id="for-loop",
+        ),
+    ],
+)
+def test_a_module_level_block_running_the_flow_is_guarded(before, after):
+    """Prefect 1 ran it at import; importing the migrated module (a deployment, the validation)
+    must run nothing, as for a plain ``flow.run()``."""
+    src = "import prefect\n" + HEAD
+    assert_rewrite(RunRegisterRule, src + before, src + after)
+
+
+def test_a_block_defining_what_the_module_uses_is_not_guarded():
+    src = (
+        "import prefect\n" + HEAD + "with open('x') as fh:\n    data = fh.read()\n    flow.run()\n"
+    )
+    got = apply_rule(RunRegisterRule, src + "print(data)\n")
+    assert '__name__ == "__main__"' not in got and "    etl_flow()\n" in got

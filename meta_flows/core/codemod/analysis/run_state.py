@@ -53,7 +53,7 @@ def task_lookup(node: cst.CSTNode) -> tuple[str, str] | None:
 
 def lookups_only(module: cst.Module) -> set[str]:
     """Names assigned exactly once, by a plain ``name = ...``, and read nowhere but in
-    ``name.result[task].result`` lookups (at least one)."""
+    ``name.result[task].result`` lookups (or not read at all)."""
 
     class _Count(cst.CSTVisitor):
         def __init__(self) -> None:
@@ -84,8 +84,8 @@ def lookups_only(module: cst.Module) -> set[str]:
     module.visit(count)
     return {
         name
-        for name, n in count.lookups.items()
-        if count.assigned.get(name) == 1 and count.names.get(name) == n + 1
+        for name, assigned in count.assigned.items()
+        if assigned == 1 and count.names.get(name) == count.lookups.get(name, 0) + 1
     }
 
 

@@ -20,6 +20,10 @@ After::
   the call was an unguarded module-level statement (A). ``executor=X`` becomes
   ``etl_flow.with_options(executor=X)(...)``, which PF014 turns into ``task_runner=`` (A); other
   runner options (``context=``, ``task_states=``...) are dropped with a TODO.
+- A module-level ``with``/``for``/``if``/``try`` block running a flow (``with prefect.context(
+  secrets=...): state = flow.run()``) goes under the same guard, whole: Prefect 1 ran it at
+  import, and importing the migrated module (a deployment, the validation) must not -- unless the
+  block defines a function, class or import, or binds a name the rest of the module reads (A).
 - ``g.run()`` of a module-level copy of a flow (``g = flow.copy()``, ``copy.deepcopy(flow)``)
   becomes ``g()`` the same way: PF002 makes the copy a Prefect 2 flow (``with_options``) or a
   stand-in. The copy's ``g.register()`` stays for PF002, whose TODO asks for its deployment.
@@ -28,6 +32,7 @@ After::
 - ``flow.run(run_on_schedule=True)``, ``flow.run_agent()``, ``flow.visualize()``,
   ``flow.serialize()`` are removed; where their result was used the statement is commented out
   with a TODO (H).
+- ``state = flow.run()`` with ``state`` never read: ``return_state=True``, no TODO.
 - ``state = flow.run()`` then ``state.result[t].result`` (``state`` read no other way): the call
   returns a Prefect 2 State (``return_state=True``) and PF002, which knows what each ``@flow``
   returns, rewrites the lookup to ``state.result()`` where the flow returns ``t`` (``return t``,
@@ -51,7 +56,7 @@ from meta_flows.core.codemod.analysis.run_state import (
     lookups_only,
     state_todo,
 )
-from meta_flows.core.codemod.analysis.scope import name_refs
+from meta_flows.core.codemod.analysis.scope import count_refs, name_refs, stored_names
 from meta_flows.core.codemod.analysis.uses import simple_assign
 from meta_flows.core.codemod.base import SCRATCH_DISABLED, Rule, get_arg
 from meta_flows.core.codemod.sweep import (
@@ -98,8 +103,9 @@ class RunRegisterRule(Rule):
         # module-level copies of a flow (`g = f.copy()`): `g.run()` calls `g`, the Prefect 2 flow
         # PF002 makes of it (or the stand-in of a copy it cannot rewrite)
         self.copies: set[str] = set()
-        # names assigned once and read only as `name.result[task].result` (see _lookups_only)
+        # names assigned once and read only as `name.result[task].result` (see lookups_only)
         self.lookup_only: set[str] = set()
+        self._module: cst.Module | None = None
 
     # ------------------------------------------------------------------ analysis
 
@@ -116,6 +122,7 @@ class RunRegisterRule(Rule):
             elif site.variable:
                 self.flows.setdefault(site.variable, []).append((site.line, site.function_name))
         self.lookup_only = lookups_only(node)
+        self._module = node
         for stmt in node.body:
             assign = simple_assign(stmt)
             ref = assign and copied_flow(self, assign[1], self.flows)
@@ -419,7 +426,65 @@ class RunRegisterRule(Rule):
         return sweep_block(self, updated_node)
 
     def leave_If(self, original_node, updated_node):
-        return drop_emptied_main_guard(self, original_node, updated_node)
+        dropped = drop_emptied_main_guard(self, original_node, updated_node)
+        if is_main_guard(original_node) or dropped is not updated_node:
+            return dropped
+        return self._guarded(original_node, updated_node)
+
+    def leave_With(self, original_node, updated_node):
+        return self._guarded(original_node, updated_node)
+
+    def leave_For(self, original_node, updated_node):
+        return self._guarded(original_node, updated_node)
+
+    def leave_Try(self, original_node, updated_node):
+        return self._guarded(original_node, updated_node)
+
+    def _guarded(self, original_node, updated_node):
+        """A module-level block running a flow (``with prefect.context(...): flow.run()``, ``for
+        n in ...: flow.run(n=n)``): under ``if __name__ == "__main__":`` like a plain
+        ``flow.run()``, so importing the module (a deployment, the validation) runs nothing --
+        unless it defines what the module uses elsewhere."""
+        if not self._at_module_level() or self._module is None:
+            return updated_node
+        runs = [c for c in _calls_in(original_node) if self.calls.get(id(c), ("",))[0] == "run"]
+        if not runs or self._defines_used_names(original_node):
+            return updated_node
+        guard = cst.If(
+            test=cst.parse_expression(MAIN_GUARD),
+            body=cst.IndentedBlock(body=[updated_node.with_changes(leading_lines=[])]),
+            leading_lines=updated_node.leading_lines,
+        )
+        self.guards.add(self.new_node_id(guard))
+        return guard
+
+    def _defines_used_names(self, block: cst.CSTNode) -> bool:
+        """``block`` defines a function, class or import, or binds a name the rest of the
+        module reads."""
+
+        class _Defines(cst.CSTVisitor):
+            found = False
+
+            def visit_FunctionDef(inner, node) -> bool:  # noqa: N805
+                inner.found = True
+                return False
+
+            def visit_ClassDef(inner, node) -> bool:  # noqa: N805
+                inner.found = True
+                return False
+
+            def visit_Import(inner, node) -> None:  # noqa: N805
+                inner.found = True
+
+            def visit_ImportFrom(inner, node) -> None:  # noqa: N805
+                inner.found = True
+
+        finder = _Defines()
+        block.visit(finder)
+        if finder.found:
+            return True
+        others = [stmt for stmt in self._module.body if stmt is not block]
+        return any(count_refs(others, name) for name in set(stored_names(block)))
 
     def leave_Module(self, original_node, updated_node):
         updated_node = sweep_module(self, updated_node)
@@ -447,3 +512,14 @@ class RunRegisterRule(Rule):
 
 
 RULE = RunRegisterRule
+
+
+def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class _Calls(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    node.visit(_Calls())
+    return found
