@@ -87,18 +87,19 @@ state = flow.run()
     [
         pytest.param(
             "assert state.result[result].result == 6\nprint(state.result[result].result)",
-            "assert state.result() == 6\nprint(state.result())",
+            "assert state.result(raise_on_failure=False) == 6\n"
+            "print(state.result(raise_on_failure=False))",
             id="the-returned-task",
         ),
         pytest.param(
             "if True:\n    print(state.result[result].result, 1)",
-            "if True:\n    print(state.result(), 1)",
+            "if True:\n    print(state.result(raise_on_failure=False), 1)",
             id="nested",
         ),
     ],
 )
 def test_a_lookup_of_what_the_flow_returns_reads_the_state_result(lookups, after):
-    """``state.result[t].result`` where the @flow returns ``t``: ``state.result()``, no TODO."""
+    """``state.result[t].result`` where the @flow returns ``t``: ``state.result(raise_on_failure=False)``, no TODO."""
     result = migrate(LOOKUPS.format(lookups=lookups), "flows.sums")
     assert result.todos == [], result.code
     assert result.code.endswith(
@@ -127,7 +128,7 @@ def test_a_lookup_of_another_task_gets_the_one_todo():
         + "\n# print(state.result[doubled].result)\n"
         + note
         + "\n# print(state.result[doubled].result, 2)\n"
-        + "assert state.result() == 6\n"
+        + "assert state.result(raise_on_failure=False) == 6\n"
     ), result.code
     assert migrate(result.code, "flows.sums").code == result.code
 
@@ -283,7 +284,7 @@ def test_run_of_other_copies_is_left_alone(src):
 
 @pytest.mark.prefect
 def test_the_state_result_is_the_tasks_result_under_prefect2(tmp_path, prefect_env):
-    """The migrated module runs its flow at import: ``state.result()`` is what Prefect 1's
+    """The migrated module runs its flow at import: ``state.result(...)`` is what Prefect 1's
     ``state.result[result].result`` was (6), and the map's list for a map the flow returns."""
     lookups = "assert state.result[result].result == 6\nprint('TOTAL', state.result[result].result)"
     code = migrate(LOOKUPS.format(lookups=lookups), "flows.sums").code
@@ -292,7 +293,7 @@ def test_the_state_result_is_the_tasks_result_under_prefect2(tmp_path, prefect_e
         lookups="print('MAPPED', state.result[doubled].result)"
     )
     code = migrate(mapped, "flows.sums").code
-    assert "print('MAPPED', state.result())" in code, code
+    assert "print('MAPPED', state.result(raise_on_failure=False))" in code, code
     assert "MAPPED [2, 4]" in run_under_prefect2(tmp_path, code, prefect_env)
 
 

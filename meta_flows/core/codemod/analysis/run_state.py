@@ -4,7 +4,8 @@
 Prefect 2's flow-run State has no per-task results; its ``result()`` is the flow's return value.
 When a state is read only through such lookups, PF015 leaves them to PF002 (which knows what each
 ``@flow`` returns) and records the state here (``SCRATCH_STATE_LOOKUPS``); PF002 rewrites
-``state.result[task].result`` to ``state.result()`` where ``task`` is what the flow returns, and
+``state.result[task].result`` to ``state.result(raise_on_failure=False)`` where ``task`` is what
+the flow returns (Prefect 1's ``.result`` of a failed task was its exception: no raise), and
 otherwise comments the lookup out under the one TODO of :func:`state_todo`.
 """
 
@@ -120,7 +121,7 @@ def rewrite_lookups(
     returns: dict[str, str | None],
     comment_out: Callable[[cst.SimpleStatementLine, str | None, str | None], cst.BaseStatement],
 ) -> cst.Module:
-    """``state.result[task].result`` -> ``state.result()`` in every statement whose lookups all
+    """``state.result[task].result`` -> ``state.result(raise_on_failure=False)`` in every statement whose lookups all
     read what the flow ``states[state]`` returns (``returns``: @flow function -> the task
     variable it returns); any other statement with a lookup is commented out, the first of each
     state under :func:`state_todo`, the others with a note pointing to it."""
@@ -158,6 +159,7 @@ def rewrite_lookups(
             hit = task_lookup(original_node)
             if hit is None or hit[0] not in states:
                 return updated_node
-            return cst.Call(func=cst.Attribute(value=cst.Name(hit[0]), attr=cst.Name("result")))
+            # Prefect 1's `.result` of a failed task was its exception, not a raise
+            return cst.parse_expression(f"{hit[0]}.result(raise_on_failure=False)")
 
     return module.visit(_Rewrite())

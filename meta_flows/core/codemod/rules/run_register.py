@@ -35,7 +35,8 @@ After::
 - ``state = flow.run()`` with ``state`` never read: ``return_state=True``, no TODO.
 - ``state = flow.run()`` then ``state.result[t].result`` (``state`` read no other way): the call
   returns a Prefect 2 State (``return_state=True``) and PF002, which knows what each ``@flow``
-  returns, rewrites the lookup to ``state.result()`` where the flow returns ``t`` (``return t``,
+  returns, rewrites the lookup to ``state.result(raise_on_failure=False)`` (Prefect 1's
+  ``.result`` of a failed task was its exception) where the flow returns ``t`` (``return t``,
   or the list of results of a ``.map`` it returns) (A); a statement looking up another task is
   commented out under one TODO (see :mod:`meta_flows.core.codemod.analysis.run_state`).
 - ``state`` read otherwise (``state.is_successful()``, ``state.result[t]`` alone...): one TODO on
@@ -317,7 +318,7 @@ class RunRegisterRule(Rule):
                     and isinstance(callee, cst.Name)
                     and "PF002" not in self.context.scratch.get(SCRATCH_DISABLED, ())
                 ):
-                    # every read is `state.result[task].result`: PF002 makes it `state.result()`
+                    # every read is `state.result[task].result`: PF002 makes it `state.result(...)`
                     # when `task` is what the flow returns, else it writes this TODO there
                     self.state_vars.add(state_var)
                     lookups = self.context.scratch.setdefault(SCRATCH_STATE_LOOKUPS, {})
