@@ -22,8 +22,10 @@ After::
 
 - One informational line per statement names every setting that left it (a second rule adding
   one merges into the same line); ``meta-flows deployments`` writes them to prefect.yaml.
-- ``storage=``/``run_config=``/``schedule=``/``environment=`` kwargs of ``Flow(...)`` and
-  ``flow.<same> = ...`` assignments are removed (A).
+- ``storage=``/``run_config=``/``schedule=``/``environment=`` kwargs of ``Flow(...)`` (the
+  schedule also as Prefect 1's own ``Flow``'s second positional argument, ``Flow("etl",
+  schedule)``; a wrapper's positional arguments are its own) and ``flow.<same> = ...`` assignments
+  are removed (A).
 - ``flow.executor = X`` moves into the ``Flow(...)`` call as ``executor=X`` for PF014 (A).
 - Module-level variables that only held a Prefect 1 schedule/clock/storage/run-config object and are
   no longer used are commented out (also in a shared ``schedules.py`` that defines no flow) (A).
@@ -36,8 +38,9 @@ from libcst.codemod import CodemodContext
 from libcst.metadata import PositionProvider
 
 from meta_flows.core.codemod.analysis.flows import DEPLOYMENT_KWARGS, FLOW, SCRATCH_UNBOUND
-from meta_flows.core.codemod.analysis.scope import name_refs
+from meta_flows.core.codemod.analysis.scope import name_refs, raw_qualified_names
 from meta_flows.core.codemod.base import Rule, moved_comment
+from meta_flows.core.codemod.names import canonical
 from meta_flows.core.codemod.sweep import drop_emptied_main_guard, sweep_block, sweep_module
 
 _DEPLOYMENT_PREFIXES = {
@@ -198,8 +201,18 @@ class DeploymentConfigRule(Rule):
         changed = executor is not None
         args = []
         removed = []
+        # Prefect 1's own Flow(name, schedule, ...): a second positional argument is the schedule
+        # (a wrapper's positional arguments are its own)
+        own_flow = any(
+            canonical(q) == "prefect.Flow" for q in raw_qualified_names(self, original_node.func)
+        )
+        positional = 0
         for arg in updated_node.args:
             key = arg.keyword.value if arg.keyword is not None else None
+            if key is None and not arg.star:
+                positional += 1
+                if positional == 2 and own_flow:
+                    key = "schedule"
             if key in DEPLOYMENT_KWARGS:
                 removed.append(key)
                 self.removed_values.append(arg.value)
