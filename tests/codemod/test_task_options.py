@@ -11,7 +11,7 @@ import pytest
 from meta_flows.core.codemod.base import todo_text
 from meta_flows.core.codemod.options import P2_TASK_OPTIONS, convert_template
 from meta_flows.core.codemod.rules.task_options import RULE
-from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite
+from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
 REWRITES = [
     pytest.param(
@@ -106,12 +106,12 @@ S3_IMPORT = "from prefect.engine.results import S3Result\n"
 
 H_CASES = [
     (
-        "@task(task_run_name=lambda **kw: kw['x'])\ndef a(x): pass\n",
-        "task_run_name=lambda **kw: kw['x']",
+        "@task(task_run_name=lambda **kw: kw['map_index'])\ndef a(x): pass\n",
+        "task_run_name=lambda **kw: kw['map_index']",
         "@task()",
         S3_IMPORT,
-        "`task_run_name=lambda **kw: kw['x']` was removed: a Prefect 1 callable got the task's "
-        "inputs as kwargs; Prefect 2 calls task_run_name() with no arguments (read "
+        "`task_run_name=lambda **kw: kw['map_index']` was removed: a Prefect 1 callable got the "
+        "task's inputs as kwargs; Prefect 2 calls task_run_name() with no arguments (read "
         "prefect.runtime.task_run.parameters) -- rewrite it by hand",
     ),
     (
@@ -386,3 +386,47 @@ def test_folded_attribute_edits_run_under_prefect2(tmp_path, prefect_env):
         'print("OK")\n'
     )
     assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)
+
+
+@pytest.mark.parametrize(
+    ("name", "template"),
+    [
+        ("lambda **kwargs: f\"{kwargs['val']}\"", '"{val}"'),
+        ('lambda **kw: f\'run {kw["val"]!r}-{kw["n"]:>3} {{x}}\'', '"run {val!r}-{n:>3} {{x}}"'),
+        ("lambda **kw: kw['n']", '"{n}"'),
+        ("lambda **kw: str(kw['n'])", '"{n}"'),
+    ],
+)
+def test_a_callable_run_name_formatting_inputs_becomes_a_template(name, template):
+    """Prefect 1 called it with the task's inputs; Prefect 2 formats a task_run_name string with
+    the task's parameters."""
+    assert_rewrite(
+        RULE,
+        f"from prefect import task\n@task(task_run_name={name})\ndef a(val, n): pass\n",
+        f"from prefect import task\n@task(task_run_name={template})\ndef a(val, n): pass\n",
+    )
+
+
+@pytest.mark.prefect
+def test_a_run_name_template_names_the_runs_under_prefect2(tmp_path, prefect_env):
+    src = (
+        "from prefect import Flow, task\n\n"
+        "@task(task_run_name=lambda **kwargs: f\"item-{kwargs['val']}\")\n"
+        "def show(val):\n    return val\n\n"
+        "with Flow('names') as flow:\n    show.map([1, 2])\n"
+    )
+    code = migrate(src, "names").code
+    assert '@task(task_run_name="item-{val}")' in code, code
+    runner = code + (
+        "\nimport asyncio\nfrom prefect import get_client\n"
+        "from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId\n\n"
+        "state = names(return_state=True)\n\n"
+        "async def main():\n"
+        "    async with get_client() as client:\n"
+        "        runs = await client.read_task_runs(flow_run_filter=FlowRunFilter("
+        "id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))\n"
+        "    print(sorted(r.name for r in runs))\n\n"
+        "asyncio.run(main())\n"
+    )
+    out = run_under_prefect2(tmp_path, runner, prefect_env)
+    assert "['item-1', 'item-2']" in out, out

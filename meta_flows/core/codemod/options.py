@@ -321,6 +321,12 @@ def convert_options(
                     f"timeout_seconds takes seconds; if `{code_of(value)}` is a timedelta use "
                     f"{total_seconds_code(value)}"
                 )
+        elif kw == "task_run_name" and _run_name_template(value, params) is not None:
+            # `lambda **kwargs: f"{kwargs['x']}"` read the task's inputs: Prefect 2 formats a
+            # task_run_name string with the task's parameters
+            template = _run_name_template(value, params)
+            quoted = f'"{template}"' if '"' not in template else repr(template)
+            emit(_kw("task_run_name", cst.SimpleString(quoted), arg), arg)
         elif kw == "task_run_name":
             todos.append(
                 f"`{_fmt(arg)}` was removed: a Prefect 1 callable got the task's inputs as "
@@ -501,6 +507,64 @@ def _result_args(rule: Rule, arg: cst.Arg, params, todos) -> list[cst.Arg]:
         "by hand"
     )
     return []
+
+
+def _run_name_template(value: cst.BaseExpression, params: Sequence[str] | None) -> str | None:
+    """The Prefect 2 ``task_run_name`` template for a Prefect 1 callable that only formats the
+    task's inputs: ``lambda **kwargs: f"{kwargs['val']}-x"`` -> ``"{val}-x"`` (also
+    ``kwargs['val']`` and ``str(kwargs['val'])`` alone). None: anything else (another context
+    key, a call, a format spec with fields...)."""
+    if not (
+        isinstance(value, cst.Lambda)
+        and params
+        and not value.params.params
+        and not value.params.kwonly_params
+        and not value.params.posonly_params
+        and isinstance(value.params.star_arg, cst.MaybeSentinel)
+        and isinstance(value.params.star_kwarg, cst.Param)
+    ):
+        return None
+    kwargs = value.params.star_kwarg.name.value
+
+    def field(node: cst.BaseExpression) -> str | None:
+        if not (
+            isinstance(node, cst.Subscript)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == kwargs
+            and len(node.slice) == 1
+            and isinstance(node.slice[0].slice, cst.Index)
+            and isinstance(node.slice[0].slice.value, cst.SimpleString)
+        ):
+            return None
+        key = literal_value(node.slice[0].slice.value)
+        return key if isinstance(key, str) and key in params and key.isidentifier() else None
+
+    body = value.body
+    if isinstance(body, cst.Call) and isinstance(body.func, cst.Name) and body.func.value == "str":
+        body = body.args[0].value if len(body.args) == 1 and not body.args[0].keyword else body
+    single = field(body)
+    if single is not None:
+        return "{" + single + "}"
+    if not isinstance(body, cst.FormattedString) or body.prefix.lower() != "f":
+        return None
+    out = []
+    for part in body.parts:
+        if isinstance(part, cst.FormattedStringText):
+            if "\\" in part.value:
+                return None
+            out.append(part.value)  # already doubles its braces, as str.format wants
+            continue
+        name = field(part.expression)
+        if name is None:
+            return None
+        spec = ""
+        if part.format_spec is not None:
+            if not all(isinstance(p, cst.FormattedStringText) for p in part.format_spec):
+                return None
+            spec = ":" + "".join(p.value for p in part.format_spec)
+        conversion = f"!{part.conversion}" if part.conversion else ""
+        out.append("{" + name + conversion + spec + "}")
+    return "".join(out)
 
 
 def _target_arg(arg: cst.Arg, params, todos) -> cst.Arg | None:

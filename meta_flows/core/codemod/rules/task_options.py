@@ -21,8 +21,12 @@ repository ``Task`` subclasses that stay classes::
   result_storage=LocalFileSystem(basepath=d)``; ``target=`` -> ``result_storage_key=`` with
   Prefect 2 template fields (TODO where a field has no equivalent, and because Prefect 2 does not
   skip the task when the key exists).
-- H (removed with a TODO quoting it): callable ``task_run_name``, cloud ``result=`` objects,
-  ``skip_on_upstream_skip``.
+- A: ``task_run_name=lambda **kw: f"item-{kw['val']}"`` (a callable that only formats the
+  task's inputs: an f-string of ``kw['<parameter>']``, ``kw['<parameter>']`` or
+  ``str(kw['<parameter>'])``) -> ``task_run_name="item-{val}"``, which Prefect 2 formats with the
+  task's parameters.
+- H (removed with a TODO quoting it): other callable ``task_run_name``, cloud ``result=``
+  objects, ``skip_on_upstream_skip``.
 - Safety net: PF004 runs after PF012 (state handlers) and PF009 (triggers); any keyword still on a
   Prefect ``task(...)`` call that Prefect 2.20's ``prefect.task`` does not accept is removed with a
   TODO quoting it, so the module always imports.
