@@ -335,13 +335,7 @@ class RunRegisterRule(Rule):
                     )
                 return updated_node
             if module_level:
-                guard = cst.If(
-                    test=cst.parse_expression(MAIN_GUARD),
-                    body=cst.IndentedBlock(body=[updated_node.with_changes(leading_lines=[])]),
-                    leading_lines=updated_node.leading_lines,
-                )
-                self.guards.add(self.new_node_id(guard))
-                return guard
+                return self._main_guard(updated_node)
             return updated_node
         if not used:
             self.removed.add(self.new_node_id(updated_node))
@@ -451,10 +445,14 @@ class RunRegisterRule(Rule):
         runs = [c for c in _calls_in(original_node) if self.calls.get(id(c), ("",))[0] == "run"]
         if not runs or self._defines_used_names(original_node):
             return updated_node
+        return self._main_guard(updated_node)
+
+    def _main_guard(self, stmt: cst.BaseStatement) -> cst.If:
+        """``stmt`` under ``if __name__ == "__main__":`` (merged with an adjacent guard later)."""
         guard = cst.If(
             test=cst.parse_expression(MAIN_GUARD),
-            body=cst.IndentedBlock(body=[updated_node.with_changes(leading_lines=[])]),
-            leading_lines=updated_node.leading_lines,
+            body=cst.IndentedBlock(body=[stmt.with_changes(leading_lines=[])]),
+            leading_lines=stmt.leading_lines,
         )
         self.guards.add(self.new_node_id(guard))
         return guard
