@@ -321,10 +321,9 @@ def convert_options(
                     f"timeout_seconds takes seconds; if `{code_of(value)}` is a timedelta use "
                     f"{total_seconds_code(value)}"
                 )
-        elif kw == "task_run_name" and _run_name_template(value, params) is not None:
+        elif kw == "task_run_name" and (template := _run_name_template(value, params)) is not None:
             # `lambda **kwargs: f"{kwargs['x']}"` read the task's inputs: Prefect 2 formats a
             # task_run_name string with the task's parameters
-            template = _run_name_template(value, params)
             quoted = f'"{template}"' if '"' not in template else repr(template)
             emit(_kw("task_run_name", cst.SimpleString(quoted), arg), arg)
         elif kw == "task_run_name":

@@ -72,7 +72,8 @@ def metadata_options(sources: Sequence[str]) -> frozenset[str] | None:
 
 def _class_metadata(source: str) -> set[str] | None:
     try:
-        tree = pyast.parse(_dedent(source))
+        # a nested class's source (inspect.getsource keeps its indentation)
+        tree = pyast.parse(textwrap.dedent(source))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
@@ -200,8 +201,3 @@ def _is_docstring(stmt: ast.stmt) -> bool:
         and isinstance(stmt.value, ast.Constant)
         and isinstance(stmt.value.value, str)
     )
-
-
-def _dedent(source: str) -> str:
-    """A nested class's source (``inspect.getsource`` keeps its indentation) made parseable."""
-    return textwrap.dedent(source)

@@ -264,25 +264,19 @@ class RunRegisterRule(Rule):
 
     def _statement_call(self, stmt: cst.SimpleStatementLine) -> tuple[str, bool] | None:
         """(method, used) for the flow-method call of a statement, if any."""
-        found = None
-        used = True
-
-        class _Finder(cst.CSTVisitor):
-            def visit_Call(inner, node: cst.Call) -> None:  # noqa: N805
-                nonlocal found
-                if found is None and id(node) in self.calls:
-                    found = node
-
-        stmt.visit(_Finder())
+        found = self._flow_call(stmt)
         if found is None:
             return None
-        if (
+        used = not (
             len(stmt.body) == 1
             and isinstance(stmt.body[0], cst.Expr)
             and stmt.body[0].value is found
-        ):
-            used = False
+        )
         return self.calls[id(found)][0], used
+
+    def _flow_call(self, node: cst.CSTNode) -> cst.Call | None:
+        """The first flow-method call (``flow.run()``, ``flow.register()``...) inside ``node``."""
+        return next((c for c in _calls_in(node) if id(c) in self.calls), None)
 
     def leave_SimpleStatementLine(self, original_node, updated_node):
         info = self._statement_call(original_node)
@@ -312,7 +306,7 @@ class RunRegisterRule(Rule):
         if method == "run":
             if used:
                 state_var = self._assigned_name(original_node)
-                callee = self.calls[id(self._run_call(original_node))][1]
+                callee = self.calls[id(self._flow_call(original_node))][1]
                 if (
                     state_var in self.lookup_only
                     and isinstance(callee, cst.Name)
@@ -351,17 +345,6 @@ class RunRegisterRule(Rule):
             f"deployments` / prefect.yaml and served by workers): rewrite the code that used its "
             f"result",
         )
-
-    def _run_call(self, stmt: cst.SimpleStatementLine) -> cst.Call | None:
-        found = []
-
-        class _Finder(cst.CSTVisitor):
-            def visit_Call(inner, node: cst.Call) -> None:  # noqa: N805
-                if id(node) in self.calls:
-                    found.append(node)
-
-        stmt.visit(_Finder())
-        return found[0] if found else None
 
     def _task_result_lookup(self, stmt: cst.SimpleStatementLine) -> str | None:
         """The flow-run State variable ``stmt`` subscripts as ``state.result[...]``, if any."""
