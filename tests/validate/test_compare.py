@@ -718,3 +718,45 @@ def test_a_migrated_task_that_cannot_import_a_module_is_a_migrated_error():
 def test_a_task_failing_otherwise_is_still_compared():
     lg = legacy(t("extract", ok=False, message="ValueError('bad row')"), ok=False)
     assert verdict(lg, migrated(m("extract", 1))).verdict == "different"
+
+
+def test_a_legacy_task_that_finds_no_secret_is_a_legacy_error_naming_how_to_give_one():
+    lg = legacy(
+        t("GetValue", 1),
+        t(
+            "SlackTask",
+            ok=False,
+            message="Error during execution of task: ValueError('Local Secret "
+            '"SLACK_WEBHOOK_URL" was not found.\')',
+        ),
+        ok=False,
+    )
+    v = verdict(lg, migrated(m("GetValue", 1)))
+    assert v.verdict == "legacy-error"
+    assert v.reason.startswith(
+        "the legacy run could not read the secret 'SLACK_WEBHOOK_URL' (task 'SlackTask')"
+    )
+    assert "PREFECT__CONTEXT__SECRETS__SLACK_WEBHOOK_URL" in v.reason
+
+
+def test_a_legacy_task_that_reaches_no_docker_daemon_is_a_legacy_error():
+    lg = legacy(
+        t(
+            "CreateContainer",
+            ok=False,
+            message='Error during execution of task: DockerException("Error while fetching '
+            "server API version: ('Connection aborted.', FileNotFoundError(2, 'No such file'))\")",
+        ),
+        t("see_output", ok=False, state="TriggerFailed"),
+        ok=False,
+    )
+    v = verdict(lg, migrated(m("see_output", None)))
+    assert v.verdict == "legacy-error"
+    assert v.reason.startswith(
+        "the legacy run could not reach a Docker daemon (task 'CreateContainer')"
+    )
+
+
+def test_a_secret_or_docker_message_in_a_run_that_succeeded_changes_nothing():
+    lg = legacy(t("log", "Local Secret 'X' was not found"))
+    assert verdict(lg, migrated(m("log", "Local Secret 'X' was not found"))).verdict == "equal"

@@ -6,8 +6,9 @@ Verdicts, first match wins:
 
 - ``skipped``: the case options say ``skip`` (see :func:`skipped_verdict` for cases that never ran);
 - ``legacy-error``: the legacy run could not run or crashed (``error``) or timed out, or it
-  failed because a task could not import a module (its environment lacks a dependency: the run
-  says nothing about the flow);
+  failed for want of something in its environment (:func:`environment_gap`: a task could not
+  import a module, read a Prefect 1 secret or reach a Docker daemon; the run says nothing about
+  the flow);
 - ``migrated-error``: the same for the migrated run, or its final state failed while the legacy
   run's succeeded (the diff still lists the tasks that differ);
 - ``different``: any difference in the final state (success or not), parameters, tasks or files;
@@ -777,16 +778,9 @@ def compare_runs(
         if capture.error:
             return CaseVerdict(**base, verdict=verdict, reason=capture.error)
     for capture, verdict in ((legacy, "legacy-error"), (migrated, "migrated-error")):
-        missing = _missing_module(capture)
-        if missing is not None:
-            module, task_name = missing
-            return CaseVerdict(
-                **base,
-                verdict=verdict,
-                reason=f"the {capture.side} run could not import {module} (task {task_name!r}): "
-                f"its environment lacks it; add it to the project's requirements to compare "
-                f"this flow",
-            )
+        gap = environment_gap(capture)
+        if gap is not None:
+            return CaseVerdict(**base, verdict=verdict, reason=gap)
     result = _RunComparer(legacy, migrated, options).run()
     notes = [NOTES[code] for code in sorted(result.notes, key=_note_order)]
     if legacy.ok and not migrated.ok:
@@ -803,17 +797,39 @@ def compare_runs(
 
 
 _NO_MODULE = re.compile(r"No module named '([\w.]+)'")
+_NO_SECRET = re.compile(r"""Local Secret \\?["']([^"'\\]+)\\?["'] was not found""")
+_NO_DOCKER = re.compile(r"DockerException\W+Error while fetching server API version")
 
 
-def _missing_module(capture: RunCapture) -> tuple[str, str] | None:
-    """(module, task) when a failed run failed because a task could not import a module: the
-    side's environment lacks a dependency, and its run says nothing about the flow."""
+def environment_gap(capture: RunCapture) -> str | None:
+    """Why a failed run failed for want of something in its environment, not because of the
+    flow: a task could not import a module, read a Prefect 1 secret (the validation sandbox has
+    none unless given) or reach a Docker daemon. Such a run says nothing about the flow. None
+    when the run succeeded or failed otherwise."""
     if capture.ok:
         return None
+    side = capture.side
     for task in capture.tasks:
-        found = None if task.ok else _NO_MODULE.search(task.message or "")
+        message = "" if task.ok else task.message or ""
+        found = _NO_MODULE.search(message)
         if found:
-            return found.group(1), task.name
+            return (
+                f"the {side} run could not import {found.group(1)} (task {task.name!r}): its "
+                "environment lacks it; add it to the project's requirements to compare this flow"
+            )
+        found = _NO_SECRET.search(message)
+        if found:
+            name = found.group(1)
+            return (
+                f"the {side} run could not read the secret {name!r} (task {task.name!r}): the "
+                "validation sandbox has no secrets; to compare this flow, give it a stand-in "
+                f"value (PREFECT__CONTEXT__SECRETS__{name} in meta-flows' environment)"
+            )
+        if _NO_DOCKER.search(message):
+            return (
+                f"the {side} run could not reach a Docker daemon (task {task.name!r}): there is "
+                "none where validation runs; validate this flow where one is"
+            )
     return None
 
 
