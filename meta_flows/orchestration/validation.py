@@ -9,7 +9,9 @@
    (:func:`~meta_flows.sandbox.legacy_run.run_legacy`) and, at the same time, under Prefect 2 in
    one child process (:func:`~meta_flows.sandbox.migrated_run.run_migrated_many`), the migrated
    module being the file at the same relative path in the migrated repository;
-4. compare each pair (:func:`~meta_flows.core.validation.compare.compare_runs`).
+4. compare each pair (:func:`~meta_flows.core.validation.compare.compare_runs`); a pair found
+   ``different`` runs once more under Prefect 1, and results that differ between the two legacy
+   runs are not compared (the clock, randomness the seed does not reach).
 
 :func:`run_cases` does steps 3-4 for any subset of planned cases (the Prefect flow layer calls
 it once per flow).
@@ -19,11 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from meta_flows.core.validation.cases import ValidationCase, load_cases, plan_cases
 from meta_flows.core.validation.compare import compare_runs, skipped_verdict
-from meta_flows.core.validation.model import CaseVerdict, CompareOptions
+from meta_flows.core.validation.model import CaseVerdict, CompareOptions, RunCapture
 from meta_flows.sandbox.legacy_run import RunSpec, run_legacy
 from meta_flows.sandbox.migrated_env import MigratedEnvError, migrated_env
 from meta_flows.sandbox.migrated_run import run_migrated_many
@@ -82,7 +85,7 @@ def run_cases(
         legacy_future = pool.submit(
             run_legacy,
             legacy_dir,
-            [RunSpec(c.flow.file, c.flow.name, c.case, c.parameters, c.flow.line) for c in chosen],
+            [_spec(c) for c in chosen],
             timeout=timeout,
             root=env_root,
         )
@@ -102,12 +105,54 @@ def run_cases(
             python=python,
         )
         legacy = legacy_future.result()
-    for index, case, old, fresh in zip(runnable, chosen, legacy, new, strict=True):
-        try:
-            verdicts[index] = compare_runs(old, fresh, case.options)
-        except ValueError as exc:  # a user comparator that cannot be imported
-            verdicts[index] = skipped_verdict(case.flow.name, case.case, f"cannot compare: {exc}")
+    pairs = [
+        _Pair(index, case, old, fresh, case.options)
+        for index, case, old, fresh in zip(runnable, chosen, legacy, new, strict=True)
+    ]
+    verdicts.update(_compare(pairs, legacy_dir, timeout, env_root))
     return _in_order(verdicts, cases)
+
+
+@dataclass
+class _Pair:
+    index: int
+    case: ValidationCase
+    legacy: RunCapture
+    migrated: RunCapture
+    options: CompareOptions | None
+
+
+def _spec(case: ValidationCase) -> RunSpec:
+    return RunSpec(case.flow.file, case.flow.name, case.case, case.parameters, case.flow.line)
+
+
+def _compare(
+    pairs: Sequence[_Pair], legacy_dir: str | Path, timeout: float, env_root: Path | None
+) -> dict[int, CaseVerdict]:
+    """The verdict of each pair, by case index. A case found ``different`` runs once more under
+    Prefect 1 and is compared again knowing what the flow itself does not reproduce (results
+    that differ between its two legacy runs: the clock, randomness the seed does not reach; see
+    :func:`~meta_flows.core.validation.compare.compare_runs`)."""
+
+    def verdict(pair: _Pair, again: RunCapture | None = None) -> CaseVerdict:
+        try:
+            return compare_runs(pair.legacy, pair.migrated, pair.options, again)
+        except ValueError as exc:  # a user comparator that cannot be imported
+            flow = pair.case.flow.name
+            return skipped_verdict(flow, pair.case.case, f"cannot compare: {exc}")
+
+    verdicts = {pair.index: verdict(pair) for pair in pairs}
+    doubtful = [pair for pair in pairs if verdicts[pair.index].verdict == "different"]
+    if doubtful:
+        again = run_legacy(
+            legacy_dir,
+            [_spec(pair.case) for pair in doubtful],
+            timeout=timeout,
+            root=env_root,
+        )
+        for pair, second in zip(doubtful, again, strict=True):
+            verdicts[pair.index] = verdict(pair, second)
+    return verdicts
 
 
 def _deployment_of(case: ValidationCase, deployments: Sequence) -> object | None:
@@ -138,7 +183,6 @@ def run_cases_on_deployments(
     import uuid
 
     from meta_flows.adapters.prefect2.validation_runs import run_deployments
-    from meta_flows.core.validation.model import RunCapture
 
     migrated = Path(migrated_dir)
     verdicts: dict[int, CaseVerdict] = {}
@@ -171,7 +215,7 @@ def run_cases_on_deployments(
         legacy_future = pool.submit(
             run_legacy,
             legacy_dir,
-            [RunSpec(c.flow.file, c.flow.name, c.case, c.parameters, c.flow.line) for c in chosen],
+            [_spec(c) for c in chosen],
             timeout=timeout,
             root=env_root,
         )
@@ -206,6 +250,7 @@ def run_cases_on_deployments(
         python=python,
     )
     captures = dict(zip(readable, read, strict=True))
+    pairs: list[_Pair] = []
     for position, ((index, _), case, old, run) in enumerate(
         zip(runnable, chosen, legacy, runs, strict=True)
     ):
@@ -227,10 +272,8 @@ def run_cases_on_deployments(
         _assume_map_indices(old, fresh)
         # what a run wrote on the worker's machine is not seen here: files are not compared
         options = (case.options or CompareOptions()).model_copy(update={"compare_files": False})
-        try:
-            verdicts[index] = compare_runs(old, fresh, options)
-        except ValueError as exc:
-            verdicts[index] = skipped_verdict(case.flow.name, case.case, f"cannot compare: {exc}")
+        pairs.append(_Pair(index, case, old, fresh, options))
+    verdicts.update(_compare(pairs, legacy_dir, timeout, env_root))
     return _in_order(verdicts, cases)
 
 

@@ -760,3 +760,72 @@ def test_a_legacy_task_that_reaches_no_docker_daemon_is_a_legacy_error():
 def test_a_secret_or_docker_message_in_a_run_that_succeeded_changes_nothing():
     lg = legacy(t("log", "Local Secret 'X' was not found"))
     assert verdict(lg, migrated(m("log", "Local Secret 'X' was not found"))).verdict == "equal"
+
+
+# --- a second legacy run: what the flow itself does not reproduce -------------------------------
+
+
+def test_results_that_differ_between_two_legacy_runs_are_not_compared_and_a_note_names_them():
+    lg = legacy(
+        t("stamp", {"at": "19:53:17", "rows": 3}),
+        t("print_date", result_json=False, repr_="'Sun Dec  6 19:53:17'"),
+        t("total", 6),
+    )
+    again = legacy(
+        t("stamp", {"at": "19:53:18", "rows": 3}),
+        t("print_date", result_json=False, repr_="'Sun Dec  6 19:53:18'"),
+        t("total", 6),
+    )
+    mg = migrated(
+        m("stamp", {"at": "19:53:19", "rows": 3}),
+        m("print_date", result_json=False, repr_="'Sun Dec  6 19:53:19'"),
+        m("total", 6),
+    )
+    assert verdict(lg, mg).verdict == "different"  # without the second run
+    v = compare_runs(lg, mg, legacy_again=again)
+    assert (v.verdict, v.diff) == ("equal", [])
+    assert v.notes == [
+        "Not compared: results that differed between two Prefect 1 runs of this case (the "
+        "clock, randomness beyond the seed): task 'print_date'; task 'stamp' at at."
+    ]
+
+
+def test_what_is_stable_between_the_legacy_runs_is_still_compared():
+    lg = legacy(t("stamp", {"at": "19:53:17", "rows": 3}), t("total", 6))
+    again = legacy(t("stamp", {"at": "19:53:18", "rows": 3}), t("total", 6))
+    mg = migrated(m("stamp", {"at": "19:53:19", "rows": 4}), m("total", 7))
+    v = compare_runs(lg, mg, legacy_again=again)
+    assert v.verdict == "different"
+    assert v.diff == [
+        "task 'stamp' rows: legacy 3 != migrated 4",
+        "task 'total': legacy 6 != migrated 7",
+    ]
+
+
+def test_legacy_runs_that_take_another_course_keep_the_differences_with_a_note():
+    lg = legacy(t("draw", 0.7), t("report", "high"))
+    again = legacy(t("draw", ok=False, message="ValueError('low')"), ok=False)
+    mg = migrated(m("draw", ok=False, message="ValueError('low')"), ok=False)
+    v = compare_runs(lg, mg, legacy_again=again)
+    assert v.verdict == "migrated-error"
+    assert v.diff
+    assert v.notes[-1].startswith(
+        "Two Prefect 1 runs of this case did not behave the same (final state Success then "
+        "Failed; task 'draw' ended Success then Failed; task 'report' ran 1 then 0 time(s))"
+    )
+
+
+def test_a_second_legacy_run_that_crashed_is_not_used():
+    lg = legacy(t("stamp", "19:53:17"))
+    again = legacy(error="the interpreter died", ok=False)
+    v = compare_runs(lg, migrated(m("stamp", "19:53:19")), legacy_again=again)
+    assert (v.verdict, v.notes) == ("different", [])
+
+
+def test_a_file_whose_content_differs_between_two_legacy_runs_is_not_compared():
+    lg = legacy(t("write", None), files={"out/stamp.txt": "aa", "out/data.csv": "cc"})
+    again = legacy(t("write", None), files={"out/stamp.txt": "bb", "out/data.csv": "cc"})
+    mg = migrated(m("write", None), files={"out/stamp.txt": "dd", "out/data.csv": "ee"})
+    v = compare_runs(lg, mg, legacy_again=again)
+    assert v.diff == ["file 'out/data.csv': content differs (sha256 legacy cc, migrated ee)"]
+    assert v.notes[-1].endswith("file 'out/stamp.txt'.")

@@ -122,6 +122,10 @@ NOTES: dict[str, str] = {
 }
 
 MAX_LINES_PER_TASK = 20
+
+#: The key of :func:`unstable_results` under which files written are listed (not a task name:
+#: task names are never empty).
+FILES = ""
 _SHORT = 60
 
 Path = tuple[Any, ...]
@@ -282,9 +286,15 @@ def _path_matches(pattern: Sequence[str], path: Path) -> bool:
 class _ValueDiffer:
     """Differences between two JSON-like values under one task's options."""
 
-    def __init__(self, opts: ValueOptions, ignore: Iterable[Sequence[str]] = ()) -> None:
+    def __init__(
+        self,
+        opts: ValueOptions,
+        ignore: Iterable[Sequence[str]] = (),
+        unstable: Iterable[Path] = (),
+    ) -> None:
         self.opts = opts
         self.ignore = [list(p) for p in ignore]
+        self.unstable = set(unstable)  # exact paths, not patterns
         if isinstance(opts.unordered, bool):
             self.unordered_all = opts.unordered
             self.unordered_paths: list[list[str]] = []
@@ -293,7 +303,7 @@ class _ValueDiffer:
             self.unordered_paths = [_split_pattern(p) for p in opts.unordered]
 
     def ignored(self, path: Path) -> bool:
-        return any(_path_matches(p, path) for p in self.ignore)
+        return path in self.unstable or any(_path_matches(p, path) for p in self.ignore)
 
     def unordered(self, path: Path) -> bool:
         return self.unordered_all or any(_path_matches(p, path) for p in self.unordered_paths)
@@ -435,6 +445,8 @@ class _ValueDiffer:
         for r, (ra, rb) in enumerate(zip(rows_a, rows_b, strict=False)):
             label = idx_a[r] if r < len(idx_a) else r
             for c, va, vb in zip(common, ra, rb, strict=True):
+                if self.ignored((*path, _Cell(label, c))):
+                    continue
                 for _, msg in cell_differ.diff(va, vb):
                     out.append(((*path, _Cell(label, c)), msg))
         return out
@@ -467,10 +479,17 @@ class _Result:
 
 
 class _RunComparer:
-    def __init__(self, legacy: RunCapture, migrated: RunCapture, options: CompareOptions) -> None:
+    def __init__(
+        self,
+        legacy: RunCapture,
+        migrated: RunCapture,
+        options: CompareOptions,
+        unstable: dict[str, set[Path]] | None = None,
+    ) -> None:
         self.legacy = legacy
         self.migrated = migrated
         self.options = options
+        self.unstable = unstable or {}
         self.diff: list[str] = []
         self.notes: set[str] = set()
         self._comparators: dict[str, Comparator] = {}
@@ -499,7 +518,7 @@ class _RunComparer:
             if (scope is None and not scope_params)
             or (scope is not None and fnmatchcase(name, scope))
         ]
-        return _ValueDiffer(self.value_options(name), ignore)
+        return _ValueDiffer(self.value_options(name), ignore, self.unstable.get(name, ()))
 
     def comparator(self, spec: str) -> Comparator:
         if spec not in self._comparators:
@@ -528,12 +547,14 @@ class _RunComparer:
     def compare_files(self) -> None:
         if not self.options.compare_files:
             return
+        unstable = self.unstable.get(FILES, set())
 
         def kept(files: dict[str, str]) -> dict[str, str]:
             return {
                 p: h
                 for p, h in files.items()
                 if not any(fnmatchcase(p, g) for g in self.options.ignore_files)
+                and (p,) not in unstable
             }
 
         la, mi = kept(self.legacy.files), kept(self.migrated.files)
@@ -668,6 +689,8 @@ class _RunComparer:
         if spec:
             return _Result(self._user_compare(spec, a, b, differ, both_json), notes)
         lines = []
+        if not both_json and differ.unstable:
+            return _Result([], notes)  # a text cannot be compared in part
         for path, msg in differ.diff(a, b) if both_json else _text_diff(a, b):
             where = _render_path(path)
             lines.append(f" {where}: {msg}" if where else f": {msg}")
@@ -751,10 +774,80 @@ def skipped_verdict(flow_name: str, case: str, reason: str) -> CaseVerdict:
     return CaseVerdict(flow_name=flow_name, case=case, verdict="skipped", reason=reason)
 
 
+def unstable_results(
+    legacy: RunCapture, again: RunCapture, options: CompareOptions | None = None
+) -> tuple[dict[str, set[Path]], list[str]]:
+    """What differs between two legacy runs of the same case: ``(unstable, unsteady)``.
+
+    ``unstable`` maps a task name to the paths inside its results that differ (``()`` for the
+    whole value) although every task ended the same way: values drawn from the clock or from
+    randomness the seed does not reach; under :data:`FILES`, the files written (``(path,)``)
+    whose content differs. ``unsteady`` lists, readably, the differences in the
+    runs' course itself (final state, a task's state, which tasks ran): a flow that does not
+    behave the same from run to run.
+    """
+    comparer = _RunComparer(legacy, again, options or CompareOptions())
+    unsteady: list[str] = []
+    if legacy.ok != again.ok:
+        unsteady.append(f"final state {legacy.final_state} then {again.final_state}")
+    first, second = comparer._group(legacy.tasks), comparer._group(again.tasks)
+    unstable: dict[str, set[Path]] = defaultdict(set)
+    for path in sorted(set(legacy.files) | set(again.files)):
+        if legacy.files.get(path) != again.files.get(path):
+            unstable[FILES].add((path,))
+    for key in sorted(set(first) | set(second), key=_sort_key):
+        label = _task_label(*key)
+        ones, twos = first.get(key, []), second.get(key, [])
+        if len(ones) != len(twos):
+            unsteady.append(f"{label} ran {len(ones)} then {len(twos)} time(s)")
+            continue
+        for one, two in zip(ones, twos, strict=True):
+            if (one.ok, one.state) != (two.ok, two.state):
+                unsteady.append(f"{label} ended {one.state} then {two.state}")
+            elif one.ok and one.result_json and two.result_json:
+                differ = comparer.differ(one.name)
+                unstable[one.name].update(path for path, _ in differ.diff(one.result, two.result))
+            elif one.ok and one.result_repr != two.result_repr:
+                unstable[one.name].add(())
+    return {name: paths for name, paths in unstable.items() if paths}, unsteady
+
+
+def _unstable_note(unstable: dict[str, set[Path]], unsteady: list[str]) -> str | None:
+    if unsteady:
+        return (
+            "Two Prefect 1 runs of this case did not behave the same ("
+            + "; ".join(unsteady[:3])
+            + ("; …" if len(unsteady) > 3 else "")
+            + "): the flow depends on something validation does not hold fixed (time, "
+            "randomness beyond the seed, outside data), so its runs cannot be expected to match."
+        )
+    if unstable:
+        where = [
+            f"task {name!r}"
+            + ("" if () in paths else " at " + ", ".join(sorted(map(_render_path, paths))))
+            for name, paths in sorted(unstable.items())
+            if name != FILES
+        ]
+        where += [f"file {path!r}" for (path,) in sorted(unstable.get(FILES, ()))]
+        return (
+            "Not compared: results that differed between two Prefect 1 runs of this case (the "
+            "clock, randomness beyond the seed): " + "; ".join(where) + "."
+        )
+    return None
+
+
 def compare_runs(
-    legacy: RunCapture, migrated: RunCapture, options: CompareOptions | None = None
+    legacy: RunCapture,
+    migrated: RunCapture,
+    options: CompareOptions | None = None,
+    legacy_again: RunCapture | None = None,
 ) -> CaseVerdict:
     """The verdict on one flow and case from what each side's run produced.
+
+    ``legacy_again``, a second legacy run of the same case, tells what the flow itself does not
+    reproduce (:func:`unstable_results`): results that differed between the two legacy runs are
+    not compared (a note names them); a flow whose two legacy runs took another course keeps its
+    differences, with a note saying so.
 
     Raises ValueError when the options name a user comparator that cannot be imported.
     """
@@ -781,8 +874,15 @@ def compare_runs(
         gap = environment_gap(capture)
         if gap is not None:
             return CaseVerdict(**base, verdict=verdict, reason=gap)
-    result = _RunComparer(legacy, migrated, options).run()
+    unstable: dict[str, set[Path]] = {}
+    unsteady: list[str] = []
+    if legacy_again is not None and not legacy_again.error and not legacy_again.timed_out:
+        unstable, unsteady = unstable_results(legacy, legacy_again, options)
+    result = _RunComparer(legacy, migrated, options, unstable).run()
     notes = [NOTES[code] for code in sorted(result.notes, key=_note_order)]
+    note = _unstable_note(unstable, unsteady)
+    if note:
+        notes.append(note)
     if legacy.ok and not migrated.ok:
         return CaseVerdict(
             **base,
