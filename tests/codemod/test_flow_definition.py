@@ -82,7 +82,7 @@ def renamed_note(old: str, new: str) -> str:
         ),
         pytest.param(
             'with Flow("two") as flow:\n    load(1)\n    load(2)\n',
-            '@flow(name="two")\ndef two():\n    load(1)\n    load(2)\n',
+            '@flow(name="two")\ndef two():\n    load(1, return_state=True)\n    load(2)\n',
             id="two-terminals-no-return",
         ),
         pytest.param(
@@ -540,7 +540,7 @@ FUNC_TASKS_AFTER = FUNC_TASKS.replace("import Flow, task", "import flow, task")
         ),
         pytest.param(
             'f = Flow("x", tasks=[a, b])\n',
-            '@flow(name="x")\ndef x():\n    a()\n    b()\n',
+            '@flow(name="x")\ndef x():\n    a(return_state=True)\n    b()\n',
             id="tasks-kwarg",
         ),
         pytest.param(
@@ -1765,3 +1765,65 @@ def test_result_edges_the_call_order_lacks_become_upstream_tasks(body, after):
 def test_result_edges_left_to_pf005(body):
     out = apply_rule(FlowDefinitionRule, _with_body(TRIGGERED, body))
     assert ".set_upstream(r" in out
+
+
+# --- a task called for its effect alone does not stop the tasks after it ------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "after"),
+    [
+        pytest.param(
+            'with Flow("f") as flow:\n    load(0)\n    load(extract())\n',
+            '@flow(name="f")\ndef f():\n    load(0, return_state=True)\n    load(extract())\n',
+            id="effect-then-branch",
+        ),
+        pytest.param(
+            'with Flow("f") as flow:\n    load(0)\n    x = 1\n    if x:\n        load(x)\n',
+            '@flow(name="f")\ndef f():\n    load(0, return_state=True)\n    x = 1\n'
+            "    if x:\n        load(x)\n",
+            id="a-task-later-in-a-block",
+        ),
+    ],
+)
+def test_a_call_for_its_effect_before_other_tasks_returns_its_state(body, after):
+    assert_rewrite(FlowDefinitionRule, TASKS + body, TASKS_AFTER + after)
+
+
+@pytest.mark.parametrize(
+    ("body", "after"),
+    [
+        pytest.param(
+            'with Flow("f") as flow:\n    load(extract())\n    load(0)\n',
+            '@flow(name="f")\ndef f():\n    load(extract(), return_state=True)\n    load(0)\n',
+            id="the-last-call",
+        ),
+        pytest.param(
+            'with Flow("f") as flow:\n    r = extract()\n    load(r)\n',
+            '@flow(name="f")\ndef f():\n    r = extract()\n    return load(r)\n',
+            id="a-result-read-later",
+        ),
+        pytest.param(
+            'with Flow("f") as flow:\n    load.map([1, 2])\n    load(0)\n',
+            '@flow(name="f")\ndef f():\n    load.map([1, 2])\n    load(0)\n',
+            id="a-map-raises-nothing",
+        ),
+        pytest.param(
+            'with Flow("f") as flow:\n    load(0)\n    print("done")\n',
+            '@flow(name="f")\ndef f():\n    load(0)\n    print("done")\n',
+            id="no-task-after-it",
+        ),
+        pytest.param(
+            'with Flow("f") as flow:\n    load(0, return_state=True)\n    load(1)\n',
+            '@flow(name="f")\ndef f():\n    load(0, return_state=True)\n    load(1)\n',
+            id="already-a-state",
+        ),
+        pytest.param(
+            'with Flow("f") as flow:\n    flow.chain(extract, load)\n',
+            '@flow(name="f")\ndef f():\n    extract()\n    load()\n',
+            id="an-imperative-edge-orders-the-calls",
+        ),
+    ],
+)
+def test_a_call_whose_failure_must_stop_the_flow_still_raises(body, after):
+    assert_rewrite(FlowDefinitionRule, TASKS + body, TASKS_AFTER + after)

@@ -134,7 +134,9 @@ def test_module_level_secret_read_in_a_flow_is_called():
 
     code = migrate(MODULE_SECRET).code
     body = code.split("def d():\n", 1)[1]
-    assert body.startswith("    use(TOKEN())\n    use(TOKEN())\n    use(TOKEN())\n")
+    assert body.startswith(
+        "    use(TOKEN(), return_state=True)\n    use(TOKEN(), return_state=True)\n    use(TOKEN())\n"
+    )
     todo = todo_text(
         "PF010",
         "`TOKEN` was a Prefect 1 secret task (read when a flow ran) and is now a function "

@@ -456,7 +456,7 @@ def test_task_class_from_an_installed_package_declared_on_the_command_line(tmp_p
 
         @flow(name="etl")
         def etl():
-            show(run_query())
+            show(run_query(), return_state=True)
             show(count())
         """
     )

@@ -29,6 +29,12 @@ After::
 - The flow returns its single terminal task call (``.map`` terminals return the list of results,
   or their futures when the task has a trigger: PF009 makes it explicit around the call); with
   several terminal tasks it returns nothing.
+- A task called for its effect alone (a statement ``notify()`` of the body, its result unused)
+  with more task calls after it is called ``notify(return_state=True)``: in Prefect 1 its failure
+  stopped none of the tasks after it, which cannot depend on it, and still failed the run; in
+  Prefect 2 it no longer raises, and a flow returning None fails when any task run failed (A).
+  Not when the body had imperative edges (``flow.chain``...: the calls are ordered by them) or a
+  task has a ``trigger=`` (PF009 judges the run).
 - ``v = etl_flow`` keeps the old variable when it is still referenced (at the end of the module when
   the variable is called ``flow``, which would shadow the decorator; module-level statements after
   the block that read ``flow`` name the function instead, since they run before that line).
@@ -525,6 +531,59 @@ def _terminal_return(
     if var is None:
         return i, ret.with_changes(leading_lines=body[i].leading_lines)
     return None, ret
+
+
+class _TaskCallFinder(cst.CSTVisitor):
+    def __init__(self, tasks: TaskCalls) -> None:
+        self.tasks = tasks
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        if self.tasks.task_of_call(node)[0]:
+            self.found = True
+        return not self.found
+
+
+def _calls_a_task(node: cst.CSTNode, tasks: TaskCalls) -> bool:
+    finder = _TaskCallFinder(tasks)
+    node.visit(finder)
+    return finder.found
+
+
+def _isolate_failures(body: list[cst.BaseStatement], tasks: TaskCalls) -> list:
+    """A task called for its effect alone (``notify()``, its result unused) with more tasks
+    called after it: ``notify(return_state=True)``. Nothing downstream of it can read its
+    result, so in Prefect 1 its failure stopped none of the tasks after it, and the run still
+    ended failed (a task nothing depends on is terminal). Called plainly in Prefect 2 it would
+    raise and end the flow there; given ``return_state=True`` it does not raise, and a flow
+    returning None still fails when any of its task runs failed."""
+    out = list(body)
+    for i, stmt in enumerate(body):
+        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+            continue
+        small = stmt.body[0]
+        call = small.value if isinstance(small, cst.Expr) else None
+        if (
+            not isinstance(call, cst.Call)
+            or tasks.task_of_call(call) != (True, False)
+            or get_arg(call, "return_state") is not None
+            or not any(_calls_a_task(later, tasks) for later in body[i + 1 :])
+        ):
+            continue
+        args = list(call.args)
+        if args and args[-1].comma is cst.MaybeSentinel.DEFAULT:
+            args[-1] = args[-1].with_changes(
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            )
+        args.append(
+            cst.Arg(
+                cst.Name("True"),
+                keyword=cst.Name("return_state"),
+                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+            )
+        )
+        out[i] = stmt.with_changes(body=[small.with_changes(value=call.with_changes(args=args))])
+    return out
 
 
 def _arg_names(call: cst.Call) -> dict[str, str] | None:
@@ -1722,7 +1781,8 @@ class FlowDefinitionRule(Rule):
                 stmts = rename_shadowing_locals(stmts, module_bound_names(self.mod))
             tasks = TaskCalls(self, self.tasks)
             tasks.learn_body(stmts)
-            ret = _terminal_return(stmts, tasks, frozenset(self._triggered(explicit=True)))
+            triggered = frozenset(self._triggered(explicit=True))
+            ret = _terminal_return(stmts, tasks, triggered)
             if ret is not None:
                 index, stmt = ret
                 self.returned[site.function_name] = returned_name(stmt)
@@ -1730,6 +1790,8 @@ class FlowDefinitionRule(Rule):
                     stmts.append(stmt)
                 else:
                     stmts[index] = stmt
+            if not triggered and not imperative:  # an imperative edge orders calls: keep raising
+                stmts = _isolate_failures(stmts, tasks)
             body = body.with_changes(body=stmts)
         func = cst.FunctionDef(
             name=cst.Name(site.function_name),
