@@ -11,7 +11,13 @@ import pytest
 
 from meta_flows.core.codemod.audit import prefect1_leftovers
 from meta_flows.core.codemod.base import todo_text
-from meta_flows.core.codemod.rules.context import HUMAN, LOGGER_HELPER_CODE, ContextRule
+from meta_flows.core.codemod.rules.context import (
+    HUMAN,
+    LOGGER_HELPER_CODE,
+    OWN_LOGGER_HELPER,
+    OWN_LOGGER_HELPER_CODE,
+    ContextRule,
+)
 from meta_flows.core.codemod.stubs import CONFIG_SOURCE, STUB_SOURCE
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
@@ -125,24 +131,45 @@ def test_logger_in_plain_helper_function_and_task_run_method():
     )
 
 
-def test_logger_handler_methods_go_to_the_adapters_logger():
-    """What only a ``logging.Logger`` has goes to ``.logger`` of the ``get_run_logger()`` adapter,
-    on a name bound to the run logger only, or on the read itself; the adapter's own methods
-    (``info``, ``setLevel``) stay."""
+def _with_own_logger(imports: str, rest: str) -> str:
+    """A module the rule rewrote: ``imports``, the task-logger helper, then ``rest``."""
+    return f"{imports}\n\n\n{OWN_LOGGER_HELPER_CODE}\n\n{rest}"
+
+
+def test_logger_handler_methods_go_to_a_logger_of_the_tasks_own():
+    """What only a ``logging.Logger`` has goes to ``.logger`` of the adapter, on a name bound to
+    the run logger only, or on the read itself; the adapter's own methods (``info``,
+    ``setLevel``) stay. That adapter logs through a logger of the task's own
+    (``_prefect1_task_logger()``), as Prefect 1's task logger did, so a handler added to it
+    sees neither other tasks' records nor the engine's."""
     assert_rewrite(
         ContextRule,
         "import logging\nimport prefect\nfrom prefect import task\n\n@task\ndef t(path):\n"
         "    log = prefect.context.get('logger')\n    handler = logging.FileHandler(path)\n"
         "    log.addHandler(handler)\n    log.setLevel(logging.DEBUG)\n    log.propagate = False\n"
         "    log.info('x')\n    log.removeHandler(log.handlers[0])\n"
-        "    prefect.context.logger.addFilter(logging.Filter('a'))\n",
-        "import logging\nfrom prefect import get_run_logger, task\n\n@task\ndef t(path):\n"
-        "    log = get_run_logger()\n    handler = logging.FileHandler(path)\n"
-        "    log.logger.addHandler(handler)\n    log.setLevel(logging.DEBUG)\n"
-        "    log.logger.propagate = False\n    log.info('x')\n"
-        "    log.logger.removeHandler(log.logger.handlers[0])\n"
-        "    get_run_logger().logger.addFilter(logging.Filter('a'))\n",
+        "    prefect.context.logger.addFilter(logging.Filter('a'))\n"
+        "    prefect.context.logger.info('y')\n",
+        _with_own_logger(
+            "import logging\nfrom prefect import get_run_logger, task",
+            "@task\ndef t(path):\n"
+            "    log = _prefect1_task_logger()\n    handler = logging.FileHandler(path)\n"
+            "    log.logger.addHandler(handler)\n    log.setLevel(logging.DEBUG)\n"
+            "    log.logger.propagate = False\n    log.info('x')\n"
+            "    log.logger.removeHandler(log.logger.handlers[0])\n"
+            "    _prefect1_task_logger().logger.addFilter(logging.Filter('a'))\n"
+            "    _prefect1_task_logger().info('y')\n",
+        ),
     )
+
+
+def test_a_logger_given_no_logger_only_api_stays_the_run_logger():
+    out = apply_rule(
+        ContextRule,
+        "import prefect\nfrom prefect import task\n\n@task\ndef t():\n"
+        "    log = prefect.context.get('logger')\n    log.info('x')\n",
+    )
+    assert "log = get_run_logger()" in out and OWN_LOGGER_HELPER not in out
 
 
 def test_logger_handler_methods_in_a_nested_function_use_its_own_names():
@@ -150,8 +177,11 @@ def test_logger_handler_methods_in_a_nested_function_use_its_own_names():
         ContextRule,
         "import prefect\n\ndef outer(h):\n    log = prefect.context.get('logger')\n\n"
         "    def inner(log):\n        log.addHandler(h)\n\n    log.addHandler(h)\n",
-        "from prefect import get_run_logger\n\ndef outer(h):\n    log = get_run_logger()\n\n"
-        "    def inner(log):\n        log.addHandler(h)\n\n    log.logger.addHandler(h)\n",
+        _with_own_logger(
+            "from prefect import get_run_logger",
+            "def outer(h):\n    log = _prefect1_task_logger()\n\n"
+            "    def inner(log):\n        log.addHandler(h)\n\n    log.logger.addHandler(h)\n",
+        ),
     )
 
 
@@ -266,6 +296,36 @@ def test_a_module_level_logger_logs_to_the_run_under_prefect2(tmp_path, prefect_
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "value 3" in ln]
     assert len(lines) == 1 and "Task run 'shout-" in lines[0], proc.stderr[-3000:]
+
+
+@pytest.mark.prefect
+def test_a_handler_added_to_the_task_logger_gets_that_tasks_records_only(tmp_path, prefect_env):
+    """As on Prefect 1's task logger: the file gets the task's own line, not Prefect 2's engine
+    messages ("Finished in state ...") nor another task's records; the line still reaches the
+    run logs (the console here)."""
+    src = (
+        "import logging\nimport prefect\nfrom prefect import Flow, task\n\n"
+        "@task\ndef log_to_file():\n    logger = prefect.context.get('logger')\n"
+        "    logger.addHandler(logging.FileHandler('task.log'))\n    logger.info('I am log.')\n\n"
+        "@task\ndef other(x):\n    prefect.context.get('logger').info('not mine')\n\n"
+        "with Flow('log-file') as flow:\n    other(log_to_file())\n\nflow.run()\n"
+    )
+    code = migrate(src, "flows.log_file").code
+    assert "TODO" not in code and "logger = _prefect1_task_logger()" in code, code
+    path = tmp_path / "log_file.py"
+    path.write_text(code)
+    proc = subprocess.run(
+        [sys.executable, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**prefect_env, "PREFECT_LOGGING_LEVEL": "INFO"},  # the engine's lines too
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "task.log").read_text() == "I am log.\n", proc.stderr[-3000:]
+    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "I am log." in ln]
+    assert len(lines) == 1 and "Task run 'log_to_file-" in lines[0], proc.stderr[-3000:]
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,13 @@ After::
   (``_Prefect1Logger(name)`` outside functions).
   What only a ``logging.Logger`` has (``addHandler``, ``removeHandler``, ``handlers``,
   ``propagate``, filters...), used on the run logger or on a name the function binds to it
-  only, goes to the adapter's logger: ``logger.logger.addHandler(handler)`` (A).
+  only, goes to the adapter's logger: ``logger.logger.addHandler(handler)`` (A). The function's
+  logger is then ``_prefect1_task_logger()`` (a helper written once into the module): the run
+  logger's adapter on a child logger of the task's own, as Prefect 1's task logger
+  ``prefect.<task name>`` was, so the handler gets that task's records only -- not Prefect 2's
+  engine messages (``Finished in state ...``) nor other tasks' records, which all go through the
+  one shared run logger -- while its records still reach the run logs, shown as the run
+  logger's.
 - ``parameters``, ``scheduled_start_time``, ``date``, ``flow_run_id``, ``flow_run_name``,
   ``flow_name`` -> ``runtime.flow_run.parameters / scheduled_start_time / id / name / flow_name``;
   ``task_run_id``, ``task_name``, ``task_run_name`` -> ``runtime.task_run.id / task_name / name``
@@ -211,6 +217,21 @@ LOGGER_HELPER_CODE = f'''class {LOGGER_HELPER}:
         return getattr(logger, attribute)
 '''
 
+OWN_LOGGER_HELPER = "_prefect1_task_logger"
+OWN_LOGGER_HELPER_CODE = f'''def {OWN_LOGGER_HELPER}():
+    """Prefect 1's task logger (``prefect.<task name>``): the run's logger, logging through a
+    logger of this task's own, so that a handler or filter added to it sees this task's records
+    only; Prefect 2's run logger is shared by every task run and also logs the engine's
+    messages. Its records still reach the run logs."""
+    run_logger = get_run_logger()
+    name = run_logger.extra.get("task_name") or run_logger.extra.get("flow_name")
+    own = run_logger.logger.getChild(name)
+    if not own.filters:  # its records read as the run logger's (how they are shown)
+        run_name = run_logger.logger.name
+        own.addFilter(lambda record: setattr(record, "name", run_name) or True)
+    return type(run_logger)(own, run_logger.extra)
+'''
+
 TODAY_HELPER_CODE = f'''def {TODAY_HELPER}(offset_days=0, fmt="%Y-%m-%d"):
     """Prefect 1's context ``today`` (+/- days): the flow run's scheduled start date."""
     from datetime import timedelta
@@ -259,6 +280,9 @@ class ContextRule(Rule):
         self._comment_out: dict[int, str] = {}
         self._need_today = False
         self._need_logger = False
+        self._need_own_logger = False
+        self._own_logger: list[bool] = []  # per enclosing def: Logger-only API on its logger
+        self._own_reads: set[int] = set()  # logger reads given Logger-only API directly
         self._need_config = False
         self._changed = False
         self._logger_names: list[frozenset[str]] = []  # per enclosing def: run logger names
@@ -302,7 +326,9 @@ class ContextRule(Rule):
         return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._logger_names.append(_logger_names(node, self._is_logger_read))
+        names = _logger_names(node, self._is_logger_read)
+        self._logger_names.append(names)
+        self._own_logger.append(bool(names) and _logger_only_use(node, names))
         from meta_flows.core.codemod.rules.signals import is_task, raises_loop
 
         self._loops.append(raises_loop(self, node))
@@ -310,6 +336,7 @@ class ContextRule(Rule):
 
     def leave_FunctionDef(self, original_node, updated_node):
         self._logger_names.pop()
+        self._own_logger.pop()
         self._loops.pop()
         self._loop_tasks.pop()
         return updated_node
@@ -377,6 +404,8 @@ class ContextRule(Rule):
         return True
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value in LOGGER_ONLY:
+            self._own_reads.add(id(node.value))
         if id(node) in self._consumed or self._visit_config(node):
             return
         if node.attr.value in P2_CONTEXT_NAMES and self._is_context(node.value):
@@ -466,7 +495,7 @@ class ContextRule(Rule):
 
     # ------------------------------------------------------------------ rewriting
 
-    def _replacement(self, key: str, default, args) -> cst.BaseExpression:
+    def _replacement(self, key: str, default, args, own: bool = False) -> cst.BaseExpression:
         self._changed = True
         self.mark_applied()
         if key.startswith("config:"):
@@ -476,6 +505,9 @@ class ContextRule(Rule):
         if key in ("logger", "get_logger"):
             if self.function_depth:
                 self.add_import("prefect", "get_run_logger")
+                if key == "logger" and (own or (self._own_logger and self._own_logger[-1])):
+                    self._need_own_logger = True
+                    return cst.Call(func=cst.Name(OWN_LOGGER_HELPER))
                 return cst.Call(func=cst.Name("get_run_logger"))
             # a logger kept at module level: the run's logger when used in a run
             self.add_import("logging")
@@ -507,7 +539,7 @@ class ContextRule(Rule):
         if planned is None:
             return updated_node
         args = original_node.args if isinstance(original_node, cst.Call) else ()
-        new = self._replacement(planned[0], planned[1], args)
+        new = self._replacement(planned[0], planned[1], args, id(original_node) in self._own_reads)
         if isinstance(new, cst.BooleanOperation) and not self.stands_alone(original_node):
             new = new.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         return new
@@ -543,6 +575,8 @@ class ContextRule(Rule):
             updated_node = insert_helper(updated_node, TODAY_HELPER, TODAY_HELPER_CODE)
         if self._need_logger:
             updated_node = insert_helper(updated_node, LOGGER_HELPER, LOGGER_HELPER_CODE)
+        if self._need_own_logger:
+            updated_node = insert_helper(updated_node, OWN_LOGGER_HELPER, OWN_LOGGER_HELPER_CODE)
         if self._need_config:
             updated_node = self._add_config(updated_node)
         return updated_node
@@ -658,6 +692,21 @@ def _target_names(target: cst.CSTNode) -> list[str]:
     if isinstance(target, cst.StarredElement):
         return _target_names(target.value)
     return []
+
+
+def _logger_only_use(function: cst.FunctionDef, names: frozenset[str]) -> bool:
+    """Whether ``function`` uses what only a ``logging.Logger`` has on one of ``names``."""
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            nonlocal found
+            value = node.value
+            if node.attr.value in LOGGER_ONLY and isinstance(value, cst.Name):
+                found = found or value.value in names
+
+    function.body.visit(_Finder())
+    return found
 
 
 def _logger_names(function: cst.FunctionDef, is_logger_read) -> frozenset[str]:
