@@ -1784,6 +1784,12 @@ def test_result_edges_left_to_pf005(body):
             "    if x:\n        load(x)\n",
             id="a-task-later-in-a-block",
         ),
+        pytest.param(
+            'with Flow("f") as flow:\n    sent = load(0)\n    load(extract())\n',
+            '@flow(name="f")\ndef f():\n    sent = load(0, return_state=True)\n'
+            "    load(extract())\n",
+            id="bound-never-read",
+        ),
     ],
 )
 def test_a_call_for_its_effect_before_other_tasks_returns_its_state(body, after):
@@ -1802,6 +1808,11 @@ def test_a_call_for_its_effect_before_other_tasks_returns_its_state(body, after)
             'with Flow("f") as flow:\n    r = extract()\n    load(r)\n',
             '@flow(name="f")\ndef f():\n    r = extract()\n    return load(r)\n',
             id="a-result-read-later",
+        ),
+        pytest.param(
+            'with Flow("f") as flow:\n    r = extract()\n    load(0)\n    print(r)\n',
+            '@flow(name="f")\ndef f():\n    r = extract()\n    load(0)\n    print(r)\n',
+            id="a-result-read-by-other-code",
         ),
         pytest.param(
             'with Flow("f") as flow:\n    load.map([1, 2])\n    load(0)\n',

@@ -29,8 +29,8 @@ After::
 - The flow returns its single terminal task call (``.map`` terminals return the list of results,
   or their futures when the task has a trigger: PF009 makes it explicit around the call); with
   several terminal tasks it returns nothing.
-- A task called for its effect alone (a statement ``notify()`` of the body, its result unused)
-  with more task calls after it is called ``notify(return_state=True)``: in Prefect 1 its failure
+- A task called for its effect alone (a statement ``notify()`` of the body, or ``n = notify()``
+  with ``n`` never read) with more task calls after it is called ``notify(return_state=True)``: in Prefect 1 its failure
   stopped none of the tasks after it, which cannot depend on it, and still failed the run; in
   Prefect 2 it no longer raises, and a flow returning None fails when any task run failed (A).
   Not when the body had imperative edges (``flow.chain``...: the calls are ordered by them) or a
@@ -551,18 +551,28 @@ def _calls_a_task(node: cst.CSTNode, tasks: TaskCalls) -> bool:
 
 
 def _isolate_failures(body: list[cst.BaseStatement], tasks: TaskCalls) -> list:
-    """A task called for its effect alone (``notify()``, its result unused) with more tasks
-    called after it: ``notify(return_state=True)``. Nothing downstream of it can read its
+    """A task called for its effect alone (``notify()``, or ``n = notify()`` with ``n`` never
+    read) with more tasks called after it: ``notify(return_state=True)``. Nothing downstream of it can read its
     result, so in Prefect 1 its failure stopped none of the tasks after it, and the run still
     ended failed (a task nothing depends on is terminal). Called plainly in Prefect 2 it would
     raise and end the flow there; given ``return_state=True`` it does not raise, and a flow
     returning None still fails when any of its task runs failed."""
     out = list(body)
+    refs: Counter[str] | None = None  # references per name in the whole body
     for i, stmt in enumerate(body):
         if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
             continue
         small = stmt.body[0]
         call = small.value if isinstance(small, cst.Expr) else None
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+        ):
+            if refs is None:
+                refs = Counter(r.value for s in body for r in name_refs(s))
+            if refs[small.targets[0].target.value] == 1:  # bound, never read
+                call = small.value
         if (
             not isinstance(call, cst.Call)
             or tasks.task_of_call(call) != (True, False)
