@@ -544,3 +544,85 @@ def test_class_option_naming_an_init_parameter_takes_the_instance_argument():
     out = apply_rule(RULE, source)
     assert '@task(name="custom")\ndef t():\n' in out
     assert '@task(name="T")\ndef u():\n' in out  # None: Prefect 1's default, the class name
+
+
+# --- instances made inside the flow with arguments of their class ---------------------------------
+
+INSIDE_BEFORE = """\
+from prefect import Flow, Task
+
+class Scale(Task):
+    def __init__(self, factor=1, **kwargs):
+        self.factor = factor
+        super().__init__(**kwargs)
+
+    def describe(self):
+        return f"x{self.factor}"
+
+    def run(self, values):
+        return self.describe(), [v * self.factor for v in values]
+
+class Options(Task):
+    def __init__(self, *args, task_kwargs=None, **kwargs):
+        self.options = dict(kwargs, positional=list(args))
+        super().__init__(**(task_kwargs or {}))
+
+    def run(self, key):
+        return self.options.get(key)
+
+with Flow("f") as flow:
+    tripled = Scale(factor=3, max_retries=1)([1])
+    double = Scale(factor=2)
+    doubled = double([1])
+    picked = Options(7, color="red", name="x")("color")
+"""
+
+
+def test_instances_made_in_the_flow_with_class_arguments_are_tasks_of_their_run():
+    """A class kept as a helper (its run() reads more than its arguments) has no task function
+    taking its ``__init__`` arguments: an instance made in the flow block with such arguments,
+    inline or bound to a name, becomes ``task(Cls(<class args>).run, name="Cls", <options>)``.
+    An ``__init__`` keeping ``**kwargs`` for itself takes every keyword that is no parameter of
+    it (``name=`` too: Prefect 1 never saw it)."""
+    out = apply_rule(RULE, INSIDE_BEFORE)
+    assert '    tripled = task(Scale(factor=3).run, name="Scale", retries=1)([1])\n' in out
+    assert (
+        '    double = task(Scale(factor=2).run, name="Scale")\n    doubled = double([1])\n' in out
+    )
+    assert (
+        '    picked = task(Options(7, color="red", name="x").run, name="Options")("color")\n'
+        in (out)
+    )
+    assert "def scale(" not in out and "def options(" not in out  # no unused base task
+    assert apply_rule(RULE, out) == out
+
+
+def test_an_own_kwargs_class_keeps_unknown_keywords_of_a_module_level_instance():
+    source = INSIDE_BEFORE.split("with Flow")[0] + 'pick = Options(color="red", max_retries=2)\n'
+    out = apply_rule(RULE, source)
+    assert '@task(name="Options")\ndef pick(key):\n' in out
+    assert '    return Options(color="red", max_retries=2).run(key=key)\n' in out
+    assert "TODO(prefect2-migration): PF004" not in out
+
+
+def test_instances_made_in_the_flow_run_under_prefect2(tmp_path, prefect_env):
+    code = migrate(INSIDE_BEFORE, "flows.inside").code
+    todos = [line for line in code.splitlines() if "TODO(prefect2-migration)" in line]
+    assert len(todos) == 1 and "Task subclass Options is kept" in todos[0], code
+    script = code + textwrap.dedent(
+        """
+        assert f(return_state=True).is_completed()
+        from prefect import flow as _flow
+
+        @_flow
+        def check():
+            return (
+                task(Scale(factor=3).run, name="Scale")([1, 2]),
+                task(Options(7, color="red").run, name="Options")("color"),
+            )
+
+        assert check() == (("x3", [3, 6]), "red"), check()
+        print("OK")
+        """
+    )
+    assert "OK" in run_under_prefect2(tmp_path, script, prefect_env)

@@ -39,6 +39,12 @@ inlined) and each instance becomes ``@task(name="Extract")\\ndef extract(...): r
 Extract(...).run(...)``, the ``__init__`` arguments (also beside a ``*args`` passed on to ``Task``)
 given to the class. With a TODO to check the state kept on the instance, unless the methods only
 read what ``__init__`` stored from its arguments (a fresh instance per call is the same task).
+An instance of such a class made inside a function or the flow block with arguments of its class
+(``Scale(factor=3, max_retries=1)(xs)``, ``double = Scale(factor=2)``) becomes a task of that
+instance's ``run``: ``task(Scale(factor=3).run, name="Scale", retries=1)(xs)`` (the module-level
+task function takes ``run()``'s arguments only). An ``__init__`` keeping ``**kwargs`` for itself
+(not passing them on to ``Task``) takes every keyword of an instance that is none of its
+parameters, Prefect 1 option names too, as Prefect 1 did.
 
 Classes of other modules (C) -- a class other modules import, or of which its module makes no
 instance (a library class), stays as a plain class without the Prefect base, with one TODO; so does
@@ -117,6 +123,9 @@ class ClassInfo:
     class_options: list[cst.Arg] = field(default_factory=list)  # super().__init__(name=...)
     prefect_bases: list[int] = field(default_factory=list)  # indexes of bases to drop
     base_function: str | None = None  # module-level task for instances made inside functions
+    # ``__init__`` takes ``**kwargs`` and does not pass them on to Task: an instance's keyword
+    # arguments that are no ``__init__`` parameter are the class's own, Prefect 1 options too
+    own_kwargs: bool = False
     # the instance keeps no state of its own: __init__ only stores its arguments, the other
     # methods only read them (or call each other), so a fresh instance per call is the same task
     stateless: bool = False
@@ -517,6 +526,7 @@ class TaskSubclassRule(Rule):
         args_name = params.star_arg.name.value if isinstance(params.star_arg, cst.Param) else None
         simple = True
         stores_only = True
+        forwarded = False  # **kwargs passed on to Task
         for stmt in _statements(init.body):
             if is_docstring(stmt):
                 continue
@@ -537,6 +547,7 @@ class TaskSubclassRule(Rule):
                         and isinstance(arg.value, cst.Name)
                         and arg.value.value == kwargs_name
                     ):
+                        forwarded = True
                         continue
                     if (
                         arg.star == "*"
@@ -550,6 +561,7 @@ class TaskSubclassRule(Rule):
                         simple = stores_only = False
                 continue
             simple = stores_only = False
+        info.own_kwargs = kwargs_name is not None and not forwarded
         info.stateless = stores_only
         return simple and args_name is None
 
@@ -562,7 +574,9 @@ class TaskSubclassRule(Rule):
             if info.kind == SIMPLE and any(r.kind == "other" for r in refs):
                 info.kind = WRAP
             if info.kind != HUMAN and any(
-                r.kind in ("inline-call", "local-instance") for r in refs
+                r.kind in ("inline-call", "local-instance")
+                and not (info.kind == WRAP and self._split_args(info, r.call)[0])
+                for r in refs
             ):
                 base = snake_case(info.name) or "task"
                 if base in self._module_names:
@@ -595,7 +609,7 @@ class TaskSubclassRule(Rule):
                 if pos < len(init_names):
                     class_args[init_names[pos]] = arg.value
                 pos += 1
-            elif arg.keyword.value in init_names:
+            elif arg.keyword.value in init_names or info.own_kwargs:
                 class_args[arg.keyword.value] = arg.value
             else:
                 options.append(arg)
@@ -883,9 +897,12 @@ class TaskSubclassRule(Rule):
         ref = self._by_outer.get(id(original_node))
         if ref is not None and ref.kind == "inline-call":
             info = self._classes[ref.cls]
+            class_args, options = self._split_args(info, ref.call)
+            if info.kind == WRAP and class_args:
+                # the class's arguments are not run()'s: a task of that instance's run()
+                return updated_node.with_changes(func=self._instance_task(info, ref.call, options))
             if info.kind == HUMAN or not info.base_function:
                 return updated_node
-            class_args, options = self._split_args(info, ref.call)
             return updated_node.with_changes(
                 func=self._configured(info, options),
                 args=_append_kwargs(updated_node.args, class_args, info),
@@ -893,9 +910,11 @@ class TaskSubclassRule(Rule):
         ref = self._by_call.get(id(original_node))
         if ref is not None and ref.kind == "local-instance":
             info = self._classes[ref.cls]
+            class_args, options = self._split_args(info, ref.call)
+            if info.kind == WRAP and class_args:
+                return self._instance_task(info, ref.call, options)
             if info.kind == HUMAN or not info.base_function:
                 return updated_node
-            class_args, options = self._split_args(info, ref.call)
             if class_args:
                 self.add_todo(
                     f"{info.name}({', '.join(class_args)}=...) bound to a variable: pass these "
@@ -904,6 +923,24 @@ class TaskSubclassRule(Rule):
                 return updated_node
             return self._configured(info, options)
         return updated_node
+
+    def _instance_task(self, info: ClassInfo, call: cst.Call, options: list[cst.Arg]) -> cst.Call:
+        """``task(Cls(<class args>).run, name="Cls", <options>)``: an instance made inside a
+        function with arguments of its class, a task of its own, as in Prefect 1."""
+        ctor = [a for a in call.args if a not in options]
+        ctor[-1] = ctor[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        run = cst.Attribute(value=call.with_changes(args=ctor), attr=cst.Name("run"))
+        converted = convert_options(self, options, label=info.name, allowed=P2_WITH_OPTIONS)
+        for todo in converted.todos:
+            self.add_todo(todo)
+        kept = [a for a in converted.args if a.keyword is not None]
+        if not any(a.keyword.value == "name" for a in kept):
+            name = cst.SimpleString(f'"{info.name}"')
+            kept.insert(0, cst.Arg(keyword=cst.Name("name"), value=name, equal=_EQ))
+        args = [cst.Arg(run), *kept]
+        args = [a.with_changes(comma=_COMMA) for a in args]
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return cst.Call(func=cst.Name(decorator_name(self, "task")), args=args)
 
     def _configured(self, info: ClassInfo, options: list[cst.Arg]) -> cst.BaseExpression:
         base = cst.Name(info.base_function)
@@ -1026,18 +1063,17 @@ class _ReferenceCollector(cst.CSTVisitor):
         ):
             line = rule.get_metadata(ParentNodeProvider, up, None)
             target = up.targets[0].target.value
+            where = rule.get_metadata(ParentNodeProvider, line, None)
             if (
                 self.depth == 0
                 and isinstance(line, cst.SimpleStatementLine)
                 and len(line.body) == 1
+                and isinstance(where, cst.Module)
             ):
-                where = rule.get_metadata(ParentNodeProvider, line, None)
-                if isinstance(where, cst.Module):
-                    rule.register(
-                        Reference("module-instance", info.name, call, target=target), line
-                    )
-                    return
-            if self.depth > 0:
+                rule.register(Reference("module-instance", info.name, call, target=target), line)
+                return
+            # in a function, or in a block at module level (a ``with Flow(...)`` body)
+            if self.depth > 0 or not isinstance(where, cst.Module):
                 rule.register(Reference("local-instance", info.name, call, target=target), None)
                 return
         rule.register(Reference("other", info.name, call), None)
