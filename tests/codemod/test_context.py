@@ -288,14 +288,24 @@ def test_a_module_level_logger_logs_to_the_run_under_prefect2(tmp_path, prefect_
     )
     code = migrate(src, "flows.loud").code
     assert "TODO" not in code and "logger = _Prefect1Logger(__name__)" in code, code
-    path = tmp_path / "loud.py"
+    _assert_logged_once_by_the_run(tmp_path, code, prefect_env, "value 3", "shout")
+
+
+def _assert_logged_once_by_the_run(tmp_path, code: str, env: dict, text: str, task: str) -> None:
+    """Run the migrated ``code`` in ``tmp_path``; ``text`` is logged once, by a run of ``task``."""
+    path = tmp_path / "migrated.py"
     path.write_text(code)
     proc = subprocess.run(
-        [sys.executable, str(path)], capture_output=True, text=True, timeout=300, env=prefect_env
+        [sys.executable, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "value 3" in ln]
-    assert len(lines) == 1 and "Task run 'shout-" in lines[0], proc.stderr[-3000:]
+    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if text in ln]
+    assert len(lines) == 1 and f"Task run '{task}-" in lines[0], proc.stderr[-3000:]
 
 
 @pytest.mark.prefect
@@ -312,20 +322,9 @@ def test_a_handler_added_to_the_task_logger_gets_that_tasks_records_only(tmp_pat
     )
     code = migrate(src, "flows.log_file").code
     assert "TODO" not in code and "logger = _prefect1_task_logger()" in code, code
-    path = tmp_path / "log_file.py"
-    path.write_text(code)
-    proc = subprocess.run(
-        [sys.executable, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**prefect_env, "PREFECT_LOGGING_LEVEL": "INFO"},  # the engine's lines too
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (tmp_path / "task.log").read_text() == "I am log.\n", proc.stderr[-3000:]
-    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "I am log." in ln]
-    assert len(lines) == 1 and "Task run 'log_to_file-" in lines[0], proc.stderr[-3000:]
+    env = {**prefect_env, "PREFECT_LOGGING_LEVEL": "INFO"}  # the engine's lines too
+    _assert_logged_once_by_the_run(tmp_path, code, env, "I am log.", "log_to_file")
+    assert (tmp_path / "task.log").read_text() == "I am log.\n"
 
 
 @pytest.mark.parametrize(
