@@ -829,3 +829,38 @@ def test_a_file_whose_content_differs_between_two_legacy_runs_is_not_compared():
     v = compare_runs(lg, mg, legacy_again=again)
     assert v.diff == ["file 'out/data.csv': content differs (sha256 legacy cc, migrated ee)"]
     assert v.notes[-1].endswith("file 'out/stamp.txt'.")
+
+
+def test_what_is_left_out_is_per_call_and_per_map_index():
+    """One call (or mapped child) of a task whose result differs between the legacy runs leaves
+    out that call's result only: another call's real difference still shows."""
+    lg = legacy(t("t", 1.5), t("t", 10), t("m", 1, 0), t("m", 10, 1))
+    again = legacy(t("t", 3.5), t("t", 10), t("m", 2, 0), t("m", 10, 1))
+    mg = migrated(m("t", 2.5), m("t", 99), m("m", 3, 0), m("m", 99, 1))
+    v = compare_runs(lg, mg, legacy_again=again)
+    assert v.verdict == "different"
+    assert v.diff == [
+        "task 'm' [map_index=1]: legacy 10 != migrated 99",
+        "task 't' (call #2): legacy 10 != migrated 99",
+    ]
+    assert v.notes[-1].endswith("task 'm' [map_index=0]; task 't' (call #1).")
+
+
+def test_a_part_left_out_of_a_json_result_does_not_hide_a_text_result_on_the_other_side():
+    lg = legacy(t("b", {"id": "x1", "rows": 3}))
+    again = legacy(t("b", {"id": "x2", "rows": 3}))
+    mg = migrated(m("b", result_json=False, repr_="<Batch rows=3>"))
+    v = compare_runs(lg, mg, legacy_again=again)
+    assert v.verdict == "different" and v.diff[0].startswith("task 'b': legacy ")
+
+
+def test_a_user_comparator_is_not_asked_about_a_value_left_out():
+    lg = legacy(t("s", 1))
+    again = legacy(t("s", 2))
+    v = compare_runs(
+        lg,
+        migrated(m("s", 3)),
+        CompareOptions(comparator="tests.validate.test_compare:same_length"),
+        legacy_again=again,
+    )
+    assert (v.verdict, v.diff) == ("equal", [])

@@ -70,7 +70,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -123,9 +123,6 @@ NOTES: dict[str, str] = {
 
 MAX_LINES_PER_TASK = 20
 
-#: The key of :func:`unstable_results` under which files written are listed (not a task name:
-#: task names are never empty).
-FILES = ""
 _SHORT = 60
 
 Path = tuple[Any, ...]
@@ -484,12 +481,12 @@ class _RunComparer:
         legacy: RunCapture,
         migrated: RunCapture,
         options: CompareOptions,
-        unstable: dict[str, set[Path]] | None = None,
+        unstable: Unstable | None = None,
     ) -> None:
         self.legacy = legacy
         self.migrated = migrated
         self.options = options
-        self.unstable = unstable or {}
+        self.unstable = unstable or Unstable()
         self.diff: list[str] = []
         self.notes: set[str] = set()
         self._comparators: dict[str, Comparator] = {}
@@ -511,14 +508,16 @@ class _RunComparer:
                 base.update({f: getattr(override, f) for f in override.model_fields_set})
         return ValueOptions(**base)
 
-    def differ(self, name: str, scope_params: bool = False) -> _ValueDiffer:
+    def differ(
+        self, name: str, scope_params: bool = False, unstable: Iterable[Path] = ()
+    ) -> _ValueDiffer:
         ignore = [
             pat
             for scope, pat in self._ignore_keys
             if (scope is None and not scope_params)
             or (scope is not None and fnmatchcase(name, scope))
         ]
-        return _ValueDiffer(self.value_options(name), ignore, self.unstable.get(name, ()))
+        return _ValueDiffer(self.value_options(name), ignore, unstable)
 
     def comparator(self, spec: str) -> Comparator:
         if spec not in self._comparators:
@@ -547,14 +546,14 @@ class _RunComparer:
     def compare_files(self) -> None:
         if not self.options.compare_files:
             return
-        unstable = self.unstable.get(FILES, set())
+        unstable = self.unstable.files
 
         def kept(files: dict[str, str]) -> dict[str, str]:
             return {
                 p: h
                 for p, h in files.items()
                 if not any(fnmatchcase(p, g) for g in self.options.ignore_files)
-                and (p,) not in unstable
+                and p not in unstable
             }
 
         la, mi = kept(self.legacy.files), kept(self.migrated.files)
@@ -684,13 +683,14 @@ class _RunComparer:
             return _Result([], notes)
         both_json = lt.result_json and mt.result_json
         a, b = (lt.result, mt.result) if both_json else (lt.result_repr, mt.result_repr)
-        differ = self.differ(lt.name)
+        unstable = self.unstable.results.get(id(lt), set())
+        if () in unstable:
+            return _Result([], notes)  # the whole value differed between two legacy runs
+        differ = self.differ(lt.name, unstable=unstable if both_json else ())
         spec = differ.opts.comparator
         if spec:
             return _Result(self._user_compare(spec, a, b, differ, both_json), notes)
         lines = []
-        if not both_json and differ.unstable:
-            return _Result([], notes)  # a text cannot be compared in part
         for path, msg in differ.diff(a, b) if both_json else _text_diff(a, b):
             where = _render_path(path)
             lines.append(f" {where}: {msg}" if where else f": {msg}")
@@ -774,66 +774,79 @@ def skipped_verdict(flow_name: str, case: str, reason: str) -> CaseVerdict:
     return CaseVerdict(flow_name=flow_name, case=case, verdict="skipped", reason=reason)
 
 
-def unstable_results(
-    legacy: RunCapture, again: RunCapture, options: CompareOptions | None = None
-) -> tuple[dict[str, set[Path]], list[str]]:
-    """What differs between two legacy runs of the same case: ``(unstable, unsteady)``.
+@dataclass
+class Unstable:
+    """What differs between two legacy runs of the same case (:func:`unstable_results`)."""
 
-    ``unstable`` maps a task name to the paths inside its results that differ (``()`` for the
-    whole value) although every task ended the same way: values drawn from the clock or from
-    randomness the seed does not reach; under :data:`FILES`, the files written (``(path,)``)
-    whose content differs. ``unsteady`` lists, readably, the differences in the
-    runs' course itself (final state, a task's state, which tasks ran): a flow that does not
-    behave the same from run to run.
-    """
-    comparer = _RunComparer(legacy, again, options or CompareOptions())
-    unsteady: list[str] = []
-    if legacy.ok != again.ok:
-        unsteady.append(f"final state {legacy.final_state} then {again.final_state}")
-    first, second = comparer._group(legacy.tasks), comparer._group(again.tasks)
-    unstable: dict[str, set[Path]] = defaultdict(set)
-    for path in sorted(set(legacy.files) | set(again.files)):
-        if legacy.files.get(path) != again.files.get(path):
-            unstable[FILES].add((path,))
-    for key in sorted(set(first) | set(second), key=_sort_key):
-        label = _task_label(*key)
-        ones, twos = first.get(key, []), second.get(key, [])
-        if len(ones) != len(twos):
-            unsteady.append(f"{label} ran {len(ones)} then {len(twos)} time(s)")
-            continue
-        for one, two in zip(ones, twos, strict=True):
-            if (one.ok, one.state) != (two.ok, two.state):
-                unsteady.append(f"{label} ended {one.state} then {two.state}")
-            elif one.ok and one.result_json and two.result_json:
-                differ = comparer.differ(one.name)
-                unstable[one.name].update(path for path, _ in differ.diff(one.result, two.result))
-            elif one.ok and one.result_repr != two.result_repr:
-                unstable[one.name].add(())
-    return {name: paths for name, paths in unstable.items() if paths}, unsteady
+    #: per legacy task capture (by ``id``): the paths inside its result that differ (``()`` for
+    #: the whole value), although the task ended the same way: values drawn from the clock or
+    #: from randomness the seed does not reach
+    results: dict[int, set[Path]] = field(default_factory=dict)
+    #: the same, readably: task label -> rendered paths (empty for the whole value)
+    where: dict[str, set[str]] = field(default_factory=dict)
+    #: files written whose content differs
+    files: set[str] = field(default_factory=set)
+    #: differences in the runs' course itself (final state, a task's state, which tasks ran):
+    #: the flow does not behave the same from run to run, and nothing is left out
+    unsteady: list[str] = field(default_factory=list)
 
-
-def _unstable_note(unstable: dict[str, set[Path]], unsteady: list[str]) -> str | None:
-    if unsteady:
-        return (
-            "Two Prefect 1 runs of this case did not behave the same ("
-            + "; ".join(unsteady[:3])
-            + ("; …" if len(unsteady) > 3 else "")
-            + "): the flow depends on something validation does not hold fixed (time, "
-            "randomness beyond the seed, outside data), so its runs cannot be expected to match."
-        )
-    if unstable:
+    def note(self) -> str | None:
+        if self.unsteady:
+            return (
+                "Two Prefect 1 runs of this case did not behave the same ("
+                + "; ".join(self.unsteady[:3])
+                + ("; …" if len(self.unsteady) > 3 else "")
+                + "): the flow depends on something validation does not hold fixed (time, "
+                "randomness beyond the seed, outside data), so its runs cannot be expected to "
+                "match."
+            )
         where = [
-            f"task {name!r}"
-            + ("" if () in paths else " at " + ", ".join(sorted(map(_render_path, paths))))
-            for name, paths in sorted(unstable.items())
-            if name != FILES
+            label + (" at " + ", ".join(sorted(paths)) if paths else "")
+            for label, paths in sorted(self.where.items())
         ]
-        where += [f"file {path!r}" for (path,) in sorted(unstable.get(FILES, ()))]
+        where += [f"file {path!r}" for path in sorted(self.files)]
+        if not where:
+            return None
         return (
             "Not compared: results that differed between two Prefect 1 runs of this case (the "
             "clock, randomness beyond the seed): " + "; ".join(where) + "."
         )
-    return None
+
+
+def unstable_results(
+    legacy: RunCapture, again: RunCapture, options: CompareOptions | None = None
+) -> Unstable:
+    """What differs between two legacy runs of the same case. Tasks are matched by name, map
+    index and order of capture; a flow whose runs took another course is ``unsteady``."""
+    comparer = _RunComparer(legacy, again, options or CompareOptions())
+    found = Unstable()
+    if legacy.ok != again.ok:
+        found.unsteady.append(f"final state {legacy.final_state} then {again.final_state}")
+    first, second = comparer._group(legacy.tasks), comparer._group(again.tasks)
+    for path in sorted(set(legacy.files) | set(again.files)):
+        if legacy.files.get(path) != again.files.get(path):
+            found.files.add(path)
+    for key in sorted(set(first) | set(second), key=_sort_key):
+        ones, twos = first.get(key, []), second.get(key, [])
+        if len(ones) != len(twos):
+            found.unsteady.append(f"{_task_label(*key)} ran {len(ones)} then {len(twos)} time(s)")
+            continue
+        for occurrence, (one, two) in enumerate(zip(ones, twos, strict=True)):
+            label = _task_label(*key, occurrence if len(ones) > 1 else None)
+            if (one.ok, one.state) != (two.ok, two.state):
+                found.unsteady.append(f"{label} ended {one.state} then {two.state}")
+                continue
+            if not one.ok:
+                continue
+            if one.result_json and two.result_json:
+                differ = comparer.differ(one.name)
+                paths = {path for path, _ in differ.diff(one.result, two.result)}
+            else:
+                paths = {()} if one.result_repr != two.result_repr else set()
+            if paths:
+                found.results[id(one)] = paths
+                found.where[label] = set() if () in paths else set(map(_render_path, paths))
+    return found
 
 
 def compare_runs(
@@ -874,13 +887,14 @@ def compare_runs(
         gap = environment_gap(capture)
         if gap is not None:
             return CaseVerdict(**base, verdict=verdict, reason=gap)
-    unstable: dict[str, set[Path]] = {}
-    unsteady: list[str] = []
+    unstable = Unstable()
     if legacy_again is not None and not legacy_again.error and not legacy_again.timed_out:
-        unstable, unsteady = unstable_results(legacy, legacy_again, options)
-    result = _RunComparer(legacy, migrated, options, unstable).run()
+        unstable = unstable_results(legacy, legacy_again, options)
+    # a flow whose two legacy runs took another course keeps every difference
+    kept = Unstable() if unstable.unsteady else unstable
+    result = _RunComparer(legacy, migrated, options, kept).run()
     notes = [NOTES[code] for code in sorted(result.notes, key=_note_order)]
-    note = _unstable_note(unstable, unsteady)
+    note = unstable.note()
     if note:
         notes.append(note)
     if legacy.ok and not migrated.ok:
