@@ -163,6 +163,20 @@ def test_logger_handler_methods_go_to_a_logger_of_the_tasks_own():
     )
 
 
+def test_every_logger_read_of_a_task_giving_its_logger_a_handler_is_the_tasks_own():
+    """Prefect 1 gave every read in one task the same logger: once a handler is added (through
+    a name or a read), every read in that task, nested functions included, is its own logger."""
+    out = apply_rule(
+        ContextRule,
+        "import prefect\nfrom prefect import task\n\n@task\ndef direct(h):\n"
+        "    prefect.context.get('logger').addHandler(h)\n    prefect.context.get('logger').info('a')\n\n"
+        "@task\ndef nested(h):\n    log = prefect.context.get('logger')\n\n    def inner():\n"
+        "        prefect.context.get('logger').info('b')\n\n    log.addHandler(h)\n    inner()\n",
+    )
+    assert "get_run_logger()." not in out.split(OWN_LOGGER_HELPER_CODE)[1], out
+    assert out.count("_prefect1_task_logger()") == 5, out
+
+
 def test_a_logger_given_no_logger_only_api_stays_the_run_logger():
     out = apply_rule(
         ContextRule,

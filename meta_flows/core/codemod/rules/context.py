@@ -326,9 +326,9 @@ class ContextRule(Rule):
         return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        names = _logger_names(node, self._is_logger_read)
-        self._logger_names.append(names)
-        self._own_logger.append(bool(names) and _logger_only_use(node, names))
+        self._logger_names.append(_logger_names(node, self._is_logger_read))
+        inherited = bool(self._own_logger) and self._own_logger[-1]
+        self._own_logger.append(inherited or _logger_only_use(node, self._is_logger_read))
         from meta_flows.core.codemod.rules.signals import is_task, raises_loop
 
         self._loops.append(raises_loop(self, node))
@@ -694,19 +694,26 @@ def _target_names(target: cst.CSTNode) -> list[str]:
     return []
 
 
-def _logger_only_use(function: cst.FunctionDef, names: frozenset[str]) -> bool:
-    """Whether ``function`` uses what only a ``logging.Logger`` has on one of ``names``."""
-    found = False
+def _logger_only_use(function: cst.FunctionDef, is_logger_read) -> bool:
+    """Whether ``function`` (nested functions included) uses what only a ``logging.Logger`` has
+    on the Prefect 1 context logger: on a read of it, or on a name assigned one."""
+    bound: set[str] = set()
+    used: list[cst.BaseExpression] = []
 
     class _Finder(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if is_logger_read(node.value):
+                bound.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+
         def visit_Attribute(self, node: cst.Attribute) -> None:
-            nonlocal found
-            value = node.value
-            if node.attr.value in LOGGER_ONLY and isinstance(value, cst.Name):
-                found = found or value.value in names
+            if node.attr.value in LOGGER_ONLY:
+                used.append(node.value)
 
     function.body.visit(_Finder())
-    return found
+    return any(
+        (isinstance(value, cst.Name) and value.value in bound) or is_logger_read(value)
+        for value in used
+    )
 
 
 def _logger_names(function: cst.FunctionDef, is_logger_read) -> frozenset[str]:
