@@ -1790,6 +1790,13 @@ def test_result_edges_left_to_pf005(body):
             "    load(extract())\n",
             id="bound-never-read",
         ),
+        pytest.param(
+            'with Flow("f") as flow:\n    load(\n        0,  # first\n    )\n    load(1,)\n'
+            "    load(2)\n",
+            '@flow(name="f")\ndef f():\n    load(\n        0,  # first\n        return_state=True,\n'
+            "    )\n    load(1, return_state=True)\n    load(2)\n",
+            id="laid-out-like-the-other-arguments",
+        ),
     ],
 )
 def test_a_call_for_its_effect_before_other_tasks_returns_its_state(body, after):

@@ -599,10 +599,25 @@ def test_instances_made_in_the_flow_with_class_arguments_are_tasks_of_their_run(
 
 def test_an_own_kwargs_class_keeps_unknown_keywords_of_a_module_level_instance():
     source = INSIDE_BEFORE.split("with Flow")[0] + 'pick = Options(color="red", max_retries=2)\n'
-    out = apply_rule(RULE, source)
+    out = migrate(source, "flows.pick").code  # PF004 leaves the class's own keywords alone too
     assert '@task(name="Options")\ndef pick(key):\n' in out
     assert '    return Options(color="red", max_retries=2).run(key=key)\n' in out
-    assert "TODO(prefect2-migration): PF004" not in out
+    assert "TODO(prefect2-migration): PF004" not in out and " retries=2" not in out
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        # **kwargs reach Task through a local name, or in a nested statement: not the class's
+        'opts = {"tags": ["t"], **kwargs}\n        super().__init__(**opts)',
+        "if kwargs:\n            super().__init__(**kwargs)",
+    ],
+)
+def test_kwargs_passed_on_to_task_some_other_way_are_still_task_options(init):
+    source = INSIDE_BEFORE.replace("super().__init__(**kwargs)", init, 1)
+    out = migrate(source, "flows.inside").code
+    assert 'task(Scale(factor=3).run, name="Scale", retries=1)([1])' in out, out
+    assert "max_retries" not in out
 
 
 def test_instances_made_in_the_flow_run_under_prefect2(tmp_path, prefect_env):

@@ -51,6 +51,9 @@ SCRATCH_DISABLED = "meta_flows.disabled"  # the rule codes switched off for this
 # module-level @task functions whose Prefect 1 trigger was not the default (PF009 -> PF005: their
 # upstream edges carry the trigger's meaning, not just an order)
 SCRATCH_TRIGGERED = "meta_flows.triggered"
+# module-level classes (PF006 helpers of former Task subclasses) whose ``__init__`` keeps its
+# ``**kwargs`` for itself (PF006 -> PF004: their constructor keywords are not task options)
+SCRATCH_OWN_KWARGS = "meta_flows.own_kwargs"
 
 
 def todo_text(code: str, message: str) -> str:

@@ -580,20 +580,45 @@ def _isolate_failures(body: list[cst.BaseStatement], tasks: TaskCalls) -> list:
             or not any(_calls_a_task(later, tasks) for later in body[i + 1 :])
         ):
             continue
-        args = list(call.args)
-        if args and args[-1].comma is cst.MaybeSentinel.DEFAULT:
-            args[-1] = args[-1].with_changes(
-                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-            )
-        args.append(
-            cst.Arg(
-                cst.Name("True"),
-                keyword=cst.Name("return_state"),
-                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-            )
+        out[i] = stmt.with_changes(
+            body=[small.with_changes(value=_with_keyword(call, "return_state", "True"))]
         )
-        out[i] = stmt.with_changes(body=[small.with_changes(value=call.with_changes(args=args))])
     return out
+
+
+def _with_keyword(call: cst.Call, keyword: str, value: str) -> cst.Call:
+    """``call`` with ``keyword=value`` appended, laid out like its other arguments (one per
+    line after a trailing comma, a comment staying on its argument's line)."""
+    new = cst.Arg(
+        cst.Name(value),
+        keyword=cst.Name(keyword),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
+    args = list(call.args)
+    last = args[-1] if args else None
+    after = last.comma.whitespace_after if last and isinstance(last.comma, cst.Comma) else None
+    if isinstance(after, cst.ParenthesizedWhitespace):  # one argument per line
+        before = [
+            a.comma.whitespace_after
+            for a in args[:-1]
+            if isinstance(a.comma, cst.Comma)
+            and isinstance(a.comma.whitespace_after, cst.ParenthesizedWhitespace)
+        ]
+        opening = call.whitespace_before_args
+        if before:
+            indent = before[-1].last_line
+        elif isinstance(opening, cst.ParenthesizedWhitespace):
+            indent = opening.last_line
+        else:
+            indent = cst.SimpleWhitespace("    ")
+        args[-1] = last.with_changes(
+            comma=cst.Comma(whitespace_after=after.with_changes(last_line=indent))
+        )
+        closing = after.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+        new = new.with_changes(comma=cst.Comma(whitespace_after=closing))
+    elif last is not None:
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return call.with_changes(args=[*args, new])
 
 
 def _arg_names(call: cst.Call) -> dict[str, str] | None:

@@ -61,7 +61,7 @@ from meta_flows.core.codemod.analysis.scope import (
     name_refs,
     raw_qualified_names,
 )
-from meta_flows.core.codemod.base import Rule, is_literal, literal_value
+from meta_flows.core.codemod.base import SCRATCH_OWN_KWARGS, Rule, is_literal, literal_value
 from meta_flows.core.codemod.options import (
     P1_TASK_OPTIONS,
     P2_TASK_OPTIONS,
@@ -189,7 +189,10 @@ class TaskOptionsRule(Rule):
             qnames = self.get_metadata(QualifiedNameProvider, func, set())
         except KeyError:
             return False
+        own_kwargs = self.context.scratch.get(SCRATCH_OWN_KWARGS, ())
         for q in qnames:
+            if q.source.name == "LOCAL" and q.name in own_kwargs:
+                return False  # its keywords are the class's own (PF006)
             name = f"{module}.{q.name}" if q.source.name == "LOCAL" else q.name
             if name in classes:
                 return True

@@ -71,9 +71,15 @@ from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
 from meta_flows.core.codemod.analysis.decorators import decorator_name
 from meta_flows.core.codemod.analysis.graph import flow_task_attributes
-from meta_flows.core.codemod.analysis.scope import is_docstring, raw_qualified_names
+from meta_flows.core.codemod.analysis.scope import is_docstring, name_refs, raw_qualified_names
 from meta_flows.core.codemod.analysis.uses import simple_assign
-from meta_flows.core.codemod.base import Rule, code_of, literal_value, with_todo
+from meta_flows.core.codemod.base import (
+    SCRATCH_OWN_KWARGS,
+    Rule,
+    code_of,
+    literal_value,
+    with_todo,
+)
 from meta_flows.core.codemod.options import P1_TASK_OPTIONS, P2_WITH_OPTIONS, convert_options
 from meta_flows.core.naming import snake_case
 
@@ -561,7 +567,11 @@ class TaskSubclassRule(Rule):
                         simple = stores_only = False
                 continue
             simple = stores_only = False
-        info.own_kwargs = kwargs_name is not None and not forwarded
+        info.own_kwargs = (
+            kwargs_name is not None and not forwarded and _keeps_kwargs(init, kwargs_name)
+        )
+        if info.own_kwargs:
+            self.context.scratch.setdefault(SCRATCH_OWN_KWARGS, set()).add(info.name)
         info.stateless = stores_only
         return simple and args_name is None
 
@@ -969,6 +979,29 @@ def _append_kwargs(args, class_args: dict, info: ClassInfo) -> list[cst.Arg]:
             out[-1] = out[-1].with_changes(comma=_COMMA)
         out.append(cst.Arg(keyword=cst.Name(name), value=value, equal=_EQ))
     return out
+
+
+def _keeps_kwargs(init: cst.FunctionDef, kwargs_name: str) -> bool:
+    """No ``__init__`` call of a base class in ``init`` (at any depth) is given ``**kwargs``,
+    directly or through a local name: the class keeps them for itself."""
+    local: set[str] = set()
+    bases: list[cst.Call] = []
+
+    class _Finder(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            local.update(n.value for n in name_refs(node.target))
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "__init__":
+                bases.append(node)
+
+    init.body.visit(_Finder())
+    for call in bases:
+        for arg in call.args:
+            names = {n.value for n in name_refs(arg.value)}
+            if kwargs_name in names or names & local:
+                return False
+    return True
 
 
 def _without_super_init(block: cst.BaseSuite) -> cst.BaseSuite:
