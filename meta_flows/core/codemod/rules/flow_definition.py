@@ -451,19 +451,6 @@ def _terminal_return(
     unreturnable = 0
     candidates: list[tuple[int, str | None, cst.Call, bool]] = []
 
-    class _Collector(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.found: list[cst.Call] = []
-
-        def visit_Call(self, node: cst.Call) -> None:
-            if tasks.task_of_call(node)[0]:
-                self.found.append(node)
-
-    def task_calls_in(node: cst.CSTNode) -> list[cst.Call]:
-        c = _Collector()
-        node.visit(c)
-        return c.found
-
     refs: Counter[str] | None = None  # references per name in the whole body, counted once
 
     def used(name: str, own: cst.CSTNode) -> bool:
@@ -513,7 +500,9 @@ def _terminal_return(
                                 for n in target_names(t.target)
                             ):
                                 unreturnable += 1
-                    elif isinstance(inner, cst.BaseCompoundStatement) and task_calls_in(inner):
+                    elif isinstance(inner, cst.BaseCompoundStatement) and _calls_a_task(
+                        inner, tasks
+                    ):
                         unreturnable += 1
     if unreturnable or len(candidates) != 1:
         return None

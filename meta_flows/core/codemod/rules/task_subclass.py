@@ -940,10 +940,7 @@ class TaskSubclassRule(Rule):
         ctor = [a for a in call.args if a not in options]
         ctor[-1] = ctor[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         run = cst.Attribute(value=call.with_changes(args=ctor), attr=cst.Name("run"))
-        converted = convert_options(self, options, label=info.name, allowed=P2_WITH_OPTIONS)
-        for todo in converted.todos:
-            self.add_todo(todo)
-        kept = [a for a in converted.args if a.keyword is not None]
+        kept = self._task_options(info, options)
         if not any(a.keyword.value == "name" for a in kept):
             name = cst.SimpleString(f'"{info.name}"')
             kept.insert(0, cst.Arg(keyword=cst.Name("name"), value=name, equal=_EQ))
@@ -952,14 +949,18 @@ class TaskSubclassRule(Rule):
         args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return cst.Call(func=cst.Name(decorator_name(self, "task")), args=args)
 
+    def _task_options(self, info: ClassInfo, options: list[cst.Arg]) -> list[cst.Arg]:
+        """An instance's Prefect 1 options as Prefect 2 keyword arguments (TODOs for the rest)."""
+        converted = convert_options(self, options, label=info.name, allowed=P2_WITH_OPTIONS)
+        for todo in converted.todos:
+            self.add_todo(todo)
+        return [a for a in converted.args if a.keyword is not None]
+
     def _configured(self, info: ClassInfo, options: list[cst.Arg]) -> cst.BaseExpression:
         base = cst.Name(info.base_function)
         if not options:
             return base
-        converted = convert_options(self, options, label=info.name, allowed=P2_WITH_OPTIONS)
-        for todo in converted.todos:
-            self.add_todo(todo)
-        args = [a for a in converted.args if a.keyword is not None]
+        args = self._task_options(info, options)
         if not args:
             return base
         args = [a.with_changes(comma=_COMMA) for a in args]
