@@ -831,22 +831,44 @@ def unstable_results(
         if len(ones) != len(twos):
             found.unsteady.append(f"{_task_label(*key)} ran {len(ones)} then {len(twos)} time(s)")
             continue
-        for occurrence, (one, two) in enumerate(zip(ones, twos, strict=True)):
-            label = _task_label(*key, occurrence if len(ones) > 1 else None)
-            if (one.ok, one.state) != (two.ok, two.state):
+        if len(ones) > 1:
+            # the same task called several times, in an order that may change from run to run:
+            # a call the other run repeated exactly is stable; the others pair by order
+            pairs = [(i, one) for i, one in enumerate(ones)]
+            rest = list(twos)
+            unpaired = []
+            for i, one in pairs:
+                same = next(
+                    (two for two in rest if _run_difference(comparer, one, two) == set()), None
+                )
+                if same is None:
+                    unpaired.append((i, one))
+                else:
+                    rest.remove(same)
+            calls = [(i, one, two) for (i, one), two in zip(unpaired, rest, strict=True)]
+        else:
+            calls = [(None, one, two) for one, two in zip(ones, twos, strict=True)]
+        for occurrence, one, two in calls:
+            label = _task_label(*key, occurrence)
+            paths = _run_difference(comparer, one, two)
+            if paths is None:
                 found.unsteady.append(f"{label} ended {one.state} then {two.state}")
-                continue
-            if not one.ok:
-                continue
-            if one.result_json and two.result_json:
-                differ = comparer.differ(one.name)
-                paths = {path for path, _ in differ.diff(one.result, two.result)}
-            else:
-                paths = {()} if one.result_repr != two.result_repr else set()
-            if paths:
+            elif paths:
                 found.results[id(one)] = paths
                 found.where[label] = set() if () in paths else set(map(_render_path, paths))
     return found
+
+
+def _run_difference(comparer, one: TaskCapture, two: TaskCapture) -> set | None:
+    """Where the results of one task call differ between two runs (an empty set: nowhere; ``()``
+    in it: the whole value); None when the call ended in another state."""
+    if (one.ok, one.state) != (two.ok, two.state):
+        return None
+    if not one.ok:
+        return set()
+    if one.result_json and two.result_json:
+        return {path for path, _ in comparer.differ(one.name).diff(one.result, two.result)}
+    return {()} if one.result_repr != two.result_repr else set()
 
 
 def compare_runs(
