@@ -88,6 +88,12 @@ INTEGRATION_BOUNDS: dict[str, str] = {
     "prefect-snowflake": ">=0.27,<0.28",
     "prefect-sqlalchemy": ">=0.4,<0.5",
 }
+# The database drivers of Prefect 1's postgres and mysql tasks, which PF013's rewrite keeps using:
+# the lower bound Prefect 1.4.1's extras gave, below the next major version.
+DRIVER_BOUNDS: dict[str, str] = {
+    "psycopg2-binary": ">=2.8.2,<3",
+    "pymysql": ">=0.9.3,<2",
+}
 
 _ORCHESTRATION = (
     "prefect-aws",
@@ -121,8 +127,8 @@ PREFECT1_EXTRAS: dict[str, tuple[str, ...]] = {
     "google": ("prefect-gcp",),
     "jupyter": ("prefect-jupyter",),
     "kubernetes": ("prefect-kubernetes",),
-    "mysql": ("prefect-sqlalchemy",),
-    "postgres": ("prefect-sqlalchemy",),
+    "mysql": ("pymysql",),  # PF013 rewrites the mysql tasks onto the driver the extra installed
+    "postgres": ("psycopg2-binary",),  # and the postgres tasks (docs/spec.md §12)
     "redis": ("prefect-redis",),
     "shell": ("prefect-shell",),
     "slack": ("prefect-slack",),
@@ -469,6 +475,8 @@ def _need(name: str, marker: str = "") -> _Need:
         return _Need("prefect", PREFECT2_SPECIFIER, marker)
     if key in INTEGRATION_BOUNDS:
         return _Need(key, INTEGRATION_BOUNDS[key], marker)
+    if key in DRIVER_BOUNDS:
+        return _Need(key, DRIVER_BOUNDS[key], marker)
     return _Need(name, "", marker)
 
 

@@ -233,21 +233,39 @@ def x():
     )
 
 
-def test_inline_shell_task_with_runtime_arguments_is_commented_out():
-    out = _out(
+def test_inline_shell_task_with_runtime_arguments_stays_code_under_one_todo():
+    source = (
         "from prefect import flow\nfrom prefect.tasks.shell import ShellTask\n"
         "@flow(name='x')\ndef x(script):\n    a = ShellTask(helper_script=script)(command='ls')\n"
     )
-    assert "    # a = ShellTask(helper_script=script)(command='ls')\n    pass\n" in out
-    assert "from prefect.tasks.shell" in out.split("# a =")[0] or "ShellTask" in out
+    assert _out(source) == source  # PF001 binds the class to a stand-in
+    result = migrate(source)
+    assert "    a = ShellTask(helper_script=script)(command='ls')\n" in result.code
+    assert len(result.todos) == 1
+    assert result.todos[0].message.startswith(
+        "`ShellTask` (Prefect 1 `prefect.tasks.shell.ShellTask`, used at line "
+    )
+    assert (
+        "could not be rewritten: it is built inside a function with arguments that cannot move "
+        "to module level (a local, or a name bound further down); built at module level it "
+        "becomes a @task def like the other migrated library tasks; or use a plain @task"
+    ) in result.todos[0].message
+
+
+def test_inline_shell_task_read_off_the_module_is_commented_out_under_a_todo():
+    out = _out(
+        "from prefect import flow\nfrom prefect.tasks import shell\n"
+        "@flow(name='x')\ndef x(script):\n    a = shell.ShellTask(helper_script=script)(command='ls')\n"
+    )
     todo = T(
-        "ShellTask built inside a function with non-literal arguments: define it as a "
-        "module-level @task (see the other migrated library tasks)"
+        "ShellTask built inside a function with arguments that cannot move to module level (a "
+        "local, or a name bound further down): define it as a module-level @task (see the other "
+        "migrated library tasks)"
     )
     assert out == (
         "from prefect import flow\n@flow(name='x')\ndef x(script):\n"
         f"    {todo}\n"
-        "    # a = ShellTask(helper_script=script)(command='ls')\n    pass\n"
+        "    # a = shell.ShellTask(helper_script=script)(command='ls')\n    pass\n"
     )
 
 
@@ -611,10 +629,7 @@ def test_a_get_task_run_result_of_its_own_is_left_alone():
 LIBRARY_ADVICE = {
     "SnowflakeQuery": "prefect_snowflake.database.snowflake_query(query, snowflake_connector) "
     "with a SnowflakeConnector block holding the account/user/password arguments",
-    "PostgresFetch": "a prefect_sqlalchemy.SqlAlchemyConnector block (postgresql+psycopg2 URL) "
-    "and its .execute(query, parameters) / .fetch_all(query, parameters)",
-    "MySQLExecute": "a prefect_sqlalchemy.SqlAlchemyConnector block (mysql+pymysql URL) and its "
-    ".execute(query, parameters) / .fetch_all(query, parameters)",
+    "SqlServerExecute": "a prefect_sqlalchemy.SqlAlchemyConnector block",
     "S3Download": "prefect_aws.S3Bucket(bucket_name=..., credentials=AwsCredentials.load(...))"
     ".read_path(key)",
     "LambdaInvoke": "prefect_aws.lambda_function.LambdaFunction(function_name=..., "
@@ -645,8 +660,7 @@ LIBRARY_ADVICE = {
     ("module", "cls", "package", "advice"),
     [
         ("snowflake", "SnowflakeQuery", "prefect-snowflake", "snowflake_query"),
-        ("postgres", "PostgresFetch", "prefect-sqlalchemy", "SqlAlchemyConnector"),
-        ("mysql", "MySQLExecute", "prefect-sqlalchemy", "SqlAlchemyConnector"),
+        ("sql_server", "SqlServerExecute", "prefect-sqlalchemy", "SqlAlchemyConnector"),
         ("aws", "S3Download", "prefect-aws", "S3Bucket"),
         ("aws", "LambdaInvoke", "prefect-aws", "LambdaFunction"),
         ("gcp", "BigQueryTask", "prefect-gcp", "bigquery_query"),

@@ -20,7 +20,9 @@ from packaging.specifiers import SpecifierSet
 
 from meta_flows.core import dependencies as deps
 from meta_flows.core.codemod.engine import find_todos
+from meta_flows.core.codemod.library_databases import DATABASE_TASKS
 from meta_flows.core.dependencies import (
+    DRIVER_BOUNDS,
     INTEGRATION_BOUNDS,
     PREFECT1_EXTRAS,
     PREFECT2_REQUIREMENT,
@@ -473,7 +475,7 @@ def test_other_lines_are_left_alone(line: str):
         ("shell", ["prefect-shell"]),
         ("slack,email", ["prefect-email", "prefect-slack"]),
         ("docker", ["prefect-docker"]),
-        ("postgres,mysql,sql_server", ["prefect-sqlalchemy"]),
+        ("sql_server", ["prefect-sqlalchemy"]),
         ("redis", ["prefect-redis"]),
         ("ge", ["prefect-great-expectations"]),
         ("jupyter", ["prefect-jupyter"]),
@@ -493,6 +495,7 @@ def test_other_lines_are_left_alone(line: str):
     ],
 )
 def test_extras_become_integration_packages(extras: str, packages: list[str]):
+    # (the postgres and mysql extras: test_database_extras_become_their_drivers)
     edit = migrate_dependency_text("requirements.txt", f"prefect[{extras}]==1.4.1\n")
     expected = [f"{p}{INTEGRATION_BOUNDS[p]}" for p in packages]
     assert edit.added == expected
@@ -747,7 +750,8 @@ def test_every_package_the_codemod_or_an_extra_names_has_bounds():
 
     named = {package for package, _ in LIBRARY.values()} | {"prefect-shell", "prefect-dask"}
     named |= {p for packages in PREFECT1_EXTRAS.values() for p in packages}
-    assert named - INTEGRATION_BOUNDS.keys() == set()
+    named |= {spec.requirement for spec in DATABASE_TASKS.values()}
+    assert named - INTEGRATION_BOUNDS.keys() - DRIVER_BOUNDS.keys() == set()
 
 
 def test_the_project_pins_the_same_series():
@@ -947,3 +951,12 @@ def test_a_read_only_file_is_not_written(tmp_path: Path):
         "requirements.txt:1: the file is read-only: not written"
     ]
     assert path.read_text() == "prefect==1.4.1\n"
+
+
+def test_database_extras_become_their_drivers():
+    """PF013 rewrites the postgres and mysql tasks onto the drivers these extras installed."""
+    edit = migrate_dependency_text("requirements.txt", "prefect[postgres,mysql]==1.4.1\n")
+    drivers = ["psycopg2-binary>=2.8.2,<3", "pymysql>=0.9.3,<2"]
+    assert sorted(edit.added) == drivers
+    assert sorted(edit.text.splitlines()) == sorted([PREFECT2_REQUIREMENT, *drivers])
+    assert edit.todos == []

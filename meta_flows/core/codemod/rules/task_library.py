@@ -13,8 +13,25 @@ merged into stdout (``exec 2>&1``), each line right-stripped, the last line (``N
 output) or every line with ``return_all=True``; a non-zero exit fails the task. Known difference:
 ShellOperation strips trailing blank lines of the output (Prefect 1 returned ``""`` for a final
 empty line) and may split a line that the command wrote in several pieces with pauses between them.
-An inline ``ShellTask(...)`` (``StringFormatter``, ``JinjaTemplate``) inside a function is hoisted
-to a module-level task when its arguments are literals.
+An inline ``ShellTask(...)`` (``StringFormatter``, ``JinjaTemplate``, the database tasks below)
+inside a function is hoisted to a module-level task when its arguments have the same value there:
+literals, builtins, and names the module binds or imports before the statement holding the call.
+Otherwise (a flow parameter, a local, a name bound further down) the code stays and the class is
+given up (one TODO above its stand-in, as below).
+
+    rows = PostgresFetch("db", "etl", HOST, fetch="all", max_retries=2)
+    ->  @task(name="PostgresFetch", retries=2)
+        def rows(db_name="db", user="etl", host=HOST, port=5432, fetch="all", fetch_count=10,
+                 query=None, data=None, commit=False, password=None, col_names=False):
+            return _prefect1_postgres("fetch", query, data, fetch=fetch, ..., port=port)
+
+The database tasks (``PostgresExecute``, ``PostgresExecuteMany``, ``PostgresFetch``,
+``MySQLExecute``, ``MySQLFetch``; ``library_databases``) become a @task def taking Prefect 1's
+``run()`` parameters in their order, defaulting to the constructor's values, that calls one helper
+written once into the module (``_prefect1_postgres`` / ``_prefect1_mysql``): the driver Prefect 1
+used (psycopg2, pymysql) with the same placeholders, row types, transactions, return values and
+errors. The driver is recorded with ``require_package`` (``psycopg2-binary``, ``pymysql``).
+Constructor arguments the rule cannot read (``**options``) give the class up instead.
 
     fmt = StringFormatter(template="Hi {name}")  ->  @task(name="StringFormatter")
                                                       def fmt(template="Hi {name}", **format_kwargs):
@@ -72,8 +89,8 @@ Task options of the library constructors (``name``, ``tags``, ``max_retries`` ..
 ``@task`` decorator in their Prefect 2 spelling (PF004 already ran); the others are dropped with a
 TODO.
 
-Flagged (H; the package is recorded with ``require_package``): dbt, snowflake, postgres, mysql,
-aws, gcp, airbyte, notifications (Slack, Email), jupyter, great_expectations, kubernetes,
+Flagged (H; the package is recorded with ``require_package``): dbt, snowflake, sql_server, aws,
+gcp, airbyte, notifications (Slack, Email), jupyter, great_expectations, kubernetes,
 databricks and every other ``prefect.tasks.*`` task. The code stays code: the class no rule
 migrates is given up (``Rule.give_up``), so PF001 binds its imported name to a stand-in under ONE
 TODO naming the Prefect 2 package and function and every line using the class -- instances built
@@ -101,7 +118,7 @@ from dataclasses import dataclass, field
 import jinja2
 import jinja2.meta
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
+from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, QualifiedNameSource
 
 from meta_flows.core.codemod.analysis.decorators import decorator_name
 from meta_flows.core.codemod.base import (
@@ -114,6 +131,7 @@ from meta_flows.core.codemod.base import (
     is_literal,
     literal_value,
 )
+from meta_flows.core.codemod.library_databases import DATABASE_TASKS, HELPERS
 from meta_flows.core.codemod.options import number, numeric_value, total_seconds_code
 from meta_flows.core.codemod.rules.context import (
     PREFECT1_KEYS,
@@ -285,6 +303,7 @@ DEFINED_AS_TASKS = (
     ("shell", "ShellTask"),
     ("templates", "StringFormatter"),
     ("templates", "JinjaTemplate"),
+    *DATABASE_TASKS,
 )
 
 
@@ -441,6 +460,9 @@ class TaskLibraryRule(Rule):
         self._shell_helper_written = False
         self._child_helper_written = False
         self._jinja_helper_written = False
+        self._database_helpers: list[str] = []  # helpers of library_databases to write
+        self._top_index: dict[int, int] = {}  # id of a module-level statement -> its index
+        self._first_bound: dict[str, int] = {}  # module-level name -> first statement binding it
         # module-level names bound once, to a string literal: their value (JinjaTemplate templates)
         self._strings: dict[str, str | None] = {}
         self._generated: set[int] = set()  # ids of generated module-level statements
@@ -455,7 +477,10 @@ class TaskLibraryRule(Rule):
 
     def visit_Module(self, node: cst.Module) -> bool:
         super().visit_Module(node)
-        for stmt in node.body:
+        self._top_index = {id(stmt): index for index, stmt in enumerate(node.body)}
+        for index, stmt in enumerate(node.body):
+            for bound in _bound_names(stmt):
+                self._first_bound.setdefault(bound, index)
             if isinstance(stmt, cst.FunctionDef):
                 self._module_names.add(stmt.name.value)
                 self._functions.add(stmt.name.value)
@@ -663,7 +688,38 @@ class TaskLibraryRule(Rule):
             return self._formatter_def(name, call)
         if key == ("templates", "JinjaTemplate"):
             return self._jinja_def(name, call)
+        if key in DATABASE_TASKS:
+            return self._database_def(key, name, call)
         return [], None
+
+    def _database_def(self, key, name: str, call: cst.Call):
+        """The @task def replacing ``name = PostgresFetch(...)`` (or another database task of
+        library_databases): Prefect 1's run() parameters, the constructor's values as defaults."""
+        spec = DATABASE_TASKS[key]
+        kwargs = call_kwargs(call, tuple(p for p, _ in spec.init))
+        if kwargs is None:
+            return [], f"{key[1]} arguments could not be read"
+        code = {k: self.code_for(a.value) for k, a in kwargs.items()}
+        defaults = dict(spec.init + spec.run)
+        params = [f"{p}={code.get(p, defaults[p])}" for p in spec.parameters]
+        options, dropped = task_options(
+            {k: v for k, v in code.items() if k not in defaults}, key[1]
+        )
+        signature = f"def {name}({', '.join(params)}):"
+        if len(signature) > 99 or "\n" in signature:
+            signature = f"def {name}(\n" + "".join(f"    {p},\n" for p in params) + "):"
+        helper, args = spec.call.split("(", 1)
+        call = "".join(f"        {arg.strip()},\n" for arg in args[:-1].split(","))
+        source = (
+            f"@{decorator_name(self, 'task')}({', '.join(options)})\n"
+            f"{signature}\n"
+            f"    return {helper}(\n{call}    )\n"
+        )
+        if spec.helper not in self._database_helpers:
+            self._database_helpers.append(spec.helper)
+        self.add_import(spec.driver)
+        self.require_package(spec.requirement)
+        return list(cst.parse_module(source).body), self._dropped_todo(dropped)
 
     # ------------------------------------------------------------------ statements
 
@@ -719,6 +775,12 @@ class TaskLibraryRule(Rule):
                 self.mark_applied()
                 self._generated.update(id(stmt) for stmt in stmts)
                 return cst.FlattenSentinel(stmts)
+            why = (
+                "its arguments could not be read (`*`, `**`, or more positional arguments than "
+                "Prefect 1 took); passed by name or position it becomes a @task def"
+            )
+            if key in DATABASE_TASKS and self._give_up_class(instance.call.func, key, why):
+                return updated_node  # code kept: the class becomes a stand-in under one TODO
             return self.comment_out(updated_node, f"{todo}: rewrite it as a @task by hand")
         if key == ("prefect", "StartFlowRun"):
             if instance.uses and instance.uses == instance.direct_calls:
@@ -736,10 +798,13 @@ class TaskLibraryRule(Rule):
             return updated_node  # code kept: the class becomes a stand-in under one TODO
         return self.comment_out(updated_node, self._library_todo(key))
 
-    def _give_up_class(self, func: cst.BaseExpression, key: tuple[str, str]) -> bool:
-        """One TODO for a library class no rule migrates, above the stand-in PF001 binds its
-        name to, listing every line using it; the code using it stays code (False: PF001 is off,
-        or the class is not read through a name PF001 can bind)."""
+    def _give_up_class(
+        self, func: cst.BaseExpression, key: tuple[str, str], why: str | None = None
+    ) -> bool:
+        """One TODO for a library class no rule migrates (or, with ``why``, one the rule could
+        not rewrite here), above the stand-in PF001 binds its name to, listing every line using
+        it; the code using it stays code (False: PF001 is off, or the class is not read through a
+        name PF001 can bind)."""
         qualified = self.prefect_name(func)
         if qualified is None or not isinstance(func, cst.Name):
             return False
@@ -747,6 +812,11 @@ class TaskLibraryRule(Rule):
         if package:
             self.require_package(package)
             advice = f"{package}: {advice}"
+        if why:
+            return self.give_up(
+                qualified,
+                f"could not be rewritten: {why}; or use {advice}",
+            )
         return self.give_up(qualified, f"has no automatic migration: use {advice}")
 
     def _library_todo(self, key: tuple[str, str]) -> str:
@@ -829,15 +899,24 @@ class TaskLibraryRule(Rule):
 
     def _hoist(self, key, call: cst.Call) -> cst.BaseExpression | None:
         """Move an inline library task to a module-level @task def; the call site uses its name."""
-        if not all(is_literal(a.value) and not a.star for a in call.args):
-            self._flag_statement(
-                f"{key[1]} built inside a function with non-literal arguments: define it as a "
-                "module-level @task (see the other migrated library tasks)"
+        if not self._hoistable(call):
+            why = (
+                "it is built inside a function with arguments that cannot move to module level "
+                "(a local, or a name bound further down); built at module level it becomes a "
+                "@task def like the other migrated library tasks"
             )
+            if not self._give_up_class(call.func, key, why):
+                self._flag_statement(
+                    f"{key[1]} built inside a function with arguments that cannot move to module "
+                    "level (a local, or a name bound further down): define it as a module-level "
+                    "@task (see the other migrated library tasks)"
+                )
             return None
-        base = {"ShellTask": "shell_task", "JinjaTemplate": "jinja_template"}.get(
-            key[1], "format_string"
-        )
+        base = {
+            "ShellTask": "shell_task",
+            "JinjaTemplate": "jinja_template",
+            "StringFormatter": "format_string",
+        }.get(key[1]) or _snake_case(key[1].replace("MySQL", "Mysql"))
         name = self._unique(base)
         stmts, todo = self._definition(key, name, call)
         if not stmts:
@@ -853,6 +932,28 @@ class TaskLibraryRule(Rule):
         self._changed = True
         self.mark_applied()
         return cst.Name(name)
+
+    def _hoistable(self, call: cst.Call) -> bool:
+        """Every argument of ``call`` has the same value at module level, before the statement
+        holding it: literals, builtins, and names the module binds (or imports) earlier."""
+        top = self._top_index.get(id(self._statement_stack[0]))
+        for arg in call.args:
+            if arg.star:
+                return False
+            names = _LoadedNames()
+            arg.value.visit(names)
+            for name in names.found:
+                qnames = self.get_metadata(QualifiedNameProvider, name, set())
+                if not qnames:
+                    return False
+                if all(q.source == QualifiedNameSource.BUILTIN for q in qnames):
+                    continue
+                if any("<" in q.name for q in qnames):  # a local, a comprehension variable
+                    return False
+                first = self._first_bound.get(name.value)
+                if first is None or top is None or first >= top:
+                    return False
+        return True
 
     def _wait_for(self, call: cst.Call) -> cst.Call:
         """A call of a @task this rule wrote: Prefect 1's ``upstream_tasks=`` is ``wait_for=``."""
@@ -1124,6 +1225,8 @@ class TaskLibraryRule(Rule):
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if self._generated:
             updated_node = updated_node.with_changes(body=self._spaced(updated_node.body))
+        for helper in reversed(self._database_helpers):
+            updated_node = insert_helper(updated_node, helper, HELPERS[helper])
         if self._jinja_helper_written:  # its date names use PF007's helper
             updated_node = insert_helper(updated_node, TODAY_HELPER, TODAY_HELPER_CODE)
         if self._changed:
@@ -1153,6 +1256,63 @@ def _todo(code: str, message: str) -> str:
     from meta_flows.core.codemod.base import todo_text
 
     return todo_text(code, message)
+
+
+class _LoadedNames(cst.CSTVisitor):
+    """The names an expression reads (not attribute names, nor keywords of calls in it)."""
+
+    def __init__(self) -> None:
+        self.found: list[cst.Name] = []
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.found.append(node)
+
+
+def _bound_names(stmt: cst.CSTNode) -> set[str]:
+    """The names a module-level statement binds (assignments, imports, def, class)."""
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        return {stmt.name.value}
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return set()
+    out: set[str] = set()
+    for small in stmt.body:
+        targets: list[cst.BaseExpression] = []
+        if isinstance(small, cst.Assign):
+            targets = [t.target for t in small.targets]
+        elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+            targets = [small.target]
+        elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+            small.names, cst.ImportStar
+        ):
+            for alias in small.names:
+                if alias.asname and isinstance(alias.asname.name, cst.Name):
+                    out.add(alias.asname.name.value)
+                else:
+                    out.add((dotted_name(alias.name) or "").split(".")[0])
+        for target in targets:
+            if isinstance(target, cst.Name):
+                out.add(target.value)
+            elif isinstance(target, (cst.Tuple, cst.List)):
+                out.update(e.value.value for e in target.elements if isinstance(e.value, cst.Name))
+    return out
+
+
+def _snake_case(name: str) -> str:
+    """``PostgresExecuteMany`` -> ``postgres_execute_many``."""
+    out = ""
+    for i, char in enumerate(name):
+        if char.isupper() and i and (name[i - 1].islower() or name[i + 1 : i + 2].islower()):
+            out += "_"
+        out += char.lower()
+    return out
 
 
 def _template_fields(node: cst.BaseExpression | None) -> set[str] | None:
