@@ -10,6 +10,13 @@ from meta_flows.core.codemod.library_databases import MYSQL_HELPER, POSTGRES_HEL
 from meta_flows.core.codemod.rules.task_library import RULE
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
+NOT_HOISTED = (
+    "it is built where the rewrite cannot move it to module level (outside a flow body, not "
+    "called directly or with .map, or from a value known only at run time: a flow parameter, a "
+    "local, a call, a name bound conditionally), and at module level it would become a @task def "
+    "like the other migrated library tasks"
+)
+
 
 def _indented(code: str) -> str:
     return code.rstrip("\n").replace("\n", "\n" + " " * 8)
@@ -154,11 +161,8 @@ def test_an_inline_task_is_hoisted_when_its_arguments_exist_at_module_level():
     assert message.startswith(
         "`PostgresExecute` (Prefect 1 `prefect.tasks.postgres.PostgresExecute`"
     )
-    assert (
-        "could not be rewritten: it is built inside a function with arguments that cannot move "
-        "to module level (a local, or a name bound further down); built at module level it "
-        "becomes a @task def like the other migrated library tasks; or use prefect-sqlalchemy: "
-    ) in message
+    assert f"could not be rewritten: {NOT_HOISTED}. Else use prefect-sqlalchemy: " in message
+    assert message.count("could not be rewritten") == 1
     assert '\nPostgresExecute = _Prefect1Stub("prefect.tasks.postgres.PostgresExecute")\n' in (
         result.code
     )
@@ -183,8 +187,8 @@ def test_arguments_it_cannot_read_leave_one_todo_and_the_code():
     )
     assert (
         "could not be rewritten: its arguments could not be read (`*`, `**`, or more positional "
-        "arguments than Prefect 1 took); passed by name or position it becomes a @task def; or "
-        "use prefect-sqlalchemy: "
+        "arguments than Prefect 1 took), and passed by name or position it would become a @task "
+        "def. Else use prefect-sqlalchemy: "
     ) in message
     assert 'rows = PostgresFetch(**CONN, fetch="all")\n' in result.code
     assert '    return rows(query="select 1")\n' in result.code
@@ -250,3 +254,133 @@ def test_a_module_of_its_own_helper_name_is_left_alone():
             return _prefect1_postgres("fetch", query)
         """,
     )
+
+
+NOT_HOISTED_CASES = {
+    "called in a task with .run": """\
+        from prefect import Flow, task
+        from prefect.tasks.postgres import PostgresFetch
+
+        @task
+        def inside(q):
+            return PostgresFetch("db", "u", "h").run(query=q)
+
+        with Flow("a") as flow:
+            inside("select 1")
+        """,
+    "task_args": """\
+        from prefect import Flow
+        from prefect.tasks.postgres import PostgresExecute
+
+        with Flow("a") as flow:
+            PostgresExecute("d", "u", "h")(query="V", task_args=dict(name="vac"))
+        """,
+    "a call among the arguments": """\
+        import os
+        from prefect import Flow
+        from prefect.tasks.mysql import MySQLFetch
+
+        with Flow("a") as flow:
+            MySQLFetch("db", "u", os.environ.get("PW"), "h")(query="select 1")
+        """,
+    "a subscript among the arguments": """\
+        import os
+        from prefect import Flow
+        from prefect.tasks.mysql import MySQLFetch
+
+        with Flow("a") as flow:
+            MySQLFetch("db", "u", "pw", os.environ["DBHOST"])(query="select 1")
+        """,
+    "a name bound under if": """\
+        import os
+        from prefect import Flow
+        from prefect.tasks.postgres import PostgresFetch
+
+        HOST = "dev-db"
+        if os.environ.get("ENV") == "prod":
+            HOST = "prod-db"
+
+        with Flow("a") as flow:
+            PostgresFetch("app", "etl", HOST)(query="select 1")
+        """,
+    "a local import shadowing a module name": """\
+        from prefect import flow
+        from prefect.tasks.postgres import PostgresExecute
+
+        HOST = "localhost"
+
+        @flow
+        def f():
+            from config import HOST
+            PostgresExecute("d", "u", HOST)(query="V")
+        """,
+    "a name set by global in a function": """\
+        from prefect import Flow, task
+        from prefect.tasks.postgres import PostgresExecute
+
+        HOST = "a"
+
+        def switch():
+            global HOST
+            HOST = "b"
+
+        with Flow("a") as flow:
+            PostgresExecute("d", "u", HOST)(query="V")
+        """,
+}
+
+
+@pytest.mark.parametrize("source", NOT_HOISTED_CASES.values(), ids=NOT_HOISTED_CASES.keys())
+def test_an_inline_task_that_cannot_move_to_module_level_keeps_its_code(source):
+    result = migrate(source)
+    assert "def postgres_" not in result.code and "def mysql_" not in result.code
+    assert len(result.todos) == 1, result.todos
+    assert f"could not be rewritten: {NOT_HOISTED}. Else use prefect-sqlalchemy" in (
+        result.todos[0].message
+    )
+    compile(result.code, "x.py", "exec")
+    assert migrate(result.code).code == result.code  # idempotent
+
+
+def test_a_name_bound_again_after_the_flow_keeps_the_value_prefect1_built_with():
+    out = apply_rule(
+        RULE,
+        """\
+        from prefect import flow
+        from prefect.tasks.postgres import PostgresExecute
+
+        HOST = "a"
+
+        @flow(name="f")
+        def f():
+            PostgresExecute("d", "u", HOST, port=int("5433"))(query="V")
+
+        HOST = "b"
+        """,
+    )
+    assert '    host=HOST,\n    port=int("5433"),\n' in out
+    assert out.index("def postgres_execute(") < out.index('@flow(name="f")')
+    assert out.index('HOST = "a"') < out.index("def postgres_execute(")
+
+
+def test_a_module_defining_the_helper_name_itself_keeps_the_task_under_a_todo():
+    result = migrate(
+        """\
+        from prefect import Flow
+        from prefect.tasks.postgres import PostgresFetch
+
+        def _prefect1_postgres(x):
+            return x
+
+        rows = PostgresFetch("d", "u", "h")
+
+        with Flow("a") as flow:
+            rows(query="select 1")
+        """
+    )
+    assert len(result.todos) == 1
+    assert (
+        "could not be rewritten: the module defines its own _prefect1_postgres, the name of the "
+        "helper it needs. Else use"
+    ) in result.todos[0].message
+    assert 'rows = PostgresFetch("d", "u", "h")\n' in result.code

@@ -246,9 +246,11 @@ def test_inline_shell_task_with_runtime_arguments_stays_code_under_one_todo():
         "`ShellTask` (Prefect 1 `prefect.tasks.shell.ShellTask`, used at line "
     )
     assert (
-        "could not be rewritten: it is built inside a function with arguments that cannot move "
-        "to module level (a local, or a name bound further down); built at module level it "
-        "becomes a @task def like the other migrated library tasks; or use a plain @task"
+        "could not be rewritten: it is built where the rewrite cannot move it to module level "
+        "(outside a flow body, not called directly or with .map, or from a value known only at "
+        "run time: a flow parameter, a local, a call, a name bound conditionally), and at module "
+        "level it would become a @task def like the other migrated library tasks. Else use a "
+        "plain @task"
     ) in result.todos[0].message
 
 

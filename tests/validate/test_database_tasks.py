@@ -144,8 +144,9 @@ def test_the_rows_are_compared(verdicts, kind):
     assert twin.diff and all("task" in line for line in twin.diff), twin.diff
 
 
-def test_an_uncommitted_execute_is_rolled_back_on_both_sides(verdicts):
-    # the Prefect 2 side's table holds what it committed
+@pytest.mark.parametrize("side", ["1", "2"])
+def test_an_uncommitted_execute_is_rolled_back_on_both_sides(verdicts, side):
+    # each side's table holds what that side committed (named after the Prefect major version)
     _, ports = verdicts
     out = subprocess.run(
         [
@@ -159,7 +160,7 @@ def test_an_uncommitted_execute_is_rolled_back_on_both_sides(verdicts):
             "-d",
             "prefect",
             "-Atc",
-            "SELECT name, count FROM postgres_fruit_2 ORDER BY name",
+            f"SELECT name, count FROM postgres_fruit_{side} ORDER BY name",
         ],
         capture_output=True,
         text=True,

@@ -14,10 +14,13 @@ output) or every line with ``return_all=True``; a non-zero exit fails the task. 
 ShellOperation strips trailing blank lines of the output (Prefect 1 returned ``""`` for a final
 empty line) and may split a line that the command wrote in several pieces with pauses between them.
 An inline ``ShellTask(...)`` (``StringFormatter``, ``JinjaTemplate``, the database tasks below)
-inside a function is hoisted to a module-level task when its arguments have the same value there:
-literals, builtins, and names the module binds or imports before the statement holding the call.
-Otherwise (a flow parameter, a local, a name bound further down) the code stays and the class is
-given up (one TODO above its stand-in, as below).
+is hoisted to a module-level task placed before the flow when it sits directly in a flow body
+(Prefect 1 built a ``with Flow`` block when the module ran it), is called directly or with
+``.map`` (no ``task_args=``), and its arguments have the same value there: literals, builtins,
+``timedelta(...)``, and names bound by plain module-level statements or imports before the flow
+(a later rebinding does not matter: Prefect 1 had read the value). Otherwise (inside a task, a
+flow parameter, a local, another call, a name bound under ``if``/``for``/``try`` or by
+``global``) the code stays and the class is given up (one TODO above its stand-in, as below).
 
     rows = PostgresFetch("db", "etl", HOST, fetch="all", max_retries=2)
     ->  @task(name="PostgresFetch", retries=2)
@@ -118,7 +121,14 @@ from dataclasses import dataclass, field
 import jinja2
 import jinja2.meta
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, QualifiedNameSource
+from libcst.metadata import (
+    BuiltinScope,
+    GlobalScope,
+    ParentNodeProvider,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+    ScopeProvider,
+)
 
 from meta_flows.core.codemod.analysis.decorators import decorator_name
 from meta_flows.core.codemod.base import (
@@ -462,7 +472,6 @@ class TaskLibraryRule(Rule):
         self._jinja_helper_written = False
         self._database_helpers: list[str] = []  # helpers of library_databases to write
         self._top_index: dict[int, int] = {}  # id of a module-level statement -> its index
-        self._first_bound: dict[str, int] = {}  # module-level name -> first statement binding it
         # module-level names bound once, to a string literal: their value (JinjaTemplate templates)
         self._strings: dict[str, str | None] = {}
         self._generated: set[int] = set()  # ids of generated module-level statements
@@ -478,9 +487,7 @@ class TaskLibraryRule(Rule):
     def visit_Module(self, node: cst.Module) -> bool:
         super().visit_Module(node)
         self._top_index = {id(stmt): index for index, stmt in enumerate(node.body)}
-        for index, stmt in enumerate(node.body):
-            for bound in _bound_names(stmt):
-                self._first_bound.setdefault(bound, index)
+        for stmt in node.body:
             if isinstance(stmt, cst.FunctionDef):
                 self._module_names.add(stmt.name.value)
                 self._functions.add(stmt.name.value)
@@ -698,7 +705,12 @@ class TaskLibraryRule(Rule):
         spec = DATABASE_TASKS[key]
         kwargs = call_kwargs(call, tuple(p for p, _ in spec.init))
         if kwargs is None:
-            return [], f"{key[1]} arguments could not be read"
+            return [], (
+                "its arguments could not be read (`*`, `**`, or more positional arguments than "
+                "Prefect 1 took), and passed by name or position it would become a @task def"
+            )
+        if spec.helper in self._module_names:
+            return [], f"the module defines its own {spec.helper}, the name of the helper it needs"
         code = {k: self.code_for(a.value) for k, a in kwargs.items()}
         defaults = dict(spec.init + spec.run)
         params = [f"{p}={code.get(p, defaults[p])}" for p in spec.parameters]
@@ -775,11 +787,7 @@ class TaskLibraryRule(Rule):
                 self.mark_applied()
                 self._generated.update(id(stmt) for stmt in stmts)
                 return cst.FlattenSentinel(stmts)
-            why = (
-                "its arguments could not be read (`*`, `**`, or more positional arguments than "
-                "Prefect 1 took); passed by name or position it becomes a @task def"
-            )
-            if key in DATABASE_TASKS and self._give_up_class(instance.call.func, key, why):
+            if key in DATABASE_TASKS and self._give_up_class(instance.call.func, key, todo):
                 return updated_node  # code kept: the class becomes a stand-in under one TODO
             return self.comment_out(updated_node, f"{todo}: rewrite it as a @task by hand")
         if key == ("prefect", "StartFlowRun"):
@@ -815,7 +823,7 @@ class TaskLibraryRule(Rule):
         if why:
             return self.give_up(
                 qualified,
-                f"could not be rewritten: {why}; or use {advice}",
+                f"could not be rewritten: {why}. Else use {advice}",
             )
         return self.give_up(qualified, f"has no automatic migration: use {advice}")
 
@@ -901,9 +909,10 @@ class TaskLibraryRule(Rule):
         """Move an inline library task to a module-level @task def; the call site uses its name."""
         if not self._hoistable(call):
             why = (
-                "it is built inside a function with arguments that cannot move to module level "
-                "(a local, or a name bound further down); built at module level it becomes a "
-                "@task def like the other migrated library tasks"
+                "it is built where the rewrite cannot move it to module level (outside a flow "
+                "body, not called directly or with .map, or from a value known only at run time: "
+                "a flow parameter, a local, a call, a name bound conditionally), and at module "
+                "level it would become a @task def like the other migrated library tasks"
             )
             if not self._give_up_class(call.func, key, why):
                 self._flag_statement(
@@ -934,26 +943,74 @@ class TaskLibraryRule(Rule):
         return cst.Name(name)
 
     def _hoistable(self, call: cst.Call) -> bool:
-        """Every argument of ``call`` has the same value at module level, before the statement
-        holding it: literals, builtins, and names the module binds (or imports) earlier."""
-        top = self._top_index.get(id(self._statement_stack[0]))
+        """``Library(...)`` may become a module-level @task def placed before the statement
+        holding it: it sits directly in a @flow body (a ``with Flow`` block PF002 converted,
+        which Prefect 1 built at import, when the module ran that statement), it is called
+        directly or with ``.map`` (no ``task_args=``), and its arguments have the same value
+        there -- literals, builtins, ``timedelta(...)``, and names bound by plain module-level
+        statements (or imports) before that one."""
+        top_stmt = self._statement_stack[0] if self._statement_stack else None
+        top = self._top_index.get(id(top_stmt))
+        if (
+            top is None
+            or self.function_depth != 1
+            or not isinstance(top_stmt, cst.FunctionDef)
+            or not any(self.is_prefect(d, "prefect.flow") for d in top_stmt.decorators)
+        ):
+            return False
+        parent = self.get_metadata(ParentNodeProvider, call, None)
+        if isinstance(parent, cst.Attribute) and parent.attr.value == "map":
+            parent = self.get_metadata(ParentNodeProvider, parent, None)
+        if not isinstance(parent, cst.Call) or get_arg(parent, "task_args") is not None:
+            return False
+        if parent.func is not call and not (
+            isinstance(parent.func, cst.Attribute) and parent.func.value is call
+        ):
+            return False
         for arg in call.args:
             if arg.star:
                 return False
-            names = _LoadedNames()
-            arg.value.visit(names)
-            for name in names.found:
-                qnames = self.get_metadata(QualifiedNameProvider, name, set())
-                if not qnames:
+            reads = _Reads()
+            arg.value.visit(reads)
+            if reads.other:
+                return False
+            for inner in reads.calls:
+                qnames = self.get_metadata(QualifiedNameProvider, inner.func, set())
+                if not qnames or not all(
+                    q.source == QualifiedNameSource.BUILTIN or q.name == "datetime.timedelta"
+                    for q in qnames
+                ):
                     return False
-                if all(q.source == QualifiedNameSource.BUILTIN for q in qnames):
-                    continue
-                if any("<" in q.name for q in qnames):  # a local, a comprehension variable
-                    return False
-                first = self._first_bound.get(name.value)
-                if first is None or top is None or first >= top:
-                    return False
+            if not all(self._module_value(name, top) for name in reads.names):
+                return False
         return True
+
+    def _module_value(self, name: cst.Name, top: int) -> bool:
+        """``name``, read in the statement at index ``top`` of the module, holds what plain
+        module-level statements before it bound (a builtin, an import, ``X = ...``, a def)."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return False
+        assignments = scope[name.value]
+        bound_before = False
+        for assignment in assignments:
+            if isinstance(assignment.scope, BuiltinScope):
+                bound_before = True
+                continue
+            if not isinstance(assignment.scope, GlobalScope):
+                return False  # a local, a parameter, a comprehension variable
+            node = getattr(assignment, "node", None)
+            holder = node
+            while holder is not None and id(holder) not in self._top_index:
+                holder = self.get_metadata(ParentNodeProvider, holder, None)
+            if holder is None:
+                return False
+            if self._top_index[id(holder)] >= top:
+                continue  # bound again after the flow was built: Prefect 1 read the value before
+            if not isinstance(holder, cst.SimpleStatementLine) and holder is not node:
+                return False  # bound under if/for/try/with, or by ``global`` in a function
+            bound_before = True  # a plain statement, or the def/class itself
+        return bound_before
 
     def _wait_for(self, call: cst.Call) -> cst.Call:
         """A call of a @task this rule wrote: Prefect 1's ``upstream_tasks=`` is ``wait_for=``."""
@@ -1258,11 +1315,15 @@ def _todo(code: str, message: str) -> str:
     return todo_text(code, message)
 
 
-class _LoadedNames(cst.CSTVisitor):
-    """The names an expression reads (not attribute names, nor keywords of calls in it)."""
+class _Reads(cst.CSTVisitor):
+    """What an expression reads: names (not attribute names, nor keywords of calls in it), the
+    calls in it, and whether it holds anything else evaluated at run time (subscripts, lambdas,
+    comprehensions, ``:=``, ``await``)."""
 
     def __init__(self) -> None:
-        self.found: list[cst.Name] = []
+        self.names: list[cst.Name] = []
+        self.calls: list[cst.Call] = []
+        self.other = False
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         node.value.visit(self)
@@ -1272,37 +1333,30 @@ class _LoadedNames(cst.CSTVisitor):
         node.value.visit(self)
         return False
 
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+
     def visit_Name(self, node: cst.Name) -> None:
-        self.found.append(node)
+        self.names.append(node)
 
-
-def _bound_names(stmt: cst.CSTNode) -> set[str]:
-    """The names a module-level statement binds (assignments, imports, def, class)."""
-    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-        return {stmt.name.value}
-    if not isinstance(stmt, cst.SimpleStatementLine):
-        return set()
-    out: set[str] = set()
-    for small in stmt.body:
-        targets: list[cst.BaseExpression] = []
-        if isinstance(small, cst.Assign):
-            targets = [t.target for t in small.targets]
-        elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-            targets = [small.target]
-        elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
-            small.names, cst.ImportStar
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(
+            node,
+            (
+                cst.Subscript,
+                cst.Lambda,
+                cst.ListComp,
+                cst.SetComp,
+                cst.DictComp,
+                cst.GeneratorExp,
+                cst.NamedExpr,
+                cst.Await,
+                cst.Yield,
+            ),
         ):
-            for alias in small.names:
-                if alias.asname and isinstance(alias.asname.name, cst.Name):
-                    out.add(alias.asname.name.value)
-                else:
-                    out.add((dotted_name(alias.name) or "").split(".")[0])
-        for target in targets:
-            if isinstance(target, cst.Name):
-                out.add(target.value)
-            elif isinstance(target, (cst.Tuple, cst.List)):
-                out.update(e.value.value for e in target.elements if isinstance(e.value, cst.Name))
-    return out
+            self.other = True
+            return False
+        return super().on_visit(node)
 
 
 def _snake_case(name: str) -> str:
