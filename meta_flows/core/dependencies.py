@@ -94,6 +94,9 @@ DRIVER_BOUNDS: dict[str, str] = {
     "psycopg2-binary": ">=2.8.2,<3",
     "pymysql": ">=0.9.3,<2",
 }
+# Distributions that install the same module as a needed one: a file requiring one of them
+# already has it (psycopg2 built from source instead of the binary wheel).
+SAME_MODULE: dict[str, frozenset[str]] = {"psycopg2-binary": frozenset({"psycopg2"})}
 
 _ORCHESTRATION = (
     "prefect-aws",
@@ -649,7 +652,7 @@ class _Editor:
         out = []
         for need in [_need(p, marker) for p in packages] + list(needs):
             key = canonicalize_name(need.name)
-            if key not in self.present:
+            if key not in self.present and not SAME_MODULE.get(key, frozenset()) & self.present:
                 self.present.add(key)
                 out.append(need)
         return out

@@ -960,3 +960,13 @@ def test_database_extras_become_their_drivers():
     assert sorted(edit.added) == drivers
     assert sorted(edit.text.splitlines()) == sorted([PREFECT2_REQUIREMENT, *drivers])
     assert edit.todos == []
+
+
+@pytest.mark.parametrize("order", ["prefect first", "psycopg2 first"])
+def test_psycopg2_from_source_is_not_doubled_by_the_binary_wheel(order):
+    lines = ["prefect[postgres]==1.4.1\n", "psycopg2==2.9.9\n"]
+    if order == "psycopg2 first":
+        lines.reverse()
+    edit = migrate_dependency_text("requirements.txt", "".join(lines))
+    assert edit.added == []
+    assert "psycopg2-binary" not in edit.text and "psycopg2==2.9.9\n" in edit.text
