@@ -131,6 +131,7 @@ from libcst.metadata import (
 )
 
 from meta_flows.core.codemod.analysis.decorators import decorator_name
+from meta_flows.core.codemod.analysis.scope import References
 from meta_flows.core.codemod.base import (
     SCRATCH_DISABLED,
     Rule,
@@ -1315,7 +1316,7 @@ def _todo(code: str, message: str) -> str:
     return todo_text(code, message)
 
 
-class _Reads(cst.CSTVisitor):
+class _Reads(References):
     """What an expression reads: names (not attribute names, nor keywords of calls in it), the
     calls in it, and whether it holds anything else evaluated at run time (subscripts, lambdas,
     comprehensions, ``:=``, ``await``)."""
@@ -1324,14 +1325,6 @@ class _Reads(cst.CSTVisitor):
         self.names: list[cst.Name] = []
         self.calls: list[cst.Call] = []
         self.other = False
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
-        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append(node)
