@@ -10,12 +10,9 @@ from meta_flows.core.codemod.library_databases import MYSQL_HELPER, POSTGRES_HEL
 from meta_flows.core.codemod.rules.task_library import RULE
 from meta_flows.core.codemod.testing import apply_rule, assert_noop, assert_rewrite, migrate
 
-NOT_HOISTED = (
-    "it is built where the rewrite cannot move it to module level (outside a flow body, not "
-    "called directly or with .map, or from a value known only at run time: a flow parameter, a "
-    "local, a call, a name bound conditionally), and at module level it would become a @task def "
-    "like the other migrated library tasks"
-)
+
+def _not_hoisted(why: str) -> str:
+    return f"could not be rewritten: {why}, while built at module level it would become a @task def"
 
 
 def _indented(code: str) -> str:
@@ -141,9 +138,6 @@ def test_an_inline_task_is_hoisted_when_its_arguments_exist_at_module_level():
         def clean(table):
             PostgresExecute("d", "u", HOST, retry_delay=timedelta(minutes=1), max_retries=1)(query="VACUUM", commit=True)
             PostgresExecute("d", "u", table)(query="VACUUM")
-            PostgresExecute("d", "u", LATER)(query="VACUUM")
-
-        LATER = "x"
         """
     out = apply_rule(RULE, source)
     assert (
@@ -152,17 +146,16 @@ def test_an_inline_task_is_hoisted_when_its_arguments_exist_at_module_level():
     ) in out
     assert '    postgres_execute(query="VACUUM", commit=True)\n' in out
     assert out.count("def postgres_execute") == 1
-    # the two others stay code; the whole pipeline gives them one TODO above the stand-in
+    # the other stays code; the whole pipeline gives it one TODO above the stand-in
     result = migrate(source)
     assert '    PostgresExecute("d", "u", table)(query="VACUUM")\n' in result.code
-    assert '    PostgresExecute("d", "u", LATER)(query="VACUUM")\n' in result.code
     assert len(result.todos) == 1
     message = result.todos[0].message
     assert message.startswith(
         "`PostgresExecute` (Prefect 1 `prefect.tasks.postgres.PostgresExecute`"
     )
-    assert f"could not be rewritten: {NOT_HOISTED}. Else use prefect-sqlalchemy: " in message
-    assert message.count("could not be rewritten") == 1
+    why = _not_hoisted("its argument `table` is a flow parameter or a local")
+    assert f"{why}. Else use prefect-sqlalchemy: " in message
     assert '\nPostgresExecute = _Prefect1Stub("prefect.tasks.postgres.PostgresExecute")\n' in (
         result.code
     )
@@ -257,7 +250,8 @@ def test_a_module_of_its_own_helper_name_is_left_alone():
 
 
 NOT_HOISTED_CASES = {
-    "called in a task with .run": """\
+    "called in a task with .run": (
+        """\
         from prefect import Flow, task
         from prefect.tasks.postgres import PostgresFetch
 
@@ -268,14 +262,20 @@ NOT_HOISTED_CASES = {
         with Flow("a") as flow:
             inside("select 1")
         """,
-    "task_args": """\
+        "it is built outside a flow body, when the code around it runs",
+    ),
+    "task_args": (
+        """\
         from prefect import Flow
         from prefect.tasks.postgres import PostgresExecute
 
         with Flow("a") as flow:
             PostgresExecute("d", "u", "h")(query="V", task_args=dict(name="vac"))
         """,
-    "a call among the arguments": """\
+        "it is not simply called or mapped (`.run()`, `task_args=`, `**options`)",
+    ),
+    "a call among the arguments": (
+        """\
         import os
         from prefect import Flow
         from prefect.tasks.mysql import MySQLFetch
@@ -283,7 +283,10 @@ NOT_HOISTED_CASES = {
         with Flow("a") as flow:
             MySQLFetch("db", "u", os.environ.get("PW"), "h")(query="select 1")
         """,
-    "a subscript among the arguments": """\
+        'its argument `os.environ.get("PW")` is computed when the flow runs',
+    ),
+    "a subscript among the arguments": (
+        """\
         import os
         from prefect import Flow
         from prefect.tasks.mysql import MySQLFetch
@@ -291,19 +294,22 @@ NOT_HOISTED_CASES = {
         with Flow("a") as flow:
             MySQLFetch("db", "u", "pw", os.environ["DBHOST"])(query="select 1")
         """,
-    "a name bound under if": """\
-        import os
+        'its argument `os.environ["DBHOST"]` is computed when the flow runs',
+    ),
+    "an attribute the flow may change": (
+        """\
         from prefect import Flow
         from prefect.tasks.postgres import PostgresFetch
+        import settings
 
-        HOST = "dev-db"
-        if os.environ.get("ENV") == "prod":
-            HOST = "prod-db"
-
-        with Flow("a") as flow:
-            PostgresFetch("app", "etl", HOST)(query="select 1")
+        with Flow("etl") as flow:
+            settings.load("prod")
+            PostgresFetch("app", "etl", settings.DB_HOST)(query="select 1")
         """,
-    "a local import shadowing a module name": """\
+        "its argument `settings.DB_HOST` reads an attribute the flow may change first",
+    ),
+    "a local import shadowing a module name": (
+        """\
         from prefect import flow
         from prefect.tasks.postgres import PostgresExecute
 
@@ -314,7 +320,10 @@ NOT_HOISTED_CASES = {
             from config import HOST
             PostgresExecute("d", "u", HOST)(query="V")
         """,
-    "a name set by global in a function": """\
+        "its argument `HOST` is a flow parameter or a local",
+    ),
+    "a name set by global in a function": (
+        """\
         from prefect import Flow, task
         from prefect.tasks.postgres import PostgresExecute
 
@@ -325,21 +334,80 @@ NOT_HOISTED_CASES = {
             HOST = "b"
 
         with Flow("a") as flow:
+            switch()
             PostgresExecute("d", "u", HOST)(query="V")
         """,
+        "its argument `HOST` is rebound by the flow itself or by a function using `global`",
+    ),
+    "a name rebound in the flow": (
+        """\
+        from prefect import Flow
+        from prefect.tasks.postgres import PostgresExecute
+
+        HOST = "a"
+
+        with Flow("a") as flow:
+            def set_host():
+                global HOST
+                HOST = "b"
+            set_host()
+            PostgresExecute("d", "u", HOST)(query="V")
+        """,
+        "its argument `HOST` is rebound by the flow itself or by a function using `global`",
+    ),
+    "a name bound only after the flow": (
+        """\
+        from prefect import flow
+        from prefect.tasks.postgres import PostgresExecute
+
+        @flow(name="clean")
+        def clean():
+            PostgresExecute("d", "u", LATER)(query="VACUUM")
+
+        LATER = "x"
+        """,
+        "its argument `LATER` is bound only after the flow",
+    ),
 }
 
 
-@pytest.mark.parametrize("source", NOT_HOISTED_CASES.values(), ids=NOT_HOISTED_CASES.keys())
-def test_an_inline_task_that_cannot_move_to_module_level_keeps_its_code(source):
+@pytest.mark.parametrize(
+    ("source", "why"), NOT_HOISTED_CASES.values(), ids=NOT_HOISTED_CASES.keys()
+)
+def test_an_inline_task_that_cannot_move_to_module_level_keeps_its_code(source, why):
     result = migrate(source)
     assert "def postgres_" not in result.code and "def mysql_" not in result.code
     assert len(result.todos) == 1, result.todos
-    assert f"could not be rewritten: {NOT_HOISTED}. Else use prefect-sqlalchemy" in (
-        result.todos[0].message
-    )
+    assert f"{_not_hoisted(why)}. Else use prefect-sqlalchemy" in result.todos[0].message
     compile(result.code, "x.py", "exec")
     assert migrate(result.code).code == result.code  # idempotent
+
+
+def test_names_bound_before_the_flow_by_any_statement_are_read_as_prefect1_read_them():
+    out = apply_rule(
+        RULE,
+        """\
+        import os
+        from prefect import flow
+        from prefect.tasks.postgres import PostgresFetch
+
+        try:
+            from settings import DB_HOST
+        except ImportError:
+            DB_HOST = "localhost"
+        if os.environ.get("ENV") == "prod":
+            DB_HOST = "prod-db"
+
+        @flow(name="a")
+        def a():
+            postgres_fetch = 1
+            return PostgresFetch("d", "u", DB_HOST)(query="select 1")
+        """,
+    )
+    assert '@task(name="PostgresFetch")\ndef postgres_fetch_2(\n' in out  # a free name
+    assert "    host=DB_HOST,\n" in out
+    assert out.index("def postgres_fetch_2(") > out.index('DB_HOST = "prod-db"')
+    assert '    return postgres_fetch_2(query="select 1")\n' in out
 
 
 def test_a_name_bound_again_after_the_flow_keeps_the_value_prefect1_built_with():

@@ -246,11 +246,8 @@ def test_inline_shell_task_with_runtime_arguments_stays_code_under_one_todo():
         "`ShellTask` (Prefect 1 `prefect.tasks.shell.ShellTask`, used at line "
     )
     assert (
-        "could not be rewritten: it is built where the rewrite cannot move it to module level "
-        "(outside a flow body, not called directly or with .map, or from a value known only at "
-        "run time: a flow parameter, a local, a call, a name bound conditionally), and at module "
-        "level it would become a @task def like the other migrated library tasks. Else use a "
-        "plain @task"
+        "could not be rewritten: its argument `script` is a flow parameter or a local, while "
+        "built at module level it would become a @task def. Else use a plain @task"
     ) in result.todos[0].message
 
 
@@ -260,9 +257,8 @@ def test_inline_shell_task_read_off_the_module_is_commented_out_under_a_todo():
         "@flow(name='x')\ndef x(script):\n    a = shell.ShellTask(helper_script=script)(command='ls')\n"
     )
     todo = T(
-        "ShellTask built inside a function with arguments that cannot move to module level (a "
-        "local, or a name bound further down): define it as a module-level @task (see the other "
-        "migrated library tasks)"
+        "ShellTask could not be rewritten: its argument `script` is a flow parameter or a local: "
+        "define it as a module-level @task (see the other migrated library tasks)"
     )
     assert out == (
         "from prefect import flow\n@flow(name='x')\ndef x(script):\n"

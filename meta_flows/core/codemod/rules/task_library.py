@@ -14,13 +14,15 @@ output) or every line with ``return_all=True``; a non-zero exit fails the task. 
 ShellOperation strips trailing blank lines of the output (Prefect 1 returned ``""`` for a final
 empty line) and may split a line that the command wrote in several pieces with pauses between them.
 An inline ``ShellTask(...)`` (``StringFormatter``, ``JinjaTemplate``, the database tasks below)
-is hoisted to a module-level task placed before the flow when it sits directly in a flow body
-(Prefect 1 built a ``with Flow`` block when the module ran it), is called directly or with
+is hoisted to a module-level task placed just before the flow when it sits directly in a flow
+body (Prefect 1 built a ``with Flow`` block when the module ran it), is called directly or with
 ``.map`` (no ``task_args=``), and its arguments have the same value there: literals, builtins,
-``timedelta(...)``, and names bound by plain module-level statements or imports before the flow
-(a later rebinding does not matter: Prefect 1 had read the value). Otherwise (inside a task, a
-flow parameter, a local, another call, a name bound under ``if``/``for``/``try`` or by
-``global``) the code stays and the class is given up (one TODO above its stand-in, as below).
+``timedelta(...)``, and module names bound before the flow that neither the flow's own statement
+nor a function using ``global`` rebinds (a later rebinding does not matter: Prefect 1 had read
+the value). Otherwise (inside a task, a flow parameter or local, another call, an attribute the
+flow may change first) the code stays and the class is given up, under one TODO above its
+stand-in (as below) saying which argument or use prevented it. The def's name avoids every name
+the module uses.
 
     rows = PostgresFetch("db", "etl", HOST, fetch="all", max_retries=2)
     ->  @task(name="PostgresFetch", retries=2)
@@ -429,11 +431,17 @@ class _Scan(cst.CSTVisitor):
     names: set[str]
     uses: dict[str, int] = field(default_factory=dict)
     calls: list[cst.Call] = field(default_factory=list)
+    all_names: set[str] = field(default_factory=set)
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
-        return not isinstance(node.target, cst.Name)
+        if isinstance(node.target, cst.Name):
+            self.all_names.add(node.target.value)
+            return False
+        return True
 
     def visit_Arg(self, node: cst.Arg) -> bool:
+        if node.keyword is not None:
+            self.all_names.add(node.keyword.value)
         node.value.visit(self)
         return False
 
@@ -445,6 +453,7 @@ class _Scan(cst.CSTVisitor):
         self.calls.append(node)
 
     def visit_Name(self, node: cst.Name) -> None:
+        self.all_names.add(node.value)
         if node.value in self.names:
             self.uses[node.value] = self.uses.get(node.value, 0) + 1
 
@@ -473,6 +482,7 @@ class TaskLibraryRule(Rule):
         self._jinja_helper_written = False
         self._database_helpers: list[str] = []  # helpers of library_databases to write
         self._top_index: dict[int, int] = {}  # id of a module-level statement -> its index
+        self._all_names: set[str] = set()  # every name the module uses, at any depth
         # module-level names bound once, to a string literal: their value (JinjaTemplate templates)
         self._strings: dict[str, str | None] = {}
         self._generated: set[int] = set()  # ids of generated module-level statements
@@ -531,6 +541,7 @@ class TaskLibraryRule(Rule):
                             self._instances[name] = Instance(name, key, small.value)
         scan = _Scan(set(self._instances))
         node.visit(scan)
+        self._all_names = scan.all_names
         for name, count in scan.uses.items():
             self._instances[name].uses = count
         for call in scan.calls:
@@ -557,7 +568,7 @@ class TaskLibraryRule(Rule):
 
     def _unique(self, base: str) -> str:
         name, n = base, 2
-        while name in self._module_names:
+        while name in self._module_names or name in self._all_names:
             name, n = f"{base}_{n}", n + 1
         self._module_names.add(name)
         return name
@@ -908,29 +919,27 @@ class TaskLibraryRule(Rule):
 
     def _hoist(self, key, call: cst.Call) -> cst.BaseExpression | None:
         """Move an inline library task to a module-level @task def; the call site uses its name."""
-        if not self._hoistable(call):
-            why = (
-                "it is built where the rewrite cannot move it to module level (outside a flow "
-                "body, not called directly or with .map, or from a value known only at run time: "
-                "a flow parameter, a local, a call, a name bound conditionally), and at module "
-                "level it would become a @task def like the other migrated library tasks"
-            )
-            if not self._give_up_class(call.func, key, why):
+        why = self._not_hoistable(call)
+        stmts: list[cst.BaseStatement] = []
+        name = ""
+        if why is None:
+            base = {
+                "ShellTask": "shell_task",
+                "JinjaTemplate": "jinja_template",
+                "StringFormatter": "format_string",
+            }.get(key[1]) or _snake_case(key[1].replace("MySQL", "Mysql"))
+            name = self._unique(base)
+            stmts, todo = self._definition(key, name, call)
+            if not stmts:
+                why = todo
+        if why is not None:
+            if not self._give_up_class(
+                call.func, key, f"{why}, while built at module level it would become a @task def"
+            ):
                 self._flag_statement(
-                    f"{key[1]} built inside a function with arguments that cannot move to module "
-                    "level (a local, or a name bound further down): define it as a module-level "
-                    "@task (see the other migrated library tasks)"
+                    f"{key[1]} could not be rewritten: {why}: define it as a module-level @task "
+                    "(see the other migrated library tasks)"
                 )
-            return None
-        base = {
-            "ShellTask": "shell_task",
-            "JinjaTemplate": "jinja_template",
-            "StringFormatter": "format_string",
-        }.get(key[1]) or _snake_case(key[1].replace("MySQL", "Mysql"))
-        name = self._unique(base)
-        stmts, todo = self._definition(key, name, call)
-        if not stmts:
-            self._flag_statement(f"{todo}: rewrite it as a @task by hand")
             return None
         if todo:
             stmts[-1] = stmts[-1].with_changes(
@@ -943,13 +952,13 @@ class TaskLibraryRule(Rule):
         self.mark_applied()
         return cst.Name(name)
 
-    def _hoistable(self, call: cst.Call) -> bool:
-        """``Library(...)`` may become a module-level @task def placed before the statement
-        holding it: it sits directly in a @flow body (a ``with Flow`` block PF002 converted,
-        which Prefect 1 built at import, when the module ran that statement), it is called
-        directly or with ``.map`` (no ``task_args=``), and its arguments have the same value
-        there -- literals, builtins, ``timedelta(...)``, and names bound by plain module-level
-        statements (or imports) before that one."""
+    def _not_hoistable(self, call: cst.Call) -> str | None:
+        """Why ``Library(...)`` cannot become a module-level @task def placed just before the
+        statement holding it, or None: it must sit in a @flow body (a ``with Flow`` block PF002
+        converted, which Prefect 1 built when the module ran that statement), be called
+        directly or with ``.map`` (no ``task_args=``), and its arguments must have the same
+        value just before that statement -- literals, builtins, ``timedelta(...)``, and module
+        names nothing in the flow's statement (or a function using ``global``) rebinds."""
         top_stmt = self._statement_stack[0] if self._statement_stack else None
         top = self._top_index.get(id(top_stmt))
         if (
@@ -958,60 +967,77 @@ class TaskLibraryRule(Rule):
             or not isinstance(top_stmt, cst.FunctionDef)
             or not any(self.is_prefect(d, "prefect.flow") for d in top_stmt.decorators)
         ):
-            return False
+            return "it is built outside a flow body, when the code around it runs"
         parent = self.get_metadata(ParentNodeProvider, call, None)
+        holder = parent
+        while holder is not None and holder is not top_stmt:
+            if isinstance(holder, (cst.Param, cst.Decorator)):
+                return "it is built in the flow's signature"
+            holder = self.get_metadata(ParentNodeProvider, holder, None)
         if isinstance(parent, cst.Attribute) and parent.attr.value == "map":
             parent = self.get_metadata(ParentNodeProvider, parent, None)
-        if not isinstance(parent, cst.Call) or get_arg(parent, "task_args") is not None:
-            return False
-        if parent.func is not call and not (
-            isinstance(parent.func, cst.Attribute) and parent.func.value is call
+        if (
+            not isinstance(parent, cst.Call)
+            or get_arg(parent, "task_args") is not None
+            or any(a.star == "**" for a in parent.args)
+            or (
+                parent.func is not call
+                and not (isinstance(parent.func, cst.Attribute) and parent.func.value is call)
+            )
         ):
-            return False
+            return "it is not simply called or mapped (`.run()`, `task_args=`, `**options`)"
         for arg in call.args:
             if arg.star:
-                return False
+                return "its arguments could not be read (`*`, `**`)"
             reads = _Reads()
             arg.value.visit(reads)
+            shown = self._flat(arg.value)
             if reads.other:
-                return False
+                return f"its argument `{shown}` is computed when the flow runs"
             for inner in reads.calls:
                 qnames = self.get_metadata(QualifiedNameProvider, inner.func, set())
                 if not qnames or not all(
                     q.source == QualifiedNameSource.BUILTIN or q.name == "datetime.timedelta"
                     for q in qnames
                 ):
-                    return False
-            if not all(self._module_value(name, top) for name in reads.names):
-                return False
-        return True
+                    return f"its argument `{shown}` is computed when the flow runs"
+            if reads.attributes:
+                return f"its argument `{shown}` reads an attribute the flow may change first"
+            for read in reads.names:
+                problem = self._not_module_value(read, top)
+                if problem:
+                    return f"its argument `{read.value}` {problem}"
+        return None
 
-    def _module_value(self, name: cst.Name, top: int) -> bool:
-        """``name``, read in the statement at index ``top`` of the module, holds what plain
-        module-level statements before it bound (a builtin, an import, ``X = ...``, a def)."""
+    def _not_module_value(self, name: cst.Name, top: int) -> str | None:
+        """Why ``name``, read in the module-level statement at index ``top``, may not hold there
+        what the module bound before that statement, or None (nothing in the statement itself
+        binds it, nor a function with ``global``)."""
         scope = self.get_metadata(ScopeProvider, name, None)
         if scope is None:
-            return False
-        assignments = scope[name.value]
+            return "is not a module name"
         bound_before = False
-        for assignment in assignments:
+        for assignment in scope[name.value]:
             if isinstance(assignment.scope, BuiltinScope):
                 bound_before = True
                 continue
             if not isinstance(assignment.scope, GlobalScope):
-                return False  # a local, a parameter, a comprehension variable
+                return "is a flow parameter or a local"
             node = getattr(assignment, "node", None)
             holder = node
             while holder is not None and id(holder) not in self._top_index:
                 holder = self.get_metadata(ParentNodeProvider, holder, None)
             if holder is None:
-                return False
-            if self._top_index[id(holder)] >= top:
+                return "is not a module name"
+            index = self._top_index[id(holder)]
+            if index > top:
                 continue  # bound again after the flow was built: Prefect 1 read the value before
-            if not isinstance(holder, cst.SimpleStatementLine) and holder is not node:
-                return False  # bound under if/for/try/with, or by ``global`` in a function
-            bound_before = True  # a plain statement, or the def/class itself
-        return bound_before
+            if index == top or (
+                isinstance(holder, (cst.FunctionDef, cst.ClassDef)) and holder is not node
+            ):
+                return "is rebound by the flow itself or by a function using `global`"
+            bound_before = True
+        return None if bound_before else "is bound only after the flow"
 
     def _wait_for(self, call: cst.Call) -> cst.Call:
         """A call of a @task this rule wrote: Prefect 1's ``upstream_tasks=`` is ``wait_for=``."""
@@ -1324,10 +1350,15 @@ class _Reads(References):
     def __init__(self) -> None:
         self.names: list[cst.Name] = []
         self.calls: list[cst.Call] = []
+        self.attributes = False
         self.other = False
 
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        self.attributes = True
+        return super().visit_Attribute(node)
 
     def visit_Name(self, node: cst.Name) -> None:
         self.names.append(node)
