@@ -26,7 +26,7 @@ class DatabaseTask:
     helper: str  # the helper function's name
     init: tuple[tuple[str, str], ...]  # constructor (parameter, Prefect 1 default code), in order
     run: tuple[tuple[str, str], ...]  # run() parameters only run() has (name, default code)
-    call: str  # the helper call, from the def's parameters
+    arguments: tuple[str, ...]  # the helper call's arguments, from the def's parameters
     requirement: str  # the driver's distribution
     driver: str  # the module the helper imports
 
@@ -130,10 +130,16 @@ def {MYSQL_HELPER_NAME}(
 
 HELPERS = {POSTGRES_HELPER_NAME: POSTGRES_HELPER, MYSQL_HELPER_NAME: MYSQL_HELPER}
 
-_PG_CONNECT = "dbname=db_name, user=user, password=password, host=host, port=port"
+_PG_CONNECT = ("dbname=db_name", "user=user", "password=password", "host=host", "port=port")
 _PG_INIT = (("db_name", "None"), ("user", "None"), ("host", "None"), ("port", "5432"))
 _MYSQL_CONNECT = (
-    "host=host, user=user, password=password, db=db_name, charset=charset, port=port, ssl=ssl"
+    "host=host",
+    "user=user",
+    "password=password",
+    "db=db_name",
+    "charset=charset",
+    "port=port",
+    "ssl=ssl",
 )
 _MYSQL_INIT = (
     ("db_name", "None"),
@@ -144,23 +150,23 @@ _MYSQL_INIT = (
 )
 
 
-def _postgres(mode: str, init: tuple[tuple[str, str], ...], run, extra: str = "") -> DatabaseTask:
+def _postgres(mode: str, init: tuple[tuple[str, str], ...], run, extra=()) -> DatabaseTask:
     return DatabaseTask(
         helper=POSTGRES_HELPER_NAME,
         init=(*_PG_INIT, *init),
         run=run,
-        call=f'{POSTGRES_HELPER_NAME}("{mode}", query, data{extra}, commit=commit, {_PG_CONNECT})',
+        arguments=(f'"{mode}"', "query", "data", *extra, "commit=commit", *_PG_CONNECT),
         requirement="psycopg2-binary",
         driver="psycopg2",
     )
 
 
-def _mysql(mode: str, init: tuple[tuple[str, str], ...], extra: str = "") -> DatabaseTask:
+def _mysql(mode: str, init: tuple[tuple[str, str], ...], extra=()) -> DatabaseTask:
     return DatabaseTask(
         helper=MYSQL_HELPER_NAME,
         init=(*_MYSQL_INIT, *init),
         run=(),
-        call=f'{MYSQL_HELPER_NAME}("{mode}", query{extra}, commit=commit, {_MYSQL_CONNECT})',
+        arguments=(f'"{mode}"', "query", *extra, "commit=commit", *_MYSQL_CONNECT),
         requirement="pymysql",
         driver="pymysql.cursors",
     )
@@ -180,7 +186,7 @@ DATABASE_TASKS: dict[tuple[str, str], DatabaseTask] = {
         "fetch",
         (*_FETCH, *_QUERY_DATA_COMMIT),
         (("password", "None"), ("col_names", "False")),
-        ", fetch=fetch, fetch_count=fetch_count, col_names=col_names",
+        ("fetch=fetch", "fetch_count=fetch_count", "col_names=col_names"),
     ),
     ("mysql", "MySQLExecute"): _mysql(
         "execute",
@@ -196,6 +202,6 @@ DATABASE_TASKS: dict[tuple[str, str], DatabaseTask] = {
             ("cursor_type", '"cursor"'),
             ("ssl", "None"),
         ),
-        ", fetch=fetch, fetch_count=fetch_count, cursor_type=cursor_type",
+        ("fetch=fetch", "fetch_count=fetch_count", "cursor_type=cursor_type"),
     ),
 }

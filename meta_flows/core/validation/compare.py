@@ -834,10 +834,9 @@ def unstable_results(
         if len(ones) > 1:
             # the same task called several times, in an order that may change from run to run:
             # a call the other run repeated exactly is stable; the others pair by order
-            pairs = [(i, one) for i, one in enumerate(ones)]
             rest = list(twos)
             unpaired = []
-            for i, one in pairs:
+            for i, one in enumerate(ones):
                 same = next(
                     (two for two in rest if _run_difference(comparer, one, two) == set()), None
                 )

@@ -732,12 +732,11 @@ class TaskLibraryRule(Rule):
         signature = f"def {name}({', '.join(params)}):"
         if len(signature) > 99 or "\n" in signature:
             signature = f"def {name}(\n" + "".join(f"    {p},\n" for p in params) + "):"
-        helper, args = spec.call.split("(", 1)
-        call = "".join(f"        {arg.strip()},\n" for arg in args[:-1].split(","))
+        arguments = "".join(f"        {argument},\n" for argument in spec.arguments)
         source = (
             f"@{decorator_name(self, 'task')}({', '.join(options)})\n"
             f"{signature}\n"
-            f"    return {helper}(\n{call}    )\n"
+            f"    return {spec.helper}(\n{arguments}    )\n"
         )
         if spec.helper not in self._database_helpers:
             self._database_helpers.append(spec.helper)
